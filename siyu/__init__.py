@@ -1,0 +1,10 @@
+"""siyu (私域) -- customer-value analytics for private-domain shops.
+
+Cohorts, retention, repurchase, per-customer summaries, probabilistic CLV models and
+unit economics, with the hot paths in C.
+"""
+from siyu._core import ConvergenceError, get_num_threads, set_num_threads
+
+__version__ = "0.1.0"
+
+__all__ = ["ConvergenceError", "get_num_threads", "set_num_threads", "__version__"]

@@ -1,0 +1,283 @@
+/*
+ * _coremodule.c -- the only file of siyu that knows Python.
+ *
+ * Every wrapper follows one pattern: parse arguments -> coerce arrays (copying only
+ * when needed) -> check shapes and values -> allocate outputs -> run the kernel with
+ * the GIL released -> map the status code to an exception.  Owned references start
+ * NULL and a single `fail:` label releases them all.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#define NPY_NO_DEPRECATED_API NPY_1_23_API_VERSION
+#include <numpy/arrayobject.h>
+
+#include "siyu.h"
+
+/* ------------------------------------------------------------------------ */
+/* helpers                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static PyObject *ConvergenceError = NULL;
+
+/* Raise the exception that matches a kernel status; returns NULL. */
+static PyObject *sy_raise(int status, const char *what)
+{
+    switch (status) {
+    case SY_ENOMEM:
+        PyErr_Format(PyExc_MemoryError, "%s: out of memory (or size overflow)", what);
+        break;
+    case SY_ERANGE:
+        PyErr_Format(PyExc_OverflowError, "%s: value out of range", what);
+        break;
+    case SY_ENOCONV:
+        PyErr_Format(ConvergenceError, "%s: optimiser did not converge", what);
+        break;
+    case SY_ENAN:
+        PyErr_Format(PyExc_FloatingPointError, "%s: non-finite value encountered", what);
+        break;
+    default:
+        PyErr_Format(PyExc_ValueError, "%s: invalid argument (status %d)", what, status);
+        break;
+    }
+    return NULL;
+}
+
+/*
+ * Coerce `obj` to an aligned, C-contiguous 1-d array of `typenum` (a new reference).
+ * `expected` < 0 accepts any length.  Errors name the argument.
+ */
+static PyArrayObject *sy_as_1d(PyObject *obj, int typenum, const char *name, npy_intp expected)
+{
+    PyArrayObject *arr = (PyArrayObject *)PyArray_FROM_OTF(obj, typenum, NPY_ARRAY_IN_ARRAY);
+    if (!arr) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        PyErr_Format(PyExc_TypeError, "argument '%s' must be convertible to a 1-d %s array",
+                     name, typenum == NPY_INT64 ? "int64" : (typenum == NPY_FLOAT64 ? "float64" : "numeric"));
+        Py_XDECREF(type);
+        Py_XDECREF(value);
+        Py_XDECREF(tb);
+        return NULL;
+    }
+    if (PyArray_NDIM(arr) != 1) {
+        PyErr_Format(PyExc_ValueError, "argument '%s' must be 1-dimensional, got %d dimensions",
+                     name, PyArray_NDIM(arr));
+        Py_DECREF(arr);
+        return NULL;
+    }
+    if (expected >= 0 && PyArray_DIM(arr, 0) != expected) {
+        PyErr_Format(PyExc_ValueError, "argument '%s' has length %zd, expected %zd", name,
+                     (Py_ssize_t)PyArray_DIM(arr, 0), (Py_ssize_t)expected);
+        Py_DECREF(arr);
+        return NULL;
+    }
+    return arr;
+}
+
+static PyArrayObject *sy_new_1d(npy_intp n, int typenum)
+{
+    npy_intp dims[1] = {n};
+    return (PyArrayObject *)PyArray_ZEROS(1, dims, typenum, 0);
+}
+
+static int sy_check_period(int period)
+{
+    if (period < SY_PERIOD_D || period > SY_PERIOD_Y) {
+        PyErr_Format(PyExc_ValueError, "period code must be in 0..4, got %d", period);
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* calendar                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static PyObject *py_period_index(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *day_obj;
+    int period;
+    PyArrayObject *day = NULL, *out = NULL;
+    int st;
+    if (!PyArg_ParseTuple(args, "Oi", &day_obj, &period)) return NULL;
+    if (sy_check_period(period)) return NULL;
+    if (!(day = sy_as_1d(day_obj, NPY_INT64, "day", -1))) goto fail;
+    npy_intp n = PyArray_DIM(day, 0);
+    if (!(out = sy_new_1d(n, NPY_INT64))) goto fail;
+    Py_BEGIN_ALLOW_THREADS
+    st = sy_period_index_array((const int64_t *)PyArray_DATA(day), (int64_t)n, period,
+                               (int64_t *)PyArray_DATA(out));
+    Py_END_ALLOW_THREADS
+    if (st != SY_OK) {
+        sy_raise(st, "period_index");
+        goto fail;
+    }
+    Py_DECREF(day);
+    return (PyObject *)out;
+fail:
+    Py_XDECREF(day);
+    Py_XDECREF(out);
+    return NULL;
+}
+
+static PyObject *py_period_start(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *idx_obj;
+    int period;
+    PyArrayObject *idx = NULL, *out = NULL;
+    if (!PyArg_ParseTuple(args, "Oi", &idx_obj, &period)) return NULL;
+    if (sy_check_period(period)) return NULL;
+    if (!(idx = sy_as_1d(idx_obj, NPY_INT64, "index", -1))) goto fail;
+    npy_intp n = PyArray_DIM(idx, 0);
+    if (!(out = sy_new_1d(n, NPY_INT64))) goto fail;
+    {
+        const int64_t *in = (const int64_t *)PyArray_DATA(idx);
+        int64_t *o = (int64_t *)PyArray_DATA(out);
+        Py_BEGIN_ALLOW_THREADS
+        for (npy_intp i = 0; i < n; i++) o[i] = sy_period_start(in[i], period);
+        Py_END_ALLOW_THREADS
+    }
+    Py_DECREF(idx);
+    return (PyObject *)out;
+fail:
+    Py_XDECREF(idx);
+    Py_XDECREF(out);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* summaries                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * summary(cust, day, amount_or_None, k, period, lo, hi) -> tuple of 9 arrays
+ *   (n_occ, first_day, last_day, first_per, last_per, n_orders, revenue,
+ *    first_amount, repeat_sum), each of length k, for rows with lo < day <= hi.
+ */
+static PyObject *py_summary(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *cust_obj, *day_obj, *amount_obj;
+    Py_ssize_t k;
+    int period;
+    long long lo, hi;
+    PyArrayObject *cust = NULL, *day = NULL, *amount = NULL;
+    PyArrayObject *out[9] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    int st;
+    if (!PyArg_ParseTuple(args, "OOOniLL", &cust_obj, &day_obj, &amount_obj, &k, &period, &lo, &hi))
+        return NULL;
+    if (sy_check_period(period)) return NULL;
+    if (k < 0) {
+        PyErr_SetString(PyExc_ValueError, "number of customers must be >= 0");
+        return NULL;
+    }
+    if (!(cust = sy_as_1d(cust_obj, NPY_INT64, "customer", -1))) goto fail;
+    npy_intp n = PyArray_DIM(cust, 0);
+    if (!(day = sy_as_1d(day_obj, NPY_INT64, "time", n))) goto fail;
+    if (amount_obj != Py_None && !(amount = sy_as_1d(amount_obj, NPY_FLOAT64, "amount", n))) goto fail;
+    for (int j = 0; j < 9; j++) {
+        if (!(out[j] = sy_new_1d(k, j >= 6 ? NPY_FLOAT64 : NPY_INT64))) goto fail;
+    }
+    {
+        const int64_t *c = (const int64_t *)PyArray_DATA(cust);
+        const int64_t *d = (const int64_t *)PyArray_DATA(day);
+        const double *a = amount ? (const double *)PyArray_DATA(amount) : NULL;
+        Py_BEGIN_ALLOW_THREADS
+        st = sy_summary_compute(c, d, a, (int64_t)n, (int64_t)k, period, (int64_t)lo, (int64_t)hi,
+                                (int64_t *)PyArray_DATA(out[0]), (int64_t *)PyArray_DATA(out[1]),
+                                (int64_t *)PyArray_DATA(out[2]), (int64_t *)PyArray_DATA(out[3]),
+                                (int64_t *)PyArray_DATA(out[4]), (int64_t *)PyArray_DATA(out[5]),
+                                (double *)PyArray_DATA(out[6]), (double *)PyArray_DATA(out[7]),
+                                (double *)PyArray_DATA(out[8]));
+        Py_END_ALLOW_THREADS
+    }
+    if (st != SY_OK) {
+        if (st == SY_EINVAL)
+            PyErr_SetString(PyExc_ValueError, "summary: customer codes must lie in [0, k)");
+        else
+            sy_raise(st, "summary");
+        goto fail;
+    }
+    Py_DECREF(cust);
+    Py_DECREF(day);
+    Py_XDECREF(amount);
+    return Py_BuildValue("(NNNNNNNNN)", out[0], out[1], out[2], out[3], out[4], out[5], out[6],
+                         out[7], out[8]);
+fail:
+    Py_XDECREF(cust);
+    Py_XDECREF(day);
+    Py_XDECREF(amount);
+    for (int j = 0; j < 9; j++) Py_XDECREF(out[j]);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* threads                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static PyObject *py_set_num_threads(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int n;
+    if (!PyArg_ParseTuple(args, "i", &n)) return NULL;
+    if (n < 1) {
+        PyErr_SetString(PyExc_ValueError, "number of threads must be >= 1");
+        return NULL;
+    }
+    sy_set_num_threads(n);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_get_num_threads(PyObject *self, PyObject *noargs)
+{
+    (void)self;
+    (void)noargs;
+    return PyLong_FromLong(sy_get_num_threads());
+}
+
+/* ------------------------------------------------------------------------ */
+/* module                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static PyMethodDef core_methods[] = {
+    {"period_index", py_period_index, METH_VARARGS, "period_index(day, period) -> int64 array"},
+    {"period_start", py_period_start, METH_VARARGS, "period_start(index, period) -> int64 array"},
+    {"summary", py_summary, METH_VARARGS,
+     "summary(cust, day, amount, k, period, lo, hi) -> 9 per-customer arrays"},
+    {"set_num_threads", py_set_num_threads, METH_VARARGS, "set_num_threads(n)"},
+    {"get_num_threads", py_get_num_threads, METH_NOARGS, "get_num_threads() -> int"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef core_module = {
+    PyModuleDef_HEAD_INIT, "siyu._core", "siyu C kernels (internal; use the siyu package).", -1,
+    core_methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__core(void)
+{
+    import_array();
+    PyObject *m = PyModule_Create(&core_module);
+    if (!m) return NULL;
+    ConvergenceError = PyErr_NewExceptionWithDoc(
+        "siyu._core.ConvergenceError",
+        "The optimiser did not converge. Try more iterations, a penalizer > 0, or check the data.",
+        PyExc_RuntimeError, NULL);
+    if (!ConvergenceError || PyModule_AddObject(m, "ConvergenceError", ConvergenceError) < 0) {
+        Py_XDECREF(ConvergenceError);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(ConvergenceError);  /* the module's reference was stolen; keep ours */
+    if (PyModule_AddIntConstant(m, "PERIOD_D", SY_PERIOD_D) < 0 ||
+        PyModule_AddIntConstant(m, "PERIOD_W", SY_PERIOD_W) < 0 ||
+        PyModule_AddIntConstant(m, "PERIOD_M", SY_PERIOD_M) < 0 ||
+        PyModule_AddIntConstant(m, "PERIOD_Q", SY_PERIOD_Q) < 0 ||
+        PyModule_AddIntConstant(m, "PERIOD_Y", SY_PERIOD_Y) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

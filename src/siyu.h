@@ -1,0 +1,78 @@
+/*
+ * siyu.h -- shared types and status codes of the siyu C kernels.
+ *
+ * Kernels (sy_<area>.c) never include Python.h or NumPy headers: they take plain
+ * pointers and int64 lengths and return an int status.  Only _coremodule.c knows
+ * Python; it maps the status codes below to exceptions.
+ */
+#ifndef SIYU_H
+#define SIYU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- status codes ------------------------------------------------------ */
+#define SY_OK          0
+#define SY_ENOMEM      1   /* allocation failed or size overflow          -> MemoryError   */
+#define SY_EINVAL      2   /* invalid argument (caller should have caught) -> ValueError    */
+#define SY_ERANGE      3   /* value out of the representable range        -> OverflowError */
+#define SY_ENOCONV     4   /* optimiser did not converge                  -> ConvergenceError */
+#define SY_ENAN        5   /* a NaN/inf appeared where it must not        -> FloatingPointError */
+
+/* ---- periods ----------------------------------------------------------- */
+/* Calendar period codes shared by every kernel that buckets days. */
+#define SY_PERIOD_D 0   /* calendar day                         */
+#define SY_PERIOD_W 1   /* ISO week, Monday start               */
+#define SY_PERIOD_M 2   /* calendar month                       */
+#define SY_PERIOD_Q 3   /* calendar quarter                     */
+#define SY_PERIOD_Y 4   /* calendar year                        */
+
+/* Days are int64 counts since 1970-01-01 (proleptic Gregorian, local wall clock). */
+
+/* Convert a day number to (year, month 1..12, day 1..31). */
+void sy_civil_from_days(int64_t z, int64_t *y, int64_t *m, int64_t *d);
+/* Convert (year, month, day) to a day number. */
+int64_t sy_days_from_civil(int64_t y, int64_t m, int64_t d);
+/* Index of the calendar period that contains `day` (monotone in day; consecutive
+   periods have consecutive indices).  Week 0 is the week starting Monday 1969-12-29. */
+int64_t sy_period_index(int64_t day, int period);
+/* First day of period `index` (inverse of sy_period_index). */
+int64_t sy_period_start(int64_t index, int period);
+/* Map a whole array of days to period indices. */
+int sy_period_index_array(const int64_t *day, int64_t n, int period, int64_t *out);
+
+/* ---- summaries (sy_summary.c) ------------------------------------------ */
+typedef struct {
+    int64_t day;
+    double amount;
+} sy_row;
+
+/* Group the rows with lo < day <= hi by customer code (counting sort, O(n + k)).
+   offsets (k + 1 entries) is filled; *rows_out is malloc'ed and owned by the caller. */
+int sy_bucket_by_customer(const int64_t *cust, const int64_t *day, const double *amount,
+                          int64_t n, int64_t k, int64_t lo, int64_t hi,
+                          int64_t *offsets, sy_row **rows_out);
+/* Sort one customer's rows by day (insertion sort when short). */
+void sy_sort_rows(sy_row *r, int64_t len);
+int sy_summary_compute(const int64_t *cust, const int64_t *day, const double *amount,
+                       int64_t n, int64_t k, int period, int64_t lo, int64_t hi,
+                       int64_t *n_occ, int64_t *first_day, int64_t *last_day,
+                       int64_t *first_per, int64_t *last_per, int64_t *n_orders,
+                       double *revenue, double *first_amount, double *repeat_sum);
+
+/* ---- size helpers ------------------------------------------------------ */
+/* Multiply two non-negative sizes, returning 0 and leaving *out untouched on overflow. */
+static inline int sy_mul_ok(int64_t a, int64_t b, int64_t *out)
+{
+    if (a < 0 || b < 0) return 0;
+    if (a != 0 && b > INT64_MAX / a) return 0;
+    *out = a * b;
+    return 1;
+}
+
+/* Number of worker threads kernels may use (>= 1).  Set from Python with
+   siyu.set_num_threads(); default = number of online cores. */
+int sy_get_num_threads(void);
+void sy_set_num_threads(int n);
+
+#endif /* SIYU_H */

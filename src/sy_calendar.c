@@ -1,0 +1,96 @@
+/*
+ * sy_calendar.c -- calendar arithmetic on int64 day numbers (days since 1970-01-01).
+ *
+ * Civil conversions use the era-based algorithms of H. Hinnant ("chrono-compatible
+ * low-level date algorithms"), valid for the whole int64 day range used here.
+ */
+#include "siyu.h"
+
+static int64_t floordiv(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    if ((a % b != 0) && ((a < 0) != (b < 0))) q--;
+    return q;
+}
+
+void sy_civil_from_days(int64_t z, int64_t *y, int64_t *m, int64_t *d)
+{
+    z += 719468;
+    int64_t era = floordiv(z, 146097);
+    int64_t doe = z - era * 146097;                                  /* [0, 146096] */
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+    int64_t yy = yoe + era * 400;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);          /* [0, 365] */
+    int64_t mp = (5 * doy + 2) / 153;                               /* [0, 11] */
+    int64_t dd = doy - (153 * mp + 2) / 5 + 1;                      /* [1, 31] */
+    int64_t mm = mp < 10 ? mp + 3 : mp - 9;                          /* [1, 12] */
+    *y = yy + (mm <= 2);
+    *m = mm;
+    *d = dd;
+}
+
+int64_t sy_days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+    y -= m <= 2;
+    int64_t era = floordiv(y, 400);
+    int64_t yoe = y - era * 400;                                       /* [0, 399] */
+    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;    /* [0, 365] */
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;              /* [0, 146096] */
+    return era * 146097 + doe - 719468;
+}
+
+int64_t sy_period_index(int64_t day, int period)
+{
+    int64_t y, m, d;
+    switch (period) {
+    case SY_PERIOD_D:
+        return day;
+    case SY_PERIOD_W:
+        /* 1970-01-01 was a Thursday; Monday 1969-12-29 is day -3. */
+        return floordiv(day + 3, 7);
+    case SY_PERIOD_M:
+        sy_civil_from_days(day, &y, &m, &d);
+        return y * 12 + (m - 1);
+    case SY_PERIOD_Q:
+        sy_civil_from_days(day, &y, &m, &d);
+        return y * 4 + (m - 1) / 3;
+    case SY_PERIOD_Y:
+        sy_civil_from_days(day, &y, &m, &d);
+        return y;
+    default:
+        return 0;
+    }
+}
+
+int64_t sy_period_start(int64_t index, int period)
+{
+    switch (period) {
+    case SY_PERIOD_D:
+        return index;
+    case SY_PERIOD_W:
+        return index * 7 - 3;
+    case SY_PERIOD_M:
+        return sy_days_from_civil(floordiv(index, 12), index - 12 * floordiv(index, 12) + 1, 1);
+    case SY_PERIOD_Q:
+        return sy_days_from_civil(floordiv(index, 4), 3 * (index - 4 * floordiv(index, 4)) + 1, 1);
+    case SY_PERIOD_Y:
+        return sy_days_from_civil(index, 1, 1);
+    default:
+        return 0;
+    }
+}
+
+int sy_period_index_array(const int64_t *day, int64_t n, int period, int64_t *out)
+{
+    if (period < SY_PERIOD_D || period > SY_PERIOD_Y || n < 0) return SY_EINVAL;
+    if (period == SY_PERIOD_D) {
+        for (int64_t i = 0; i < n; i++) out[i] = day[i];
+        return SY_OK;
+    }
+    if (period == SY_PERIOD_W) {
+        for (int64_t i = 0; i < n; i++) out[i] = floordiv(day[i] + 3, 7);
+        return SY_OK;
+    }
+    for (int64_t i = 0; i < n; i++) out[i] = sy_period_index(day[i], period);
+    return SY_OK;
+}
