@@ -4,7 +4,10 @@ Cohorts, retention, repurchase, per-customer summaries, probabilistic CLV models
 unit economics, with the hot paths in C.
 """
 from siyu._core import ConvergenceError, get_num_threads, set_num_threads
+from siyu import datasets
+from siyu.transactions import Transactions, read_csv
 
 __version__ = "0.1.0"
 
-__all__ = ["ConvergenceError", "get_num_threads", "set_num_threads", "__version__"]
+__all__ = ["ConvergenceError", "Transactions", "datasets", "get_num_threads", "read_csv",
+           "set_num_threads", "__version__"]

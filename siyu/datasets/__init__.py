@@ -1,0 +1,90 @@
+"""Small public datasets bundled with siyu, and simulators.
+
+See ``LICENSES.md`` in this folder for sources and licences (CDNOW: MIT via
+lifetimes; UCI Online Retail: CC BY 4.0).
+"""
+from __future__ import annotations
+
+from importlib import resources
+
+import pandas as pd
+
+__all__ = ["load_cdnow", "load_online_retail"]
+
+
+def _open(name: str):
+    return resources.files(__name__).joinpath("data", name).open("rb")
+
+
+def load_cdnow(kind: str = "sample") -> pd.DataFrame:
+    """Load the CDNOW purchase log (Fader, Hardie & Lee 2005).
+
+    The 23,570 customers who made their first CDNOW purchase in Q1 1997, observed
+    until 1998-06-30; ``kind="sample"`` is the 1/10 sample (2,357 customers, 6,919
+    rows) used in the papers.  Amounts are US dollars.  Several rows of one customer
+    may fall on the same day.
+
+    Parameters
+    ----------
+    kind : {"sample", "master"}
+        Which log to load.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``customer_id`` (int; in the sample the 1..2357 sample id used by
+        published summaries), ``date`` (datetime64), ``n_items`` (CDs bought),
+        ``amount`` (float, USD); the sample also has ``master_id``.
+
+    Examples
+    --------
+    >>> import siyu
+    >>> df = siyu.datasets.load_cdnow()
+    >>> df.shape, int(df["customer_id"].nunique())
+    ((6919, 5), 2357)
+    """
+    if kind == "sample":
+        with _open("cdnow_sample.txt.gz") as fh:
+            df = pd.read_csv(fh, compression="gzip", sep=r"\s+", header=None,
+                             names=["master_id", "customer_id", "date", "n_items", "amount"],
+                             dtype={"date": str})
+        df = df[["customer_id", "date", "n_items", "amount", "master_id"]]
+    elif kind == "master":
+        with _open("cdnow_master.txt.gz") as fh:
+            df = pd.read_csv(fh, compression="gzip", sep=r"\s+", header=0,
+                             names=["customer_id", "date", "n_items", "amount"],
+                             dtype={"date": str})
+    else:
+        raise ValueError(f"unknown kind {kind!r}; use 'sample' or 'master'")
+    df["date"] = pd.to_datetime(df["date"], format="%Y%m%d")
+    df["amount"] = df["amount"].astype(float)
+    return df
+
+
+def load_online_retail() -> pd.DataFrame:
+    """Load the UCI Online Retail invoices (UK e-commerce, 2010-12-01 to 2011-12-09).
+
+    One row per invoice: 18,532 invoices of 4,338 customers; cancellations and
+    rows without a customer were removed upstream.  Amounts in GBP.
+    Source: Chen, Sain & Guo (2012), UCI Machine Learning Repository (CC BY 4.0).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``invoice`` (str), ``customer_id`` (int), ``date`` (datetime64),
+        ``amount`` (float, GBP).
+
+    Examples
+    --------
+    >>> import siyu
+    >>> df = siyu.datasets.load_online_retail()
+    >>> len(df), int(df["customer_id"].nunique())
+    (18532, 4338)
+    """
+    with _open("uci_online_retail_invoices.csv.gz") as fh:
+        df = pd.read_csv(fh, compression="gzip", dtype={"InvoiceNo": str})
+    df = df.rename(columns={"InvoiceNo": "invoice", "InvoiceDate": "date",
+                            "CustomerID": "customer_id", "TotalPrice": "amount"})
+    df["date"] = pd.to_datetime(df["date"])
+    df["customer_id"] = df["customer_id"].astype("int64")
+    return df[["invoice", "customer_id", "date", "amount"]]
