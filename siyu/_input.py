@@ -101,6 +101,12 @@ def customers(values: Any, name: str) -> tuple[np.ndarray, pd.Index]:
                          f"{_describe_rows(s.isna().to_numpy())}; drop or fill them first")
     if s.dtype == bool:
         raise TypeError(f"customer column {name!r} is boolean; pass customer ids")
+    if s.dtype.kind in "iu" and (s.dtype.kind == "i" or s.max() <= np.iinfo(np.int64).max):
+        # integer ids: direct addressing or a hash table in C (much faster than pandas)
+        from siyu import _core
+
+        codes, uniques = _core.factorize_int64(s.to_numpy(dtype=np.int64))
+        return codes, pd.Index(uniques.astype(s.dtype, copy=False), name=name)
     codes, uniques = pd.factorize(s, sort=True)
     index = pd.Index(uniques, name=name)
     return np.ascontiguousarray(codes, dtype=np.int64), index
@@ -162,12 +168,16 @@ def _parse_times(s: pd.Series, name: str, tz: str | None) -> pd.Series:
 
 
 def amounts(values: Any, name: str) -> np.ndarray:
-    """Validate an amount column: numeric and finite.  Returns a float64 copy."""
+    """Validate an amount column: numeric and finite.
+
+    Returns a float64 array that may share memory with the input: callers must not
+    modify it (Transactions stores a reordered copy).
+    """
     s = _as_series(values, name)
     if s.dtype == bool or s.dtype.kind not in "iuf":
         raise TypeError(f"amount column {name!r} has dtype {s.dtype}; it must be numeric. "
                         f"Convert it with pd.to_numeric(df[{name!r}])")
-    arr = np.array(s.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64, copy=True)
+    arr = s.to_numpy(dtype=np.float64, na_value=np.nan)
     bad = ~np.isfinite(arr)
     if bad.any():
         raise ValueError(f"amount column {name!r} has NaN or infinite values in "
@@ -233,9 +243,14 @@ def day_to_timestamp(day: int) -> pd.Timestamp:
 
 @dataclass
 class Log:
-    """The validated transaction log, one contiguous array per column."""
+    """The validated transaction log, one contiguous array per column.
 
-    cust: np.ndarray          # int64 codes 0..k-1
+    Rows are stored grouped by customer code and sorted by day within a customer
+    (ties keep the input order), so rows of customer ``c`` are
+    ``offsets[c]:offsets[c + 1]``.  The input's own row order is not kept.
+    """
+
+    cust: np.ndarray          # int64 codes 0..k-1, non-decreasing
     ids: pd.Index             # customer ids, position = code
     day: np.ndarray           # int64 days since epoch
     amount: np.ndarray | None  # float64
@@ -243,3 +258,4 @@ class Log:
     channel_labels: pd.Index | None
     member: np.ndarray | None  # int8 flags
     names: dict[str, str | None]
+    offsets: np.ndarray       # int64, k + 1 entries

@@ -140,11 +140,19 @@ class Transactions:
             if len(mvals) != n:
                 raise ValueError(f"member column {mname!r} has {len(mvals)} rows, expected {n}")
             mem = inp.flags(mvals, mname)
+        # store rows grouped by customer and sorted by day: every kernel then scans
+        # each customer's rows sequentially (a counting sort, not a full sort)
+        offsets, perm, day, cust = _core.group_rows(cust, day, len(ids))
+        amt = amt[perm] if amt is not None else None
+        ch = ch[perm] if ch is not None else None
+        mem = mem[perm] if mem is not None else None
+        del perm
         self._log = inp.Log(cust=cust, ids=ids, day=day, amount=amt, channel=ch,
                             channel_labels=chl, member=mem,
                             names={"customer": cname, "time": tname, "amount": aname,
-                                   "channel": chname, "member": mname})
-        for a in (cust, day, amt, ch, mem):
+                                   "channel": chname, "member": mname},
+                            offsets=offsets)
+        for a in (cust, day, amt, ch, mem, offsets):
             if a is not None:
                 a.flags.writeable = False
         self.tz = tz

@@ -80,6 +80,13 @@ static PyArrayObject *sy_new_1d(npy_intp n, int typenum)
     return (PyArrayObject *)PyArray_ZEROS(1, dims, typenum, 0);
 }
 
+/* An uninitialised 1-d array, for outputs the kernel writes in full. */
+static PyArrayObject *sy_empty_1d(npy_intp n, int typenum)
+{
+    npy_intp dims[1] = {n};
+    return (PyArrayObject *)PyArray_EMPTY(1, dims, typenum, 0);
+}
+
 static int sy_check_period(int period)
 {
     if (period < SY_PERIOD_D || period > SY_PERIOD_Y) {
@@ -214,6 +221,93 @@ fail:
 }
 
 /* ------------------------------------------------------------------------ */
+/* ids and row order                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* factorize_int64(ids) -> (codes, uniques): codes 0..k-1 in sorted-id order. */
+static PyObject *py_factorize_int64(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *ids_obj, *res = NULL;
+    PyArrayObject *ids = NULL, *codes = NULL, *uniques = NULL;
+    int64_t k = 0;
+    int st;
+    if (!PyArg_ParseTuple(args, "O", &ids_obj)) return NULL;
+    if (!(ids = sy_as_1d(ids_obj, NPY_INT64, "customer", -1))) goto fail;
+    npy_intp n = PyArray_DIM(ids, 0);
+    if (!(codes = sy_new_1d(n, NPY_INT64)) || !(uniques = sy_new_1d(n, NPY_INT64))) goto fail;
+    {
+        const int64_t *in = (const int64_t *)PyArray_DATA(ids);
+        int64_t *c = (int64_t *)PyArray_DATA(codes), *u = (int64_t *)PyArray_DATA(uniques);
+        Py_BEGIN_ALLOW_THREADS
+        st = sy_factorize_int64(in, (int64_t)n, c, u, &k);
+        Py_END_ALLOW_THREADS
+    }
+    if (st != SY_OK) {
+        sy_raise(st, "factorize_int64");
+        goto fail;
+    }
+    {
+        PyObject *trimmed = PySequence_GetSlice((PyObject *)uniques, 0, (Py_ssize_t)k);
+        if (!trimmed) goto fail;
+        res = Py_BuildValue("(ON)", (PyObject *)codes, trimmed);
+    }
+fail:
+    Py_XDECREF(ids);
+    Py_XDECREF(codes);
+    Py_XDECREF(uniques);
+    return res;
+}
+
+/* group_rows(cust, day, k) -> (offsets, perm, day_sorted, cust_sorted):
+   order rows by (customer, day, row). */
+static PyObject *py_group_rows(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *cust_obj, *day_obj, *res = NULL;
+    Py_ssize_t k;
+    PyArrayObject *cust = NULL, *day = NULL, *offsets = NULL, *perm = NULL;
+    PyArrayObject *day_out = NULL, *cust_out = NULL;
+    int st;
+    if (!PyArg_ParseTuple(args, "OOn", &cust_obj, &day_obj, &k)) return NULL;
+    if (k < 0) {
+        PyErr_SetString(PyExc_ValueError, "number of customers must be >= 0");
+        return NULL;
+    }
+    if (!(cust = sy_as_1d(cust_obj, NPY_INT64, "customer", -1))) goto fail;
+    npy_intp n = PyArray_DIM(cust, 0);
+    if (!(day = sy_as_1d(day_obj, NPY_INT64, "time", n))) goto fail;
+    if (!(offsets = sy_empty_1d(k + 1, NPY_INT64)) || !(perm = sy_empty_1d(n, NPY_INT64)) ||
+        !(day_out = sy_empty_1d(n, NPY_INT64)) || !(cust_out = sy_empty_1d(n, NPY_INT64)))
+        goto fail;
+    {
+        const int64_t *c = (const int64_t *)PyArray_DATA(cust), *d = (const int64_t *)PyArray_DATA(day);
+        int64_t *o = (int64_t *)PyArray_DATA(offsets), *p = (int64_t *)PyArray_DATA(perm);
+        int64_t *dout = (int64_t *)PyArray_DATA(day_out), *cout = (int64_t *)PyArray_DATA(cust_out);
+        Py_BEGIN_ALLOW_THREADS
+        st = sy_group_rows(c, d, (int64_t)n, (int64_t)k, o, p, dout, cout);
+        Py_END_ALLOW_THREADS
+    }
+    if (st != SY_OK) {
+        if (st == SY_EINVAL)
+            PyErr_SetString(PyExc_ValueError, "group_rows: customer codes must lie in [0, k)");
+        else
+            sy_raise(st, "group_rows");
+        goto fail;
+    }
+    res = Py_BuildValue("(OOOO)", (PyObject *)offsets, (PyObject *)perm, (PyObject *)day_out,
+                        (PyObject *)cust_out);
+fail:
+    Py_XDECREF(cust);
+    Py_XDECREF(day);
+    Py_XDECREF(offsets);
+    Py_XDECREF(perm);
+    Py_XDECREF(day_out);
+    Py_XDECREF(cust_out);
+    return res;
+}
+
+/* ------------------------------------------------------------------------ */
 /* threads                                                                   */
 /* ------------------------------------------------------------------------ */
 
@@ -246,6 +340,10 @@ static PyMethodDef core_methods[] = {
     {"period_start", py_period_start, METH_VARARGS, "period_start(index, period) -> int64 array"},
     {"summary", py_summary, METH_VARARGS,
      "summary(cust, day, amount, k, period, lo, hi) -> 9 per-customer arrays"},
+    {"factorize_int64", py_factorize_int64, METH_VARARGS,
+     "factorize_int64(ids) -> (codes, sorted uniques)"},
+    {"group_rows", py_group_rows, METH_VARARGS,
+     "group_rows(cust, day, k) -> (offsets, perm, day_sorted, cust_sorted)"},
     {"set_num_threads", py_set_num_threads, METH_VARARGS, "set_num_threads(n)"},
     {"get_num_threads", py_get_num_threads, METH_NOARGS, "get_num_threads() -> int"},
     {NULL, NULL, 0, NULL},

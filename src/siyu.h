@@ -54,6 +54,14 @@ int sy_bucket_by_customer(const int64_t *cust, const int64_t *day, const double 
                           int64_t *offsets, sy_row **rows_out);
 /* Sort one customer's rows by day (insertion sort when short). */
 void sy_sort_rows(sy_row *r, int64_t len);
+/* Order rows by (customer, day, original position): counting sort on the customer code,
+   then short stable sorts by day within each customer.  offsets (k + 1) is filled and
+   perm[j] = original index of the j-th row in the new order; day_out / cust_out (may be
+   NULL) receive the reordered days and customer codes.  Uses sy_get_num_threads(). */
+int sy_group_rows(const int64_t *cust, const int64_t *day, int64_t n, int64_t k,
+                  int64_t *offsets, int64_t *perm, int64_t *day_out, int64_t *cust_out);
+/* 1 when cust is non-decreasing and day non-decreasing within each customer. */
+int sy_is_grouped(const int64_t *cust, const int64_t *day, int64_t n);
 int sy_summary_compute(const int64_t *cust, const int64_t *day, const double *amount,
                        int64_t n, int64_t k, int period, int64_t lo, int64_t hi,
                        int64_t *n_occ, int64_t *first_day, int64_t *last_day,
@@ -74,5 +82,14 @@ static inline int sy_mul_ok(int64_t a, int64_t b, int64_t *out)
    siyu.set_num_threads(); default = number of online cores. */
 int sy_get_num_threads(void);
 void sy_set_num_threads(int n);
+/* Run fn(ctx, begin, end) over [0, n) split into contiguous chunks across threads
+   (at least min_per_thread items each).  fn must write only its own chunk's outputs. */
+void sy_parallel_for(int64_t n, int64_t min_per_thread, void (*fn)(void *, int64_t, int64_t),
+                     void *ctx);
+
+/* ---- ids (sy_factorize.c) ---------------------------------------------- */
+/* Codes 0..k-1 following sorted ids; uniques needs room for n values. */
+int sy_factorize_int64(const int64_t *ids, int64_t n, int64_t *codes, int64_t *uniques,
+                       int64_t *k_out);
 
 #endif /* SIYU_H */

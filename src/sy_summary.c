@@ -78,55 +78,181 @@ int sy_bucket_by_customer(const int64_t *cust, const int64_t *day, const double 
     return SY_OK;
 }
 
-/*
- * Summarise each customer's rows with lo < day <= hi.
- *
- * Outputs (length k each; any may be NULL except n_occ):
- *   n_occ        occasions (0 = no purchase in the window)
- *   first_day    day of the first purchase row (undefined when n_occ == 0)
- *   last_day     day of the last purchase row
- *   first_per    period index of the first occasion
- *   last_per     period index of the last occasion
- *   n_orders     rows with amount >= 0
- *   revenue      sum of all amounts (refunds included)
- *   first_amount amount of the first occasion
- *   repeat_sum   summed amount of the occasions after the first
- */
-int sy_summary_compute(const int64_t *cust, const int64_t *day, const double *amount,
-                       int64_t n, int64_t k, int period, int64_t lo, int64_t hi,
-                       int64_t *n_occ, int64_t *first_day, int64_t *last_day,
-                       int64_t *first_per, int64_t *last_per, int64_t *n_orders,
-                       double *revenue, double *first_amount, double *repeat_sum)
+typedef struct {
+    int64_t day;
+    int64_t idx;
+} day_idx;
+
+static int day_idx_cmp(const void *a, const void *b)
 {
-    if (period < SY_PERIOD_D || period > SY_PERIOD_Y) return SY_EINVAL;
-    if (k < 0 || n < 0 || !n_occ) return SY_EINVAL;
-    int64_t *offsets = (int64_t *)malloc(sizeof(int64_t) * (size_t)(k + 1));
-    if (!offsets) return SY_ENOMEM;
-    sy_row *rows = NULL;
-    int st = sy_bucket_by_customer(cust, day, amount, n, k, lo, hi, offsets, &rows);
-    if (st != SY_OK) {
-        free(offsets);
-        return st;
+    const day_idx *x = (const day_idx *)a, *y = (const day_idx *)b;
+    if (x->day != y->day) return (x->day > y->day) - (x->day < y->day);
+    return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+typedef struct {
+    const int64_t *cust, *day;
+    int64_t n, k, nchunks;
+    int64_t *counts;        /* nchunks x k: row counts, then scatter positions */
+    const int64_t *offsets;
+    int64_t *perm, *day_out, *cust_out;
+    int bad;                /* set when a customer code is out of range */
+    int nomem;              /* set when a long segment's scratch buffer failed */
+} group_ctx;
+
+static void group_count(void *vctx, int64_t t0, int64_t t1)
+{
+    group_ctx *g = (group_ctx *)vctx;
+    for (int64_t t = t0; t < t1; t++) {
+        int64_t *cnt = g->counts + t * g->k;
+        int64_t i0 = g->n * t / g->nchunks, i1 = g->n * (t + 1) / g->nchunks;
+        for (int64_t i = i0; i < i1; i++) {
+            int64_t c = g->cust[i];
+            if (c < 0 || c >= g->k) {
+                g->bad = 1;
+                return;
+            }
+            cnt[c]++;
+        }
     }
+}
+
+static void group_scatter(void *vctx, int64_t t0, int64_t t1)
+{
+    group_ctx *g = (group_ctx *)vctx;
+    int64_t *perm = g->perm, *dout = g->day_out;
+    for (int64_t t = t0; t < t1; t++) {
+        int64_t *pos = g->counts + t * g->k;
+        int64_t i0 = g->n * t / g->nchunks, i1 = g->n * (t + 1) / g->nchunks;
+        for (int64_t i = i0; i < i1; i++) {
+            int64_t p = pos[g->cust[i]]++;
+            perm[p] = i;
+            dout[p] = g->day[i];
+        }
+    }
+}
+
+static void group_sort(void *vctx, int64_t c0, int64_t c1)
+{
+    group_ctx *g = (group_ctx *)vctx;
+    int64_t *perm = g->perm, *d = g->day_out;
+    for (int64_t c = c0; c < c1; c++) {
+        int64_t lo = g->offsets[c], len = g->offsets[c + 1] - lo;
+        if (g->cust_out)
+            for (int64_t j = lo; j < lo + len; j++) g->cust_out[j] = c;
+        if (len <= 32) {           /* insertion sort: stable, so ties keep row order */
+            for (int64_t a = lo + 1; a < lo + len; a++) {
+                int64_t vd = d[a], vp = perm[a], b = a - 1;
+                while (b >= lo && d[b] > vd) {
+                    d[b + 1] = d[b];
+                    perm[b + 1] = perm[b];
+                    b--;
+                }
+                d[b + 1] = vd;
+                perm[b + 1] = vp;
+            }
+            continue;
+        }
+        int sorted = 1;
+        for (int64_t j = lo + 1; j < lo + len && sorted; j++) sorted = d[j - 1] <= d[j];
+        if (sorted) continue;
+        day_idx *r = (day_idx *)malloc(sizeof(day_idx) * (size_t)len);
+        if (!r) {
+            g->nomem = 1;
+            return;
+        }
+        for (int64_t j = 0; j < len; j++) {
+            r[j].day = d[lo + j];
+            r[j].idx = perm[lo + j];
+        }
+        qsort(r, (size_t)len, sizeof(day_idx), day_idx_cmp);   /* ties by row: stable */
+        for (int64_t j = 0; j < len; j++) {
+            d[lo + j] = r[j].day;
+            perm[lo + j] = r[j].idx;
+        }
+        free(r);
+    }
+}
+
+int sy_group_rows(const int64_t *cust, const int64_t *day, int64_t n, int64_t k,
+                  int64_t *offsets, int64_t *perm, int64_t *day_out, int64_t *cust_out)
+{
+    int64_t cbytes;
+    if (n < 0 || k < 0 || !day_out) return SY_EINVAL;
+    /* one chunk of rows per thread, at least 1M rows each */
+    int64_t nchunks = sy_get_num_threads();
+    if (nchunks > 1 + n / 1000000) nchunks = 1 + n / 1000000;
+    if (!sy_mul_ok(nchunks, k > 0 ? k : 1, &cbytes) || !sy_mul_ok(cbytes, 8, &cbytes))
+        return SY_ENOMEM;
+    group_ctx g = {cust, day, n, k, nchunks, NULL, offsets, perm, day_out, cust_out, 0, 0};
+    g.counts = (int64_t *)calloc(1, (size_t)cbytes);
+    if (!g.counts) return SY_ENOMEM;
+    sy_parallel_for(nchunks, 1, group_count, &g);
+    if (g.bad) {
+        free(g.counts);
+        return SY_EINVAL;
+    }
+    /* offsets, and each chunk's first position within each customer's block */
+    int64_t run = 0;
     for (int64_t c = 0; c < k; c++) {
-        sy_row *r = rows + offsets[c];
-        int64_t len = offsets[c + 1] - offsets[c];
-        sy_sort_rows(r, len);
+        offsets[c] = run;
+        for (int64_t t = 0; t < nchunks; t++) {
+            int64_t cnt = g.counts[t * k + c];
+            g.counts[t * k + c] = run;
+            run += cnt;
+        }
+    }
+    offsets[k] = run;
+    sy_parallel_for(nchunks, 1, group_scatter, &g);
+    free(g.counts);
+    sy_parallel_for(k, 20000, group_sort, &g);
+    return g.nomem ? SY_ENOMEM : SY_OK;
+}
+
+int sy_is_grouped(const int64_t *cust, const int64_t *day, int64_t n)
+{
+    for (int64_t i = 1; i < n; i++) {
+        if (cust[i] < cust[i - 1]) return 0;
+        if (cust[i] == cust[i - 1] && day[i] < day[i - 1]) return 0;
+    }
+    return 1;
+}
+
+typedef struct {
+    const int64_t *day;
+    const double *amount;
+    const int64_t *offsets;
+    int period;
+    int64_t lo, hi;
+    int64_t *n_occ, *first_day, *last_day, *first_per, *last_per, *n_orders;
+    double *revenue, *first_amount, *repeat_sum;
+} summary_ctx;
+
+/* Summarise customers [c0, c1); rows of a customer are contiguous and sorted by day. */
+static void summarise_range(void *vctx, int64_t c0, int64_t c1)
+{
+    const summary_ctx *x = (const summary_ctx *)vctx;
+    const int64_t *day = x->day;
+    const double *amount = x->amount;
+    for (int64_t c = c0; c < c1; c++) {
+        int64_t i = x->offsets[c], end = x->offsets[c + 1];
+        while (i < end && day[i] <= x->lo) i++;
         int64_t occ = 0, orders = 0, fday = 0, lday = 0, fper = 0, lper = 0;
         double rev = 0.0, famt = 0.0, rsum = 0.0;
-        int64_t i = 0;
-        while (i < len) {
+        while (i < end && day[i] <= x->hi) {
             /* one calendar period: rows i..j-1 */
-            int64_t per = sy_period_index(r[i].day, period);
+            int64_t per = sy_period_index(day[i], x->period);
+            int64_t pend = x->period == SY_PERIOD_D ? day[i] : sy_period_start(per + 1, x->period) - 1;
             int64_t j = i;
             int purchase = 0;
             double amt = 0.0;
             int64_t pfirst = 0, plast = 0;
-            while (j < len && (j == i || sy_period_index(r[j].day, period) == per)) {
-                amt += r[j].amount;
-                if (r[j].amount >= 0.0) {
-                    if (!purchase) pfirst = r[j].day;
-                    plast = r[j].day;
+            while (j < end && day[j] <= pend && day[j] <= x->hi) {
+                double a = amount ? amount[j] : 0.0;
+                amt += a;
+                if (a >= 0.0) {
+                    if (!purchase) pfirst = day[j];
+                    plast = day[j];
                     purchase = 1;
                     orders++;
                 }
@@ -147,17 +273,78 @@ int sy_summary_compute(const int64_t *cust, const int64_t *day, const double *am
             }
             i = j;
         }
-        n_occ[c] = occ;
-        if (first_day) first_day[c] = fday;
-        if (last_day) last_day[c] = lday;
-        if (first_per) first_per[c] = fper;
-        if (last_per) last_per[c] = lper;
-        if (n_orders) n_orders[c] = orders;
-        if (revenue) revenue[c] = rev;
-        if (first_amount) first_amount[c] = famt;
-        if (repeat_sum) repeat_sum[c] = rsum;
+        x->n_occ[c] = occ;
+        if (x->first_day) x->first_day[c] = fday;
+        if (x->last_day) x->last_day[c] = lday;
+        if (x->first_per) x->first_per[c] = fper;
+        if (x->last_per) x->last_per[c] = lper;
+        if (x->n_orders) x->n_orders[c] = orders;
+        if (x->revenue) x->revenue[c] = rev;
+        if (x->first_amount) x->first_amount[c] = famt;
+        if (x->repeat_sum) x->repeat_sum[c] = rsum;
     }
-    free(rows);
+}
+
+/*
+ * Summarise each customer's rows with lo < day <= hi.
+ *
+ * Outputs (length k each; any may be NULL except n_occ):
+ *   n_occ        occasions (0 = no purchase in the window)
+ *   first_day    day of the first purchase row (undefined when n_occ == 0)
+ *   last_day     day of the last purchase row
+ *   first_per    period index of the first occasion
+ *   last_per     period index of the last occasion
+ *   n_orders     rows with amount >= 0
+ *   revenue      sum of all amounts (refunds included)
+ *   first_amount amount of the first occasion
+ *   repeat_sum   summed amount of the occasions after the first
+ *
+ * Rows already grouped by customer and sorted by day (as siyu.Transactions stores
+ * them) are scanned in place; otherwise they are grouped first (O(n + k)).
+ */
+int sy_summary_compute(const int64_t *cust, const int64_t *day, const double *amount,
+                       int64_t n, int64_t k, int period, int64_t lo, int64_t hi,
+                       int64_t *n_occ, int64_t *first_day, int64_t *last_day,
+                       int64_t *first_per, int64_t *last_per, int64_t *n_orders,
+                       double *revenue, double *first_amount, double *repeat_sum)
+{
+    if (period < SY_PERIOD_D || period > SY_PERIOD_Y) return SY_EINVAL;
+    if (k < 0 || n < 0 || !n_occ) return SY_EINVAL;
+    int st = SY_OK;
+    int64_t *offsets = (int64_t *)calloc((size_t)(k + 1), sizeof(int64_t));
+    int64_t *perm = NULL, *day2 = NULL;
+    double *amount2 = NULL;
+    if (!offsets) return SY_ENOMEM;
+    if (sy_is_grouped(cust, day, n)) {
+        for (int64_t i = 0; i < n; i++) {
+            if (cust[i] < 0 || cust[i] >= k) {
+                st = SY_EINVAL;
+                goto done;
+            }
+            offsets[cust[i] + 1]++;
+        }
+        for (int64_t c = 0; c < k; c++) offsets[c + 1] += offsets[c];
+    } else {
+        perm = (int64_t *)malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
+        day2 = (int64_t *)malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
+        if (amount) amount2 = (double *)malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
+        if (!perm || !day2 || (amount && !amount2)) {
+            st = SY_ENOMEM;
+            goto done;
+        }
+        if ((st = sy_group_rows(cust, day, n, k, offsets, perm, day2, NULL)) != SY_OK) goto done;
+        if (amount)
+            for (int64_t j = 0; j < n; j++) amount2[j] = amount[perm[j]];
+        day = day2;
+        amount = amount2;
+    }
+    summary_ctx ctx = {day, amount, offsets, period, lo, hi, n_occ, first_day, last_day,
+                       first_per, last_per, n_orders, revenue, first_amount, repeat_sum};
+    sy_parallel_for(k, 20000, summarise_range, &ctx);
+done:
     free(offsets);
-    return SY_OK;
+    free(perm);
+    free(day2);
+    free(amount2);
+    return st;
 }
