@@ -17,7 +17,7 @@ def period_ordinal(days: pd.Series, freq: str) -> pd.Series:
     if freq == "D":
         return (ts - pd.Timestamp("1970-01-01")).dt.days
     if freq == "W":
-        monday = ts - pd.to_timedelta(ts.dt.dayofweek, unit="D")
+        monday = ts - pd.to_timedelta(ts.dt.day_of_week, unit="D")
         return (monday - pd.Timestamp("1969-12-29")).dt.days // 7
     if freq == "M":
         return ts.dt.year * 12 + ts.dt.month - 1

@@ -30,7 +30,7 @@ BAD_INPUTS = {
                  ValueError, "missing times"),
     "unparseable_time": ("siyu.Transactions(df.assign(date=['2024-01-01', 'yesterday', '2024-01-02']))",
                          ValueError, "unparseable"),
-    "out_of_range_time": ("siyu.Transactions(df.assign(date=['2024-01-01', '2500-01-01', '2024-01-02']))",
+    "out_of_range_time": ("siyu.Transactions(df.assign(date=['2024-01-01', '99999-01-01', '2024-01-02']))",
                           ValueError, "time column 'date'"),
     "numeric_time": ("siyu.Transactions(df.assign(date=[1, 2, 3]))", TypeError, "unit='s'"),
     "missing_id": ("siyu.Transactions(df.assign(customer_id=[1, None, 2]))", ValueError,
@@ -63,6 +63,24 @@ def test_bad_input_raises_clear_error(name):
     with pytest.raises(exc) as info:
         eval(code, {"siyu": siyu, "np": np, "pd": pd, "df": df, "_core": _core})
     assert msg in str(info.value)
+
+
+def test_far_future_dates_are_right_or_a_clear_error():
+    """Year 2500 is outside pandas 2's nanosecond range but fine for pandas 3."""
+    df = good().assign(date=["2024-01-01", "2500-01-01", "2024-01-02"])
+    try:
+        tx = siyu.Transactions(df)
+    except ValueError as exc:
+        assert "time column 'date'" in str(exc)
+    else:
+        assert tx.end == pd.Timestamp("2500-01-01")
+        s = tx.summary()
+        assert s.loc[1, "recency"] == (pd.Timestamp("2500-01-01") - pd.Timestamp("2024-01-01")).days
+    # datetime64[s] arrays far outside the ns range are always handled
+    times = np.array(["1500-03-01", "2600-01-01", "2024-01-01"], dtype="datetime64[s]")
+    tx = siyu.Transactions(customer=np.array([1, 1, 2]), time=times, amount=np.ones(3))
+    s = tx.summary()
+    assert s.loc[1, "frequency"] == 1 and s.loc[1, "recency"] == (np.datetime64("2600-01-01") - np.datetime64("1500-03-01")).astype(int)
 
 
 def test_bad_inputs_exit_with_python_error_not_a_signal():
