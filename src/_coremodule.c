@@ -11,6 +11,8 @@
 #define NPY_NO_DEPRECATED_API NPY_1_23_API_VERSION
 #include <numpy/arrayobject.h>
 
+#include <string.h>
+
 #include "siyu.h"
 
 /* ------------------------------------------------------------------------ */
@@ -235,7 +237,7 @@ static PyObject *py_factorize_int64(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "O", &ids_obj)) return NULL;
     if (!(ids = sy_as_1d(ids_obj, NPY_INT64, "customer", -1))) goto fail;
     npy_intp n = PyArray_DIM(ids, 0);
-    if (!(codes = sy_new_1d(n, NPY_INT64)) || !(uniques = sy_new_1d(n, NPY_INT64))) goto fail;
+    if (!(codes = sy_empty_1d(n, NPY_INT64)) || !(uniques = sy_empty_1d(n, NPY_INT64))) goto fail;
     {
         const int64_t *in = (const int64_t *)PyArray_DATA(ids);
         int64_t *c = (int64_t *)PyArray_DATA(codes), *u = (int64_t *)PyArray_DATA(uniques);
@@ -248,9 +250,12 @@ static PyObject *py_factorize_int64(PyObject *self, PyObject *args)
         goto fail;
     }
     {
-        PyObject *trimmed = PySequence_GetSlice((PyObject *)uniques, 0, (Py_ssize_t)k);
+        /* copy the k distinct ids out of the n-sized scratch array so it can be freed */
+        PyArrayObject *trimmed = sy_empty_1d((npy_intp)k, NPY_INT64);
         if (!trimmed) goto fail;
-        res = Py_BuildValue("(ON)", (PyObject *)codes, trimmed);
+        if (k > 0)
+            memcpy(PyArray_DATA(trimmed), PyArray_DATA(uniques), sizeof(int64_t) * (size_t)k);
+        res = Py_BuildValue("(ON)", (PyObject *)codes, (PyObject *)trimmed);
     }
 fail:
     Py_XDECREF(ids);
