@@ -332,3 +332,20 @@ def test_period_index_matches_stdlib_calendar_over_eight_centuries():
         assert (starts <= days).all()
         assert (_core.period_index(starts, code) == got).all()
         assert (_core.period_index(starts - 1, code) == got - 1).all()
+
+
+@pytest.mark.parametrize("freq", ["D", "W"])
+def test_matches_lifetimes_when_installed(freq):
+    """lifetimes' summary_data_from_transaction_data as a second, independent oracle."""
+    lt = pytest.importorskip("lifetimes.utils")
+    df = random_log(31, refunds=False, n_rows=800, n_customers=120)
+    df["amount"] = df["amount"] + 1.0                      # lifetimes has no refund rules
+    end = "2023-12-31"
+    want = lt.summary_data_from_transaction_data(df, "customer_id", "date", "amount",
+                                                 observation_period_end=end, freq=freq)
+    got = siyu.Transactions(df).summary(end=end, freq=freq)
+    assert list(got.index) == list(want.index)
+    np.testing.assert_array_equal(got["frequency"], want["frequency"])
+    np.testing.assert_allclose(got["recency"], want["recency"], atol=1e-12)
+    np.testing.assert_allclose(got["T"], want["T"], atol=1e-12)
+    np.testing.assert_allclose(got["monetary_value"], want["monetary_value"], rtol=1e-9)
