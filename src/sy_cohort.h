@@ -90,7 +90,8 @@ int sy_retention_interpurchase(const int64_t *cust, const int64_t *day, const do
      at_risk[t]              subjects with duration >= t
      survival[t]             product over s <= t of (1 - events[s] / at_risk[s])
      var_sum[t]              sum over s <= t of events[s] / (at_risk[s] (at_risk[s] - events[s]))
-                             (+inf once survival reaches 0). */
+                             (the term is skipped when events[s] == at_risk[s]: survival is
+                             then 0 and so are its bands, as in lifelines). */
 int sy_survival_km(const int64_t *duration, const int64_t *event, int64_t n, int64_t tmax,
                    int64_t *events, int64_t *censored, int64_t *at_risk,
                    double *survival, double *var_sum);

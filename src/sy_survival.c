@@ -4,7 +4,6 @@
  */
 #include "sy_cohort.h"
 
-#include <math.h>
 #include <string.h>
 
 int sy_survival_km(const int64_t *duration, const int64_t *event, int64_t n, int64_t tmax,
@@ -27,10 +26,8 @@ int sy_survival_km(const int64_t *duration, const int64_t *event, int64_t n, int
         at_risk[t] = risk;
         if (d > 0) {
             s *= 1.0 - (double)d / (double)risk;
-            if (risk > d)
+            if (risk > d)   /* all at risk failing: no variance term (as lifelines) */
                 v += (double)d / ((double)risk * (double)(risk - d));
-            else
-                v = INFINITY;
         }
         survival[t] = s;
         var_sum[t] = v;

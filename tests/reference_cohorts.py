@@ -29,7 +29,7 @@ def first_purchase(df: pd.DataFrame, end=None, by: str | None = None) -> pd.Data
     """customer -> first purchase date and (with by) channel of the first purchase row."""
     d, purch, end = _prepare(df, end)
     p = purch.sort_values(["date", "row"], kind="mergesort")
-    first = p.groupby("customer", sort=True).head(1).set_index("customer")
+    first = p.groupby("customer", sort=True).head(1).set_index("customer").sort_index()
     out = pd.DataFrame({"first": first["date"]})
     if by is not None:
         out["group"] = first["channel"].astype(object).where(first["channel"].notna(), "(missing)")
