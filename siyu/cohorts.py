@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
 NO_DAY = np.iinfo(np.int64).max
 _PERIOD_FREQ = {"D": "D", "W": "W-SUN", "M": "M", "Q": "Q-DEC", "Y": "Y-DEC"}
 _METRICS = ("active", "retention", "orders", "revenue", "ltv")
+_FORMATS = {"retention": "{:.1%}", "ltv": "{:,.2f}", "revenue": "{:,.0f}"}
 
 # Largest per-customer bitset (in 64-bit words) the kernels may allocate; None means
 # "no more memory than bucketing the log would take".  Tests set it to 0 to exercise
@@ -250,11 +251,19 @@ class CohortTable:
 
     # ------------------------------------------------------------------ display
     def style(self, metric: str = "retention", cmap: str = "YlGnBu") -> Any:
-        """A pandas Styler of one metric with a colour gradient (needs matplotlib)."""
+        """A pandas Styler of one metric with a colour gradient.
+
+        Needs jinja2 (pandas' Styler) and matplotlib (the gradient); see
+        :meth:`to_html` for a dependency-free coloured table.
+        """
         metric = _check_metric(metric)
         df = getattr(self, metric)
-        fmt = {"retention": "{:.1%}", "ltv": "{:,.2f}", "revenue": "{:,.0f}"}.get(metric, "{:,.0f}")
-        sty = df.style.format(fmt, na_rep="")
+        try:
+            sty = df.style
+        except AttributeError as exc:
+            raise ImportError("CohortTable.style() needs jinja2 (pip install jinja2); "
+                              "CohortTable.to_html() works without it") from exc
+        sty = sty.format(_FORMATS.get(metric, "{:,.0f}"), na_rep="")
         try:
             import matplotlib  # noqa: F401
             sty = sty.background_gradient(cmap=cmap, axis=None)
@@ -262,15 +271,46 @@ class CohortTable:
             pass
         return sty.set_caption(f"{metric} by {self.period} cohort (end {self.end.date()})")
 
+    def to_html(self, metric: str = "retention") -> str:
+        """HTML table of one metric with a white-to-blue colour gradient (no extra
+        dependencies); unobserved cells are blank."""
+        metric = _check_metric(metric)
+        df = getattr(self, metric)
+        data = df.to_numpy(dtype=float)
+        finite = data[np.isfinite(data)]
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        span = hi - lo if hi > lo else 1.0
+        fmt = _FORMATS.get(metric, "{:,.0f}")
+        names = list(df.index.names) + ["size"]
+        head = "".join(f"<th>{html.escape(str(n))}</th>" for n in names)
+        head += "".join(f"<th>{c}</th>" for c in df.columns)
+        rows = []
+        sizes = self.sizes.to_numpy()
+        for i, key in enumerate(df.index):
+            key = key if isinstance(key, tuple) else (key,)
+            cells = "".join(f"<th style='text-align:left'>{html.escape(str(x))}</th>" for x in key)
+            cells += f"<td>{sizes[i]:,}</td>"
+            for v in data[i]:
+                if not np.isfinite(v):
+                    cells += "<td></td>"
+                    continue
+                t = (v - lo) / span
+                r, g, b = (int(255 - t * (255 - c)) for c in (33, 102, 172))
+                fg = "white" if t > 0.6 else "black"
+                cells += (f"<td style='background-color:rgb({r},{g},{b});color:{fg};"
+                          f"text-align:right'>{fmt.format(v)}</td>")
+            rows.append(f"<tr>{cells}</tr>")
+        return (f"<table class='siyu-cohorts'><thead><tr>{head}</tr></thead>"
+                f"<tbody>{''.join(rows)}</tbody></table>")
+
     def _repr_html_(self) -> str:
         head = (f"<b>siyu.CohortTable</b>: {len(self.sizes)} {self.period} cohorts, "
                 f"{int(self.sizes.sum()):,} customers, end {self.end.date()}"
-                + (f", by {html.escape(str(self.by))}" if self.by else ""))
-        try:
-            body = self.style("retention").to_html()
-        except Exception:  # pragma: no cover - display must never fail
-            body = self.retention.to_html(float_format=lambda x: f"{x:.1%}", na_rep="")
-        return head + body
+                + (f", by {html.escape(str(self.by))}" if self.by else "")
+                + " &mdash; retention")
+        if self.active.size > 20_000:   # keep notebooks responsive (e.g. daily cohorts)
+            return head + "<p>(large table: use .retention, .to_html() or .plot())</p>"
+        return head + self.to_html("retention")
 
     def __repr__(self) -> str:
         return (f"<siyu.CohortTable: {len(self.sizes)} {self.period} cohorts, "
