@@ -82,20 +82,16 @@ def acquisition(tx: "Transactions", end_day: int, by: Any) -> Acquisition:
     by_name = resolve_by(tx, by)
     k = tx.n_customers
     group_in = log.channel if by_name is not None else None
-    first, fgroup = _core.cohort_first(log.cust, log.day, log.amount, group_in, k, end_day)
+    first, fgroup, n_excluded = _core.cohort_first(log.cust, log.day, log.amount, group_in, k,
+                                                   end_day)
     has = first != NO_DAY
-    # customers with rows by end that are all refunds
-    seen = np.zeros(k, dtype=bool)
-    if log.amount is not None and k:
-        seen[log.cust[log.day <= end_day]] = True
-    n_excluded = int((seen & ~has).sum())
     if by_name is None:
         group = np.where(has, 0, -1).astype(np.int64)
         labels = None
     else:
         group = np.where(has, fgroup, -1).astype(np.int64)
         labels = log.channel_labels
-    return Acquisition(first, group, labels, by_name, n_excluded)
+    return Acquisition(first, group, labels, by_name, int(n_excluded))
 
 
 def period_labels(index: np.ndarray, period: str) -> pd.PeriodIndex:

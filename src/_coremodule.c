@@ -243,8 +243,9 @@ static PyObject *sy_raise_codes(int st, const char *what)
     return sy_raise(st, what);
 }
 
-/* cohort_first(cust, day, amount|None, group|None, k, end) -> (first_day, first_group)
-   first_day is INT64_MAX for customers with no purchase by end. */
+/* cohort_first(cust, day, amount|None, group|None, k, end)
+       -> (first_day, first_group, n_refund_only)
+   first_day is INT64_MAX and first_group -1 for customers with no purchase by end. */
 static PyObject *py_cohort_first(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -253,6 +254,7 @@ static PyObject *py_cohort_first(PyObject *self, PyObject *args)
     long long end;
     PyArrayObject *cust = NULL, *day = NULL, *amount = NULL, *group = NULL;
     PyArrayObject *first = NULL, *fgroup = NULL;
+    int64_t refund_only = 0;
     int st;
     if (!PyArg_ParseTuple(args, "OOOOnL", &cust_obj, &day_obj, &amount_obj, &group_obj, &k, &end))
         return NULL;
@@ -267,7 +269,7 @@ static PyObject *py_cohort_first(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     st = sy_cohort_first(SY_I64(cust), SY_I64(day), SY_OPT_F64(amount),
                          group ? SY_I64(group) : NULL, (int64_t)n, (int64_t)k, (int64_t)end,
-                         SY_I64(first), SY_I64(fgroup));
+                         SY_I64(first), SY_I64(fgroup), &refund_only);
     Py_END_ALLOW_THREADS
     if (st != SY_OK) {
         sy_raise_codes(st, "cohort_first");
@@ -277,7 +279,7 @@ static PyObject *py_cohort_first(PyObject *self, PyObject *args)
     Py_DECREF(day);
     Py_XDECREF(amount);
     Py_XDECREF(group);
-    return Py_BuildValue("(NN)", first, fgroup);
+    return Py_BuildValue("(NNL)", first, fgroup, (long long)refund_only);
 fail:
     Py_XDECREF(cust);
     Py_XDECREF(day);
@@ -594,7 +596,7 @@ static PyMethodDef core_methods[] = {
      "summary(cust, day, amount, k, period, lo, hi) -> 9 per-customer arrays"},
     /* cohorts methods: begin */
     {"cohort_first", py_cohort_first, METH_VARARGS,
-     "cohort_first(cust, day, amount, group, k, end) -> (first_day, first_group)"},
+     "cohort_first(cust, day, amount, group, k, end) -> (first_day, first_group, n_refund_only)"},
     {"cohort_second", py_cohort_second, METH_VARARGS,
      "cohort_second(cust, day, amount, k, end, first_day) -> second_day"},
     {"cohort_matrix", py_cohort_matrix, METH_VARARGS,

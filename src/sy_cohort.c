@@ -7,32 +7,84 @@
  * a per-customer bitset of ages (or, when that would be large, from bucketing the log
  * by customer).  Definitions: DESIGN.md section 2.
  */
+#define _DEFAULT_SOURCE 1   /* madvise */
 #include "sy_cohort.h"
 
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+/* Allocate a zeroed per-customer table that is read at random once per log row.
+   Large tables are 2 MiB aligned and marked for transparent huge pages, which removes
+   most TLB misses of the random accesses (several-fold faster on 10M-row logs). */
+void *sy_table_alloc(int64_t bytes)
+{
+    const int64_t huge = (int64_t)1 << 21;
+    void *p;
+    if (bytes <= 0) bytes = 64;
+    if (bytes >= huge) {
+        int64_t rounded = (bytes + huge - 1) / huge * huge;
+        p = aligned_alloc((size_t)huge, (size_t)rounded);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+        if (p) madvise(p, (size_t)rounded, MADV_HUGEPAGE);
+#endif
+    } else {
+        p = aligned_alloc(64, (size_t)((bytes + 63) / 64 * 64));
+    }
+    if (p) memset(p, 0, (size_t)bytes);
+    return p;
+}
 
 #define IS_PURCHASE(amount, i) (!(amount) || (amount)[i] >= 0.0)
 
 int sy_cohort_first(const int64_t *cust, const int64_t *day, const double *amount,
                     const int64_t *group, int64_t n, int64_t k, int64_t end,
-                    int64_t *first_day, int64_t *first_group)
+                    int64_t *first_day, int64_t *first_group, int64_t *n_refund_only)
 {
     if (n < 0 || k < 0) return SY_EINVAL;
+    /* (day, group) side by side: one cache miss per row instead of two */
+    int64_t *rec = (int64_t *)sy_table_alloc((int64_t)sizeof(int64_t) * 2 * k);
+    if (!rec) return SY_ENOMEM;
     for (int64_t c = 0; c < k; c++) {
-        first_day[c] = SY_NO_DAY;
-        if (first_group) first_group[c] = -1;
+        rec[2 * c] = SY_NO_DAY;
+        rec[2 * c + 1] = -1;   /* -1: no row by end; -2: only refunds so far */
     }
     for (int64_t i = 0; i < n; i++) {
         int64_t c = cust[i];
-        if (c < 0 || c >= k) return SY_EINVAL;
+        if (c < 0 || c >= k) {
+            free(rec);
+            return SY_EINVAL;
+        }
+        if (i + SY_PREFETCH < n) {
+            int64_t cp = cust[i + SY_PREFETCH];
+            if (cp >= 0 && cp < k) __builtin_prefetch(rec + 2 * cp, 1, 0);
+        }
         int64_t d = day[i];
-        if (d > end || !IS_PURCHASE(amount, i)) continue;
-        if (d < first_day[c]) {   /* strict: ties keep the lowest row index */
-            first_day[c] = d;
-            if (first_group) first_group[c] = group ? group[i] : 0;
+        if (d > end) continue;
+        int64_t *r = rec + 2 * c;
+        if (!IS_PURCHASE(amount, i)) {
+            if (r[1] == -1) r[1] = -2;
+            continue;
+        }
+        if (d < r[0]) {   /* strict: ties keep the lowest row index */
+            r[0] = d;
+            r[1] = group ? group[i] : 0;
         }
     }
+    int64_t refund_only = 0;
+    for (int64_t c = 0; c < k; c++) {
+        first_day[c] = rec[2 * c];
+        int64_t g = rec[2 * c + 1];
+        if (g == -2) {
+            refund_only++;
+            g = -1;
+        }
+        if (first_group) first_group[c] = g;
+    }
+    free(rec);
+    if (n_refund_only) *n_refund_only = refund_only;
     return SY_OK;
 }
 
@@ -66,6 +118,7 @@ static inline void kahan_add(double *sum, double *comp, double x)
 /* Largest day span for which period indices are tabulated instead of computed. */
 #define SY_TABLE_MAX_DAYS ((int64_t)1 << 22)
 
+/* Per-customer records of the matrix pass: [row, cohort period, bits...]. */
 int sy_cohort_matrix(const int64_t *cust, const int64_t *day, const double *amount,
                      int64_t n, int64_t k, int64_t end, int period,
                      const int64_t *cell_row, const int64_t *cust_per,
@@ -73,7 +126,7 @@ int sy_cohort_matrix(const int64_t *cust, const int64_t *day, const double *amou
                      int64_t max_bitset_words,
                      int64_t *active, int64_t *orders, double *revenue, int64_t *n_dropped)
 {
-    int64_t cells, words, nbits, bytes;
+    int64_t cells, words, nbits, bytes, stride;
     int st = SY_OK;
     if (period < SY_PERIOD_D || period > SY_PERIOD_Y) return SY_EINVAL;
     if (n < 0 || k < 0 || n_rows < 0 || n_ages < 0 || lo_day > end + 1) return SY_EINVAL;
@@ -82,10 +135,11 @@ int sy_cohort_matrix(const int64_t *cust, const int64_t *day, const double *amou
     *n_dropped = 0;
     words = (n_ages + 63) / 64;
     int use_bits = sy_mul_ok(k, words, &nbits) && nbits <= max_bitset_words;
+    stride = sy_record_stride(use_bits ? words : 0);
 
     int64_t *table = NULL;
     double *comp = NULL;
-    uint64_t *bits = NULL;
+    int64_t *rec = NULL;
     int64_t span = end - lo_day + 1;
     if (span > 0 && span <= SY_TABLE_MAX_DAYS) {
         table = (int64_t *)malloc(sizeof(int64_t) * (size_t)span);
@@ -97,30 +151,44 @@ int sy_cohort_matrix(const int64_t *cust, const int64_t *day, const double *amou
         comp = (double *)calloc(1, (size_t)bytes);
         if (!comp) { st = SY_ENOMEM; goto done; }
     }
-    if (use_bits) {
-        bits = (uint64_t *)calloc((size_t)(nbits > 0 ? nbits : 1), sizeof(uint64_t));
-        if (!bits) use_bits = 0;   /* fall back to bucketing */
+    if (!sy_mul_ok(k > 0 ? k : 1, stride * (int64_t)sizeof(int64_t), &bytes)) { st = SY_ENOMEM; goto done; }
+    rec = (int64_t *)sy_table_alloc(bytes);
+    if (!rec && use_bits) {   /* retry without the bitset; distinct customers by bucketing */
+        use_bits = 0;
+        stride = 2;
+        if (!sy_mul_ok(k > 0 ? k : 1, stride * (int64_t)sizeof(int64_t), &bytes)) { st = SY_ENOMEM; goto done; }
+        rec = (int64_t *)sy_table_alloc(bytes);
+    }
+    if (!rec) { st = SY_ENOMEM; goto done; }
+    for (int64_t c = 0; c < k; c++) {
+        int64_t r = cell_row[c];
+        if (r >= n_rows) { st = SY_EINVAL; goto done; }
+        rec[c * stride] = r < 0 ? -1 : r;
+        rec[c * stride + 1] = cust_per[c];
     }
 
     for (int64_t i = 0; i < n; i++) {
         int64_t c = cust[i];
         if (c < 0 || c >= k) { st = SY_EINVAL; goto done; }
+        if (i + SY_PREFETCH < n) {
+            int64_t cp = cust[i + SY_PREFETCH];
+            if (cp >= 0 && cp < k) __builtin_prefetch(rec + cp * stride, 1, 0);
+        }
         int64_t d = day[i];
         if (d > end) continue;
-        int64_t r = cell_row[c];
+        int64_t *rc = rec + c * stride;
+        int64_t r = rc[0];
         if (r < 0) continue;
-        if (r >= n_rows) { st = SY_EINVAL; goto done; }
-        int64_t per;
         if (d < lo_day) { (*n_dropped)++; continue; }
-        per = table ? table[d - lo_day] : sy_period_index(d, period);
-        int64_t age = per - cust_per[c];
+        int64_t per = table ? table[d - lo_day] : sy_period_index(d, period);
+        int64_t age = per - rc[1];
         if (age < 0) { (*n_dropped)++; continue; }
         if (age >= n_ages) { st = SY_EINVAL; goto done; }
         int64_t cell = r * n_ages + age;
         if (revenue) kahan_add(&revenue[cell], &comp[cell], amount[i]);
         if (IS_PURCHASE(amount, i)) {
             orders[cell]++;
-            if (use_bits) bits[c * words + (age >> 6)] |= (uint64_t)1 << (age & 63);
+            if (use_bits) ((uint64_t *)rc)[2 + (age >> 6)] |= (uint64_t)1 << (age & 63);
         }
     }
     if (revenue)
@@ -128,10 +196,10 @@ int sy_cohort_matrix(const int64_t *cust, const int64_t *day, const double *amou
 
     if (use_bits) {
         for (int64_t c = 0; c < k; c++) {
-            int64_t r = cell_row[c];
-            if (r < 0) continue;
-            const uint64_t *b = bits + c * words;
-            int64_t *row = active + r * n_ages;
+            const int64_t *rc = rec + c * stride;
+            if (rc[0] < 0) continue;
+            const uint64_t *b = (const uint64_t *)rc + 2;
+            int64_t *row = active + rc[0] * n_ages;
             for (int64_t w = 0; w < words; w++) {
                 uint64_t x = b[w];
                 while (x) {
@@ -170,6 +238,6 @@ int sy_cohort_matrix(const int64_t *cust, const int64_t *day, const double *amou
 done:
     free(table);
     free(comp);
-    free(bits);
+    free(rec);
     return st;
 }

@@ -13,6 +13,9 @@
 /* "no such day" marker for per-customer day outputs. */
 #define SY_NO_DAY INT64_MAX
 
+/* How many rows ahead the row loops prefetch per-customer records. */
+#define SY_PREFETCH 16
+
 /* Retention kinds. */
 #define SY_RET_NDAY      0
 #define SY_RET_UNBOUNDED 1
@@ -20,13 +23,29 @@
 
 /* ---- sy_cohort.c --------------------------------------------------------- */
 
+/* Zeroed allocation for per-customer tables read at random once per row (huge pages
+   when large); release with free().  NULL when out of memory. */
+void *sy_table_alloc(int64_t bytes);
+
+/* Stride (in int64 words) of a per-customer record of `words` payload words after a
+   two-word header, padded to a power of two so records never straddle cache lines. */
+static inline int64_t sy_record_stride(int64_t words)
+{
+    int64_t need = 2 + words;
+    if (need <= 2) return 2;
+    if (need <= 4) return 4;
+    if (need <= 8) return 8;
+    return need;
+}
+
 /* Per customer: day of the first purchase row with day <= end (SY_NO_DAY if none) and,
    when group != NULL, the group of that row (the lowest row index among rows of that
-   day); first_group may be NULL.  Work is split over sy_get_num_threads() threads;
-   the result does not depend on the thread count. */
+   day; 0 when group is NULL, -1 for customers without a purchase); first_group may be
+   NULL.  *n_refund_only (may be NULL) receives the number of customers whose rows up
+   to end are all refunds. */
 int sy_cohort_first(const int64_t *cust, const int64_t *day, const double *amount,
                     const int64_t *group, int64_t n, int64_t k, int64_t end,
-                    int64_t *first_day, int64_t *first_group);
+                    int64_t *first_day, int64_t *first_group, int64_t *n_refund_only);
 
 /* Per customer: first purchase day strictly after first_day[c] and <= end
    (SY_NO_DAY if none or first_day[c] == SY_NO_DAY). */

@@ -29,7 +29,7 @@ int sy_retention_count(const int64_t *cust, const int64_t *day, const double *am
                        const int64_t *lo, const int64_t *hi, int64_t n_out,
                        int64_t max_bitset_words, int64_t *eligible, int64_t *retained)
 {
-    int64_t max_gap = 0, width, hist_cells, words, nbits;
+    int64_t max_gap = 0, width, hist_cells, words, nbits, stride, bytes;
     int st = SY_OK;
     if (n < 0 || k < 0 || n_groups < 0 || n_out < 0) return SY_EINVAL;
     if (kind != SY_RET_NDAY && kind != SY_RET_UNBOUNDED && kind != SY_RET_BRACKET) return SY_EINVAL;
@@ -43,14 +43,17 @@ int sy_retention_count(const int64_t *cust, const int64_t *day, const double *am
     for (int64_t c = 0; c < k; c++)
         if (group[c] >= n_groups) return SY_EINVAL;
 
-    /* eligibility: histogram of observable days (end - first), capped at max_gap */
+    /* per-customer record [first day, group, payload...]: the payload is the largest
+       gap (unbounded) or a bitset of the gaps 0..max_gap with a purchase */
     int64_t *hist = (int64_t *)calloc((size_t)(hist_cells > 0 ? hist_cells : 1), sizeof(int64_t));
     int64_t *hits = (int64_t *)calloc((size_t)(hist_cells > 0 ? hist_cells : 1), sizeof(int64_t));
-    int64_t *maxg = NULL;
-    uint64_t *bits = NULL;
+    int64_t *rec = NULL;
+    uint64_t *one = NULL;
     int64_t *offsets = NULL;
     sy_row *rows = NULL;
     if (!hist || !hits) { st = SY_ENOMEM; goto done; }
+
+    /* eligibility: histogram of observable days (end - first), capped at max_gap */
     for (int64_t c = 0; c < k; c++) {
         int64_t g = group[c];
         if (g < 0) continue;
@@ -64,20 +67,50 @@ int sy_retention_count(const int64_t *cust, const int64_t *day, const double *am
         for (int64_t j = 0; j < n_out; j++) eligible[g * n_out + j] = h[hi[j]];
     }
 
-    if (kind == SY_RET_UNBOUNDED) {
-        maxg = (int64_t *)malloc(sizeof(int64_t) * (size_t)(k > 0 ? k : 1));
-        if (!maxg) { st = SY_ENOMEM; goto done; }
-        for (int64_t c = 0; c < k; c++) maxg[c] = -1;
+    words = kind == SY_RET_UNBOUNDED ? 1 : (width + 63) / 64;
+    int use_rec = sy_mul_ok(k, words, &nbits) && (kind == SY_RET_UNBOUNDED || nbits <= max_bitset_words);
+    stride = sy_record_stride(use_rec ? words : 0);
+    if (!sy_mul_ok(k > 0 ? k : 1, stride * (int64_t)sizeof(int64_t), &bytes)) { st = SY_ENOMEM; goto done; }
+    rec = (int64_t *)sy_table_alloc(bytes);
+    if (!rec) { st = SY_ENOMEM; goto done; }
+    for (int64_t c = 0; c < k; c++) {
+        rec[c * stride] = first_day[c];
+        rec[c * stride + 1] = group[c];
+        if (kind == SY_RET_UNBOUNDED) rec[c * stride + 2] = -1;
+    }
+
+    if (use_rec) {
         for (int64_t i = 0; i < n; i++) {
             int64_t c = cust[i];
             if (c < 0 || c >= k) { st = SY_EINVAL; goto done; }
-            if (day[i] > end || group[c] < 0 || !IS_PURCHASE(amount, i)) continue;
-            int64_t gap = day[i] - first_day[c];
-            if (gap > maxg[c]) maxg[c] = gap;
+            if (i + SY_PREFETCH < n) {
+                int64_t cp = cust[i + SY_PREFETCH];
+                if (cp >= 0 && cp < k) __builtin_prefetch(rec + cp * stride, 1, 0);
+            }
+            int64_t *rc = rec + c * stride;
+            if (day[i] > end || rc[1] < 0 || !IS_PURCHASE(amount, i)) continue;
+            int64_t gap = day[i] - rc[0];
+            if (kind == SY_RET_UNBOUNDED) {
+                if (gap > rc[2]) rc[2] = gap;
+            } else if (gap >= 0 && gap <= max_gap) {
+                ((uint64_t *)rc)[2 + (gap >> 6)] |= (uint64_t)1 << (gap & 63);
+            }
         }
+    } else {
+        /* too many customers x gaps for a bitset: bucket the log by customer and
+           use one customer-sized bitset at a time */
+        offsets = (int64_t *)malloc(sizeof(int64_t) * (size_t)(k + 1));
+        one = (uint64_t *)calloc((size_t)words, sizeof(uint64_t));
+        if (!offsets || !one) { st = SY_ENOMEM; goto done; }
+        st = sy_bucket_by_customer(cust, day, amount, n, k, INT64_MIN, end, offsets, &rows);
+        if (st != SY_OK) goto done;
+    }
+
+    if (kind == SY_RET_UNBOUNDED) {
         for (int64_t c = 0; c < k; c++) {
-            if (group[c] < 0 || maxg[c] < 0) continue;
-            hits[group[c] * width + (maxg[c] > max_gap ? max_gap : maxg[c])]++;
+            const int64_t *rc = rec + c * stride;
+            if (rc[1] < 0 || rc[2] < 0) continue;
+            hits[rc[1] * width + (rc[2] > max_gap ? max_gap : rc[2])]++;
         }
         for (int64_t g = 0; g < n_groups; g++) {
             int64_t *h = hits + g * width;
@@ -87,42 +120,21 @@ int sy_retention_count(const int64_t *cust, const int64_t *day, const double *am
         goto done;
     }
 
-    words = (width + 63) / 64;
-    if (sy_mul_ok(k, words, &nbits) && nbits <= max_bitset_words)
-        bits = (uint64_t *)calloc((size_t)(nbits > 0 ? nbits : 1), sizeof(uint64_t));
-    if (bits) {
-        for (int64_t i = 0; i < n; i++) {
-            int64_t c = cust[i];
-            if (c < 0 || c >= k) { st = SY_EINVAL; goto done; }
-            if (day[i] > end || group[c] < 0 || !IS_PURCHASE(amount, i)) continue;
-            int64_t gap = day[i] - first_day[c];
-            if (gap < 0 || gap > max_gap) continue;
-            bits[c * words + (gap >> 6)] |= (uint64_t)1 << (gap & 63);
-        }
-    } else {
-        /* too many customers x gaps for a bitset: bucket the log by customer and
-           use one customer-sized bitset at a time */
-        offsets = (int64_t *)malloc(sizeof(int64_t) * (size_t)(k + 1));
-        bits = (uint64_t *)calloc((size_t)words, sizeof(uint64_t));
-        if (!offsets || !bits) { st = SY_ENOMEM; goto done; }
-        st = sy_bucket_by_customer(cust, day, amount, n, k, INT64_MIN, end, offsets, &rows);
-        if (st != SY_OK) goto done;
-    }
     for (int64_t c = 0; c < k; c++) {
         int64_t g = group[c];
         if (g < 0) continue;
         const uint64_t *b;
         if (rows) {
-            memset(bits, 0, sizeof(uint64_t) * (size_t)words);
+            memset(one, 0, sizeof(uint64_t) * (size_t)words);
             for (int64_t j = offsets[c]; j < offsets[c + 1]; j++) {
                 if (amount && rows[j].amount < 0.0) continue;
                 int64_t gap = rows[j].day - first_day[c];
                 if (gap < 0 || gap > max_gap) continue;
-                bits[gap >> 6] |= (uint64_t)1 << (gap & 63);
+                one[gap >> 6] |= (uint64_t)1 << (gap & 63);
             }
-            b = bits;
+            b = one;
         } else {
-            b = bits + c * words;
+            b = (const uint64_t *)(rec + c * stride) + 2;
         }
         if (kind == SY_RET_NDAY) {
             int64_t *h = hits + g * width;
@@ -145,8 +157,8 @@ int sy_retention_count(const int64_t *cust, const int64_t *day, const double *am
 done:
     free(hist);
     free(hits);
-    free(maxg);
-    free(bits);
+    free(rec);
+    free(one);
     free(offsets);
     free(rows);
     return st;

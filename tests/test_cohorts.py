@@ -247,5 +247,5 @@ def test_kernel_refcounts_and_errors():
     big = (np.arange(12, dtype=np.int32) % 3)[::2]      # [0, 2, 1, 0, 2, 1], strided
     assert not big.flags.c_contiguous
     days = np.arange(6, dtype=np.int64) * 40
-    f, g = _core.cohort_first(big, days, None, None, 3, 10**6)
+    f, g, _ = _core.cohort_first(big, days, None, None, 3, 10**6)
     assert f.tolist() == [0, 80, 40]
