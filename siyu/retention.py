@@ -1,0 +1,465 @@
+"""Retention reports (n-day, unbounded, bracket), repurchase rates and inter-purchase times.
+
+Day gaps are calendar-day differences from a customer's first purchase (a row with
+amount >= 0; refunds are never purchases).  Only rows on or before ``end`` count.
+Counting runs in C (``siyu._core.retention_count``, ``cohort_second``,
+``interpurchase``).
+"""
+from __future__ import annotations
+
+import html
+import numbers
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from siyu import _core
+from siyu import _input as inp
+from siyu.cohorts import NO_DAY, _bitset_budget, acquisition, check_end_period, period_labels
+
+if TYPE_CHECKING:  # pragma: no cover
+    from siyu.transactions import Transactions
+
+_KINDS = {"n-day": 0, "unbounded": 1, "bracket": 2}
+_KIND_ALIASES = {"nday": "n-day", "n_day": "n-day", "n day": "n-day", "classic": "n-day",
+                 "rolling": "unbounded", "brackets": "bracket", "range": "bracket"}
+
+
+def _check_kind(kind: Any) -> str:
+    if not isinstance(kind, str):
+        raise TypeError(f"kind must be 'n-day', 'unbounded' or 'bracket', got {kind!r}")
+    key = kind.strip().lower()
+    key = _KIND_ALIASES.get(key, key)
+    if key not in _KINDS:
+        raise ValueError(f"unknown kind {kind!r}; use 'n-day', 'unbounded' or 'bracket'")
+    return key
+
+
+def _as_int(value: Any, what: str) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        if isinstance(value, numbers.Real) and float(value).is_integer():
+            return int(value)
+        raise TypeError(f"{what} must be whole numbers of days, got {value!r}")
+    return int(value)
+
+
+def _check_days(days: Any) -> np.ndarray:
+    if isinstance(days, numbers.Number):
+        days = [days]
+    try:
+        vals = [_as_int(d, "days") for d in days]
+    except TypeError as exc:
+        if "whole numbers" in str(exc):
+            raise
+        raise TypeError(f"days must be an iterable of whole numbers of days such as "
+                        f"range(0, 91), got {days!r}") from None
+    if not vals:
+        raise ValueError("days is empty; pass e.g. days=range(0, 91)")
+    arr = np.array(vals, dtype=np.int64)
+    if (arr < 0).any():
+        raise ValueError(f"days must be >= 0 (days since the first purchase); got "
+                         f"{int(arr.min())}")
+    return np.unique(arr)
+
+
+def _check_brackets(brackets: Any) -> np.ndarray:
+    if brackets is None:
+        raise ValueError("kind='bracket' needs brackets=, e.g. brackets=[(1, 7), (8, 30), (31, 90)]")
+    try:
+        pairs = [tuple(b) for b in brackets]
+    except TypeError:
+        raise TypeError("brackets must be a list of (lo, hi) day pairs, e.g. [(1, 7), (8, 30)]") \
+            from None
+    if not pairs:
+        raise ValueError("brackets is empty; pass e.g. brackets=[(1, 7), (8, 30)]")
+    out = []
+    for p in pairs:
+        if len(p) != 2:
+            raise ValueError(f"bracket {p!r} must be a (lo, hi) pair of days")
+        lo, hi = _as_int(p[0], "brackets"), _as_int(p[1], "brackets")
+        if lo < 0:
+            raise ValueError(f"bracket {p!r}: days must be >= 0")
+        if hi < lo:
+            raise ValueError(f"bracket {p!r} is reversed: write it as ({hi}, {lo}) (lo <= hi)")
+        out.append((lo, hi))
+    arr = np.array(sorted(out), dtype=np.int64)
+    for a, b in zip(arr[:-1], arr[1:]):
+        if b[0] <= a[1]:
+            raise ValueError(f"brackets ({a[0]}, {a[1]}) and ({b[0]}, {b[1]}) overlap; brackets "
+                             "must be disjoint, e.g. (1, 7), (8, 30)")
+    return arr
+
+
+def _group_index(acq: Any, codes: np.ndarray, inner: pd.Index) -> pd.Index:
+    if acq.by_name is None:
+        return inner
+    labels = acq.group_labels[codes]
+    return pd.MultiIndex.from_product([labels, inner], names=[acq.by_name, inner.name])
+
+
+def _groups(acq: Any) -> tuple[np.ndarray, np.ndarray, int]:
+    """Present group codes, compact per-customer group index (-1 = none), count."""
+    has = acq.group >= 0
+    codes = np.unique(acq.group[has])
+    compact = np.full(acq.group.size, -1, dtype=np.int64)
+    compact[has] = np.searchsorted(codes, acq.group[has])
+    return codes, compact, max(codes.size, 1) if acq.by_name is None else codes.size
+
+
+# --------------------------------------------------------------------------- retention
+class RetentionTable:
+    """An Amplitude/Mixpanel-style retention report.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        ``eligible``, ``retained``, ``rate`` per day (index ``day``) or bracket (index
+        ``bracket``, closed intervals), with a leading ``by`` level when split.
+    kind : str
+    end : pandas.Timestamp
+    by : str or None
+    """
+
+    def __init__(self, table: pd.DataFrame, kind: str, end: pd.Timestamp, by: str | None) -> None:
+        self.table = table
+        self.kind = kind
+        self.end = end
+        self.by = by
+
+    @property
+    def rate(self) -> pd.Series | pd.DataFrame:
+        """Retention rate per day/bracket (one column per group when split)."""
+        r = self.table["rate"]
+        return r.unstack(0) if self.by else r
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.reset_index()
+
+    def plot(self, ax: Any = None, **kwargs: Any) -> Any:
+        """Retention curve(s) with matplotlib; returns the Axes."""
+        from siyu import plotting
+
+        return plotting.retention_curves(self, ax=ax, **kwargs)
+
+    def __repr__(self) -> str:
+        return (f"<siyu.RetentionTable: {self.kind}, end {self.end.date()}"
+                + (f", by {self.by}" if self.by else "") + f">\n{self.table!r}")
+
+    def _repr_html_(self) -> str:
+        head = (f"<b>siyu.RetentionTable</b>: {html.escape(self.kind)} retention, end "
+                f"{self.end.date()}" + (f", by {html.escape(str(self.by))}" if self.by else ""))
+        return head + self.table.to_html(formatters={"rate": lambda x: f"{x:.1%}"}, na_rep="")
+
+
+def retention(tx: "Transactions", kind: str = "n-day", days: Iterable[int] = range(0, 91),
+              brackets: Sequence[tuple[int, int]] | None = None, end: Any = None,
+              by: str | None = None) -> RetentionTable:
+    """Retention report: of the customers who could be observed, how many came back.
+
+    Day gaps are calendar-day differences from the customer's first purchase day
+    (first row with amount ≥ 0 on or before ``end``); refunds are never purchases.
+
+    - ``kind="n-day"``: retained on day k = a purchase exactly k days after the first
+      purchase (day 0 is 100% by definition);
+    - ``kind="unbounded"``: a purchase on day k or later (up to ``end``);
+    - ``kind="bracket"``: a purchase with lo ≤ gap ≤ hi, for each (lo, hi) of
+      ``brackets``.
+
+    A customer is **eligible** for day k when first day + k ≤ ``end``; for a bracket
+    when the whole bracket is observable, first day + hi ≤ ``end``.  ``rate`` =
+    retained / eligible (NaN when nobody is eligible).
+
+    Parameters
+    ----------
+    kind : {"n-day", "unbounded", "bracket"}, default "n-day"
+    days : iterable of int, default range(0, 91)
+        Days (≥ 0) to report for n-day and unbounded retention (sorted, de-duplicated).
+    brackets : sequence of (lo, hi), optional
+        Disjoint closed day ranges for ``kind="bracket"``, e.g. ``[(1, 7), (8, 30)]``.
+    end : date-like, optional
+        Last day observed (default: last day of the log).
+    by : str, optional
+        Split by acquisition channel (the ``channel=`` column of Transactions); a
+        customer's group is the channel of their first purchase row; missing values
+        form the group ``"(missing)"``.
+
+    Returns
+    -------
+    RetentionTable
+        ``.table`` (eligible, retained, rate), ``.rate``, ``.plot()``.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``kind``; negative ``days``; missing, reversed or overlapping
+        ``brackets``; ``brackets`` given with another kind; unknown ``by``.
+
+    Examples
+    --------
+    >>> import siyu
+    >>> tx = siyu.Transactions(siyu.datasets.load_online_retail(), customer="customer_id",
+    ...                        time="date", amount="amount")
+    >>> r = tx.retention(days=[0, 7, 30])
+    >>> r.table["eligible"].tolist()
+    [4338, 4307, 4086]
+    >>> tx.retention(kind="bracket", brackets=[(1, 30), (31, 90)]).table["retained"].tolist()
+    [778, 1328]
+    """
+    kind = _check_kind(kind)
+    if kind == "bracket":
+        win = _check_brackets(brackets)
+        lo, hi = np.ascontiguousarray(win[:, 0]), np.ascontiguousarray(win[:, 1])
+        inner: pd.Index = pd.IntervalIndex.from_arrays(lo, hi, closed="both", name="bracket")
+    else:
+        if brackets is not None:
+            raise ValueError(f"brackets= is only used with kind='bracket' (got kind={kind!r})")
+        lo = _check_days(days)
+        hi = lo
+        inner = pd.Index(lo, name="day")
+    end_day = tx._end_day(end)
+    acq = acquisition(tx, end_day, by)
+    codes, compact, n_groups = _groups(acq)
+    log = tx._log
+    first = np.where(acq.group >= 0, acq.first_day, 0).astype(np.int64)
+    elig, ret = _core.retention_count(log.cust, log.day, log.amount, tx.n_customers, end_day,
+                                      first, compact, n_groups, _KINDS[kind], lo, hi,
+                                      _bitset_budget(tx.n_rows, tx.n_customers))
+    index = _group_index(acq, codes, inner)
+    e, r = elig.ravel(), ret.ravel()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(e > 0, r / np.where(e > 0, e, 1), np.nan)
+    table = pd.DataFrame({"eligible": e, "retained": r, "rate": rate}, index=index)
+    table.attrs.update(kind=kind, end=inp.day_to_timestamp(end_day), n_excluded=acq.n_excluded)
+    return RetentionTable(table, kind, inp.day_to_timestamp(end_day), acq.by_name)
+
+
+# --------------------------------------------------------------------------- repurchase
+class RepurchaseTable:
+    """Repurchase rates: share of customers whose second purchase day came within k days.
+
+    Attributes
+    ----------
+    overall : pandas.DataFrame
+        Index ``within`` (days; with a leading ``by`` level when split), columns
+        ``eligible``, ``repurchased``, ``rate``.
+    by_cohort : pandas.DataFrame
+        Index ``cohort`` (or ``(by, cohort)``), columns MultiIndex
+        (``eligible`` / ``repurchased`` / ``rate``, within).
+    """
+
+    def __init__(self, overall: pd.DataFrame, by_cohort: pd.DataFrame, within: np.ndarray,
+                 period: str, end: pd.Timestamp, by: str | None) -> None:
+        self.overall = overall
+        self.by_cohort = by_cohort
+        self.within = within
+        self.period = period
+        self.end = end
+        self.by = by
+
+    @property
+    def rate(self) -> pd.DataFrame:
+        """Repurchase rate per cohort (rows) and window (columns)."""
+        return self.by_cohort["rate"]
+
+    def plot(self, ax: Any = None, **kwargs: Any) -> Any:
+        """Repurchase rate by cohort, one line per window; returns the Axes."""
+        from siyu import plotting
+
+        return plotting.repurchase_rates(self, ax=ax, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<siyu.RepurchaseTable: end {self.end.date()}>\n{self.overall!r}"
+
+    def _repr_html_(self) -> str:
+        return ("<b>siyu.RepurchaseTable</b> (overall)" +
+                self.overall.to_html(formatters={"rate": lambda x: f"{x:.1%}"}, na_rep="") +
+                "<b>by cohort (rate)</b>" +
+                self.rate.to_html(float_format=lambda x: f"{x:.1%}", na_rep=""))
+
+
+def repurchase(tx: "Transactions", within: Iterable[int] = (30, 90, 180), end: Any = None,
+               by: str | None = None, period: str = "M") -> RepurchaseTable:
+    """Share of customers who bought a second time within k days of their first purchase.
+
+    The second occasion is the customer's second distinct purchase day (rows with
+    amount ≥ 0 on or before ``end``).  For each k in ``within``, a customer is
+    eligible when first purchase day + k ≤ ``end`` (k days observable) and has
+    repurchased when second day − first day ≤ k.
+
+    Parameters
+    ----------
+    within : iterable of int, default (30, 90, 180)
+        Windows in days (≥ 1).
+    end : date-like, optional
+        Last day observed (default: last day of the log).
+    by : str, optional
+        Split by acquisition channel (see :meth:`Transactions.cohorts`).
+    period : {"D", "W", "M", "Q", "Y"}, default "M"
+        Cohort period for ``by_cohort``.
+
+    Returns
+    -------
+    RepurchaseTable
+        ``overall`` and ``by_cohort`` tables of eligible, repurchased, rate.
+
+    Examples
+    --------
+    >>> import siyu
+    >>> tx = siyu.Transactions(siyu.datasets.load_online_retail(), customer="customer_id",
+    ...                        time="date", amount="amount")
+    >>> rp = tx.repurchase(within=(30, 90))
+    >>> rp.overall["repurchased"].tolist()
+    [778, 1533]
+    """
+    if isinstance(within, numbers.Number):
+        within = [within]
+    try:
+        ks = [_as_int(w, "within") for w in within]
+    except TypeError as exc:
+        if "whole numbers" in str(exc):
+            raise
+        raise TypeError(f"within must be whole numbers of days such as (30, 90, 180), "
+                        f"got {within!r}") from None
+    if not ks:
+        raise ValueError("within is empty; pass e.g. within=(30, 90, 180)")
+    ks_arr = np.unique(np.array(ks, dtype=np.int64))
+    if (ks_arr < 1).any():
+        raise ValueError(f"within must be >= 1 day; got {int(ks_arr.min())}")
+    period = check_end_period(period)
+    end_day = tx._end_day(end)
+    acq = acquisition(tx, end_day, by)
+    log = tx._log
+    k = tx.n_customers
+    second = _core.cohort_second(log.cust, log.day, log.amount, k, end_day, acq.first_day)
+    has = acq.group >= 0
+    first = acq.first_day[has]
+    gap = np.where(second[has] == NO_DAY, np.iinfo(np.int64).max, second[has] - first)
+    avail = end_day - first
+    code = inp.PERIOD_CODES[period]
+    cper = _core.period_index(first, code) if first.size else np.zeros(0, np.int64)
+    grp = acq.group[has]
+    codes = np.unique(grp)
+
+    # cohort rows: (group, cohort)
+    keys = np.stack([grp, cper], axis=1) if first.size else np.zeros((0, 2), np.int64)
+    uniq, inv = np.unique(keys, axis=0, return_inverse=True)
+    inv = inv.ravel()
+    n_rows = uniq.shape[0]
+    elig = np.zeros((n_rows, ks_arr.size), dtype=np.int64)
+    rep = np.zeros_like(elig)
+    for j, kk in enumerate(ks_arr):
+        e = avail >= kk
+        elig[:, j] = np.bincount(inv[e], minlength=n_rows)
+        rep[:, j] = np.bincount(inv[e & (gap <= kk)], minlength=n_rows)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(elig > 0, rep / np.maximum(elig, 1), np.nan)
+    cohort_lab = period_labels(uniq[:, 1], period) if n_rows else period_labels(np.zeros(0, np.int64), period)
+    if acq.by_name is None:
+        row_index: pd.Index = pd.PeriodIndex(cohort_lab, name="cohort")
+    else:
+        row_index = pd.MultiIndex.from_arrays([acq.group_labels[uniq[:, 0]], cohort_lab],
+                                              names=[acq.by_name, "cohort"])
+    cols = pd.MultiIndex.from_product([["eligible", "repurchased", "rate"], ks_arr],
+                                      names=["", "within"])
+    by_cohort = pd.DataFrame(np.hstack([elig, rep, rate]), index=row_index, columns=cols)
+    for name in ("eligible", "repurchased"):
+        by_cohort[name] = by_cohort[name].astype(np.int64)
+
+    # overall (per group)
+    if acq.by_name is None:
+        oe, orp = elig.sum(axis=0)[None, :], rep.sum(axis=0)[None, :]
+    else:
+        gi = np.searchsorted(codes, uniq[:, 0]) if n_rows else np.zeros(0, np.int64)
+        oe = np.zeros((codes.size, ks_arr.size), np.int64)
+        orp = np.zeros_like(oe)
+        np.add.at(oe, gi, elig)
+        np.add.at(orp, gi, rep)
+    inner = pd.Index(ks_arr, name="within")
+    index = _group_index(acq, codes, inner)
+    oe, orp = oe.ravel(), orp.ravel()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        orate = np.where(oe > 0, orp / np.maximum(oe, 1), np.nan)
+    overall = pd.DataFrame({"eligible": oe, "repurchased": orp, "rate": orate}, index=index)
+    return RepurchaseTable(overall, by_cohort, ks_arr, period, inp.day_to_timestamp(end_day),
+                           acq.by_name)
+
+
+# --------------------------------------------------------------------------- gaps
+class InterpurchaseTimes:
+    """Gaps in days between consecutive purchase days of each customer.
+
+    Attributes
+    ----------
+    gaps : pandas.Series
+        One entry per gap (int days), indexed by customer id, in time order per
+        customer.
+    median_ : float
+        Median gap (NaN when there are none).
+    """
+
+    def __init__(self, gaps: pd.Series, end: pd.Timestamp) -> None:
+        self.gaps = gaps
+        self.end = end
+        self.median_ = float(np.median(gaps.to_numpy())) if len(gaps) else float("nan")
+
+    def quantiles(self, q: Sequence[float] = (0.1, 0.25, 0.5, 0.75, 0.9)) -> pd.Series:
+        """Quantiles of the gaps (linear interpolation, as numpy/pandas)."""
+        qs = np.asarray(q, dtype=float)
+        if ((qs < 0) | (qs > 1)).any():
+            raise ValueError("quantiles q must lie in [0, 1], e.g. q=(0.25, 0.5, 0.75)")
+        if not len(self.gaps):
+            return pd.Series(np.nan, index=pd.Index(qs, name="q"), name="gap_days")
+        return pd.Series(np.quantile(self.gaps.to_numpy(), qs), index=pd.Index(qs, name="q"),
+                         name="gap_days")
+
+    def describe(self) -> pd.Series:
+        return self.gaps.describe()
+
+    def plot(self, ax: Any = None, **kwargs: Any) -> Any:
+        """Histogram of the gaps; returns the Axes."""
+        from siyu import plotting
+
+        return plotting.interpurchase_histogram(self, ax=ax, **kwargs)
+
+    def __len__(self) -> int:
+        return len(self.gaps)
+
+    def __repr__(self) -> str:
+        return (f"<siyu.InterpurchaseTimes: {len(self.gaps):,} gaps, median {self.median_:g} "
+                f"days, end {self.end.date()}>")
+
+
+def interpurchase_times(tx: "Transactions", end: Any = None) -> InterpurchaseTimes:
+    """Days between consecutive purchase occasions (distinct purchase days) of each customer.
+
+    Rows with amount ≥ 0 on or before ``end`` are purchases; several purchases on one
+    day are one occasion; refunds are ignored.  A customer with n occasions
+    contributes n − 1 gaps.
+
+    Parameters
+    ----------
+    end : date-like, optional
+        Last day observed (default: last day of the log).
+
+    Returns
+    -------
+    InterpurchaseTimes
+        ``.gaps`` (Series indexed by customer id), ``.median_``, ``.quantiles(q)``,
+        ``.describe()``, ``.plot()``.
+
+    Examples
+    --------
+    >>> import siyu
+    >>> tx = siyu.Transactions(siyu.datasets.load_online_retail(), customer="customer_id",
+    ...                        time="date", amount="amount")
+    >>> ip = tx.interpurchase_times()
+    >>> len(ip), ip.median_
+    (12425, 28.0)
+    """
+    end_day = tx._end_day(end)
+    log = tx._log
+    count, gaps = _core.interpurchase(log.cust, log.day, log.amount, tx.n_customers, end_day)
+    ids = log.ids.repeat(count)
+    s = pd.Series(gaps, index=ids, name="gap_days")
+    return InterpurchaseTimes(s, inp.day_to_timestamp(end_day))

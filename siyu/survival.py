@@ -1,0 +1,223 @@
+"""Customer survival under inactivity churn: Kaplan–Meier with Greenwood variance.
+
+A customer whose last purchase is more than ``churn_after`` days before ``end`` has
+churned at their last purchase; the others are censored at ``end`` (DESIGN.md §2).
+Lifetimes are in days.  Counting and the product-limit estimate run in C
+(``siyu._core.survival_km``).
+"""
+from __future__ import annotations
+
+import html
+import numbers
+from statistics import NormalDist
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from siyu import _core
+from siyu import _input as inp
+from siyu.cohorts import acquisition
+
+if TYPE_CHECKING:  # pragma: no cover
+    from siyu.transactions import Transactions
+
+_COLUMNS = ["time", "at_risk", "events", "censored", "survival", "lower", "upper"]
+
+
+def kaplan_meier(duration: np.ndarray, event: np.ndarray, alpha: float = 0.05) -> pd.DataFrame:
+    """Kaplan–Meier table of integer durations (days) and 0/1 events.
+
+    Returns one row per time with an event or a censoring, plus time 0, with columns
+    ``time, at_risk, events, censored, survival, lower, upper``.  The bands are the
+    log-log ("exponential Greenwood") ``1 - alpha`` intervals, as lifelines.
+    """
+    duration = np.ascontiguousarray(duration, dtype=np.int64)
+    event = np.ascontiguousarray(event, dtype=np.int64)
+    if duration.size == 0:
+        return pd.DataFrame({c: np.zeros(0, dtype=np.int64 if c in _COLUMNS[:4] else float)
+                             for c in _COLUMNS})
+    if duration.min() < 0:
+        raise ValueError("durations must be >= 0 days")
+    tmax = int(duration.max())
+    events, censored, at_risk, surv, var_sum = _core.survival_km(duration, event, tmax)
+    keep = (events + censored) > 0
+    keep[0] = True
+    t = np.flatnonzero(keep)
+    s, vs = surv[keep], var_sum[keep]
+    z = NormalDist().inv_cdf(1 - alpha / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = np.log(s)
+        lower = np.exp(-np.exp(np.log(-v) - z * np.sqrt(vs) / v))
+        upper = np.exp(-np.exp(np.log(-v) + z * np.sqrt(vs) / v))
+    lower = np.where(np.isnan(lower), 1.0, lower)
+    upper = np.where(np.isnan(upper), 1.0, upper)
+    return pd.DataFrame({"time": t, "at_risk": at_risk[keep], "events": events[keep],
+                         "censored": censored[keep], "survival": s, "lower": lower,
+                         "upper": upper})
+
+
+def _median(table: pd.DataFrame) -> float:
+    hit = table["survival"].to_numpy() <= 0.5
+    return float(table["time"].to_numpy()[hit][0]) if hit.any() else float("inf")
+
+
+def _rmst(table: pd.DataFrame, t: float) -> float:
+    times = table["time"].to_numpy(dtype=float)
+    s = table["survival"].to_numpy()
+    nxt = np.append(times[1:], np.inf)
+    width = np.clip(np.minimum(nxt, t) - times, 0.0, None)
+    # before the first row (time 0) survival is 1; the first row is always time 0
+    return float((s * width).sum())
+
+
+class SurvivalCurve:
+    """Kaplan–Meier curve of customer lifetimes (days) under inactivity churn.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        ``time, at_risk, events, censored, survival, lower, upper`` (time 0 and every
+        day with an event or a censoring); with ``by``, a leading index level per group.
+    median_ : float or pandas.Series
+        Median lifetime: first time with survival ≤ 0.5 (inf when never reached);
+        a Series per group with ``by``.
+    durations : pandas.DataFrame
+        Per customer: ``duration`` (days), ``event`` (1 churned, 0 censored) [, group].
+    churn_after : float
+    end : pandas.Timestamp
+    by : str or None
+    """
+
+    def __init__(self, tables: dict[Any, pd.DataFrame], durations: pd.DataFrame,
+                 churn_after: float, end: pd.Timestamp, by: str | None, alpha: float) -> None:
+        self._tables = tables
+        self.durations = durations
+        self.churn_after = churn_after
+        self.end = end
+        self.by = by
+        self.alpha = alpha
+        if by is None:
+            self.table = tables[None]
+            self.median_: float | pd.Series = _median(self.table)
+        else:
+            self.table = pd.concat(tables, names=[by, None]) if tables else \
+                pd.DataFrame(columns=_COLUMNS)
+            self.median_ = pd.Series({g: _median(t) for g, t in tables.items()},
+                                     name="median", dtype=float)
+            self.median_.index.name = by
+
+    @property
+    def groups(self) -> list[Any]:
+        return list(self._tables)
+
+    def rmst(self, t: float) -> float | pd.Series:
+        """Restricted mean lifetime up to ``t`` days: the area under the curve on [0, t]."""
+        if isinstance(t, bool) or not isinstance(t, numbers.Real) or not np.isfinite(t) or t < 0:
+            raise ValueError(f"rmst(t): t must be a finite number of days >= 0, got {t!r}")
+        if self.by is None:
+            return _rmst(self.table, float(t))
+        return pd.Series({g: _rmst(tab, float(t)) for g, tab in self._tables.items()},
+                         name=f"rmst({t:g})", dtype=float)
+
+    def survival_at(self, t: float) -> float | pd.Series:
+        """Survival probability at ``t`` days (step function)."""
+        def at(tab: pd.DataFrame) -> float:
+            i = np.searchsorted(tab["time"].to_numpy(), t, side="right") - 1
+            return float(tab["survival"].to_numpy()[i]) if i >= 0 else 1.0
+        if self.by is None:
+            return at(self.table)
+        return pd.Series({g: at(tab) for g, tab in self._tables.items()}, dtype=float)
+
+    def plot(self, ax: Any = None, **kwargs: Any) -> Any:
+        """Survival curve(s) with confidence bands; returns the Axes."""
+        from siyu import plotting
+
+        return plotting.survival_curve(self, ax=ax, **kwargs)
+
+    def __repr__(self) -> str:
+        med = self.median_ if self.by is None else dict(self.median_)
+        return (f"<siyu.SurvivalCurve: churn_after={self.churn_after:g} days, end "
+                f"{self.end.date()}, {len(self.durations):,} customers, median {med}>")
+
+    def _repr_html_(self) -> str:
+        head = (f"<b>siyu.SurvivalCurve</b>: churn after {self.churn_after:g} days of "
+                f"inactivity, end {self.end.date()}, {len(self.durations):,} customers")
+        return head + self.table.head(30).to_html(na_rep="")
+
+
+def survival(tx: "Transactions", churn_after: float = 180, end: Any = None,
+             by: str | None = None, alpha: float = 0.05) -> SurvivalCurve:
+    """Kaplan–Meier curve of customer lifetimes under inactivity churn.
+
+    For each customer with a purchase (row with amount ≥ 0) on or before ``end``:
+    if their last purchase is more than ``churn_after`` days before ``end`` they
+    churned, with lifetime = days from first to last purchase (event = 1); otherwise
+    they are censored with duration = days from first purchase to ``end``.  The
+    product-limit estimate uses Greenwood's variance and log-log ("exponential
+    Greenwood") ``1 - alpha`` bands, matching ``lifelines.KaplanMeierFitter`` on the
+    same durations.
+
+    Parameters
+    ----------
+    churn_after : float, default 180
+        Days of inactivity (> 0) after which a customer counts as churned.
+    end : date-like, optional
+        Last day observed (default: last day of the log).
+    by : str, optional
+        One curve per acquisition channel (the ``channel=`` column of Transactions).
+    alpha : float, default 0.05
+        1 − confidence level of the bands.
+
+    Returns
+    -------
+    SurvivalCurve
+        ``.table``, ``.median_``, ``.rmst(t)``, ``.survival_at(t)``, ``.durations``,
+        ``.plot()``.
+
+    Raises
+    ------
+    ValueError
+        ``churn_after`` ≤ 0, ``alpha`` outside (0, 1), unknown ``by``.
+
+    Examples
+    --------
+    >>> import siyu
+    >>> tx = siyu.Transactions(siyu.datasets.load_online_retail(), customer="customer_id",
+    ...                        time="date", amount="amount")
+    >>> sc = tx.survival(churn_after=90)
+    >>> sc.median_                 # more than half of the customers never churn
+    inf
+    >>> round(sc.rmst(180), 2)      # restricted mean lifetime over 180 days
+    132.25
+    """
+    if isinstance(churn_after, bool) or not isinstance(churn_after, numbers.Real):
+        raise TypeError(f"churn_after must be a number of days such as 180, got {churn_after!r}")
+    churn_after = float(churn_after)
+    if not np.isfinite(churn_after) or churn_after <= 0:
+        raise ValueError(f"churn_after={churn_after:g} must be > 0 days of inactivity, "
+                         "e.g. churn_after=180")
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < alpha < 1:
+        raise ValueError(f"alpha must lie in (0, 1), e.g. alpha=0.05; got {alpha!r}")
+    end_day = tx._end_day(end)
+    acq = acquisition(tx, end_day, by)
+    log = tx._log
+    occ, first, last = _core.summary(log.cust, log.day, log.amount, tx.n_customers, 0,
+                                     np.iinfo(np.int64).min, end_day)[:3]
+    has = acq.group >= 0
+    first, last = first[has], last[has]
+    churned = (end_day - last) > churn_after
+    duration = np.where(churned, last - first, end_day - first).astype(np.int64)
+    event = churned.astype(np.int64)
+    dur = pd.DataFrame({"duration": duration, "event": event}, index=log.ids[has])
+    tables: dict[Any, pd.DataFrame] = {}
+    if acq.by_name is None:
+        tables[None] = kaplan_meier(duration, event, alpha)
+    else:
+        grp = acq.group[has]
+        dur[acq.by_name] = acq.group_labels[grp]
+        for code in np.unique(grp):
+            m = grp == code
+            tables[acq.group_labels[code]] = kaplan_meier(duration[m], event[m], alpha)
+    return SurvivalCurve(tables, dur, churn_after, inp.day_to_timestamp(end_day), acq.by_name,
+                         float(alpha))

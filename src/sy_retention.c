@@ -1,0 +1,208 @@
+/*
+ * sy_retention.c -- n-day / unbounded / bracket retention counts and inter-purchase
+ * gaps.  One pass over the log marks, per customer, the day gaps (from the first
+ * purchase) on which they bought; counts are then read off those marks.
+ */
+#include "sy_cohort.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define IS_PURCHASE(amount, i) (!(amount) || (amount)[i] >= 0.0)
+
+/* any bit set in [lo, hi] of bitset b */
+static int any_bit(const uint64_t *b, int64_t lo, int64_t hi)
+{
+    int64_t wlo = lo >> 6, whi = hi >> 6;
+    for (int64_t w = wlo; w <= whi; w++) {
+        uint64_t x = b[w];
+        if (w == wlo) x &= ~(uint64_t)0 << (lo & 63);
+        if (w == whi && (hi & 63) != 63) x &= ((uint64_t)1 << ((hi & 63) + 1)) - 1;
+        if (x) return 1;
+    }
+    return 0;
+}
+
+int sy_retention_count(const int64_t *cust, const int64_t *day, const double *amount,
+                       int64_t n, int64_t k, int64_t end, const int64_t *first_day,
+                       const int64_t *group, int64_t n_groups, int kind,
+                       const int64_t *lo, const int64_t *hi, int64_t n_out,
+                       int64_t max_bitset_words, int64_t *eligible, int64_t *retained)
+{
+    int64_t max_gap = 0, width, hist_cells, words, nbits, stride, bytes;
+    int st = SY_OK;
+    if (n < 0 || k < 0 || n_groups < 0 || n_out < 0) return SY_EINVAL;
+    if (kind != SY_RET_NDAY && kind != SY_RET_UNBOUNDED && kind != SY_RET_BRACKET) return SY_EINVAL;
+    for (int64_t j = 0; j < n_out; j++) {
+        if (lo[j] < 0 || hi[j] < lo[j]) return SY_EINVAL;
+        if (hi[j] > max_gap) max_gap = hi[j];
+    }
+    if (max_gap > ((int64_t)1 << 40)) return SY_ENOMEM;
+    width = max_gap + 1;
+    if (!sy_mul_ok(n_groups, width, &hist_cells)) return SY_ENOMEM;
+    for (int64_t c = 0; c < k; c++)
+        if (group[c] >= n_groups) return SY_EINVAL;
+
+    /* per-customer record [first day, group, payload...]: the payload is the largest
+       gap (unbounded) or a bitset of the gaps 0..max_gap with a purchase */
+    int64_t *hist = (int64_t *)calloc((size_t)(hist_cells > 0 ? hist_cells : 1), sizeof(int64_t));
+    int64_t *hits = (int64_t *)calloc((size_t)(hist_cells > 0 ? hist_cells : 1), sizeof(int64_t));
+    int64_t *rec = NULL;
+    uint64_t *one = NULL;
+    int64_t *offsets = NULL;
+    sy_row *rows = NULL;
+    if (!hist || !hits) { st = SY_ENOMEM; goto done; }
+
+    /* eligibility: histogram of observable days (end - first), capped at max_gap */
+    for (int64_t c = 0; c < k; c++) {
+        int64_t g = group[c];
+        if (g < 0) continue;
+        int64_t avail = end - first_day[c];
+        if (avail < 0) continue;
+        hist[g * width + (avail > max_gap ? max_gap : avail)]++;
+    }
+    for (int64_t g = 0; g < n_groups; g++) {
+        int64_t *h = hist + g * width;
+        for (int64_t a = max_gap - 1; a >= 0; a--) h[a] += h[a + 1];   /* h[a] = #avail >= a */
+        for (int64_t j = 0; j < n_out; j++) eligible[g * n_out + j] = h[hi[j]];
+    }
+
+    words = kind == SY_RET_UNBOUNDED ? 1 : (width + 63) / 64;
+    int use_rec = sy_mul_ok(k, words, &nbits) && (kind == SY_RET_UNBOUNDED || nbits <= max_bitset_words);
+    stride = sy_record_stride(use_rec ? words : 0);
+    if (!sy_mul_ok(k > 0 ? k : 1, stride * (int64_t)sizeof(int64_t), &bytes)) { st = SY_ENOMEM; goto done; }
+    rec = (int64_t *)sy_table_alloc(bytes);
+    if (!rec) { st = SY_ENOMEM; goto done; }
+    for (int64_t c = 0; c < k; c++) {
+        rec[c * stride] = first_day[c];
+        rec[c * stride + 1] = group[c];
+        if (kind == SY_RET_UNBOUNDED) rec[c * stride + 2] = -1;
+    }
+
+    if (use_rec) {
+        for (int64_t i = 0; i < n; i++) {
+            int64_t c = cust[i];
+            if (c < 0 || c >= k) { st = SY_EINVAL; goto done; }
+            if (i + SY_PREFETCH < n) {
+                int64_t cp = cust[i + SY_PREFETCH];
+                if (cp >= 0 && cp < k) __builtin_prefetch(rec + cp * stride, 1, 0);
+            }
+            int64_t *rc = rec + c * stride;
+            if (day[i] > end || rc[1] < 0 || !IS_PURCHASE(amount, i)) continue;
+            int64_t gap = day[i] - rc[0];
+            if (kind == SY_RET_UNBOUNDED) {
+                if (gap > rc[2]) rc[2] = gap;
+            } else if (gap >= 0 && gap <= max_gap) {
+                ((uint64_t *)rc)[2 + (gap >> 6)] |= (uint64_t)1 << (gap & 63);
+            }
+        }
+    } else {
+        /* too many customers x gaps for a bitset: bucket the log by customer and
+           use one customer-sized bitset at a time */
+        offsets = (int64_t *)malloc(sizeof(int64_t) * (size_t)(k + 1));
+        one = (uint64_t *)calloc((size_t)words, sizeof(uint64_t));
+        if (!offsets || !one) { st = SY_ENOMEM; goto done; }
+        st = sy_bucket_by_customer(cust, day, amount, n, k, INT64_MIN, end, offsets, &rows);
+        if (st != SY_OK) goto done;
+    }
+
+    if (kind == SY_RET_UNBOUNDED) {
+        for (int64_t c = 0; c < k; c++) {
+            const int64_t *rc = rec + c * stride;
+            if (rc[1] < 0 || rc[2] < 0) continue;
+            hits[rc[1] * width + (rc[2] > max_gap ? max_gap : rc[2])]++;
+        }
+        for (int64_t g = 0; g < n_groups; g++) {
+            int64_t *h = hits + g * width;
+            for (int64_t a = max_gap - 1; a >= 0; a--) h[a] += h[a + 1];
+            for (int64_t j = 0; j < n_out; j++) retained[g * n_out + j] = h[lo[j]];
+        }
+        goto done;
+    }
+
+    for (int64_t c = 0; c < k; c++) {
+        int64_t g = group[c];
+        if (g < 0) continue;
+        const uint64_t *b;
+        if (rows) {
+            memset(one, 0, sizeof(uint64_t) * (size_t)words);
+            for (int64_t j = offsets[c]; j < offsets[c + 1]; j++) {
+                if (amount && rows[j].amount < 0.0) continue;
+                int64_t gap = rows[j].day - first_day[c];
+                if (gap < 0 || gap > max_gap) continue;
+                one[gap >> 6] |= (uint64_t)1 << (gap & 63);
+            }
+            b = one;
+        } else {
+            b = (const uint64_t *)(rec + c * stride) + 2;
+        }
+        if (kind == SY_RET_NDAY) {
+            int64_t *h = hits + g * width;
+            for (int64_t w = 0; w < words; w++) {
+                uint64_t x = b[w];
+                while (x) {
+                    h[w * 64 + __builtin_ctzll(x)]++;
+                    x &= x - 1;
+                }
+            }
+        } else {
+            int64_t avail = end - first_day[c];
+            for (int64_t j = 0; j < n_out; j++)
+                if (hi[j] <= avail && any_bit(b, lo[j], hi[j])) retained[g * n_out + j]++;
+        }
+    }
+    if (kind == SY_RET_NDAY)
+        for (int64_t g = 0; g < n_groups; g++)
+            for (int64_t j = 0; j < n_out; j++) retained[g * n_out + j] = hits[g * width + lo[j]];
+done:
+    free(hist);
+    free(hits);
+    free(rec);
+    free(one);
+    free(offsets);
+    free(rows);
+    return st;
+}
+
+int sy_retention_interpurchase(const int64_t *cust, const int64_t *day, const double *amount,
+                               int64_t n, int64_t k, int64_t end, int64_t *count,
+                               int64_t **gaps_out, int64_t *n_gaps)
+{
+    int64_t *offsets = NULL, *gaps = NULL;
+    sy_row *rows = NULL;
+    int st;
+    *gaps_out = NULL;
+    *n_gaps = 0;
+    if (n < 0 || k < 0) return SY_EINVAL;
+    offsets = (int64_t *)malloc(sizeof(int64_t) * (size_t)(k + 1));
+    if (!offsets) return SY_ENOMEM;
+    st = sy_bucket_by_customer(cust, day, amount, n, k, INT64_MIN, end, offsets, &rows);
+    if (st != SY_OK) goto done;
+    gaps = (int64_t *)malloc(sizeof(int64_t) * (size_t)(offsets[k] > 0 ? offsets[k] : 1));
+    if (!gaps) { st = SY_ENOMEM; goto done; }
+    int64_t m = 0;
+    for (int64_t c = 0; c < k; c++) {
+        sy_row *r = rows + offsets[c];
+        int64_t len = offsets[c + 1] - offsets[c];
+        sy_sort_rows(r, len);
+        int64_t prev = 0, have = 0, cnt = 0;
+        for (int64_t j = 0; j < len; j++) {
+            if (amount && r[j].amount < 0.0) continue;
+            if (have && r[j].day != prev) {
+                gaps[m++] = r[j].day - prev;
+                cnt++;
+            }
+            prev = r[j].day;
+            have = 1;
+        }
+        count[c] = cnt;
+    }
+    *gaps_out = gaps;
+    *n_gaps = m;
+    gaps = NULL;
+done:
+    free(gaps);
+    free(rows);
+    free(offsets);
+    return st;
+}

@@ -1,0 +1,251 @@
+"""Cohort matrices against the pandas oracles of tests/reference_cohorts.py."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import siyu
+from siyu import cohorts as cohorts_mod
+
+import reference_cohorts as ref
+
+
+def make_tx(df: pd.DataFrame, **kw) -> siyu.Transactions:
+    return siyu.Transactions(df, customer="customer", time="date",
+                             amount="amount" if "amount" in df else None,
+                             channel="channel" if "channel" in df and kw.pop("channel", True) else None,
+                             **kw)
+
+
+def _keyed(frame, by):
+    """siyu frame/series -> (group, cohort) index like the oracle."""
+    out = frame.copy()
+    if by is None:
+        out.index = pd.MultiIndex.from_arrays([["all"] * len(out), out.index],
+                                              names=["group", "cohort"])
+    else:
+        out.index = out.index.set_names(["group", "cohort"])
+    return out
+
+
+def assert_matches(ct, expected, by, amounts=True):
+    exp_sizes = expected["sizes"]
+    got_sizes = _keyed(ct.sizes, by)
+    assert sorted(got_sizes.index) == sorted(exp_sizes.index)
+    order = got_sizes.index
+    exp_sizes = exp_sizes.reindex(order)
+    np.testing.assert_array_equal(got_sizes.to_numpy(), exp_sizes.to_numpy())
+    names = ["active", "orders", "retention"] + (["revenue", "ltv"] if amounts else [])
+    for name in names:
+        got = _keyed(getattr(ct, name), by).to_numpy()
+        exp = expected[name].reindex(order).to_numpy()
+        assert got.shape == exp.shape, name
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(exp), err_msg=name)
+        if name in ("active", "orders"):
+            np.testing.assert_array_equal(got, exp, err_msg=name)
+        else:
+            np.testing.assert_allclose(got, exp, rtol=1e-9, atol=1e-9, err_msg=name)
+
+
+@pytest.mark.parametrize("period", ["D", "W", "M", "Q", "Y"])
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("by", [None, "channel"])
+def test_random_logs_match_oracle(period, seed, by):
+    df = ref.random_log(seed, str_ids=bool(seed))
+    before = df.copy()
+    tx = make_tx(df)
+    for end in (None, "2020-08-17", "2020-02-29"):
+        ct = tx.cohorts(period=period, end=end, by=by)
+        assert_matches(ct, ref.cohorts(df, period, end, by), by)
+        assert ct.period == period
+    pd.testing.assert_frame_equal(df, before)
+
+
+@pytest.mark.parametrize("period", ["D", "W", "M"])
+def test_bucketing_path_matches_bitset_path(period, monkeypatch):
+    df = ref.random_log(3, n_customers=40, n_rows=500)
+    tx = make_tx(df)
+    a = tx.cohorts(period=period, by="channel")
+    monkeypatch.setattr(cohorts_mod, "_MAX_BITSET_WORDS", 0)
+    b = tx.cohorts(period=period, by="channel")
+    pd.testing.assert_frame_equal(a.active, b.active)
+    pd.testing.assert_frame_equal(a.orders, b.orders)
+    assert_matches(b, ref.cohorts(df, period, None, "channel"), "channel")
+
+
+def test_no_amounts():
+    df = ref.random_log(4, amounts=False, channel=False)
+    tx = make_tx(df)
+    ct = tx.cohorts("M")
+    assert_matches(ct, ref.cohorts(df, "M"), None, amounts=False)
+    with pytest.raises(AttributeError, match="amount="):
+        ct.revenue
+    with pytest.raises(AttributeError, match="amount="):
+        ct.ltv
+    assert "revenue" not in ct.to_frame().columns
+
+
+def test_margin_scales_ltv():
+    df = ref.random_log(5)
+    tx = make_tx(df)
+    a = tx.cohorts("M")
+    b = tx.cohorts("M", margin=0.3)
+    np.testing.assert_allclose(b.ltv.to_numpy(), 0.3 * a.ltv.to_numpy(), rtol=1e-12)
+    exp = ref.cohorts(df, "M", margin=0.3)
+    np.testing.assert_allclose(_keyed(b.ltv, None).to_numpy(), exp["ltv"].to_numpy(), rtol=1e-9)
+
+
+def test_online_retail_monthly():
+    raw = siyu.datasets.load_online_retail()
+    df = raw.rename(columns={"customer_id": "customer"})[["customer", "date", "amount"]]
+    tx = make_tx(df)
+    ct = tx.cohorts("M")
+    assert str(ct.sizes.index[0]) == "2010-12"
+    assert int(ct.sizes.sum()) == 4338
+    assert_matches(ct, ref.cohorts(df, "M"), None)
+    # the last month (2011-12) is observed up to 2011-12-09
+    assert not np.isnan(ct.active.iloc[0, 12])
+    assert np.isnan(ct.active.iloc[1, 12])
+
+
+# ----------------------------------------------------------------- calendar edges
+def tiny(rows, channel=None):
+    df = pd.DataFrame(rows, columns=["customer", "date", "amount"])
+    df["date"] = pd.to_datetime(df["date"])
+    if channel is not None:
+        df["channel"] = channel
+    return df
+
+
+def test_weeks_start_monday():
+    # 2024-01-07 is a Sunday, 2024-01-08 a Monday
+    df = tiny([(1, "2024-01-07", 10.0), (1, "2024-01-08", 5.0), (2, "2024-01-08", 1.0)])
+    ct = make_tx(df).cohorts("W")
+    assert [str(p.start_time.date()) for p in ct.sizes.index] == ["2024-01-01", "2024-01-08"]
+    assert ct.active.iloc[0].tolist() == [1.0, 1.0]
+    assert ct.sizes.tolist() == [1, 1]
+
+
+def test_quarter_and_year_boundaries():
+    df = tiny([(1, "2020-12-31", 10.0), (1, "2021-01-01", 5.0), (1, "2021-03-31", 1.0),
+               (1, "2021-04-01", 2.0)])
+    tx = make_tx(df)
+    assert tx.cohorts("Q").orders.iloc[0].tolist() == [1.0, 2.0, 1.0]
+    assert tx.cohorts("Y").orders.iloc[0].tolist() == [1.0, 3.0]
+    assert tx.cohorts("M").active.iloc[0].tolist() == [1.0, 1.0, 0.0, 1.0, 1.0]
+
+
+def test_leap_day():
+    df = tiny([(1, "2020-02-29", 10.0), (1, "2020-03-01", 5.0), (2, "2020-02-28", 3.0)])
+    tx = make_tx(df)
+    d = tx.cohorts("D")
+    assert [str(p) for p in d.sizes.index] == ["2020-02-28", "2020-02-29"]
+    np.testing.assert_array_equal(d.active.to_numpy(),
+                                  [[1.0, 0.0, 0.0], [1.0, 1.0, np.nan]])
+    m = tx.cohorts("M")
+    assert m.sizes.tolist() == [2] and m.active.iloc[0].tolist() == [2.0, 1.0]
+
+
+def test_one_customer_cohort_and_end_mid_period():
+    df = tiny([(1, "2021-01-05", 10.0), (2, "2021-02-10", 4.0), (2, "2021-03-20", 6.0),
+               (1, "2021-03-25", 1.0)])
+    ct = make_tx(df).cohorts("M", end="2021-03-15")
+    assert ct.sizes.tolist() == [1, 1]
+    # March is observed (partially): rows after end ignored -> 0 not NaN
+    np.testing.assert_array_equal(ct.active.to_numpy(), [[1, 0, 0], [1, 0, np.nan]])
+    np.testing.assert_array_equal(ct.revenue.to_numpy(), [[10, 0, 0], [4, 0, np.nan]])
+    np.testing.assert_allclose(ct.ltv.to_numpy(), [[10, 10, 10], [4, 4, np.nan]])
+    assert ct.end == pd.Timestamp("2021-03-15")
+
+
+def test_refunds():
+    df = tiny([(1, "2021-01-05", 10.0), (1, "2021-02-01", -4.0), (1, "2020-12-20", -1.0),
+               (2, "2021-01-07", -3.0), (3, "2021-01-09", 8.0), (3, "2021-01-10", -8.0)])
+    ct = make_tx(df).cohorts("M")
+    assert ct.sizes.tolist() == [2]          # customer 2 has only a refund
+    assert ct.n_excluded == 1
+    assert ct.n_dropped == 1                 # refund before customer 1's first purchase
+    assert ct.active.iloc[0].tolist() == [2.0, 0.0]   # a refund is not activity
+    assert ct.orders.iloc[0].tolist() == [2.0, 0.0]
+    assert ct.revenue.iloc[0].tolist() == [10.0, -4.0]
+    np.testing.assert_allclose(ct.ltv.iloc[0].to_numpy(), [5.0, 3.0])
+
+
+def test_by_missing_channel_is_its_own_group():
+    df = tiny([(1, "2021-01-05", 10.0), (1, "2021-01-06", 1.0), (2, "2021-01-07", 3.0),
+               (3, "2021-02-01", 8.0), (3, "2021-01-01", -1.0)],
+              channel=["私域", "公域", None, "公域", "私域"])
+    ct = make_tx(df).cohorts("M", by="channel")
+    assert ct.sizes.index.names == ["channel", "cohort"]
+    got = {(g, str(c)): int(v) for (g, c), v in ct.sizes.items()}
+    # customer 3's first *purchase* row is the 公域 one; the earlier row is a refund
+    assert got == {("(missing)", "2021-01"): 1, ("私域", "2021-01"): 1, ("公域", "2021-02"): 1}
+    assert_matches(ct, ref.cohorts(df, "M", None, "channel"), "channel")
+
+
+def test_average_row_is_size_weighted_over_observed():
+    df = ref.random_log(7)
+    ct = make_tx(df).cohorts("M")
+    obs = ~np.isnan(ct.active.to_numpy())
+    sizes = ct.sizes.to_numpy(float)
+    for k in range(ct.active.shape[1]):
+        w = sizes[obs[:, k]]
+        exp = ct.active.to_numpy()[obs[:, k], k].sum() / w.sum()
+        assert ct.average("retention").iloc[k] == pytest.approx(exp, rel=1e-12)
+        exp_ltv = (ct.ltv.to_numpy()[obs[:, k], k] * w).sum() / w.sum()
+        assert ct.average("ltv").iloc[k] == pytest.approx(exp_ltv, rel=1e-12)
+    t = ct.table("retention", average=True)
+    assert t.index[-1] == "average"
+
+
+def test_to_frame_style_repr():
+    df = ref.random_log(8)
+    ct = make_tx(df).cohorts("M", by="channel")
+    long = ct.to_frame()
+    assert {"channel", "cohort", "age", "period", "size", "active", "retention", "orders",
+            "revenue", "ltv"} <= set(long.columns)
+    assert len(long) == int((~np.isnan(ct.active.to_numpy())).sum())
+    assert (long["period"] == long["cohort"] + long["age"]).all()
+    html = ct._repr_html_()
+    assert "CohortTable" in html and "<table" in html
+    assert "CohortTable" in repr(ct)
+
+
+def test_bad_input():
+    df = ref.random_log(9)
+    tx = make_tx(df)
+    with pytest.raises(ValueError, match="period"):
+        tx.cohorts(period="X")
+    with pytest.raises(TypeError, match="period"):
+        tx.cohorts(period=3)
+    with pytest.raises(ValueError, match="'channel'"):
+        tx.cohorts(by="region")
+    with pytest.raises(ValueError, match="margin"):
+        tx.cohorts(margin=1.5)
+    with pytest.raises(ValueError, match="end"):
+        tx.cohorts(end="1990-01-01")
+    with pytest.raises(ValueError, match="channel="):
+        make_tx(df, channel=False).cohorts(by="channel")
+    with pytest.raises(ValueError, match="metric"):
+        tx.cohorts().average("bogus")
+
+
+def test_kernel_refcounts_and_errors():
+    import sys
+    from siyu import _core
+    cust = np.array([0, 1, 5], dtype=np.int64)
+    day = np.array([1, 2, 3], dtype=np.int64)
+    rc = sys.getrefcount(cust)
+    for _ in range(50):
+        with pytest.raises(ValueError):
+            _core.cohort_first(cust, day, None, None, 2, 10)
+    assert sys.getrefcount(cust) == rc
+    with pytest.raises(ValueError):
+        _core.cohort_first(cust, day[:2], None, None, 6, 10)
+    # non-contiguous and non-int64 inputs are coerced, not modified
+    big = (np.arange(12, dtype=np.int32) % 3)[::2]      # [0, 2, 1, 0, 2, 1], strided
+    assert not big.flags.c_contiguous
+    days = np.arange(6, dtype=np.int64) * 40
+    f, g, _ = _core.cohort_first(big, days, None, None, 3, 10**6)
+    assert f.tolist() == [0, 80, 40]

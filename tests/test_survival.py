@@ -1,0 +1,130 @@
+"""Kaplan-Meier survival against the pandas oracle durations and lifelines."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import siyu
+from siyu.survival import kaplan_meier
+
+import reference_cohorts as ref
+
+lifelines = pytest.importorskip("lifelines")
+from lifelines import KaplanMeierFitter  # noqa: E402
+from lifelines.utils import restricted_mean_survival_time  # noqa: E402
+
+
+def make_tx(df, channel=True):
+    return siyu.Transactions(df, customer="customer", time="date",
+                             amount="amount" if "amount" in df else None,
+                             channel="channel" if channel and "channel" in df else None)
+
+
+def assert_km_matches_lifelines(table, duration, event):
+    kmf = KaplanMeierFitter().fit(duration, event)
+    t = table.set_index("time")
+    sf = kmf.survival_function_.iloc[:, 0]
+    ci = kmf.confidence_interval_
+    et = kmf.event_table
+    for time in sf.index:
+        assert time in t.index, time
+    t = t.reindex(sf.index)
+    np.testing.assert_allclose(t["survival"].to_numpy(), sf.to_numpy(), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(t["lower"].to_numpy(), ci.iloc[:, 0].to_numpy(), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(t["upper"].to_numpy(), ci.iloc[:, 1].to_numpy(), rtol=0, atol=1e-10)
+    et = et.reindex(sf.index)
+    np.testing.assert_array_equal(t["at_risk"].to_numpy(), et["at_risk"].to_numpy())
+    np.testing.assert_array_equal(t["events"].to_numpy(), et["observed"].to_numpy())
+    np.testing.assert_array_equal(t["censored"].to_numpy(), et["censored"].to_numpy())
+    return kmf
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_kaplan_meier_random(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 400))
+    d = rng.integers(0, 60, n)
+    e = (rng.random(n) < rng.random()).astype(int)
+    table = kaplan_meier(d, e)
+    kmf = assert_km_matches_lifelines(table, d, e)
+    med = kmf.median_survival_time_
+    ours = float(table["time"][table["survival"] <= 0.5].iloc[0]) if (table["survival"] <= 0.5).any() else np.inf
+    assert ours == med
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("churn_after", [30, 90, 180.5])
+def test_survival_matches_oracle_and_lifelines(seed, churn_after):
+    df = ref.random_log(seed, n_customers=120, n_rows=500, str_ids=seed == 1)
+    before = df.copy()
+    tx = make_tx(df)
+    for end in (None, "2020-10-01"):
+        sc = tx.survival(churn_after=churn_after, end=end)
+        exp = ref.durations(df, churn_after, end)
+        got = sc.durations
+        assert list(got.index) == list(exp.index)
+        np.testing.assert_array_equal(got["duration"].to_numpy(), exp["duration"].to_numpy())
+        np.testing.assert_array_equal(got["event"].to_numpy(), exp["event"].to_numpy())
+        kmf = assert_km_matches_lifelines(sc.table, exp["duration"], exp["event"])
+        assert sc.median_ == kmf.median_survival_time_
+        for t in (0, 10, 45.5, 400):
+            assert sc.rmst(t) == pytest.approx(restricted_mean_survival_time(kmf, t=t),
+                                               rel=1e-10, abs=1e-10)
+    pd.testing.assert_frame_equal(df, before)
+
+
+def test_survival_by_channel():
+    df = ref.random_log(3, n_customers=150, n_rows=700)
+    sc = make_tx(df).survival(churn_after=60, by="channel")
+    exp = ref.durations(df, 60, None, "channel")
+    assert set(sc.groups) == set(exp["group"])
+    for g in sc.groups:
+        sub = exp[exp["group"] == g]
+        assert_km_matches_lifelines(sc.table.loc[g], sub["duration"], sub["event"])
+    assert isinstance(sc.median_, pd.Series)
+    assert isinstance(sc.rmst(100), pd.Series)
+    assert sc.table.index.names[0] == "channel"
+
+
+def test_survival_online_retail():
+    raw = siyu.datasets.load_online_retail()
+    df = raw.rename(columns={"customer_id": "customer"})[["customer", "date", "amount"]]
+    sc = make_tx(df).survival(churn_after=90)
+    exp = ref.durations(df, 90)
+    np.testing.assert_array_equal(sc.durations["duration"].to_numpy(), exp["duration"].to_numpy())
+    assert_km_matches_lifelines(sc.table, exp["duration"], exp["event"])
+    assert len(sc.durations) == 4338
+
+
+def test_survival_semantics():
+    # end 2021-12-31: customer 1 last bought 2021-03-01 (305 days before end) -> churned;
+    # customer 2's 2021-12-20 row is a refund, so they churned at 2021-06-01 (213 days);
+    # customer 3 bought 30 days before end -> censored at end.
+    df = pd.DataFrame({"customer": [1, 1, 2, 2, 3], "amount": [1.0, 2.0, 3.0, -3.0, 1.0],
+                       "date": pd.to_datetime(["2021-01-01", "2021-03-01", "2021-06-01",
+                                               "2021-12-20", "2021-12-01"])})
+    sc = make_tx(df).survival(churn_after=180, end="2021-12-31")
+    assert sc.durations["event"].tolist() == [1, 1, 0]
+    assert sc.durations["duration"].tolist() == [59, 0, 30]
+    assert sc.survival_at(0) == pytest.approx(2 / 3)
+    assert sc.survival_at(30) == pytest.approx(2 / 3)
+    assert sc.survival_at(59) == 0.0
+    assert sc.median_ == 59.0
+    # not churned yet with a longer window
+    assert make_tx(df).survival(churn_after=250, end="2021-12-31").durations["event"].tolist() == [1, 0, 0]
+
+
+def test_survival_bad_input():
+    tx = make_tx(ref.random_log(0))
+    for bad in (0, -5):
+        with pytest.raises(ValueError, match="churn_after"):
+            tx.survival(churn_after=bad)
+    with pytest.raises(TypeError, match="churn_after"):
+        tx.survival(churn_after="180")
+    with pytest.raises(ValueError, match="alpha"):
+        tx.survival(alpha=1.5)
+    with pytest.raises(ValueError, match="rmst"):
+        tx.survival().rmst(-1)
+    with pytest.raises(ValueError, match="durations"):
+        kaplan_meier(np.array([-1, 2]), np.array([1, 1]))
