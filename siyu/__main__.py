@@ -33,8 +33,31 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-# Further demo sections (functions tx -> str) are appended here as features land.
-_DEMO_SECTIONS: list = []
+def _cohort_section(tx) -> str:
+    ct = tx.cohorts(period="M")
+    ret = ct.table("retention", average=True).iloc[:, :7]
+    ret.columns = [f"m{a}" for a in ret.columns]
+    body = ret.to_string(float_format=lambda x: f"{x:6.1%}", na_rep="     -")
+    return ("Monthly acquisition cohorts: share of each cohort buying in month k after "
+            "acquisition\n" + body)
+
+
+def _repurchase_section(tx) -> str:
+    rp = tx.repurchase(within=(30, 90, 180))
+    parts = [f"within {int(w)} days: {r:.1%} of {int(e):,} eligible"
+             for w, r, e in zip(rp.overall.index, rp.overall["rate"], rp.overall["eligible"])]
+    return "Second purchase " + "; ".join(parts)
+
+
+def _ltv_section(tx) -> str:
+    ct = tx.cohorts(period="M")
+    avg = ct.average("ltv")
+    pts = [f"m{a}: {avg[a]:,.0f}" for a in (0, 2, 5, 11) if a in avg.index and avg[a] == avg[a]]
+    return "Historical LTV (cumulative revenue per acquired customer, GBP): " + ", ".join(pts)
+
+
+# Further demo sections (functions tx -> str); grow this list as features land.
+_DEMO_SECTIONS: list = [_cohort_section, _repurchase_section, _ltv_section]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -252,11 +252,12 @@ def unit_economics(tx: "Transactions", spend: pd.DataFrame | None = None, period
     out["no_customers"] = out["new_customers"] == 0
 
     total = _totals(out)
-    out = pd.concat([_with_str_index(out), total])
+    out = _with_str_index(out)
+    flagged = {f: [i if isinstance(i, str) else tuple(i) for i in out.index[out[f]]]
+               for f in ("no_spend_row", "no_customers", "zero_spend")}
+    out = pd.concat([out, total])
     out.attrs.update(period=period, horizon=horizon, margin=margin, ltv=ltv, end=ct.end,
-                     by=ct.by,
-                     no_spend_row=[str(i) for i in out.index[out["no_spend_row"]]],
-                     no_customers=[str(i) for i in out.index[out["no_customers"]]])
+                     by=ct.by, **flagged)
     return out
 
 
