@@ -43,7 +43,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["LIFECYCLE_LABELS", "VALUE_TIER_LABELS", "DEFAULT_RFM_SEGMENTS", "Migration",
            "lifecycle", "value_tiers", "rfm", "stage_summary", "migration", "markov_clv"]
 
-_INT64_MIN = int(np.iinfo(np.int64).min)
 _MODE_LIFECYCLE = 0
 _MODE_VALUE_TIER = 1
 
@@ -127,17 +126,14 @@ def _as_of_day(tx: "Transactions", as_of: Any) -> int:
     return d
 
 
-def _stage_codes(tx: "Transactions", ends: np.ndarray, mode: int,
-                 bounds: Sequence[int] = ()) -> np.ndarray:
+def _sweep(tx: "Transactions", ends: Any, mode: int, bounds: Sequence[int] = (),
+           with_stages: bool = True) -> tuple[Any, ...]:
+    """C sweep: (stages (m, k) int8 or None, last_day, occasions, revenue or None,
+    member_day), the last four being each customer's state at ends[-1]."""
     log = tx._log
-    return _core.segment_stages(log.cust, log.day, log.amount, log.member, tx.n_customers,
-                                np.ascontiguousarray(ends, dtype=np.int64), mode,
-                                np.asarray(bounds, dtype=np.int64))
-
-
-def _summary_at(tx: "Transactions", day: int) -> tuple[np.ndarray, ...]:
-    log = tx._log
-    return _core.summary(log.cust, log.day, log.amount, tx.n_customers, 0, _INT64_MIN, day)
+    return _core.segment_sweep(log.cust, log.day, log.amount, log.member, tx.n_customers,
+                               np.ascontiguousarray(ends, dtype=np.int64), mode,
+                               np.asarray(bounds, dtype=np.int64), with_stages)
 
 
 def _categorical(codes: np.ndarray, labels: Sequence[str]) -> pd.Categorical:
@@ -207,8 +203,8 @@ def lifecycle(tx: "Transactions", as_of: Any = None, bounds: Sequence[int] = (30
     b = _check_bounds(bounds)
     lang = _check_lang(lang)
     day = _as_of_day(tx, as_of)
-    occ, _, lday, _, _, _, rev, _, _ = _summary_at(tx, day)
-    codes = _stage_codes(tx, np.array([day]), _MODE_LIFECYCLE, b)[:, 0]
+    stages, lday, occ, rev, _ = _sweep(tx, [day], _MODE_LIFECYCLE, b)
+    codes = stages[0]
     keep = occ > 0
     cols: dict[str, Any] = {
         "days_since_last": day - lday[keep],
@@ -297,8 +293,8 @@ def value_tiers(tx: "Transactions", as_of: Any = None, roster: Iterable[Any] | N
     """
     lang = _check_lang(lang)
     day = _as_of_day(tx, as_of)
-    occ, _, lday, _, _, _, rev, _, _ = _summary_at(tx, day)
-    codes = _stage_codes(tx, np.array([day]), _MODE_VALUE_TIER)[:, 0].astype(np.int64)
+    stages, lday, occ, rev, _ = _sweep(tx, [day], _MODE_VALUE_TIER)
+    codes = stages[0].astype(np.int64)
     ids = tx._log.ids
     present = codes >= 0
     tier = np.where(present, codes + 1, 0)          # 0 = potential
@@ -558,7 +554,7 @@ def rfm(tx: "Transactions", as_of: Any = None, bins: int = 5, lang: str = "en",
     if ties not in _TIES:
         raise ValueError(f"ties must be 'min', 'average' or 'max', got {ties!r}")
     day = _as_of_day(tx, as_of)
-    occ, _, lday, _, _, _, rev, _, _ = _summary_at(tx, day)
+    _, lday, occ, rev, _ = _sweep(tx, [day], _MODE_LIFECYCLE, (), with_stages=False)
     keep = occ > 0
     dsl = (day - lday[keep]).astype(np.int64)
     freq = occ[keep]
@@ -756,14 +752,14 @@ def migration(tx: "Transactions", period: str = "M", segmentation: str = "lifecy
     if m * max(tx.n_customers, 1) > 2_000_000_000:
         raise ValueError(f"{tx.n_customers} customers x {m} period ends is too large; use a "
                          "longer period")
-    codes = _stage_codes(tx, ends, mode, b)                       # (k, m) int8
+    codes = _sweep(tx, ends, mode, b)[0]                          # (m, k) int8
     s = len(labels)
     counts3 = _core.segment_transitions(codes, s)                  # (m-1, s, s)
-    seen = (codes >= 0).any(axis=1)
+    seen = (codes >= 0).any(axis=0)
     dates = pd.DatetimeIndex(inp.days_to_dates(ends), name="period_end")
     cats = pd.CategoricalIndex(list(labels), categories=list(labels), ordered=True)
-    sub = codes[seen]
-    stages = pd.DataFrame({d: _categorical(sub[:, j], labels) for j, d in enumerate(dates)},
+    sub = codes[:, seen]
+    stages = pd.DataFrame({d: _categorical(sub[j], labels) for j, d in enumerate(dates)},
                           index=tx._log.ids[seen])
     stages.columns = dates
     trans_dates = dates[1:]
@@ -776,12 +772,12 @@ def migration(tx: "Transactions", period: str = "M", segmentation: str = "lifecy
     period_probabilities = pd.DataFrame(_row_normalise(counts3).reshape(-1, s), index=mi,
                                         columns=counts.columns)
     ent = np.zeros((m, s), dtype=np.int64)
-    if m and codes.shape[0]:
-        new0 = codes[:, 0]
+    if m and codes.shape[1]:
+        new0 = codes[0]
         ent[0] = np.bincount(new0[new0 >= 0], minlength=s)
         for j in range(1, m):
-            fresh = (codes[:, j - 1] < 0) & (codes[:, j] >= 0)
-            ent[j] = np.bincount(codes[fresh, j].astype(np.int64), minlength=s)
+            fresh = (codes[j - 1] < 0) & (codes[j] >= 0)
+            ent[j] = np.bincount(codes[j, fresh].astype(np.int64), minlength=s)
     entries = pd.DataFrame(ent, index=dates, columns=cats.rename("stage"))
     attrs = dict(period=code, segmentation=segmentation, end=inp.day_to_timestamp(end_day),
                  bounds=b if b else None, lang=lang, n_excluded=int((~seen).sum()))

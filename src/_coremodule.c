@@ -220,27 +220,33 @@ fail:
 #include "sy_segments.h"
 
 /*
- * segment_stages(cust, day, amount_or_None, member_or_None, k, ends, mode, bounds)
- *   -> int8 array of shape (k, len(ends)); stage codes, -1 = not yet acquired.
+ * segment_sweep(cust, day, amount_or_None, member_or_None, k, ends, mode, bounds,
+ *               with_stages)
+ *   -> (stages, last_day, occasions, revenue, member_day)
+ *   stages: int8 (len(ends), k) snapshot-major codes, -1 = not yet acquired (None when
+ *   with_stages is false); the other four (length k) are each customer's state at
+ *   ends[-1]: last purchase day (INT64_MIN = none), occasions, net revenue (None
+ *   without amounts), first member day (INT64_MAX = none).
  */
-static PyObject *py_segment_stages(PyObject *self, PyObject *args)
+static PyObject *py_segment_sweep(PyObject *self, PyObject *args)
 {
     (void)self;
     PyObject *cust_obj, *day_obj, *amount_obj, *member_obj, *ends_obj, *bounds_obj;
     Py_ssize_t k;
-    int mode;
+    int mode, with_stages;
     PyArrayObject *cust = NULL, *day = NULL, *amount = NULL, *member = NULL;
-    PyArrayObject *ends = NULL, *bounds = NULL, *out = NULL;
+    PyArrayObject *ends = NULL, *bounds = NULL, *stages = NULL;
+    PyArrayObject *last = NULL, *occ = NULL, *rev = NULL, *memd = NULL;
     int st;
-    if (!PyArg_ParseTuple(args, "OOOOnOiO", &cust_obj, &day_obj, &amount_obj, &member_obj, &k,
-                          &ends_obj, &mode, &bounds_obj))
+    if (!PyArg_ParseTuple(args, "OOOOnOiOp", &cust_obj, &day_obj, &amount_obj, &member_obj, &k,
+                          &ends_obj, &mode, &bounds_obj, &with_stages))
         return NULL;
     if (k < 0) {
-        PyErr_SetString(PyExc_ValueError, "segment_stages: number of customers must be >= 0");
+        PyErr_SetString(PyExc_ValueError, "segment_sweep: number of customers must be >= 0");
         return NULL;
     }
     if (mode != SY_SEG_LIFECYCLE && mode != SY_SEG_VALUE_TIER) {
-        PyErr_Format(PyExc_ValueError, "segment_stages: mode must be 0 (lifecycle) or 1 "
+        PyErr_Format(PyExc_ValueError, "segment_sweep: mode must be 0 (lifecycle) or 1 "
                      "(value tiers), got %d", mode);
         return NULL;
     }
@@ -256,35 +262,43 @@ static PyObject *py_segment_stages(PyObject *self, PyObject *args)
     npy_intp m = PyArray_DIM(ends, 0);
     {
         const int64_t *e = (const int64_t *)PyArray_DATA(ends);
+        if (m < 1) {
+            PyErr_SetString(PyExc_ValueError, "segment_sweep: ends must hold at least one day");
+            goto fail;
+        }
         for (npy_intp j = 1; j < m; j++) {
             if (e[j] <= e[j - 1]) {
-                PyErr_SetString(PyExc_ValueError, "segment_stages: ends must be strictly increasing");
+                PyErr_SetString(PyExc_ValueError, "segment_sweep: ends must be strictly increasing");
                 goto fail;
             }
         }
         const int64_t *b = (const int64_t *)PyArray_DATA(bounds);
         npy_intp nb = PyArray_DIM(bounds, 0);
+        if (nb > 126) {
+            PyErr_SetString(PyExc_ValueError, "segment_sweep: at most 126 bounds");
+            goto fail;
+        }
         for (npy_intp j = 0; j < nb; j++) {
             if (b[j] < 0 || (j > 0 && b[j] <= b[j - 1])) {
-                PyErr_SetString(PyExc_ValueError, "segment_stages: bounds must be non-negative "
+                PyErr_SetString(PyExc_ValueError, "segment_sweep: bounds must be non-negative "
                                 "and strictly increasing");
                 goto fail;
             }
         }
-        if (nb > 126) {
-            PyErr_SetString(PyExc_ValueError, "segment_stages: at most 126 bounds");
-            goto fail;
-        }
     }
-    {
-        npy_intp dims[2] = {k, m};
+    if (with_stages) {
+        npy_intp dims[2] = {m, k};
         int64_t cells;
         if (!sy_mul_ok((int64_t)k, (int64_t)m, &cells)) {
-            sy_raise(SY_ENOMEM, "segment_stages");
+            sy_raise(SY_ENOMEM, "segment_sweep");
             goto fail;
         }
-        if (!(out = (PyArrayObject *)PyArray_EMPTY(2, dims, NPY_INT8, 0))) goto fail;
+        if (!(stages = (PyArrayObject *)PyArray_EMPTY(2, dims, NPY_INT8, 0))) goto fail;
     }
+    if (!(last = sy_new_1d(k, NPY_INT64)) || !(occ = sy_new_1d(k, NPY_INT64)) ||
+        !(memd = sy_new_1d(k, NPY_INT64)))
+        goto fail;
+    if (amount && !(rev = sy_new_1d(k, NPY_FLOAT64))) goto fail;
     {
         const int64_t *c = (const int64_t *)PyArray_DATA(cust);
         const int64_t *d = (const int64_t *)PyArray_DATA(day);
@@ -293,16 +307,20 @@ static PyObject *py_segment_stages(PyObject *self, PyObject *args)
         const int64_t *e = (const int64_t *)PyArray_DATA(ends);
         const int64_t *b = (const int64_t *)PyArray_DATA(bounds);
         int64_t nb = (int64_t)PyArray_DIM(bounds, 0);
-        int8_t *o = (int8_t *)PyArray_DATA(out);
+        int8_t *so = stages ? (int8_t *)PyArray_DATA(stages) : NULL;
+        int64_t *lo = (int64_t *)PyArray_DATA(last), *oo = (int64_t *)PyArray_DATA(occ);
+        int64_t *mo = (int64_t *)PyArray_DATA(memd);
+        double *ro = rev ? (double *)PyArray_DATA(rev) : NULL;
         Py_BEGIN_ALLOW_THREADS
-        st = sy_segments_stages(c, d, a, mb, (int64_t)n, (int64_t)k, e, (int64_t)m, mode, b, nb, o);
+        st = sy_segments_sweep(c, d, a, mb, (int64_t)n, (int64_t)k, e, (int64_t)m, mode, b, nb,
+                               so, lo, oo, ro, mo);
         Py_END_ALLOW_THREADS
     }
     if (st != SY_OK) {
         if (st == SY_EINVAL)
-            PyErr_SetString(PyExc_ValueError, "segment_stages: customer codes must lie in [0, k)");
+            PyErr_SetString(PyExc_ValueError, "segment_sweep: customer codes must lie in [0, k)");
         else
-            sy_raise(st, "segment_stages");
+            sy_raise(st, "segment_sweep");
         goto fail;
     }
     Py_DECREF(cust);
@@ -311,7 +329,15 @@ static PyObject *py_segment_stages(PyObject *self, PyObject *args)
     Py_XDECREF(member);
     Py_DECREF(ends);
     Py_DECREF(bounds);
-    return (PyObject *)out;
+    if (!stages) {
+        Py_INCREF(Py_None);
+        stages = (PyArrayObject *)Py_None;
+    }
+    if (!rev) {
+        Py_INCREF(Py_None);
+        rev = (PyArrayObject *)Py_None;
+    }
+    return Py_BuildValue("(NNNNN)", stages, last, occ, rev, memd);
 fail:
     Py_XDECREF(cust);
     Py_XDECREF(day);
@@ -319,13 +345,17 @@ fail:
     Py_XDECREF(member);
     Py_XDECREF(ends);
     Py_XDECREF(bounds);
-    Py_XDECREF(out);
+    Py_XDECREF(stages);
+    Py_XDECREF(last);
+    Py_XDECREF(occ);
+    Py_XDECREF(rev);
+    Py_XDECREF(memd);
     return NULL;
 }
 
 /*
  * segment_transitions(stages, n_states) -> int64 array (m - 1, n_states, n_states)
- *   stages: 2-d (k, m) int8 codes in [0, n_states) or -1 (absent).
+ *   stages: 2-d (m, k) snapshot-major int8 codes in [0, n_states) or -1 (absent).
  */
 static PyObject *py_segment_transitions(PyObject *self, PyObject *args)
 {
@@ -343,10 +373,10 @@ static PyObject *py_segment_transitions(PyObject *self, PyObject *args)
     if (!stages) goto fail;
     if (PyArray_NDIM(stages) != 2) {
         PyErr_Format(PyExc_ValueError, "segment_transitions: stages must be 2-dimensional "
-                     "(customers x periods), got %d dimensions", PyArray_NDIM(stages));
+                     "(periods x customers), got %d dimensions", PyArray_NDIM(stages));
         goto fail;
     }
-    npy_intp k = PyArray_DIM(stages, 0), m = PyArray_DIM(stages, 1);
+    npy_intp m = PyArray_DIM(stages, 0), k = PyArray_DIM(stages, 1);
     {
         npy_intp dims[3] = {m > 0 ? m - 1 : 0, s, s};
         if (!(out = (PyArrayObject *)PyArray_ZEROS(3, dims, NPY_INT64, 0))) goto fail;
@@ -456,8 +486,9 @@ static PyMethodDef core_methods[] = {
     {"summary", py_summary, METH_VARARGS,
      "summary(cust, day, amount, k, period, lo, hi) -> 9 per-customer arrays"},
     /* segments methods: begin */
-    {"segment_stages", py_segment_stages, METH_VARARGS,
-     "segment_stages(cust, day, amount, member, k, ends, mode, bounds) -> int8 (k, m) codes"},
+    {"segment_sweep", py_segment_sweep, METH_VARARGS,
+     "segment_sweep(cust, day, amount, member, k, ends, mode, bounds, with_stages) -> "
+     "(stages (m, k) int8 or None, last_day, occasions, revenue or None, member_day)"},
     {"segment_transitions", py_segment_transitions, METH_VARARGS,
      "segment_transitions(stages, n_states) -> int64 (m-1, s, s) counts"},
     {"quantile_scores", py_quantile_scores, METH_VARARGS,

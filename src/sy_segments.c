@@ -10,37 +10,16 @@
  *   lifecycle = days since the last purchase d: d <= b0 -> 0, b0 < d <= b1 -> 1, ...
  *   value tier= member (flag on any row so far) wins; else occasions 1 / 2 / 3+.
  *
- * The log is never sorted as a whole: purchase days are bucketed by customer with a
- * counting sort (O(n + k)) and each customer's few days are ordered in place.
+ * Stages over time come from one sweep over the rows in day order (a log already in
+ * time order is used as is; otherwise a counting sort on the day, O(n + days)),
+ * keeping a small running state per customer and writing all customers' stages
+ * at each snapshot day: O(n + k * m), no per-customer grouping.
  */
 #include "siyu.h"
 #include "sy_segments.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
-static void sort_days(int64_t *r, int64_t len)
-{
-    if (len <= 32) {
-        for (int64_t i = 1; i < len; i++) {
-            int64_t v = r[i];
-            int64_t j = i - 1;
-            while (j >= 0 && r[j] > v) {
-                r[j + 1] = r[j];
-                j--;
-            }
-            r[j + 1] = v;
-        }
-    } else {
-        qsort(r, (size_t)len, sizeof(int64_t), cmp_i64);
-    }
-}
 
 /* Malloc n * size bytes (at least one element), NULL on overflow or failure. */
 static void *alloc_n(int64_t n, int64_t size)
@@ -51,10 +30,68 @@ static void *alloc_n(int64_t n, int64_t size)
     return malloc((size_t)bytes);
 }
 
-int sy_segments_stages(const int64_t *cust, const int64_t *day, const double *amount,
-                       const int8_t *member, int64_t n, int64_t k,
-                       const int64_t *ends, int64_t m, int mode,
-                       const int64_t *bounds, int64_t nb, int8_t *out)
+typedef struct {
+    int64_t day;
+    int64_t idx;
+} day_idx;
+
+static int cmp_day_idx(const void *a, const void *b)
+{
+    const day_idx *x = (const day_idx *)a, *y = (const day_idx *)b;
+    if (x->day != y->day) return (x->day > y->day) - (x->day < y->day);
+    return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* Per-customer running state of the sweep. */
+typedef struct {
+    int64_t *last;   /* last purchase day, INT64_MIN = none */
+    int64_t *occ;    /* distinct purchase days */
+    int64_t *memd;   /* first member day, INT64_MAX = none */
+    double *rev;     /* net amount, or NULL */
+} sweep_state;
+
+static inline void sweep_row(sweep_state *s, const int64_t *cust, const int64_t *day,
+                             const double *amount, const int8_t *member, int64_t i)
+{
+    int64_t c = cust[i], d = day[i];
+    if (!amount || amount[i] >= 0.0) {
+        if (s->last[c] != d) {   /* rows arrive in day order: a new day is a new occasion */
+            s->occ[c]++;
+            s->last[c] = d;
+        }
+    }
+    if (s->rev) s->rev[c] += amount[i];
+    if (member && member[i] && d < s->memd[c]) s->memd[c] = d;
+}
+
+static void emit_snapshot(const sweep_state *s, int64_t k, int64_t e, int mode,
+                          const int64_t *bounds, int64_t nb, int8_t *out)
+{
+    if (mode == SY_SEG_LIFECYCLE) {
+        for (int64_t c = 0; c < k; c++) {
+            int64_t l = s->last[c];
+            if (l == INT64_MIN) {
+                out[c] = SY_SEG_ABSENT;
+            } else {
+                int64_t d = e - l;
+                int8_t st = 0;
+                while (st < nb && d > bounds[st]) st++;
+                out[c] = st;
+            }
+        }
+    } else {
+        for (int64_t c = 0; c < k; c++) {
+            int64_t o = s->occ[c];
+            out[c] = s->memd[c] <= e ? 3 : (o >= 3 ? 2 : (o > 0 ? (int8_t)(o - 1) : SY_SEG_ABSENT));
+        }
+    }
+}
+
+int sy_segments_sweep(const int64_t *cust, const int64_t *day, const double *amount,
+                      const int8_t *member, int64_t n, int64_t k,
+                      const int64_t *ends, int64_t m, int mode,
+                      const int64_t *bounds, int64_t nb, int8_t *stages,
+                      int64_t *last_day, int64_t *occ, double *revenue, int64_t *member_day)
 {
     int64_t cells;
     if (n < 0 || k < 0 || m < 0 || nb < 0) return SY_EINVAL;
@@ -69,68 +106,103 @@ int sy_segments_stages(const int64_t *cust, const int64_t *day, const double *am
     if (!sy_mul_ok(k, m, &cells)) return SY_ENOMEM;
     for (int64_t i = 0; i < n; i++)
         if (cust[i] < 0 || cust[i] >= k) return SY_EINVAL;
-    if (k == 0 || m == 0) return SY_OK;
+    if (m == 0) return SY_OK;
 
-    int64_t *offsets = (int64_t *)alloc_n(k + 1, (int64_t)sizeof(int64_t));
-    int64_t *memday = (int64_t *)alloc_n(k, (int64_t)sizeof(int64_t));
-    int64_t *days = NULL, *fill = NULL;
-    if (!offsets || !memday) goto nomem;
-    memset(offsets, 0, sizeof(int64_t) * (size_t)(k + 1));
-    for (int64_t c = 0; c < k; c++) memday[c] = INT64_MAX;
-    /* count purchase rows per customer; first member day */
-    for (int64_t i = 0; i < n; i++) {
-        int64_t c = cust[i];
-        if (!amount || amount[i] >= 0.0) offsets[c + 1]++;
-        if (member && member[i] && day[i] < memday[c]) memday[c] = day[i];
-    }
-    for (int64_t c = 0; c < k; c++) offsets[c + 1] += offsets[c];
-    if (!(days = (int64_t *)alloc_n(offsets[k], (int64_t)sizeof(int64_t)))) goto nomem;
-    if (!(fill = (int64_t *)alloc_n(k, (int64_t)sizeof(int64_t)))) goto nomem;
-    memcpy(fill, offsets, sizeof(int64_t) * (size_t)k);
-    for (int64_t i = 0; i < n; i++)
-        if (!amount || amount[i] >= 0.0) days[fill[cust[i]]++] = day[i];
-    free(fill);
-    fill = NULL;
-
+    int st = SY_ENOMEM;
+    sweep_state s = {NULL, NULL, NULL, NULL};
+    int64_t *own_last = NULL, *own_occ = NULL, *own_memd = NULL, *perm = NULL, *cnt = NULL;
+    day_idx *pairs = NULL;
+    s.last = last_day ? last_day : (own_last = (int64_t *)alloc_n(k, (int64_t)sizeof(int64_t)));
+    s.occ = occ ? occ : (own_occ = (int64_t *)alloc_n(k, (int64_t)sizeof(int64_t)));
+    s.memd = member_day ? member_day
+                        : (own_memd = (int64_t *)alloc_n(k, (int64_t)sizeof(int64_t)));
+    s.rev = amount ? revenue : NULL;
+    if (!s.last || !s.occ || !s.memd) goto done;
     for (int64_t c = 0; c < k; c++) {
-        int64_t *r = days + offsets[c];
-        int64_t len = offsets[c + 1] - offsets[c];
-        int8_t *o = out + c * m;
-        sort_days(r, len);
-        int64_t p = 0;      /* rows with day <= current end */
-        int64_t occ = 0;    /* distinct days among them */
-        for (int64_t j = 0; j < m; j++) {
-            int64_t e = ends[j];
-            while (p < len && r[p] <= e) {
-                if (p == 0 || r[p] != r[p - 1]) occ++;
-                p++;
-            }
-            int8_t st = SY_SEG_ABSENT;
-            if (mode == SY_SEG_LIFECYCLE) {
-                if (p > 0) {
-                    int64_t d = e - r[p - 1];
-                    int8_t s = 0;
-                    while (s < nb && d > bounds[s]) s++;
-                    st = s;
+        s.last[c] = INT64_MIN;
+        s.occ[c] = 0;
+        s.memd[c] = INT64_MAX;
+    }
+    if (revenue) memset(revenue, 0, sizeof(double) * (size_t)k);
+
+    /* rows that matter (day <= last end): are they already in day order? */
+    const int64_t hi = ends[m - 1];
+    int64_t nrel = 0, dmin = INT64_MAX, dmax = INT64_MIN, prev = INT64_MIN;
+    int sorted = 1;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t d = day[i];
+        if (d > hi) continue;
+        nrel++;
+        if (d < prev) sorted = 0;
+        prev = d;
+        if (d < dmin) dmin = d;
+        if (d > dmax) dmax = d;
+    }
+    if (!sorted) {
+        /* order the relevant rows by day: counting sort when the day range is compact,
+           else a comparison sort on (day, row) */
+        uint64_t range = (uint64_t)dmax - (uint64_t)dmin + 1u;
+        if (!(perm = (int64_t *)alloc_n(nrel, (int64_t)sizeof(int64_t)))) goto done;
+        if (range != 0u && range <= (uint64_t)nrel * 4u + 4096u) {
+            int64_t D = (int64_t)range;
+            if (!(cnt = (int64_t *)alloc_n(D + 1, (int64_t)sizeof(int64_t)))) goto done;
+            memset(cnt, 0, sizeof(int64_t) * (size_t)(D + 1));
+            for (int64_t i = 0; i < n; i++)
+                if (day[i] <= hi) cnt[day[i] - dmin + 1]++;
+            for (int64_t d = 0; d < D; d++) cnt[d + 1] += cnt[d];
+            for (int64_t i = 0; i < n; i++)
+                if (day[i] <= hi) perm[cnt[day[i] - dmin]++] = i;
+            free(cnt);
+            cnt = NULL;
+        } else {
+            if (!(pairs = (day_idx *)alloc_n(nrel, (int64_t)sizeof(day_idx)))) goto done;
+            int64_t p = 0;
+            for (int64_t i = 0; i < n; i++) {
+                if (day[i] <= hi) {
+                    pairs[p].day = day[i];
+                    pairs[p].idx = i;
+                    p++;
                 }
-            } else {
-                if (memday[c] <= e) st = 3;
-                else if (occ >= 3) st = 2;
-                else if (occ > 0) st = (int8_t)(occ - 1);
             }
-            o[j] = st;
+            qsort(pairs, (size_t)nrel, sizeof(day_idx), cmp_day_idx);
+            for (int64_t t = 0; t < nrel; t++) perm[t] = pairs[t].idx;
+            free(pairs);
+            pairs = NULL;
         }
     }
-    free(days);
-    free(offsets);
-    free(memday);
-    return SY_OK;
-nomem:
-    free(days);
-    free(fill);
-    free(offsets);
-    free(memday);
-    return SY_ENOMEM;
+
+    /* the sweep: snapshot j is emitted just before the first row after ends[j] */
+    int64_t j = 0;
+    if (sorted) {
+        for (int64_t i = 0; i < n; i++) {
+            if (day[i] > hi) continue;
+            while (day[i] > ends[j]) {
+                if (stages) emit_snapshot(&s, k, ends[j], mode, bounds, nb, stages + j * k);
+                j++;
+            }
+            sweep_row(&s, cust, day, amount, member, i);
+        }
+    } else {
+        for (int64_t t = 0; t < nrel; t++) {
+            int64_t i = perm[t];
+            while (day[i] > ends[j]) {
+                if (stages) emit_snapshot(&s, k, ends[j], mode, bounds, nb, stages + j * k);
+                j++;
+            }
+            sweep_row(&s, cust, day, amount, member, i);
+        }
+    }
+    for (; j < m; j++)
+        if (stages) emit_snapshot(&s, k, ends[j], mode, bounds, nb, stages + j * k);
+    st = SY_OK;
+done:
+    free(own_last);
+    free(own_occ);
+    free(own_memd);
+    free(perm);
+    free(cnt);
+    free(pairs);
+    return st;
 }
 
 int sy_segments_transitions(const int8_t *stages, int64_t k, int64_t m, int64_t s,
@@ -142,13 +214,14 @@ int sy_segments_transitions(const int8_t *stages, int64_t k, int64_t m, int64_t 
     if (m < 2) return SY_OK;
     if (!sy_mul_ok(m - 1, s * s, &ss)) return SY_ENOMEM;
     memset(counts, 0, sizeof(int64_t) * (size_t)ss);
-    for (int64_t c = 0; c < k; c++) {
-        const int8_t *r = stages + c * m;
-        for (int64_t j = 0; j < m; j++)
-            if (r[j] < SY_SEG_ABSENT || r[j] >= s) return SY_EINVAL;
-        for (int64_t j = 0; j + 1 < m; j++) {
-            int8_t a = r[j], b = r[j + 1];
-            if (a >= 0 && b >= 0) counts[(j * s + a) * s + b]++;
+    for (int64_t t = 0; t < cells; t++)
+        if (stages[t] < SY_SEG_ABSENT || stages[t] >= s) return SY_EINVAL;
+    for (int64_t j = 0; j + 1 < m; j++) {
+        const int8_t *from = stages + j * k, *to = from + k;
+        int64_t *cj = counts + j * s * s;
+        for (int64_t c = 0; c < k; c++) {
+            int8_t a = from[c], b = to[c];
+            if (a >= 0 && b >= 0) cj[a * s + b]++;
         }
     }
     return SY_OK;

@@ -438,22 +438,35 @@ def test_migration_period_ends_and_errors():
     assert zh.matrix.index.tolist() == list(sg.LIFECYCLE_LABELS["zh"])
 
 
+def _sweep(cust, day, amt, member, k, ends, mode, bounds, with_stages=True):
+    return _core.segment_sweep(np.asarray(cust, np.int64), np.asarray(day, np.int64), amt,
+                               member, k, np.asarray(ends, np.int64), mode,
+                               np.asarray(bounds, np.int64), with_stages)
+
+
 def test_transition_kernel_checks():
-    st = np.array([[0, 1, -1], [2, 2, 0]], dtype=np.int8)
+    st = np.array([[0, 1, -1], [2, 2, 0]], dtype=np.int8).T.copy()   # (m=3, k=2)
     c = _core.segment_transitions(st, 3)
     assert c.shape == (2, 3, 3)
     assert c[0, 0, 1] == 1 and c[0, 2, 2] == 1 and c[1, 2, 0] == 1 and c.sum() == 3
+    # non-contiguous (transposed view) input gives the same counts
+    np.testing.assert_array_equal(
+        _core.segment_transitions(np.array([[0, 1, -1], [2, 2, 0]], dtype=np.int8).T, 3), c)
     with pytest.raises(ValueError, match="stage codes"):
         _core.segment_transitions(st, 2)
     with pytest.raises(ValueError, match="2-dimensional"):
         _core.segment_transitions(st[0], 3)
-    assert _core.segment_transitions(np.zeros((4, 1), np.int8), 3).shape == (0, 3, 3)
+    assert _core.segment_transitions(np.zeros((1, 4), np.int8), 3).shape == (0, 3, 3)
     with pytest.raises(ValueError, match="strictly increasing"):
-        _core.segment_stages(np.zeros(1, np.int64), np.zeros(1, np.int64), None, None, 1,
-                             np.array([5, 5]), 0, np.array([30, 180]))
+        _sweep([0], [0], None, None, 1, [5, 5], 0, [30, 180])
+    with pytest.raises(ValueError, match="at least one"):
+        _sweep([0], [0], None, None, 1, [], 0, [30, 180])
+    with pytest.raises(ValueError, match="bounds"):
+        _sweep([0], [0], None, None, 1, [5], 0, [180, 30])
     with pytest.raises(ValueError, match=r"\[0, k\)"):
-        _core.segment_stages(np.array([3]), np.zeros(1, np.int64), None, None, 1,
-                             np.array([5]), 0, np.array([30, 180]))
+        _sweep([3], [0], None, None, 1, [5], 0, [30, 180])
+    with pytest.raises(ValueError, match="mode"):
+        _sweep([0], [0], None, None, 1, [5], 7, [30, 180])
 
 
 # ---------------------------------------------------------------------------- markov_clv
@@ -566,30 +579,81 @@ def test_inputs_unchanged_and_refcounts_stable():
     log = tx._log
     ends = np.array([19300, 19400], dtype=np.int64)
     bounds = np.array([30, 180], dtype=np.int64)
-    refs = [sys.getrefcount(a) for a in (log.cust, log.day, log.amount, ends, bounds)]
+    arrays = (log.cust, log.day, log.amount, log.member, ends, bounds)
+    refs = [sys.getrefcount(a) for a in arrays]
     for _ in range(50):
-        _core.segment_stages(log.cust, log.day, log.amount, log.member, tx.n_customers, ends, 0,
-                             bounds)
+        out = _core.segment_sweep(log.cust, log.day, log.amount, log.member, tx.n_customers,
+                                  ends, 0, bounds, True)
+        assert out[0].shape == (2, tx.n_customers)
         with pytest.raises(ValueError):
-            _core.segment_stages(log.cust, log.day, log.amount, log.member, 1, ends, 0, bounds)
+            _core.segment_sweep(log.cust, log.day, log.amount, log.member, 1, ends, 0, bounds,
+                                True)
         with pytest.raises(ValueError):
-            _core.segment_stages(log.cust, log.day[:-1], log.amount, None, tx.n_customers, ends,
-                                 0, bounds)
-    assert refs == [sys.getrefcount(a) for a in (log.cust, log.day, log.amount, ends, bounds)]
+            _core.segment_sweep(log.cust, log.day[:-1], log.amount, None, tx.n_customers, ends,
+                                0, bounds, True)
+        with pytest.raises(TypeError):
+            _core.segment_sweep(log.cust, log.day, "x", None, tx.n_customers, ends, 0, bounds,
+                                True)
+    del out
+    assert refs == [sys.getrefcount(a) for a in arrays]
     tx.lifecycle(), tx.value_tiers(), tx.rfm(), tx.migration()
     pd.testing.assert_frame_equal(df, snapshot)
 
 
-def test_stage_kernel_one_customer_and_unsorted_duplicates():
-    # rows out of order, duplicates on a day, refund after last purchase
+@pytest.mark.parametrize("order", ["given", "sorted", "reversed"])
+def test_sweep_one_customer_unsorted_duplicates(order):
+    # rows out of order, duplicates on a day, refund after the last purchase
     cust = np.zeros(6, np.int64)
     day = np.array([50, 10, 50, 30, 10, 70], np.int64)
     amt = np.array([1.0, 1.0, 1.0, 1.0, 1.0, -1.0])
-    ends = np.array([9, 10, 40, 80, 300], np.int64)
-    lc = _core.segment_stages(cust, day, amt, None, 1, ends, 0, np.array([20, 100]))
-    assert lc.tolist() == [[-1, 0, 0, 1, 2]]   # last purchases 10, 30, 50, 50 (70 is a refund)
-    vt = _core.segment_stages(cust, day, amt, None, 1, ends, 1, np.array([], np.int64))
-    assert vt.tolist() == [[-1, 0, 1, 2, 2]]
-    mem = np.array([0, 0, 0, 0, 0, 1], np.int8)   # flagged on a refund row, day 70
-    vt = _core.segment_stages(cust, day, amt, mem, 1, ends, 1, np.array([], np.int64))
-    assert vt.tolist() == [[-1, 0, 1, 3, 3]]
+    mem = np.array([0, 0, 0, 0, 0, 1], np.int8)   # flagged on the refund row, day 70
+    idx = {"given": np.arange(6), "sorted": np.argsort(day, kind="stable"),
+           "reversed": np.argsort(day, kind="stable")[::-1]}[order]
+    cust, day, amt, mem = cust[idx], day[idx], amt[idx], mem[idx]
+    ends = [9, 10, 40, 80, 300]
+    st, last, occ, rev, memd = _sweep(cust, day, amt, None, 1, ends, 0, [20, 100])
+    assert st[:, 0].tolist() == [-1, 0, 0, 1, 2]   # last purchases 10, 30, 50, 50
+    assert last.tolist() == [50] and occ.tolist() == [3] and rev.tolist() == [4.0]
+    assert memd.tolist() == [np.iinfo(np.int64).max]
+    st = _sweep(cust, day, amt, None, 1, ends, 1, [])[0]
+    assert st[:, 0].tolist() == [-1, 0, 1, 2, 2]
+    st, _, _, _, memd = _sweep(cust, day, amt, mem, 1, ends, 1, [])
+    assert st[:, 0].tolist() == [-1, 0, 1, 3, 3] and memd.tolist() == [70]
+    st, last, occ, rev, _ = _sweep(cust, day, None, None, 1, ends, 0, [20, 100], False)
+    assert st is None and rev is None and last.tolist() == [70] and occ.tolist() == [4]
+
+
+def test_sweep_sort_paths_agree():
+    """Sorted input, counting sort and the comparison-sort fallback give one answer."""
+    rng = np.random.default_rng(5)
+    n, k = 3000, 200
+    cust = rng.integers(0, k, n)
+    for spread in (400, 10_000_000):          # compact day range vs sparse (qsort path)
+        day = rng.integers(0, spread, n)
+        amt = rng.normal(10, 10, n)
+        mem = (rng.random(n) < 0.02).astype(np.int8)
+        ends = np.unique(rng.integers(0, spread, 12))
+        for mode, b in ((0, [30, 180]), (1, [])):
+            a = _sweep(cust, day, amt, mem, k, ends, mode, b)
+            o = np.argsort(day, kind="stable")
+            s = _sweep(cust[o], day[o], amt[o], mem[o], k, ends, mode, b)
+            np.testing.assert_array_equal(a[0], s[0])
+            for x, y in zip(a[1:], s[1:]):
+                np.testing.assert_allclose(x, y, rtol=1e-12)
+            # oracle for the stages at every end
+            for j, e in enumerate(ends):
+                sel = day <= e
+                p = sel & (amt >= 0)
+                last = np.full(k, np.iinfo(np.int64).min)
+                np.maximum.at(last, cust[p], day[p])
+                if mode == 0:
+                    d = e - last
+                    exp = np.where(last == np.iinfo(np.int64).min, -1,
+                                   (d > 30).astype(int) + (d > 180))
+                else:
+                    occ = pd.Series(day[p]).groupby(cust[p]).nunique().reindex(
+                        range(k), fill_value=0).to_numpy()
+                    ism = np.zeros(k, bool)
+                    ism[cust[sel & (mem == 1)]] = True
+                    exp = np.where(ism, 3, np.where(occ >= 3, 2, occ - 1))
+                np.testing.assert_array_equal(a[0][j], exp)
