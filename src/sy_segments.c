@@ -42,34 +42,40 @@ static int cmp_day_idx(const void *a, const void *b)
     return (x->idx > y->idx) - (x->idx < y->idx);
 }
 
-/* Per-customer running state of the sweep. */
+/* Per-customer running state of the sweep, interleaved so that one row touches one
+   cache line. */
 typedef struct {
-    int64_t *last;   /* last purchase day, INT64_MIN = none */
-    int64_t *occ;    /* distinct purchase days */
-    int64_t *memd;   /* first member day, INT64_MAX = none */
-    double *rev;     /* net amount, or NULL */
-} sweep_state;
+    int64_t last;    /* last purchase day, INT64_MIN = none */
+    int64_t occ;     /* distinct purchase days */
+    int64_t memd;    /* first member day, INT64_MAX = none */
+    double rev;      /* net amount */
+} cust_state;
 
-static inline void sweep_row(sweep_state *s, const int64_t *cust, const int64_t *day,
-                             const double *amount, const int8_t *member, int64_t i)
+static inline void sweep_vals(cust_state *s, int64_t c, int64_t d, int purchase, double amt,
+                              int mflag)
 {
-    int64_t c = cust[i], d = day[i];
-    if (!amount || amount[i] >= 0.0) {
-        if (s->last[c] != d) {   /* rows arrive in day order: a new day is a new occasion */
-            s->occ[c]++;
-            s->last[c] = d;
-        }
+    cust_state *x = s + c;
+    if (purchase && x->last != d) {   /* rows arrive in day order: a new day is a new occasion */
+        x->occ++;
+        x->last = d;
     }
-    if (s->rev) s->rev[c] += amount[i];
-    if (member && member[i] && d < s->memd[c]) s->memd[c] = d;
+    x->rev += amt;
+    if (mflag && d < x->memd) x->memd = d;
 }
 
-static void emit_snapshot(const sweep_state *s, int64_t k, int64_t e, int mode,
+/* A row scattered into day order by the counting sort: customer code * 2 + member flag,
+   and the amount (the day is implied by the bucket). */
+typedef struct {
+    int64_t cm;
+    double amount;
+} day_rec;
+
+static void emit_snapshot(const cust_state *s, int64_t k, int64_t e, int mode,
                           const int64_t *bounds, int64_t nb, int8_t *out)
 {
     if (mode == SY_SEG_LIFECYCLE) {
         for (int64_t c = 0; c < k; c++) {
-            int64_t l = s->last[c];
+            int64_t l = s[c].last;
             if (l == INT64_MIN) {
                 out[c] = SY_SEG_ABSENT;
             } else {
@@ -81,8 +87,8 @@ static void emit_snapshot(const sweep_state *s, int64_t k, int64_t e, int mode,
         }
     } else {
         for (int64_t c = 0; c < k; c++) {
-            int64_t o = s->occ[c];
-            out[c] = s->memd[c] <= e ? 3 : (o >= 3 ? 2 : (o > 0 ? (int8_t)(o - 1) : SY_SEG_ABSENT));
+            int64_t o = s[c].occ;
+            out[c] = s[c].memd <= e ? 3 : (o >= 3 ? 2 : (o > 0 ? (int8_t)(o - 1) : SY_SEG_ABSENT));
         }
     }
 }
@@ -103,27 +109,23 @@ int sy_segments_sweep(const int64_t *cust, const int64_t *day, const double *amo
     }
     for (int64_t j = 1; j < m; j++)
         if (ends[j] <= ends[j - 1]) return SY_EINVAL;
-    if (!sy_mul_ok(k, m, &cells)) return SY_ENOMEM;
+    if (!sy_mul_ok(k, m, &cells) || k > INT64_MAX / 2) return SY_ENOMEM;
     for (int64_t i = 0; i < n; i++)
         if (cust[i] < 0 || cust[i] >= k) return SY_EINVAL;
     if (m == 0) return SY_OK;
 
     int st = SY_ENOMEM;
-    sweep_state s = {NULL, NULL, NULL, NULL};
-    int64_t *own_last = NULL, *own_occ = NULL, *own_memd = NULL, *perm = NULL, *cnt = NULL;
+    int64_t *cnt = NULL;
     day_idx *pairs = NULL;
-    s.last = last_day ? last_day : (own_last = (int64_t *)alloc_n(k, (int64_t)sizeof(int64_t)));
-    s.occ = occ ? occ : (own_occ = (int64_t *)alloc_n(k, (int64_t)sizeof(int64_t)));
-    s.memd = member_day ? member_day
-                        : (own_memd = (int64_t *)alloc_n(k, (int64_t)sizeof(int64_t)));
-    s.rev = amount ? revenue : NULL;
-    if (!s.last || !s.occ || !s.memd) goto done;
+    day_rec *rec = NULL;
+    cust_state *s = (cust_state *)alloc_n(k, (int64_t)sizeof(cust_state));
+    if (!s) goto done;
     for (int64_t c = 0; c < k; c++) {
-        s.last[c] = INT64_MIN;
-        s.occ[c] = 0;
-        s.memd[c] = INT64_MAX;
+        s[c].last = INT64_MIN;
+        s[c].occ = 0;
+        s[c].memd = INT64_MAX;
+        s[c].rev = 0.0;
     }
-    if (revenue) memset(revenue, 0, sizeof(double) * (size_t)k);
 
     /* rows that matter (day <= last end): are they already in day order? */
     const int64_t hi = ends[m - 1];
@@ -138,70 +140,83 @@ int sy_segments_sweep(const int64_t *cust, const int64_t *day, const double *amo
         if (d < dmin) dmin = d;
         if (d > dmax) dmax = d;
     }
-    if (!sorted) {
-        /* order the relevant rows by day: counting sort when the day range is compact,
-           else a comparison sort on (day, row) */
-        uint64_t range = (uint64_t)dmax - (uint64_t)dmin + 1u;
-        if (!(perm = (int64_t *)alloc_n(nrel, (int64_t)sizeof(int64_t)))) goto done;
-        if (range != 0u && range <= (uint64_t)nrel * 4u + 4096u) {
-            int64_t D = (int64_t)range;
-            if (!(cnt = (int64_t *)alloc_n(D + 1, (int64_t)sizeof(int64_t)))) goto done;
-            memset(cnt, 0, sizeof(int64_t) * (size_t)(D + 1));
-            for (int64_t i = 0; i < n; i++)
-                if (day[i] <= hi) cnt[day[i] - dmin + 1]++;
-            for (int64_t d = 0; d < D; d++) cnt[d + 1] += cnt[d];
-            for (int64_t i = 0; i < n; i++)
-                if (day[i] <= hi) perm[cnt[day[i] - dmin]++] = i;
-            free(cnt);
-            cnt = NULL;
-        } else {
-            if (!(pairs = (day_idx *)alloc_n(nrel, (int64_t)sizeof(day_idx)))) goto done;
-            int64_t p = 0;
-            for (int64_t i = 0; i < n; i++) {
-                if (day[i] <= hi) {
-                    pairs[p].day = day[i];
-                    pairs[p].idx = i;
-                    p++;
-                }
-            }
-            qsort(pairs, (size_t)nrel, sizeof(day_idx), cmp_day_idx);
-            for (int64_t t = 0; t < nrel; t++) perm[t] = pairs[t].idx;
-            free(pairs);
-            pairs = NULL;
-        }
-    }
-
     /* the sweep: snapshot j is emitted just before the first row after ends[j] */
     int64_t j = 0;
+#define SY_ADVANCE(d)                                                                 \
+    while ((d) > ends[j]) {                                                           \
+        if (stages) emit_snapshot(s, k, ends[j], mode, bounds, nb, stages + j * k);  \
+        j++;                                                                          \
+    }
+    uint64_t range = nrel ? (uint64_t)dmax - (uint64_t)dmin + 1u : 0u;
     if (sorted) {
         for (int64_t i = 0; i < n; i++) {
-            if (day[i] > hi) continue;
-            while (day[i] > ends[j]) {
-                if (stages) emit_snapshot(&s, k, ends[j], mode, bounds, nb, stages + j * k);
-                j++;
+            int64_t d = day[i];
+            if (d > hi) continue;
+            SY_ADVANCE(d);
+            sweep_vals(s, cust[i], d, !amount || amount[i] >= 0.0, amount ? amount[i] : 0.0,
+                       member && member[i]);
+        }
+    } else if (range != 0u && range <= (uint64_t)nrel * 4u + 4096u) {
+        /* counting sort on the day: scatter compact records, then read them in order */
+        int64_t D = (int64_t)range;
+        if (!(cnt = (int64_t *)alloc_n(D + 1, (int64_t)sizeof(int64_t)))) goto done;
+        if (!(rec = (day_rec *)alloc_n(nrel, (int64_t)sizeof(day_rec)))) goto done;
+        memset(cnt, 0, sizeof(int64_t) * (size_t)(D + 1));
+        for (int64_t i = 0; i < n; i++)
+            if (day[i] <= hi) cnt[day[i] - dmin + 1]++;
+        for (int64_t d = 0; d < D; d++) cnt[d + 1] += cnt[d];
+        for (int64_t i = 0; i < n; i++) {
+            if (day[i] <= hi) {
+                int64_t p = cnt[day[i] - dmin]++;
+                rec[p].cm = cust[i] * 2 + (member && member[i] ? 1 : 0);
+                rec[p].amount = amount ? amount[i] : 0.0;
             }
-            sweep_row(&s, cust, day, amount, member, i);
+        }
+        /* cnt[d] is now the end of bucket d */
+        int64_t t = 0;
+        for (int64_t b = 0; b < D; b++) {
+            int64_t d = dmin + b, stop = cnt[b];
+            if (t == stop) continue;
+            SY_ADVANCE(d);
+            for (; t < stop; t++) {
+                double a = rec[t].amount;
+                sweep_vals(s, rec[t].cm >> 1, d, !amount || a >= 0.0, a, (int)(rec[t].cm & 1));
+            }
         }
     } else {
-        for (int64_t t = 0; t < nrel; t++) {
-            int64_t i = perm[t];
-            while (day[i] > ends[j]) {
-                if (stages) emit_snapshot(&s, k, ends[j], mode, bounds, nb, stages + j * k);
-                j++;
+        /* sparse day range: comparison sort of (day, row) */
+        if (!(pairs = (day_idx *)alloc_n(nrel, (int64_t)sizeof(day_idx)))) goto done;
+        int64_t p = 0;
+        for (int64_t i = 0; i < n; i++) {
+            if (day[i] <= hi) {
+                pairs[p].day = day[i];
+                pairs[p].idx = i;
+                p++;
             }
-            sweep_row(&s, cust, day, amount, member, i);
+        }
+        qsort(pairs, (size_t)nrel, sizeof(day_idx), cmp_day_idx);
+        for (int64_t t = 0; t < nrel; t++) {
+            int64_t i = pairs[t].idx, d = pairs[t].day;
+            SY_ADVANCE(d);
+            sweep_vals(s, cust[i], d, !amount || amount[i] >= 0.0, amount ? amount[i] : 0.0,
+                       member && member[i]);
         }
     }
+#undef SY_ADVANCE
     for (; j < m; j++)
-        if (stages) emit_snapshot(&s, k, ends[j], mode, bounds, nb, stages + j * k);
+        if (stages) emit_snapshot(s, k, ends[j], mode, bounds, nb, stages + j * k);
+    for (int64_t c = 0; c < k; c++) {
+        if (last_day) last_day[c] = s[c].last;
+        if (occ) occ[c] = s[c].occ;
+        if (member_day) member_day[c] = s[c].memd;
+        if (revenue) revenue[c] = s[c].rev;
+    }
     st = SY_OK;
 done:
-    free(own_last);
-    free(own_occ);
-    free(own_memd);
-    free(perm);
+    free(s);
     free(cnt);
     free(pairs);
+    free(rec);
     return st;
 }
 
