@@ -572,13 +572,13 @@ def rfm(tx: "Transactions", as_of: Any = None, bins: int = 5, lang: str = "en",
     if tx.has_amount:
         cols["M"] = scores[2]
     sep = "" if bins <= 9 else "-"
-    if keep.any():
-        code = pd.Series(scores[0]).astype(str)
-        for s in scores[1:]:
-            code = code + sep + pd.Series(s).astype(str)
-        cols["rfm_code"] = code.to_numpy(dtype=object)
-    else:
-        cols["rfm_code"] = np.zeros(0, dtype=object)
+    # rfm_code via a lookup table of the bins ** len(scores) possible codes
+    flat = np.zeros(int(keep.sum()), dtype=np.int64)
+    for sc in scores:
+        flat = flat * bins + (sc - 1)
+    grid = np.indices((bins,) * len(scores)).reshape(len(scores), -1) + 1
+    table_codes = np.array([sep.join(str(x) for x in col) for col in grid.T], dtype=object)
+    cols["rfm_code"] = table_codes[flat]
     cols["rfm_score"] = np.sum(scores, axis=0) if keep.any() else np.zeros(0, np.int64)
     table, names = _segment_table(segment_map, bins, lang)
     seg = table[r - 1, f - 1] if keep.any() else np.zeros(0, np.int64)

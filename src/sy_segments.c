@@ -267,6 +267,38 @@ int sy_segments_scores(const double *values, int64_t n, int64_t bins, int ties,
     /* largest numerator: (2n) * bins + 2n must fit */
     if (!sy_mul_ok(n, 2, &twon) || !sy_mul_ok(twon, bins, &top) || top > INT64_MAX - twon)
         return SY_ERANGE;
+    /* integer values in a compact range (days, occasions): counting, O(n + range) */
+    double vmin = values[0], vmax = values[0];
+    int integral = 1;
+    for (int64_t i = 0; i < n; i++) {
+        double v = values[i];
+        if (v < vmin) vmin = v;
+        if (v > vmax) vmax = v;
+        if (integral && (v > 9.0e15 || v < -9.0e15 || v != (double)(int64_t)v)) integral = 0;
+    }
+    if (integral && vmax - vmin <= 4.0 * (double)n + 4096.0) {
+        int64_t lo0 = (int64_t)vmin, R = (int64_t)(vmax - vmin) + 1;
+        int64_t *cnt = (int64_t *)alloc_n(R + 1, (int64_t)sizeof(int64_t));
+        if (!cnt) return SY_ENOMEM;
+        memset(cnt, 0, sizeof(int64_t) * (size_t)(R + 1));
+        for (int64_t i = 0; i < n; i++) cnt[(int64_t)values[i] - lo0 + 1]++;
+        /* cnt[v] becomes the score of value lo0 + v (positions before it = prefix) */
+        int64_t before = 0;
+        for (int64_t v = 0; v < R; v++) {
+            int64_t g = cnt[v + 1];
+            if (g > 0) {
+                int64_t lo = before, hi = before + g - 1;
+                int64_t r2 = ties == SY_TIES_MIN ? 2 * (lo + 1)
+                           : ties == SY_TIES_MAX ? 2 * (hi + 1) : (lo + 1) + (hi + 1);
+                int64_t score = (r2 * bins + twon - 1) / twon;
+                cnt[v] = score < 1 ? 1 : (score > bins ? bins : score);
+            }
+            before += g;
+        }
+        for (int64_t i = 0; i < n; i++) out[i] = cnt[(int64_t)values[i] - lo0];
+        free(cnt);
+        return SY_OK;
+    }
     val_idx *a = (val_idx *)alloc_n(n, (int64_t)sizeof(val_idx));
     if (!a) return SY_ENOMEM;
     for (int64_t i = 0; i < n; i++) {

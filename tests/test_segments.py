@@ -282,6 +282,31 @@ def test_quantile_scores_match_pandas_rank(ties, bins):
         w = rng.normal(size=n)
         np.testing.assert_array_equal(_core.quantile_scores(w, bins, sg._TIES[ties]),
                                       ref.ref_scores(w, bins, ties))
+        # integer values: compact range (counting path), negative, and sparse (sort path)
+        for x in (rng.integers(0, 40, n), rng.integers(-900, -850, n),
+                  rng.integers(0, 10**12, n), np.append(rng.integers(0, 3, n - 1), 2**60)):
+            np.testing.assert_array_equal(
+                _core.quantile_scores(x.astype(float), bins, sg._TIES[ties]),
+                ref.ref_scores(x, bins, ties))
+
+
+def test_quantile_scores_hypothesis():
+    hyp = pytest.importorskip("hypothesis")
+    st = pytest.importorskip("hypothesis.strategies")
+
+    @hyp.settings(max_examples=200, deadline=None)
+    @hyp.given(st.lists(st.one_of(st.integers(-50, 50).map(float),
+                                  st.floats(-1e6, 1e6, allow_nan=False)), max_size=60),
+               st.integers(2, 12), st.sampled_from(["min", "average", "max"]))
+    def check(values, bins, ties):
+        v = np.array(values, dtype=float)
+        got = _core.quantile_scores(v, bins, sg._TIES[ties])
+        if v.size:
+            np.testing.assert_array_equal(got, ref.ref_scores(v, bins, ties))
+        else:
+            assert got.size == 0
+
+    check()
 
 
 def test_quantile_scores_properties():
