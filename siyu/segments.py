@@ -572,13 +572,19 @@ def rfm(tx: "Transactions", as_of: Any = None, bins: int = 5, lang: str = "en",
     if tx.has_amount:
         cols["M"] = scores[2]
     sep = "" if bins <= 9 else "-"
-    # rfm_code via a lookup table of the bins ** len(scores) possible codes
+    # rfm_code: format each distinct score combination once
     flat = np.zeros(int(keep.sum()), dtype=np.int64)
     for sc in scores:
         flat = flat * bins + (sc - 1)
-    grid = np.indices((bins,) * len(scores)).reshape(len(scores), -1) + 1
-    table_codes = np.array([sep.join(str(x) for x in col) for col in grid.T], dtype=object)
-    cols["rfm_code"] = table_codes[flat]
+    uniq, inv = np.unique(flat, return_inverse=True)
+    digits = []
+    rest = uniq.copy()
+    for _ in scores:
+        digits.append(rest % bins + 1)
+        rest //= bins
+    labels_u = np.array([sep.join(str(int(d[i])) for d in reversed(digits))
+                         for i in range(uniq.size)], dtype=object)
+    cols["rfm_code"] = labels_u[inv.reshape(-1)] if uniq.size else np.zeros(0, dtype=object)
     cols["rfm_score"] = np.sum(scores, axis=0) if keep.any() else np.zeros(0, np.int64)
     table, names = _segment_table(segment_map, bins, lang)
     seg = table[r - 1, f - 1] if keep.any() else np.zeros(0, np.int64)
