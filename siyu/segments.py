@@ -644,6 +644,24 @@ class Migration:
         return (f"<b>{self.__repr__()[1:-1]}</b><br>Transition probabilities (pooled):"
                 + self.probabilities.to_html(float_format=lambda x: f"{x:.3f}"))
 
+    def clv(self, value_per_stage: Any, discount_rate: float,
+            horizon: int | None) -> pd.Series:
+        """:func:`markov_clv` on the pooled ``probabilities`` (periods = ``attrs["period"]``).
+
+        Examples
+        --------
+        >>> import pandas as pd, siyu
+        >>> df = pd.DataFrame({"id": [1, 1, 2], "amount": 1.0,
+        ...                    "t": ["2024-01-10", "2024-02-05", "2024-01-20"]})
+        >>> tx = siyu.Transactions(df, customer="id", time="t")
+        >>> mg = tx.migration(end="2024-04-30", bounds=(30, 60))
+        >>> mg.probabilities.round(2).values.tolist()
+        [[0.33, 0.67, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 1.0]]
+        >>> mg.clv({"new": 10.0, "stable": 2.0, "lapsing": 0.0}, 0.01, 3).round(3).tolist()
+        [16.145, 2.0, 0.0]
+        """
+        return markov_clv(self.probabilities, value_per_stage, discount_rate, horizon)
+
     def plot(self, ax: Any = None, cmap: str = "Blues") -> Any:
         """Heat map of the pooled transition probabilities (needs matplotlib)."""
         import matplotlib.pyplot as plt

@@ -682,3 +682,14 @@ def test_sweep_sort_paths_agree():
                     ism[cust[sel & (mem == 1)]] = True
                     exp = np.where(ism, 3, np.where(occ >= 3, 2, occ - 1))
                 np.testing.assert_array_equal(a[0][j], exp)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    res = doctest.testmod(sg, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert res.attempted >= 20 and res.failed == 0
+    for name in ("lifecycle", "value_tiers", "rfm", "migration", "stage_summary", "markov_clv"):
+        doc = getattr(sg, name).__doc__
+        assert all(sec in doc for sec in ("Parameters", "Returns", "Examples")), name
+    assert siyu.Transactions.lifecycle is sg.lifecycle      # delegated method
