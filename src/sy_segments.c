@@ -18,6 +18,7 @@
 #include "siyu.h"
 #include "sy_segments.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,6 +94,96 @@ static void emit_snapshot(const cust_state *s, int64_t k, int64_t e, int mode,
     }
 }
 
+enum { SWEEP_SORTED, SWEEP_BUCKETS, SWEEP_PAIRS };
+
+/* Everything one sweep over the day-ordered rows needs. */
+typedef struct {
+    const int64_t *cust, *day;
+    const double *amount;
+    const int8_t *member;
+    int64_t n, k, hi;
+    const int64_t *ends;
+    int64_t m;
+    int mode;
+    const int64_t *bounds;
+    int64_t nb;
+    int8_t *stages;
+    cust_state *s;
+    int variant;                /* SWEEP_SORTED: rows as given; BUCKETS: rec by day; PAIRS */
+    const int64_t *bucket_end;  /* BUCKETS: end of the records of (part, day), part-major */
+    int64_t dmin, ndays;
+    const day_rec *rec;
+    const day_idx *pairs;       /* PAIRS: (day, row) sorted */
+    int64_t nrel;
+} sweep_ctx;
+
+/* Sweep the rows in day order, updating and emitting only customers c0 <= c < c1
+   (with SWEEP_BUCKETS: the records of part `part`, which hold exactly those customers):
+   snapshot j is written just before the first row dated after ends[j]. */
+static void sweep_range(const sweep_ctx *x, int64_t c0, int64_t c1, int64_t part)
+{
+    cust_state *s = x->s;
+    const double *amount = x->amount;
+    const int8_t *member = x->member;
+    int64_t j = 0, w = c1 - c0;
+#define SY_ADVANCE(d)                                                                   \
+    while ((d) > x->ends[j]) {                                                          \
+        if (x->stages)                                                                  \
+            emit_snapshot(s + c0, w, x->ends[j], x->mode, x->bounds, x->nb,             \
+                          x->stages + j * x->k + c0);                                   \
+        j++;                                                                            \
+    }
+    if (x->variant == SWEEP_SORTED) {
+        for (int64_t i = 0; i < x->n; i++) {
+            int64_t d = x->day[i], c = x->cust[i];
+            if (d > x->hi) continue;
+            SY_ADVANCE(d);
+            if (c < c0 || c >= c1) continue;
+            sweep_vals(s, c, d, !amount || amount[i] >= 0.0, amount ? amount[i] : 0.0,
+                       member && member[i]);
+        }
+    } else if (x->variant == SWEEP_BUCKETS) {
+        /* this part's records are contiguous, bucketed by day: no filtering needed */
+        const int64_t *be = x->bucket_end + part * x->ndays;
+        int64_t t = part == 0 ? 0 : be[-1];
+        for (int64_t b = 0; b < x->ndays; b++) {
+            int64_t d = x->dmin + b, stop = be[b];
+            if (t == stop) continue;
+            SY_ADVANCE(d);
+            for (; t < stop; t++) {
+                double a = x->rec[t].amount;
+                sweep_vals(s, x->rec[t].cm >> 1, d, !amount || a >= 0.0, a,
+                           (int)(x->rec[t].cm & 1));
+            }
+        }
+    } else {
+        for (int64_t t = 0; t < x->nrel; t++) {
+            int64_t i = x->pairs[t].idx, d = x->pairs[t].day, c = x->cust[i];
+            SY_ADVANCE(d);
+            if (c < c0 || c >= c1) continue;
+            sweep_vals(s, c, d, !amount || amount[i] >= 0.0, amount ? amount[i] : 0.0,
+                       member && member[i]);
+        }
+    }
+    for (; j < x->m; j++)
+        if (x->stages)
+            emit_snapshot(s + c0, w, x->ends[j], x->mode, x->bounds, x->nb,
+                          x->stages + j * x->k + c0);
+#undef SY_ADVANCE
+}
+
+typedef struct {
+    const sweep_ctx *ctx;
+    int64_t c0, c1, part;
+} sweep_job;
+
+static void *sweep_thread(void *arg)
+{
+    const sweep_job *jb = (const sweep_job *)arg;
+    sweep_range(jb->ctx, jb->c0, jb->c1, jb->part);
+    return NULL;
+}
+
 int sy_segments_sweep(const int64_t *cust, const int64_t *day, const double *amount,
                       const int8_t *member, int64_t n, int64_t k,
                       const int64_t *ends, int64_t m, int mode,
@@ -140,51 +231,43 @@ int sy_segments_sweep(const int64_t *cust, const int64_t *day, const double *amo
         if (d < dmin) dmin = d;
         if (d > dmax) dmax = d;
     }
-    /* the sweep: snapshot j is emitted just before the first row after ends[j] */
-    int64_t j = 0;
-#define SY_ADVANCE(d)                                                                 \
-    while ((d) > ends[j]) {                                                           \
-        if (stages) emit_snapshot(s, k, ends[j], mode, bounds, nb, stages + j * k);  \
-        j++;                                                                          \
-    }
+    /* order the rows by day: as given when already sorted, else a counting sort into
+       compact records when the day range is small, else a comparison sort */
+    sweep_ctx ctx = {cust, day, amount, member, n, k, hi, ends, m, mode, bounds, nb, stages, s,
+                     SWEEP_SORTED, NULL, 0, 0, NULL, NULL, nrel};
     uint64_t range = nrel ? (uint64_t)dmax - (uint64_t)dmin + 1u : 0u;
-    if (sorted) {
-        for (int64_t i = 0; i < n; i++) {
-            int64_t d = day[i];
-            if (d > hi) continue;
-            SY_ADVANCE(d);
-            sweep_vals(s, cust[i], d, !amount || amount[i] >= 0.0, amount ? amount[i] : 0.0,
-                       member && member[i]);
-        }
-    } else if (range != 0u && range <= (uint64_t)nrel * 4u + 4096u) {
-        /* counting sort on the day: scatter compact records, then read them in order */
-        int64_t D = (int64_t)range;
-        if (!(cnt = (int64_t *)alloc_n(D + 1, (int64_t)sizeof(int64_t)))) goto done;
+    int buckets = !sorted && range != 0u && range <= (uint64_t)nrel * 4u + 4096u;
+    /* threads only for the bucketed layout, where each part's rows are contiguous;
+       customers are split in nt ranges of `per` codes (the last takes the rest) */
+    int64_t nt = sy_get_num_threads();
+    if (nt > 64) nt = 64;
+    if (!buckets || k < 65536 || nrel < 200000) nt = 1;
+    int64_t per = k / nt;
+    if (buckets) {
+        int64_t D = (int64_t)range, ncnt;
+        if (!sy_mul_ok(nt, D, &ncnt)) goto done;
+        if (!(cnt = (int64_t *)alloc_n(ncnt + 1, (int64_t)sizeof(int64_t)))) goto done;
         if (!(rec = (day_rec *)alloc_n(nrel, (int64_t)sizeof(day_rec)))) goto done;
-        memset(cnt, 0, sizeof(int64_t) * (size_t)(D + 1));
+        memset(cnt, 0, sizeof(int64_t) * (size_t)(ncnt + 1));
+#define SY_KEY(i) ((cust[i] / per < nt ? cust[i] / per : nt - 1) * D + (day[i] - dmin))
         for (int64_t i = 0; i < n; i++)
-            if (day[i] <= hi) cnt[day[i] - dmin + 1]++;
-        for (int64_t d = 0; d < D; d++) cnt[d + 1] += cnt[d];
+            if (day[i] <= hi) cnt[SY_KEY(i) + 1]++;
+        for (int64_t b = 0; b < ncnt; b++) cnt[b + 1] += cnt[b];
         for (int64_t i = 0; i < n; i++) {
             if (day[i] <= hi) {
-                int64_t p = cnt[day[i] - dmin]++;
+                int64_t p = cnt[SY_KEY(i)]++;
                 rec[p].cm = cust[i] * 2 + (member && member[i] ? 1 : 0);
                 rec[p].amount = amount ? amount[i] : 0.0;
             }
         }
-        /* cnt[d] is now the end of bucket d */
-        int64_t t = 0;
-        for (int64_t b = 0; b < D; b++) {
-            int64_t d = dmin + b, stop = cnt[b];
-            if (t == stop) continue;
-            SY_ADVANCE(d);
-            for (; t < stop; t++) {
-                double a = rec[t].amount;
-                sweep_vals(s, rec[t].cm >> 1, d, !amount || a >= 0.0, a, (int)(rec[t].cm & 1));
-            }
-        }
-    } else {
-        /* sparse day range: comparison sort of (day, row) */
+#undef SY_KEY
+        /* cnt[b] is now the end of bucket b */
+        ctx.variant = SWEEP_BUCKETS;
+        ctx.bucket_end = cnt;
+        ctx.dmin = dmin;
+        ctx.ndays = D;
+        ctx.rec = rec;
+    } else if (!sorted) {
         if (!(pairs = (day_idx *)alloc_n(nrel, (int64_t)sizeof(day_idx)))) goto done;
         int64_t p = 0;
         for (int64_t i = 0; i < n; i++) {
@@ -195,16 +278,32 @@ int sy_segments_sweep(const int64_t *cust, const int64_t *day, const double *amo
             }
         }
         qsort(pairs, (size_t)nrel, sizeof(day_idx), cmp_day_idx);
-        for (int64_t t = 0; t < nrel; t++) {
-            int64_t i = pairs[t].idx, d = pairs[t].day;
-            SY_ADVANCE(d);
-            sweep_vals(s, cust[i], d, !amount || amount[i] >= 0.0, amount ? amount[i] : 0.0,
-                       member && member[i]);
+        ctx.variant = SWEEP_PAIRS;
+        ctx.pairs = pairs;
+    }
+
+    /* the sweep; with threads, each updates and emits only its own customers, so the
+       results (including every floating-point sum) do not depend on the thread count */
+    if (nt <= 1) {
+        sweep_range(&ctx, 0, k, 0);
+    } else {
+        pthread_t tid[64];
+        sweep_job jobs[64];
+        int started[64];
+        for (int64_t t = 0; t < nt; t++) {
+            jobs[t].ctx = &ctx;
+            jobs[t].c0 = per * t;
+            jobs[t].c1 = t == nt - 1 ? k : per * (t + 1);
+            jobs[t].part = t;
+        }
+        for (int64_t t = 1; t < nt; t++)
+            started[t] = pthread_create(&tid[t], NULL, sweep_thread, &jobs[t]) == 0;
+        sweep_thread(&jobs[0]);
+        for (int64_t t = 1; t < nt; t++) {
+            if (started[t]) pthread_join(tid[t], NULL);
+            else sweep_thread(&jobs[t]);     /* could not start a thread: do it here */
         }
     }
-#undef SY_ADVANCE
-    for (; j < m; j++)
-        if (stages) emit_snapshot(s, k, ends[j], mode, bounds, nb, stages + j * k);
     for (int64_t c = 0; c < k; c++) {
         if (last_day) last_day[c] = s[c].last;
         if (occ) occ[c] = s[c].occ;

@@ -693,3 +693,29 @@ def test_docstring_examples_run():
         doc = getattr(sg, name).__doc__
         assert all(sec in doc for sec in ("Parameters", "Returns", "Examples")), name
     assert siyu.Transactions.lifecycle is sg.lifecycle      # delegated method
+
+
+@pytest.mark.parametrize("layout", ["unsorted", "sorted", "sparse"])
+def test_sweep_identical_for_any_thread_count(layout):
+    rng = np.random.default_rng(11)
+    n, k = 250_000, 70_000                       # above the kernel's threading threshold
+    cust = rng.integers(0, k, n)
+    day = rng.integers(0, 10**7 if layout == "sparse" else 900, n)
+    if layout == "sorted":
+        day = np.sort(day)
+    amt = np.round(rng.normal(20, 15, n), 2)
+    mem = (rng.random(n) < 0.01).astype(np.int8)
+    ends = np.unique(np.quantile(day, np.linspace(0.05, 1, 15)).astype(np.int64))
+    before = siyu.get_num_threads()
+    try:
+        results = []
+        for nt in (1, 2, 3):
+            siyu.set_num_threads(nt)
+            results.append([_sweep(cust, day, amt, mem, k, ends, mode, b)
+                            for mode, b in ((0, [30, 180]), (1, []))])
+    finally:
+        siyu.set_num_threads(before)
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            for x, y in zip(a, b):
+                np.testing.assert_array_equal(x, y)
