@@ -311,8 +311,9 @@ def value_tiers(tx: "Transactions", as_of: Any = None, roster: Iterable[Any] | N
     member = np.zeros(ids.size, dtype=bool)
     if tx._log.member is not None:
         member = codes == 3
-    dsl = pd.array(np.where(occ > 0, day - lday, 0), dtype="Int64")
-    dsl[occ == 0] = pd.NA
+    bought = occ > 0
+    dsl = pd.array(day - np.where(bought, lday, day), dtype="Int64")   # no INT64_MIN overflow
+    dsl[~bought] = pd.NA
     cols: dict[str, Any] = {"occasions": occ[keep]}
     if tx.has_amount:
         cols["revenue"] = rev[keep]
