@@ -719,3 +719,26 @@ def test_sweep_identical_for_any_thread_count(layout):
         for a, b in zip(results[0], other):
             for x, y in zip(a, b):
                 np.testing.assert_array_equal(x, y)
+
+
+def test_tz_aware_times_use_local_calendar_days():
+    # 2024-06-30 20:00 UTC is already 2024-07-01 in Shanghai
+    df = pd.DataFrame({"customer": ["a", "b"],
+                       "date": pd.to_datetime(["2024-06-30 20:00", "2024-05-31 12:00"], utc=True),
+                       "amount": [1.0, 1.0]})
+    tx = siyu.Transactions(df, customer="customer", time="date", amount="amount",
+                           tz="Asia/Shanghai")
+    lc = tx.lifecycle(as_of="2024-07-01")
+    assert lc["days_since_last"].to_dict() == {"a": 0, "b": 31}
+    assert lc["stage"].astype(str).to_dict() == {"a": "new", "b": "stable"}
+
+
+def test_migration_plot():
+    mpl = pytest.importorskip("matplotlib")
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt
+
+    mg = make_tx(random_log(2)).migration(period="Q", end="2023-12-31")
+    ax = mg.plot()
+    assert ax.get_xlabel() == "to" and len(ax.texts) > 0
+    plt.close("all")
