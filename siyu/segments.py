@@ -1,0 +1,949 @@
+"""Customer segments: lifecycle stages, value tiers, RFM, migration and Markov value.
+
+Private-domain (私域) operators run different plays for new, stable and lapsing
+customers (lifecycle), and for one-time, repeat and member customers (value tiers).
+This module assigns those segments at any day, follows them over consecutive
+calendar periods (migration matrices) and turns a migration matrix into expected
+customer value by starting stage (:func:`markov_clv`).
+
+Definitions (DESIGN.md section 2):
+
+- A *purchase* is a row with amount >= 0 (every row when the log has no amounts);
+  refunds reduce revenue but never make a customer active.  An *occasion* is a
+  calendar day with at least one purchase.
+- ``days_since_last`` = whole calendar days from the last purchase to ``as_of``.
+- **Lifecycle stage** by ``d = days_since_last`` and ``bounds=(b1, b2)``:
+  ``d <= b1`` new (新交易后), ``b1 < d <= b2`` stable (稳定关系), ``d > b2`` lapsing
+  (关系衰退).  Default bounds (30, 180).
+- **Value tier**: member (会员用户; a member flag on any row up to ``as_of`` wins),
+  else by occasions up to ``as_of``: 1 one-time (已购一次), 2 repeat (复购用户),
+  3+ multi-repeat (复购多次); roster ids without a purchase are potential (潜在用户).
+
+Stages and tiers are ordered pandas Categoricals, so they sort in stage order (not
+alphabetically) in English and in Chinese.  The heavy parts (stage assignment at
+many period ends, quantile binning, transition counting) run in C.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from siyu import _core
+from siyu import _input as inp
+
+if TYPE_CHECKING:  # pragma: no cover
+    from siyu.transactions import Transactions
+
+__all__ = ["LIFECYCLE_LABELS", "VALUE_TIER_LABELS", "DEFAULT_RFM_SEGMENTS", "Migration",
+           "lifecycle", "value_tiers", "rfm", "stage_summary", "migration", "markov_clv"]
+
+_MODE_LIFECYCLE = 0
+_MODE_VALUE_TIER = 1
+
+#: Lifecycle stage labels, in stage order.
+LIFECYCLE_LABELS: dict[str, tuple[str, ...]] = {
+    "en": ("new", "stable", "lapsing"),
+    "zh": ("新交易后", "稳定关系", "关系衰退"),
+}
+#: Value tier labels, in tier order.
+VALUE_TIER_LABELS: dict[str, tuple[str, ...]] = {
+    "en": ("potential", "one-time", "repeat", "multi-repeat", "member"),
+    "zh": ("潜在用户", "已购一次", "复购用户", "复购多次", "会员用户"),
+}
+_OTHER = {"en": "other", "zh": "其他"}
+
+#: Default RFM segment map on a 5-point scale: (English, Chinese, R range, F range),
+#: ranges inclusive.  First match wins; together they cover all 25 (R, F) cells.
+DEFAULT_RFM_SEGMENTS: tuple[tuple[str, str, tuple[int, int], tuple[int, int]], ...] = (
+    ("champions", "重要价值客户", (5, 5), (4, 5)),
+    ("loyal", "忠诚客户", (3, 4), (4, 5)),
+    ("potential loyalists", "潜力客户", (4, 5), (2, 3)),
+    ("new customers", "新客户", (5, 5), (1, 1)),
+    ("promising", "有潜力新客", (4, 4), (1, 1)),
+    ("need attention", "需要关注", (3, 3), (3, 3)),
+    ("about to sleep", "即将沉睡", (3, 3), (1, 2)),
+    ("cannot lose them", "不能流失", (1, 2), (5, 5)),
+    ("at risk", "流失风险", (1, 2), (3, 4)),
+    ("hibernating", "沉睡客户", (1, 2), (1, 2)),
+)
+
+_TIES = {"min": 0, "average": 1, "max": 2}
+
+
+# ---------------------------------------------------------------------------- helpers
+def _check_lang(lang: Any) -> str:
+    if lang not in ("en", "zh"):
+        raise ValueError(f"lang must be 'en' (English labels) or 'zh' (Chinese labels), "
+                         f"got {lang!r}")
+    return lang
+
+
+def _check_bounds(bounds: Any) -> tuple[int, int]:
+    try:
+        items = list(bounds)
+    except TypeError:
+        raise TypeError(f"bounds must be a pair of day counts such as (30, 180), "
+                        f"got {bounds!r}") from None
+    if len(items) != 2:
+        raise ValueError(f"bounds must have exactly 2 entries (new/stable and stable/lapsing "
+                         f"limits in days), e.g. (30, 180); got {bounds!r}")
+    out = []
+    for b in items:
+        if isinstance(b, (bool, np.bool_)) or not isinstance(b, numbers.Integral):
+            if isinstance(b, numbers.Real) and float(b).is_integer():
+                b = int(b)
+            else:
+                raise TypeError(f"bounds must be whole numbers of days, e.g. (30, 180); "
+                                f"got {bounds!r}")
+        out.append(int(b))
+    if out[0] < 1 or out[1] <= out[0]:
+        raise ValueError(f"bounds must be strictly increasing positive day counts, e.g. "
+                         f"(30, 180); got {tuple(out)}")
+    return out[0], out[1]
+
+
+def _as_of_day(tx: "Transactions", as_of: Any) -> int:
+    """Resolve ``as_of`` to a day; before the first row of the log is an error."""
+    log = tx._log
+    if as_of is None:
+        if not tx.n_rows:
+            raise ValueError("the log is empty; pass as_of= explicitly")
+        return int(log.day.max())
+    try:
+        d = inp.to_day(as_of, "as_of")
+    except ValueError as exc:
+        raise ValueError(f"{exc}; pass a date such as '2024-06-30' or a pandas "
+                         "Timestamp") from None
+    if tx.n_rows and d < int(log.day.min()):
+        raise ValueError(f"as_of={inp.day_to_timestamp(d).date()} is before the first purchase "
+                         f"in the log ({tx.start.date()}); choose a later as_of")
+    return d
+
+
+def _sweep(tx: "Transactions", ends: Any, mode: int, bounds: Sequence[int] = (),
+           with_stages: bool = True) -> tuple[Any, ...]:
+    """C sweep: (stages (m, k) int8 or None, last_day, occasions, revenue or None,
+    member_day), the last four being each customer's state at ends[-1]."""
+    log = tx._log
+    return _core.segment_sweep(log.cust, log.day, log.amount, log.member, tx.n_customers,
+                               np.ascontiguousarray(ends, dtype=np.int64), mode,
+                               np.asarray(bounds, dtype=np.int64), with_stages)
+
+
+def _categorical(codes: np.ndarray, labels: Sequence[str]) -> pd.Categorical:
+    return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=list(labels),
+                                     ordered=True)
+
+
+def _index_name(tx: "Transactions") -> Any:
+    return tx._log.ids.name
+
+
+# ---------------------------------------------------------------------------- lifecycle
+def lifecycle(tx: "Transactions", as_of: Any = None, bounds: Sequence[int] = (30, 180),
+              lang: str = "en") -> pd.DataFrame:
+    """Lifecycle stage (new / stable / lapsing) of every customer at ``as_of``.
+
+    The stage depends on ``d``, the whole calendar days from the customer's last
+    purchase (row with amount >= 0) on or before ``as_of`` to ``as_of``:
+    ``d <= bounds[0]`` new (新交易后), ``bounds[0] < d <= bounds[1]`` stable
+    (稳定关系), ``d > bounds[1]`` lapsing (关系衰退).  With the default bounds a
+    customer who last bought 30 days ago is new, 31 days ago stable, 180 days ago
+    stable and 181 days ago lapsing.  Rows after ``as_of`` are ignored; customers
+    whose first purchase is after ``as_of`` (or who only have refunds) are left out
+    and counted in ``attrs["n_excluded"]``.
+
+    Parameters
+    ----------
+    tx : Transactions
+        The log (called as ``tx.lifecycle(...)``).
+    as_of : date-like, optional
+        Snapshot day (inclusive).  Defaults to the last day in the log.  A day before
+        the first purchase in the log is an error.
+    bounds : pair of int, default (30, 180)
+        Strictly increasing positive day limits of the new and stable stages.
+    lang : {"en", "zh"}, default "en"
+        Stage labels in English or Chinese.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by customer id (customers with a purchase by ``as_of``), columns
+        ``days_since_last`` (int), ``last_purchase`` (date), ``occasions`` (int),
+        ``revenue`` (net amount up to ``as_of``; only with amounts) and ``stage``
+        (ordered Categorical new < stable < lapsing).  A frame rather than a Series,
+        so that :func:`stage_summary` can report revenue and mean days per stage.
+        ``attrs``: ``as_of``, ``bounds``, ``lang``, ``n_excluded``, ``segmentation``.
+
+    Raises
+    ------
+    ValueError
+        ``bounds`` not two strictly increasing positive integers, ``as_of``
+        unparseable or before the first purchase, unknown ``lang``.
+
+    Examples
+    --------
+    >>> import pandas as pd, siyu
+    >>> df = pd.DataFrame({"id": ["a", "b", "c"],
+    ...                    "t": ["2024-06-30", "2024-05-01", "2023-01-01"],
+    ...                    "amount": [10.0, 20.0, 5.0]})
+    >>> tx = siyu.Transactions(df, customer="id", time="t", amount="amount")
+    >>> lc = tx.lifecycle(as_of="2024-06-30")
+    >>> lc["stage"].tolist()
+    ['new', 'stable', 'lapsing']
+    >>> lc["days_since_last"].tolist()
+    [0, 60, 546]
+    """
+    b = _check_bounds(bounds)
+    lang = _check_lang(lang)
+    day = _as_of_day(tx, as_of)
+    stages, lday, occ, rev, _ = _sweep(tx, [day], _MODE_LIFECYCLE, b)
+    codes = stages[0]
+    keep = occ > 0
+    cols: dict[str, Any] = {
+        "days_since_last": day - lday[keep],
+        "last_purchase": inp.days_to_dates(lday[keep]),
+        "occasions": occ[keep],
+    }
+    if tx.has_amount:
+        cols["revenue"] = rev[keep]
+    cols["stage"] = _categorical(codes[keep], LIFECYCLE_LABELS[lang])
+    out = pd.DataFrame(cols, index=tx._log.ids[keep])
+    out.attrs.update(segmentation="lifecycle", as_of=inp.day_to_timestamp(day), bounds=b,
+                     lang=lang, n_excluded=int((~keep).sum()))
+    return out
+
+
+# ---------------------------------------------------------------------------- value tiers
+def _roster_index(roster: Any) -> pd.Index:
+    if isinstance(roster, (str, bytes)):
+        raise TypeError("roster must be an iterable of customer ids (e.g. a list or a "
+                        "pandas Series), not a single string")
+    try:
+        idx = pd.Index(roster if isinstance(roster, (pd.Index, pd.Series, np.ndarray))
+                       else list(roster))
+    except TypeError:
+        raise TypeError(f"roster must be an iterable of customer ids, got "
+                        f"{type(roster).__name__}") from None
+    if idx.nlevels != 1:
+        raise TypeError("roster must be a flat iterable of customer ids")
+    if idx.isna().any():
+        raise ValueError(f"roster has {int(idx.isna().sum())} missing id(s); drop them first")
+    return idx.unique()
+
+
+def value_tiers(tx: "Transactions", as_of: Any = None, roster: Iterable[Any] | None = None,
+                lang: str = "en") -> pd.DataFrame:
+    """Value tier (potential / one-time / repeat / multi-repeat / member) per customer.
+
+    Up to ``as_of`` (rows after it are ignored): a customer with a member flag on
+    any row (the ``member`` column given to :class:`Transactions`) is a member
+    (会员用户) whatever their purchases; otherwise the tier follows the number of
+    purchase occasions (calendar days with a row of amount >= 0): 1 one-time
+    (已购一次), 2 repeat (复购用户), 3 or more multi-repeat (复购多次).  Ids of
+    ``roster`` with no purchase by ``as_of`` (and no member flag) are potential
+    (潜在用户).  Customers of the log with no purchase by ``as_of`` who are not in
+    the roster are left out and counted in ``attrs["n_excluded"]``.
+
+    Pass the result to :func:`stage_summary` for counts, revenue and revenue share
+    per tier.
+
+    Parameters
+    ----------
+    tx : Transactions
+        The log (called as ``tx.value_tiers(...)``).
+    as_of : date-like, optional
+        Snapshot day (inclusive); defaults to the last day in the log.
+    roster : iterable of customer ids, optional
+        The whole customer list (e.g. followers of the official account).  Ids must
+        have the same type as the log's customer ids.
+    lang : {"en", "zh"}, default "en"
+        Tier labels in English or Chinese.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by customer id, columns ``occasions`` (int), ``revenue`` (only with
+        amounts), ``member`` (bool), ``days_since_last`` (nullable Int64; missing for
+        customers without a purchase) and ``tier`` (ordered Categorical potential <
+        one-time < repeat < multi-repeat < member).  Log customers come first (in id
+        order), then roster-only ids.  ``attrs``: ``as_of``, ``lang``,
+        ``n_excluded``, ``n_roster``, ``n_potential``, ``segmentation``.
+
+    Examples
+    --------
+    >>> import pandas as pd, siyu
+    >>> df = pd.DataFrame({"id": [1, 2, 2, 3, 3, 3, 4],
+    ...                    "t": ["2024-01-01", "2024-01-01", "2024-02-01", "2024-01-01",
+    ...                          "2024-02-01", "2024-03-01", "2024-03-01"],
+    ...                    "amount": [5.0, 5.0, 5.0, 5.0, 5.0, 5.0, 50.0],
+    ...                    "vip": [0, 0, 0, 0, 0, 0, 1]})
+    >>> tx = siyu.Transactions(df, customer="id", time="t", amount="amount", member="vip")
+    >>> vt = tx.value_tiers(roster=[1, 2, 3, 4, 5])
+    >>> vt["tier"].astype(str).to_dict()
+    {1: 'one-time', 2: 'repeat', 3: 'multi-repeat', 4: 'member', 5: 'potential'}
+    >>> siyu.segments.stage_summary(vt)["customers"].tolist()
+    [1, 1, 1, 1, 1]
+    """
+    lang = _check_lang(lang)
+    day = _as_of_day(tx, as_of)
+    stages, lday, occ, rev, _ = _sweep(tx, [day], _MODE_VALUE_TIER)
+    codes = stages[0].astype(np.int64)
+    ids = tx._log.ids
+    present = codes >= 0
+    tier = np.where(present, codes + 1, 0)          # 0 = potential
+    roster_ids = None
+    in_roster = np.zeros(ids.size, dtype=bool)
+    if roster is not None:
+        roster_ids = _roster_index(roster)
+        in_roster = ids.isin(roster_ids)
+        if roster_ids.size and ids.size and not in_roster.any():
+            warnings.warn("no roster id matches a customer id of the log; check that the "
+                          "roster holds the same ids (and id type) as the customer column",
+                          UserWarning, stacklevel=3)
+    keep = present | in_roster
+    member = np.zeros(ids.size, dtype=bool)
+    if tx._log.member is not None:
+        member = codes == 3
+    bought = occ > 0
+    dsl = pd.array(day - np.where(bought, lday, day), dtype="Int64")   # no INT64_MIN overflow
+    dsl[~bought] = pd.NA
+    cols: dict[str, Any] = {"occasions": occ[keep]}
+    if tx.has_amount:
+        cols["revenue"] = rev[keep]
+    cols["member"] = member[keep]
+    cols["days_since_last"] = dsl[keep]
+    cols["tier"] = tier[keep]
+    out = pd.DataFrame(cols, index=ids[keep])
+    n_roster = 0
+    if roster_ids is not None:
+        n_roster = int(roster_ids.size)
+        extra = roster_ids.difference(ids, sort=False) if ids.size else roster_ids
+        if extra.size:
+            add: dict[str, Any] = {"occasions": np.zeros(extra.size, np.int64)}
+            if tx.has_amount:
+                add["revenue"] = np.zeros(extra.size)
+            add["member"] = np.zeros(extra.size, bool)
+            add["days_since_last"] = pd.array([pd.NA] * extra.size, dtype="Int64")
+            add["tier"] = np.zeros(extra.size, np.int64)
+            out = pd.concat([out, pd.DataFrame(add, index=extra)])
+    out.index.name = _index_name(tx)
+    out["tier"] = _categorical(out["tier"].to_numpy(), VALUE_TIER_LABELS[lang])
+    out.attrs.update(segmentation="value_tiers", as_of=inp.day_to_timestamp(day), lang=lang,
+                     n_excluded=int((~keep).sum()), n_roster=n_roster,
+                     n_potential=int((out["tier"].cat.codes == 0).sum()))
+    return out
+
+
+# ---------------------------------------------------------------------------- summary
+def stage_summary(data: Any, by: str | None = None, **kwargs: Any) -> pd.DataFrame:
+    """Customers, share, revenue and mean days since last purchase per stage.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame or Transactions
+        The output of :func:`lifecycle`, :func:`value_tiers` or :func:`rfm`; or a
+        :class:`Transactions`, in which case ``lifecycle(data, **kwargs)`` is used.
+    by : str, optional
+        The Categorical column to group by; default the first of ``stage``,
+        ``tier``, ``segment`` present.
+    **kwargs
+        Passed to :func:`lifecycle` when ``data`` is a Transactions.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per stage, in stage order and including empty stages (0
+        customers), columns ``customers``, ``share`` (of customers),
+        ``revenue`` and ``revenue_share`` (when the frame has revenue), and
+        ``mean_days_since_last`` (when it has ``days_since_last``; NaN for stages
+        without purchases, e.g. potential).  ``attrs`` are carried over.
+
+    Examples
+    --------
+    >>> import pandas as pd, siyu
+    >>> df = pd.DataFrame({"id": [1, 2, 3], "t": ["2024-06-30", "2024-06-01", "2023-01-01"],
+    ...                    "amount": [10.0, 20.0, 70.0]})
+    >>> tx = siyu.Transactions(df, customer="id", time="t", amount="amount")
+    >>> s = siyu.segments.stage_summary(tx.lifecycle())
+    >>> s[["customers", "revenue_share"]].to_dict("list")
+    {'customers': [2, 0, 1], 'revenue_share': [0.3, 0.0, 0.7]}
+    """
+    from siyu.transactions import Transactions
+
+    if isinstance(data, Transactions):
+        data = lifecycle(data, **kwargs)
+    elif kwargs:
+        raise TypeError(f"unexpected argument(s) {', '.join(kwargs)}: they are only used when "
+                        "data is a Transactions")
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be the DataFrame returned by lifecycle(), value_tiers() or "
+                        f"rfm(), or a Transactions; got {type(data).__name__}")
+    if by is None:
+        by = next((c for c in ("stage", "tier", "segment") if c in data.columns), None)
+        if by is None:
+            raise ValueError("no 'stage', 'tier' or 'segment' column found; pass by= with the "
+                             "name of the Categorical column to summarise")
+    elif by not in data.columns:
+        raise ValueError(f"by={by!r} is not a column of data; columns are {list(data.columns)}")
+    key = data[by]
+    if not isinstance(key.dtype, pd.CategoricalDtype):
+        key = key.astype("category")
+    g = data.groupby(key, observed=False, sort=True)
+    n = g.size().astype(np.int64)
+    total = int(n.sum())
+    out = pd.DataFrame({"customers": n})
+    out["share"] = n / total if total else np.nan
+    if "revenue" in data.columns:
+        rev = g["revenue"].sum().astype(float)
+        out["revenue"] = rev
+        tot = float(rev.sum())
+        out["revenue_share"] = rev / tot if tot != 0 else np.nan
+    if "days_since_last" in data.columns:
+        out["mean_days_since_last"] = g["days_since_last"].mean().astype(float)
+    out.index.name = by
+    out.attrs.update(data.attrs)
+    return out
+
+
+# ---------------------------------------------------------------------------- RFM
+def _check_bins(bins: Any) -> int:
+    if isinstance(bins, (bool, np.bool_)) or not isinstance(bins, numbers.Integral):
+        raise TypeError(f"bins must be an integer >= 2 (e.g. 5), got {bins!r}")
+    bins = int(bins)
+    if bins < 2:
+        raise ValueError(f"bins must be >= 2 (e.g. 5 for quintile scores), got {bins}")
+    if bins > 100:
+        raise ValueError(f"bins must be <= 100, got {bins}")
+    return bins
+
+
+def _range(value: Any, bins: int, name: str) -> tuple[int, int]:
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        lo = hi = int(value)
+    else:
+        try:
+            lo, hi = (int(v) for v in value)
+        except (TypeError, ValueError):
+            raise TypeError(f"segment_map entry {name!r}: ranges must be an int or an "
+                            f"inclusive (low, high) pair, got {value!r}") from None
+    if not (1 <= lo <= hi <= bins):
+        raise ValueError(f"segment_map entry {name!r}: range {value!r} must satisfy "
+                         f"1 <= low <= high <= bins ({bins})")
+    return lo, hi
+
+
+def _segment_table(segment_map: Any, bins: int, lang: str) -> tuple[np.ndarray, list[str]]:
+    """Lookup table [R-1, F-1] -> segment code, and the segment names."""
+    if segment_map is None:
+        # score -> 1..5 linearly, ends to ends: 1 + round((s - 1) * 4 / (bins - 1))
+        scale = 1 + np.floor((np.arange(bins) * 4) / (bins - 1) + 0.5).astype(int)
+        entries = []
+        for en, zh, (rl, rh), (fl, fh) in DEFAULT_RFM_SEGMENTS:
+            rs = np.flatnonzero((scale >= rl) & (scale <= rh)) + 1
+            fs = np.flatnonzero((scale >= fl) & (scale <= fh)) + 1
+            name = en if lang == "en" else zh
+            entries.append((name, (int(rs.min()), int(rs.max())) if rs.size else None,
+                            (int(fs.min()), int(fs.max())) if fs.size else None))
+    else:
+        if not isinstance(segment_map, Mapping):
+            raise TypeError("segment_map must be a dict {name: (R range, F range)}, e.g. "
+                            "{'best': ((4, 5), (4, 5)), 'rest': ((1, 5), (1, 5))}")
+        entries = []
+        for name, spec in segment_map.items():
+            try:
+                r, f = spec
+            except (TypeError, ValueError):
+                raise TypeError(f"segment_map entry {name!r} must be a pair (R range, F range), "
+                                f"got {spec!r}") from None
+            entries.append((str(name), _range(r, bins, str(name)), _range(f, bins, str(name))))
+    names = [e[0] for e in entries]
+    if len(set(names)) != len(names):
+        raise ValueError("segment_map names must be unique")
+    table = np.full((bins, bins), -1, dtype=np.int64)
+    for code, (_, r, f) in enumerate(entries):
+        if r is None or f is None:
+            continue
+        sub = table[r[0] - 1:r[1], f[0] - 1:f[1]]
+        sub[sub < 0] = code                      # first match wins
+    if (table < 0).any():
+        other = _OTHER[lang]
+        if other in names:
+            other = other + " (unmatched)"
+        table[table < 0] = len(names)
+        names.append(other)
+    return table, names
+
+
+def rfm(tx: "Transactions", as_of: Any = None, bins: int = 5, lang: str = "en",
+        segment_map: Mapping[str, Any] | None = None, ties: str = "min") -> pd.DataFrame:
+    """RFM table: days since last purchase, occasions, revenue, scores and segments.
+
+    For every customer with a purchase by ``as_of``: R = ``days_since_last`` (whole
+    days from last purchase to ``as_of``), F = purchase ``occasions`` (calendar days
+    with a row of amount >= 0), M = net ``revenue`` up to ``as_of`` (refunds
+    included).  Each is scored 1..``bins`` by quantile bins, higher = better: the
+    *most recent* customers get the highest R score.
+
+    **Ties (deterministic).**  Customers are ranked by value (for R by
+    ``-days_since_last``); every block of equal values gets one rank ``r`` — its
+    first 1-based position with ``ties="min"`` (default), the mean of its first and
+    last with ``"average"``, its last with ``"max"`` — and
+    ``score = ceil(r * bins / n)`` in exact integer arithmetic.  Equal values thus
+    always share a score, larger values never score lower, and the result does not
+    depend on row order.  With ``"min"`` a large block at the bottom (e.g. the many
+    one-time buyers) scores 1 and bins above it may stay empty.
+
+    **Segments** come from the R and F scores.  The default map (English or Chinese
+    by ``lang``), on the 5-point scale (other ``bins`` are rescaled with
+    ``1 + round((score - 1) * 4 / (bins - 1))``, half up), is :data:`DEFAULT_RFM_SEGMENTS`:
+    champions 重要价值客户 (R5, F4-5), loyal 忠诚客户 (R3-4, F4-5), potential
+    loyalists 潜力客户 (R4-5, F2-3), new customers 新客户 (R5, F1), promising
+    有潜力新客 (R4, F1), need attention 需要关注 (R3, F3), about to sleep 即将沉睡
+    (R3, F1-2), cannot lose them 不能流失 (R1-2, F5), at risk 流失风险 (R1-2, F3-4),
+    hibernating 沉睡客户 (R1-2, F1-2).
+
+    Parameters
+    ----------
+    tx : Transactions
+        The log (called as ``tx.rfm(...)``).
+    as_of : date-like, optional
+        Snapshot day (inclusive); defaults to the last day in the log.  Customers
+        first buying after it are left out (``attrs["n_excluded"]``).
+    bins : int, default 5
+        Number of score bins (2..100).
+    lang : {"en", "zh"}, default "en"
+        Language of the default segment names.
+    segment_map : dict, optional
+        ``{name: (R range, F range)}`` on the ``bins`` scale, each range an int or an
+        inclusive ``(low, high)`` pair; the first matching entry wins and cells no
+        entry covers are labelled "other" / "其他".  Segment order = dict order.
+    ties : {"min", "average", "max"}, default "min"
+        Rank given to a block of equal values (see above).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by customer id: ``days_since_last``, ``occasions``, ``revenue``
+        (only with amounts), ``R``, ``F``, ``M`` (int scores; no ``M`` without
+        amounts), ``rfm_code`` (e.g. ``"545"``; joined with "-" when bins > 9),
+        ``rfm_score`` (R + F + M) and ``segment`` (ordered Categorical in map
+        order).  ``attrs``: ``as_of``, ``bins``, ``ties``, ``lang``, ``n_excluded``.
+
+    Examples
+    --------
+    >>> import pandas as pd, siyu
+    >>> df = pd.DataFrame({"id": [1, 1, 1, 2, 3, 3],
+    ...                    "t": ["2024-01-01", "2024-02-01", "2024-03-01", "2024-03-01",
+    ...                          "2023-06-01", "2023-07-01"],
+    ...                    "amount": [10.0, 10.0, 10.0, 50.0, 5.0, 5.0]})
+    >>> tx = siyu.Transactions(df, customer="id", time="t", amount="amount")
+    >>> r = tx.rfm(bins=3)
+    >>> r[["R", "F", "M"]].values.tolist()
+    [[2, 3, 2], [2, 1, 3], [1, 2, 1]]
+    >>> r["segment"].tolist()
+    ['loyal', 'about to sleep', 'at risk']
+    """
+    bins = _check_bins(bins)
+    lang = _check_lang(lang)
+    if ties not in _TIES:
+        raise ValueError(f"ties must be 'min', 'average' or 'max', got {ties!r}")
+    day = _as_of_day(tx, as_of)
+    _, lday, occ, rev, _ = _sweep(tx, [day], _MODE_LIFECYCLE, (), with_stages=False)
+    keep = occ > 0
+    dsl = (day - lday[keep]).astype(np.int64)
+    freq = occ[keep]
+    t = _TIES[ties]
+    r = _core.quantile_scores(-dsl.astype(np.float64), bins, t)
+    f = _core.quantile_scores(freq.astype(np.float64), bins, t)
+    cols: dict[str, Any] = {"days_since_last": dsl, "occasions": freq}
+    scores = [r, f]
+    if tx.has_amount:
+        m = _core.quantile_scores(rev[keep], bins, t)
+        cols["revenue"] = rev[keep]
+        scores.append(m)
+    cols["R"] = r
+    cols["F"] = f
+    if tx.has_amount:
+        cols["M"] = scores[2]
+    sep = "" if bins <= 9 else "-"
+    # rfm_code: format each distinct score combination once
+    flat = np.zeros(int(keep.sum()), dtype=np.int64)
+    for sc in scores:
+        flat = flat * bins + (sc - 1)
+    uniq, inv = np.unique(flat, return_inverse=True)
+    digits = []
+    rest = uniq.copy()
+    for _ in scores:
+        digits.append(rest % bins + 1)
+        rest //= bins
+    labels_u = np.array([sep.join(str(int(d[i])) for d in reversed(digits))
+                         for i in range(uniq.size)], dtype=object)
+    cols["rfm_code"] = labels_u[inv.reshape(-1)] if uniq.size else np.zeros(0, dtype=object)
+    cols["rfm_score"] = np.sum(scores, axis=0) if keep.any() else np.zeros(0, np.int64)
+    table, names = _segment_table(segment_map, bins, lang)
+    seg = table[r - 1, f - 1] if keep.any() else np.zeros(0, np.int64)
+    cols["segment"] = _categorical(seg, names)
+    out = pd.DataFrame(cols, index=tx._log.ids[keep])
+    out.attrs.update(segmentation="rfm", as_of=inp.day_to_timestamp(day), bins=bins, ties=ties,
+                     lang=lang, n_excluded=int((~keep).sum()))
+    return out
+
+
+# ---------------------------------------------------------------------------- migration
+@dataclass
+class Migration:
+    """Stages of customers at consecutive period ends and the transitions between them.
+
+    Attributes
+    ----------
+    stages : pandas.DataFrame
+        Customer id x period end; each column an ordered Categorical of stages (NaN
+        while the customer is not yet acquired).
+    counts : pandas.DataFrame
+        Per-period transition counts: rows a MultiIndex (``period_end``, ``from``)
+        where ``period_end`` is the end of the period *into* which customers moved,
+        ``from`` their stage at the previous period end; columns ``to``.
+    matrix : pandas.DataFrame
+        Counts summed over all periods (from x to).
+    probabilities : pandas.DataFrame
+        ``matrix`` row-normalised: the pooled (time-homogeneous maximum-likelihood)
+        transition matrix; rows of stages never observed are NaN.
+    period_probabilities : pandas.DataFrame
+        ``counts`` row-normalised within each period.
+    entries : pandas.DataFrame
+        Period end x stage: customers acquired during the period, by their stage at
+        its end (not part of the transition counts).
+    period_ends : pandas.DatetimeIndex
+        The snapshot days.
+    attrs : dict
+        ``period``, ``segmentation``, ``end``, ``bounds``, ``lang``, ``n_excluded``.
+    """
+
+    stages: pd.DataFrame
+    counts: pd.DataFrame
+    matrix: pd.DataFrame
+    probabilities: pd.DataFrame
+    period_probabilities: pd.DataFrame
+    entries: pd.DataFrame
+    period_ends: pd.DatetimeIndex
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        a = self.attrs
+        return (f"<siyu.segments.Migration: {a.get('segmentation')} by {a.get('period')}, "
+                f"{len(self.period_ends)} period ends, {len(self.stages)} customers, "
+                f"{int(self.matrix.to_numpy().sum())} transitions>")
+
+    def _repr_html_(self) -> str:
+        return (f"<b>{self.__repr__()[1:-1]}</b><br>Transition probabilities (pooled):"
+                + self.probabilities.to_html(float_format=lambda x: f"{x:.3f}"))
+
+    def clv(self, value_per_stage: Any, discount_rate: float,
+            horizon: int | None) -> pd.Series:
+        """:func:`markov_clv` on the pooled ``probabilities`` (periods = ``attrs["period"]``).
+
+        Examples
+        --------
+        >>> import pandas as pd, siyu
+        >>> df = pd.DataFrame({"id": [1, 1, 2], "amount": 1.0,
+        ...                    "t": ["2024-01-10", "2024-02-05", "2024-01-20"]})
+        >>> tx = siyu.Transactions(df, customer="id", time="t")
+        >>> mg = tx.migration(end="2024-04-30", bounds=(30, 60))
+        >>> mg.probabilities.round(2).values.tolist()
+        [[0.33, 0.67, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 1.0]]
+        >>> mg.clv({"new": 10.0, "stable": 2.0, "lapsing": 0.0}, 0.01, 3).round(3).tolist()
+        [16.145, 2.0, 0.0]
+        """
+        return markov_clv(self.probabilities, value_per_stage, discount_rate, horizon)
+
+    def plot(self, ax: Any = None, cmap: str = "Blues") -> Any:
+        """Heat map of the pooled transition probabilities (needs matplotlib)."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(1.2 * len(self.matrix) + 2, 1.0 * len(self.matrix) + 1))
+        p = self.probabilities.to_numpy(dtype=float)
+        im = ax.imshow(np.nan_to_num(p), cmap=cmap, vmin=0, vmax=1)
+        labels = [str(c) for c in self.probabilities.columns]
+        ax.set_xticks(range(len(labels)), labels)
+        ax.set_yticks(range(len(labels)), [str(c) for c in self.probabilities.index])
+        ax.set_xlabel("to")
+        ax.set_ylabel("from")
+        for i in range(p.shape[0]):
+            for j in range(p.shape[1]):
+                if np.isfinite(p[i, j]):
+                    ax.text(j, i, f"{p[i, j]:.2f}", ha="center", va="center",
+                            color="white" if p[i, j] > 0.5 else "black")
+        ax.figure.colorbar(im, ax=ax)
+        return ax
+
+
+def _period_ends(first_day: int, end_day: int, period: int) -> np.ndarray:
+    """Last days of the calendar periods from the one holding first_day, up to end_day."""
+    p0, p1 = (int(x) for x in _core.period_index(np.array([first_day, end_day], np.int64),
+                                                 period))
+    starts = _core.period_start(np.arange(p0 + 1, p1 + 2, dtype=np.int64), period)
+    ends = starts - 1
+    return ends[ends <= end_day]
+
+
+def _row_normalise(counts: np.ndarray) -> np.ndarray:
+    tot = counts.sum(axis=-1, keepdims=True).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(tot > 0, counts / np.where(tot > 0, tot, 1.0), np.nan)
+
+
+def migration(tx: "Transactions", period: str = "M", segmentation: str = "lifecycle",
+              end: Any = None, bounds: Sequence[int] = (30, 180),
+              lang: str = "en") -> Migration:
+    """Stage of each customer at consecutive period ends, and transition matrices.
+
+    Snapshots are taken at the last day of every *complete* calendar period, from
+    the period of the first row in the log up to ``end`` (a period that ends after
+    ``end`` is not included; with ``period="M"`` and ``end="2024-06-15"`` the last
+    snapshot is 2024-05-31).  At each snapshot the stage of every customer acquired
+    so far is computed as :func:`lifecycle` (or :func:`value_tiers`) would with
+    ``as_of`` = that day; customers not yet acquired are absent.  Transitions are
+    counted between consecutive snapshots for customers present at both (a
+    customer's first snapshot counts in ``entries`` instead).  Value-tier
+    migration has no roster, so its stages are one-time, repeat, multi-repeat and
+    member (the potential tier never occurs).
+
+    Parameters
+    ----------
+    tx : Transactions
+        The log (called as ``tx.migration(...)``).
+    period : {"D", "W", "M", "Q", "Y"}, default "M"
+        Calendar period between snapshots (weeks start on Monday).
+    segmentation : {"lifecycle", "value_tiers"}, default "lifecycle"
+        Which stages to follow.
+    end : date-like, optional
+        Last day considered; defaults to the last day in the log.
+    bounds : pair of int, default (30, 180)
+        Lifecycle bounds (see :func:`lifecycle`).
+    lang : {"en", "zh"}, default "en"
+        Stage labels.
+
+    Returns
+    -------
+    Migration
+        ``stages``, ``counts`` (per period), ``matrix`` (summed counts),
+        ``probabilities`` (row-normalised pooled matrix, the input of
+        :func:`markov_clv`), ``period_probabilities``, ``entries``,
+        ``period_ends`` and ``attrs`` (``n_excluded`` counts customers with no
+        purchase by the last snapshot).
+
+    Examples
+    --------
+    >>> import pandas as pd, siyu
+    >>> df = pd.DataFrame({"id": [1, 1, 2, 2],
+    ...                    "t": ["2024-01-10", "2024-03-05", "2024-01-20", "2024-01-25"],
+    ...                    "amount": [1.0, 1.0, 1.0, 1.0]})
+    >>> tx = siyu.Transactions(df, customer="id", time="t", amount="amount")
+    >>> mg = tx.migration(period="M", end="2024-03-31")
+    >>> mg.stages.astype(str).values.tolist()
+    [['new', 'stable', 'new'], ['new', 'stable', 'stable']]
+    >>> mg.matrix.values.tolist()
+    [[0, 2, 0], [1, 1, 0], [0, 0, 0]]
+    """
+    code = inp.period_code(period, "DWMQY", "period")
+    lang = _check_lang(lang)
+    if segmentation == "lifecycle":
+        mode, labels = _MODE_LIFECYCLE, LIFECYCLE_LABELS[lang]
+        b: tuple[int, ...] = _check_bounds(bounds)
+    elif segmentation in ("value_tiers", "value_tier"):
+        segmentation = "value_tiers"
+        mode, labels = _MODE_VALUE_TIER, VALUE_TIER_LABELS[lang][1:]
+        b = ()
+    else:
+        raise ValueError(f"unknown segmentation {segmentation!r}; use 'lifecycle' or "
+                         "'value_tiers'")
+    end_day = tx._end_day(end, "end")
+    first_day = int(tx._log.day.min())
+    pcode = inp.PERIOD_CODES[code]
+    ends = _period_ends(first_day, end_day, pcode)
+    if ends.size == 0:
+        raise ValueError(f"end={inp.day_to_timestamp(end_day).date()} is before the end of the "
+                         f"first complete period {code!r} of the log; pass a later end or a "
+                         "shorter period")
+    m = int(ends.size)
+    if m * max(tx.n_customers, 1) > 2_000_000_000:
+        raise ValueError(f"{tx.n_customers} customers x {m} period ends is too large; use a "
+                         "longer period")
+    codes = _sweep(tx, ends, mode, b)[0]                          # (m, k) int8
+    s = len(labels)
+    counts3 = _core.segment_transitions(codes, s)                  # (m-1, s, s)
+    seen = (codes >= 0).any(axis=0)
+    dates = pd.DatetimeIndex(inp.days_to_dates(ends), name="period_end")
+    cats = pd.CategoricalIndex(list(labels), categories=list(labels), ordered=True)
+    sub = codes[:, seen]
+    stages = pd.DataFrame({d: _categorical(sub[j], labels) for j, d in enumerate(dates)},
+                          index=tx._log.ids[seen])
+    stages.columns = dates
+    trans_dates = dates[1:]
+    mi = pd.MultiIndex.from_product([trans_dates, cats], names=["period_end", "from"])
+    counts = pd.DataFrame(counts3.reshape(-1, s), index=mi,
+                          columns=cats.rename("to"))
+    total = counts3.sum(axis=0)
+    matrix = pd.DataFrame(total, index=cats.rename("from"), columns=cats.rename("to"))
+    probabilities = pd.DataFrame(_row_normalise(total), index=matrix.index, columns=matrix.columns)
+    period_probabilities = pd.DataFrame(_row_normalise(counts3).reshape(-1, s), index=mi,
+                                        columns=counts.columns)
+    ent = np.zeros((m, s), dtype=np.int64)
+    if m and codes.shape[1]:
+        new0 = codes[0]
+        ent[0] = np.bincount(new0[new0 >= 0], minlength=s)
+        for j in range(1, m):
+            fresh = (codes[j - 1] < 0) & (codes[j] >= 0)
+            ent[j] = np.bincount(codes[j, fresh].astype(np.int64), minlength=s)
+    entries = pd.DataFrame(ent, index=dates, columns=cats.rename("stage"))
+    attrs = dict(period=code, segmentation=segmentation, end=inp.day_to_timestamp(end_day),
+                 bounds=b if b else None, lang=lang, n_excluded=int((~seen).sum()))
+    for frame in (stages, counts, matrix, probabilities, period_probabilities, entries):
+        frame.attrs.update(attrs)
+    return Migration(stages=stages, counts=counts, matrix=matrix, probabilities=probabilities,
+                     period_probabilities=period_probabilities, entries=entries,
+                     period_ends=dates, attrs=attrs)
+
+
+# ---------------------------------------------------------------------------- Markov CLV
+def markov_clv(transition_matrix: Any, value_per_stage: Any, discount_rate: float,
+               horizon: int | None) -> pd.Series:
+    """Expected discounted customer value by starting stage (Markov chain model).
+
+    Following Pfeifer & Carraway (2000), a customer moves between stages with the
+    one-period transition matrix ``P`` and yields ``v[s]`` in each period spent in
+    stage ``s``.  The value of a customer *currently* in stage ``s`` is
+
+    ``V = sum_{t=0}^{horizon-1} P^t v / (1 + d)^t``
+
+    i.e. **t starts at 0**: the current period's value counts, undiscounted, and
+    ``horizon`` periods are counted in total (``horizon=1`` gives ``v``).  With
+    ``horizon=None`` the sum is infinite, ``V = (I - P / (1 + d))^{-1} v``, which
+    needs ``d > 0``.  Include an absorbing "lost" stage with value 0 (or use
+    lapsing/hibernating stages) for customers who stop buying.
+
+    Parameters
+    ----------
+    transition_matrix : pandas.DataFrame or 2-d array-like
+        Square, non-negative, rows summing to 1 (e.g.
+        ``tx.migration().probabilities``).  Labels of a DataFrame name the stages
+        (index and columns must match).
+    value_per_stage : pandas.Series, dict or 1-d array-like
+        Value per period in each stage; a Series/dict is matched by stage label.
+    discount_rate : float
+        Per-period discount rate ``d >= 0`` (e.g. 0.01 per month).
+    horizon : int or None
+        Number of periods (>= 1), or None for an infinite horizon.
+
+    Returns
+    -------
+    pandas.Series
+        Expected discounted value by starting stage, named ``"clv"``; ``attrs``
+        hold ``discount_rate`` and ``horizon``.
+
+    Raises
+    ------
+    ValueError
+        Non-square, negative, non-finite or non-stochastic matrix, value vector of
+        the wrong length or labels, negative discount rate, horizon < 1, or an
+        infinite horizon with ``discount_rate == 0``.
+
+    Examples
+    --------
+    >>> import siyu
+    >>> P = [[0.5, 0.3, 0.2], [0.2, 0.5, 0.3], [0.0, 0.0, 1.0]]
+    >>> v = siyu.segments.markov_clv(P, [100.0, 50.0, 0.0], discount_rate=0.1, horizon=2)
+    >>> [round(x, 4) for x in v]
+    [159.0909, 90.9091, 0.0]
+    """
+    # --- matrix
+    if isinstance(transition_matrix, pd.DataFrame):
+        labels = list(transition_matrix.index)
+        if list(transition_matrix.columns) != labels:
+            raise ValueError("transition_matrix: index and columns must list the same stages in "
+                             "the same order")
+        P = transition_matrix.to_numpy(dtype=float)
+        index = transition_matrix.index
+    else:
+        try:
+            P = np.asarray(transition_matrix, dtype=float)
+        except (TypeError, ValueError):
+            raise TypeError("transition_matrix must be a square numeric array or DataFrame") \
+                from None
+        index = None
+    if P.ndim != 2 or P.shape[0] != P.shape[1] or P.shape[0] == 0:
+        raise ValueError(f"transition_matrix must be square (n x n, n >= 1), got shape {P.shape}")
+    s = P.shape[0]
+    if not np.isfinite(P).all():
+        raise ValueError("transition_matrix has NaN/inf entries (e.g. a stage never observed in "
+                         "migration counts); drop that stage or fill its row, e.g. with an "
+                         "absorbing row (1 on the diagonal)")
+    if (P < 0).any():
+        raise ValueError("transition_matrix has negative entries; probabilities must be >= 0")
+    rows = P.sum(axis=1)
+    bad = np.flatnonzero(np.abs(rows - 1.0) > 1e-6)
+    if bad.size:
+        who = index[bad[0]] if index is not None else int(bad[0])
+        raise ValueError(f"transition_matrix is not row-stochastic: row {who!r} sums to "
+                         f"{rows[bad[0]]:.6g}; normalise it, e.g. P.div(P.sum(axis=1), axis=0)")
+    if index is None:
+        index = pd.RangeIndex(s, name="stage")
+    # --- values
+    if isinstance(value_per_stage, Mapping) and not isinstance(value_per_stage, pd.Series):
+        value_per_stage = pd.Series(dict(value_per_stage))
+    if isinstance(value_per_stage, pd.Series) and isinstance(transition_matrix, pd.DataFrame):
+        missing = [lab for lab in index if lab not in value_per_stage.index]
+        if missing:
+            raise ValueError(f"value_per_stage has no value for stage(s) {missing}; give one "
+                             "value per row of transition_matrix")
+        v = value_per_stage.reindex(index).to_numpy(dtype=float)
+    else:
+        try:
+            v = np.asarray(value_per_stage, dtype=float)
+        except (TypeError, ValueError):
+            raise TypeError("value_per_stage must be numeric (Series, dict or array)") from None
+    if v.ndim != 1 or v.size != s:
+        raise ValueError(f"value_per_stage must have one value per stage ({s}), got shape "
+                         f"{v.shape}")
+    if not np.isfinite(v).all():
+        raise ValueError("value_per_stage has NaN/inf values")
+    # --- discount and horizon
+    if isinstance(discount_rate, (bool, np.bool_)) or not isinstance(discount_rate, numbers.Real):
+        raise TypeError(f"discount_rate must be a number >= 0 (e.g. 0.01 per period), "
+                        f"got {discount_rate!r}")
+    d = float(discount_rate)
+    if not math.isfinite(d) or d < 0:
+        raise ValueError(f"discount_rate must be finite and >= 0 (e.g. 0.01 per period), got {d}")
+    if horizon is not None:
+        if isinstance(horizon, (bool, np.bool_)) or not isinstance(horizon, numbers.Integral):
+            raise TypeError(f"horizon must be a whole number of periods or None (infinite), "
+                            f"got {horizon!r}")
+        horizon = int(horizon)
+        if horizon < 1:
+            raise ValueError(f"horizon must be >= 1 period (or None for infinite), got {horizon}")
+    Q = P / (1.0 + d)
+    if horizon is None:
+        if d <= 0:
+            raise ValueError("an infinite horizon needs discount_rate > 0 (the undiscounted sum "
+                             "diverges); pass a positive discount_rate or a finite horizon")
+        value = np.linalg.solve(np.eye(s) - Q, v)
+    elif d > 0 and horizon > 64:
+        # sum_{t<H} Q^t v = (I - Q)^{-1} (I - Q^H) v
+        value = np.linalg.solve(np.eye(s) - Q, v - np.linalg.matrix_power(Q, horizon) @ v)
+    else:
+        value = v.copy()
+        term = v.copy()
+        for _ in range(1, horizon):
+            term = Q @ term
+            value += term
+    out = pd.Series(value, index=index, name="clv")
+    out.attrs.update(discount_rate=d, horizon=horizon)
+    return out
