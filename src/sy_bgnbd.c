@@ -134,7 +134,7 @@ static double e1(double u, double L)
  * E[Y(t) | x, t_x, T] for BG/NBD (bshift 0) or MBG/NBD (bshift 1), before dividing by the
  * "alive" normaliser.  With z = t/(alpha+T+t), L = log((alpha+T+t)/(alpha+T)), bb = b+bshift,
  * the closed form (a+bb+x-1)/(a-1) [1 - (1-z)^{r+x} 2F1(r+x, bb+x; a+bb+x-1; z)] is rewritten
- * with Pfaff's transformation as (a+bb+x-1) [e1(a-1, L) - e^{(a-1)L} H] where
+ * with Pfaff's transformation as (a+bb+x-1) [e1(a-1, L) - e^{-(a-1)L} H] where
  *   2F1(a+bb-1-r, a-1; a+bb+x-1; z) = 1 + (a-1) H,
  * which is a well-behaved series (its terms decay like k^(a-r-x-2) z^k) and has no
  * singularity at a = 1.
@@ -163,7 +163,7 @@ static int bg_core(double r, double al, double a, double bb, double x, double T,
         if (term == 0.0) break;
     }
     if (k >= kmax) return SY_ENOCONV;
-    double v = C * (e1(a - 1.0, L) - exp((a - 1.0) * L) * H);
+    double v = C * (e1(a - 1.0, L) - exp(-(a - 1.0) * L) * H);
     if (!isfinite(v)) return SY_ENAN;
     *out = v;
     return SY_OK;
