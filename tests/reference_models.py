@@ -74,11 +74,20 @@ def paretonbd_ll_quad(p, x, tx, T):
     for xi, ti, Ti in zip(np.asarray(x, float), np.asarray(tx, float), np.asarray(T, float)):
         lc = gammaln(r + xi) - gammaln(r) + r * np.log(al) + s * np.log(be)
         lE = -(r + xi) * np.log(al + Ti) - s * np.log(be + Ti)
-        f0 = -(r + xi) * np.log(al + ti) - (s + 1) * np.log(be + ti)
+        v0 = min(al, be)
+        A, B = r + xi, s + 1
+        y0, y1 = np.log(v0 + ti), np.log(v0 + Ti)
+        f0 = -A * np.log(al + ti) - B * np.log(be + ti) + y0
+
+        def f(y):
+            u = np.exp(y) - v0
+            return np.exp(-A * np.log(al + u) - B * np.log(be + u) + y - f0)
         if Ti > ti:
-            I, _ = integrate.quad(lambda u: np.exp(-(r + xi) * np.log(al + u)
-                                                   - (s + 1) * np.log(be + u) - f0),
-                                  ti, Ti, epsabs=0, epsrel=1e-12, limit=500)
+            # break points on a geometric grid from the (sharp) start of the integrand
+            brk = y0 + np.geomspace(1e-3, 1e3, 40) / (A + B)
+            brk = np.concatenate([[y0], brk[brk < y1], [y1]])
+            I = sum(integrate.quad(f, lo, hi, epsabs=0, epsrel=1e-12, limit=200)[0]
+                    for lo, hi in zip(brk[:-1], brk[1:]))
             lI = np.log(s * I) + f0
         else:
             lI = -np.inf
