@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from typing import Any, Sequence
 
 import numpy as np
@@ -202,6 +203,14 @@ class BaseFitter:
         self.variance_matrix_ = pd.DataFrame(cov_log * np.outer(p, p), index=self.params_.index,
                                              columns=self.params_.index)
         self.standard_errors_ = pd.Series(p * se_log, index=self.params_.index, name="se")
+        extreme = [n for n, v in zip(self._param_names, lp) if abs(v) > 12]
+        if extreme:
+            warnings.warn(
+                f"{type(self).__name__}: parameter(s) {extreme} ran to the boundary "
+                f"({', '.join(f'{n}={self.params_[n]:.3g}' for n in extreme)}); the data do not "
+                "identify the model (e.g. no or too few repeat purchases). Predictions stay "
+                "finite but the parameters are not meaningful; try penalizer > 0 or more data.",
+                UserWarning, stacklevel=3)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "params_"):

@@ -1,6 +1,7 @@
 """Shared predictions of the continuous-time purchase models (BG/NBD, MBG/NBD, Pareto/NBD)."""
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,10 @@ class RFTModel(BaseFitter):
         """
         x, tx, T_, w, index, unit = rft_input(frequency, recency, T, weights)
         check_rft(x, tx, T_)
+        if not np.any(x > 0):
+            warnings.warn(f"{type(self).__name__}: no customer has a repeat purchase "
+                          "(frequency is 0 everywhere), so the purchase and dropout rates are "
+                          "not identified; the fit runs to a boundary", UserWarning, stacklevel=2)
         self.unit = unit
         mx = float(np.average(x, weights=w)) if w is None or w.sum() > 0 else 0.0
         mT = float(np.average(T_, weights=w)) if w is None or w.sum() > 0 else 1.0
