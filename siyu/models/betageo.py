@@ -30,11 +30,14 @@ class BetaGeo(RFTModel):
 
     Examples
     --------
-    >>> import siyu
-    >>> m = BetaGeo().fit([0, 2, 1, 5, 0, 3], [0, 30.4, 1.7, 36.0, 0, 20.1],
-    ...                   [38.9, 38.9, 38.9, 38.0, 35.0, 30.2])
-    >>> round(float(m.probability_alive(0, 0, 38.9)), 3) == 1.0
+    >>> from siyu.datasets.simulate import simulate
+    >>> s = simulate({"r": 0.25, "alpha": 4.4, "a": 0.8, "b": 2.4}, 5000, T=52, seed=1,
+    ...              unit="W", acquisition=26, output="summary")
+    >>> m = BetaGeo().fit(s)
+    >>> bool(0.15 < m.params_["r"] < 0.35)
     True
+    >>> float(m.probability_alive(0, 0, 38.9))
+    1.0
     """
 
     _param_names = ("r", "alpha", "a", "b")
@@ -56,9 +59,10 @@ class ModifiedBetaGeo(BetaGeo):
 
     Examples
     --------
-    >>> import siyu
-    >>> m = ModifiedBetaGeo().fit([0, 2, 1, 5, 0, 3], [0, 30.4, 1.7, 36.0, 0, 20.1],
-    ...                           [38.9, 38.9, 38.9, 38.0, 35.0, 30.2])
+    >>> from siyu.datasets.simulate import simulate
+    >>> s = simulate({"r": 0.25, "alpha": 4.4, "a": 0.8, "b": 2.4}, 5000, T=52, seed=1,
+    ...              unit="W", acquisition=26, output="summary")
+    >>> m = ModifiedBetaGeo().fit(s)
     >>> 0 < float(m.probability_alive(0, 0, 38.9)) < 1
     True
     """

@@ -42,10 +42,15 @@ class BetaGeoBetaBinom(BaseFitter):
 
     Examples
     --------
-    >>> m = BetaGeoBetaBinom().fit([0, 1, 2, 3, 6], [0, 1, 4, 5, 6], [6, 6, 6, 6, 6],
-    ...                            weights=[300, 100, 80, 50, 90])
-    >>> list(m.params_.index)
-    ['alpha', 'beta', 'gamma', 'delta']
+    >>> x  = [0, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 5, 5, 6]
+    >>> tx = [0, 1, 2, 3, 4, 5, 6, 2, 3, 4, 5, 6, 3, 4, 5, 6, 4, 5, 6, 5, 6, 6]
+    >>> w = [3464, 1091, 277, 129, 78, 119, 129, 613, 255, 155, 173, 234, 322, 181,
+    ...      225, 357, 240, 284, 512, 335, 728, 1203]
+    >>> m = BetaGeoBetaBinom().fit(x, tx, [6] * 22, weights=w)
+    >>> [round(v, 2) for v in m.params_]
+    [1.2, 0.75, 0.66, 2.78]
+    >>> round(float(m.probability_alive(1, 1, 6)), 3) < 0.1
+    True
     """
 
     _param_names = ("alpha", "beta", "gamma", "delta")

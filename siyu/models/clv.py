@@ -46,12 +46,12 @@ def clv(transaction_model: RFTModel, spend_model: GammaGamma, summary: pd.DataFr
 
     Examples
     --------
-    >>> import pandas as pd
+    >>> import numpy as np
     >>> from siyu.models import BetaGeo, GammaGamma
-    >>> s = pd.DataFrame({"frequency": [0, 2, 1, 5, 0, 3],
-    ...                   "recency": [0, 30.4, 1.7, 36.0, 0, 20.1],
-    ...                   "T": [38.9, 38.9, 38.9, 38.0, 35.0, 30.2],
-    ...                   "monetary_value": [0, 20.0, 35.0, 18.0, 0, 40.0]})
+    >>> from siyu.datasets.simulate import simulate
+    >>> s = simulate({"r": 0.25, "alpha": 4.4, "a": 0.8, "b": 2.4}, 3000, T=52, seed=1,
+    ...              unit="W", acquisition=26, output="summary")
+    >>> s["monetary_value"] = np.where(s.frequency > 0, 20.0 + (s.index % 7), 0.0)
     >>> s.attrs["unit"] = "W"
     >>> bg = BetaGeo().fit(s)
     >>> gg = GammaGamma().fit(s[s.frequency > 0])

@@ -19,9 +19,16 @@ class GammaGamma(BaseFitter):
 
     Examples
     --------
-    >>> m = GammaGamma().fit([1, 2, 3, 1, 4, 2], [20.0, 35.5, 18.2, 50.0, 25.0, 30.0])
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.integers(1, 10, 2000)
+    >>> nu = rng.gamma(3.7, 1 / 15.4, 2000)
+    >>> mean_spend = rng.gamma(6.2 * x, 1 / (nu * x))
+    >>> m = GammaGamma().fit(x, mean_spend)
     >>> list(m.params_.index)
     ['p', 'q', 'gamma']
+    >>> bool(20 < m.expected_average_value() < 50)
+    True
     """
 
     _param_names = ("p", "q", "gamma")

@@ -19,10 +19,14 @@ class ParetoNBD(RFTModel):
 
     Examples
     --------
-    >>> m = ParetoNBD().fit([0, 2, 1, 5, 0, 3], [0, 30.4, 1.7, 36.0, 0, 20.1],
-    ...                     [38.9, 38.9, 38.9, 38.0, 35.0, 30.2])
+    >>> from siyu.datasets.simulate import simulate
+    >>> s = simulate({"r": 0.55, "alpha": 10.6, "s": 0.6, "beta": 11.7}, 5000, T=52, seed=1,
+    ...              unit="W", acquisition=26, output="summary")
+    >>> m = ParetoNBD().fit(s)
     >>> list(m.params_.index)
     ['r', 'alpha', 's', 'beta']
+    >>> bool(m.dert(0.001, 2, 30.0, 40.0) > 0)
+    True
     """
 
     _param_names = ("r", "alpha", "s", "beta")

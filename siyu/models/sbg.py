@@ -19,8 +19,12 @@ class ShiftedBetaGeometric(BaseFitter):
 
     Examples
     --------
-    >>> m = ShiftedBetaGeometric().fit([1, 1, 2, 3, 4, 4, 4], [4, 4, 4, 4, 4, 4, 4])
-    >>> round(float(m.survival(0)), 1)
+    >>> import numpy as np
+    >>> churn_year = np.repeat([1, 2, 3, 4, 5, 6, 7, 8], [369, 163, 86, 56, 37, 27, 21, 241])
+    >>> m = ShiftedBetaGeometric().fit(churn_year, np.full(1000, 8))
+    >>> [round(v, 3) for v in m.params_]
+    [0.704, 1.182]
+    >>> float(m.survival(0))
     1.0
     """
 
