@@ -1,7 +1,8 @@
 /*
  * sy_special.c -- special functions and helpers for the CLV models: digamma, log-beta,
- * log-add-exp, Gauss-Legendre nodes, a convergence-checked 2F1 series and a hash-based
- * collapse of identical data rows.
+ * log-add-exp, Gauss-Legendre nodes and a hash-based collapse of identical data rows.
+ * (The Gaussian hypergeometric functions of Pareto/NBD and BG/NBD are summed in
+ * sy_paretonbd.c and sy_bgnbd.c as transformed series specialised to those models.)
  */
 #include <math.h>
 #include <pthread.h>
@@ -82,37 +83,6 @@ void sy_gl_get(const double **nodes, const double **weights)
     pthread_once(&gl_once, gl_init);
     *nodes = gl_x;
     *weights = gl_w;
-}
-
-/* ---- 2F1 power series ---------------------------------------------------- */
-int sy_hyp2f1_log(double a, double b, double c, double z, double *logval)
-{
-    /* Sum in scaled form: terms can grow a lot before decaying (large a, b). */
-    if (!(z >= 0.0 && z < 1.0) || !(c > 0.0)) return SY_EINVAL;
-    double term = 1.0, sum = 1.0, logscale = 0.0;
-    const int64_t kmax = 2000000;
-    for (int64_t k = 0; k < kmax; k++) {
-        double ratio = (a + k) * (b + k) / ((c + k) * (k + 1.0)) * z;
-        term *= ratio;
-        sum += term;
-        if (fabs(sum) > 1e250 || fabs(term) > 1e250) {
-            logscale += log(fabs(sum));
-            term /= fabs(sum);
-            sum /= fabs(sum);
-        }
-        if (term == 0.0) break;
-        /* once ratio < 1 and decreasing towards z, the tail is < term * q / (1 - q) */
-        double q = fabs(ratio);
-        if (k > 0 && q < 1.0 && fabs(ratio) >= 0) {
-            double qt = q > z ? q : z;
-            if (fabs(term) * qt / (1.0 - qt) < 1e-16 * fabs(sum) && (a + k + 1) * (b + k + 1) >= 0)
-                break;
-        }
-        if (k == kmax - 1) return SY_ENOCONV;
-    }
-    if (!(sum > 0.0)) return SY_ERANGE;
-    *logval = logscale + log(sum);
-    return SY_OK;
 }
 
 /* ---- hash collapse of identical rows -------------------------------------- */

@@ -10,7 +10,7 @@ import pytest
 
 from siyu.models import (BetaGeo, BetaGeoBetaBinom, ConvergenceError, GammaGamma,
                          ModifiedBetaGeo, ParetoNBD, ShiftedBetaGeometric)
-from tests.reference_models import shared_data_dir
+from reference_models import shared_data_dir
 
 
 @pytest.fixture(scope="module")

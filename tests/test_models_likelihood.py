@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from siyu import _core
-from tests import reference_models as ref
+import reference_models as ref
 
 RNG = np.random.default_rng(20240501)
 

@@ -7,7 +7,7 @@ import pytest
 
 from siyu.models import (BetaGeo, BetaGeoBetaBinom, GammaGamma, ModifiedBetaGeo, ParetoNBD,
                          ShiftedBetaGeometric, clv)
-from tests import reference_models as ref
+import reference_models as ref
 
 
 def _make(cls, params):
