@@ -114,6 +114,7 @@ def test_core_rejects_bad_arguments():
         _core.model_fit(0, np.ones(2), np.ones(2), np.ones(2), None, np.zeros(3), 0.0, 10, 1e-8)
 
 
+@pytest.mark.filterwarnings("ignore:.*boundary")
 def test_inputs_not_modified_and_noncontiguous():
     rng = np.random.default_rng(0)
     big = rng.poisson(1, (200, 2)).astype(float)

@@ -141,6 +141,7 @@ def test_json_roundtrip(cdnow, cls):
         other.from_json(s)
 
 
+@pytest.mark.filterwarnings("ignore:.*boundary")
 def test_gg_correlation_warning():
     rng = np.random.default_rng(1)
     x = rng.integers(1, 20, 300)
