@@ -44,10 +44,10 @@ int sy_bgnbd_loglik(const double *p, const sy_mdata *d, int modified, double *ll
     double *lt = tt, *it = tt + nt;
     const double lbab = sy_lbeta(a, b);
     const double psi_ab = sy_digamma(a + b), psi_a = sy_digamma(a), psi_b = sy_digamma(b);
-    const double lgr = lgamma(r), psir = sy_digamma(r), lal = log(al);
+    const double lgr = sy_lgamma(r), psir = sy_digamma(r), lal = log(al);
     for (int64_t j = 0; j < nx; j++) {
         double x = d->ux[j];
-        lc[j] = lgamma(r + x) - lgr + r * lal;
+        lc[j] = sy_lgamma(r + x) - lgr + r * lal;
         dc_r[j] = sy_digamma(r + x) - psir + lal;
         double bx1 = b + x + mb;               /* second argument of term-1 beta */
         double psi_abx = sy_digamma(a + bx1);
@@ -217,7 +217,7 @@ int sy_bgnbd_predict(const double *p, int modified, int what, int64_t n,
             double k = cols[0][i], t = cols[1][i];
             double lq = log(al / (al + t)), lz = (t > 0) ? log(t / (al + t)) : -INFINITY;
             double lbab = sy_lbeta(a, b);
-            double l1 = sy_lbeta(a, b + k + mb) - lbab + lgamma(r + k) - lgamma(r) - lgamma(k + 1)
+            double l1 = sy_lbeta(a, b + k + mb) - lbab + sy_lgamma(r + k) - sy_lgamma(r) - sy_lgamma(k + 1)
                         + r * lq + (k > 0 ? k * lz : 0.0);
             v = exp(l1);
             if (k > 0 || mb) {

@@ -2,7 +2,7 @@
  * sy_gammagamma.c -- Gamma-Gamma spend model (Fader & Hardie 2013 note; Colombo & Jiang
  * 1999).  The data are x >= 1 repeat transactions with mean value m > 0 per customer; the
  * log-likelihood is the full density of the mean m:
- *   log f = lgamma(px+q) - lgamma(px) - lgamma(q) + q log g + px log x + (px-1) log m
+ *   log f = sy_lgamma(px+q) - sy_lgamma(px) - sy_lgamma(q) + q log g + px log x + (px-1) log m
  *           - (px+q) log(g + x m)
  */
 #include <math.h>
@@ -14,13 +14,13 @@ int sy_gammagamma_loglik(const double *p, const sy_mdata *d, double *ll, double 
 {
     const double pp = p[0], q = p[1], g = p[2];
     if (!(pp > 0 && q > 0 && g > 0) || !isfinite(pp + q + g)) return SY_EINVAL;
-    const double lgq = lgamma(q), psiq = sy_digamma(q), lg = log(g);
+    const double lgq = sy_lgamma(q), psiq = sy_digamma(q), lg = log(g);
     double tot = 0.0, G0 = 0.0, G1 = 0.0, G2 = 0.0;
     for (int64_t i = 0; i < d->n; i++) {
         const double w = d->w ? d->w[i] : 1.0, x = d->c0[i], m = d->c1[i];
         if (!(x > 0 && m > 0)) return SY_EINVAL;
         const double px = pp * x, lx = log(x), lm = log(m), lgxm = log(g + x * m);
-        tot += w * (lgamma(px + q) - lgamma(px) - lgq + q * lg + px * lx + (px - 1) * lm
+        tot += w * (sy_lgamma(px + q) - sy_lgamma(px) - lgq + q * lg + px * lx + (px - 1) * lm
                     - (px + q) * lgxm);
         if (grad) {
             const double ps = sy_digamma(px + q);

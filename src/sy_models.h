@@ -113,6 +113,8 @@ int sy_sbg_predict(const double *p, int what, int64_t n, const double *const *co
 
 /* ---- special functions (sy_special.c) ------------------------------------- */
 double sy_digamma(double x);
+/* log|Gamma(x)| without touching the global signgam (safe with the GIL released) */
+double sy_lgamma(double x);
 double sy_lbeta(double a, double b);
 /* log(exp(a) + exp(b)) */
 double sy_logaddexp(double a, double b);
@@ -159,6 +161,8 @@ int sy_sbg_predict(const double *p, int what, int64_t n, const double *const *co
 
 /* ---- special functions (sy_special.c) ------------------------------------- */
 double sy_digamma(double x);
+/* log|Gamma(x)| without touching the global signgam (safe with the GIL released) */
+double sy_lgamma(double x);
 double sy_lbeta(double a, double b);
 /* log(exp(a) + exp(b)) */
 double sy_logaddexp(double a, double b);

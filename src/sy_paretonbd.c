@@ -170,7 +170,7 @@ static int pnbd_row(double r, double al, double s, double be, double x, double t
         pE = e * pS;
     }
     const double lal = log(al), lbe = log(be);
-    *ll = lgamma(rx) - lgr + r * lal + s * lbe + m;
+    *ll = sy_lgamma(rx) - lgr + r * lal + s * lbe + m;
     if (lpalive) *lpalive = lE - m;
     if (g) {
         g[0] = sy_digamma(rx) - psir + lal + pE * (-lat) + pS * gi[0];
@@ -185,7 +185,7 @@ int sy_paretonbd_loglik(const double *p, const sy_mdata *d, double *ll, double *
 {
     const double r = p[0], al = p[1], s = p[2], be = p[3];
     if (!(r > 0 && al > 0 && s > 0 && be > 0) || !isfinite(r + al + s + be)) return SY_EINVAL;
-    const double lgr = lgamma(r), psir = sy_digamma(r);
+    const double lgr = sy_lgamma(r), psir = sy_digamma(r);
     double tot = 0.0, G[4] = {0, 0, 0, 0};
     for (int64_t i = 0; i < d->n; i++) {
         double w = d->w ? d->w[i] : 1.0, l, g[4];
@@ -243,7 +243,7 @@ int sy_paretonbd_predict(const double *p, int what, int64_t n, const double *con
 {
     const double r = p[0], al = p[1], s = p[2], be = p[3];
     if (!(r > 0 && al > 0 && s > 0 && be > 0)) return SY_EINVAL;
-    const double lgr = lgamma(r), psir = sy_digamma(r);
+    const double lgr = sy_lgamma(r), psir = sy_digamma(r);
     for (int64_t i = 0; i < n; i++) {
         double v = NAN, ll, lpa;
         int st = SY_OK;

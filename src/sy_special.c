@@ -4,6 +4,8 @@
  * (The Gaussian hypergeometric functions of Pareto/NBD and BG/NBD are summed in
  * sy_paretonbd.c and sy_bgnbd.c as transformed series specialised to those models.)
  */
+/* lgamma_r (thread-safe: plain lgamma writes the global signgam) */
+#define _DEFAULT_SOURCE 1
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -30,9 +32,15 @@ double sy_digamma(double x)
     return r + log(x) - 0.5 / x + t;
 }
 
+double sy_lgamma(double x)
+{
+    int sign;
+    return lgamma_r(x, &sign);
+}
+
 double sy_lbeta(double a, double b)
 {
-    return lgamma(a) + lgamma(b) - lgamma(a + b);
+    return sy_lgamma(a) + sy_lgamma(b) - sy_lgamma(a + b);
 }
 
 double sy_logaddexp(double a, double b)

@@ -65,3 +65,15 @@ def test_errors():
     with pytest.raises(ValueError, match="unit"):
         simulate(BG, 10, T=5, unit="fortnight")
     assert len(simulate(BG, 0, T=5)) == 0
+
+
+def test_concurrent_fits_match_sequential():
+    """Fits release the GIL; running them in threads gives the sequential results."""
+    from concurrent.futures import ThreadPoolExecutor
+    datasets = [simulate(BG, 20_000, T=52, seed=s, unit="W", acquisition=26, output="summary")
+                for s in range(4)]
+    seq = [BetaGeo().fit(d).params_.to_numpy() for d in datasets]
+    with ThreadPoolExecutor(max_workers=4) as ex:
+        par = list(ex.map(lambda d: BetaGeo().fit(d).params_.to_numpy(), datasets))
+    for a, b in zip(seq, par):
+        assert np.array_equal(a, b)
