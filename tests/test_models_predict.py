@@ -53,9 +53,9 @@ def test_bgnbd_predictions(params, t):
         ref.bg_expected_quad(params, t, modified=True), rel=1e-7)
 
 
-@pytest.mark.parametrize("cls", [BetaGeo, ModifiedBetaGeo])
+@pytest.mark.parametrize("cls", [BetaGeo, ModifiedBetaGeo, ParetoNBD])
 def test_pmf_sums_to_one_and_mean(cls):
-    m = _make(cls, BG_P[0])
+    m = _make(cls, [0.5533, 10.578, 1.6062, 11.668] if cls is ParetoNBD else BG_P[0])
     n = np.arange(0, 400)
     pmf = m.purchase_pmf(n, 39.0)
     assert np.all(pmf >= 0)

@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from siyu.models._base import PRED_DERT, time_input, validate_pred
+from siyu.models._base import PRED_DERT, PRED_PMF, time_input, validate_pred
 from siyu.models._rft import RFTModel
 
 
@@ -53,5 +53,12 @@ class ParetoNBD(RFTModel):
         return self._predict(PRED_DERT, [float(discount_rate), x, tx, T_],
                              ["discount_rate", "frequency", "recency", "T"], idx)
 
-    def purchase_pmf(self, n: Any, t: Any) -> Any:  # pragma: no cover - documented gap
-        raise NotImplementedError("purchase_pmf is available for BetaGeo/ModifiedBetaGeo only")
+    def purchase_pmf(self, n: Any, t: Any) -> Any:
+        """P(a new customer makes exactly ``n`` repeat purchases in ``t`` time units)
+        (NBD count over the Pareto-distributed lifetime, integrated numerically in C)."""
+        na = np.asarray(n, dtype=float)
+        if np.any(na < 0) or np.any(na != np.round(na)):
+            raise ValueError("n must hold whole numbers >= 0")
+        if np.any(np.asarray(t, dtype=float) < 0):
+            raise ValueError("t must be >= 0")
+        return self._predict(PRED_PMF, [n, t], ["n", "t"])
