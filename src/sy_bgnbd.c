@@ -136,8 +136,8 @@ static double e1(double u, double L)
  * the closed form (a+bb+x-1)/(a-1) [1 - (1-z)^{r+x} 2F1(r+x, bb+x; a+bb+x-1; z)] is rewritten
  * with Pfaff's transformation as (a+bb+x-1) [e1(a-1, L) - e^{-(a-1)L} H] where
  *   2F1(a+bb-1-r, a-1; a+bb+x-1; z) = 1 + (a-1) H,
- * which is a well-behaved series (its terms decay like k^(a-r-x-2) z^k) and has no
- * singularity at a = 1.
+ * which is a well-behaved series for a <= 2 (its terms decay like k^(a-r-x-2) z^k) and
+ * has no singularity at a = 1.  For a > 2 the original series is used instead.
  */
 static int bg_core(double r, double al, double a, double bb, double x, double T, double t,
                    double *out)
@@ -148,22 +148,47 @@ static int bg_core(double r, double al, double a, double bb, double x, double T,
     }
     const double z = t / (al + T + t);
     const double L = log1p(t / (al + T));
-    const double A = a + bb - 1 - r, C = a + bb + x - 1;
-    /* H = sum_{k>=1} (A)_k (a)_{k-1} / ((C)_k k!) z^k */
-    double term = A / C * z; /* k = 1 */
-    double H = term;
+    const double C = a + bb + x - 1;
     const int64_t kmax = 5000000;
-    int64_t k = 1;
-    for (; k < kmax; k++) {
-        double ratio = (A + k) * (a + k - 1) / ((C + k) * (k + 1.0)) * z;
-        term *= ratio;
-        H += term;
-        double q = fabs(ratio) > z ? fabs(ratio) : z;
-        if (q < 1.0 && fabs(term) * q / (1.0 - q) <= 1e-16 * fabs(H)) break;
-        if (term == 0.0) break;
+    double v;
+    if (a > 2.0) {
+        /* Large a: the Pfaff series below has a huge hump ((a)_k grows); the original
+           series 2F1(r+x, bb+x; C; z) converges fast since C >= a.  Summed with rescaling
+           (its terms may exceed the double range before decaying when x z is large). */
+        double term = 1.0, sum = 1.0, lscale = 0.0;
+        int64_t k = 0;
+        for (; k < kmax; k++) {
+            double ratio = (r + x + k) * (bb + x + k) / ((C + k) * (k + 1.0)) * z;
+            term *= ratio;
+            sum += term;
+            if (sum > 1e280) {
+                lscale += log(sum);
+                term /= sum;
+                sum = 1.0;
+            }
+            if (ratio < 1.0 && term * ratio / (1.0 - ratio) <= 1e-17 * sum) break;
+            if (term == 0.0) break;
+        }
+        if (k >= kmax) return SY_ENOCONV;
+        double y = (r + x) * log1p(-z) + lscale + log(sum);
+        v = C / (a - 1.0) * (-expm1(y));
+    } else {
+        const double A = a + bb - 1 - r;
+        /* H = sum_{k>=1} (A)_k (a)_{k-1} / ((C)_k k!) z^k  (terms decay: a <= 2) */
+        double term = A / C * z; /* k = 1 */
+        double H = term;
+        int64_t k = 1;
+        for (; k < kmax; k++) {
+            double ratio = (A + k) * (a + k - 1) / ((C + k) * (k + 1.0)) * z;
+            term *= ratio;
+            H += term;
+            double q = fabs(ratio) > z ? fabs(ratio) : z;
+            if (q < 1.0 && fabs(term) * q / (1.0 - q) <= 1e-16 * fabs(H)) break;
+            if (term == 0.0) break;
+        }
+        if (k >= kmax) return SY_ENOCONV;
+        v = C * (e1(a - 1.0, L) - exp(-(a - 1.0) * L) * H);
     }
-    if (k >= kmax) return SY_ENOCONV;
-    double v = C * (e1(a - 1.0, L) - exp(-(a - 1.0) * L) * H);
     if (!isfinite(v)) return SY_ENAN;
     *out = v;
     return SY_OK;

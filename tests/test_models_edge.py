@@ -143,3 +143,26 @@ def test_refcounts_stable():
         except ValueError:
             pass
     assert [sys.getrefcount(a) for a in (x, tx, T, p)] == before
+
+
+try:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+except ImportError:  # pragma: no cover
+    given = None
+
+if given is not None:
+    @st.composite
+    def _histories(draw):
+        n = draw(st.integers(1, 25))
+        T = np.array(draw(st.lists(st.floats(0.5, 2000.0), min_size=n, max_size=n)))
+        x = np.array(draw(st.lists(st.integers(0, 12000), min_size=n, max_size=n)), float)
+        frac = np.array(draw(st.lists(st.floats(0.0, 1.0), min_size=n, max_size=n)))
+        tx = np.where(x > 0, frac * T, 0.0)
+        return x, tx, T
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(_histories(), st.sampled_from(RFT))
+    def test_random_histories_never_nan(h, cls):
+        x, tx, T = h
+        _finite_or_clear(cls, x, tx, T)
