@@ -396,7 +396,17 @@ static PyObject *py_model_predict(PyObject *self, PyObject *args)
                            (double *)PyArray_DATA(out));
     Py_END_ALLOW_THREADS
     if (st != SY_OK) {
-        sy_raise(st, "model_predict");
+        if (st == SY_ENOCONV)
+            PyErr_SetString(ConvergenceError,
+                            "model_predict: a hypergeometric series did not converge (extreme "
+                            "parameters, or a horizon t far beyond alpha + T); refit with a "
+                            "penalizer or use a shorter horizon");
+        else if (st == SY_ENAN)
+            PyErr_SetString(PyExc_FloatingPointError,
+                            "model_predict: the prediction overflowed for these parameters "
+                            "(extreme fit); refit with a penalizer");
+        else
+            sy_raise(st, "model_predict");
         goto fail;
     }
     Py_DECREF(par);

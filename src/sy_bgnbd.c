@@ -149,12 +149,14 @@ static int bg_core(double r, double al, double a, double bb, double x, double T,
     const double z = t / (al + T + t);
     const double L = log1p(t / (al + T));
     const double C = a + bb + x - 1;
-    const int64_t kmax = 5000000;
+    const int64_t kmax = 2000000;
+    const double A = a + bb - 1 - r;
     double v;
-    if (a > 2.0) {
-        /* Large a: the Pfaff series below has a huge hump ((a)_k grows); the original
-           series 2F1(r+x, bb+x; C; z) converges fast since C >= a.  Summed with rescaling
-           (its terms may exceed the double range before decaying when x z is large). */
+    if (a > 2.0 || fabs(A) * z > 5.0) {
+        /* Large a (or a very large r making A = a+bb-1-r hugely negative): the Pfaff series
+           below has a huge hump or alternates wildly.  The original series
+           2F1(r+x, bb+x; C; z) has positive terms; it is summed with rescaling (terms may
+           exceed the double range before decaying when (r+x) z is large). */
         double term = 1.0, sum = 1.0, lscale = 0.0;
         int64_t k = 0;
         for (; k < kmax; k++) {
@@ -173,7 +175,6 @@ static int bg_core(double r, double al, double a, double bb, double x, double T,
         double y = (r + x) * log1p(-z) + lscale + log(sum);
         v = C / (a - 1.0) * (-expm1(y));
     } else {
-        const double A = a + bb - 1 - r;
         /* H = sum_{k>=1} (A)_k (a)_{k-1} / ((C)_k k!) z^k  (terms decay: a <= 2) */
         double term = A / C * z; /* k = 1 */
         double H = term;
