@@ -55,6 +55,15 @@ int sy_bgbb_loglik(const double *p, const sy_mdata *d, double *ll, double *grad)
 int sy_gammagamma_loglik(const double *p, const sy_mdata *d, double *ll, double *grad);
 int sy_sbg_loglik(const double *p, const sy_mdata *d, double *ll, double *grad);
 
+/* Sum a per-row kernel over fixed blocks of rows, in parallel when the data are large.
+   fn adds the weighted log-likelihood of rows [lo, hi) to acc[0] and its gradient to
+   acc[1..k] (grad NULL: gradient not needed).  Block sums are combined in block order,
+   so the result is identical for any thread count. */
+typedef int (*sy_rowfn)(const double *p, const sy_mdata *d, int64_t lo, int64_t hi, int want_grad,
+                        double *acc);
+int sy_models_blocked(sy_rowfn fn, const double *p, const sy_mdata *d, int k, double *ll,
+                      double *grad);
+
 /* ---- fitting -------------------------------------------------------------- */
 typedef struct {
     double penalizer;   /* objective = -LL/W + penalizer * sum(log(p)^2), W = sum of weights */

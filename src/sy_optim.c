@@ -4,6 +4,7 @@
  * gradient) used for standard errors.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,6 +117,79 @@ int sy_models_predict(int model, int what, const double *params, int64_t n,
     default:
         return SY_EINVAL;
     }
+}
+
+/* ---- blocked (parallel) sums over rows ------------------------------------- */
+
+#define SY_BLOCK 4096
+
+typedef struct {
+    sy_rowfn fn;
+    const double *p;
+    const sy_mdata *d;
+    int k, want_grad, tid, nth;
+    int64_t nblocks;
+    double *acc; /* nblocks x (1 + k) */
+    int status;
+} blk_job;
+
+static void *blk_worker(void *arg)
+{
+    blk_job *j = (blk_job *)arg;
+    j->status = SY_OK;
+    for (int64_t b = j->tid; b < j->nblocks; b += j->nth) {
+        int64_t lo = b * SY_BLOCK, hi = lo + SY_BLOCK < j->d->n ? lo + SY_BLOCK : j->d->n;
+        double *a = j->acc + b * (j->k + 1);
+        int st = j->fn(j->p, j->d, lo, hi, j->want_grad, a);
+        if (st != SY_OK) {
+            j->status = st;
+            break;
+        }
+    }
+    return NULL;
+}
+
+int sy_models_blocked(sy_rowfn fn, const double *p, const sy_mdata *d, int k, double *ll,
+                      double *grad)
+{
+    const int64_t n = d->n;
+    const int64_t nblocks = n > 0 ? (n + SY_BLOCK - 1) / SY_BLOCK : 0;
+    int64_t bytes;
+    if (!sy_mul_ok(nblocks + 1, (int64_t)(k + 1) * (int64_t)sizeof(double), &bytes)) return SY_ENOMEM;
+    double *acc = (double *)calloc(1, (size_t)bytes);
+    if (!acc) return SY_ENOMEM;
+    int nth = sy_get_num_threads();
+    if (nth > 64) nth = 64;
+    if ((int64_t)nth > nblocks) nth = (int)(nblocks > 0 ? nblocks : 1);
+    if (n < 4 * SY_BLOCK) nth = 1;
+    blk_job jobs[64];
+    pthread_t th[64];
+    int started[64] = {0};
+    for (int t = 0; t < nth; t++) {
+        jobs[t] = (blk_job){fn, p, d, k, grad != NULL, t, nth, nblocks, acc, SY_OK};
+    }
+    for (int t = 1; t < nth; t++) started[t] = pthread_create(&th[t], NULL, blk_worker, &jobs[t]) == 0;
+    /* run thread 0's share here, and the share of any thread that failed to start */
+    blk_worker(&jobs[0]);
+    for (int t = 1; t < nth; t++) {
+        if (started[t]) pthread_join(th[t], NULL);
+        else blk_worker(&jobs[t]);
+    }
+    int st = SY_OK;
+    for (int t = 0; t < nth; t++)
+        if (jobs[t].status != SY_OK) st = jobs[t].status;
+    if (st == SY_OK) {
+        double tot[SY_MODEL_MAXPAR + 1] = {0};
+        for (int64_t b = 0; b < nblocks; b++)
+            for (int j = 0; j <= k; j++) tot[j] += acc[b * (k + 1) + j];
+        for (int j = 0; j <= k; j++)
+            if (!isfinite(tot[j])) st = SY_ENAN;
+        *ll = tot[0];
+        if (grad)
+            for (int j = 0; j < k; j++) grad[j] = tot[j + 1];
+    }
+    free(acc);
+    return st;
 }
 
 /* ---- BFGS ------------------------------------------------------------------ */

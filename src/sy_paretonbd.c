@@ -181,30 +181,28 @@ static int pnbd_row(double r, double al, double s, double be, double x, double t
     return SY_OK;
 }
 
-int sy_paretonbd_loglik(const double *p, const sy_mdata *d, double *ll, double *grad)
+static int pnbd_rows(const double *p, const sy_mdata *d, int64_t lo, int64_t hi, int want_grad,
+                     double *acc)
 {
     const double r = p[0], al = p[1], s = p[2], be = p[3];
-    if (!(r > 0 && al > 0 && s > 0 && be > 0) || !isfinite(r + al + s + be)) return SY_EINVAL;
     const double lgr = sy_lgamma(r), psir = sy_digamma(r);
-    double tot = 0.0, G[4] = {0, 0, 0, 0};
-    for (int64_t i = 0; i < d->n; i++) {
+    for (int64_t i = lo; i < hi; i++) {
         double w = d->w ? d->w[i] : 1.0, l, g[4];
         int st = pnbd_row(r, al, s, be, d->c0[i], d->c1[i], d->c2[i], lgr, psir, &l,
-                          grad ? g : NULL, NULL);
+                          want_grad ? g : NULL, NULL);
         if (st != SY_OK) return st;
-        tot += w * l;
-        if (grad)
-            for (int j = 0; j < 4; j++) G[j] += w * g[j];
-    }
-    if (!isfinite(tot)) return SY_ENAN;
-    *ll = tot;
-    if (grad) {
-        for (int j = 0; j < 4; j++) {
-            if (!isfinite(G[j])) return SY_ENAN;
-            grad[j] = G[j];
-        }
+        acc[0] += w * l;
+        if (want_grad)
+            for (int j = 0; j < 4; j++) acc[1 + j] += w * g[j];
     }
     return SY_OK;
+}
+
+int sy_paretonbd_loglik(const double *p, const sy_mdata *d, double *ll, double *grad)
+{
+    if (!(p[0] > 0 && p[1] > 0 && p[2] > 0 && p[3] > 0) || !isfinite(p[0] + p[1] + p[2] + p[3]))
+        return SY_EINVAL;
+    return sy_models_blocked(pnbd_rows, p, d, 4, ll, grad);
 }
 
 /* [1 - (c/(c+t))^(s-1)] / (s-1), stable near s = 1 */

@@ -139,3 +139,23 @@ def test_bgnbd_large_frequency_finite():
         assert np.isfinite(ll) and np.all(np.isfinite(g))
         assert ll == pytest.approx(ORACLES[m](np.array([0.24, 4.4, 0.79, 2.4]), (x, tx, T)).sum(),
                                    rel=1e-9)
+
+
+def test_thread_count_invariance():
+    """Blocked sums: identical log-likelihood and gradient for any thread count."""
+    rng = np.random.default_rng(9)
+    n = 60_000
+    T = rng.uniform(1, 52, n)
+    x = rng.poisson(1.5, n).astype(float)
+    tx = np.where(x > 0, rng.uniform(0, 1, n) * T, 0.0)
+    p = np.array([0.55, 10.6, 0.61, 11.7])
+    old = _core.get_num_threads()
+    try:
+        res = []
+        for k in (1, 2, 3, 8):
+            _core.set_num_threads(k)
+            res.append(_core.model_loglik(2, p, x, tx, T, None))
+    finally:
+        _core.set_num_threads(old)
+    for ll, g in res[1:]:
+        assert ll == res[0][0] and np.array_equal(g, res[0][1])
