@@ -179,3 +179,34 @@ def test_holdout_tracking(data, cls):
     total = float(np.sum(m.conditional_expected_purchases(39.0, cbs["x"].values,
                                                           cbs["t.x"].values, cbs["T.cal"].values)))
     assert abs(total - cbs["x.star"].sum()) / cbs["x.star"].sum() < 0.15
+
+
+def _num_hessian(f, p, rel=1e-4):
+    k = len(p)
+    H = np.zeros((k, k))
+    h = rel * np.asarray(p)
+    for i in range(k):
+        for j in range(k):
+            def at(di, dj):
+                q = np.array(p, float)
+                q[i] += di * h[i]
+                q[j] += dj * h[j]
+                return f(q)
+            H[i, j] = (at(1, 1) - at(1, -1) - at(-1, 1) + at(-1, -1)) / (4 * h[i] * h[j])
+    return H
+
+
+def test_standard_errors_match_oracle_hessian(cdnow, data):
+    import reference_models as ref
+    x, tx, T = (cdnow[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    m = BetaGeo().fit(x, tx, T)
+    H = _num_hessian(lambda q: -ref.bgnbd_ll(q, x, tx, T).sum(), m.params_.to_numpy())
+    se = np.sqrt(np.diag(np.linalg.inv(H)))
+    assert np.allclose(m.standard_errors_.to_numpy(), se, rtol=2e-3)
+    g = pd.read_csv(data / "cdnow_customers_summary_with_transactions.csv")
+    g = g[g.x > 0]
+    gg = GammaGamma().fit(g.x, g.zbar)
+    H = _num_hessian(lambda q: -ref.gg_ll(q, g.x.values, g.zbar.values).sum(),
+                     gg.params_.to_numpy())
+    assert np.allclose(gg.standard_errors_.to_numpy(), np.sqrt(np.diag(np.linalg.inv(H))),
+                       rtol=2e-3)
