@@ -129,12 +129,14 @@ int sy_bgbb_predict(const double *p, int what, int64_t n, const double *const *c
             } else {
                 if (!(a0 > 0)) return SY_EINVAL;
                 double ld = log1p(a0);
-                for (int64_t k = 1; k < 100000000; k++) {
+                int64_t k;
+                for (k = 1; k < 100000000; k++) {
                     lb += log((de + nn + k - 1) / (ga + de + nn + k - 1));
                     double term = exp(lb - k * ld);
                     s += term;
                     if (term < 1e-17 * s * (1.0 - 1.0 / (1.0 + a0))) break;
                 }
+                if (k >= 100000000) return SY_ENOCONV;
             }
             v = exp(lA) * s;
             break;

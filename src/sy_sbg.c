@@ -60,11 +60,13 @@ int sy_sbg_predict(const double *p, int what, int64_t n, const double *const *co
             double d = cols[0][i], nn = cols[1][i] + 1.0;
             if (!(d > 0)) return SY_EINVAL;
             double term = (b + nn - 1) / (a + b + nn - 1), s = term; /* S(n)/S(n-1) */
-            for (int64_t k = 1; k < 100000000; k++) {
+            int64_t k;
+            for (k = 1; k < 100000000; k++) {
                 term *= (b + nn + k - 1) / (a + b + nn + k - 1) / (1.0 + d);
                 s += term;
                 if (term < 1e-17 * s * (d / (1.0 + d))) break;
             }
+            if (k >= 100000000) return SY_ENOCONV;
             v = s;
             break;
         }
