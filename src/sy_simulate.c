@@ -5,6 +5,7 @@
  * phases (count, then fill) see identical draws.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "siyu.h"
@@ -79,13 +80,10 @@ static double rng_gamma(rng_t *r, double shape)
     }
 }
 
-int sy_simulate_purchases(int model, const double *p, int64_t n, const double *T, uint64_t seed,
-                          int64_t *count, const int64_t *offset, double *times, double *tx)
+static int sim_range(int model, const double *p, int64_t lo, int64_t n, const double *T,
+                     uint64_t seed, int64_t *count, const int64_t *offset, double *times, double *tx)
 {
-    if (model != SY_MODEL_BGNBD && model != SY_MODEL_PARETO) return SY_EINVAL;
-    for (int j = 0; j < 4; j++)
-        if (!(p[j] > 0) || !isfinite(p[j])) return SY_EINVAL;
-    for (int64_t i = 0; i < n; i++) {
+    for (int64_t i = lo; i < n; i++) {
         rng_t rg;
         rng_seed(&rg, seed, (uint64_t)i);
         const double Ti = T[i];
@@ -118,12 +116,84 @@ int sy_simulate_purchases(int model, const double *p, int64_t n, const double *T
     return SY_OK;
 }
 
+/* ---- split customers over threads (each customer has its own stream, so the output
+   does not depend on the number of threads) ---------------------------------------- */
+typedef struct {
+    int kind; /* 0 purchases, 1 amounts */
+    int model;
+    const double *p;
+    int64_t lo, hi;
+    const double *T;
+    uint64_t seed;
+    int64_t *count;
+    const int64_t *kcount;
+    const int64_t *offset;
+    double *out, *tx;
+    int status;
+} sim_job;
+
+static int amounts_range(const double *pqg, int64_t lo, int64_t n, const int64_t *k,
+                         const int64_t *offset, uint64_t seed, double *amounts);
+
+static void *sim_worker(void *arg)
+{
+    sim_job *j = (sim_job *)arg;
+    if (j->kind == 0)
+        j->status = sim_range(j->model, j->p, j->lo, j->hi, j->T, j->seed, j->count, j->offset,
+                              j->out, j->tx);
+    else
+        j->status = amounts_range(j->p, j->lo, j->hi, j->kcount, j->offset, j->seed, j->out);
+    return NULL;
+}
+
+static int sim_parallel(sim_job proto, int64_t n)
+{
+    int nth = sy_get_num_threads();
+    if (nth > 64) nth = 64;
+    if (n < 20000) nth = 1;
+    sim_job jobs[64];
+    pthread_t th[64];
+    int started[64] = {0};
+    for (int t = 0; t < nth; t++) {
+        jobs[t] = proto;
+        jobs[t].lo = n * t / nth;
+        jobs[t].hi = n * (t + 1) / nth;
+        jobs[t].status = SY_OK;
+    }
+    for (int t = 1; t < nth; t++) started[t] = pthread_create(&th[t], NULL, sim_worker, &jobs[t]) == 0;
+    sim_worker(&jobs[0]);
+    for (int t = 1; t < nth; t++) {
+        if (started[t]) pthread_join(th[t], NULL);
+        else sim_worker(&jobs[t]);
+    }
+    for (int t = 0; t < nth; t++)
+        if (jobs[t].status != SY_OK) return jobs[t].status;
+    return SY_OK;
+}
+
+int sy_simulate_purchases(int model, const double *p, int64_t n, const double *T, uint64_t seed,
+                          int64_t *count, const int64_t *offset, double *times, double *tx)
+{
+    if (model != SY_MODEL_BGNBD && model != SY_MODEL_PARETO) return SY_EINVAL;
+    for (int j = 0; j < 4; j++)
+        if (!(p[j] > 0) || !isfinite(p[j])) return SY_EINVAL;
+    sim_job proto = {0, model, p, 0, n, T, seed, count, NULL, offset, times, tx, SY_OK};
+    return sim_parallel(proto, n);
+}
+
 int sy_simulate_amounts(const double *pqg, int64_t n, const int64_t *k, const int64_t *offset,
                         uint64_t seed, double *amounts)
 {
+    if (!(pqg[0] > 0 && pqg[1] > 0 && pqg[2] > 0)) return SY_EINVAL;
+    sim_job proto = {1, 0, pqg, 0, n, NULL, seed, NULL, k, offset, amounts, NULL, SY_OK};
+    return sim_parallel(proto, n);
+}
+
+static int amounts_range(const double *pqg, int64_t lo, int64_t n, const int64_t *k,
+                         const int64_t *offset, uint64_t seed, double *amounts)
+{
     const double pp = pqg[0], q = pqg[1], g = pqg[2];
-    if (!(pp > 0 && q > 0 && g > 0)) return SY_EINVAL;
-    for (int64_t i = 0; i < n; i++) {
+    for (int64_t i = lo; i < n; i++) {
         rng_t rg;
         rng_seed(&rg, seed ^ 0x5bd1e9955bd1e995ULL, (uint64_t)i);
         double nu = rng_gamma(&rg, q) / g;

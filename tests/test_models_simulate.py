@@ -77,3 +77,16 @@ def test_concurrent_fits_match_sequential():
         par = list(ex.map(lambda d: BetaGeo().fit(d).params_.to_numpy(), datasets))
     for a, b in zip(seq, par):
         assert np.array_equal(a, b)
+
+
+def test_simulate_thread_count_invariance():
+    from siyu import _core
+    old = _core.get_num_threads()
+    try:
+        _core.set_num_threads(1)
+        a = simulate(PNBD, 30_000, T=52, seed=5, unit="W", acquisition=10)
+        _core.set_num_threads(3)
+        b = simulate(PNBD, 30_000, T=52, seed=5, unit="W", acquisition=10)
+    finally:
+        _core.set_num_threads(old)
+    pd.testing.assert_frame_equal(a, b)
