@@ -114,6 +114,10 @@ def test_calibration_holdout_columns(cdnow):
     assert m.params_["r"] == pytest.approx(0.2426, rel=5e-4) and m.unit == "W"
     p = m.conditional_expected_purchases(10, df)
     assert isinstance(p, pd.Series) and p.index.equals(df.index)
+    days = df.copy()
+    days.attrs = dict(df.attrs, unit="D")
+    with pytest.raises(ValueError, match="unit"):
+        m.probability_alive(days)
 
 
 def test_penalizer_shrinks_and_is_recorded(cdnow):

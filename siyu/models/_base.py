@@ -338,6 +338,10 @@ def time_input(model: BaseFitter, frequency: Any, recency: Any, T: Any,
     """Accept a summary DataFrame or three array-likes for predictions."""
     if isinstance(frequency, pd.DataFrame):
         df = frequency
+        du = df.attrs.get("unit")
+        if du is not None and model.unit is not None and str(du).upper() != model.unit:
+            raise ValueError(f"the summary is in unit {du!r} but the model was fitted in "
+                             f"{model.unit!r}; recompute the summary with unit={model.unit!r}")
         return (_pick(df, ("frequency_cal", "frequency", "x"), "frequency"),
                 _pick(df, ("recency_cal", "recency", "t_x"), "recency"),
                 _pick(df, t_names, "T"), df.index)
