@@ -1,0 +1,64 @@
+"""Pareto/NBD (Schmittlein, Morrison & Colombo 1987)."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from siyu.models._base import PRED_DERT, PRED_PMF, time_input, validate_pred
+from siyu.models._rft import RFTModel
+
+
+class ParetoNBD(RFTModel):
+    """Pareto/NBD purchase model: Poisson purchases at rate lambda ~ Gamma(r, alpha) during
+    an exponential lifetime with rate mu ~ Gamma(s, beta).
+
+    The likelihood's Gaussian hypergeometric terms are evaluated in C through an
+    Euler-transformed series with a convergence check and a quadrature fallback, so large
+    frequencies, long histories and extreme parameters stay finite.
+
+    Examples
+    --------
+    >>> from siyu.datasets.simulate import simulate
+    >>> s = simulate({"r": 0.55, "alpha": 10.6, "s": 0.6, "beta": 11.7}, 5000, T=52, seed=1,
+    ...              unit="W", acquisition=26, output="summary")
+    >>> m = ParetoNBD().fit(s)
+    >>> list(m.params_.index)
+    ['r', 'alpha', 's', 'beta']
+    >>> bool(m.dert(0.001, 2, 30.0, 40.0) > 0)
+    True
+    """
+
+    _param_names = ("r", "alpha", "s", "beta")
+    _default_starts = ((0.0, 0.0, 0.0, 0.0), (-1.0, 1.0, -1.0, 1.0), (0.0, 2.0, 0.0, 2.0),
+                       (1.0, 3.0, 1.0, 3.0), (-2.0, 0.0, -2.0, 0.0))
+
+    def _data_start(self, mean_x: float, mean_T: float) -> list[float]:
+        return [1.0, max(mean_T / (mean_x + 0.1), 1e-3), 1.0, max(mean_T, 1e-3)]
+
+    def dert(self, discount_rate: float, frequency: Any, recency: Any = None,
+             T: Any = None) -> Any:
+        """Discounted expected residual transactions (Fader, Hardie & Lee 2005, "RFM and CLV").
+
+        Parameters
+        ----------
+        discount_rate : float
+            Continuously compounded discount rate per model time unit (for an annual rate
+            d and weekly data use ``log(1 + d) / 52``).
+        """
+        if not (float(discount_rate) > 0):
+            raise ValueError("discount_rate must be > 0")
+        x, tx, T_, idx = time_input(self, frequency, recency, T)
+        validate_pred(x, tx, T_)
+        return self._predict(PRED_DERT, [float(discount_rate), x, tx, T_],
+                             ["discount_rate", "frequency", "recency", "T"], idx)
+
+    def purchase_pmf(self, n: Any, t: Any) -> Any:
+        """P(a new customer makes exactly ``n`` repeat purchases in ``t`` time units)
+        (NBD count over the Pareto-distributed lifetime, integrated numerically in C)."""
+        na = np.asarray(n, dtype=float)
+        if np.any(na < 0) or np.any(na != np.round(na)):
+            raise ValueError("n must hold whole numbers >= 0")
+        if np.any(np.asarray(t, dtype=float) < 0):
+            raise ValueError("t must be >= 0")
+        return self._predict(PRED_PMF, [n, t], ["n", "t"])

@@ -1,0 +1,202 @@
+/*
+ * sy_models.h -- probabilistic customer-value models (BG/NBD, MBG/NBD, Pareto/NBD,
+ * BG/BB, Gamma-Gamma, sBG): log-likelihoods with analytic gradients, the optimiser,
+ * predictions and simulation.  Pure C, no Python.
+ *
+ * Parameters are always passed in their natural (positive) scale, in this order:
+ *   BG/NBD, MBG/NBD : r, alpha, a, b           data: x, t_x, T
+ *   Pareto/NBD      : r, alpha, s, beta        data: x, t_x, T
+ *   BG/BB           : alpha, beta, gamma, delta data: x, t_x, n (opportunities)
+ *   Gamma-Gamma     : p, q, gamma              data: x, mean spend m   (x >= 1, m > 0)
+ *   sBG             : alpha, beta              data: period of churn t, T (t == T: alive)
+ */
+#ifndef SY_MODELS_H
+#define SY_MODELS_H
+
+#include <stdint.h>
+
+#define SY_MODEL_BGNBD  0
+#define SY_MODEL_MBGNBD 1
+#define SY_MODEL_PARETO 2
+#define SY_MODEL_BGBB   3
+#define SY_MODEL_GG     4
+#define SY_MODEL_SBG    5
+#define SY_MODEL_COUNT  6
+
+#define SY_MODEL_MAXPAR 4
+
+/* Rows of a model's data set.  c0, c1, c2 are the model's three data columns (see above;
+   unused columns may be NULL).  w may be NULL (all weights 1). */
+typedef struct {
+    int64_t n;
+    const double *c0, *c1, *c2, *w;
+    /* Optional tables used by BG/NBD-type models (filled by sy_models_prepare). */
+    int64_t nx, nt;
+    double *ux, *ut;          /* unique x values, unique time values         */
+    int64_t *ix, *i1, *i2;    /* per row: index into ux, index of c1, of c2 in ut */
+    void *owned;              /* storage to free in sy_models_release       */
+} sy_mdata;
+
+/* number of parameters of a model (0 for an unknown id) */
+int sy_models_npar(int model);
+
+/* Build lookup tables (no-op for models that do not use them). */
+int sy_models_prepare(int model, sy_mdata *d);
+void sy_models_release(sy_mdata *d);
+
+/* Total weighted log-likelihood and its gradient with respect to the natural
+   parameters (grad may be NULL).  d must have been prepared. */
+int sy_models_loglik(int model, const double *params, const sy_mdata *d, double *ll, double *grad);
+
+/* Per-model kernels (used by sy_models_loglik). */
+int sy_bgnbd_loglik(const double *p, const sy_mdata *d, int modified, double *ll, double *grad);
+int sy_paretonbd_loglik(const double *p, const sy_mdata *d, double *ll, double *grad);
+int sy_bgbb_loglik(const double *p, const sy_mdata *d, double *ll, double *grad);
+int sy_gammagamma_loglik(const double *p, const sy_mdata *d, double *ll, double *grad);
+int sy_sbg_loglik(const double *p, const sy_mdata *d, double *ll, double *grad);
+
+/* Sum a per-row kernel over fixed blocks of rows, in parallel when the data are large.
+   fn adds the weighted log-likelihood of rows [lo, hi) to acc[0] and its gradient to
+   acc[1..k] (grad NULL: gradient not needed).  Block sums are combined in block order,
+   so the result is identical for any thread count. */
+typedef int (*sy_rowfn)(const double *p, const sy_mdata *d, int64_t lo, int64_t hi, int want_grad,
+                        double *acc);
+int sy_models_blocked(sy_rowfn fn, const double *p, const sy_mdata *d, int k, double *ll,
+                      double *grad);
+
+/* ---- fitting -------------------------------------------------------------- */
+typedef struct {
+    double penalizer;   /* objective = -LL/W + penalizer * sum(log(p)^2), W = sum of weights */
+    int maxiter;        /* BFGS iterations per start                                           */
+    double gtol;        /* convergence: max |gradient of objective wrt log-params| < gtol        */
+} sy_fit_opts;
+
+typedef struct {
+    double logp[SY_MODEL_MAXPAR];     /* optimum (log-parameters)                     */
+    double loglik;                    /* unpenalised total log-likelihood at optimum  */
+    double objective;                 /* penalised objective (mean scale)             */
+    double hess[SY_MODEL_MAXPAR * SY_MODEL_MAXPAR]; /* Hessian of W*objective wrt log-params */
+    int n_iter;                       /* iterations of the accepted start             */
+    int converged;                    /* 1 if a start met the gradient tolerance      */
+    int start_used;                   /* index of the accepted start                  */
+    int64_t n_unique;                 /* rows after collapsing identical rows         */
+} sy_fit_result;
+
+/* Collapse identical rows, then run BFGS from each start (n_starts x npar log-params,
+   row-major) until one converges; the best start is kept.  Status SY_ENAN when every
+   start produced non-finite values. */
+int sy_models_fit(int model, const sy_mdata *raw, const double *starts, int n_starts,
+                  const sy_fit_opts *opts, sy_fit_result *res);
+
+/* Generic BFGS minimiser on R^k. */
+typedef int (*sy_objfn)(const double *theta, void *ctx, double *f, double *g);
+int sy_optim_bfgs(sy_objfn fn, void *ctx, int k, double *theta, int maxiter, double gtol,
+                  double *fmin, int *n_iter, int *converged);
+
+/* ---- predictions ---------------------------------------------------------- */
+/* what codes */
+#define SY_PRED_EXPECTED      0  /* E[X(t)] new customer          cols: t                    */
+#define SY_PRED_COND_EXPECTED 1  /* E[X(t)|x,tx,T]                 cols: t, x, tx, T          */
+#define SY_PRED_PALIVE        2  /* P(alive|x,tx,T)                cols: x, tx, T             */
+#define SY_PRED_PMF           3  /* P(X(t)=n)                      cols: n, t                 */
+#define SY_PRED_DERT          4  /* discounted expected residual transactions  cols: d, x, tx, T */
+#define SY_PRED_GG_VALUE      5  /* Gamma-Gamma E[M|x, m]          cols: x, m                 */
+#define SY_PRED_SURVIVAL      6  /* sBG S(t)                       cols: t                    */
+#define SY_PRED_RETENTION     7  /* sBG r(t)                       cols: t                    */
+#define SY_PRED_DERL          8  /* sBG DERL                       cols: d, n_renewals        */
+
+/* out[i] = prediction for row i; cols[j][i] are the inputs listed above. */
+int sy_models_predict(int model, int what, const double *params, int64_t n,
+                      const double *const *cols, double *out);
+
+int sy_bgnbd_predict(const double *p, int modified, int what, int64_t n,
+                     const double *const *cols, double *out);
+int sy_paretonbd_predict(const double *p, int what, int64_t n, const double *const *cols,
+                         double *out);
+int sy_bgbb_predict(const double *p, int what, int64_t n, const double *const *cols,
+                    double *out);
+int sy_gammagamma_predict(const double *p, int what, int64_t n, const double *const *cols,
+                          double *out);
+int sy_sbg_predict(const double *p, int what, int64_t n, const double *const *cols,
+                   double *out);
+
+/* ---- special functions (sy_special.c) ------------------------------------- */
+double sy_digamma(double x);
+/* log|Gamma(x)| without touching the global signgam (safe with the GIL released) */
+double sy_lgamma(double x);
+double sy_lbeta(double a, double b);
+/* log(exp(a) + exp(b)) */
+double sy_logaddexp(double a, double b);
+/* Gauss-Legendre nodes/weights on [-1, 1] (SY_GL_N points), computed once. */
+#define SY_GL_N 24
+void sy_gl_get(const double **nodes, const double **weights);
+/* Collapse identical rows, then run BFGS from each start (n_starts x npar log-params,
+   row-major) until one converges; the best start is kept.  Status SY_ENAN when every
+   start produced non-finite values. */
+int sy_models_fit(int model, const sy_mdata *raw, const double *starts, int n_starts,
+                  const sy_fit_opts *opts, sy_fit_result *res);
+
+/* Generic BFGS minimiser on R^k. */
+typedef int (*sy_objfn)(const double *theta, void *ctx, double *f, double *g);
+int sy_optim_bfgs(sy_objfn fn, void *ctx, int k, double *theta, int maxiter, double gtol,
+                  double *fmin, int *n_iter, int *converged);
+
+/* ---- predictions ---------------------------------------------------------- */
+/* what codes */
+#define SY_PRED_EXPECTED      0  /* E[X(t)] new customer          cols: t                    */
+#define SY_PRED_COND_EXPECTED 1  /* E[X(t)|x,tx,T]                 cols: t, x, tx, T          */
+#define SY_PRED_PALIVE        2  /* P(alive|x,tx,T)                cols: x, tx, T             */
+#define SY_PRED_PMF           3  /* P(X(t)=n)                      cols: n, t                 */
+#define SY_PRED_DERT          4  /* discounted expected residual transactions  cols: d, x, tx, T */
+#define SY_PRED_GG_VALUE      5  /* Gamma-Gamma E[M|x, m]          cols: x, m                 */
+#define SY_PRED_SURVIVAL      6  /* sBG S(t)                       cols: t                    */
+#define SY_PRED_RETENTION     7  /* sBG r(t)                       cols: t                    */
+#define SY_PRED_DERL          8  /* sBG DERL                       cols: d, n_renewals        */
+
+/* out[i] = prediction for row i; cols[j][i] are the inputs listed above. */
+int sy_models_predict(int model, int what, const double *params, int64_t n,
+                      const double *const *cols, double *out);
+
+int sy_bgnbd_predict(const double *p, int modified, int what, int64_t n,
+                     const double *const *cols, double *out);
+int sy_paretonbd_predict(const double *p, int what, int64_t n, const double *const *cols,
+                         double *out);
+int sy_bgbb_predict(const double *p, int what, int64_t n, const double *const *cols,
+                    double *out);
+int sy_gammagamma_predict(const double *p, int what, int64_t n, const double *const *cols,
+                          double *out);
+int sy_sbg_predict(const double *p, int what, int64_t n, const double *const *cols,
+                   double *out);
+
+/* ---- special functions (sy_special.c) ------------------------------------- */
+double sy_digamma(double x);
+/* log|Gamma(x)| without touching the global signgam (safe with the GIL released) */
+double sy_lgamma(double x);
+double sy_lbeta(double a, double b);
+/* log(exp(a) + exp(b)) */
+double sy_logaddexp(double a, double b);
+/* Gauss-Legendre nodes/weights on [-1, 1] (SY_GL_N points), computed once. */
+#define SY_GL_N 24
+void sy_gl_get(const double **nodes, const double **weights);
+
+/* Collapse identical rows of k (<= 3) double columns.  ucols[j] (capacity n) receive the
+   unique rows in first-seen order, uw (capacity n, may be NULL) the summed weights
+   (w NULL = 1 each), inv (may be NULL) the unique index of each row, *m the count. */
+int sy_dedup(const double *const *cols, int k, const double *w, int64_t n,
+             double *const *ucols, double *uw, int64_t *inv, int64_t *m);
+
+/* ---- simulation (sy_simulate.c) ------------------------------------------- */
+/* Draw from BG/NBD (model SY_MODEL_BGNBD, p = r, alpha, a, b) or Pareto/NBD
+   (SY_MODEL_PARETO, p = r, alpha, s, beta) for n customers observed for T[i] units
+   after their first purchase (time 0).  Phase 1 (times == NULL): count the repeat
+   purchases of each customer into count[i] (uses seed).  Phase 2: with the same seed,
+   write each customer's repeat purchase times (sorted) into times at offset[i]
+   (offset = exclusive cumsum of count).  x/tx summary per customer into x, tx (may be NULL). */
+int sy_simulate_purchases(int model, const double *p, int64_t n, const double *T, uint64_t seed,
+                          int64_t *count, const int64_t *offset, double *times, double *tx);
+/* Gamma-Gamma amounts: for customer i with k[i] = count[i] + 1 occasions, fill
+   amounts[offset2[i] .. offset2[i]+k[i]) with Gamma(p, nu_i), nu_i ~ Gamma(q, gamma). */
+int sy_simulate_amounts(const double *pqg, int64_t n, const int64_t *k, const int64_t *offset,
+                        uint64_t seed, double *amounts);
+
+#endif /* SY_MODELS_H */

@@ -1,0 +1,453 @@
+/*
+ * sy_optim.c -- model dispatch, BFGS on log-parameters with a backtracking line search,
+ * multiple starts, and the numerical Hessian (central differences of the analytic
+ * gradient) used for standard errors.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "siyu.h"
+#include "sy_models.h"
+
+int sy_models_npar(int model)
+{
+    switch (model) {
+    case SY_MODEL_BGNBD:
+    case SY_MODEL_MBGNBD:
+    case SY_MODEL_PARETO:
+    case SY_MODEL_BGBB:
+        return 4;
+    case SY_MODEL_GG:
+        return 3;
+    case SY_MODEL_SBG:
+        return 2;
+    default:
+        return 0;
+    }
+}
+
+void sy_models_release(sy_mdata *d)
+{
+    free(d->owned);
+    d->owned = NULL;
+    d->ux = d->ut = NULL;
+    d->ix = d->i1 = d->i2 = NULL;
+    d->nx = d->nt = 0;
+}
+
+int sy_models_prepare(int model, sy_mdata *d)
+{
+    if (model != SY_MODEL_BGNBD && model != SY_MODEL_MBGNBD) return SY_OK;
+    const int64_t n = d->n;
+    int64_t n2, bytes;
+    if (!sy_mul_ok(n, 2, &n2) || !sy_mul_ok(n2 + 1, 6 * (int64_t)sizeof(double), &bytes))
+        return SY_ENOMEM;
+    /* layout: ux[n] ut[2n] ix[n] inv2[2n] tmp[2n] */
+    char *buf = (char *)malloc((size_t)bytes);
+    if (!buf) return SY_ENOMEM;
+    double *ux = (double *)buf;
+    double *ut = ux + n;
+    int64_t *ix = (int64_t *)(ut + n2);
+    int64_t *inv2 = ix + n;
+    double *tmp = (double *)(inv2 + n2);
+    int64_t nx = 0, nt = 0;
+    const double *c0[1] = {d->c0};
+    double *u0[1] = {ux};
+    int st = sy_dedup(c0, 1, NULL, n, u0, NULL, ix, &nx);
+    if (st == SY_OK) {
+        if (n) memcpy(tmp, d->c1, (size_t)n * sizeof(double));
+        if (n) memcpy(tmp + n, d->c2, (size_t)n * sizeof(double));
+        const double *c1[1] = {tmp};
+        double *u1[1] = {ut};
+        st = sy_dedup(c1, 1, NULL, n2, u1, NULL, inv2, &nt);
+    }
+    if (st != SY_OK) {
+        free(buf);
+        return st;
+    }
+    d->owned = buf;
+    d->ux = ux;
+    d->ut = ut;
+    d->ix = ix;
+    d->i1 = inv2;
+    d->i2 = inv2 + n;
+    d->nx = nx;
+    d->nt = nt;
+    return SY_OK;
+}
+
+int sy_models_loglik(int model, const double *params, const sy_mdata *d, double *ll, double *grad)
+{
+    switch (model) {
+    case SY_MODEL_BGNBD:
+        return sy_bgnbd_loglik(params, d, 0, ll, grad);
+    case SY_MODEL_MBGNBD:
+        return sy_bgnbd_loglik(params, d, 1, ll, grad);
+    case SY_MODEL_PARETO:
+        return sy_paretonbd_loglik(params, d, ll, grad);
+    case SY_MODEL_BGBB:
+        return sy_bgbb_loglik(params, d, ll, grad);
+    case SY_MODEL_GG:
+        return sy_gammagamma_loglik(params, d, ll, grad);
+    case SY_MODEL_SBG:
+        return sy_sbg_loglik(params, d, ll, grad);
+    default:
+        return SY_EINVAL;
+    }
+}
+
+int sy_models_predict(int model, int what, const double *params, int64_t n,
+                      const double *const *cols, double *out)
+{
+    switch (model) {
+    case SY_MODEL_BGNBD:
+        return sy_bgnbd_predict(params, 0, what, n, cols, out);
+    case SY_MODEL_MBGNBD:
+        return sy_bgnbd_predict(params, 1, what, n, cols, out);
+    case SY_MODEL_PARETO:
+        return sy_paretonbd_predict(params, what, n, cols, out);
+    case SY_MODEL_BGBB:
+        return sy_bgbb_predict(params, what, n, cols, out);
+    case SY_MODEL_GG:
+        return sy_gammagamma_predict(params, what, n, cols, out);
+    case SY_MODEL_SBG:
+        return sy_sbg_predict(params, what, n, cols, out);
+    default:
+        return SY_EINVAL;
+    }
+}
+
+/* ---- blocked (parallel) sums over rows ------------------------------------- */
+
+#define SY_BLOCK 4096
+
+typedef struct {
+    sy_rowfn fn;
+    const double *p;
+    const sy_mdata *d;
+    int k, want_grad, tid, nth;
+    int64_t nblocks;
+    double *acc; /* nblocks x (1 + k) */
+    int status;
+} blk_job;
+
+static void *blk_worker(void *arg)
+{
+    blk_job *j = (blk_job *)arg;
+    j->status = SY_OK;
+    for (int64_t b = j->tid; b < j->nblocks; b += j->nth) {
+        int64_t lo = b * SY_BLOCK, hi = lo + SY_BLOCK < j->d->n ? lo + SY_BLOCK : j->d->n;
+        double *a = j->acc + b * (j->k + 1);
+        int st = j->fn(j->p, j->d, lo, hi, j->want_grad, a);
+        if (st != SY_OK) {
+            j->status = st;
+            break;
+        }
+    }
+    return NULL;
+}
+
+int sy_models_blocked(sy_rowfn fn, const double *p, const sy_mdata *d, int k, double *ll,
+                      double *grad)
+{
+    const int64_t n = d->n;
+    const int64_t nblocks = n > 0 ? (n + SY_BLOCK - 1) / SY_BLOCK : 0;
+    int64_t bytes;
+    if (!sy_mul_ok(nblocks + 1, (int64_t)(k + 1) * (int64_t)sizeof(double), &bytes)) return SY_ENOMEM;
+    double *acc = (double *)calloc(1, (size_t)bytes);
+    if (!acc) return SY_ENOMEM;
+    int nth = sy_get_num_threads();
+    if (nth > 64) nth = 64;
+    if ((int64_t)nth > nblocks) nth = (int)(nblocks > 0 ? nblocks : 1);
+    if (n < 4 * SY_BLOCK) nth = 1;
+    blk_job jobs[64];
+    pthread_t th[64];
+    int started[64] = {0};
+    for (int t = 0; t < nth; t++) {
+        jobs[t] = (blk_job){fn, p, d, k, grad != NULL, t, nth, nblocks, acc, SY_OK};
+    }
+    for (int t = 1; t < nth; t++) started[t] = pthread_create(&th[t], NULL, blk_worker, &jobs[t]) == 0;
+    /* run thread 0's share here, and the share of any thread that failed to start */
+    blk_worker(&jobs[0]);
+    for (int t = 1; t < nth; t++) {
+        if (started[t]) pthread_join(th[t], NULL);
+        else blk_worker(&jobs[t]);
+    }
+    int st = SY_OK;
+    for (int t = 0; t < nth; t++)
+        if (jobs[t].status != SY_OK) st = jobs[t].status;
+    if (st == SY_OK) {
+        double tot[SY_MODEL_MAXPAR + 1] = {0};
+        for (int64_t b = 0; b < nblocks; b++)
+            for (int j = 0; j <= k; j++) tot[j] += acc[b * (k + 1) + j];
+        for (int j = 0; j <= k; j++)
+            if (!isfinite(tot[j])) st = SY_ENAN;
+        *ll = tot[0];
+        if (grad)
+            for (int j = 0; j < k; j++) grad[j] = tot[j + 1];
+    }
+    free(acc);
+    return st;
+}
+
+/* ---- BFGS ------------------------------------------------------------------ */
+
+int sy_optim_bfgs(sy_objfn fn, void *ctx, int k, double *theta, int maxiter, double gtol,
+                  double *fmin, int *n_iter, int *converged)
+{
+    double H[SY_MODEL_MAXPAR * SY_MODEL_MAXPAR], g[SY_MODEL_MAXPAR], gn[SY_MODEL_MAXPAR];
+    double dvec[SY_MODEL_MAXPAR], tn[SY_MODEL_MAXPAR], s[SY_MODEL_MAXPAR], y[SY_MODEL_MAXPAR];
+    double Hy[SY_MODEL_MAXPAR];
+    double f, fnew;
+    if (k < 1 || k > SY_MODEL_MAXPAR) return SY_EINVAL;
+    *converged = 0;
+    *n_iter = 0;
+    int st = fn(theta, ctx, &f, g);
+    if (st != SY_OK) return st;
+    if (!isfinite(f)) return SY_ENAN;
+    for (int i = 0; i < k * k; i++) H[i] = 0.0;
+    for (int i = 0; i < k; i++) H[i * k + i] = 1.0;
+    int fresh = 1, small_steps = 0;
+    int it;
+    for (it = 0; it < maxiter; it++) {
+        double gmax = 0.0;
+        for (int i = 0; i < k; i++) gmax = fmax(gmax, fabs(g[i]));
+        if (gmax < gtol) {
+            *converged = 1;
+            break;
+        }
+        double gd = 0.0, dmax = 0.0;
+        for (int i = 0; i < k; i++) {
+            double v = 0.0;
+            for (int j = 0; j < k; j++) v -= H[i * k + j] * g[j];
+            dvec[i] = v;
+            gd += v * g[i];
+            dmax = fmax(dmax, fabs(v));
+        }
+        if (!(gd < 0.0)) { /* not a descent direction: restart from steepest descent */
+            for (int i = 0; i < k * k; i++) H[i] = 0.0;
+            for (int i = 0; i < k; i++) H[i * k + i] = 1.0;
+            for (int i = 0; i < k; i++) dvec[i] = -g[i];
+            gd = 0.0;
+            dmax = 0.0;
+            for (int i = 0; i < k; i++) {
+                gd -= g[i] * g[i];
+                dmax = fmax(dmax, fabs(g[i]));
+            }
+            fresh = 1;
+        }
+        double step = 1.0;
+        if (dmax * step > 3.0) step = 3.0 / dmax; /* at most a factor e^3 per iteration */
+        int ok = 0;
+        for (int ls = 0; ls < 60; ls++) {
+            for (int i = 0; i < k; i++) tn[i] = theta[i] + step * dvec[i];
+            st = fn(tn, ctx, &fnew, gn);
+            if (st == SY_OK && isfinite(fnew) && fnew <= f + 1e-4 * step * gd) {
+                ok = 1;
+                break;
+            }
+            if (st != SY_OK && st != SY_ENAN && st != SY_EINVAL && st != SY_ENOCONV) return st;
+            step *= (st == SY_OK) ? 0.5 : 0.1;
+        }
+        if (!ok) {
+            if (!fresh) { /* retry with steepest descent */
+                for (int i = 0; i < k * k; i++) H[i] = 0.0;
+                for (int i = 0; i < k; i++) H[i * k + i] = 1.0;
+                fresh = 1;
+                continue;
+            }
+            /* cannot decrease any more: accept if the gradient is nearly zero */
+            if (gmax < 1e3 * gtol) *converged = 1;
+            break;
+        }
+        double sy = 0.0, yy = 0.0, smax = 0.0;
+        for (int i = 0; i < k; i++) {
+            s[i] = tn[i] - theta[i];
+            y[i] = gn[i] - g[i];
+            sy += s[i] * y[i];
+            yy += y[i] * y[i];
+            smax = fmax(smax, fabs(s[i]));
+        }
+        double fold = f;
+        memcpy(theta, tn, (size_t)k * sizeof(double));
+        memcpy(g, gn, (size_t)k * sizeof(double));
+        f = fnew;
+        if (sy > 1e-12 * sqrt(yy) * smax) {
+            if (fresh) { /* scale the initial inverse Hessian */
+                double sc = sy / yy;
+                for (int i = 0; i < k * k; i++) H[i] = 0.0;
+                for (int i = 0; i < k; i++) H[i * k + i] = sc;
+                fresh = 0;
+            }
+            /* H <- (I - rho s y') H (I - rho y s') + rho s s' */
+            double rho = 1.0 / sy, yHy = 0.0;
+            for (int i = 0; i < k; i++) {
+                double v = 0.0;
+                for (int j = 0; j < k; j++) v += H[i * k + j] * y[j];
+                Hy[i] = v;
+                yHy += y[i] * v;
+            }
+            for (int i = 0; i < k; i++)
+                for (int j = 0; j < k; j++)
+                    H[i * k + j] += -rho * (Hy[i] * s[j] + s[i] * Hy[j]) + (rho * rho * yHy + rho) * s[i] * s[j];
+        }
+        if (fabs(fold - f) <= 1e-15 * fabs(f) && smax < 1e-10) {
+            if (++small_steps >= 3) {
+                if (gmax < 1e3 * gtol) *converged = 1;
+                it++;
+                break;
+            }
+        } else {
+            small_steps = 0;
+        }
+    }
+    if (!*converged) {
+        double gmax = 0.0;
+        for (int i = 0; i < k; i++) gmax = fmax(gmax, fabs(g[i]));
+        if (gmax < gtol) *converged = 1;
+    }
+    *n_iter = it;
+    *fmin = f;
+    return SY_OK;
+}
+
+/* ---- fitting ---------------------------------------------------------------- */
+
+typedef struct {
+    int model, k;
+    const sy_mdata *d;
+    double W, pen;
+} fit_ctx;
+
+static int fit_obj(const double *theta, void *vctx, double *f, double *g)
+{
+    fit_ctx *c = (fit_ctx *)vctx;
+    double p[SY_MODEL_MAXPAR], gr[SY_MODEL_MAXPAR], ll;
+    for (int i = 0; i < c->k; i++) {
+        if (!(fabs(theta[i]) < 50.0)) return SY_ENAN; /* parameters beyond e^+-50 */
+        p[i] = exp(theta[i]);
+    }
+    int st = sy_models_loglik(c->model, p, c->d, &ll, gr);
+    if (st != SY_OK) return st;
+    double pen = 0.0;
+    for (int i = 0; i < c->k; i++) pen += theta[i] * theta[i];
+    *f = -ll / c->W + c->pen * pen;
+    for (int i = 0; i < c->k; i++) g[i] = -gr[i] * p[i] / c->W + 2.0 * c->pen * theta[i];
+    return SY_OK;
+}
+
+int sy_models_fit(int model, const sy_mdata *raw, const double *starts, int n_starts,
+                  const sy_fit_opts *opts, sy_fit_result *res)
+{
+    const int k = sy_models_npar(model);
+    if (k == 0 || n_starts < 1) return SY_EINVAL;
+    memset(res, 0, sizeof *res);
+    const int64_t n = raw->n;
+    if (n < 1) return SY_EINVAL;
+    /* collapse identical rows */
+    int64_t bytes;
+    if (!sy_mul_ok(n, 4 * (int64_t)sizeof(double), &bytes)) return SY_ENOMEM;
+    double *buf = (double *)malloc((size_t)bytes);
+    if (!buf) return SY_ENOMEM;
+    const int ncol = raw->c2 ? 3 : 2;
+    const double *cols[3] = {raw->c0, raw->c1, raw->c2};
+    double *ucols[3] = {buf, buf + n, buf + 2 * n};
+    double *uw = buf + 3 * n;
+    int64_t m = 0;
+    int st = sy_dedup(cols, ncol, raw->w, n, ucols, uw, NULL, &m);
+    if (st != SY_OK) {
+        free(buf);
+        return st;
+    }
+    sy_mdata d;
+    memset(&d, 0, sizeof d);
+    d.n = m;
+    d.c0 = ucols[0];
+    d.c1 = ucols[1];
+    d.c2 = ncol == 3 ? ucols[2] : NULL;
+    d.w = uw;
+    st = sy_models_prepare(model, &d);
+    if (st != SY_OK) {
+        free(buf);
+        return st;
+    }
+    double W = 0.0;
+    for (int64_t i = 0; i < m; i++) W += uw[i];
+    if (!(W > 0)) {
+        sy_models_release(&d);
+        free(buf);
+        return SY_EINVAL;
+    }
+    fit_ctx ctx = {model, k, &d, W, opts->penalizer};
+    double best_f = INFINITY;
+    int have = 0, last_st = SY_ENOCONV;
+    for (int s = 0; s < n_starts; s++) {
+        double th[SY_MODEL_MAXPAR], fmin;
+        int nit, conv;
+        memcpy(th, starts + (size_t)s * (size_t)k, (size_t)k * sizeof(double));
+        st = sy_optim_bfgs(fit_obj, &ctx, k, th, opts->maxiter, opts->gtol, &fmin, &nit, &conv);
+        if (st == SY_ENOMEM) {
+            sy_models_release(&d);
+            free(buf);
+            return st;
+        }
+        if (st != SY_OK) {
+            last_st = st;
+            continue;
+        }
+        /* keep the best converged start; a non-converged one only if nothing converged */
+        if ((conv && (!res->converged || fmin < best_f)) || (!res->converged && !conv && fmin < best_f)) {
+            best_f = fmin;
+            memcpy(res->logp, th, (size_t)k * sizeof(double));
+            res->converged = conv;
+            res->n_iter = nit;
+            res->start_used = s;
+            have = 1;
+        }
+        if (res->converged) break;
+    }
+    if (!have) {
+        sy_models_release(&d);
+        free(buf);
+        return last_st == SY_OK ? SY_ENOCONV : last_st;
+    }
+    res->objective = best_f;
+    res->n_unique = m;
+    /* unpenalised log-likelihood */
+    {
+        double p[SY_MODEL_MAXPAR], ll;
+        for (int i = 0; i < k; i++) p[i] = exp(res->logp[i]);
+        st = sy_models_loglik(model, p, &d, &ll, NULL);
+        if (st != SY_OK) ll = NAN;
+        res->loglik = ll;
+    }
+    /* Hessian of W * objective wrt log-parameters by central differences of the gradient */
+    {
+        double th[SY_MODEL_MAXPAR], gp[SY_MODEL_MAXPAR], gm[SY_MODEL_MAXPAR], f;
+        const double h = 1e-5;
+        for (int j = 0; j < k && st == SY_OK; j++) {
+            memcpy(th, res->logp, (size_t)k * sizeof(double));
+            th[j] += h;
+            st = fit_obj(th, &ctx, &f, gp);
+            if (st != SY_OK) break;
+            th[j] -= 2 * h;
+            st = fit_obj(th, &ctx, &f, gm);
+            if (st != SY_OK) break;
+            for (int i = 0; i < k; i++) res->hess[i * k + j] = W * (gp[i] - gm[i]) / (2 * h);
+        }
+        if (st != SY_OK) {
+            for (int i = 0; i < k * k; i++) res->hess[i] = NAN;
+        } else {
+            for (int i = 0; i < k; i++)
+                for (int j = 0; j < i; j++) {
+                    double v = 0.5 * (res->hess[i * k + j] + res->hess[j * k + i]);
+                    res->hess[i * k + j] = res->hess[j * k + i] = v;
+                }
+        }
+    }
+    sy_models_release(&d);
+    free(buf);
+    return SY_OK;
+}

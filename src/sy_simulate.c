@@ -1,0 +1,203 @@
+/*
+ * sy_simulate.c -- draw customers from BG/NBD or Pareto/NBD and amounts from Gamma-Gamma.
+ * Every customer has its own random stream (xoshiro256** seeded by splitmix64 of the seed
+ * and the customer index), so results do not depend on the order of work and the two
+ * phases (count, then fill) see identical draws.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "siyu.h"
+#include "sy_models.h"
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
+typedef struct {
+    uint64_t s[4];
+} rng_t;
+
+static uint64_t splitmix(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static void rng_seed(rng_t *r, uint64_t seed, uint64_t stream)
+{
+    uint64_t x = seed ^ (stream * 0xd1342543de82ef95ULL + 0x632be59bd9b4e019ULL);
+    for (int i = 0; i < 4; i++) r->s[i] = splitmix(&x);
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static uint64_t rng_next(rng_t *r)
+{
+    uint64_t *s = r->s;
+    uint64_t res = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return res;
+}
+
+/* uniform in (0, 1) */
+static double rng_unif(rng_t *r) { return ((double)(rng_next(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0); }
+
+static double rng_exp(rng_t *r) { return -log(rng_unif(r)); }
+
+static double rng_norm(rng_t *r)
+{
+    double u1 = rng_unif(r), u2 = rng_unif(r);
+    return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+}
+
+/* Gamma(shape, 1), Marsaglia & Tsang (2000); shape < 1 via the u^(1/shape) boost */
+static double rng_gamma(rng_t *r, double shape)
+{
+    double boost = 1.0;
+    if (shape < 1.0) {
+        boost = exp(log(rng_unif(r)) / shape);
+        shape += 1.0;
+    }
+    const double dd = shape - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * dd);
+    for (;;) {
+        double x = rng_norm(r), v = 1.0 + c * x;
+        if (v <= 0) continue;
+        v = v * v * v;
+        double u = rng_unif(r);
+        if (log(u) < 0.5 * x * x + dd - dd * v + dd * log(v)) {
+            double g = dd * v * boost;
+            return g > 0 ? g : 1e-300;
+        }
+    }
+}
+
+static int sim_range(int model, const double *p, int64_t lo, int64_t n, const double *T,
+                     uint64_t seed, int64_t *count, const int64_t *offset, double *times, double *tx)
+{
+    for (int64_t i = lo; i < n; i++) {
+        rng_t rg;
+        rng_seed(&rg, seed, (uint64_t)i);
+        const double Ti = T[i];
+        if (!(Ti >= 0) || !isfinite(Ti)) return SY_EINVAL;
+        double lam = rng_gamma(&rg, p[0]) / p[1];
+        double pdrop = 0.0, life = INFINITY;
+        if (model == SY_MODEL_BGNBD) {
+            double g1 = rng_gamma(&rg, p[2]), g2 = rng_gamma(&rg, p[3]);
+            pdrop = g1 / (g1 + g2);
+        } else {
+            double mu = rng_gamma(&rg, p[2]) / p[3];
+            life = rng_exp(&rg) / mu;
+        }
+        if (lam * Ti > 1e8) return SY_ERANGE;
+        const double end = life < Ti ? life : Ti;
+        double t = 0.0, last = 0.0;
+        int64_t k = 0;
+        for (;;) {
+            t += rng_exp(&rg) / lam;
+            if (!(t <= end)) break;
+            if (times) times[offset[i] + k] = t;
+            k++;
+            last = t;
+            if (model == SY_MODEL_BGNBD && rng_unif(&rg) < pdrop) break;
+        }
+        if (!times) count[i] = k;
+        else if (k != count[i]) return SY_EINVAL; /* phase 2 must see phase 1's draws */
+        if (tx) tx[i] = last;
+    }
+    return SY_OK;
+}
+
+/* ---- split customers over threads (each customer has its own stream, so the output
+   does not depend on the number of threads) ---------------------------------------- */
+typedef struct {
+    int kind; /* 0 purchases, 1 amounts */
+    int model;
+    const double *p;
+    int64_t lo, hi;
+    const double *T;
+    uint64_t seed;
+    int64_t *count;
+    const int64_t *kcount;
+    const int64_t *offset;
+    double *out, *tx;
+    int status;
+} sim_job;
+
+static int amounts_range(const double *pqg, int64_t lo, int64_t n, const int64_t *k,
+                         const int64_t *offset, uint64_t seed, double *amounts);
+
+static void *sim_worker(void *arg)
+{
+    sim_job *j = (sim_job *)arg;
+    if (j->kind == 0)
+        j->status = sim_range(j->model, j->p, j->lo, j->hi, j->T, j->seed, j->count, j->offset,
+                              j->out, j->tx);
+    else
+        j->status = amounts_range(j->p, j->lo, j->hi, j->kcount, j->offset, j->seed, j->out);
+    return NULL;
+}
+
+static int sim_parallel(sim_job proto, int64_t n)
+{
+    int nth = sy_get_num_threads();
+    if (nth > 64) nth = 64;
+    if (n < 20000) nth = 1;
+    sim_job jobs[64];
+    pthread_t th[64];
+    int started[64] = {0};
+    for (int t = 0; t < nth; t++) {
+        jobs[t] = proto;
+        jobs[t].lo = n * t / nth;
+        jobs[t].hi = n * (t + 1) / nth;
+        jobs[t].status = SY_OK;
+    }
+    for (int t = 1; t < nth; t++) started[t] = pthread_create(&th[t], NULL, sim_worker, &jobs[t]) == 0;
+    sim_worker(&jobs[0]);
+    for (int t = 1; t < nth; t++) {
+        if (started[t]) pthread_join(th[t], NULL);
+        else sim_worker(&jobs[t]);
+    }
+    for (int t = 0; t < nth; t++)
+        if (jobs[t].status != SY_OK) return jobs[t].status;
+    return SY_OK;
+}
+
+int sy_simulate_purchases(int model, const double *p, int64_t n, const double *T, uint64_t seed,
+                          int64_t *count, const int64_t *offset, double *times, double *tx)
+{
+    if (model != SY_MODEL_BGNBD && model != SY_MODEL_PARETO) return SY_EINVAL;
+    for (int j = 0; j < 4; j++)
+        if (!(p[j] > 0) || !isfinite(p[j])) return SY_EINVAL;
+    sim_job proto = {0, model, p, 0, n, T, seed, count, NULL, offset, times, tx, SY_OK};
+    return sim_parallel(proto, n);
+}
+
+int sy_simulate_amounts(const double *pqg, int64_t n, const int64_t *k, const int64_t *offset,
+                        uint64_t seed, double *amounts)
+{
+    if (!(pqg[0] > 0 && pqg[1] > 0 && pqg[2] > 0)) return SY_EINVAL;
+    sim_job proto = {1, 0, pqg, 0, n, NULL, seed, NULL, k, offset, amounts, NULL, SY_OK};
+    return sim_parallel(proto, n);
+}
+
+static int amounts_range(const double *pqg, int64_t lo, int64_t n, const int64_t *k,
+                         const int64_t *offset, uint64_t seed, double *amounts)
+{
+    const double pp = pqg[0], q = pqg[1], g = pqg[2];
+    for (int64_t i = lo; i < n; i++) {
+        rng_t rg;
+        rng_seed(&rg, seed ^ 0x5bd1e9955bd1e995ULL, (uint64_t)i);
+        double nu = rng_gamma(&rg, q) / g;
+        for (int64_t j = 0; j < k[i]; j++) amounts[offset[i] + j] = rng_gamma(&rg, pp) / nu;
+    }
+    return SY_OK;
+}
