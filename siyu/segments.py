@@ -303,8 +303,10 @@ def value_tiers(tx: "Transactions", as_of: Any = None, roster: Iterable[Any] | N
     if roster is not None:
         roster_ids = _roster_index(roster)
         in_roster = ids.isin(roster_ids)
-        if roster_ids.size and ids.size and not in_roster.any():
-            warnings.warn("no roster id matches a customer id of the log; check that the "
+        if (roster_ids.size and ids.size and not in_roster.any()
+                and roster_ids.dtype.kind != ids.dtype.kind):
+            warnings.warn(f"no roster id matches a customer id of the log and the id types "
+                          f"differ ({roster_ids.dtype} vs {ids.dtype}); check that the "
                           "roster holds the same ids (and id type) as the customer column",
                           UserWarning, stacklevel=3)
     keep = present | in_roster

@@ -742,3 +742,40 @@ def test_migration_plot():
     ax = mg.plot()
     assert ax.get_xlabel() == "to" and len(ax.texts) > 0
     plt.close("all")
+
+
+def test_segments_hypothesis_small_logs():
+    hyp = pytest.importorskip("hypothesis")
+    st = pytest.importorskip("hypothesis.strategies")
+
+    row = st.tuples(st.integers(0, 5), st.integers(0, 120), st.integers(-3, 10),
+                    st.booleans())
+
+    @hyp.settings(max_examples=30, deadline=None)
+    @hyp.given(st.lists(row, min_size=1, max_size=30), st.integers(0, 130),
+               st.booleans())
+    def check(rows, offset, with_amount):
+        c, d, a, mflag = zip(*rows)
+        df = pd.DataFrame({"customer": c,
+                           "date": pd.Timestamp("2024-01-01") + pd.to_timedelta(d, "D"),
+                           "member": np.array(mflag, dtype=int)})
+        if with_amount:
+            df["amount"] = np.array(a, dtype=float)
+        tx = make_tx(df)
+        as_of = str((df["date"].min() + pd.Timedelta(days=offset)).date())
+        got = tx.lifecycle(as_of=as_of, bounds=(10, 40))
+        exp = ref.ref_lifecycle(df, as_of, (10, 40))
+        assert list(got.index) == list(exp.index)
+        assert got["stage"].astype(str).tolist() == exp["stage"].astype(str).tolist()
+        assert ("revenue" in got) == with_amount
+        vt = tx.value_tiers(as_of=as_of, roster=[0, 1, 9]).sort_index()
+        vexp = ref.ref_value_tiers(df, as_of, [0, 1, 9])
+        assert list(vt.index) == list(vexp.index)
+        assert vt["tier"].astype(str).tolist() == vexp["tier"].tolist()
+        s = sg.stage_summary(vt)
+        assert int(s["customers"].sum()) == len(vt)
+        mg = tx.migration(period="W", end="2024-05-31", bounds=(10, 40))
+        _, mat, _ = ref.ref_migration(df, "W", "2024-05-31", (10, 40))
+        np.testing.assert_array_equal(mg.matrix.to_numpy(), mat.to_numpy())
+
+    check()
