@@ -1,15 +1,24 @@
 """siyu (私域) -- customer-value analytics for private-domain shops.
 
-Cohorts, retention, repurchase, per-customer summaries, probabilistic CLV models and
-unit economics, with the hot paths in C.
+Per-customer summaries, acquisition cohorts and retention, survival and repurchase,
+probabilistic CLV models, unit economics and customer segments, with the hot paths in C.
+
+Start with :class:`siyu.Transactions`; see ``siyu.datasets`` for bundled data.
 """
 from siyu._core import ConvergenceError, get_num_threads, set_num_threads
-from siyu import datasets
+from siyu import datasets, segments
 from siyu.cohorts import CohortTable
 from siyu.economics import compare_channels, unit_economics
+from siyu.models import (BetaGeo, BetaGeoBetaBinom, GammaGamma, ModifiedBetaGeo, ParetoNBD,
+                         ShiftedBetaGeometric, clv)
+from siyu.segments import Migration, markov_clv, stage_summary
 from siyu.transactions import Transactions, read_csv
 
 __version__ = "0.1.0"
 
-__all__ = ["CohortTable", "ConvergenceError", "Transactions", "compare_channels", "datasets",
-           "get_num_threads", "read_csv", "set_num_threads", "unit_economics", "__version__"]
+__all__ = [
+    "BetaGeo", "BetaGeoBetaBinom", "CohortTable", "ConvergenceError", "GammaGamma", "Migration",
+    "ModifiedBetaGeo", "ParetoNBD", "ShiftedBetaGeometric", "Transactions", "clv",
+    "compare_channels", "datasets", "get_num_threads", "markov_clv", "read_csv", "segments",
+    "set_num_threads", "stage_summary", "unit_economics", "__version__",
+]

@@ -9,7 +9,7 @@ from importlib import resources
 
 import pandas as pd
 
-__all__ = ["load_cdnow", "load_online_retail"]
+__all__ = ["load_cdnow", "load_online_retail", "simulate"]
 
 
 def _open(name: str):
@@ -88,3 +88,6 @@ def load_online_retail() -> pd.DataFrame:
     df["date"] = pd.to_datetime(df["date"])
     df["customer_id"] = df["customer_id"].astype("int64")
     return df[["invoice", "customer_id", "date", "amount"]]
+
+
+from siyu.datasets.simulate import simulate  # noqa: E402  (C simulator; needs siyu._core)
