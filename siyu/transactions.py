@@ -103,43 +103,30 @@ class Transactions:
         if data is not None and not by_name:
             raise TypeError("with data given, customer=, time= (and amount=) must be column names")
 
-        def col(key: str) -> tuple[Any, str]:
-            v = specs[key]
-            if isinstance(v, str):
-                return cols[v], v
-            return v, getattr(v, "name", None) or key
-
         if customer is None or time is None:
             raise TypeError("customer= and time= are required")
-        cvals, cname = col("customer")
-        tvals, tname = col("time")
-        n = len(cvals)
-        if len(tvals) != n:
-            raise ValueError(f"time column {tname!r} has {len(tvals)} rows but customer column "
-                             f"{cname!r} has {n}")
-        cust, ids = inp.customers(cvals, cname)
-        day = inp.times_to_days(tvals, tname, tz)
-        amt = None
-        aname = None
-        if amount is not None:
-            avals, aname = col("amount")
-            if len(avals) != n:
-                raise ValueError(f"amount column {aname!r} has {len(avals)} rows, expected {n}")
-            amt = inp.amounts(avals, aname)
-        ch = chl = None
-        chname = None
-        if channel is not None:
-            chvals, chname = col("channel")
-            if len(chvals) != n:
-                raise ValueError(f"channel column {chname!r} has {len(chvals)} rows, expected {n}")
-            ch, chl = inp.labels(chvals, chname)
-        mem = None
-        mname = None
-        if member is not None:
-            mvals, mname = col("member")
-            if len(mvals) != n:
-                raise ValueError(f"member column {mname!r} has {len(mvals)} rows, expected {n}")
-            mem = inp.flags(mvals, mname)
+        names: dict[str, str | None] = {}
+        n = len(cols[customer]) if isinstance(customer, str) else len(customer)
+
+        def col(key: str) -> Any:
+            """The values of one optional column, length-checked; None when not given."""
+            v = specs[key]
+            if v is None:
+                names[key] = None
+                return None
+            values = cols[v] if isinstance(v, str) else v
+            names[key] = v if isinstance(v, str) else (getattr(v, "name", None) or key)
+            if len(values) != n:
+                raise ValueError(f"{key} column {names[key]!r} has {len(values)} rows but the "
+                                 f"customer column has {n}")
+            return values
+
+        cust, ids = inp.customers(col("customer"), names["customer"])
+        day = inp.times_to_days(col("time"), names["time"], tz)
+        avals, chvals, mvals = col("amount"), col("channel"), col("member")
+        amt = None if avals is None else inp.amounts(avals, names["amount"])
+        ch, chl = (None, None) if chvals is None else inp.labels(chvals, names["channel"])
+        mem = None if mvals is None else inp.flags(mvals, names["member"])
         # store rows grouped by customer and sorted by day: every kernel then scans
         # each customer's rows sequentially (a counting sort, not a full sort)
         offsets, perm, day, cust = _core.group_rows(cust, day, len(ids))
@@ -149,8 +136,7 @@ class Transactions:
         del perm
         self._log = inp.Log(cust=cust, ids=ids, day=day, amount=amt, channel=ch,
                             channel_labels=chl, member=mem,
-                            names={"customer": cname, "time": tname, "amount": aname,
-                                   "channel": chname, "member": mname},
+                            names=names,
                             offsets=offsets)
         for a in (cust, day, amt, ch, mem, offsets):
             if a is not None:

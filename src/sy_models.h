@@ -130,54 +130,6 @@ double sy_logaddexp(double a, double b);
 /* Gauss-Legendre nodes/weights on [-1, 1] (SY_GL_N points), computed once. */
 #define SY_GL_N 24
 void sy_gl_get(const double **nodes, const double **weights);
-/* Collapse identical rows, then run BFGS from each start (n_starts x npar log-params,
-   row-major) until one converges; the best start is kept.  Status SY_ENAN when every
-   start produced non-finite values. */
-int sy_models_fit(int model, const sy_mdata *raw, const double *starts, int n_starts,
-                  const sy_fit_opts *opts, sy_fit_result *res);
-
-/* Generic BFGS minimiser on R^k. */
-typedef int (*sy_objfn)(const double *theta, void *ctx, double *f, double *g);
-int sy_optim_bfgs(sy_objfn fn, void *ctx, int k, double *theta, int maxiter, double gtol,
-                  double *fmin, int *n_iter, int *converged);
-
-/* ---- predictions ---------------------------------------------------------- */
-/* what codes */
-#define SY_PRED_EXPECTED      0  /* E[X(t)] new customer          cols: t                    */
-#define SY_PRED_COND_EXPECTED 1  /* E[X(t)|x,tx,T]                 cols: t, x, tx, T          */
-#define SY_PRED_PALIVE        2  /* P(alive|x,tx,T)                cols: x, tx, T             */
-#define SY_PRED_PMF           3  /* P(X(t)=n)                      cols: n, t                 */
-#define SY_PRED_DERT          4  /* discounted expected residual transactions  cols: d, x, tx, T */
-#define SY_PRED_GG_VALUE      5  /* Gamma-Gamma E[M|x, m]          cols: x, m                 */
-#define SY_PRED_SURVIVAL      6  /* sBG S(t)                       cols: t                    */
-#define SY_PRED_RETENTION     7  /* sBG r(t)                       cols: t                    */
-#define SY_PRED_DERL          8  /* sBG DERL                       cols: d, n_renewals        */
-
-/* out[i] = prediction for row i; cols[j][i] are the inputs listed above. */
-int sy_models_predict(int model, int what, const double *params, int64_t n,
-                      const double *const *cols, double *out);
-
-int sy_bgnbd_predict(const double *p, int modified, int what, int64_t n,
-                     const double *const *cols, double *out);
-int sy_paretonbd_predict(const double *p, int what, int64_t n, const double *const *cols,
-                         double *out);
-int sy_bgbb_predict(const double *p, int what, int64_t n, const double *const *cols,
-                    double *out);
-int sy_gammagamma_predict(const double *p, int what, int64_t n, const double *const *cols,
-                          double *out);
-int sy_sbg_predict(const double *p, int what, int64_t n, const double *const *cols,
-                   double *out);
-
-/* ---- special functions (sy_special.c) ------------------------------------- */
-double sy_digamma(double x);
-/* log|Gamma(x)| without touching the global signgam (safe with the GIL released) */
-double sy_lgamma(double x);
-double sy_lbeta(double a, double b);
-/* log(exp(a) + exp(b)) */
-double sy_logaddexp(double a, double b);
-/* Gauss-Legendre nodes/weights on [-1, 1] (SY_GL_N points), computed once. */
-#define SY_GL_N 24
-void sy_gl_get(const double **nodes, const double **weights);
 
 /* Collapse identical rows of k (<= 3) double columns.  ucols[j] (capacity n) receive the
    unique rows in first-seen order, uw (capacity n, may be NULL) the summed weights
