@@ -129,7 +129,8 @@ def check_rft(x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> None:
     if np.any(T <= 0):
         bad = np.flatnonzero(T <= 0)[:5].tolist()
         raise ValueError(f"T must be > 0 (time from first purchase to the end of the period); "
-                         f"T <= 0 at positions {bad}")
+                         f"T <= 0 at positions {bad}. Customers first seen on the last day "
+                         "carry no information: drop them, e.g. s = s[s['T'] > 0]")
     if np.any(tx > T * (1 + 1e-12)):
         bad = np.flatnonzero(tx > T * (1 + 1e-12))[:5].tolist()
         raise ValueError(f"recency must be <= T; recency > T at positions {bad} "
