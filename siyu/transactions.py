@@ -298,7 +298,7 @@ class Transactions:
         cols["first_purchase"] = inp.days_to_dates(fday[keep])
         cols["last_purchase"] = inp.days_to_dates(lday[keep])
         cols["days_since_last"] = end_day - lday[keep]
-        out = pd.DataFrame(cols, index=self._log.ids[keep])
+        out = pd.DataFrame(cols, index=self._log.ids[keep], copy=False)  # fresh arrays: no consolidation copy
         out.attrs.update(freq=freq, unit=unit, end=inp.day_to_timestamp(end_day),
                          include_first=bool(include_first),
                          n_excluded=int((~keep).sum()))
@@ -386,7 +386,7 @@ class Transactions:
             cols["monetary_value_holdout"] = np.divide(hfamt[keep] + hrsum[keep], hf,
                                                        out=np.zeros(hf.size), where=hf > 0)
         cols["duration_holdout"] = np.full(hf.size, (int(ends[1]) - int(ends[0])) * scale)
-        out = pd.DataFrame(cols, index=self._log.ids[keep])
+        out = pd.DataFrame(cols, index=self._log.ids[keep], copy=False)  # fresh arrays: no consolidation copy
         out.attrs.update(freq=freq, unit=unit,
                          calibration_end=inp.day_to_timestamp(cal_day),
                          end=inp.day_to_timestamp(cal_day),
