@@ -94,6 +94,19 @@ def acquisition(tx: "Transactions", end_day: int, by: Any) -> Acquisition:
     return Acquisition(first, group, labels, by_name, int(n_excluded))
 
 
+def dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values of a small-range int64 array and each value's position
+    among them (O(n + range), no sort)."""
+    if values.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    lo = int(values.min())
+    shifted = values - lo
+    present = np.bincount(shifted) > 0
+    uniq = np.flatnonzero(present).astype(np.int64) + lo
+    lut = np.cumsum(present, dtype=np.int64) - 1
+    return uniq, lut[shifted]
+
+
 def period_labels(index: np.ndarray, period: str) -> pd.PeriodIndex:
     """pandas Periods for siyu period indices."""
     code = inp.PERIOD_CODES[period]
@@ -420,13 +433,11 @@ def cohort_table(tx: "Transactions", period: str = "M", end: Any = None, by: str
     cper[has] = _core.period_index(acq.first_day[has], code)
     end_per = int(_core.period_index(np.array([end_day], dtype=np.int64), code)[0])
 
-    cohorts = np.unique(cper[has])
-    groups = np.unique(acq.group[has])
+    cohorts, ci = dense_codes(cper[has])
+    groups, gi = dense_codes(acq.group[has])
     n_c, n_g = cohorts.size, max(groups.size, 1)
     cell_row = np.full(k, -1, dtype=np.int64)
     if n_c:
-        ci = np.searchsorted(cohorts, cper[has])
-        gi = np.searchsorted(groups, acq.group[has])
         cell_row[has] = gi * n_c + ci
         n_ages = end_per - int(cohorts[0]) + 1
         lo_day = int(_core.period_start(cohorts[:1], code)[0])

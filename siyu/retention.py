@@ -16,7 +16,8 @@ import pandas as pd
 
 from siyu import _core
 from siyu import _input as inp
-from siyu.cohorts import NO_DAY, _bitset_budget, acquisition, check_end_period, period_labels
+from siyu.cohorts import (NO_DAY, _bitset_budget, acquisition, check_end_period, dense_codes,
+                          period_labels)
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.transactions import Transactions
@@ -101,9 +102,9 @@ def _group_index(acq: Any, codes: np.ndarray, inner: pd.Index) -> pd.Index:
 def _groups(acq: Any) -> tuple[np.ndarray, np.ndarray, int]:
     """Present group codes, compact per-customer group index (-1 = none), count."""
     has = acq.group >= 0
-    codes = np.unique(acq.group[has])
+    codes, pos = dense_codes(acq.group[has])
     compact = np.full(acq.group.size, -1, dtype=np.int64)
-    compact[has] = np.searchsorted(codes, acq.group[has])
+    compact[has] = pos
     return codes, compact, max(codes.size, 1) if acq.by_name is None else codes.size
 
 
