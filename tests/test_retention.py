@@ -167,3 +167,40 @@ def test_interpurchase_empty_and_repr():
     assert len(ip) == 0 and np.isnan(ip.median_)
     assert ip.quantiles().isna().all()
     assert "InterpurchaseTimes" in repr(ip)
+
+
+# ------------------------------------------------------------------ property tests
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def small_logs(draw):
+    n = draw(st.integers(1, 40))
+    cust = draw(st.lists(st.integers(0, 6), min_size=n, max_size=n))
+    day = draw(st.lists(st.integers(0, 120), min_size=n, max_size=n))
+    amt = draw(st.lists(st.sampled_from([-5.0, 0.0, 3.5]), min_size=n, max_size=n))
+    ch = draw(st.lists(st.sampled_from(["a", "b", None]), min_size=n, max_size=n))
+    df = pd.DataFrame({"customer": cust,
+                       "date": pd.Timestamp("2020-02-20") + pd.to_timedelta(day, unit="D"),
+                       "amount": amt, "channel": pd.Series(ch, dtype=object)})
+    return df, draw(st.integers(0, 130))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_logs(), st.sampled_from([None, "channel"]))
+def test_property_retention_matches_oracle(log, by):
+    df, end_off = log
+    end = pd.Timestamp("2020-02-20") + pd.Timedelta(days=end_off)
+    if end < df["date"].min():
+        return
+    tx = make_tx(df)
+    days = [0, 1, 2, 5, 30, 64, 65, 100]
+    br = [(0, 3), (4, 4), (5, 70)]
+    if ref.first_purchase(df, end, by).empty:
+        assert tx.retention(days=days, end=end, by=by).table["retained"].sum() == 0
+        return
+    for kind in ("n-day", "unbounded"):
+        _check(tx.retention(kind=kind, days=days, end=end, by=by), df, kind,
+               [(d, d) for d in days], end, by)
+    _check(tx.retention(kind="bracket", brackets=br, end=end, by=by), df, "bracket", br, end, by)
