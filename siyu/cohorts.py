@@ -163,7 +163,9 @@ class CohortTable:
     @property
     def retention(self) -> pd.DataFrame:
         """Share of the cohort active at each age (active / size); NaN when unobserved."""
-        return self.active.div(self.sizes.to_numpy(dtype=float), axis=0)
+        out = self.active.div(self.sizes.to_numpy(dtype=float), axis=0)
+        out.attrs.update(self.active.attrs)
+        return out
 
     @property
     def revenue(self) -> pd.DataFrame:
@@ -184,6 +186,7 @@ class CohortTable:
             cum = cum * self.margin
         out = pd.DataFrame(cum / self.sizes.to_numpy(dtype=float)[:, None],
                            index=rev.index, columns=rev.columns)
+        out.attrs.update(rev.attrs, margin=self.margin)
         return out
 
     def average(self, metric: str = "retention") -> pd.Series:
@@ -463,10 +466,14 @@ def cohort_table(tx: "Transactions", period: str = "M", end: Any = None, by: str
         index = index[keep]
     ages = pd.RangeIndex(n_ages, name="age")
 
+    attrs = {"period": period, "end": inp.day_to_timestamp(end_day), "by": acq.by_name}
+
     def frame(a: np.ndarray) -> pd.DataFrame:
         a = a[keep].astype(np.float64)
         a[~observed] = np.nan
-        return pd.DataFrame(a, index=index, columns=ages)
+        out = pd.DataFrame(a, index=index, columns=ages)
+        out.attrs.update(attrs)
+        return out
 
     table = CohortTable(
         period=period, end=inp.day_to_timestamp(end_day), margin=margin, by=acq.by_name,

@@ -204,3 +204,26 @@ def test_property_retention_matches_oracle(log, by):
         _check(tx.retention(kind=kind, days=days, end=end, by=by), df, kind,
                [(d, d) for d in days], end, by)
     _check(tx.retention(kind="bracket", brackets=br, end=end, by=by), df, "bracket", br, end, by)
+
+
+def test_online_retail_repurchase_and_gaps():
+    raw = siyu.datasets.load_online_retail()
+    df = raw.rename(columns={"customer_id": "customer"})[["customer", "date", "amount"]]
+    tx = make_tx(df)
+    within = (30, 90, 180)
+    rp = tx.repurchase(within=within)
+    exp = ref.repurchase(df, within, "M")
+    tot = exp.groupby("within")[["eligible", "repurchased"]].sum()
+    np.testing.assert_array_equal(rp.overall[["eligible", "repurchased"]].to_numpy(), tot.to_numpy())
+    assert str(rp.by_cohort.index[0]) == "2010-12"
+    ip = tx.interpurchase_times()
+    g = ref.interpurchase(df)
+    np.testing.assert_array_equal(ip.gaps.to_numpy(), g.to_numpy())
+    assert ip.median_ == float(g.median())
+
+
+def test_cohort_attrs():
+    ct = make_tx(ref.random_log(1)).cohorts("W", end="2020-06-01")
+    for df in (ct.active, ct.retention, ct.ltv):
+        assert df.attrs["period"] == "W"
+        assert df.attrs["end"] == pd.Timestamp("2020-06-01")
