@@ -16,6 +16,19 @@
 /* How many rows ahead the row loops prefetch per-customer records. */
 #define SY_PREFETCH 16
 
+/* Parallel row passes split the log into contiguous row ranges, one per thread;
+   per-customer marks are set with relaxed atomic OR / max, whose results do not depend
+   on the order, so results never depend on the thread count. */
+#define SY_MAX_THREADS 16
+/* Row count below which kernels stay on one thread. */
+#define SY_PARALLEL_MIN_ROWS 200000
+
+/* Run fn(jobs + t * job_size) for t = 0..nthreads-1 (nthreads <= SY_MAX_THREADS), on
+   pthreads when possible (sequentially when a thread cannot be started). */
+void sy_run_jobs(void *(*fn)(void *), void *jobs, size_t job_size, int nthreads);
+/* Threads a row pass over n rows may use (1..SY_MAX_THREADS). */
+int sy_pass_threads(int64_t n);
+
 /* Retention kinds. */
 #define SY_RET_NDAY      0
 #define SY_RET_UNBOUNDED 1

@@ -313,9 +313,8 @@ def test_wrappers_refcounts_on_error_paths():
 
 
 def test_threads_give_identical_results():
-    """siyu.set_num_threads never changes a result (the cohort/retention row passes are
-    single-threaded today: splitting them measured slower on this memory-bound 2-core
-    machine; this guards any future parallel version)."""
+    """Logs above the parallel threshold (200k rows): the cohort-matrix and retention
+    row passes split the log across threads; any thread count gives the same bits."""
     df = ref.random_log(11, n_customers=30_000, n_rows=260_000, days=500)
     tx = make_tx(df)
     old = siyu.get_num_threads()
