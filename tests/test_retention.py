@@ -109,6 +109,10 @@ def test_retention_bad_input():
         tx.retention(brackets=[(1, 7)])
     with pytest.raises(ValueError, match="'channel'"):
         tx.retention(by="city")
+    with pytest.raises(ValueError, match="days must be <="):
+        tx.retention(days=[10**12])
+    with pytest.raises(ValueError, match="100 years"):
+        tx.retention(kind="bracket", brackets=[(1, 10**9)])
 
 
 # ------------------------------------------------------------------ repurchase
