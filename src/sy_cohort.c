@@ -56,10 +56,17 @@ void sy_run_jobs(void *(*fn)(void *), void *jobs, size_t job_size, int nthreads)
     }
 }
 
+static int64_t parallel_min_rows = SY_PARALLEL_MIN_ROWS;
+
+void sy_set_parallel_min_rows(int64_t n)
+{
+    parallel_min_rows = n < 0 ? 0 : n;
+}
+
 int sy_pass_threads(int64_t n)
 {
     int t = sy_get_num_threads();
-    if (n < SY_PARALLEL_MIN_ROWS || t < 1) return 1;
+    if (n < parallel_min_rows || t < 1) return 1;
     return t > SY_MAX_THREADS ? SY_MAX_THREADS : t;
 }
 

@@ -313,11 +313,13 @@ def test_wrappers_refcounts_on_error_paths():
 
 
 def test_threads_give_identical_results():
-    """Logs above the parallel threshold (200k rows): the cohort-matrix and retention
-    row passes split the log across threads; any thread count gives the same bits."""
+    """With the parallel threshold lowered, the cohort-matrix and retention row passes
+    split the log across threads; any thread count gives the same bits."""
+    from siyu import _core
     df = ref.random_log(11, n_customers=30_000, n_rows=260_000, days=500)
     tx = make_tx(df)
     old = siyu.get_num_threads()
+    old_min = _core.set_parallel_min_rows(0)
     outs = []
     try:
         for t in (1, 2, 3, 8):
@@ -328,6 +330,7 @@ def test_threads_give_identical_results():
             outs.append((ct, rt, ru))
     finally:
         siyu.set_num_threads(old)
+        _core.set_parallel_min_rows(old_min)
     base = outs[0]
     for ct, rt, ru in outs[1:]:
         for name in ("active", "orders", "revenue"):
