@@ -94,6 +94,19 @@ def acquisition(tx: "Transactions", end_day: int, by: Any) -> Acquisition:
     return Acquisition(first, group, labels, by_name, int(n_excluded))
 
 
+def dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values of a small-range int64 array and each value's position
+    among them (O(n + range), no sort)."""
+    if values.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    lo = int(values.min())
+    shifted = values - lo
+    present = np.bincount(shifted) > 0
+    uniq = np.flatnonzero(present).astype(np.int64) + lo
+    lut = np.cumsum(present, dtype=np.int64) - 1
+    return uniq, lut[shifted]
+
+
 def period_labels(index: np.ndarray, period: str) -> pd.PeriodIndex:
     """pandas Periods for siyu period indices."""
     code = inp.PERIOD_CODES[period]
@@ -150,7 +163,9 @@ class CohortTable:
     @property
     def retention(self) -> pd.DataFrame:
         """Share of the cohort active at each age (active / size); NaN when unobserved."""
-        return self.active.div(self.sizes.to_numpy(dtype=float), axis=0)
+        out = self.active.div(self.sizes.to_numpy(dtype=float), axis=0)
+        out.attrs.update(self.active.attrs)
+        return out
 
     @property
     def revenue(self) -> pd.DataFrame:
@@ -171,6 +186,7 @@ class CohortTable:
             cum = cum * self.margin
         out = pd.DataFrame(cum / self.sizes.to_numpy(dtype=float)[:, None],
                            index=rev.index, columns=rev.columns)
+        out.attrs.update(rev.attrs, margin=self.margin)
         return out
 
     def average(self, metric: str = "retention") -> pd.Series:
@@ -420,13 +436,11 @@ def cohort_table(tx: "Transactions", period: str = "M", end: Any = None, by: str
     cper[has] = _core.period_index(acq.first_day[has], code)
     end_per = int(_core.period_index(np.array([end_day], dtype=np.int64), code)[0])
 
-    cohorts = np.unique(cper[has])
-    groups = np.unique(acq.group[has])
+    cohorts, ci = dense_codes(cper[has])
+    groups, gi = dense_codes(acq.group[has])
     n_c, n_g = cohorts.size, max(groups.size, 1)
     cell_row = np.full(k, -1, dtype=np.int64)
     if n_c:
-        ci = np.searchsorted(cohorts, cper[has])
-        gi = np.searchsorted(groups, acq.group[has])
         cell_row[has] = gi * n_c + ci
         n_ages = end_per - int(cohorts[0]) + 1
         lo_day = int(_core.period_start(cohorts[:1], code)[0])
@@ -452,10 +466,14 @@ def cohort_table(tx: "Transactions", period: str = "M", end: Any = None, by: str
         index = index[keep]
     ages = pd.RangeIndex(n_ages, name="age")
 
+    attrs = {"period": period, "end": inp.day_to_timestamp(end_day), "by": acq.by_name}
+
     def frame(a: np.ndarray) -> pd.DataFrame:
         a = a[keep].astype(np.float64)
         a[~observed] = np.nan
-        return pd.DataFrame(a, index=index, columns=ages)
+        out = pd.DataFrame(a, index=index, columns=ages)
+        out.attrs.update(attrs)
+        return out
 
     table = CohortTable(
         period=period, end=inp.day_to_timestamp(end_day), margin=margin, by=acq.by_name,

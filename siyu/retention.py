@@ -16,12 +16,14 @@ import pandas as pd
 
 from siyu import _core
 from siyu import _input as inp
-from siyu.cohorts import NO_DAY, _bitset_budget, acquisition, check_end_period, period_labels
+from siyu.cohorts import (NO_DAY, _bitset_budget, acquisition, check_end_period, dense_codes,
+                          period_labels)
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.transactions import Transactions
 
 _KINDS = {"n-day": 0, "unbounded": 1, "bracket": 2}
+_MAX_DAYS = 36_525
 _KIND_ALIASES = {"nday": "n-day", "n_day": "n-day", "n day": "n-day", "classic": "n-day",
                  "rolling": "unbounded", "brackets": "bracket", "range": "bracket"}
 
@@ -60,6 +62,8 @@ def _check_days(days: Any) -> np.ndarray:
     if (arr < 0).any():
         raise ValueError(f"days must be >= 0 (days since the first purchase); got "
                          f"{int(arr.min())}")
+    if arr.max() > _MAX_DAYS:
+        raise ValueError(f"days must be <= {_MAX_DAYS:,} (about 100 years); got {int(arr.max()):,}")
     return np.unique(arr)
 
 
@@ -82,6 +86,8 @@ def _check_brackets(brackets: Any) -> np.ndarray:
             raise ValueError(f"bracket {p!r}: days must be >= 0")
         if hi < lo:
             raise ValueError(f"bracket {p!r} is reversed: write it as ({hi}, {lo}) (lo <= hi)")
+        if hi > _MAX_DAYS:
+            raise ValueError(f"bracket {p!r}: days must be <= {_MAX_DAYS:,} (about 100 years)")
         out.append((lo, hi))
     arr = np.array(sorted(out), dtype=np.int64)
     for a, b in zip(arr[:-1], arr[1:]):
@@ -101,9 +107,9 @@ def _group_index(acq: Any, codes: np.ndarray, inner: pd.Index) -> pd.Index:
 def _groups(acq: Any) -> tuple[np.ndarray, np.ndarray, int]:
     """Present group codes, compact per-customer group index (-1 = none), count."""
     has = acq.group >= 0
-    codes = np.unique(acq.group[has])
+    codes, pos = dense_codes(acq.group[has])
     compact = np.full(acq.group.size, -1, dtype=np.int64)
-    compact[has] = np.searchsorted(codes, acq.group[has])
+    compact[has] = pos
     return codes, compact, max(codes.size, 1) if acq.by_name is None else codes.size
 
 
@@ -326,6 +332,8 @@ def repurchase(tx: "Transactions", within: Iterable[int] = (30, 90, 180), end: A
     ks_arr = np.unique(np.array(ks, dtype=np.int64))
     if (ks_arr < 1).any():
         raise ValueError(f"within must be >= 1 day; got {int(ks_arr.min())}")
+    if ks_arr.max() > _MAX_DAYS:
+        raise ValueError(f"within must be <= {_MAX_DAYS:,} days (about 100 years)")
     period = check_end_period(period)
     end_day = tx._end_day(end)
     acq = acquisition(tx, end_day, by)

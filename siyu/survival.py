@@ -7,7 +7,6 @@ Lifetimes are in days.  Counting and the product-limit estimate run in C
 """
 from __future__ import annotations
 
-import html
 import numbers
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any

@@ -565,6 +565,24 @@ fail:
     return NULL;
 }
 
+/* set_parallel_min_rows(n) -> previous value; row count from which the cohort and
+   retention row passes use several threads (tests lower it to exercise threads). */
+static PyObject *py_set_parallel_min_rows(PyObject *self, PyObject *args)
+{
+    (void)self;
+    long long n;
+    static long long current = SY_PARALLEL_MIN_ROWS;
+    if (!PyArg_ParseTuple(args, "L", &n)) return NULL;
+    if (n < 0) {
+        PyErr_SetString(PyExc_ValueError, "set_parallel_min_rows: n must be >= 0");
+        return NULL;
+    }
+    long long previous = current;
+    current = n;
+    sy_set_parallel_min_rows((int64_t)n);
+    return PyLong_FromLongLong(previous);
+}
+
 #undef SY_I64
 #undef SY_F64
 #undef SY_OPT_F64
@@ -1271,6 +1289,8 @@ static PyMethodDef core_methods[] = {
      "interpurchase(cust, day, amount, k, end) -> (count, gaps)"},
     {"survival_km", py_survival_km, METH_VARARGS,
      "survival_km(duration, event, tmax) -> (events, censored, at_risk, survival, var_sum)"},
+    {"set_parallel_min_rows", py_set_parallel_min_rows, METH_VARARGS,
+     "set_parallel_min_rows(n) -> previous; rows from which cohort/retention passes use threads"},
     /* cohorts methods: end */
     /* segments methods: begin */
     {"segment_sweep", py_segment_sweep, METH_VARARGS,

@@ -10,6 +10,7 @@
 #define _DEFAULT_SOURCE 1   /* madvise */
 #include "sy_cohort.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #if defined(__linux__)
@@ -39,6 +40,39 @@ void *sy_table_alloc(int64_t bytes)
 
 #define IS_PURCHASE(amount, i) (!(amount) || (amount)[i] >= 0.0)
 
+void sy_run_jobs(void *(*fn)(void *), void *jobs, size_t job_size, int nthreads)
+{
+    pthread_t th[SY_MAX_THREADS];
+    int started[SY_MAX_THREADS] = {0};
+    if (nthreads > SY_MAX_THREADS) nthreads = SY_MAX_THREADS;
+    for (int t = 1; t < nthreads; t++)
+        started[t] = pthread_create(&th[t], NULL, fn, (char *)jobs + (size_t)t * job_size) == 0;
+    fn(jobs);
+    for (int t = 1; t < nthreads; t++) {
+        if (started[t])
+            pthread_join(th[t], NULL);
+        else
+            fn((char *)jobs + (size_t)t * job_size);
+    }
+}
+
+static int64_t parallel_min_rows = SY_PARALLEL_MIN_ROWS;
+
+void sy_set_parallel_min_rows(int64_t n)
+{
+    parallel_min_rows = n < 0 ? 0 : n;
+}
+
+int sy_pass_threads(int64_t n)
+{
+    int t = sy_get_num_threads();
+    if (n < parallel_min_rows || t < 1) return 1;
+    return t > SY_MAX_THREADS ? SY_MAX_THREADS : t;
+}
+
+/* ---- first purchase ------------------------------------------------------ */
+/* Single-threaded: a parallel version (per-thread records merged in row order) measured
+   slower on 2 cores, the merge costing more than the halved row pass. */
 int sy_cohort_first(const int64_t *cust, const int64_t *day, const double *amount,
                     const int64_t *group, int64_t n, int64_t k, int64_t end,
                     int64_t *first_day, int64_t *first_group, int64_t *n_refund_only)
@@ -118,6 +152,84 @@ static inline void kahan_add(double *sum, double *comp, double x)
 /* Largest day span for which period indices are tabulated instead of computed. */
 #define SY_TABLE_MAX_DAYS ((int64_t)1 << 22)
 
+/* ---- cohort x age matrix ------------------------------------------------- */
+/* Fixed number of row chunks with separate partial sums (see sy_cohort_matrix). */
+#define SY_CHUNKS 8
+
+typedef struct {
+    const int64_t *cust, *day;
+    const double *revenue_amount;   /* amounts when revenue is wanted, else NULL */
+    const double *amount;           /* amounts (purchase test), may be NULL */
+    int64_t n, k, end, lo_day, n_ages, cells, stride;
+    int period, use_bits;
+    const int64_t *table;
+    int64_t *rec;
+    int chunks, t, nthreads;
+    int64_t *ord_c;
+    double *rev_c, *cmp_c;
+    int64_t dropped;
+    int st;
+} matrix_job;
+
+/* Thread t handles chunks t, t + T, ...; age bits are set with atomic OR when several
+   threads share the per-customer records. */
+static void *matrix_worker(void *arg)
+{
+    matrix_job *j = (matrix_job *)arg;
+    const int64_t *cust = j->cust, *day = j->day, *table = j->table;
+    const double *amount = j->amount, *ramount = j->revenue_amount;
+    const int64_t n = j->n, k = j->k, end = j->end, lo_day = j->lo_day, n_ages = j->n_ages;
+    const int64_t cells = j->cells, stride = j->stride;
+    int64_t *rec = j->rec, dropped = 0;
+    const int use_bits = j->use_bits, atomic = j->nthreads > 1;
+    for (int ch = j->t; ch < j->chunks && j->st == SY_OK; ch += j->nthreads) {
+        const int64_t lo = n * ch / j->chunks, hi = n * (ch + 1) / j->chunks;
+        int64_t *ord = j->ord_c + (int64_t)ch * cells;
+        double *rev = j->rev_c ? j->rev_c + (int64_t)ch * cells : NULL;
+        double *cmp = j->cmp_c ? j->cmp_c + (int64_t)ch * cells : NULL;
+        for (int64_t i = lo; i < hi; i++) {
+            int64_t c = cust[i];
+            if (c < 0 || c >= k) {
+                j->st = SY_EINVAL;
+                break;
+            }
+            if (i + SY_PREFETCH < hi) {
+                int64_t cp = cust[i + SY_PREFETCH];
+                if (cp >= 0 && cp < k) __builtin_prefetch(rec + cp * stride, 1, 0);
+            }
+            int64_t d = day[i];
+            if (d > end) continue;
+            int64_t *rc = rec + c * stride;
+            int64_t r = rc[0];
+            if (r < 0) continue;
+            if (d < lo_day) { dropped++; continue; }
+            int64_t per = table ? table[d - lo_day] : sy_period_index(d, j->period);
+            int64_t age = per - rc[1];
+            if (age < 0) { dropped++; continue; }
+            if (age >= n_ages) {
+                j->st = SY_EINVAL;
+                break;
+            }
+            int64_t cell = r * n_ages + age;
+            if (ramount) kahan_add(&rev[cell], &cmp[cell], ramount[i]);
+            if (IS_PURCHASE(amount, i)) {
+                ord[cell]++;
+                if (use_bits) {
+                    uint64_t *w = (uint64_t *)rc + 2 + (age >> 6);
+                    uint64_t m = (uint64_t)1 << (age & 63);
+                    if (__atomic_load_n(w, __ATOMIC_RELAXED) & m) continue;
+                    if (atomic)
+                        __atomic_fetch_or(w, m, __ATOMIC_RELAXED);
+                    else
+                        *w |= m;
+                }
+            }
+        }
+    }
+    j->dropped = dropped;
+    return NULL;
+}
+
 /* Per-customer records of the matrix pass: [row, cohort period, bits...]. */
 int sy_cohort_matrix(const int64_t *cust, const int64_t *day, const double *amount,
                      int64_t n, int64_t k, int64_t end, int period,
@@ -138,18 +250,12 @@ int sy_cohort_matrix(const int64_t *cust, const int64_t *day, const double *amou
     stride = sy_record_stride(use_bits ? words : 0);
 
     int64_t *table = NULL;
-    double *comp = NULL;
     int64_t *rec = NULL;
     int64_t span = end - lo_day + 1;
     if (span > 0 && span <= SY_TABLE_MAX_DAYS) {
         table = (int64_t *)malloc(sizeof(int64_t) * (size_t)span);
         if (!table) return SY_ENOMEM;
         for (int64_t j = 0; j < span; j++) table[j] = sy_period_index(lo_day + j, period);
-    }
-    if (revenue) {
-        if (!sy_mul_ok(cells > 0 ? cells : 1, (int64_t)sizeof(double), &bytes)) { st = SY_ENOMEM; goto done; }
-        comp = (double *)calloc(1, (size_t)bytes);
-        if (!comp) { st = SY_ENOMEM; goto done; }
     }
     if (!sy_mul_ok(k > 0 ? k : 1, stride * (int64_t)sizeof(int64_t), &bytes)) { st = SY_ENOMEM; goto done; }
     rec = (int64_t *)sy_table_alloc(bytes);
@@ -167,32 +273,59 @@ int sy_cohort_matrix(const int64_t *cust, const int64_t *day, const double *amou
         rec[c * stride + 1] = cust_per[c];
     }
 
-    for (int64_t i = 0; i < n; i++) {
-        int64_t c = cust[i];
-        if (c < 0 || c >= k) { st = SY_EINVAL; goto done; }
-        if (i + SY_PREFETCH < n) {
-            int64_t cp = cust[i + SY_PREFETCH];
-            if (cp >= 0 && cp < k) __builtin_prefetch(rec + cp * stride, 1, 0);
+    {
+        /* the rows are cut into SY_CHUNKS fixed ranges (1 when the per-chunk cells would
+           exceed 64 MiB) with their own counts and compensated sums, combined in chunk
+           order: identical results for any thread count */
+        int64_t chunks = SY_CHUNKS, chunk_cells;
+        if (!sy_mul_ok(cells, SY_CHUNKS * (int64_t)(sizeof(int64_t) + 2 * sizeof(double)), &bytes) ||
+            bytes > ((int64_t)64 << 20))
+            chunks = 1;
+        if (!sy_mul_ok(chunks, cells > 0 ? cells : 1, &chunk_cells)) { st = SY_ENOMEM; goto done; }
+        int64_t *ord_c = (int64_t *)calloc((size_t)chunk_cells, sizeof(int64_t));
+        double *rev_c = revenue ? (double *)calloc((size_t)chunk_cells, sizeof(double)) : NULL;
+        double *cmp_c = revenue ? (double *)calloc((size_t)chunk_cells, sizeof(double)) : NULL;
+        if (!ord_c || (revenue && (!rev_c || !cmp_c))) {
+            free(ord_c);
+            free(rev_c);
+            free(cmp_c);
+            st = SY_ENOMEM;
+            goto done;
         }
-        int64_t d = day[i];
-        if (d > end) continue;
-        int64_t *rc = rec + c * stride;
-        int64_t r = rc[0];
-        if (r < 0) continue;
-        if (d < lo_day) { (*n_dropped)++; continue; }
-        int64_t per = table ? table[d - lo_day] : sy_period_index(d, period);
-        int64_t age = per - rc[1];
-        if (age < 0) { (*n_dropped)++; continue; }
-        if (age >= n_ages) { st = SY_EINVAL; goto done; }
-        int64_t cell = r * n_ages + age;
-        if (revenue) kahan_add(&revenue[cell], &comp[cell], amount[i]);
-        if (IS_PURCHASE(amount, i)) {
-            orders[cell]++;
-            if (use_bits) ((uint64_t *)rc)[2 + (age >> 6)] |= (uint64_t)1 << (age & 63);
+        matrix_job jobs[SY_MAX_THREADS];
+        int T = sy_pass_threads(n);
+        if (T > chunks) T = (int)chunks;
+        for (int t = 0; t < T; t++) {
+            matrix_job jb = {cust, day, revenue ? amount : NULL, amount, n, k, end, lo_day,
+                             n_ages, cells, stride, period, use_bits, table, rec, (int)chunks,
+                             t, T, ord_c, rev_c, cmp_c, 0, SY_OK};
+            jobs[t] = jb;
         }
+        sy_run_jobs(matrix_worker, jobs, sizeof(matrix_job), T);
+        for (int t = 0; t < T; t++) {
+            if (jobs[t].st != SY_OK) st = jobs[t].st;
+            *n_dropped += jobs[t].dropped;
+        }
+        if (st == SY_OK) {
+            for (int64_t cell = 0; cell < cells; cell++) {
+                int64_t o = 0;
+                double sum = 0.0, cmp = 0.0;
+                for (int64_t ch = 0; ch < chunks; ch++) {
+                    o += ord_c[ch * cells + cell];
+                    if (revenue) {
+                        kahan_add(&sum, &cmp, rev_c[ch * cells + cell]);
+                        kahan_add(&sum, &cmp, cmp_c[ch * cells + cell]);
+                    }
+                }
+                orders[cell] = o;
+                if (revenue) revenue[cell] = sum + cmp;
+            }
+        }
+        free(ord_c);
+        free(rev_c);
+        free(cmp_c);
+        if (st != SY_OK) goto done;
     }
-    if (revenue)
-        for (int64_t j = 0; j < cells; j++) revenue[j] += comp[j];
 
     if (use_bits) {
         for (int64_t c = 0; c < k; c++) {
@@ -237,7 +370,6 @@ int sy_cohort_matrix(const int64_t *cust, const int64_t *day, const double *amou
     }
 done:
     free(table);
-    free(comp);
     free(rec);
     return st;
 }

@@ -16,6 +16,22 @@
 /* How many rows ahead the row loops prefetch per-customer records. */
 #define SY_PREFETCH 16
 
+/* Parallel row passes split the log into contiguous row ranges, one per thread;
+   per-customer marks are set with relaxed atomic OR / max, whose results do not depend
+   on the order, so results never depend on the thread count. */
+#define SY_MAX_THREADS 16
+/* Row count below which kernels stay on one thread (default 2,000,000: below that a
+   pass takes a few ms and a second thread does not pay, certainly not on a busy
+   machine).  Settable for tests through siyu._core.set_parallel_min_rows. */
+#define SY_PARALLEL_MIN_ROWS 2000000
+void sy_set_parallel_min_rows(int64_t n);
+
+/* Run fn(jobs + t * job_size) for t = 0..nthreads-1 (nthreads <= SY_MAX_THREADS), on
+   pthreads when possible (sequentially when a thread cannot be started). */
+void sy_run_jobs(void *(*fn)(void *), void *jobs, size_t job_size, int nthreads);
+/* Threads a row pass over n rows may use (1..SY_MAX_THREADS). */
+int sy_pass_threads(int64_t n);
+
 /* Retention kinds. */
 #define SY_RET_NDAY      0
 #define SY_RET_UNBOUNDED 1

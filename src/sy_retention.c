@@ -23,6 +23,62 @@ static int any_bit(const uint64_t *b, int64_t lo, int64_t hi)
     return 0;
 }
 
+typedef struct {
+    const int64_t *cust, *day;
+    const double *amount;
+    int64_t lo_row, hi_row, k, end, max_gap, stride;
+    int kind;
+    int64_t *rec;
+    int atomic, st;
+} retention_job;
+
+/* Row pass over rows [lo_row, hi_row): mark each purchase's gap in its customer's
+   record (atomically when several threads share the records). */
+static void *retention_worker(void *arg)
+{
+    retention_job *j = (retention_job *)arg;
+    const int64_t *cust = j->cust, *day = j->day;
+    const double *amount = j->amount;
+    const int64_t n = j->hi_row, k = j->k, end = j->end, max_gap = j->max_gap, stride = j->stride;
+    int64_t *rec = j->rec;
+    const int unbounded = j->kind == SY_RET_UNBOUNDED, atomic = j->atomic;
+    for (int64_t i = j->lo_row; i < n; i++) {
+        int64_t c = cust[i];
+        if (c < 0 || c >= k) {
+            j->st = SY_EINVAL;
+            return NULL;
+        }
+        if (i + SY_PREFETCH < n) {
+            int64_t cp = cust[i + SY_PREFETCH];
+            if (cp >= 0 && cp < k) __builtin_prefetch(rec + cp * stride, 1, 0);
+        }
+        int64_t *rc = rec + c * stride;
+        if (day[i] > end || rc[1] < 0 || !IS_PURCHASE(amount, i)) continue;
+        int64_t gap = day[i] - rc[0];
+        if (unbounded) {
+            int64_t old = __atomic_load_n(&rc[2], __ATOMIC_RELAXED);
+            while (gap > old) {
+                if (!atomic) {
+                    rc[2] = gap;
+                    break;
+                }
+                if (__atomic_compare_exchange_n(&rc[2], &old, gap, 1, __ATOMIC_RELAXED,
+                                                __ATOMIC_RELAXED))
+                    break;
+            }
+        } else if (gap >= 0 && gap <= max_gap) {
+            uint64_t *w = (uint64_t *)rc + 2 + (gap >> 6);
+            uint64_t m = (uint64_t)1 << (gap & 63);
+            if (__atomic_load_n(w, __ATOMIC_RELAXED) & m) continue;
+            if (atomic)
+                __atomic_fetch_or(w, m, __ATOMIC_RELAXED);
+            else
+                *w |= m;
+        }
+    }
+    return NULL;
+}
+
 int sy_retention_count(const int64_t *cust, const int64_t *day, const double *amount,
                        int64_t n, int64_t k, int64_t end, const int64_t *first_day,
                        const int64_t *group, int64_t n_groups, int kind,
@@ -80,22 +136,16 @@ int sy_retention_count(const int64_t *cust, const int64_t *day, const double *am
     }
 
     if (use_rec) {
-        for (int64_t i = 0; i < n; i++) {
-            int64_t c = cust[i];
-            if (c < 0 || c >= k) { st = SY_EINVAL; goto done; }
-            if (i + SY_PREFETCH < n) {
-                int64_t cp = cust[i + SY_PREFETCH];
-                if (cp >= 0 && cp < k) __builtin_prefetch(rec + cp * stride, 1, 0);
-            }
-            int64_t *rc = rec + c * stride;
-            if (day[i] > end || rc[1] < 0 || !IS_PURCHASE(amount, i)) continue;
-            int64_t gap = day[i] - rc[0];
-            if (kind == SY_RET_UNBOUNDED) {
-                if (gap > rc[2]) rc[2] = gap;
-            } else if (gap >= 0 && gap <= max_gap) {
-                ((uint64_t *)rc)[2 + (gap >> 6)] |= (uint64_t)1 << (gap & 63);
-            }
+        retention_job jobs[SY_MAX_THREADS];
+        int T = sy_pass_threads(n);
+        for (int t = 0; t < T; t++) {
+            retention_job jb = {cust, day, amount, n * t / T, n * (t + 1) / T, k, end, max_gap,
+                                stride, kind, rec, T > 1, SY_OK};
+            jobs[t] = jb;
         }
+        sy_run_jobs(retention_worker, jobs, sizeof(retention_job), T);
+        for (int t = 0; t < T; t++)
+            if (jobs[t].st != SY_OK) { st = jobs[t].st; goto done; }
     } else {
         /* too many customers x gaps for a bitset: bucket the log by customer and
            use one customer-sized bitset at a time */

@@ -249,3 +249,93 @@ def test_kernel_refcounts_and_errors():
     days = np.arange(6, dtype=np.int64) * 40
     f, g, _ = _core.cohort_first(big, days, None, None, 3, 10**6)
     assert f.tolist() == [0, 80, 40]
+
+
+# ----------------------------------------------------------------- property tests
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def small_logs(draw):
+    n = draw(st.integers(1, 40))
+    cust = draw(st.lists(st.integers(0, 6), min_size=n, max_size=n))
+    day = draw(st.lists(st.integers(0, 800), min_size=n, max_size=n))
+    amt = draw(st.lists(st.sampled_from([-5.0, 0.0, 1.25, 10.0, 99.5]), min_size=n, max_size=n))
+    ch = draw(st.lists(st.sampled_from(["a", "b", None]), min_size=n, max_size=n))
+    df = pd.DataFrame({"customer": cust,
+                       "date": pd.Timestamp("2019-11-15") + pd.to_timedelta(day, unit="D"),
+                       "amount": amt, "channel": pd.Series(ch, dtype=object)})
+    end_off = draw(st.integers(0, 900))
+    return df, end_off
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_logs(), st.sampled_from(["D", "W", "M", "Q", "Y"]), st.sampled_from([None, "channel"]))
+def test_property_cohorts_match_oracle(log, period, by):
+    df, end_off = log
+    end = pd.Timestamp("2019-11-15") + pd.Timedelta(days=end_off)
+    tx = make_tx(df)
+    if end < df["date"].min():
+        with pytest.raises(ValueError, match="end"):
+            tx.cohorts(period, end=end, by=by)
+        return
+    ct = tx.cohorts(period, end=end, by=by)
+    exp = ref.cohorts(df, period, end, by)
+    if len(exp["sizes"]) == 0:
+        assert len(ct.sizes) == 0
+        return
+    assert_matches(ct, exp, by)
+
+
+def test_wrappers_refcounts_on_error_paths():
+    import sys
+    from siyu import _core
+    cust = np.array([0, 1, 7], dtype=np.int64)
+    day = np.array([1, 2, 3], dtype=np.int64)
+    amt = np.array([1.0, 2.0, 3.0])
+    per = np.zeros(2, dtype=np.int64)
+    before = [sys.getrefcount(a) for a in (cust, day, amt, per)]
+    for _ in range(30):
+        with pytest.raises(ValueError):
+            _core.cohort_second(cust, day, amt, 2, 10, per)
+        with pytest.raises(ValueError):
+            _core.cohort_matrix(cust, day, amt, 2, 10, 2, per, per, 1, 1, 0, 100)
+        with pytest.raises(ValueError):
+            _core.retention_count(cust, day, amt, 2, 10, per, per, 1, 0, per, per, 100)
+        with pytest.raises(ValueError):
+            _core.interpurchase(cust, day, amt, 2, 10)
+        with pytest.raises(ValueError):
+            _core.survival_km(day, cust, 2)
+        with pytest.raises(TypeError):
+            _core.cohort_first(cust, day, "x", None, 2, 10)
+    assert [sys.getrefcount(a) for a in (cust, day, amt, per)] == before
+
+
+def test_threads_give_identical_results():
+    """With the parallel threshold lowered, the cohort-matrix and retention row passes
+    split the log across threads; any thread count gives the same bits."""
+    from siyu import _core
+    df = ref.random_log(11, n_customers=30_000, n_rows=260_000, days=500)
+    tx = make_tx(df)
+    old = siyu.get_num_threads()
+    old_min = _core.set_parallel_min_rows(0)
+    outs = []
+    try:
+        for t in (1, 2, 3, 8):
+            siyu.set_num_threads(t)
+            ct = tx.cohorts("M", by="channel")
+            rt = tx.retention(days=range(0, 61), by="channel").table
+            ru = tx.retention(kind="unbounded", days=range(0, 61)).table
+            outs.append((ct, rt, ru))
+    finally:
+        siyu.set_num_threads(old)
+        _core.set_parallel_min_rows(old_min)
+    base = outs[0]
+    for ct, rt, ru in outs[1:]:
+        for name in ("active", "orders", "revenue"):
+            np.testing.assert_array_equal(getattr(ct, name).to_numpy(),
+                                          getattr(base[0], name).to_numpy())
+        pd.testing.assert_frame_equal(rt, base[1])
+        pd.testing.assert_frame_equal(ru, base[2])
+    assert_matches(base[0], ref.cohorts(df, "M", None, "channel"), "channel")

@@ -75,3 +75,10 @@ def test_html_has_gradient(tx):
             ct.style()
     else:
         assert "background-color" in ct.style().to_html()
+
+
+def test_clear_error_without_matplotlib(tx, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)   # import fails
+    with pytest.raises(ImportError, match="pip install matplotlib"):
+        tx.cohorts("M").plot("retention")

@@ -109,6 +109,10 @@ def test_retention_bad_input():
         tx.retention(brackets=[(1, 7)])
     with pytest.raises(ValueError, match="'channel'"):
         tx.retention(by="city")
+    with pytest.raises(ValueError, match="days must be <="):
+        tx.retention(days=[10**12])
+    with pytest.raises(ValueError, match="100 years"):
+        tx.retention(kind="bracket", brackets=[(1, 10**9)])
 
 
 # ------------------------------------------------------------------ repurchase
@@ -167,3 +171,63 @@ def test_interpurchase_empty_and_repr():
     assert len(ip) == 0 and np.isnan(ip.median_)
     assert ip.quantiles().isna().all()
     assert "InterpurchaseTimes" in repr(ip)
+
+
+# ------------------------------------------------------------------ property tests
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def small_logs(draw):
+    n = draw(st.integers(1, 40))
+    cust = draw(st.lists(st.integers(0, 6), min_size=n, max_size=n))
+    day = draw(st.lists(st.integers(0, 120), min_size=n, max_size=n))
+    amt = draw(st.lists(st.sampled_from([-5.0, 0.0, 3.5]), min_size=n, max_size=n))
+    ch = draw(st.lists(st.sampled_from(["a", "b", None]), min_size=n, max_size=n))
+    df = pd.DataFrame({"customer": cust,
+                       "date": pd.Timestamp("2020-02-20") + pd.to_timedelta(day, unit="D"),
+                       "amount": amt, "channel": pd.Series(ch, dtype=object)})
+    return df, draw(st.integers(0, 130))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_logs(), st.sampled_from([None, "channel"]))
+def test_property_retention_matches_oracle(log, by):
+    df, end_off = log
+    end = pd.Timestamp("2020-02-20") + pd.Timedelta(days=end_off)
+    if end < df["date"].min():
+        return
+    tx = make_tx(df)
+    days = [0, 1, 2, 5, 30, 64, 65, 100]
+    br = [(0, 3), (4, 4), (5, 70)]
+    if ref.first_purchase(df, end, by).empty:
+        assert tx.retention(days=days, end=end, by=by).table["retained"].sum() == 0
+        return
+    for kind in ("n-day", "unbounded"):
+        _check(tx.retention(kind=kind, days=days, end=end, by=by), df, kind,
+               [(d, d) for d in days], end, by)
+    _check(tx.retention(kind="bracket", brackets=br, end=end, by=by), df, "bracket", br, end, by)
+
+
+def test_online_retail_repurchase_and_gaps():
+    raw = siyu.datasets.load_online_retail()
+    df = raw.rename(columns={"customer_id": "customer"})[["customer", "date", "amount"]]
+    tx = make_tx(df)
+    within = (30, 90, 180)
+    rp = tx.repurchase(within=within)
+    exp = ref.repurchase(df, within, "M")
+    tot = exp.groupby("within")[["eligible", "repurchased"]].sum()
+    np.testing.assert_array_equal(rp.overall[["eligible", "repurchased"]].to_numpy(), tot.to_numpy())
+    assert str(rp.by_cohort.index[0]) == "2010-12"
+    ip = tx.interpurchase_times()
+    g = ref.interpurchase(df)
+    np.testing.assert_array_equal(ip.gaps.to_numpy(), g.to_numpy())
+    assert ip.median_ == float(g.median())
+
+
+def test_cohort_attrs():
+    ct = make_tx(ref.random_log(1)).cohorts("W", end="2020-06-01")
+    for df in (ct.active, ct.retention, ct.ltv):
+        assert df.attrs["period"] == "W"
+        assert df.attrs["end"] == pd.Timestamp("2020-06-01")
