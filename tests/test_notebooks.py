@@ -8,7 +8,7 @@ instead of the installed package.  Plots use matplotlib's Agg backend.
 """
 from __future__ import annotations
 
-import os
+import re
 from pathlib import Path
 
 import pytest
@@ -25,11 +25,6 @@ IDS = [p.stem for p in NOTEBOOKS]
 
 def _read(path: Path):
     return nbformat.read(path, as_version=4)
-
-
-def _last_code_cell(nb):
-    code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
-    return code[-1] if code else None
 
 
 def test_notebooks_found():
@@ -56,10 +51,13 @@ def test_notebook_runs(path, monkeypatch):
     nb = _read(path)
     client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
                                      resources={"metadata": {"path": str(NB_DIR)}})
+    error = None
     try:
         client.execute()
     except nbclient.exceptions.CellExecutionError as exc:
-        pytest.fail(f"{path.name} failed:\n{exc}", pytrace=False)
+        error = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))     # drop the traceback's colour codes
+    if error is not None:
+        pytest.fail(f"{path.name} failed:\n{error}", pytrace=False)
     # every cell ran (no silent early stop)
     counts = [c.get("execution_count") for c in nb.cells
               if c.cell_type == "code" and c.source.strip()]
