@@ -6,8 +6,10 @@ probabilistic CLV models, unit economics and customer segments, with the hot pat
 Start with :class:`siyu.Transactions`; see ``siyu.datasets`` for bundled data.
 """
 from siyu._core import ConvergenceError, get_num_threads, set_num_threads
-from siyu import datasets, segments
+from siyu import datasets, plotting, segments
 from siyu.cohorts import CohortTable
+from siyu.retention import InterpurchaseTimes, RepurchaseTable, RetentionTable
+from siyu.survival import SurvivalCurve
 from siyu.economics import compare_channels, unit_economics
 from siyu.models import (BetaGeo, BetaGeoBetaBinom, GammaGamma, ModifiedBetaGeo, ParetoNBD,
                          ShiftedBetaGeometric, clv)
@@ -17,8 +19,9 @@ from siyu.transactions import Transactions, read_csv
 __version__ = "0.1.0"
 
 __all__ = [
-    "BetaGeo", "BetaGeoBetaBinom", "CohortTable", "ConvergenceError", "GammaGamma", "Migration",
-    "ModifiedBetaGeo", "ParetoNBD", "ShiftedBetaGeometric", "Transactions", "clv",
+    "BetaGeo", "BetaGeoBetaBinom", "CohortTable", "ConvergenceError", "GammaGamma",
+    "InterpurchaseTimes", "Migration", "ModifiedBetaGeo", "ParetoNBD", "RepurchaseTable",
+    "RetentionTable", "ShiftedBetaGeometric", "SurvivalCurve", "Transactions", "clv",
     "compare_channels", "datasets", "get_num_threads", "markov_clv", "read_csv", "segments",
-    "set_num_threads", "stage_summary", "unit_economics", "__version__",
+    "plotting", "set_num_threads", "stage_summary", "unit_economics", "__version__",
 ]

@@ -11,16 +11,47 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["cohort_heatmap", "retention_curves", "ltv_curves", "survival_curve",
+__all__ = ["cjk_fallback_fonts", "cohort_heatmap", "retention_curves", "ltv_curves", "survival_curve",
            "repurchase_rates", "interpurchase_histogram"]
 
 
+# Fonts with Chinese glyphs, most common first (Linux, macOS, Windows).
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
+             "WenQuanYi Micro Hei", "Droid Sans Fallback", "PingFang SC", "Heiti SC",
+             "Microsoft YaHei", "SimHei", "Arial Unicode MS")
+_fonts_checked = False
+
+
+def cjk_fallback_fonts() -> list[str]:
+    """Register installed CJK fonts as matplotlib fallbacks; return their names.
+
+    The fonts are appended to the end of ``font.family`` (matplotlib's per-glyph
+    fallback list), so the user's fonts still draw Latin text and only glyphs they lack
+    (e.g. 公域 / 私域, 新交易后) fall back to a CJK font.  Without any CJK font installed, Chinese labels show as boxes: install
+    one (e.g. Debian ``fonts-noto-cjk`` or ``fonts-wqy-microhei``).
+    """
+    import matplotlib
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    found = [name for name in CJK_FONTS if name in installed]
+    current = list(matplotlib.rcParams["font.family"])
+    extra = [name for name in found[:1] if name not in current]
+    if extra:
+        matplotlib.rcParams["font.family"] = current + extra
+    return found
+
+
 def _pyplot() -> Any:
+    global _fonts_checked
     try:
         import matplotlib.pyplot as plt
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("siyu plotting needs matplotlib, which is not installed; install it "
                           "with `pip install matplotlib` (or `pip install siyu[plot]`)") from exc
+    if not _fonts_checked:
+        cjk_fallback_fonts()
+        _fonts_checked = True
     return plt
 
 

@@ -667,7 +667,9 @@ class Migration:
 
     def plot(self, ax: Any = None, cmap: str = "Blues") -> Any:
         """Heat map of the pooled transition probabilities (needs matplotlib)."""
-        import matplotlib.pyplot as plt
+        from siyu.plotting import _pyplot
+
+        plt = _pyplot()
 
         if ax is None:
             _, ax = plt.subplots(figsize=(1.2 * len(self.matrix) + 2, 1.0 * len(self.matrix) + 1))

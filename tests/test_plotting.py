@@ -82,3 +82,26 @@ def test_clear_error_without_matplotlib(tx, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)   # import fails
     with pytest.raises(ImportError, match="pip install matplotlib"):
         tx.cohorts("M").plot("retention")
+
+
+def test_chinese_labels_render_with_an_installed_cjk_font():
+    """With a CJK font installed, 中文 labels draw real glyphs (no missing-glyph warning)."""
+    import warnings
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from siyu import plotting
+
+    found = plotting.cjk_fallback_fonts()
+    if not found:
+        pytest.skip("no CJK font installed (e.g. apt-get install fonts-wqy-microhei)")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.set_title("公域 / 私域 新交易后")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # 'Glyph ... missing' would raise here
+        fig.canvas.draw()
+    plt.close(fig)
+    assert found[0] in matplotlib.rcParams["font.family"]
