@@ -58,7 +58,8 @@ class ShopSimulation:
         ``repurchase_cost`` × noise (same columns as ``spend``).
     customers : DataFrame
         Latent per-customer truth indexed by ``customer_id``: ``channel``, ``acquired``
-        (date), ``dropout`` (date the customer silently churns; may lie after ``end``),
+        (date), ``dropout`` (time the customer silently churns, seconds resolution; may lie
+        after ``end``),
         ``lifetime_days`` (dropout − acquisition, fractional days), ``eligible``
         (offered the membership), ``member_since`` (date, NaT never), ``service``,
         ``n_orders``.
@@ -410,7 +411,9 @@ def simulate_shop(n_customers: int, start: Any = "2023-01-01", end: Any = "2024-
     customers = pd.DataFrame({
         "channel": pd.Categorical.from_codes(chan, dtype=cat),
         "acquired": (base + acq.astype("timedelta64[D]")).astype("datetime64[s]"),
-        "dropout": pd.to_datetime(t0) + pd.to_timedelta(drop, unit="D"),
+        # seconds resolution; capped at 10 million days after start (never reached in practice)
+        "dropout": np.datetime64(t0.date(), "s")
+        + np.round(np.minimum(drop, 1e7) * 86_400.0).astype(np.int64).astype("timedelta64[s]"),
         "lifetime_days": drop - acq,
         "eligible": elig,
         "member_since": pd.to_datetime(np.where(since >= 0, base + since.astype("timedelta64[D]"),
