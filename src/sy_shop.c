@@ -148,7 +148,8 @@ typedef struct {
     double hmax;
     uint64_t seed;
     int write;
-    int64_t *count;
+    int64_t *count_out;        /* count pass */
+    const int64_t *count_in;   /* fill pass: the count pass's result */
     const int64_t *offset;
     int64_t *order_day;
     double *order_amount;
@@ -236,10 +237,10 @@ static void shop_range(void *ctx, int64_t lo, int64_t hi)
     shop_ctx *x = (shop_ctx *)ctx;
     for (int64_t i = lo; i < hi; i++) {
         if (!x->write) {
-            x->count[i] = shop_one(x, i, 0, 0);
+            x->count_out[i] = shop_one(x, i, 0, 0);
         } else {
-            int64_t k = shop_one(x, i, x->offset[i], x->count[i]);
-            if (k != x->count[i]) atomic_store(&x->bad, 1);
+            int64_t k = shop_one(x, i, x->offset[i], x->count_in[i]);
+            if (k != x->count_in[i]) atomic_store(&x->bad, 1);
         }
     }
 }
@@ -262,7 +263,7 @@ int sy_shop_count(const sy_shop_params *p, int64_t n, uint64_t seed, int64_t *co
     x.hmax = shop_hmax(p);
     x.seed = seed;
     x.write = 0;
-    x.count = count;
+    x.count_out = count;
     atomic_init(&x.bad, 0);
     sy_parallel_for(n, 20000, shop_range, &x);
     return SY_OK;
@@ -284,7 +285,7 @@ int sy_shop_fill(const sy_shop_params *p, int64_t n, uint64_t seed, const int64_
     x.hmax = shop_hmax(p);
     x.seed = seed;
     x.write = 1;
-    x.count = (int64_t *)(uintptr_t)count; /* read only in the fill pass */
+    x.count_in = count;
     x.offset = offset;
     x.order_day = order_day;
     x.order_amount = order_amount;

@@ -375,3 +375,27 @@ def test_kernel_rejects_bad_arrays():
 def test_docstring_examples():
     res = doctest.testmod(shop_mod, optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
     assert res.failed == 0 and res.attempted > 0
+
+
+def test_kernel_refcounts_and_inputs_untouched():
+    import sys
+    args = [np.array([0.3, 1.0]), np.array([0.01, 0.02]), np.array([100.0, 300.0]),
+            np.array([50.0, 80.0]), np.array([4.0, 0.0]), np.ones(50),
+            np.array([0.5, 10.0, 2.0, 1.5, 0.1, 0.3, 1.5])]
+    copies = [a.copy() for a in args]
+    before = [sys.getrefcount(a) for a in args]
+    for _ in range(20):
+        out = _core.shop_simulate(*args, 200, 9)
+        with pytest.raises(ValueError):
+            _core.shop_simulate(*args[:6], np.zeros(7) - 1, 200, 9)
+    assert [sys.getrefcount(a) for a in args] == before
+    assert all(np.array_equal(a, c) for a, c in zip(args, copies))
+    import weakref
+    refs = [weakref.ref(o) for o in out]
+    del out
+    assert all(r() is None for r in refs)          # outputs are not leaked
+    out = _core.shop_simulate(*args, 200, 9)
+    # non-contiguous and integer inputs are coerced
+    strided = [np.repeat(a, 2)[::2] for a in args]
+    again = _core.shop_simulate(*strided, 200, 9)
+    assert all(np.array_equal(x, y) for x, y in zip(out, again))
