@@ -1271,8 +1271,9 @@ static PyObject *py_shop_simulate(PyObject *self, PyObject *args)
     st = sy_shop_check(&p);
     if (st != SY_OK) {
         if (st == SY_ERANGE)
-            PyErr_SetString(PyExc_OverflowError, "shop_simulate: purchase rate x window too "
-                            "large (more than 1e8 orders per customer possible)");
+            PyErr_SetString(PyExc_OverflowError, "shop_simulate: orders_per_year x rate "
+                            "multipliers x window days exceeds 1e8 orders per customer; lower "
+                            "orders_per_year or shorten the window");
         else
             PyErr_SetString(PyExc_ValueError, "shop_simulate: invalid parameters");
         goto fail;
