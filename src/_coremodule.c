@@ -1225,14 +1225,16 @@ fail:
 /* ------------------------------------------------------------------------ */
 #include "sy_shop.h"
 
-/* shop_simulate(share_cum, rate, life, aov, aov_shape, day_mult, scalars, n, seed) ->
+/* shop_simulate(share_cum, rate, life, aov, aov_shape, day_mult, scalars, n, seed[, acq_cdf]) ->
    (count, order_day, order_amount, order_member, channel, acq_day, dropout, member_since,
     eligible, service).  scalars = [member_share, member_threshold, member_rate_mult,
-    member_life_mult, member_discount, service_share, service_aov_mult]. */
+    member_life_mult, member_discount, service_share, service_aov_mult]; acq_cdf (None or
+   n_days values): cumulative acquisition probability by day, default uniform. */
 static PyObject *py_shop_simulate(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *o[7];
+    PyObject *o[7], *cdf_obj = Py_None;
+    PyArrayObject *cdf = NULL;
     Py_ssize_t n_in;
     unsigned long long seed;
     static const char *names[7] = {"share_cum", "rate", "life", "aov", "aov_shape", "day_mult",
@@ -1242,8 +1244,8 @@ static PyObject *py_shop_simulate(PyObject *self, PyObject *args)
     PyArrayObject *chan = NULL, *acq = NULL, *drop = NULL, *since = NULL, *elig = NULL,
                   *svc = NULL;
     int st;
-    if (!PyArg_ParseTuple(args, "OOOOOOOnK", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6],
-                          &n_in, &seed))
+    if (!PyArg_ParseTuple(args, "OOOOOOOnK|O", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6],
+                          &n_in, &seed, &cdf_obj))
         return NULL;
     if (n_in < 0) {
         PyErr_SetString(PyExc_ValueError, "shop_simulate: n_customers must be >= 0");
@@ -1262,12 +1264,16 @@ static PyObject *py_shop_simulate(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "shop_simulate: 'scalars' must have 7 values");
         goto fail;
     }
+    if (cdf_obj != Py_None &&
+        !(cdf = sy_as_1d(cdf_obj, NPY_FLOAT64, "acq_cdf", PyArray_DIM(in[5], 0))))
+        goto fail;
     const double *sc = (const double *)PyArray_DATA(in[6]);
     sy_shop_params p = {
         (int64_t)nc, (const double *)PyArray_DATA(in[0]), (const double *)PyArray_DATA(in[1]),
         (const double *)PyArray_DATA(in[2]), (const double *)PyArray_DATA(in[3]),
         (const double *)PyArray_DATA(in[4]), (int64_t)PyArray_DIM(in[5], 0),
-        (const double *)PyArray_DATA(in[5]), sc[0], sc[1], sc[2], sc[3], sc[4], sc[5], sc[6]};
+        (const double *)PyArray_DATA(in[5]), cdf ? (const double *)PyArray_DATA(cdf) : NULL,
+        sc[0], sc[1], sc[2], sc[3], sc[4], sc[5], sc[6]};
     st = sy_shop_check(&p);
     if (st != SY_OK) {
         if (st == SY_ERANGE)
@@ -1324,11 +1330,13 @@ static PyObject *py_shop_simulate(PyObject *self, PyObject *args)
         goto fail;
     }
     for (int j = 0; j < 7; j++) Py_DECREF(in[j]);
+    Py_XDECREF(cdf);
     Py_DECREF(offset);
     return Py_BuildValue("(NNNNNNNNNN)", count, oday, oamt, omem, chan, acq, drop, since, elig,
                          svc);
 fail:
     for (int j = 0; j < 7; j++) Py_XDECREF(in[j]);
+    Py_XDECREF(cdf);
     Py_XDECREF(count);
     Py_XDECREF(offset);
     Py_XDECREF(oday);
@@ -1420,7 +1428,8 @@ static PyMethodDef core_methods[] = {
     /* models methods: end */
     /* shop methods: begin */
     {"shop_simulate", py_shop_simulate, METH_VARARGS,
-     "shop_simulate(share_cum, rate, life, aov, aov_shape, day_mult, scalars, n, seed) -> 10 arrays"},
+     "shop_simulate(share_cum, rate, life, aov, aov_shape, day_mult, scalars, n, seed[, acq_cdf]) "
+     "-> 10 arrays"},
     /* shop methods: end */
     {"set_num_threads", py_set_num_threads, METH_VARARGS, "set_num_threads(n)"},
     {"get_num_threads", py_get_num_threads, METH_NOARGS, "get_num_threads() -> int"},

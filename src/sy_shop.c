@@ -8,7 +8,8 @@
  * the same draws and writes them out.  Results do not depend on the thread count.
  *
  * Purchase process of one customer (times in window days, day d = [d, d+1)):
- *   acquisition (first order) at t = a, a uniform on {0..n_days-1};
+ *   acquisition (first order) at t = a, a drawn from acq_cdf on {0..n_days-1} (uniform
+ *   when acq_cdf is NULL);
  *   dropout at a + Exp(mean life[c]);
  *   repeat orders: Poisson with intensity rate[c] * day_mult[floor(t)] * (member ?
  *   member_rate_mult : 1) while t < min(dropout, n_days) -- drawn by thinning against
@@ -133,6 +134,14 @@ int sy_shop_check(const sy_shop_params *p)
         if (!finite_ge(p->day_mult[d], 0.0)) return SY_EINVAL;
         if (p->day_mult[d] > hmax) hmax = p->day_mult[d];
     }
+    if (p->acq_cdf) {
+        double q = 0.0;
+        for (int64_t d = 0; d < p->n_days; d++) {
+            if (!finite_ge(p->acq_cdf[d], q) || p->acq_cdf[d] > 1.0 + 1e-9) return SY_EINVAL;
+            q = p->acq_cdf[d];
+        }
+        if (fabs(q - 1.0) > 1e-9) return SY_EINVAL;
+    }
     if (!(p->member_share >= 0 && p->member_share <= 1) || !isfinite(p->member_threshold) ||
         !finite_ge(p->member_rate_mult, 0.0) || !(p->member_life_mult > 0) ||
         !isfinite(p->member_life_mult) || !(p->member_discount >= 0 && p->member_discount < 1) ||
@@ -171,8 +180,20 @@ static int64_t shop_one(const shop_ctx *x, int64_t i, int64_t off, int64_t cap)
     double u = shop_unif(&rt);
     int64_t c = 0;
     while (c < p->n_channels - 1 && u >= p->share_cum[c]) c++;
-    int64_t a = (int64_t)(shop_unif(&rt) * (double)p->n_days);
-    if (a >= p->n_days) a = p->n_days - 1;
+    int64_t a;
+    const double ua = shop_unif(&rt);
+    if (p->acq_cdf) { /* first day with cdf > ua (binary search) */
+        int64_t lo = 0, hi = p->n_days - 1;
+        while (lo < hi) {
+            int64_t mid = lo + (hi - lo) / 2;
+            if (p->acq_cdf[mid] > ua) hi = mid;
+            else lo = mid + 1;
+        }
+        a = lo;
+    } else {
+        a = (int64_t)(ua * (double)p->n_days);
+        if (a >= p->n_days) a = p->n_days - 1;
+    }
     const int svc = shop_unif(&rt) < p->service_share;
     const int elig = shop_unif(&rt) < p->member_share;
     double death = (double)a + shop_exp(&rt) * p->life[c];

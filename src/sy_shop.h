@@ -1,7 +1,7 @@
 /*
  * sy_shop.h -- scenario simulator of a private-domain shop (issue #6).
  *
- * Customers are acquired on a uniform day of the window, each into one channel with its
+ * Customers are acquired on a day of the window drawn from acq_cdf (uniform by default), each into one channel with its
  * own purchase rate, dropout (exponential lifetime) and order values (gamma).  While
  * alive, repeat orders follow a Poisson process whose rate is multiplied on holiday days
  * and after the customer joins the membership; members pay discounted prices and drop
@@ -21,6 +21,8 @@ typedef struct {
     const double *aov_shape;    /* gamma shape = 1 / cv^2 (0: constant order values)  */
     int64_t n_days;             /* window length in days                              */
     const double *day_mult;     /* rate multiplier per window day (holidays), >= 0    */
+    const double *acq_cdf;      /* cumulative acquisition probability by window day
+                                   (non-decreasing, last = 1); NULL: uniform           */
     double member_share;        /* share of customers eligible for membership         */
     double member_threshold;    /* cumulative paid spend at which eligible ones join  */
     double member_rate_mult;    /* rate multiplier after joining                      */

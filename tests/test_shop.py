@@ -35,12 +35,13 @@ def plain():
 
 @pytest.fixture(scope="module")
 def rich():
-    """Holidays, a randomised membership offer (joins at the first order) and service."""
+    """Holidays, a randomised membership offer (joins at the first order), service and
+    acquisitions growing 5 % a month."""
     return simulate_shop(80_000, "2023-01-01", "2024-12-31", PLAIN, seed=12,
                          member_threshold=0.0, member_share=0.4, member_rate_multiplier=2.0,
                          member_lifetime_multiplier=1.5, member_discount=0.1,
                          holidays=HOLIDAYS, holiday_multiplier=2.0, service_share=0.3,
-                         service_aov_multiplier=1.5)
+                         service_aov_multiplier=1.5, acquisition_growth=0.05)
 
 
 def _z(est, truth, se):
@@ -147,6 +148,20 @@ def test_channel_shares_and_uniform_acquisition(plain):
     q = cu["acquired"].dt.year.eq(2023).mean()   # 365 of 731 days
     p = 365 / 731
     assert _z(q, p, np.sqrt(p * (1 - p) / n)) < Z
+
+
+def test_acquisition_growth(rich):
+    """New customers per month grow by acquisition_growth: fit log counts on month."""
+    per_month = rich.customers["acquired"].dt.to_period("M").value_counts().sort_index()
+    days = per_month.index.days_in_month.to_numpy()
+    # expected count of month m is proportional to the integral of (1+g)^(d/30.44) over it
+    start = (per_month.index.start_time - rich.params["start"]).days.to_numpy()
+    g = np.log1p(0.05) / (365.25 / 12)
+    mass = (np.exp(g * (start + days)) - np.exp(g * start)) / g
+    expected = mass / mass.sum() * len(rich.customers)
+    chi2 = (((per_month.to_numpy() - expected) ** 2) / expected).sum()
+    assert chi2 < 24 + Z * np.sqrt(2 * 24)       # 24 months: chi-square with ~23 dof
+    assert per_month.iloc[-1] > 2.5 * per_month.iloc[0]    # 1.05^23 = 3.07
 
 
 def test_holiday_rate_ratio(rich):
@@ -337,6 +352,7 @@ def test_siyu_measures_the_truth(rich):
     (dict(holidays="2024-02-10"), TypeError, "holidays"),
     (dict(service_share=-0.1), ValueError, "service_share"),
     (dict(spend_noise=float("nan")), ValueError, "spend_noise"),
+    (dict(acquisition_growth=-1.0), ValueError, "acquisition_growth"),
 ])
 def test_bad_arguments(kwargs, exc, match):
     with pytest.raises(exc, match=match):
@@ -370,6 +386,17 @@ def test_kernel_rejects_bad_arrays():
         _core.shop_simulate(*ok, -1, 1)
     with pytest.raises(OverflowError):
         _core.shop_simulate(ok[0], np.array([1e8]), *ok[2:], 5, 1)
+    cdf = np.cumsum(np.full(10, 0.1))
+    _core.shop_simulate(*ok, 5, 1, cdf)
+    with pytest.raises(ValueError):          # does not reach 1
+        _core.shop_simulate(*ok, 5, 1, cdf * 0.5)
+    with pytest.raises(ValueError):          # decreasing
+        _core.shop_simulate(*ok, 5, 1, cdf[::-1].copy())
+    with pytest.raises(ValueError):          # one value per window day
+        _core.shop_simulate(*ok, 5, 1, cdf[:5])
+    # a point mass on day 7 puts every acquisition there
+    point = np.where(np.arange(10) >= 7, 1.0, 0.0)
+    assert (_core.shop_simulate(*ok, 50, 1, point)[5] == 7).all()
 
 
 def test_docstring_examples():

@@ -92,7 +92,7 @@ class ShopSimulation:
 
         Computed by integrating the purchase process day by day (rates are constant
         within a day, so the integrals are exact), averaged over the acquisition days
-        (uniform) and over the customer groups matching the filters, weighted by their
+        (weighted by the acquisition density) and over the customer groups matching the filters, weighted by their
         shares.  Holidays after ``end`` count too when they were listed.
 
         Let ``λ`` be the repeat-order rate per day (``orders_per_year / 365``, times
@@ -257,13 +257,15 @@ def simulate_shop(n_customers: int, start: Any = "2023-01-01", end: Any = "2024-
                   holidays: Sequence[tuple[Any, Any]] | None = None,
                   holiday_multiplier: float = 1.0,
                   service_share: float = 0.0, service_aov_multiplier: float = 1.0,
-                  spend_noise: float = 0.0, seed: int | None = None) -> ShopSimulation:
+                  acquisition_growth: float = 0.0, spend_noise: float = 0.0,
+                  seed: int | None = None) -> ShopSimulation:
     """Simulate a private-domain shop: channels, membership, holidays, service, spend.
 
     The model, in an analyst's terms (all draws in C, one random stream per customer):
 
     - **Acquisition.**  Each of ``n_customers`` customers makes a first order on a day
-      drawn uniformly from ``start`` .. ``end``, in a channel drawn with probability
+      drawn from ``start`` .. ``end`` — uniformly, or growing by ``acquisition_growth``
+      a month (density ∝ (1 + g)^(days / 30.44)) — in a channel drawn with probability
       ``share``.  ``spend`` charges ``cac`` per new customer (× noise).
     - **Repeat orders.**  While active, a customer orders again at random (Poisson) at
       ``orders_per_year`` orders per year on ordinary days; on ``holidays`` the rate is
@@ -313,6 +315,9 @@ def simulate_shop(n_customers: int, start: Any = "2023-01-01", end: Any = "2024-
         Fraction of customers with one-to-one service.
     service_aov_multiplier : float, default 1
         Their order-value multiplier (1.5 = 50 % higher order value).
+    acquisition_growth : float, default 0
+        Monthly growth rate of new customers, > −1 (0.05: each month acquires 5 % more
+        than the one before; 0: uniform over the window).
     spend_noise : float, default 0
         Coefficient of variation of a mean-one lognormal noise on each monthly spend
         figure (0: spend is exactly customers × cac and repeat orders × repurchase_cost).
@@ -366,13 +371,15 @@ def simulate_shop(n_customers: int, start: Any = "2023-01-01", end: Any = "2024-
     service_share = _number(service_share, "service_share", 0.0, 1.0)
     service_aov_multiplier = _number(service_aov_multiplier, "service_aov_multiplier", 0.0)
     spend_noise = _number(spend_noise, "spend_noise", 0.0)
+    acquisition_growth = _number(acquisition_growth, "acquisition_growth", -1.0, lo_open=True)
     params: dict[str, Any] = dict(
         n_customers=n, start=t0, end=t1, n_days=n_days, channels=ch,
         member_threshold=member_threshold, member_share=member_share,
         member_rate_multiplier=member_rate_multiplier,
         member_lifetime_multiplier=member_lifetime_multiplier, member_discount=member_discount,
         holidays=hol, holiday_multiplier=holiday_multiplier, service_share=service_share,
-        service_aov_multiplier=service_aov_multiplier, spend_noise=spend_noise, seed=seed)
+        service_aov_multiplier=service_aov_multiplier, acquisition_growth=acquisition_growth,
+        spend_noise=spend_noise, seed=seed)
 
     names = list(ch)
     share_cum = np.cumsum([ch[c]["share"] for c in names])
@@ -390,7 +397,8 @@ def simulate_shop(n_customers: int, start: Any = "2023-01-01", end: Any = "2024-
     ss = np.random.SeedSequence(seed)
     seed_int = int(ss.generate_state(1, dtype=np.uint64)[0])
     (count, oday, amount, omember, chan, acq, drop, since, elig,
-     svc) = _core.shop_simulate(share_cum, rate, life, aov, shape, day_mult, scalars, n, seed_int)
+     svc) = _core.shop_simulate(share_cum, rate, life, aov, shape, day_mult, scalars, n, seed_int,
+                                _acq_cdf(params))
 
     base = np.datetime64(t0.date(), "D")
     ids = np.arange(1, n + 1, dtype=np.int64)
@@ -438,6 +446,24 @@ def simulate_shop(n_customers: int, start: Any = "2023-01-01", end: Any = "2024-
     sim = ShopSimulation(tx, spend, rspend, customers, {}, params)
     sim.truth = _truth(params)
     return sim
+
+
+def _acq_density(params: dict[str, Any]) -> np.ndarray:
+    """Probability of acquisition on each window day."""
+    n_days, g = params["n_days"], params["acquisition_growth"]
+    if g == 0:
+        return np.full(n_days, 1.0 / n_days)
+    logw = np.arange(n_days) / (365.25 / 12.0) * np.log1p(g)
+    w = np.exp(logw - logw.max())
+    return w / w.sum()
+
+
+def _acq_cdf(params: dict[str, Any]) -> np.ndarray | None:
+    if params["acquisition_growth"] == 0:
+        return None          # the kernel's exact uniform draw
+    cdf = np.cumsum(_acq_density(params))
+    cdf /= cdf[-1]
+    return cdf
 
 
 def _month_index(days: np.ndarray, months: pd.PeriodIndex) -> np.ndarray:
@@ -496,6 +522,8 @@ def _expected(params: dict[str, Any], channel: str | None, member: bool | None,
         if hi < lo:
             raise ValueError(f"acquired={acquired!r} selects no day of the window")
     a_days = np.arange(lo, hi + 1)
+    wa = _acq_density(params)[a_days]
+    wa = wa / wa.sum()                                            # acquisition-day weights
     H = _HORIZON_DAYS
     ext = n_days + H
     h = _day_multipliers(params["holidays"], t0, ext, params["holiday_multiplier"])
@@ -545,7 +573,7 @@ def _expected(params: dict[str, Any], channel: str | None, member: bool | None,
         pfirst = np.exp(-mu - C1) * r * frac
         pfirst[:, 0] = 0.0
         cum_first = np.cumsum(pfirst, axis=1)
-        rp = np.array([cum_first[:, wd].mean() for wd in _WITHIN])
+        rp = np.array([wa @ cum_first[:, wd] for wd in _WITHIN])
         # P(at least one order in each calendar-month age): from its first day s,
         # S(s) * sum_{j>=s} exp(-(C_j - C_s)) r_j frac_j
         C = np.cumsum(rho, axis=1) - rho                          # sum_{i<j} rho_i
@@ -560,13 +588,13 @@ def _expected(params: dict[str, Any], channel: str | None, member: bool | None,
         o_m = np.bincount(keys[in_12], weights=orders_day[in_12], minlength=A * _MONTHS)
         v_m = np.bincount(keys[in_12], weights=revenue_day[in_12], minlength=A * _MONTHS)
         a_m = np.bincount(keys[in_12], weights=term[in_12], minlength=A * _MONTHS)
-        o_m = o_m.reshape(A, _MONTHS).mean(axis=0)
-        v_m = v_m.reshape(A, _MONTHS).mean(axis=0)
-        a_m = a_m.reshape(A, _MONTHS).mean(axis=0)
+        o_m = wa @ o_m.reshape(A, _MONTHS)
+        v_m = wa @ v_m.reshape(A, _MONTHS)
+        a_m = wa @ a_m.reshape(A, _MONTHS)
         a_m[0] = 1.0
         acc["w"] += w
-        acc["orders_12m"] += w * orders_day[:, :365].sum(axis=1).mean()
-        acc["revenue_12m"] += w * revenue_day[:, :365].sum(axis=1).mean()
+        acc["orders_12m"] += w * (wa @ orders_day[:, :365].sum(axis=1))
+        acc["revenue_12m"] += w * (wa @ revenue_day[:, :365].sum(axis=1))
         acc["repurchase"] += w * rp
         acc["ltv"] += w * np.cumsum(v_m)
         acc["orders_m"] += w * o_m
