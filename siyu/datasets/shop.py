@@ -219,7 +219,7 @@ def _check_channels(channels: Any) -> dict[str, dict[str, float]]:
     return out
 
 
-def _check_holidays(holidays: Any, start: pd.Timestamp) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+def _check_holidays(holidays: Any) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
     if holidays is None:
         return []
     if isinstance(holidays, (str, bytes)) or not isinstance(holidays, Sequence):
@@ -366,7 +366,7 @@ def simulate_shop(n_customers: int, start: Any = "2023-01-01", end: Any = "2024-
     member_lifetime_multiplier = _number(member_lifetime_multiplier,
                                          "member_lifetime_multiplier", 0.0, lo_open=True)
     member_discount = _number(member_discount, "member_discount", 0.0, 1.0, hi_open=True)
-    hol = _check_holidays(holidays, t0)
+    hol = _check_holidays(holidays)
     holiday_multiplier = _number(holiday_multiplier, "holiday_multiplier", 0.0)
     service_share = _number(service_share, "service_share", 0.0, 1.0)
     service_aov_multiplier = _number(service_aov_multiplier, "service_aov_multiplier", 0.0)
