@@ -9,7 +9,7 @@ from importlib import resources
 
 import pandas as pd
 
-__all__ = ["load_cdnow", "load_online_retail", "simulate"]
+__all__ = ["load_cdnow", "load_online_retail", "simulate", "simulate_shop"]
 
 
 def _open(name: str):
@@ -91,3 +91,4 @@ def load_online_retail() -> pd.DataFrame:
 
 
 from siyu.datasets.simulate import simulate  # noqa: E402  (C simulator; needs siyu._core)
+from siyu.datasets.shop import simulate_shop  # noqa: E402
