@@ -225,6 +225,12 @@ def _report(args: argparse.Namespace) -> int:
         raise UsageError(f"--horizon {args.horizon} must be a positive number of periods")
     if not args.churn_after > 0:
         raise UsageError(f"--churn-after {args.churn_after:g} must be > 0 days")
+    if args.tz is not None:
+        try:
+            pd.Timestamp("2000-01-01").tz_localize(args.tz)
+        except (LookupError, ValueError, TypeError):  # pytz/zoneinfo "not found": KeyError
+            raise UsageError(f"--tz {args.tz!r}: unknown time zone; use an IANA name such "
+                             "as Asia/Shanghai") from None
     out = os.path.abspath(args.out)
     if not os.path.isdir(os.path.dirname(out)):
         raise UsageError(f"--out {args.out}: folder {os.path.dirname(out)} does not exist")
@@ -312,6 +318,13 @@ def main(argv: list[str] | None = None) -> int:
         _abandon_line()
         sys.stderr.write(f"siyu: error: {_one_line(exc)}\n")
         return 2
+    except Exception as exc:   # a bug: still one line, unless SIYU_DEBUG asks for the traceback
+        if os.environ.get("SIYU_DEBUG"):
+            raise
+        _abandon_line()
+        sys.stderr.write(f"siyu: internal error: {type(exc).__name__}: {_one_line(exc)} "
+                         "(run with SIYU_DEBUG=1 for the traceback and please report it)\n")
+        return 1
     return 2  # pragma: no cover
 
 

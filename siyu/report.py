@@ -287,20 +287,26 @@ def _cjk_font() -> str | None:
     return next((n for n in _CJK_FONTS if n in names), None)
 
 
-def _figure(width: float = 9.0, height: float = 4.5) -> tuple[Any, Any]:
-    """A matplotlib Figure on an Agg canvas (never pyplot: no global state)."""
+def _figure(width: float = 9.0, height: float = 4.5, left: float = 0.9,
+            bottom: float = 0.6) -> tuple[Any, Any]:
+    """A matplotlib Figure on an Agg canvas (never pyplot: no global state).
+
+    Margins are fixed (inches) rather than computed by ``tight_layout``, which would
+    draw every figure twice.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(width, height), dpi=100)
     FigureCanvasAgg(fig)
+    fig.subplots_adjust(left=left / width, right=1 - 0.25 / width, bottom=bottom / height,
+                        top=1 - 0.4 / height)
     return fig, fig.add_subplot(1, 1, 1)
 
 
 def _png(fig: Any, alt: str) -> str:
     """Render ``fig`` to PNG and return an ``<img>`` with a base64 data URI."""
     buf = io.BytesIO()
-    fig.tight_layout()
     fig.savefig(buf, format="png", dpi=100)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     return f'<img alt="{_esc(alt)}" src="data:image/png;base64,{data}">'
@@ -348,12 +354,19 @@ def _section(sid: str, title: str, body: str) -> str:
     return f'<section id="{sid}"><h2>{_esc(title)}</h2>\n{body}\n</section>'
 
 
-def _check_spend(spend: Any) -> pd.DataFrame | None:
+def _check_spend(spend: Any, channel: str | None) -> pd.DataFrame | None:
+    """Fail before any work when spend cannot be used (the full check is
+    :func:`siyu.unit_economics`'s)."""
     if spend is None:
         return None
     if not isinstance(spend, pd.DataFrame):
         raise TypeError("spend must be a DataFrame with columns 'period' and 'amount' (and the "
                         f"channel column when splitting by channel); got {type(spend).__name__}")
+    need = ["period", "amount"] + ([channel] if channel else [])
+    missing = [c for c in need if c not in spend.columns]
+    if missing:
+        raise ValueError(f"spend is missing column(s) {missing}; it needs {need} "
+                         f"(got {list(spend.columns)})")
     return spend
 
 
@@ -455,7 +468,7 @@ class _Report:
         ct = self.tx.cohorts(period=self.period)
         self._ct = ct
         n_c, n_a = ct.active.shape
-        fig, ax = _figure(10.0, max(3.5, min(12.0, 0.22 * n_c + 1.8)))
+        fig, ax = _figure(10.0, max(3.5, min(12.0, 0.22 * n_c + 1.8)), left=1.0)
         plotting.cohort_heatmap(ct, "retention", ax=ax, annot=n_c * n_a <= 400)
         ax.set_title(self.ptext(f"retention by {self.period} cohort", "各同期群留存率"))
         _thin_ticks(ax, "x")
@@ -546,8 +559,7 @@ class _Report:
     def repurchase(self) -> str:
         t = self.t
         rp = self.tx.repurchase(within=(30, 90, 180), period=self.period)
-        self._rp = rp
-        fig, ax = _figure(9.0, 4.5)
+        fig, ax = _figure(9.0, 4.8, bottom=1.1)
         rp.plot(ax=ax)
         ax.set_title(self.ptext(f"second purchase within k days, by {self.period} cohort",
                                 "各同期群 k 天内复购率"))
@@ -635,7 +647,7 @@ class _Report:
                                  margin=self.margin, horizon=self.horizon)
         self._ue = ue
         body_rows = ue.iloc[:-1]
-        fig, ax = _figure(9.0, 4.5)
+        fig, ax = _figure(9.0, 4.8, bottom=1.1 if self.channel is None else 1.9)
         labels = [" · ".join(k) if isinstance(k, tuple) else str(k) for k in body_rows.index]
         x = np.arange(len(labels))
         ax.bar(x, body_rows["cac"].to_numpy(dtype=float), color="#e76f51", alpha=0.8,
@@ -773,10 +785,13 @@ def build_report(tx: "Transactions", spend: pd.DataFrame | None = None, period: 
 
     Examples
     --------
-    >>> import siyu
+    >>> import pandas as pd, siyu
     >>> from siyu.report import build_report
-    >>> tx = siyu.Transactions(siyu.datasets.load_online_retail(), customer="customer_id",
-    ...                        time="date", amount="amount")
+    >>> df = pd.DataFrame({"user_id": [1, 1, 2, 3, 3],
+    ...                    "paid_at": ["2024-01-03", "2024-02-10", "2024-01-20", "2024-02-01",
+    ...                                "2024-03-05"],
+    ...                    "amount": [30.0, 25.0, 12.0, 80.0, 40.0]})
+    >>> tx = siyu.Transactions(df, customer="user_id", time="paid_at", amount="amount")
     >>> page = build_report(tx, lang="en")
     >>> page.startswith("<!DOCTYPE html>"), 'id="repurchase"' in page
     (True, True)
@@ -798,7 +813,8 @@ def build_report(tx: "Transactions", spend: pd.DataFrame | None = None, period: 
         raise TypeError(f"title must be a string, got {type(title).__name__}")
     if progress is not None and not callable(progress):
         raise TypeError("progress must be a callable progress(step, index, total, seconds)")
-    spend = _check_spend(spend)
+    spend = _check_spend(spend, tx._log.names.get("channel") if tx._log.channel is not None
+                         else None)
     rep = _Report(tx, spend, period, lang, title, churn_after, margin, horizon, progress)
     return rep.run()
 
@@ -818,20 +834,21 @@ def write_report(tx: "Transactions", spend: pd.DataFrame | None = None, period: 
 
     Examples
     --------
-    >>> import os, tempfile, siyu
+    >>> import os, tempfile, pandas as pd, siyu
     >>> from siyu.report import write_report
-    >>> tx = siyu.Transactions(siyu.datasets.load_online_retail(), customer="customer_id",
-    ...                        time="date", amount="amount")
-    >>> path = write_report(tx, out=os.path.join(tempfile.mkdtemp(), "r.html"))
-    >>> os.path.getsize(path) > 50_000
+    >>> df = pd.DataFrame({"user_id": [1, 1, 2], "amount": [30.0, 25.0, 12.0],
+    ...                    "paid_at": ["2024-01-03", "2024-02-10", "2024-01-20"]})
+    >>> tx = siyu.Transactions(df, customer="user_id", time="paid_at", amount="amount")
+    >>> path = write_report(tx, lang="zh", out=os.path.join(tempfile.mkdtemp(), "r.html"))
+    >>> "客户价值报告" in open(path, encoding="utf-8").read()
     True
     """
-    page = build_report(tx, spend=spend, period=period, lang=lang, title=title,
-                        progress=progress, **kwargs)
     path = os.path.abspath(os.fspath(out))
     folder = os.path.dirname(path)
     if not os.path.isdir(folder):
         raise OSError(f"cannot write {out!s}: folder {folder} does not exist")
+    page = build_report(tx, spend=spend, period=period, lang=lang, title=title,
+                        progress=progress, **kwargs)
     tmp = path + ".part"
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(page)
