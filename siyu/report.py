@@ -22,6 +22,7 @@ import html
 import io
 import math
 import os
+import re
 import time
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
@@ -245,6 +246,7 @@ p.note{color:#7b8794;font-size:12px}
 img{max-width:100%;height:auto;display:block;margin:8px 0}
 table{border-collapse:collapse;font-size:12px;margin:8px 0}
 th,td{border:1px solid #e4e7eb;padding:3px 6px}
+th{white-space:nowrap}
 td{text-align:right}
 thead th{background:#f0f4f8}
 .scroll{overflow-x:auto}
@@ -312,7 +314,7 @@ def _png(fig: Any, alt: str) -> str:
     return f'<img alt="{_esc(alt)}" src="data:image/png;base64,{data}">'
 
 
-def _thin_ticks(ax: Any, axis: str, max_ticks: int = 30) -> None:
+def _thin_ticks(ax: Any, axis: str, max_ticks: int = 20) -> None:
     """Keep at most ``max_ticks`` labelled ticks on a categorical axis."""
     get = ax.get_xticks if axis == "x" else ax.get_yticks
     labels = (ax.get_xticklabels() if axis == "x" else ax.get_yticklabels())
@@ -334,10 +336,9 @@ def _thin_ticks(ax: Any, axis: str, max_ticks: int = 30) -> None:
 def _table(df: pd.DataFrame, formats: dict[str, Callable[[Any], str]], lang: str,
            table_id: str, index_label: str | None = None) -> str:
     """A small HTML table; column names translated, cells formatted, all escaped."""
-    cols = _COLUMNS[lang]
     names = [index_label if index_label is not None else (df.index.name or "")]
     head = "".join(f"<th>{_esc(n)}</th>" for n in names)
-    head += "".join(f"<th>{_esc(cols.get(str(c), c))}</th>" for c in df.columns)
+    head += "".join(f"<th>{_esc(_col_label(str(c), lang))}</th>" for c in df.columns)
     rows = []
     for key, rec in zip(df.index, df.itertuples(index=False)):
         label = " · ".join(map(str, key)) if isinstance(key, tuple) else str(key)
@@ -348,6 +349,13 @@ def _table(df: pd.DataFrame, formats: dict[str, Callable[[Any], str]], lang: str
         rows.append(f"<tr>{cells}</tr>")
     return (f"<div class='scroll'><table id='{_esc(table_id)}'><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table></div>")
+
+
+def _col_label(col: str, lang: str) -> str:
+    m = re.fullmatch(r"retention_m(\d+)", col)
+    if m:
+        return f"retention month {m.group(1)}" if lang == "en" else f"第 {m.group(1)} 月留存率"
+    return _COLUMNS[lang].get(col, col)
 
 
 def _section(sid: str, title: str, body: str) -> str:
@@ -647,28 +655,19 @@ class _Report:
                                  margin=self.margin, horizon=self.horizon)
         self._ue = ue
         body_rows = ue.iloc[:-1]
-        fig, ax = _figure(9.0, 4.8, bottom=1.1 if self.channel is None else 1.9)
-        labels = [" · ".join(k) if isinstance(k, tuple) else str(k) for k in body_rows.index]
-        x = np.arange(len(labels))
-        ax.bar(x, body_rows["cac"].to_numpy(dtype=float), color="#e76f51", alpha=0.8,
-               label="CAC")
-        ax.plot(x, body_rows["ltv_to_date"].to_numpy(dtype=float), marker="o", color="#1d3557",
-                label=self.ptext(f"LTV to date (first {self.horizon} periods)",
-                                 f"至今 LTV（前 {self.horizon} 期）"))
-        ax.set_xticks(x)
-        ax.set_xticklabels(labels, rotation=45, ha="right")
-        _thin_ticks(ax, "x")
-        ax.set_title(self.ptext(f"CAC and LTV by {self.period} cohort", "各同期群获客成本与 LTV"))
-        ax.grid(axis="y", alpha=0.3)
-        ax.legend()
-        img = _png(fig, t["unit-economics"])
+        img = self._ue_plot(body_rows)
         cols = ["new_customers", "spend", "cac", "ltv_to_date", "ltv", "ltv_cac",
                 "payback_periods", "orders_per_customer", "cost_per_order"]
         shown = ue[cols]
         note = ""
-        if len(body_rows) > _MAX_TABLE_COHORTS:
-            shown = pd.concat([shown.iloc[:-1].iloc[-_MAX_TABLE_COHORTS:], shown.iloc[-1:]])
-            note = (f"<p class='note'>{_esc(t['ue_table_note'].format(shown=_MAX_TABLE_COHORTS, total=len(body_rows)))}</p>")
+        cohort = (body_rows.index.get_level_values(-1) if isinstance(body_rows.index, pd.MultiIndex)
+                  else body_rows.index)
+        latest = sorted(set(cohort))[-_MAX_TABLE_COHORTS:]
+        if len(latest) < len(set(cohort)):
+            keep = np.asarray(cohort.isin(latest))
+            shown = pd.concat([shown.iloc[:-1][keep], shown.iloc[-1:]])
+            note = ("<p class='note'>" + _esc(t["ue_table_note"].format(
+                shown=len(latest), total=len(set(cohort)))) + "</p>")
         shown = shown.rename(index={"total": t["total"]})
         if isinstance(shown.index, pd.MultiIndex):
             shown.index = [t["total"] if k[0] == "total" else " · ".join(k)
@@ -684,6 +683,35 @@ class _Report:
                                    h=self.horizon, margin=margin)
         return _section("unit-economics", t["unit-economics"],
                         f"<p class='lead'>{_esc(lead)}</p>{img}{table}{note}")
+
+    def _ue_plot(self, rows: pd.DataFrame) -> str:
+        """CAC (dashed) and LTV to date (solid) by cohort, one colour per channel."""
+        fig, ax = _figure(9.0, 4.8, bottom=1.1)
+        if isinstance(rows.index, pd.MultiIndex):
+            groups = [(str(g), rows.xs(g, level=0, drop_level=True))
+                      for g in pd.unique(rows.index.get_level_values(0))]
+        else:
+            groups = [(None, rows)]
+        cohorts = sorted({str(c) for _, r in groups for c in r.index})
+        pos = {c: i for i, c in enumerate(cohorts)}
+        colors = ["#1d3557", "#e76f51", "#2a9d8f", "#e9c46a", "#8d5fd3", "#6c757d"]
+        ltv_label = self.ptext(f"LTV to date (first {self.horizon} periods)",
+                               f"至今 LTV（前 {self.horizon} 期）")
+        for i, (g, r) in enumerate(groups):
+            x = [pos[str(c)] for c in r.index]
+            color = colors[i % len(colors)]
+            prefix = "" if g is None else f"{g}: "
+            ax.plot(x, r["ltv_to_date"].to_numpy(dtype=float), marker="o", ms=3, color=color,
+                    label=prefix + ltv_label)
+            ax.plot(x, r["cac"].to_numpy(dtype=float), ls="--", color=color,
+                    label=prefix + "CAC")
+        ax.set_xticks(np.arange(len(cohorts)))
+        ax.set_xticklabels(cohorts, rotation=45, ha="right")
+        _thin_ticks(ax, "x")
+        ax.set_title(self.ptext(f"CAC and LTV by {self.period} cohort", "各同期群获客成本与 LTV"))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, ncol=2 if len(groups) > 1 else 1)
+        return _png(fig, self.t["unit-economics"])
 
     def channels(self) -> str:
         import siyu
