@@ -498,6 +498,8 @@ class _Report:
         table = shown.to_html("retention").replace("<table class='siyu-cohorts'>",
                                                    "<table class='siyu-cohorts' id='cohort-table'>",
                                                    1)
+        if self.lang == "zh":
+            table = table.replace("<th>cohort</th><th>size</th>", "<th>同期群</th><th>规模</th>", 1)
         lead = t["cohorts_lead"].format(period=self.pname(), periods=self.pname(True))
         body = (f"<p class='lead'>{_esc(lead)}</p>{img}<div class='scroll'>{table}</div>{note}")
         # average rows

@@ -356,6 +356,7 @@ def test_large_cohort_tables_are_cut_to_the_latest(page_zh, small):
     p = Page(page_zh)
     rows = p.rows("cohort-table")
     assert len(rows) == 36 and list(rows) == [str(c) for c in ct.sizes.index[-36:]]
+    assert p.header("cohort-table")[:3] == ["同期群", "规模", "0"]
     assert len(p.header("cohort-table")) == 2 + 37                  # cohort, size, ages 0..36
     for cohort in ct.sizes.index[-36:]:
         assert rows[str(cohort)][0] == f"{ct.sizes[cohort]:,}"
