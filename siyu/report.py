@@ -24,6 +24,7 @@ import math
 import os
 import re
 import time
+import warnings
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
@@ -427,7 +428,9 @@ class _Report:
             rc["font.sans-serif"] = [self.font] + list(matplotlib.rcParams["font.sans-serif"])
             rc["axes.unicode_minus"] = False
         parts = []
-        with matplotlib.rc_context(rc):
+        with matplotlib.rc_context(rc), warnings.catch_warnings():
+            # labels such as 公域/私域 without a CJK font: the HTML tables show them right
+            warnings.filterwarnings("ignore", message="Glyph .* missing from font")
             for i, (name, fn) in enumerate(steps, start=1):
                 parts.append(self._timed(name, i, total, fn))
             overview = self._timed("overview", total, total, self.overview)
@@ -839,6 +842,9 @@ def build_report(tx: "Transactions", spend: pd.DataFrame | None = None, period: 
         raise ValueError("the log is empty: nothing to report")
     if not tx.has_amount:
         raise ValueError("the report needs order amounts: pass amount= to siyu.Transactions")
+    if not (tx._log.amount >= 0).any():
+        raise ValueError("the log has no purchases (every amount is negative, i.e. a refund): "
+                         "nothing to report")
     if title is not None and not isinstance(title, str):
         raise TypeError(f"title must be a string, got {type(title).__name__}")
     if progress is not None and not callable(progress):

@@ -386,6 +386,10 @@ def test_bad_arguments_raise(small_tx, small):
         build_report(small_tx, spend="spend.csv")
     with pytest.raises(ValueError, match="missing column"):
         build_report(small_tx, spend=pd.DataFrame({"period": ["2023-01"], "amount": [1.0]}))
+    refunds = siyu.Transactions(small.assign(amount=-small["amount"].abs() - 1), customer="user",
+                                time="paid_at", amount="amount")
+    with pytest.raises(ValueError, match="no purchases"):
+        build_report(refunds)
     no_amount = siyu.Transactions(small, customer="user", time="paid_at", amount=None)
     with pytest.raises(ValueError, match="order amounts"):
         build_report(no_amount)
