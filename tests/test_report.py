@@ -510,3 +510,18 @@ def test_cli_empty_input(files, capsys):
     assert cli.main(["report", str(files / "empty.csv"), *COLS]) == 2
     assert capsys.readouterr().err == f"siyu: error: {files / 'empty.csv'} has no data rows: " \
                                       "nothing to report\n"
+
+
+def test_cli_member_column_adds_member_tier(files, small, capsys):
+    df = small.assign(vip=(small["user"].str[-1] == "7").astype(int))
+    df.to_csv(files / "vip.csv", index=False)
+    out = files / "vip.html"
+    assert cli.main(["report", str(files / "vip.csv"), *COLS, "--member", "vip", "--period", "Q",
+                     "--out", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    tx = siyu.Transactions(df, customer="user", time="paid_at", amount="amount", member="vip")
+    vt = siyu.stage_summary(tx.value_tiers())
+    rows = Page(out.read_text(encoding="utf-8")).rows("value-tiers-table")
+    assert list(rows) == ["one-time", "repeat", "multi-repeat", "member"]
+    assert rows["member"][0] == f"{int(vt.loc['member', 'customers']):,}"
+    assert int(vt.loc["member", "customers"]) == df.loc[df["vip"] == 1, "user"].nunique() > 0
