@@ -525,3 +525,21 @@ def test_cli_member_column_adds_member_tier(files, small, capsys):
     assert list(rows) == ["one-time", "repeat", "multi-repeat", "member"]
     assert rows["member"][0] == f"{int(vt.loc['member', 'customers']):,}"
     assert int(vt.loc["member", "customers"]) == df.loc[df["vip"] == 1, "user"].nunique() > 0
+
+
+def test_chinese_plot_text_when_a_cjk_font_exists(monkeypatch, small_tx):
+    """With a CJK font the plot titles are Chinese (simulated: the font lookup is faked)."""
+    titles = []
+    real_png = report._png
+
+    def spy(fig, alt):
+        titles.extend(ax.get_title() for ax in fig.axes if ax.get_title())
+        return real_png(fig, alt)
+
+    monkeypatch.setattr(report, "_cjk_font", lambda: "DejaVu Sans")
+    monkeypatch.setattr(report, "_png", spy)
+    build_report(small_tx, lang="zh", period="Q")
+    assert "各同期群留存率" in titles and "生命周期阶段" in titles and "客户价值分层" in titles
+    titles.clear()
+    build_report(small_tx, lang="en", period="Q")                  # English stays English
+    assert "lifecycle stages" in titles and not any("生命" in t for t in titles)
