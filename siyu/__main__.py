@@ -1,12 +1,24 @@
-"""Command line: ``python -m siyu demo``.
+"""Command line: ``python -m siyu demo`` and ``python -m siyu report``.
 
 ``demo`` prints a short customer-value summary of the bundled UCI Online Retail
-invoices.  Bad arguments print a one-line error and exit with status 2.
+invoices and writes the HTML report of the same data (``siyu-demo-report.html`` in
+the current folder, or ``--out``).  ``report`` writes the self-contained HTML report
+(:mod:`siyu.report`) of a CSV or Parquet transaction log::
+
+    python -m siyu report orders.csv --customer user_id --time paid_at --amount amount \
+        [--channel source] [--spend spend.csv] [--period M] [--lang zh] --out report.html
+
+Progress goes to stderr, the path of the written report to stdout.  Bad arguments or
+unusable data print one line ``siyu: error: ...`` on stderr and exit with status 2,
+never a traceback.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import time
+from typing import Any, Callable
 
 import pandas as pd
 
@@ -30,6 +42,15 @@ def _demo(args: argparse.Namespace) -> int:
     for extra in _DEMO_SECTIONS:
         print()
         print(extra(tx))
+    sys.stdout.flush()
+    from siyu.report import write_report
+
+    title = ("siyu demo: UCI Online Retail" if args.lang == "en"
+             else "siyu 示例：UCI Online Retail 在线零售数据")
+    path = write_report(tx, lang=args.lang, title=title, progress=_progress(args),
+                        out=args.out)
+    print()
+    print(_MSG[args.lang]["written"].format(path=path))
     return 0
 
 
@@ -65,14 +86,245 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"siyu: error: {message}\n")
 
 
-def main(argv: list[str] | None = None) -> int:
+class UsageError(Exception):
+    """Bad input detected by the command line itself (one-line message, exit 2)."""
+
+
+_MSG = {
+    "en": {"written": "report written to {path}", "reading": "reading {name}",
+           "steps": {}},
+    "zh": {"written": "报告已写入 {path}", "reading": "读取 {name}",
+           "steps": {"cohorts": "同期群", "retention": "留存", "survival": "生存曲线",
+                     "repurchase": "复购", "lifecycle": "生命周期", "value tiers": "价值分层",
+                     "unit economics": "单位经济", "channels": "渠道对比",
+                     "overview": "概览"}},
+}
+
+
+_mid_line = [False]       # a progress line waits for its timing
+
+
+def _start(text: str) -> None:
+    sys.stderr.write(f"siyu: {text} ... ")
+    sys.stderr.flush()
+    _mid_line[0] = True
+
+
+def _end(text: str) -> None:
+    sys.stderr.write(f"{text}\n")
+    sys.stderr.flush()
+    _mid_line[0] = False
+
+
+def _abandon_line() -> None:
+    """End an unfinished progress line before an error message (erase it on a terminal)."""
+    if not _mid_line[0]:
+        return
+    _mid_line[0] = False
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\x1b[K")
+    else:
+        sys.stderr.write("failed\n")
+
+
+def _progress(args: argparse.Namespace) -> Callable[[str, int, int, Any], None] | None:
+    """A progress printer for :func:`siyu.report.build_report` (stderr), or None."""
+    if getattr(args, "quiet", False):
+        return None
+    names = _MSG[args.lang]["steps"]
+
+    def show(step: str, i: int, total: int, seconds: float | None) -> None:
+        if seconds is None:
+            _start(f"[{i}/{total}] {names.get(step, step)}")
+        else:
+            _end(f"{seconds:.2f} s")
+
+    return show
+
+
+def _columns_of(path: str, kind: str) -> list[str]:
+    """Column names of the input, read from its header / schema only."""
+    if kind == "csv":
+        head = pd.read_csv(path, nrows=1)
+        if head.empty:
+            raise UsageError(f"{path} has no data rows: nothing to report")
+        return [str(c) for c in head.columns]
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise UsageError("reading Parquet needs pyarrow (pip install pyarrow)") from None
+    meta = pq.ParquetFile(path)
+    if meta.metadata.num_rows == 0:
+        raise UsageError(f"{path} has no data rows: nothing to report")
+    return list(meta.schema_arrow.names)
+
+
+def _input_kind(path: str) -> str:
+    low = path.lower()
+    if low.endswith((".csv", ".csv.gz", ".csv.bz2", ".csv.zip", ".csv.xz", ".txt")):
+        return "csv"
+    if low.endswith((".parquet", ".pq")):
+        return "parquet"
+    raise UsageError(f"cannot tell the format of {path!r}: use a .csv or .parquet file")
+
+
+def _check_input(args: argparse.Namespace) -> str:
+    """Check that the input exists and has the named columns; return its kind."""
+    path = args.input
+    kind = _input_kind(path)
+    if not os.path.isfile(path):
+        raise UsageError(f"input file {path!r} not found")
+    need = {"--customer": args.customer, "--time": args.time, "--amount": args.amount,
+            "--channel": args.channel, "--member": args.member}
+    available = _columns_of(path, kind)
+    for flag, col in need.items():
+        if col is not None and col not in available:
+            shown = ", ".join(available[:12]) + (", ..." if len(available) > 12 else "")
+            raise UsageError(f"{flag} {col!r}: no such column in {path} (columns: {shown})")
+    return kind
+
+
+def _load(args: argparse.Namespace, kind: str) -> Any:
+    import siyu
+
+    path = args.input
+    cols = dict(customer=args.customer, time=args.time, amount=args.amount,
+                channel=args.channel, member=args.member, tz=args.tz)
+    if kind == "csv":
+        return siyu.read_csv(path, **cols)
+    use = [c for c in (args.customer, args.time, args.amount, args.channel, args.member) if c]
+    df = pd.read_parquet(path, columns=list(dict.fromkeys(use)))
+    return siyu.Transactions(df, **cols)
+
+
+def _load_spend(args: argparse.Namespace) -> pd.DataFrame | None:
+    if args.spend is None:
+        return None
+    if not os.path.isfile(args.spend):
+        raise UsageError(f"--spend file {args.spend!r} not found")
+    if _input_kind(args.spend) == "parquet":
+        spend = pd.read_parquet(args.spend)
+    else:
+        spend = pd.read_csv(args.spend)
+    need = ["period", "amount"] + ([args.channel] if args.channel else [])
+    missing = [c for c in need if c not in spend.columns]
+    if missing:
+        raise UsageError(f"--spend {args.spend}: missing column(s) {', '.join(missing)}; it "
+                         f"needs {', '.join(need)} (has {', '.join(map(str, spend.columns))})")
+    return spend
+
+
+def _report(args: argparse.Namespace) -> int:
+    from siyu import _input as inp
+    from siyu.report import write_report
+
+    period = inp.period_code(args.period, "DWMQY", "period")   # fail before reading data
+    if not 0.0 < args.margin <= 1.0:
+        raise UsageError(f"--margin {args.margin:g} must be a gross-margin fraction in (0, 1]")
+    if args.horizon < 1:
+        raise UsageError(f"--horizon {args.horizon} must be a positive number of periods")
+    if not args.churn_after > 0:
+        raise UsageError(f"--churn-after {args.churn_after:g} must be > 0 days")
+    if args.tz is not None:
+        try:
+            pd.Timestamp("2000-01-01").tz_localize(args.tz)
+        except (LookupError, ValueError, TypeError):  # pytz/zoneinfo "not found": KeyError
+            raise UsageError(f"--tz {args.tz!r}: unknown time zone; use an IANA name such "
+                             "as Asia/Shanghai") from None
+    out = os.path.abspath(args.out)
+    if not os.path.isdir(os.path.dirname(out)):
+        raise UsageError(f"--out {args.out}: folder {os.path.dirname(out)} does not exist")
+    spend = _load_spend(args)
+    kind = _check_input(args)
+    show = not args.quiet
+    t0 = time.perf_counter()
+    if show:
+        _start(_MSG[args.lang]["reading"].format(name=args.input))
+    tx = _load(args, kind)
+    if show:
+        _end(f"{time.perf_counter() - t0:.2f} s ({tx.n_rows:,} rows, {tx.n_customers:,} "
+             "customers)")
+    path = write_report(tx, spend=spend, period=period, lang=args.lang, title=args.title,
+                        progress=_progress(args), out=out, churn_after=args.churn_after,
+                        margin=args.margin, horizon=args.horizon)
+    if show:
+        _end(f"siyu: total {time.perf_counter() - t0:.2f} s")
+    print(_MSG[args.lang]["written"].format(path=path))
+    return 0
+
+
+def _parser() -> _Parser:
     parser = _Parser(prog="python -m siyu", description="siyu customer-value analytics")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    sub.add_parser("demo", help="print a customer-value summary of bundled data")
-    args = parser.parse_args(argv)
-    with pd.option_context("display.width", 120, "display.max_columns", 20):
-        if args.command == "demo":
-            return _demo(args)
+    demo = sub.add_parser("demo", help="print a customer-value summary of bundled data and "
+                                       "write its HTML report")
+    demo.add_argument("--out", default="siyu-demo-report.html",
+                      help="where to write the HTML report (default: %(default)s)")
+    demo.add_argument("--lang", choices=("en", "zh"), default="en",
+                      help="language of the report (default: en)")
+    demo.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    rep = sub.add_parser("report", help="write a self-contained HTML report of a log",
+                         description="Write one self-contained HTML customer-value report "
+                                     "(plots embedded, no network) of a CSV or Parquet "
+                                     "transaction log.")
+    rep.add_argument("input", metavar="INPUT", help="transaction log, .csv or .parquet")
+    rep.add_argument("--customer", required=True, metavar="COL", help="customer id column")
+    rep.add_argument("--time", required=True, metavar="COL", help="order time column")
+    rep.add_argument("--amount", required=True, metavar="COL", help="order amount column")
+    rep.add_argument("--channel", metavar="COL", help="acquisition channel column (optional)")
+    rep.add_argument("--member", metavar="COL", help="membership flag column (optional)")
+    rep.add_argument("--tz", help="time zone of tz-aware times, e.g. Asia/Shanghai")
+    rep.add_argument("--spend", metavar="FILE",
+                     help="acquisition spend CSV with columns period, amount (and the "
+                          "channel column with --channel); adds unit economics")
+    rep.add_argument("--period", default="M", help="cohort period D, W, M, Q or Y "
+                                                    "(default: M)")
+    rep.add_argument("--lang", choices=("en", "zh"), default="en",
+                     help="language of the report (default: en)")
+    rep.add_argument("--title", help="title of the report")
+    rep.add_argument("--margin", type=float, default=1.0,
+                     help="gross margin applied to LTV in unit economics (default: 1.0)")
+    rep.add_argument("--horizon", type=int, default=12,
+                     help="periods of LTV in unit economics (default: 12)")
+    rep.add_argument("--churn-after", type=float, default=180.0, metavar="DAYS",
+                     help="days of inactivity counted as churn (default: 180)")
+    rep.add_argument("--out", default="report.html", help="output HTML file "
+                                                          "(default: %(default)s)")
+    rep.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    return parser
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    if isinstance(exc, KeyError):
+        text = text.strip("'\"")
+    return text or type(exc).__name__
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        with pd.option_context("display.width", 120, "display.max_columns", 20):
+            if args.command == "demo":
+                return _demo(args)
+            if args.command == "report":
+                return _report(args)
+    except KeyboardInterrupt:
+        _abandon_line()
+        sys.stderr.write("siyu: interrupted\n")
+        return 130
+    except (UsageError, ValueError, TypeError, OSError, KeyError, ImportError,
+            MemoryError) as exc:
+        _abandon_line()
+        sys.stderr.write(f"siyu: error: {_one_line(exc)}\n")
+        return 2
+    except Exception as exc:   # a bug: still one line, unless SIYU_DEBUG asks for the traceback
+        if os.environ.get("SIYU_DEBUG"):
+            raise
+        _abandon_line()
+        sys.stderr.write(f"siyu: internal error: {type(exc).__name__}: {_one_line(exc)} "
+                         "(run with SIYU_DEBUG=1 for the traceback and please report it)\n")
+        return 1
     return 2  # pragma: no cover
 
 
