@@ -19,39 +19,75 @@ __all__ = ["cjk_fallback_fonts", "cohort_heatmap", "retention_curves", "ltv_curv
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
              "WenQuanYi Micro Hei", "Droid Sans Fallback", "PingFang SC", "Heiti SC",
              "Microsoft YaHei", "SimHei", "Arial Unicode MS")
-_fonts_checked = False
-
-
-def cjk_fallback_fonts() -> list[str]:
-    """Register installed CJK fonts as matplotlib fallbacks; return their names.
-
-    The fonts are appended to the end of ``font.family`` (matplotlib's per-glyph
-    fallback list), so the user's fonts still draw Latin text and only glyphs they lack
-    (e.g. 公域 / 私域, 新交易后) fall back to a CJK font.  Without any CJK font installed, Chinese labels show as boxes: install
-    one (e.g. Debian ``fonts-noto-cjk`` or ``fonts-wqy-microhei``).
-    """
-    import matplotlib
+def _installed_cjk_fonts() -> list[str]:
     from matplotlib import font_manager
 
     installed = {f.name for f in font_manager.fontManager.ttflist}
-    found = [name for name in CJK_FONTS if name in installed]
+    return [name for name in CJK_FONTS if name in installed]
+
+
+def cjk_fallback_fonts() -> list[str]:
+    """Add an installed CJK font to matplotlib's global fallback list; return the CJK
+    fonts found.
+
+    siyu's own plots already draw Chinese labels with an installed CJK font without
+    touching global settings; call this to get the same in your own matplotlib plots.
+    The font is appended to the end of ``font.family`` (matplotlib's per-glyph
+    fallback list), so your fonts still draw Latin text.  Without any CJK font
+    installed, Chinese labels show as boxes: install one (e.g. Debian
+    ``fonts-noto-cjk`` or ``fonts-wqy-microhei``).
+    """
+    import matplotlib
+
+    found = _installed_cjk_fonts()
     current = list(matplotlib.rcParams["font.family"])
-    extra = [name for name in found[:1] if name not in current]
-    if extra:
-        matplotlib.rcParams["font.family"] = current + extra
+    if found and found[0] not in current:
+        matplotlib.rcParams["font.family"] = current + found[:1]
     return found
 
 
+def _with_cjk(ax: Any) -> Any:
+    """Let the text of one Axes fall back to an installed CJK font (no global change)."""
+    import matplotlib
+
+    found = _installed_cjk_fonts()
+    if not found:
+        return ax
+    families = list(matplotlib.rcParams["font.family"])
+    if found[0] in families:
+        return ax
+    families.append(found[0])
+    texts = [ax.title, ax.xaxis.label, ax.yaxis.label, *ax.texts,
+             *ax.get_xticklabels(), *ax.get_yticklabels()]
+    legend = ax.get_legend()
+    if legend is not None:
+        texts += [*legend.get_texts(), legend.get_title()]
+    for t in texts:
+        t.set_fontfamily(families)
+    try:
+        ax.tick_params(labelfontfamily=families)       # matplotlib >= 3.8
+    except (TypeError, ValueError, AttributeError):    # pragma: no cover - older matplotlib
+        pass
+    return ax
+
+
+def _cjk_aware(fn: Any) -> Any:
+    """Decorator: the plot function's Axes gets the CJK fallback font."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return _with_cjk(fn(*args, **kwargs))
+
+    return wrapper
+
+
 def _pyplot() -> Any:
-    global _fonts_checked
     try:
         import matplotlib.pyplot as plt
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("siyu plotting needs matplotlib, which is not installed; install it "
                           "with `pip install matplotlib` (or `pip install siyu[plot]`)") from exc
-    if not _fonts_checked:
-        cjk_fallback_fonts()
-        _fonts_checked = True
     return plt
 
 
@@ -69,6 +105,7 @@ def _row_labels(index: pd.Index) -> list[str]:
     return [str(x) for x in index]
 
 
+@_cjk_aware
 def cohort_heatmap(table: Any, metric: str = "retention", ax: Any = None,
                    annot: bool | None = None, fmt: str | None = None, cmap: str = "YlGnBu",
                    max_annot_cells: int = 600, colorbar: bool = True) -> Any:
@@ -136,6 +173,7 @@ def _curves(ax: Any, frame: pd.DataFrame, avg: pd.Series | None, ylabel: str,
     ax.legend(fontsize=7, ncol=2 if len(rows) > 8 else 1)
 
 
+@_cjk_aware
 def retention_curves(obj: Any, ax: Any = None, max_lines: int = 24) -> Any:
     """Retention curves: one line per cohort (plus the size-weighted average) for a
     CohortTable; one line per group for a RetentionTable.  Returns the Axes."""
@@ -179,6 +217,7 @@ def _percent() -> Any:
     return PercentFormatter(1.0)
 
 
+@_cjk_aware
 def ltv_curves(table: Any, ax: Any = None, max_lines: int = 24) -> Any:
     """Historical LTV curves of a CohortTable (cumulative revenue or margin per cohort
     customer by age), with the size-weighted average.  Returns the Axes."""
@@ -190,6 +229,7 @@ def ltv_curves(table: Any, ax: Any = None, max_lines: int = 24) -> Any:
     return ax
 
 
+@_cjk_aware
 def survival_curve(curve: Any, ax: Any = None, bands: bool = True) -> Any:
     """Kaplan–Meier step curve(s) of a SurvivalCurve with confidence bands."""
     ax = _axes(ax)
@@ -211,6 +251,7 @@ def survival_curve(curve: Any, ax: Any = None, bands: bool = True) -> Any:
     return ax
 
 
+@_cjk_aware
 def repurchase_rates(rp: Any, ax: Any = None) -> Any:
     """Repurchase rate by cohort, one line per window.  Returns the Axes."""
     ax = _axes(ax)
@@ -229,6 +270,7 @@ def repurchase_rates(rp: Any, ax: Any = None) -> Any:
     return ax
 
 
+@_cjk_aware
 def interpurchase_histogram(ip: Any, ax: Any = None, bins: int = 50) -> Any:
     """Histogram of inter-purchase gaps (days) with the median marked."""
     ax = _axes(ax)

@@ -350,8 +350,14 @@ def repurchase(tx: "Transactions", within: Iterable[int] = (30, 90, 180), end: A
     codes = np.unique(grp)
 
     # cohort rows: (group, cohort)
-    keys = np.stack([grp, cper], axis=1) if first.size else np.zeros((0, 2), np.int64)
-    uniq, inv = np.unique(keys, axis=0, return_inverse=True)
+    # one int64 key per (group, cohort): np.unique on a 1-d array is far faster than axis=0
+    if first.size:
+        lo = int(cper.min())
+        span = int(cper.max()) - lo + 1
+        ukeys, inv = np.unique(grp * span + (cper - lo), return_inverse=True)
+        uniq = np.stack([ukeys // span, ukeys % span + lo], axis=1)
+    else:
+        uniq, inv = np.zeros((0, 2), np.int64), np.zeros(0, np.int64)
     inv = inv.ravel()
     n_rows = uniq.shape[0]
     elig = np.zeros((n_rows, ks_arr.size), dtype=np.int64)

@@ -1,6 +1,7 @@
 """Plots render with the Agg backend and return Axes."""
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 matplotlib = pytest.importorskip("matplotlib")
@@ -85,23 +86,23 @@ def test_clear_error_without_matplotlib(tx, monkeypatch):
 
 
 def test_chinese_labels_render_with_an_installed_cjk_font():
-    """With a CJK font installed, 中文 labels draw real glyphs (no missing-glyph warning)."""
+    """With a CJK font installed, siyu's plots draw 中文 labels with real glyphs, without
+    changing matplotlib's global settings."""
     import warnings
 
     import matplotlib
 
-    matplotlib.use("Agg")
-    from siyu import plotting
-
-    found = plotting.cjk_fallback_fonts()
-    if not found:
+    if not plotting._installed_cjk_fonts():
         pytest.skip("no CJK font installed (e.g. apt-get install fonts-wqy-microhei)")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots()
-    ax.set_title("公域 / 私域 新交易后")
+    before = dict(matplotlib.rcParams)
+    df = pd.DataFrame({"customer_id": [1, 1, 2, 3], "channel": ["公域", "公域", "私域", "私域"],
+                       "date": pd.to_datetime(["2024-01-02", "2024-03-01", "2024-02-03", "2024-02-05"]),
+                       "amount": [10.0, 20.0, 5.0, 7.0]})
+    tx = siyu.Transactions(df, channel="channel")
     with warnings.catch_warnings():
         warnings.simplefilter("error")          # 'Glyph ... missing' would raise here
-        fig.canvas.draw()
-    plt.close(fig)
-    assert found[0] in matplotlib.rcParams["font.family"]
+        for ax in (tx.cohorts(by="channel").plot(), tx.migration(lang="zh").plot()):
+            ax.set_title(ax.get_title() + " 新交易后")
+            ax.figure.canvas.draw()
+            plt.close(ax.figure)
+    assert dict(matplotlib.rcParams) == before
