@@ -16,7 +16,12 @@ def test_readme_python_blocks_run():
     matplotlib.use("Agg")
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
     assert len(blocks) >= 4
+    import matplotlib.pyplot as plt
+
     ns: dict = {}
-    for block in blocks:
-        exec(compile(block, str(README), "exec"), ns)
+    try:
+        for block in blocks:
+            exec(compile(block, str(README), "exec"), ns)
+    finally:
+        plt.close("all")
     assert ns["bg"].converged_ and ns["s"].attrs["unit"] == "W"
