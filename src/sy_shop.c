@@ -26,92 +26,8 @@
 #include <stdint.h>
 
 #include "siyu.h"
+#include "sy_rng.h"
 #include "sy_shop.h"
-
-typedef struct {
-    uint64_t s[4];
-    double spare;   /* second normal of the last polar pair */
-    int has_spare;
-} shop_rng;
-
-static uint64_t shop_splitmix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static void shop_seed(shop_rng *r, uint64_t seed, uint64_t stream)
-{
-    uint64_t x = seed ^ (stream * 0xd1342543de82ef95ULL + 0x632be59bd9b4e019ULL);
-    for (int i = 0; i < 4; i++) r->s[i] = shop_splitmix(&x);
-    r->spare = 0.0;
-    r->has_spare = 0;
-}
-
-static inline uint64_t shop_rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-static inline uint64_t shop_next(shop_rng *r)
-{
-    uint64_t *s = r->s;
-    uint64_t res = shop_rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = shop_rotl(s[3], 45);
-    return res;
-}
-
-/* uniform in (0, 1) */
-static inline double shop_unif(shop_rng *r)
-{
-    return ((double)(shop_next(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
-}
-
-static inline double shop_exp(shop_rng *r) { return -log(shop_unif(r)); }
-
-/* standard normal, Marsaglia polar method (the pair's second value is kept) */
-static double shop_norm(shop_rng *r)
-{
-    if (r->has_spare) {
-        r->has_spare = 0;
-        return r->spare;
-    }
-    double v1, v2, s;
-    do {
-        v1 = 2.0 * shop_unif(r) - 1.0;
-        v2 = 2.0 * shop_unif(r) - 1.0;
-        s = v1 * v1 + v2 * v2;
-    } while (s >= 1.0 || s == 0.0);
-    const double f = sqrt(-2.0 * log(s) / s);
-    r->spare = v2 * f;
-    r->has_spare = 1;
-    return v1 * f;
-}
-
-/* Gamma(shape, 1), Marsaglia & Tsang (2000); shape < 1 via the u^(1/shape) boost */
-static double shop_gamma(shop_rng *r, double shape)
-{
-    double boost = 1.0;
-    if (shape < 1.0) {
-        boost = exp(log(shop_unif(r)) / shape);
-        shape += 1.0;
-    }
-    const double dd = shape - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * dd);
-    for (;;) {
-        double x = shop_norm(r), v = 1.0 + c * x;
-        if (v <= 0) continue;
-        v = v * v * v;
-        double u = shop_unif(r), x2 = x * x;
-        if (u < 1.0 - 0.0331 * x2 * x2 || log(u) < 0.5 * x2 + dd - dd * v + dd * log(v)) {
-            double g = dd * v * boost;
-            return g > 0 ? g : 1e-300;
-        }
-    }
-}
 
 static int finite_ge(double x, double lo) { return isfinite(x) && x >= lo; }
 
@@ -174,14 +90,14 @@ typedef struct {
 static int64_t shop_one(const shop_ctx *x, int64_t i, int64_t off, int64_t cap)
 {
     const sy_shop_params *p = x->p;
-    shop_rng rt, ra;
-    shop_seed(&rt, x->seed, (uint64_t)i);
-    shop_seed(&ra, x->seed ^ 0x5bd1e9955bd1e995ULL, (uint64_t)i);
-    double u = shop_unif(&rt);
+    sy_rng rt, ra;
+    sy_rng_seed(&rt, x->seed, (uint64_t)i);
+    sy_rng_seed(&ra, x->seed ^ 0x5bd1e9955bd1e995ULL, (uint64_t)i);
+    double u = sy_rng_unif(&rt);
     int64_t c = 0;
     while (c < p->n_channels - 1 && u >= p->share_cum[c]) c++;
     int64_t a;
-    const double ua = shop_unif(&rt);
+    const double ua = sy_rng_unif(&rt);
     if (p->acq_cdf) { /* first day with cdf > ua (binary search) */
         int64_t lo = 0, hi = p->n_days - 1;
         while (lo < hi) {
@@ -194,9 +110,9 @@ static int64_t shop_one(const shop_ctx *x, int64_t i, int64_t off, int64_t cap)
         a = (int64_t)(ua * (double)p->n_days);
         if (a >= p->n_days) a = p->n_days - 1;
     }
-    const int svc = shop_unif(&rt) < p->service_share;
-    const int elig = shop_unif(&rt) < p->member_share;
-    double death = (double)a + shop_exp(&rt) * p->life[c];
+    const int svc = sy_rng_unif(&rt) < p->service_share;
+    const int elig = sy_rng_unif(&rt) < p->member_share;
+    double death = (double)a + sy_rng_exp(&rt) * p->life[c];
     const double value_mult = svc ? p->service_aov_mult : 1.0;
     const double shape = p->aov_shape[c], mean = p->aov[c], D = (double)p->n_days;
     const double hmax = x->hmax, thr = p->member_threshold;
@@ -210,7 +126,7 @@ static int64_t shop_one(const shop_ctx *x, int64_t i, int64_t off, int64_t cap)
         const int need_value = x->write || (elig && !member && thr > 0);
         double paid = 0.0;
         if (need_value) {
-            double list = (shape > 0 ? shop_gamma(&ra, shape) / shape : 1.0) * mean * value_mult;
+            double list = (shape > 0 ? sy_rng_gamma(&ra, shape) / shape : 1.0) * mean * value_mult;
             paid = member ? list * (1.0 - p->member_discount) : list;
         }
         if (!member && elig) {
@@ -218,7 +134,7 @@ static int64_t shop_one(const shop_ctx *x, int64_t i, int64_t off, int64_t cap)
             if (thr <= 0 || cum >= thr) {
                 member = 1;
                 since = day;
-                death = t + shop_exp(&rt) * p->life[c] * p->member_life_mult;
+                death = t + sy_rng_exp(&rt) * p->life[c] * p->member_life_mult;
             }
         }
         if (x->write && k < cap) {
@@ -233,9 +149,9 @@ static int64_t shop_one(const shop_ctx *x, int64_t i, int64_t off, int64_t cap)
         const double stop = death < D ? death : D;
         int accepted = 0;
         for (;;) {
-            t += shop_exp(&rt) / rate;
+            t += sy_rng_exp(&rt) / rate;
             if (!(t < stop)) break;
-            if (shop_unif(&rt) * hmax < p->day_mult[(int64_t)t]) {
+            if (sy_rng_unif(&rt) * hmax < p->day_mult[(int64_t)t]) {
                 accepted = 1;
                 break;
             }

@@ -9,105 +9,37 @@
 #include <stdint.h>
 
 #include "siyu.h"
+#include "sy_rng.h"
 #include "sy_models.h"
-
-#ifndef M_PI
-#define M_PI 3.14159265358979323846
-#endif
-
-typedef struct {
-    uint64_t s[4];
-} rng_t;
-
-static uint64_t splitmix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static void rng_seed(rng_t *r, uint64_t seed, uint64_t stream)
-{
-    uint64_t x = seed ^ (stream * 0xd1342543de82ef95ULL + 0x632be59bd9b4e019ULL);
-    for (int i = 0; i < 4; i++) r->s[i] = splitmix(&x);
-}
-
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-static uint64_t rng_next(rng_t *r)
-{
-    uint64_t *s = r->s;
-    uint64_t res = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return res;
-}
-
-/* uniform in (0, 1) */
-static double rng_unif(rng_t *r) { return ((double)(rng_next(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0); }
-
-static double rng_exp(rng_t *r) { return -log(rng_unif(r)); }
-
-static double rng_norm(rng_t *r)
-{
-    double u1 = rng_unif(r), u2 = rng_unif(r);
-    return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
-}
-
-/* Gamma(shape, 1), Marsaglia & Tsang (2000); shape < 1 via the u^(1/shape) boost */
-static double rng_gamma(rng_t *r, double shape)
-{
-    double boost = 1.0;
-    if (shape < 1.0) {
-        boost = exp(log(rng_unif(r)) / shape);
-        shape += 1.0;
-    }
-    const double dd = shape - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * dd);
-    for (;;) {
-        double x = rng_norm(r), v = 1.0 + c * x;
-        if (v <= 0) continue;
-        v = v * v * v;
-        double u = rng_unif(r);
-        if (log(u) < 0.5 * x * x + dd - dd * v + dd * log(v)) {
-            double g = dd * v * boost;
-            return g > 0 ? g : 1e-300;
-        }
-    }
-}
 
 static int sim_range(int model, const double *p, int64_t lo, int64_t n, const double *T,
                      uint64_t seed, int64_t *count, const int64_t *offset, double *times, double *tx)
 {
     for (int64_t i = lo; i < n; i++) {
-        rng_t rg;
-        rng_seed(&rg, seed, (uint64_t)i);
+        sy_rng rg;
+        sy_rng_seed(&rg, seed, (uint64_t)i);
         const double Ti = T[i];
         if (!(Ti >= 0) || !isfinite(Ti)) return SY_EINVAL;
-        double lam = rng_gamma(&rg, p[0]) / p[1];
+        double lam = sy_rng_gamma(&rg, p[0]) / p[1];
         double pdrop = 0.0, life = INFINITY;
         if (model == SY_MODEL_BGNBD) {
-            double g1 = rng_gamma(&rg, p[2]), g2 = rng_gamma(&rg, p[3]);
+            double g1 = sy_rng_gamma(&rg, p[2]), g2 = sy_rng_gamma(&rg, p[3]);
             pdrop = g1 / (g1 + g2);
         } else {
-            double mu = rng_gamma(&rg, p[2]) / p[3];
-            life = rng_exp(&rg) / mu;
+            double mu = sy_rng_gamma(&rg, p[2]) / p[3];
+            life = sy_rng_exp(&rg) / mu;
         }
         if (lam * Ti > 1e8) return SY_ERANGE;
         const double end = life < Ti ? life : Ti;
         double t = 0.0, last = 0.0;
         int64_t k = 0;
         for (;;) {
-            t += rng_exp(&rg) / lam;
+            t += sy_rng_exp(&rg) / lam;
             if (!(t <= end)) break;
             if (times) times[offset[i] + k] = t;
             k++;
             last = t;
-            if (model == SY_MODEL_BGNBD && rng_unif(&rg) < pdrop) break;
+            if (model == SY_MODEL_BGNBD && sy_rng_unif(&rg) < pdrop) break;
         }
         if (!times) count[i] = k;
         else if (k != count[i]) return SY_EINVAL; /* phase 2 must see phase 1's draws */
@@ -194,10 +126,10 @@ static int amounts_range(const double *pqg, int64_t lo, int64_t n, const int64_t
 {
     const double pp = pqg[0], q = pqg[1], g = pqg[2];
     for (int64_t i = lo; i < n; i++) {
-        rng_t rg;
-        rng_seed(&rg, seed ^ 0x5bd1e9955bd1e995ULL, (uint64_t)i);
-        double nu = rng_gamma(&rg, q) / g;
-        for (int64_t j = 0; j < k[i]; j++) amounts[offset[i] + j] = rng_gamma(&rg, pp) / nu;
+        sy_rng rg;
+        sy_rng_seed(&rg, seed ^ 0x5bd1e9955bd1e995ULL, (uint64_t)i);
+        double nu = sy_rng_gamma(&rg, q) / g;
+        for (int64_t j = 0; j < k[i]; j++) amounts[offset[i] + j] = sy_rng_gamma(&rg, pp) / nu;
     }
     return SY_OK;
 }
