@@ -157,6 +157,10 @@ def survival(tx: "Transactions", churn_after: float = 180, end: Any = None,
     Greenwood") ``1 - alpha`` bands, matching ``lifelines.KaplanMeierFitter`` on the
     same durations.
 
+    One-time buyers who have been inactive for more than ``churn_after`` days have a
+    lifetime of 0 days, so the curve usually starts below 1: ``S(0)`` is the share of
+    customers who did not churn right after their first purchase.
+
     Parameters
     ----------
     churn_after : float, default 180
