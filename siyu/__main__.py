@@ -43,6 +43,10 @@ def _demo(args: argparse.Namespace) -> int:
         print()
         print(extra(tx))
     sys.stdout.flush()
+    if not _have_matplotlib():
+        print()
+        print(_MSG[args.lang]["no_plot"])
+        return 0
     from siyu.report import write_report
 
     title = ("siyu demo: UCI Online Retail" if args.lang == "en"
@@ -91,9 +95,11 @@ class UsageError(Exception):
 
 
 _MSG = {
-    "en": {"written": "report written to {path}", "reading": "reading {name}",
+    "en": {"no_plot": "HTML report skipped: it needs matplotlib (pip install -e \".[plot]\")",
+           "written": "report written to {path}", "reading": "reading {name}",
            "steps": {}},
-    "zh": {"written": "报告已写入 {path}", "reading": "读取 {name}",
+    "zh": {"no_plot": "未生成 HTML 报告：需要 matplotlib（pip install -e \".[plot]\"）",
+           "written": "报告已写入 {path}", "reading": "读取 {name}",
            "steps": {"cohorts": "同期群", "retention": "留存", "survival": "生存曲线",
                      "repurchase": "复购", "lifecycle": "生命周期", "value tiers": "价值分层",
                      "unit economics": "单位经济", "channels": "渠道对比",
@@ -214,9 +220,21 @@ def _load_spend(args: argparse.Namespace) -> pd.DataFrame | None:
     return spend
 
 
+def _have_matplotlib() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _report(args: argparse.Namespace) -> int:
     from siyu import _input as inp
     from siyu.report import write_report
+
+    if not _have_matplotlib():
+        raise UsageError("the HTML report draws its plots with matplotlib, which is not "
+                         "installed; install it with: pip install \"siyu[plot]\"")
 
     period = inp.period_code(args.period, "DWMQY", "period")   # fail before reading data
     if not 0.0 < args.margin <= 1.0:

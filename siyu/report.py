@@ -419,7 +419,11 @@ class _Report:
         return s
 
     def run(self) -> str:
-        import matplotlib
+        try:
+            import matplotlib
+        except ImportError:
+            raise ImportError("the siyu HTML report draws its plots with matplotlib, which is "
+                              "not installed; install it with: pip install \"siyu[plot]\"") from None
 
         steps = self.steps()
         total = len(steps) + 1

@@ -543,3 +543,25 @@ def test_chinese_plot_text_when_a_cjk_font_exists(monkeypatch, small_tx):
     titles.clear()
     build_report(small_tx, lang="en", period="Q")                  # English stays English
     assert "lifecycle stages" in titles and not any("生命" in t for t in titles)
+
+
+def test_without_matplotlib_demo_skips_report_and_report_says_how_to_fix(tmp_path):
+    """The base install has no matplotlib: demo still works, report exits 2 with advice."""
+    import subprocess
+    import sys
+
+    block = "import sys; sys.modules['matplotlib'] = None; from siyu.__main__ import main; "
+    demo = subprocess.run([sys.executable, "-c", block + "sys.exit(main(['demo', '--out', "
+                           f"{str(tmp_path / 'd.html')!r}]))"], capture_output=True, text=True)
+    assert demo.returncode == 0, demo.stderr
+    assert "HTML report skipped: it needs matplotlib" in demo.stdout
+    assert not (tmp_path / "d.html").exists()
+    csv = tmp_path / "log.csv"
+    csv.write_text("c,t,a\n1,2024-01-01,5\n", encoding="utf-8")
+    rep = subprocess.run([sys.executable, "-c", block + "sys.exit(main(['report', "
+                          f"{str(csv)!r}, '--customer', 'c', '--time', 't', '--amount', 'a', "
+                          f"'--out', {str(tmp_path / 'r.html')!r}]))"],
+                         capture_output=True, text=True)
+    assert rep.returncode == 2
+    lines = rep.stderr.strip().splitlines()
+    assert len(lines) == 1 and "matplotlib" in lines[0] and "siyu[plot]" in lines[0]
