@@ -174,3 +174,30 @@ def test_by_channel_and_compare_channels_by_hand():
         compare_channels(tx, by="ch", reference="nope")
     with pytest.raises(ValueError, match="channel"):
         compare_channels(log([(1, "2024-01-01", 1.0)]))
+
+
+def test_predicted_ltv_is_observed_margin_plus_model_residual():
+    """ltv="predicted": complete cohorts keep the historical LTV; a young cohort gets its
+    observed margin to date plus siyu.clv over the rest of the horizon."""
+    tx = siyu.Transactions(siyu.datasets.load_cdnow(), customer="customer_id", time="date",
+                           amount="amount")
+    end = "1997-06-30"
+    s = tx.summary(end=end, unit="W")
+    s = s[s["T"] > 0]
+    bg = siyu.BetaGeo().fit(s)
+    gg = siyu.GammaGamma().fit(s[s["frequency"] > 0])
+    hist = unit_economics(tx, None, horizon=9, margin=0.5, end=end)
+    pred = unit_economics(tx, None, horizon=9, margin=0.5, end=end, ltv="predicted",
+                          models=(bg, gg), discount_rate=0.0)
+    # CDNOW cohorts are Jan-Mar 1997; by June none has 9 observed months
+    assert not hist.drop(index="total")["complete"].any()
+    assert hist.drop(index="total")["ltv"].isna().all()
+    jan = pred.loc["1997-01"]
+    members = s[(s["first_purchase"] >= "1997-01-01") & (s["first_purchase"] <= "1997-01-31")]
+    remaining = 9 - int(jan["observed_periods"])
+    residual = siyu.clv(bg, gg, members, horizon=remaining, unit="M", discount_rate=0.0,
+                        margin=0.5)["clv"].sum()
+    size = hist.loc["1997-01", "new_customers"]
+    want = hist.loc["1997-01", "ltv_to_date"] + residual / size
+    assert jan["ltv"] == pytest.approx(want, rel=1e-12)
+    assert jan["ltv"] > hist.loc["1997-01", "ltv_to_date"]
