@@ -35,8 +35,9 @@ class NumpyKM:
             b = np.exp(-np.exp(np.log(-v) + z * np.sqrt(green) / v))
         idx = pd.Index(times, name="timeline")
         self.survival_function_ = pd.DataFrame({"KM_estimate": surv}, index=idx)
-        lower = np.where(surv == 1.0, 1.0, np.fmin(a, b))      # no event yet: S = 1 exactly
-        upper = np.where(surv == 1.0, 1.0, np.fmax(a, b))
+        # no event yet: S = 1 exactly; everybody gone: S = 0 exactly
+        lower = np.where(surv == 1.0, 1.0, np.where(surv == 0.0, 0.0, np.fmin(a, b)))
+        upper = np.where(surv == 1.0, 1.0, np.where(surv == 0.0, 0.0, np.fmax(a, b)))
         self.confidence_interval_ = pd.DataFrame({"lower": lower, "upper": upper}, index=idx)
         self.event_table = pd.DataFrame({"removed": removed, "observed": observed,
                                          "censored": removed - observed, "at_risk": at_risk},
@@ -65,10 +66,11 @@ def test_numpy_oracle_agrees_with_lifelines():
     """The fallback oracle itself is checked against lifelines where both exist."""
     lf = pytest.importorskip("lifelines")
     rng = np.random.default_rng(11)
+    cases = [(np.array([1, 2, 2, 3]), np.array([1, 1, 0, 1]))]        # ends at S = 0
     for _ in range(5):
         n = int(rng.integers(1, 300))
-        d = rng.integers(0, 40, n)
-        e = (rng.random(n) < rng.random()).astype(int)
+        cases.append((rng.integers(0, 40, n), (rng.random(n) < rng.random()).astype(int)))
+    for d, e in cases:
         ours, theirs = NumpyKM().fit(d, e), lf.KaplanMeierFitter().fit(d, e)
         pd.testing.assert_frame_equal(ours.survival_function_, theirs.survival_function_,
                                       check_names=False, atol=1e-12, check_dtype=False)
