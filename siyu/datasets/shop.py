@@ -415,7 +415,7 @@ def simulate_shop(n_customers: int, start: Any = "2023-01-01", end: Any = "2024-
         "member": omember,
         "service": np.repeat(svc, count),
         "order_no": order_no,
-    })
+    }, copy=False)                      # fresh arrays: skip pandas' consolidation copy
     customers = pd.DataFrame({
         "channel": pd.Categorical.from_codes(chan, dtype=cat),
         "acquired": (base + acq.astype("timedelta64[D]")).astype("datetime64[s]"),
@@ -428,7 +428,7 @@ def simulate_shop(n_customers: int, start: Any = "2023-01-01", end: Any = "2024-
                                                 np.datetime64("NaT"))).astype("datetime64[s]"),
         "service": svc,
         "n_orders": count,
-    }, index=pd.Index(ids, name="customer_id"))
+    }, index=pd.Index(ids, name="customer_id"), copy=False)
 
     noise_rng = np.random.default_rng(ss.spawn(1)[0])
     months = pd.period_range(t0, t1, freq="M")
