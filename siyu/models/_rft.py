@@ -78,4 +78,3 @@ class RFTModel(BaseFitter):
         x, tx, T_, idx = time_input(self, frequency, recency, T)
         validate_pred(x, tx, T_)
         return self._predict(PRED_PALIVE, [x, tx, T_], ["frequency", "recency", "T"], idx)
-
