@@ -5,7 +5,6 @@ import warnings
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from siyu.models._base import (PRED_COND, PRED_EXPECTED, PRED_PALIVE, BaseFitter, check_rft,
                                rft_input, time_input, validate_pred)
@@ -79,9 +78,3 @@ class RFTModel(BaseFitter):
         x, tx, T_, idx = time_input(self, frequency, recency, T)
         validate_pred(x, tx, T_)
         return self._predict(PRED_PALIVE, [x, tx, T_], ["frequency", "recency", "T"], idx)
-
-
-def _series_or_array(v: Any, index: pd.Index | None) -> Any:
-    if index is not None and np.ndim(v) == 1:
-        return pd.Series(v, index=index)
-    return v
