@@ -18,6 +18,19 @@
 #define SY_ERANGE      3   /* value out of the representable range        -> OverflowError */
 #define SY_ENOCONV     4   /* optimiser did not converge                  -> ConvergenceError */
 #define SY_ENAN        5   /* a NaN/inf appeared where it must not        -> FloatingPointError */
+#define SY_EINTR       6   /* stopped by sy_interrupted() (Ctrl-C)         -> KeyboardInterrupt */
+
+/* ---- interrupts -------------------------------------------------------- */
+/* Nonzero once the running call should stop (Ctrl-C).  Cheap (a flag read, plus a clock
+   read on the calling thread): long kernels call it every few thousand rows or once per
+   optimiser iteration and return SY_EINTR when it is nonzero, after freeing what they
+   own.  Outside a Python call (or from a plain C caller) it always returns 0.  Defined by
+   the glue (py_glue.c). */
+int sy_interrupted(void);
+/* The calling thread's interrupt context, and adopting it on a worker thread
+   (sy_parallel_for does this, so its workers see the caller's stop flag). */
+void *sy_intr_context(void);
+void sy_intr_adopt(void *ctx);
 
 /* ---- periods ----------------------------------------------------------- */
 /* Calendar period codes shared by every kernel that buckets days. */
@@ -78,7 +91,8 @@ static inline int sy_mul_ok(int64_t a, int64_t b, int64_t *out)
     return 1;
 }
 
-/* Number of worker threads kernels may use (>= 1).  Set from Python with
+#define SY_THREADS_CAP 256
+/* Number of worker threads kernels may use (1..SY_THREADS_CAP).  Set from Python with
    siyu.set_num_threads(); default = number of online cores. */
 int sy_get_num_threads(void);
 void sy_set_num_threads(int n);
@@ -86,6 +100,10 @@ void sy_set_num_threads(int n);
    (at least min_per_thread items each).  fn must write only its own chunk's outputs. */
 void sy_parallel_for(int64_t n, int64_t min_per_thread, void (*fn)(void *, int64_t, int64_t),
                      void *ctx);
+/* Run fn(jobs + t * job_size) for t = 0..nthreads-1 (nthreads <= SY_THREADS_CAP), job 0 on
+   the calling thread, the others on pthreads when possible (sequentially when a thread
+   cannot be started).  Workers adopt the caller's interrupt context. */
+void sy_run_jobs(void *(*fn)(void *), void *jobs, size_t job_size, int nthreads);
 
 /* ---- ids (sy_factorize.c) ---------------------------------------------- */
 /* Codes 0..k-1 following sorted ids; uniques needs room for n values. */

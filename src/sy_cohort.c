@@ -11,6 +11,7 @@
 #include "sy_cohort.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #if defined(__linux__)
@@ -40,33 +41,17 @@ void *sy_table_alloc(int64_t bytes)
 
 #define IS_PURCHASE(amount, i) (!(amount) || (amount)[i] >= 0.0)
 
-void sy_run_jobs(void *(*fn)(void *), void *jobs, size_t job_size, int nthreads)
-{
-    pthread_t th[SY_MAX_THREADS];
-    int started[SY_MAX_THREADS] = {0};
-    if (nthreads > SY_MAX_THREADS) nthreads = SY_MAX_THREADS;
-    for (int t = 1; t < nthreads; t++)
-        started[t] = pthread_create(&th[t], NULL, fn, (char *)jobs + (size_t)t * job_size) == 0;
-    fn(jobs);
-    for (int t = 1; t < nthreads; t++) {
-        if (started[t])
-            pthread_join(th[t], NULL);
-        else
-            fn((char *)jobs + (size_t)t * job_size);
-    }
-}
-
-static int64_t parallel_min_rows = SY_PARALLEL_MIN_ROWS;
+static _Atomic int64_t parallel_min_rows = SY_PARALLEL_MIN_ROWS;
 
 void sy_set_parallel_min_rows(int64_t n)
 {
-    parallel_min_rows = n < 0 ? 0 : n;
+    atomic_store_explicit(&parallel_min_rows, n < 0 ? 0 : n, memory_order_relaxed);
 }
 
 int sy_pass_threads(int64_t n)
 {
     int t = sy_get_num_threads();
-    if (n < parallel_min_rows || t < 1) return 1;
+    if (n < atomic_load_explicit(&parallel_min_rows, memory_order_relaxed) || t < 1) return 1;
     return t > SY_MAX_THREADS ? SY_MAX_THREADS : t;
 }
 

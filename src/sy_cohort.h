@@ -26,9 +26,6 @@
 #define SY_PARALLEL_MIN_ROWS 2000000
 void sy_set_parallel_min_rows(int64_t n);
 
-/* Run fn(jobs + t * job_size) for t = 0..nthreads-1 (nthreads <= SY_MAX_THREADS), on
-   pthreads when possible (sequentially when a thread cannot be started). */
-void sy_run_jobs(void *(*fn)(void *), void *jobs, size_t job_size, int nthreads);
 /* Threads a row pass over n rows may use (1..SY_MAX_THREADS). */
 int sy_pass_threads(int64_t n);
 

@@ -212,6 +212,7 @@ int sy_optim_bfgs(sy_objfn fn, void *ctx, int k, double *theta, int maxiter, dou
     int fresh = 1, small_steps = 0;
     int it;
     for (it = 0; it < maxiter; it++) {
+        if (sy_interrupted()) return SY_EINTR;
         double gmax = 0.0;
         for (int i = 0; i < k; i++) gmax = fmax(gmax, fabs(g[i]));
         if (gmax < gtol) {
@@ -388,7 +389,7 @@ int sy_models_fit(int model, const sy_mdata *raw, const double *starts, int n_st
         int nit, conv;
         memcpy(th, starts + (size_t)s * (size_t)k, (size_t)k * sizeof(double));
         st = sy_optim_bfgs(fit_obj, &ctx, k, th, opts->maxiter, opts->gtol, &fmin, &nit, &conv);
-        if (st == SY_ENOMEM) {
+        if (st == SY_ENOMEM || st == SY_EINTR) {
             sy_models_release(&d);
             free(buf);
             return st;

@@ -3,37 +3,46 @@
  */
 #include "siyu.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 /* ---- thread count ------------------------------------------------------ */
-static int sy_num_threads = 0;   /* 0 = not yet set: use online cores */
+/* 0 = not yet set: use the online cores.  Atomic: a running kernel reads it while
+   another Python thread may call siyu.set_num_threads(); each kernel reads it once. */
+static _Atomic int sy_num_threads = 0;
 
 int sy_get_num_threads(void)
 {
-    if (sy_num_threads <= 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        sy_num_threads = (n >= 1 && n <= 256) ? (int)n : 1;
+    int n = atomic_load_explicit(&sy_num_threads, memory_order_relaxed);
+    if (n <= 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        n = (c >= 1 && c <= SY_THREADS_CAP) ? (int)c : 1;
+        int expected = 0;
+        atomic_compare_exchange_strong(&sy_num_threads, &expected, n);
+        n = atomic_load_explicit(&sy_num_threads, memory_order_relaxed);
     }
-    return sy_num_threads;
+    return n;
 }
 
 void sy_set_num_threads(int n)
 {
-    sy_num_threads = n < 1 ? 1 : (n > 256 ? 256 : n);
+    atomic_store_explicit(&sy_num_threads, n < 1 ? 1 : (n > SY_THREADS_CAP ? SY_THREADS_CAP : n),
+                          memory_order_relaxed);
 }
 
 /* ---- parallel for ------------------------------------------------------ */
-#include <pthread.h>
-
 typedef struct {
     void (*fn)(void *, int64_t, int64_t);
     void *ctx;
+    void *intr;       /* the caller's interrupt context (sy_intr_adopt) */
     int64_t begin, end;
 } sy_task;
 
 static void *run_task(void *arg)
 {
     sy_task *t = (sy_task *)arg;
+    sy_intr_adopt(t->intr);
     t->fn(t->ctx, t->begin, t->end);
     return NULL;
 }
@@ -48,23 +57,62 @@ void sy_parallel_for(int64_t n, int64_t min_per_thread, void (*fn)(void *, int64
         if (n > 0) fn(ctx, 0, n);
         return;
     }
-    sy_task tasks[256];
-    pthread_t threads[256];
-    int started[256];
+    sy_task tasks[SY_THREADS_CAP];
+    pthread_t threads[SY_THREADS_CAP];
+    int started[SY_THREADS_CAP];
+    void *intr = sy_intr_context();
     for (int t = 0; t < nt; t++) {
         tasks[t].fn = fn;
         tasks[t].ctx = ctx;
+        tasks[t].intr = intr;
         tasks[t].begin = n * t / nt;
         tasks[t].end = n * (t + 1) / nt;
     }
-    /* thread 0's share runs on the calling thread; others on new threads.  If a
-       thread cannot be created its share runs here too, so the result never depends
-       on how many threads actually ran. */
+    /* thread 0's share runs on the calling thread (which keeps its own interrupt
+       context and polls Python's signals); others on new threads.  If a thread cannot
+       be created its share runs here too, so the result never depends on how many
+       threads actually ran. */
     for (int t = 1; t < nt; t++)
         started[t] = pthread_create(&threads[t], NULL, run_task, &tasks[t]) == 0;
-    run_task(&tasks[0]);
+    tasks[0].fn(tasks[0].ctx, tasks[0].begin, tasks[0].end);
     for (int t = 1; t < nt; t++) {
         if (started[t]) pthread_join(threads[t], NULL);
-        else run_task(&tasks[t]);
+        else tasks[t].fn(tasks[t].ctx, tasks[t].begin, tasks[t].end);
+    }
+}
+
+/* ---- jobs ---------------------------------------------------------------- */
+typedef struct {
+    void *(*fn)(void *);
+    void *job;
+    void *intr;
+} sy_job_start;
+
+static void *run_job(void *arg)
+{
+    sy_job_start *s = (sy_job_start *)arg;
+    sy_intr_adopt(s->intr);
+    return s->fn(s->job);
+}
+
+void sy_run_jobs(void *(*fn)(void *), void *jobs, size_t job_size, int nthreads)
+{
+    pthread_t th[SY_THREADS_CAP];
+    sy_job_start starts[SY_THREADS_CAP];
+    int started[SY_THREADS_CAP] = {0};
+    void *intr = sy_intr_context();
+    if (nthreads > SY_THREADS_CAP) nthreads = SY_THREADS_CAP;
+    for (int t = 1; t < nthreads; t++) {
+        starts[t].fn = fn;
+        starts[t].job = (char *)jobs + (size_t)t * job_size;
+        starts[t].intr = intr;
+        started[t] = pthread_create(&th[t], NULL, run_job, &starts[t]) == 0;
+    }
+    if (nthreads >= 1) fn(jobs);
+    for (int t = 1; t < nthreads; t++) {
+        if (started[t])
+            pthread_join(th[t], NULL);
+        else
+            fn((char *)jobs + (size_t)t * job_size);
     }
 }

@@ -1,0 +1,339 @@
+/*
+ * py_models.c -- CLV model likelihoods, fits, predictions and simulators.
+ *
+ * Glue only: parse -> coerce -> check -> allocate -> run the kernel without the GIL
+ * (SY_NOGIL_BEGIN/END, which lets kernels poll for Ctrl-C) -> map status to exception.
+ */
+#include "py_glue.h"
+
+/* ------------------------------------------------------------------------ */
+/* CLV models (kernels in sy_bgnbd.c, sy_paretonbd.c, sy_bgbb.c,            */
+/* sy_gammagamma.c, sy_sbg.c, sy_optim.c, sy_simulate.c)                    */
+/* ------------------------------------------------------------------------ */
+#include "sy_models.h"
+
+static int sy_model_check(int model)
+{
+    if (sy_models_npar(model) == 0) {
+        PyErr_Format(PyExc_ValueError, "unknown model code %d", model);
+        return -1;
+    }
+    return 0;
+}
+
+/* Coerce the model's data columns; c2 and w may be None.  Returns 0 on success. */
+static int sy_model_data(PyObject *o0, PyObject *o1, PyObject *o2, PyObject *ow,
+                         PyArrayObject **a0, PyArrayObject **a1, PyArrayObject **a2,
+                         PyArrayObject **aw, sy_mdata *d)
+{
+    if (!(*a0 = sy_as_1d(o0, NPY_FLOAT64, "c0", -1))) return -1;
+    npy_intp n = PyArray_DIM(*a0, 0);
+    if (!(*a1 = sy_as_1d(o1, NPY_FLOAT64, "c1", n))) return -1;
+    if (o2 != Py_None && !(*a2 = sy_as_1d(o2, NPY_FLOAT64, "c2", n))) return -1;
+    if (ow != Py_None && !(*aw = sy_as_1d(ow, NPY_FLOAT64, "weights", n))) return -1;
+    memset(d, 0, sizeof *d);
+    d->n = (int64_t)n;
+    d->c0 = (const double *)PyArray_DATA(*a0);
+    d->c1 = (const double *)PyArray_DATA(*a1);
+    d->c2 = *a2 ? (const double *)PyArray_DATA(*a2) : NULL;
+    d->w = *aw ? (const double *)PyArray_DATA(*aw) : NULL;
+    return 0;
+}
+
+/* model_loglik(model, params, c0, c1, c2, w) -> (loglik, gradient wrt params) */
+static PyObject *py_model_loglik(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int model, st;
+    PyObject *po, *o0, *o1, *o2, *ow;
+    PyArrayObject *par = NULL, *a0 = NULL, *a1 = NULL, *a2 = NULL, *aw = NULL, *grad = NULL;
+    sy_mdata d;
+    double ll = 0.0;
+    if (!PyArg_ParseTuple(args, "iOOOOO", &model, &po, &o0, &o1, &o2, &ow)) return NULL;
+    if (sy_model_check(model)) return NULL;
+    int k = sy_models_npar(model);
+    if (!(par = sy_as_1d(po, NPY_FLOAT64, "params", k))) goto fail;
+    if (sy_model_data(o0, o1, o2, ow, &a0, &a1, &a2, &aw, &d)) goto fail;
+    if ((model == SY_MODEL_BGNBD || model == SY_MODEL_MBGNBD || model == SY_MODEL_PARETO ||
+         model == SY_MODEL_BGBB) && !a2) {
+        PyErr_SetString(PyExc_ValueError, "model_loglik: this model needs three data columns");
+        goto fail;
+    }
+    if (!(grad = sy_new_1d(k, NPY_FLOAT64))) goto fail;
+    SY_NOGIL_BEGIN
+    st = sy_models_prepare(model, &d);
+    if (st == SY_OK) st = sy_models_loglik(model, (const double *)PyArray_DATA(par), &d, &ll,
+                                           (double *)PyArray_DATA(grad));
+    sy_models_release(&d);
+    SY_NOGIL_END
+    if (st != SY_OK) {
+        sy_raise(st, "model_loglik");
+        goto fail;
+    }
+    Py_DECREF(par);
+    Py_DECREF(a0);
+    Py_DECREF(a1);
+    Py_XDECREF(a2);
+    Py_XDECREF(aw);
+    return Py_BuildValue("(dN)", ll, grad);
+fail:
+    Py_XDECREF(par);
+    Py_XDECREF(a0);
+    Py_XDECREF(a1);
+    Py_XDECREF(a2);
+    Py_XDECREF(aw);
+    Py_XDECREF(grad);
+    return NULL;
+}
+
+/* model_fit(model, c0, c1, c2, w, starts, penalizer, maxiter, gtol)
+   -> (logparams, loglik, objective, hessian (k*k, log-params), n_iter, converged,
+       start_used, n_unique) */
+static PyObject *py_model_fit(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int model, maxiter, st;
+    double pen, gtol;
+    PyObject *o0, *o1, *o2, *ow, *so;
+    PyArrayObject *a0 = NULL, *a1 = NULL, *a2 = NULL, *aw = NULL, *starts = NULL;
+    PyArrayObject *lp = NULL, *hess = NULL;
+    sy_mdata d;
+    sy_fit_result res;
+    if (!PyArg_ParseTuple(args, "iOOOOOdid", &model, &o0, &o1, &o2, &ow, &so, &pen, &maxiter, &gtol))
+        return NULL;
+    if (sy_model_check(model)) return NULL;
+    int k = sy_models_npar(model);
+    if (!(pen >= 0.0) || maxiter < 1 || !(gtol > 0.0)) {
+        PyErr_SetString(PyExc_ValueError,
+                        "model_fit: penalizer must be >= 0, maxiter >= 1 and gtol > 0");
+        return NULL;
+    }
+    if (sy_model_data(o0, o1, o2, ow, &a0, &a1, &a2, &aw, &d)) goto fail;
+    if (d.n < 1) {
+        PyErr_SetString(PyExc_ValueError, "model_fit: no rows to fit");
+        goto fail;
+    }
+    if (!(starts = sy_as_1d(so, NPY_FLOAT64, "starts", -1))) goto fail;
+    npy_intp ns = PyArray_DIM(starts, 0);
+    if (ns < k || ns % k != 0) {
+        PyErr_Format(PyExc_ValueError, "model_fit: starts must hold a multiple of %d values", k);
+        goto fail;
+    }
+    if (!(lp = sy_new_1d(k, NPY_FLOAT64)) || !(hess = sy_new_1d((npy_intp)k * k, NPY_FLOAT64)))
+        goto fail;
+    {
+        sy_fit_opts opts = {pen, maxiter, gtol};
+        const double *sp = (const double *)PyArray_DATA(starts);
+        int nstart = (int)(ns / k);
+        SY_NOGIL_BEGIN
+        st = sy_models_fit(model, &d, sp, nstart, &opts, &res);
+        SY_NOGIL_END
+    }
+    if (st != SY_OK) {
+        if (st == SY_ENAN || st == SY_ENOCONV || st == SY_EINVAL)
+            PyErr_SetString(sy_ConvergenceError,
+                            "model_fit: every start produced non-finite likelihoods; check the "
+                            "data (units, recency <= T) or try penalizer > 0");
+        else
+            sy_raise(st, "model_fit");
+        goto fail;
+    }
+    memcpy(PyArray_DATA(lp), res.logp, (size_t)k * sizeof(double));
+    memcpy(PyArray_DATA(hess), res.hess, (size_t)k * k * sizeof(double));
+    Py_DECREF(a0);
+    Py_DECREF(a1);
+    Py_XDECREF(a2);
+    Py_XDECREF(aw);
+    Py_DECREF(starts);
+    return Py_BuildValue("(NddNiiiL)", lp, res.loglik, res.objective, hess, res.n_iter,
+                         res.converged, res.start_used, (long long)res.n_unique);
+fail:
+    Py_XDECREF(a0);
+    Py_XDECREF(a1);
+    Py_XDECREF(a2);
+    Py_XDECREF(aw);
+    Py_XDECREF(starts);
+    Py_XDECREF(lp);
+    Py_XDECREF(hess);
+    return NULL;
+}
+
+/* model_predict(model, what, params, (col0, col1, ...)) -> float64 array */
+static PyObject *py_model_predict(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int model, what, st;
+    PyObject *po, *tup;
+    PyArrayObject *par = NULL, *out = NULL;
+    PyArrayObject *cols[4] = {NULL, NULL, NULL, NULL};
+    const double *cp[4] = {NULL, NULL, NULL, NULL};
+    if (!PyArg_ParseTuple(args, "iiOO!", &model, &what, &po, &PyTuple_Type, &tup)) return NULL;
+    if (sy_model_check(model)) return NULL;
+    Py_ssize_t nc = PyTuple_GET_SIZE(tup);
+    if (nc < 1 || nc > 4) {
+        PyErr_SetString(PyExc_ValueError, "model_predict: 1 to 4 input columns expected");
+        return NULL;
+    }
+    if (!(par = sy_as_1d(po, NPY_FLOAT64, "params", sy_models_npar(model)))) goto fail;
+    npy_intp n = -1;
+    for (Py_ssize_t j = 0; j < nc; j++) {
+        if (!(cols[j] = sy_as_1d(PyTuple_GET_ITEM(tup, j), NPY_FLOAT64, "prediction input", n)))
+            goto fail;
+        n = PyArray_DIM(cols[j], 0);
+        cp[j] = (const double *)PyArray_DATA(cols[j]);
+    }
+    if (!(out = sy_new_1d(n, NPY_FLOAT64))) goto fail;
+    SY_NOGIL_BEGIN
+    st = sy_models_predict(model, what, (const double *)PyArray_DATA(par), (int64_t)n, cp,
+                           (double *)PyArray_DATA(out));
+    SY_NOGIL_END
+    if (st != SY_OK) {
+        if (st == SY_ENOCONV)
+            PyErr_SetString(sy_ConvergenceError,
+                            "model_predict: a hypergeometric series did not converge (extreme "
+                            "parameters, or a horizon t far beyond alpha + T); refit with a "
+                            "penalizer or use a shorter horizon");
+        else if (st == SY_ENAN)
+            PyErr_SetString(PyExc_FloatingPointError,
+                            "model_predict: the prediction overflowed for these parameters "
+                            "(extreme fit); refit with a penalizer");
+        else
+            sy_raise(st, "model_predict");
+        goto fail;
+    }
+    Py_DECREF(par);
+    for (int j = 0; j < 4; j++) Py_XDECREF(cols[j]);
+    return (PyObject *)out;
+fail:
+    Py_XDECREF(par);
+    for (int j = 0; j < 4; j++) Py_XDECREF(cols[j]);
+    Py_XDECREF(out);
+    return NULL;
+}
+
+/* simulate_purchases(model, params, T, seed) -> (count int64, times float64 (flat), tx) */
+static PyObject *py_simulate_purchases(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int model, st;
+    unsigned long long seed;
+    PyObject *po, *to;
+    PyArrayObject *par = NULL, *T = NULL, *count = NULL, *offset = NULL, *times = NULL, *tx = NULL;
+    if (!PyArg_ParseTuple(args, "iOOK", &model, &po, &to, &seed)) return NULL;
+    if (model != SY_MODEL_BGNBD && model != SY_MODEL_PARETO) {
+        PyErr_SetString(PyExc_ValueError, "simulate_purchases: model must be BG/NBD or Pareto/NBD");
+        return NULL;
+    }
+    if (!(par = sy_as_1d(po, NPY_FLOAT64, "params", 4))) goto fail;
+    if (!(T = sy_as_1d(to, NPY_FLOAT64, "T", -1))) goto fail;
+    npy_intp n = PyArray_DIM(T, 0);
+    if (!(count = sy_new_1d(n, NPY_INT64)) || !(offset = sy_new_1d(n, NPY_INT64)) ||
+        !(tx = sy_new_1d(n, NPY_FLOAT64)))
+        goto fail;
+    int64_t total = 0;
+    SY_NOGIL_BEGIN
+    st = sy_simulate_purchases(model, (const double *)PyArray_DATA(par), (int64_t)n,
+                               (const double *)PyArray_DATA(T), (uint64_t)seed,
+                               (int64_t *)PyArray_DATA(count), NULL, NULL, NULL);
+    if (st == SY_OK) {
+        int64_t *c = (int64_t *)PyArray_DATA(count), *o = (int64_t *)PyArray_DATA(offset);
+        for (npy_intp i = 0; i < n; i++) {
+            o[i] = total;
+            if (c[i] > INT64_MAX - total) {
+                st = SY_ENOMEM;
+                break;
+            }
+            total += c[i];
+        }
+    }
+    SY_NOGIL_END
+    if (st != SY_OK) {
+        sy_raise(st, "simulate_purchases");
+        goto fail;
+    }
+    if (!(times = sy_new_1d((npy_intp)total, NPY_FLOAT64))) goto fail;
+    SY_NOGIL_BEGIN
+    st = sy_simulate_purchases(model, (const double *)PyArray_DATA(par), (int64_t)n,
+                               (const double *)PyArray_DATA(T), (uint64_t)seed,
+                               (int64_t *)PyArray_DATA(count), (const int64_t *)PyArray_DATA(offset),
+                               (double *)PyArray_DATA(times), (double *)PyArray_DATA(tx));
+    SY_NOGIL_END
+    if (st != SY_OK) {
+        sy_raise(st, "simulate_purchases");
+        goto fail;
+    }
+    Py_DECREF(par);
+    Py_DECREF(T);
+    Py_DECREF(offset);
+    return Py_BuildValue("(NNN)", count, times, tx);
+fail:
+    Py_XDECREF(par);
+    Py_XDECREF(T);
+    Py_XDECREF(count);
+    Py_XDECREF(offset);
+    Py_XDECREF(times);
+    Py_XDECREF(tx);
+    return NULL;
+}
+
+/* simulate_amounts(pqg, k, seed) -> amounts (sum(k) values, customer-major) */
+static PyObject *py_simulate_amounts(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int st;
+    unsigned long long seed;
+    PyObject *po, *ko;
+    PyArrayObject *par = NULL, *k = NULL, *offset = NULL, *out = NULL;
+    if (!PyArg_ParseTuple(args, "OOK", &po, &ko, &seed)) return NULL;
+    if (!(par = sy_as_1d(po, NPY_FLOAT64, "params", 3))) goto fail;
+    if (!(k = sy_as_1d(ko, NPY_INT64, "k", -1))) goto fail;
+    npy_intp n = PyArray_DIM(k, 0);
+    if (!(offset = sy_new_1d(n, NPY_INT64))) goto fail;
+    int64_t total = 0;
+    {
+        const int64_t *kk = (const int64_t *)PyArray_DATA(k);
+        int64_t *o = (int64_t *)PyArray_DATA(offset);
+        for (npy_intp i = 0; i < n; i++) {
+            if (kk[i] < 0 || kk[i] > INT64_MAX - total) {
+                PyErr_SetString(PyExc_ValueError, "simulate_amounts: counts must be >= 0");
+                goto fail;
+            }
+            o[i] = total;
+            total += kk[i];
+        }
+    }
+    if (!(out = sy_new_1d((npy_intp)total, NPY_FLOAT64))) goto fail;
+    SY_NOGIL_BEGIN
+    st = sy_simulate_amounts((const double *)PyArray_DATA(par), (int64_t)n,
+                             (const int64_t *)PyArray_DATA(k), (const int64_t *)PyArray_DATA(offset),
+                             (uint64_t)seed, (double *)PyArray_DATA(out));
+    SY_NOGIL_END
+    if (st != SY_OK) {
+        sy_raise(st, "simulate_amounts");
+        goto fail;
+    }
+    Py_DECREF(par);
+    Py_DECREF(k);
+    Py_DECREF(offset);
+    return (PyObject *)out;
+fail:
+    Py_XDECREF(par);
+    Py_XDECREF(k);
+    Py_XDECREF(offset);
+    Py_XDECREF(out);
+    return NULL;
+}
+
+PyMethodDef sy_model_methods[] = {
+    {"model_loglik", py_model_loglik, METH_VARARGS,
+     "model_loglik(model, params, c0, c1, c2, w) -> (loglik, gradient)"},
+    {"model_fit", py_model_fit, METH_VARARGS,
+     "model_fit(model, c0, c1, c2, w, starts, penalizer, maxiter, gtol) -> fit tuple"},
+    {"model_predict", py_model_predict, METH_VARARGS,
+     "model_predict(model, what, params, cols) -> float64 array"},
+    {"simulate_purchases", py_simulate_purchases, METH_VARARGS,
+     "simulate_purchases(model, params, T, seed) -> (count, times, tx)"},
+    {"simulate_amounts", py_simulate_amounts, METH_VARARGS,
+     "simulate_amounts(pqg, k, seed) -> amounts"},
+    {NULL, NULL, 0, NULL},
+};
