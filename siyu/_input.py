@@ -167,21 +167,22 @@ def _parse_times(s: pd.Series, name: str, tz: str | None) -> pd.Series:
     return parsed
 
 
-def amounts(values: Any, name: str) -> np.ndarray:
-    """Validate an amount column: numeric and finite.
+def amounts(values: Any, name: str, what: str = "amount") -> np.ndarray:
+    """Validate an amount (or quantity) column: numeric and finite.
 
     Returns a float64 array that may share memory with the input: callers must not
     modify it (Transactions stores a reordered copy).
     """
     s = _as_series(values, name)
     if s.dtype == bool or s.dtype.kind not in "iuf":
-        raise TypeError(f"amount column {name!r} has dtype {s.dtype}; it must be numeric. "
+        raise TypeError(f"{what} column {name!r} has dtype {s.dtype}; it must be numeric. "
                         f"Convert it with pd.to_numeric(df[{name!r}])")
     arr = s.to_numpy(dtype=np.float64, na_value=np.nan)
     bad = ~np.isfinite(arr)
     if bad.any():
-        raise ValueError(f"amount column {name!r} has NaN or infinite values in "
-                         f"{_describe_rows(bad)}; drop or fill them (refunds are negative amounts)")
+        hint = " (refunds are negative amounts)" if what == "amount" else ""
+        raise ValueError(f"{what} column {name!r} has NaN or infinite values in "
+                         f"{_describe_rows(bad)}; drop or fill them{hint}")
     return arr
 
 
@@ -259,3 +260,9 @@ class Log:
     member: np.ndarray | None  # int8 flags
     names: dict[str, str | None]
     offsets: np.ndarray       # int64, k + 1 entries
+    # item-level columns (line items): label codes + labels, units
+    product: np.ndarray | None = None         # int64 codes
+    product_labels: pd.Index | None = None
+    category: np.ndarray | None = None        # int64 codes
+    category_labels: pd.Index | None = None
+    quantity: np.ndarray | None = None        # float64

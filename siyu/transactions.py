@@ -72,6 +72,13 @@ class Transactions:
     tz : str, optional
         Time zone to convert tz-aware times to before taking the calendar day
         (e.g. ``"Asia/Shanghai"``).  Naive times are taken as already local.
+    product, category : str, array-like or None
+        Optional item-level labels per row (SKU / product name, product category).
+        Each row is then a line item holding one product.  Customer-level analyses
+        are unchanged by these columns; item analyses (replenishment cycles, recall
+        lists, cross-sell) use them.  Missing labels become ``"(missing)"``.
+    quantity : str, array-like or None
+        Optional units per row (numeric, finite).
 
     Raises
     ------
@@ -95,9 +102,11 @@ class Transactions:
 
     def __init__(self, data: Any = None, customer: Any = "customer_id", time: Any = "date",
                  amount: Any = "amount", channel: Any = None, member: Any = None,
-                 tz: str | None = None) -> None:
+                 tz: str | None = None, *, product: Any = None, category: Any = None,
+                 quantity: Any = None) -> None:
         specs = {"customer": customer, "time": time, "amount": amount, "channel": channel,
-                 "member": member}
+                 "member": member, "product": product, "category": category,
+                 "quantity": quantity}
         by_name = [v for v in specs.values() if isinstance(v, str)]
         cols = inp.table_columns(data, by_name) if by_name else {}
         if data is not None and not by_name:
@@ -127,18 +136,26 @@ class Transactions:
         amt = None if avals is None else inp.amounts(avals, names["amount"])
         ch, chl = (None, None) if chvals is None else inp.labels(chvals, names["channel"])
         mem = None if mvals is None else inp.flags(mvals, names["member"])
+        pvals, cvals, qvals = col("product"), col("category"), col("quantity")
+        prod, prodl = (None, None) if pvals is None else inp.labels(pvals, names["product"])
+        cat, catl = (None, None) if cvals is None else inp.labels(cvals, names["category"])
+        qty = None if qvals is None else inp.amounts(qvals, names["quantity"], what="quantity")
         # store rows grouped by customer and sorted by day: every kernel then scans
         # each customer's rows sequentially (a counting sort, not a full sort)
         offsets, perm, day, cust = _core.group_rows(cust, day, len(ids))
         amt = amt[perm] if amt is not None else None
         ch = ch[perm] if ch is not None else None
         mem = mem[perm] if mem is not None else None
+        prod = prod[perm] if prod is not None else None
+        cat = cat[perm] if cat is not None else None
+        qty = qty[perm] if qty is not None else None
         del perm
         self._log = inp.Log(cust=cust, ids=ids, day=day, amount=amt, channel=ch,
                             channel_labels=chl, member=mem,
                             names=names,
-                            offsets=offsets)
-        for a in (cust, day, amt, ch, mem, offsets):
+                            offsets=offsets, product=prod, product_labels=prodl,
+                            category=cat, category_labels=catl, quantity=qty)
+        for a in (cust, day, amt, ch, mem, offsets, prod, cat, qty):
             if a is not None:
                 a.flags.writeable = False
         self.tz = tz
@@ -191,7 +208,8 @@ class Transactions:
             rows += [("first day", str(self.start.date())), ("last day", str(self.end.date()))]
             if self.has_amount:
                 rows.append(("revenue", f"{self._log.amount.sum():,.2f}"))
-        for key in ("customer", "time", "amount", "channel", "member"):
+        for key in ("customer", "time", "amount", "channel", "member", "product", "category",
+                    "quantity"):
             if self._log.names.get(key):
                 rows.append((f"{key} column", str(self._log.names[key])))
         body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"

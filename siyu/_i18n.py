@@ -1,0 +1,90 @@
+"""The one catalogue of user-facing text (English and Chinese).
+
+Every label, axis title, legend entry, table header, definition, reason code and report
+sentence that a user reads comes from here: ``text(key, lang)`` returns it, formatted
+with any keyword arguments.  Modules never spell user-facing words themselves.
+
+The catalogue is kept in sections, one per area of the package (``_COMMON``,
+``_REPORT``, ...); each entry maps a stable key to ``{"en": ..., "zh": ...}``.  Keys
+are dotted by area (``"report.title"``, ``"stage.recent"``); a key must exist in both
+languages (a test checks this).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+LANGS = ("en", "zh")
+
+Entry = dict[str, str]
+
+# ---- common words -------------------------------------------------------------------
+_COMMON: dict[str, Entry] = {
+    "word.customers": {"en": "customers", "zh": "客户数"},
+    "word.other": {"en": "other", "zh": "其他"},
+    "word.missing": {"en": "(missing)", "zh": "(缺失)"},
+}
+
+# ---- data quality (tx.quality, the report's Data section) -----------------------------
+_QUALITY: dict[str, Entry] = {}
+
+# ---- cohorts, retention, survival, repurchase, unit economics ---------------------------
+_COHORTS: dict[str, Entry] = {}
+
+# ---- segments: lifecycle, value tiers, RFM, operators' metrics ----------------------------
+_SEGMENTS: dict[str, Entry] = {}
+
+# ---- operators' metrics (复购率, 回购率, 新客复购率, RFM 八大类, R×F) ----------------------
+_METRICS: dict[str, Entry] = {}
+
+# ---- actions: replenishment, recall lists, cross-sell ------------------------------------
+_ACTIONS: dict[str, Entry] = {}
+
+# ---- models and diagnostics ----------------------------------------------------------
+_MODELS: dict[str, Entry] = {}
+
+# ---- plots -----------------------------------------------------------------------------
+_PLOTS: dict[str, Entry] = {}
+
+# ---- the HTML report, the demo and the command line ------------------------------------
+_REPORT: dict[str, Entry] = {}
+
+
+def _merge(*sections: dict[str, Entry]) -> dict[str, Entry]:
+    out: dict[str, Entry] = {}
+    for sec in sections:
+        for key, entry in sec.items():
+            if key in out:
+                raise RuntimeError(f"duplicate i18n key {key!r}")
+            out[key] = entry
+    return out
+
+
+CATALOGUE: dict[str, Entry] = _merge(_COMMON, _QUALITY, _COHORTS, _SEGMENTS, _METRICS,
+                                     _ACTIONS, _MODELS, _PLOTS, _REPORT)
+
+
+def check_lang(lang: Any) -> str:
+    """Return ``lang`` when it is a supported language, else raise a ValueError."""
+    if lang not in LANGS:
+        raise ValueError(f"lang must be 'en' (English labels) or 'zh' (Chinese labels), "
+                         f"got {lang!r}")
+    return lang
+
+
+def text(key: str, lang: str = "en", **fmt: Any) -> str:
+    """The catalogue text for ``key`` in ``lang``, formatted with ``fmt``.
+
+    Examples
+    --------
+    >>> from siyu._i18n import text
+    >>> text("word.customers", "zh")
+    '客户数'
+    """
+    entry = CATALOGUE[key]
+    s = entry[check_lang(lang)]
+    return s.format(**fmt) if fmt else s
+
+
+def labels(keys: list[str] | tuple[str, ...], lang: str = "en") -> list[str]:
+    """Texts of several keys, in order."""
+    return [text(k, lang) for k in keys]
