@@ -286,6 +286,16 @@ def _parser() -> _Parser:
                                      "(plots embedded, no network) of a CSV or Parquet "
                                      "transaction log.")
     rep.add_argument("input", metavar="INPUT", help="transaction log, .csv or .parquet")
+    _add_input_args(rep)
+    _add_item_args(rep)
+    _add_report_args(rep)
+    _add_cluster_args(rep)
+    return parser
+
+
+# ---- command-line options, one group per area -------------------------------------------
+def _add_input_args(rep: argparse.ArgumentParser) -> None:
+    """Reading the log: columns, file format, order semantics."""
     rep.add_argument("--customer", required=True, metavar="COL", help="customer id column")
     rep.add_argument("--time", required=True, metavar="COL", help="order time column")
     rep.add_argument("--amount", required=True, metavar="COL", help="order amount column")
@@ -295,6 +305,14 @@ def _parser() -> _Parser:
     rep.add_argument("--spend", metavar="FILE",
                      help="acquisition spend CSV with columns period, amount (and the "
                           "channel column with --channel); adds unit economics")
+
+
+def _add_item_args(rep: argparse.ArgumentParser) -> None:
+    """Item-level columns (line items) and the recall list."""
+
+
+def _add_report_args(rep: argparse.ArgumentParser) -> None:
+    """What the report shows and how."""
     rep.add_argument("--period", default="M", help="cohort period D, W, M, Q or Y "
                                                     "(default: M)")
     rep.add_argument("--lang", choices=("en", "zh"), default="en",
@@ -309,7 +327,10 @@ def _parser() -> _Parser:
     rep.add_argument("--out", default="report.html", help="output HTML file "
                                                           "(default: %(default)s)")
     rep.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    return parser
+
+
+def _add_cluster_args(rep: argparse.ArgumentParser) -> None:
+    """Running the report on a Dask cluster."""
 
 
 def _one_line(exc: BaseException) -> str:

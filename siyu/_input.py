@@ -260,9 +260,25 @@ class Log:
     member: np.ndarray | None  # int8 flags
     names: dict[str, str | None]
     offsets: np.ndarray       # int64, k + 1 entries
-    # item-level columns (line items): label codes + labels, units
-    product: np.ndarray | None = None         # int64 codes
-    product_labels: pd.Index | None = None
-    category: np.ndarray | None = None        # int64 codes
-    category_labels: pd.Index | None = None
-    quantity: np.ndarray | None = None        # float64
+    items: "Items | None" = None  # line items, when product/category/quantity are given
+
+
+@dataclass
+class Items:
+    """Line items of paid orders (item-level analyses: replenishment, recall, cross-sell).
+
+    One row per line item that was bought and not refunded away, grouped by customer
+    code and sorted by day within a customer (ties keep the input order), with the same
+    customer codes as the :class:`Log`; rows of customer ``c`` are
+    ``offsets[c]:offsets[c + 1]``.  Refund rows (negative amounts) are not items.
+    """
+
+    cust: np.ndarray                  # int64 codes, non-decreasing
+    day: np.ndarray                   # int64 days since epoch
+    offsets: np.ndarray               # int64, k + 1 entries
+    product: np.ndarray | None        # int64 codes into product_labels
+    product_labels: pd.Index | None
+    category: np.ndarray | None       # int64 codes into category_labels
+    category_labels: pd.Index | None
+    quantity: np.ndarray | None       # float64 units
+    amount: np.ndarray | None         # float64 line amount

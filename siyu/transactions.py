@@ -146,16 +146,30 @@ class Transactions:
         amt = amt[perm] if amt is not None else None
         ch = ch[perm] if ch is not None else None
         mem = mem[perm] if mem is not None else None
-        prod = prod[perm] if prod is not None else None
-        cat = cat[perm] if cat is not None else None
-        qty = qty[perm] if qty is not None else None
+        items = None
+        if prod is not None or cat is not None or qty is not None:
+            # without order ids each purchase row holds one item; refunds are not items
+            keep = None if amt is None else amt >= 0
+            def take(a: Any) -> Any:
+                if a is None:
+                    return None
+                a = a[perm]
+                return a if keep is None else a[keep]
+            icust, iday = (cust, day) if keep is None else (cust[keep], day[keep])
+            ioff = np.searchsorted(icust, np.arange(len(ids) + 1, dtype=np.int64)).astype(np.int64)
+            items = inp.Items(cust=icust, day=iday, offsets=ioff, product=take(prod),
+                              product_labels=prodl, category=take(cat), category_labels=catl,
+                              quantity=take(qty), amount=None if amt is None else amt[keep])
         del perm
         self._log = inp.Log(cust=cust, ids=ids, day=day, amount=amt, channel=ch,
                             channel_labels=chl, member=mem,
                             names=names,
-                            offsets=offsets, product=prod, product_labels=prodl,
-                            category=cat, category_labels=catl, quantity=qty)
-        for a in (cust, day, amt, ch, mem, offsets, prod, cat, qty):
+                            offsets=offsets, items=items)
+        arrays = [cust, day, amt, ch, mem, offsets]
+        if items is not None:
+            arrays += [items.cust, items.day, items.offsets, items.product, items.category,
+                       items.quantity, items.amount]
+        for a in arrays:
             if a is not None:
                 a.flags.writeable = False
         self.tz = tz
