@@ -201,6 +201,7 @@ class BaseFitter:
             cov_log = np.full((k, k), np.nan)
             se_log = np.full(k, np.nan)
         self._se_log = se_log
+        self._cov_theta = cov_log
         self.variance_matrix_ = pd.DataFrame(cov_log * np.outer(p, p), index=self.params_.index,
                                              columns=self.params_.index)
         self.standard_errors_ = pd.Series(p * se_log, index=self.params_.index, name="se")
@@ -310,9 +311,31 @@ class BaseFitter:
         m.n_iter_ = doc.get("n_iter")
         return m
 
+    # ---- parameter vector (the optimiser's scale) -----------------------------------
+    # theta = log of the natural parameters (plus, for covariate models, the covariate
+    # effects).  Intervals draw theta from N(theta_hat, cov) or refit it by bootstrap;
+    # _row_params turns any theta into the natural parameters each prediction uses: one
+    # vector for all customers, or one row per customer when covariates are fitted.
+    def _theta(self) -> np.ndarray:
+        """The fitted parameter vector on the optimiser's (log) scale."""
+        return np.log(self._p())
+
+    def _theta_cov(self) -> np.ndarray:
+        """Covariance of :meth:`_theta` (inverse Hessian of -LL on that scale)."""
+        self._check_fitted()
+        cov = getattr(self, "_cov_theta", None)
+        if cov is None:
+            se = np.asarray(self._se_log, dtype=float)
+            cov = np.diag(se * se)
+        return np.asarray(cov, dtype=float)
+
+    def _row_params(self, theta: np.ndarray, rows: Any = None) -> np.ndarray:
+        """Natural parameters for ``theta``: shape (npar,), or (n, npar) per customer."""
+        return np.ascontiguousarray(np.exp(np.asarray(theta, dtype=np.float64)))
+
     # ---- predictions helpers -----------------------------------------------------
     def _predict(self, what: int, cols: Sequence[Any], names: Sequence[str],
-                 index: pd.Index | None = None) -> Any:
+                 index: pd.Index | None = None, params: np.ndarray | None = None) -> Any:
         arrs = [np.asarray(c, dtype=np.float64) for c in cols]
         for a, nm in zip(arrs, names):
             if not np.all(np.isfinite(a)):
@@ -326,7 +349,8 @@ class BaseFitter:
         b = np.broadcast_arrays(*arrs)
         shape = b[0].shape
         flat = tuple(np.ascontiguousarray(x.reshape(-1)) for x in b)
-        out = _core.model_predict(self._code, what, self._p(), flat).reshape(shape)
+        p = self._p() if params is None else np.ascontiguousarray(params, dtype=np.float64)
+        out = _core.model_predict(self._code, what, p, flat).reshape(shape)
         if scalar:
             return float(out.reshape(-1)[0])
         if index is not None and out.ndim == 1 and len(index) == out.shape[0]:
