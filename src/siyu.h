@@ -40,7 +40,13 @@ void sy_intr_adopt(void *ctx);
 #define SY_PERIOD_Q 3   /* calendar quarter                     */
 #define SY_PERIOD_Y 4   /* calendar year                        */
 
-/* Days are int64 counts since 1970-01-01 (proleptic Gregorian, local wall clock). */
+/* Days are int64 counts since 1970-01-01 (proleptic Gregorian, local wall clock).
+   Kernels accept days in [SY_DAY_MIN, SY_DAY_MAX] (about +-2.7 million years: every
+   calendar, period-index and period-start computation is overflow-free there); the glue
+   rejects anything outside.  The supported calendar for users is narrower (years
+   1..9999, checked when a log is built). */
+#define SY_DAY_MIN (-1000000000LL)
+#define SY_DAY_MAX (1000000000LL)
 
 /* Convert a day number to (year, month 1..12, day 1..31). */
 void sy_civil_from_days(int64_t z, int64_t *y, int64_t *m, int64_t *d);
