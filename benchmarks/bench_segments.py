@@ -40,7 +40,7 @@ def pandas_lifecycle(df: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
     p = df[(df["date"] <= as_of) & (df["amount"] >= 0)]
     last = p.groupby("customer_id")["date"].max()
     d = (as_of - last).dt.days
-    return pd.cut(d, [-np.inf, 30, 180, np.inf], labels=["new", "stable", "lapsing"])
+    return pd.cut(d, [-np.inf, 30, 180, np.inf], labels=["recent", "stable", "lapsing"])
 
 
 def pandas_rfm(df: pd.DataFrame, as_of: pd.Timestamp, bins: int = 5) -> pd.DataFrame:
@@ -65,7 +65,7 @@ def pandas_migration(df: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
     for e in ends:
         last = p[p["date"] <= e].groupby("customer_id")["date"].max()
         stages[e] = pd.cut((e - last).dt.days, [-np.inf, 30, 180, np.inf],
-                           labels=["new", "stable", "lapsing"])
+                           labels=["recent", "stable", "lapsing"])
     st = pd.DataFrame(stages)
     total = None
     for a, b in zip(ends[:-1], ends[1:]):

@@ -31,7 +31,33 @@ _QUALITY: dict[str, Entry] = {}
 _COHORTS: dict[str, Entry] = {}
 
 # ---- segments: lifecycle, value tiers, RFM, operators' metrics ----------------------------
-_SEGMENTS: dict[str, Entry] = {}
+_SEGMENTS: dict[str, Entry] = {
+    # lifecycle stages (DESIGN section 2), in stage order
+    "stage.recent": {"en": "recent", "zh": "新交易后"},
+    "stage.stable": {"en": "stable", "zh": "稳定关系"},
+    "stage.lapsing": {"en": "lapsing", "zh": "关系衰退"},
+    # value tiers, in tier order
+    "tier.potential": {"en": "potential", "zh": "潜在用户"},
+    "tier.one_time": {"en": "one-time", "zh": "已购一次"},
+    "tier.repeat": {"en": "repeat", "zh": "复购用户"},
+    "tier.multi_repeat": {"en": "multi-repeat", "zh": "复购多次"},
+    "tier.member": {"en": "member", "zh": "会员用户"},
+    # default segments of the quantile-score RFM (tx.rfm(scheme="scores"))
+    "rfm.champions": {"en": "champions", "zh": "重要价值客户"},
+    "rfm.loyal": {"en": "loyal", "zh": "忠诚客户"},
+    "rfm.potential_loyalists": {"en": "potential loyalists", "zh": "潜力客户"},
+    "rfm.new_customers": {"en": "new customers", "zh": "新客户"},
+    "rfm.promising": {"en": "promising", "zh": "有潜力新客"},
+    "rfm.need_attention": {"en": "need attention", "zh": "需要关注"},
+    "rfm.about_to_sleep": {"en": "about to sleep", "zh": "即将沉睡"},
+    "rfm.cannot_lose": {"en": "cannot lose them", "zh": "不能流失"},
+    "rfm.at_risk": {"en": "at risk", "zh": "流失风险"},
+    "rfm.hibernating": {"en": "hibernating", "zh": "沉睡客户"},
+    "segments.unmatched": {"en": "{other} (unmatched)", "zh": "{other}（未匹配）"},
+    # migration heat map axes
+    "segments.from": {"en": "from", "zh": "上期阶段"},
+    "segments.to": {"en": "to", "zh": "本期阶段"},
+}
 
 # ---- operators' metrics (复购率, 回购率, 新客复购率, RFM 八大类, R×F) ----------------------
 _METRICS: dict[str, Entry] = {}

@@ -1,6 +1,6 @@
 """Customer segments: lifecycle stages, value tiers, RFM, migration and Markov value.
 
-Private-domain (私域) operators run different plays for new, stable and lapsing
+Private-domain (私域) operators run different plays for recent, stable and lapsing
 customers (lifecycle), and for one-time, repeat and member customers (value tiers).
 This module assigns those segments at any day, follows them over consecutive
 calendar periods (migration matrices) and turns a migration matrix into expected
@@ -13,7 +13,7 @@ Definitions (DESIGN.md section 2):
   calendar day with at least one purchase.
 - ``days_since_last`` = whole calendar days from the last purchase to ``as_of``.
 - **Lifecycle stage** by ``d = days_since_last`` and ``bounds=(b1, b2)``:
-  ``d <= b1`` new (新交易后), ``b1 < d <= b2`` stable (稳定关系), ``d > b2`` lapsing
+  ``d <= b1`` recent (新交易后), ``b1 < d <= b2`` stable (稳定关系), ``d > b2`` lapsing
   (关系衰退).  Default bounds (30, 180).
 - **Value tier**: member (会员用户; a member flag on any row up to ``as_of`` wins),
   else by occasions up to ``as_of``: 1 one-time (已购一次), 2 repeat (复购用户),
@@ -36,6 +36,7 @@ import pandas as pd
 
 from siyu import _core
 from siyu import _input as inp
+from siyu._i18n import LANGS, check_lang, labels, text
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.transactions import Transactions
@@ -46,44 +47,39 @@ __all__ = ["LIFECYCLE_LABELS", "VALUE_TIER_LABELS", "DEFAULT_RFM_SEGMENTS", "Mig
 _MODE_LIFECYCLE = 0
 _MODE_VALUE_TIER = 1
 
-#: Lifecycle stage labels, in stage order.
+_STAGE_KEYS = ("stage.recent", "stage.stable", "stage.lapsing")
+_TIER_KEYS = ("tier.potential", "tier.one_time", "tier.repeat", "tier.multi_repeat",
+              "tier.member")
+
+#: Lifecycle stage labels, in stage order (from the text catalogue ``siyu._i18n``).
 LIFECYCLE_LABELS: dict[str, tuple[str, ...]] = {
-    "en": ("new", "stable", "lapsing"),
-    "zh": ("新交易后", "稳定关系", "关系衰退"),
-}
+    lang: tuple(labels(_STAGE_KEYS, lang)) for lang in LANGS}
 #: Value tier labels, in tier order.
 VALUE_TIER_LABELS: dict[str, tuple[str, ...]] = {
-    "en": ("potential", "one-time", "repeat", "multi-repeat", "member"),
-    "zh": ("潜在用户", "已购一次", "复购用户", "复购多次", "会员用户"),
-}
-_OTHER = {"en": "other", "zh": "其他"}
+    lang: tuple(labels(_TIER_KEYS, lang)) for lang in LANGS}
 
-#: Default RFM segment map on a 5-point scale: (English, Chinese, R range, F range),
+#: (catalogue key, R range, F range) of the default RFM segments on a 5-point scale,
 #: ranges inclusive.  First match wins; together they cover all 25 (R, F) cells.
-DEFAULT_RFM_SEGMENTS: tuple[tuple[str, str, tuple[int, int], tuple[int, int]], ...] = (
-    ("champions", "重要价值客户", (5, 5), (4, 5)),
-    ("loyal", "忠诚客户", (3, 4), (4, 5)),
-    ("potential loyalists", "潜力客户", (4, 5), (2, 3)),
-    ("new customers", "新客户", (5, 5), (1, 1)),
-    ("promising", "有潜力新客", (4, 4), (1, 1)),
-    ("need attention", "需要关注", (3, 3), (3, 3)),
-    ("about to sleep", "即将沉睡", (3, 3), (1, 2)),
-    ("cannot lose them", "不能流失", (1, 2), (5, 5)),
-    ("at risk", "流失风险", (1, 2), (3, 4)),
-    ("hibernating", "沉睡客户", (1, 2), (1, 2)),
+_RFM_SEGMENT_KEYS: tuple[tuple[str, tuple[int, int], tuple[int, int]], ...] = (
+    ("rfm.champions", (5, 5), (4, 5)),
+    ("rfm.loyal", (3, 4), (4, 5)),
+    ("rfm.potential_loyalists", (4, 5), (2, 3)),
+    ("rfm.new_customers", (5, 5), (1, 1)),
+    ("rfm.promising", (4, 4), (1, 1)),
+    ("rfm.need_attention", (3, 3), (3, 3)),
+    ("rfm.about_to_sleep", (3, 3), (1, 2)),
+    ("rfm.cannot_lose", (1, 2), (5, 5)),
+    ("rfm.at_risk", (1, 2), (3, 4)),
+    ("rfm.hibernating", (1, 2), (1, 2)),
 )
+#: Default RFM segment map on a 5-point scale: (English, Chinese, R range, F range).
+DEFAULT_RFM_SEGMENTS: tuple[tuple[str, str, tuple[int, int], tuple[int, int]], ...] = tuple(
+    (text(key, "en"), text(key, "zh"), r, f) for key, r, f in _RFM_SEGMENT_KEYS)
 
 _TIES = {"min": 0, "average": 1, "max": 2}
 
 
 # ---------------------------------------------------------------------------- helpers
-def _check_lang(lang: Any) -> str:
-    if lang not in ("en", "zh"):
-        raise ValueError(f"lang must be 'en' (English labels) or 'zh' (Chinese labels), "
-                         f"got {lang!r}")
-    return lang
-
-
 def _check_bounds(bounds: Any) -> tuple[int, int]:
     try:
         items = list(bounds)
@@ -91,7 +87,7 @@ def _check_bounds(bounds: Any) -> tuple[int, int]:
         raise TypeError(f"bounds must be a pair of day counts such as (30, 180), "
                         f"got {bounds!r}") from None
     if len(items) != 2:
-        raise ValueError(f"bounds must have exactly 2 entries (new/stable and stable/lapsing "
+        raise ValueError(f"bounds must have exactly 2 entries (recent/stable and stable/lapsing "
                          f"limits in days), e.g. (30, 180); got {bounds!r}")
     out = []
     for b in items:
@@ -148,16 +144,18 @@ def _index_name(tx: "Transactions") -> Any:
 # ---------------------------------------------------------------------------- lifecycle
 def lifecycle(tx: "Transactions", as_of: Any = None, bounds: Sequence[int] = (30, 180),
               lang: str = "en") -> pd.DataFrame:
-    """Lifecycle stage (new / stable / lapsing) of every customer at ``as_of``.
+    """Lifecycle stage (recent / stable / lapsing) of every customer at ``as_of``.
 
     The stage depends on ``d``, the whole calendar days from the customer's last
     purchase (row with amount >= 0) on or before ``as_of`` to ``as_of``:
-    ``d <= bounds[0]`` new (新交易后), ``bounds[0] < d <= bounds[1]`` stable
+    ``d <= bounds[0]`` recent (新交易后), ``bounds[0] < d <= bounds[1]`` stable
     (稳定关系), ``d > bounds[1]`` lapsing (关系衰退).  With the default bounds a
-    customer who last bought 30 days ago is new, 31 days ago stable, 180 days ago
+    customer who last bought 30 days ago is recent, 31 days ago stable, 180 days ago
     stable and 181 days ago lapsing.  Rows after ``as_of`` are ignored; customers
     whose first purchase is after ``as_of`` (or who only have refunds) are left out
-    and counted in ``attrs["n_excluded"]``.
+    and counted in ``attrs["n_excluded"]``.  "Recent" means *bought recently*, not
+    "newly acquired" (newly acquired customers are what the cohorts and
+    :func:`siyu.metrics.new_customer_repeat_rate` count).
 
     Parameters
     ----------
@@ -167,7 +165,7 @@ def lifecycle(tx: "Transactions", as_of: Any = None, bounds: Sequence[int] = (30
         Snapshot day (inclusive).  Defaults to the last day in the log.  A day before
         the first purchase in the log is an error.
     bounds : pair of int, default (30, 180)
-        Strictly increasing positive day limits of the new and stable stages.
+        Strictly increasing positive day limits of the recent and stable stages.
     lang : {"en", "zh"}, default "en"
         Stage labels in English or Chinese.
 
@@ -177,7 +175,7 @@ def lifecycle(tx: "Transactions", as_of: Any = None, bounds: Sequence[int] = (30
         Indexed by customer id (customers with a purchase by ``as_of``), columns
         ``days_since_last`` (int), ``last_purchase`` (date), ``occasions`` (int),
         ``revenue`` (net amount up to ``as_of``; only with amounts) and ``stage``
-        (ordered Categorical new < stable < lapsing).  A frame rather than a Series,
+        (ordered Categorical recent < stable < lapsing).  A frame rather than a Series,
         so that :func:`stage_summary` can report revenue and mean days per stage.
         ``attrs``: ``as_of``, ``bounds``, ``lang``, ``n_excluded``, ``segmentation``.
 
@@ -196,12 +194,12 @@ def lifecycle(tx: "Transactions", as_of: Any = None, bounds: Sequence[int] = (30
     >>> tx = siyu.Transactions(df, customer="id", time="t", amount="amount")
     >>> lc = tx.lifecycle(as_of="2024-06-30")
     >>> lc["stage"].tolist()
-    ['new', 'stable', 'lapsing']
+    ['recent', 'stable', 'lapsing']
     >>> lc["days_since_last"].tolist()
     [0, 60, 546]
     """
     b = _check_bounds(bounds)
-    lang = _check_lang(lang)
+    lang = check_lang(lang)
     day = _as_of_day(tx, as_of)
     stages, lday, occ, rev, _ = _sweep(tx, [day], _MODE_LIFECYCLE, b)
     codes = stages[0]
@@ -291,7 +289,7 @@ def value_tiers(tx: "Transactions", as_of: Any = None, roster: Iterable[Any] | N
     >>> siyu.segments.stage_summary(vt)["customers"].tolist()
     [1, 1, 1, 1, 1]
     """
-    lang = _check_lang(lang)
+    lang = check_lang(lang)
     day = _as_of_day(tx, as_of)
     stages, lday, occ, rev, _ = _sweep(tx, [day], _MODE_VALUE_TIER)
     codes = stages[0].astype(np.int64)
@@ -447,10 +445,10 @@ def _segment_table(segment_map: Any, bins: int, lang: str) -> tuple[np.ndarray, 
         # score -> 1..5 linearly, ends to ends: 1 + round((s - 1) * 4 / (bins - 1))
         scale = 1 + np.floor((np.arange(bins) * 4) / (bins - 1) + 0.5).astype(int)
         entries = []
-        for en, zh, (rl, rh), (fl, fh) in DEFAULT_RFM_SEGMENTS:
+        for key, (rl, rh), (fl, fh) in _RFM_SEGMENT_KEYS:
             rs = np.flatnonzero((scale >= rl) & (scale <= rh)) + 1
             fs = np.flatnonzero((scale >= fl) & (scale <= fh)) + 1
-            name = en if lang == "en" else zh
+            name = text(key, lang)
             entries.append((name, (int(rs.min()), int(rs.max())) if rs.size else None,
                             (int(fs.min()), int(fs.max())) if fs.size else None))
     else:
@@ -475,9 +473,9 @@ def _segment_table(segment_map: Any, bins: int, lang: str) -> tuple[np.ndarray, 
         sub = table[r[0] - 1:r[1], f[0] - 1:f[1]]
         sub[sub < 0] = code                      # first match wins
     if (table < 0).any():
-        other = _OTHER[lang]
+        other = text("word.other", lang)
         if other in names:
-            other = other + " (unmatched)"
+            other = text("segments.unmatched", lang, other=other)
         table[table < 0] = len(names)
         names.append(other)
     return table, names
@@ -553,7 +551,7 @@ def rfm(tx: "Transactions", as_of: Any = None, bins: int = 5, lang: str = "en",
     ['loyal', 'about to sleep', 'at risk']
     """
     bins = _check_bins(bins)
-    lang = _check_lang(lang)
+    lang = check_lang(lang)
     if ties not in _TIES:
         raise ValueError(f"ties must be 'min', 'average' or 'max', got {ties!r}")
     day = _as_of_day(tx, as_of)
@@ -660,7 +658,7 @@ class Migration:
         >>> mg = tx.migration(end="2024-04-30", bounds=(30, 60))
         >>> mg.probabilities.round(2).values.tolist()
         [[0.33, 0.67, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 1.0]]
-        >>> mg.clv({"new": 10.0, "stable": 2.0, "lapsing": 0.0}, 0.01, 3).round(3).tolist()
+        >>> mg.clv({"recent": 10.0, "stable": 2.0, "lapsing": 0.0}, 0.01, 3).round(3).tolist()
         [16.145, 2.0, 0.0]
         """
         return markov_clv(self.probabilities, value_per_stage, discount_rate, horizon)
@@ -677,8 +675,9 @@ class Migration:
         labels = [str(c) for c in self.probabilities.columns]
         ax.set_xticks(range(len(labels)), labels)
         ax.set_yticks(range(len(labels)), [str(c) for c in self.probabilities.index])
-        ax.set_xlabel("to")
-        ax.set_ylabel("from")
+        lang = self.attrs.get("lang", "en")
+        ax.set_xlabel(text("segments.to", lang))
+        ax.set_ylabel(text("segments.from", lang))
         for i in range(p.shape[0]):
             for j in range(p.shape[1]):
                 if np.isfinite(p[i, j]):
@@ -752,12 +751,12 @@ def migration(tx: "Transactions", period: str = "M", segmentation: str = "lifecy
     >>> tx = siyu.Transactions(df, customer="id", time="t", amount="amount")
     >>> mg = tx.migration(period="M", end="2024-03-31")
     >>> mg.stages.astype(str).values.tolist()
-    [['new', 'stable', 'new'], ['new', 'stable', 'stable']]
+    [['recent', 'stable', 'recent'], ['recent', 'stable', 'stable']]
     >>> mg.matrix.values.tolist()
     [[0, 2, 0], [1, 1, 0], [0, 0, 0]]
     """
     code = inp.period_code(period, "DWMQY", "period")
-    lang = _check_lang(lang)
+    lang = check_lang(lang)
     if segmentation == "lifecycle":
         mode, labels = _MODE_LIFECYCLE, LIFECYCLE_LABELS[lang]
         b: tuple[int, ...] = _check_bounds(bounds)

@@ -83,10 +83,10 @@ def test_lifecycle_boundaries_exact():
     lc = tx.lifecycle(as_of="2024-06-30")
     assert lc["days_since_last"].to_dict() == {"a": 0, "b": 30, "c": 31, "d": 180, "e": 181,
                                                "f": 1000}
-    assert lc["stage"].astype(str).to_dict() == {"a": "new", "b": "new", "c": "stable",
+    assert lc["stage"].astype(str).to_dict() == {"a": "recent", "b": "recent", "c": "stable",
                                                  "d": "stable", "e": "lapsing", "f": "lapsing"}
     lc2 = tx.lifecycle(as_of="2024-06-30", bounds=(31, 181))
-    assert lc2["stage"].astype(str).tolist() == ["new", "new", "new", "stable", "stable",
+    assert lc2["stage"].astype(str).tolist() == ["recent", "recent", "recent", "stable", "stable",
                                                  "lapsing"]
 
 
@@ -97,7 +97,7 @@ def test_lifecycle_times_within_day_and_refunds():
                        "amount": [5.0, -5.0, 10.0, -3.0]})
     lc = make_tx(df).lifecycle(as_of="2024-06-30")
     # refunds never count as a purchase: customer 1 last bought on 05-31 (30 days)
-    assert lc.loc[1, "days_since_last"] == 30 and lc.loc[1, "stage"] == "new"
+    assert lc.loc[1, "days_since_last"] == 30 and lc.loc[1, "stage"] == "recent"
     assert lc.loc[2, "days_since_last"] == 181 and lc.loc[2, "stage"] == "lapsing"
     assert lc.loc[1, "revenue"] == 0.0 and lc.loc[2, "revenue"] == 7.0
 
@@ -529,13 +529,13 @@ def test_markov_clv_hand_computed():
 
 
 def test_markov_clv_labels_and_migration_input():
-    labels = ["new", "stable", "lapsing"]
+    labels = ["recent", "stable", "lapsing"]
     P = pd.DataFrame(P3, index=labels, columns=labels)
-    v = pd.Series({"lapsing": 0.0, "new": 100.0, "stable": 50.0})
+    v = pd.Series({"lapsing": 0.0, "recent": 100.0, "stable": 50.0})
     out = sg.markov_clv(P, v, 0.1, 2)
     assert out.index.tolist() == labels
-    assert out["new"] == pytest.approx(100 + 65 / 1.1)
-    assert sg.markov_clv(P, {"new": 100, "stable": 50, "lapsing": 0}, 0.1, 2).equals(out)
+    assert out["recent"] == pytest.approx(100 + 65 / 1.1)
+    assert sg.markov_clv(P, {"recent": 100, "stable": 50, "lapsing": 0}, 0.1, 2).equals(out)
     df = random_log(0, n_cust=80, n_rows=800)
     mg = make_tx(df).migration(end="2023-12-31")
     clv = sg.markov_clv(mg.probabilities, [30.0, 10.0, 0.0], 0.01, 12)
@@ -730,7 +730,7 @@ def test_tz_aware_times_use_local_calendar_days():
                            tz="Asia/Shanghai")
     lc = tx.lifecycle(as_of="2024-07-01")
     assert lc["days_since_last"].to_dict() == {"a": 0, "b": 31}
-    assert lc["stage"].astype(str).to_dict() == {"a": "new", "b": "stable"}
+    assert lc["stage"].astype(str).to_dict() == {"a": "recent", "b": "stable"}
 
 
 def test_migration_plot():
