@@ -482,8 +482,15 @@ def _segment_table(segment_map: Any, bins: int, lang: str) -> tuple[np.ndarray, 
 
 
 def rfm(tx: "Transactions", as_of: Any = None, bins: int = 5, lang: str = "en",
-        segment_map: Mapping[str, Any] | None = None, ties: str = "min") -> pd.DataFrame:
+        segment_map: Mapping[str, Any] | None = None, ties: str = "min",
+        scheme: str = "scores", threshold: Any = "mean") -> pd.DataFrame:
     """RFM table: days since last purchase, occasions, revenue, scores and segments.
+
+    Two schemes: ``scheme="scores"`` (default, described here) scores R, F and M
+    1..``bins`` by quantiles; ``scheme="8"`` is the Chinese operators' RFM 八大类, each
+    of R, F, M high or low against ``threshold`` (mean, median or given values), in
+    eight classes 重要价值客户 ... 一般挽留客户: see :func:`siyu.metrics.rfm8` for its
+    definition, ties and columns.
 
     For every customer with a purchase by ``as_of``: R = ``days_since_last`` (whole
     days from last purchase to ``as_of``), F = purchase ``occasions`` (calendar days
@@ -526,6 +533,12 @@ def rfm(tx: "Transactions", as_of: Any = None, bins: int = 5, lang: str = "en",
         entry covers are labelled "other" / "其他".  Segment order = dict order.
     ties : {"min", "average", "max"}, default "min"
         Rank given to a block of equal values (see above).
+    scheme : {"scores", "8"}, default "scores"
+        Quantile scores with segments (this page), or the 8-class RFM
+        (:func:`siyu.metrics.rfm8`; ``bins``, ``segment_map`` and ``ties`` do not
+        apply to it).
+    threshold : "mean", "median" or dict, default "mean"
+        High/low threshold of ``scheme="8"`` (see :func:`siyu.metrics.rfm8`).
 
     Returns
     -------
@@ -550,6 +563,18 @@ def rfm(tx: "Transactions", as_of: Any = None, bins: int = 5, lang: str = "en",
     >>> r["segment"].tolist()
     ['loyal', 'about to sleep', 'at risk']
     """
+    if scheme == "8" or scheme == 8:
+        if bins != 5 or segment_map is not None or ties != "min":
+            raise ValueError("bins=, segment_map= and ties= belong to scheme='scores'; the "
+                             "8-class RFM (scheme='8') takes threshold= instead")
+        from siyu.metrics import rfm8
+
+        return rfm8(tx, as_of=as_of, threshold=threshold, lang=lang)
+    if scheme != "scores":
+        raise ValueError(f"scheme must be 'scores' (quantile scores 1..bins) or '8' (RFM 八大类, "
+                         f"eight classes), got {scheme!r}")
+    if not (isinstance(threshold, str) and threshold == "mean"):
+        raise ValueError("threshold= belongs to the 8-class RFM; pass scheme='8' with it")
     bins = _check_bins(bins)
     lang = check_lang(lang)
     if ties not in _TIES:
@@ -591,7 +616,8 @@ def rfm(tx: "Transactions", as_of: Any = None, bins: int = 5, lang: str = "en",
     seg = table[r - 1, f - 1] if keep.any() else np.zeros(0, np.int64)
     cols["segment"] = _categorical(seg, names)
     out = pd.DataFrame(cols, index=tx._log.ids[keep])
-    out.attrs.update(segmentation="rfm", as_of=inp.day_to_timestamp(day), bins=bins, ties=ties,
+    out.attrs.update(segmentation="rfm", scheme="scores", as_of=inp.day_to_timestamp(day),
+                     bins=bins, ties=ties,
                      lang=lang, n_excluded=int((~keep).sum()))
     return out
 
