@@ -277,7 +277,8 @@ def repeat_rate(tx: "Transactions", start: Any = None, end: Any = None, same_day
         "buyers": buyers, "repeat_buyers": rep, "rate": _ratio(rep, buyers),
         "orders": units, "repeat_orders": extra, "order_rate": _ratio(extra, units),
         "partial": np.tile(partial, n_groups),
-    }, index=_rows_index(inner, glabels, by_name))
+    }, index=glabels.rename(by_name) if code is None and by_name else
+        _rows_index(inner, glabels, by_name))
     out.attrs.update(metric="repeat_rate", start=inp.day_to_timestamp(lo),
                      end=inp.day_to_timestamp(hi), same_day=same_day, period=code, by=by_name,
                      lang=lang)
@@ -415,8 +416,8 @@ def new_customer_repeat_rate(tx: "Transactions", period: str = "M", within: int 
         Customers whose first purchase in the log is before this day were acquired
         before the log started (existing customers, not new ones): they are left out
         and counted in ``attrs["n_existing"]``.  Without it, when the first cohort is
-        more than twice the median size of the next three a ``UserWarning`` suggests
-        it (a log that starts years into a shop's life puts every existing customer in
+        more than twice the median size of the next three (and has at least 10
+        customers) a ``UserWarning`` suggests it (a log that starts years into a shop's life puts every existing customer in
         its first cohort).
     lang : {"en", "zh"}, default "en"
         Accepted for symmetry with the other metrics (labels are periods).
@@ -508,7 +509,7 @@ def new_customer_repeat_rate(tx: "Transactions", period: str = "M", within: int 
     flags = np.tile(partial, n_groups)
     if existing_before is None and nb >= 4 and group is None:
         nxt = np.median(size[1:4])
-        if size[0] > 2 * nxt:
+        if size[0] > 2 * nxt and size[0] >= 10:
             warnings.warn(
                 f"the first cohort ({inp.day_to_timestamp(first_days[0]).date()}: "
                 f"{int(size[0]):,} customers) is more than twice the median size of the next "
