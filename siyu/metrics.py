@@ -596,7 +596,9 @@ def rfm8(tx: "Transactions", as_of: Any = None, threshold: Any = "mean",
     - F high when ``occasions >`` threshold; M high when ``revenue >`` threshold.
 
     **Ties**: a value equal to its threshold is *low* (for R: as many days as the
-    threshold is not recent).  With ``threshold="median"`` and mostly one-time buyers
+    threshold is not recent).  M and its threshold are compared rounded to 6
+    decimals, so a total equal to the threshold in money is low even when
+    floating-point sums differ in the last bits.  With ``threshold="median"`` and mostly one-time buyers
     the F median is 1, so F high means a repeat buyer.  With explicit values write the
     boundary you mean: ``{"F": 1}`` makes two or more occasions high, ``{"R": 31}``
     makes the last 30 days recent.
@@ -652,8 +654,11 @@ def rfm8(tx: "Transactions", as_of: Any = None, threshold: Any = "mean",
         raise ValueError("the 8-class RFM needs amounts (M); build Transactions with amount=")
     day = _as_of(tx, as_of)
     c = _customer_table(tx, day)
-    values = {"R": c["R"].astype(float), "F": c["F"].astype(float), "M": c["M"]}
+    # M at micro-unit precision: equal money totals compare equal whatever the
+    # floating-point summation order made of their last bits
+    values = {"R": c["R"].astype(float), "F": c["F"].astype(float), "M": np.round(c["M"], 6)}
     thr = _thresholds(threshold, values)
+    thr["M"] = round(thr["M"], 6) if math.isfinite(thr["M"]) else thr["M"]
     r = (values["R"] < thr["R"]).astype(np.int64)
     f = (values["F"] > thr["F"]).astype(np.int64)
     m = (values["M"] > thr["M"]).astype(np.int64)
@@ -732,7 +737,8 @@ def rfm_matrix(tx: "Transactions", rows: str = "R", cols: str = "F", values: str
     inclusive upper bounds of the buckets, the last bucket open: ``r_edges=(30, 60)``
     gives 0–30, 31–60 and 61+ days; ``f_edges=(1, 2, 3, 4)`` gives 1, 2, 3, 4 and 5+
     occasions; ``m_edges=(100, 500)`` gives ≤100, 100–500 (over 100, at most 500) and
-    >500.
+    >500 (M is bucketed rounded to 6 decimals, so a total of exactly 100 in money is in
+    ≤100 whatever the last bits of its floating-point sum).
 
     Parameters
     ----------
@@ -806,7 +812,7 @@ def rfm_matrix(tx: "Transactions", rows: str = "R", cols: str = "F", values: str
         q = np.unique(np.round(np.quantile(m, [0.2, 0.4, 0.6, 0.8]), 2)) if m.size else \
             np.array([0.0])
         edges["M"] = q
-    var = {"R": c["R"], "F": c["F"], "M": c["M"]}
+    var = {"R": c["R"], "F": c["F"], "M": None if c["M"] is None else np.round(c["M"], 6)}
     bi = np.searchsorted(edges[rows], var[rows], side="left")
     bj = np.searchsorted(edges[cols], var[cols], side="left")
     nr, ncol = edges[rows].size + 1, edges[cols].size + 1

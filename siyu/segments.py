@@ -505,7 +505,9 @@ def rfm(tx: "Transactions", as_of: Any = None, bins: int = 5, lang: str = "en",
     ``score = ceil(r * bins / n)`` in exact integer arithmetic.  Equal values thus
     always share a score, larger values never score lower, and the result does not
     depend on row order.  With ``"min"`` a large block at the bottom (e.g. the many
-    one-time buyers) scores 1 and bins above it may stay empty.
+    one-time buyers) scores 1 and bins above it may stay empty.  Revenue is ranked
+    rounded to 6 decimals, so equal money totals tie even when floating-point sums
+    of their rows differ in the last bits.
 
     **Segments** come from the R and F scores.  The default map (English or Chinese
     by ``lang``), on the 5-point scale (other ``bins`` are rescaled with
@@ -590,7 +592,9 @@ def rfm(tx: "Transactions", as_of: Any = None, bins: int = 5, lang: str = "en",
     cols: dict[str, Any] = {"days_since_last": dsl, "occasions": freq}
     scores = [r, f]
     if tx.has_amount:
-        m = _core.quantile_scores(rev[keep], bins, t)
+        # ranked at micro-unit precision: equal money totals tie whatever the
+        # floating-point summation order made of their last bits
+        m = _core.quantile_scores(np.round(rev[keep], 6), bins, t)
         cols["revenue"] = rev[keep]
         scores.append(m)
     cols["R"] = r
