@@ -100,10 +100,11 @@ def _date(day: int) -> Any:
     return inp.day_to_timestamp(day).date()
 
 
-def _groups(tx: "Transactions", by: Any, end_day: int) -> tuple[np.ndarray | None, pd.Index | None,
-                                                                str | None, np.ndarray, int]:
+def _groups(tx: "Transactions", by: Any, end_day: int, need_first: bool = False
+            ) -> tuple[np.ndarray | None, pd.Index | None, str | None, np.ndarray | None, int]:
     """Acquisition group of every customer: (group codes or None without ``by``, group
-    labels, by name, first purchase day (_NO_DAY: none by end_day), refund-only count)."""
+    labels, by name, first purchase day (_NO_DAY: none by end_day; None when neither
+    ``by`` nor ``need_first``), refund-only count)."""
     log = tx._log
     by_name = None
     if by is not None:
@@ -118,6 +119,8 @@ def _groups(tx: "Transactions", by: Any, end_day: int) -> tuple[np.ndarray | Non
             raise ValueError(f"by={by!r} is not a column of this log; use by={chname!r} "
                              "(the channel= column given to Transactions)")
         by_name = chname or "channel"
+    if by_name is None and not need_first:
+        return None, None, None, None, 0
     first, group, n_refund_only = _core.cohort_first(
         log.cust, log.day, log.amount, log.channel if by_name else None, tx.n_customers,
         end_day)
@@ -469,7 +472,7 @@ def new_customer_repeat_rate(tx: "Transactions", period: str = "M", within: int 
         k_days = _whole(within, "within", 1, "30")
         n_after = None
     end_day = tx._end_day(end, "end")
-    group, glabels, by_name, first, n_refund_only = _groups(tx, by, end_day)
+    group, glabels, by_name, first, n_refund_only = _groups(tx, by, end_day, need_first=True)
     log = tx._log
     second = _core.cohort_second(log.cust, log.day, log.amount, tx.n_customers, end_day, first)
     has = first != _NO_DAY

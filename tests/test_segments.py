@@ -662,9 +662,12 @@ def test_sweep_sort_paths_agree():
             a = _sweep(cust, day, amt, mem, k, ends, mode, b)
             o = np.argsort(day, kind="stable")
             s = _sweep(cust[o], day[o], amt[o], mem[o], k, ends, mode, b)
-            np.testing.assert_array_equal(a[0], s[0])
-            for x, y in zip(a[1:], s[1:]):
-                np.testing.assert_allclose(x, y, rtol=1e-12)
+            g = np.lexsort((day, cust))              # grouped by customer: the stored order
+            gr = _sweep(cust[g], day[g], amt[g], mem[g], k, ends, mode, b)
+            for other in (s, gr):
+                np.testing.assert_array_equal(a[0], other[0])
+                for x, y in zip(a[1:], other[1:]):
+                    np.testing.assert_allclose(x, y, rtol=1e-12)
             # oracle for the stages at every end
             for j, e in enumerate(ends):
                 sel = day <= e
@@ -695,7 +698,7 @@ def test_docstring_examples_run():
     assert siyu.Transactions.lifecycle is sg.lifecycle      # delegated method
 
 
-@pytest.mark.parametrize("layout", ["unsorted", "sorted", "sparse"])
+@pytest.mark.parametrize("layout", ["unsorted", "sorted", "sparse", "grouped"])
 def test_sweep_identical_for_any_thread_count(layout):
     rng = np.random.default_rng(11)
     n, k = 250_000, 70_000                       # above the kernel's threading threshold
@@ -703,6 +706,9 @@ def test_sweep_identical_for_any_thread_count(layout):
     day = rng.integers(0, 10**7 if layout == "sparse" else 900, n)
     if layout == "sorted":
         day = np.sort(day)
+    if layout == "grouped":
+        g = np.lexsort((day, cust))
+        cust, day = cust[g], day[g]
     amt = np.round(rng.normal(20, 15, n), 2)
     mem = (rng.random(n) < 0.01).astype(np.int8)
     ends = np.unique(np.quantile(day, np.linspace(0.05, 1, 15)).astype(np.int64))
