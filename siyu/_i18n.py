@@ -57,6 +57,8 @@ _SEGMENTS: dict[str, Entry] = {
     # migration heat map axes
     "segments.from": {"en": "from", "zh": "上期阶段"},
     "segments.to": {"en": "to", "zh": "本期阶段"},
+    "segments.pooled_probabilities": {"en": "Transition probabilities (pooled)",
+                                      "zh": "转移概率（各期合计）"},
 }
 
 # ---- operators' metrics (复购率, 回购率, 新客复购率, RFM 八大类, R×F) ----------------------

@@ -25,6 +25,7 @@ many period ends, quantile binning, transition counting) run in C.
 """
 from __future__ import annotations
 
+import html
 import math
 import numbers
 import warnings
@@ -672,7 +673,8 @@ class Migration:
                 f"{int(self.matrix.to_numpy().sum())} transitions>")
 
     def _repr_html_(self) -> str:
-        return (f"<b>{self.__repr__()[1:-1]}</b><br>Transition probabilities (pooled):"
+        caption = text("segments.pooled_probabilities", self.attrs.get("lang", "en"))
+        return (f"<b>{html.escape(self.__repr__()[1:-1])}</b><br>{caption}:"
                 + self.probabilities.to_html(float_format=lambda x: f"{x:.3f}"))
 
     def clv(self, value_per_stage: Any, discount_rate: float,

@@ -23,6 +23,8 @@
    (int64 cells) a helper thread may allocate. */
 #define SY_METRICS_MIN_ROWS 100000
 #define SY_METRICS_MAX_SCRATCH ((int64_t)1 << 24)
+/* Longest window (days) whose day -> bucket map is tabulated. */
+#define SY_METRICS_LUT_DAYS ((uint64_t)1 << 20)
 /* Rows between two sy_interrupted() polls. */
 #define SY_METRICS_POLL 65536
 
@@ -32,6 +34,7 @@ typedef struct {
     const int64_t *group;
     int64_t n_groups, lo, hi, p0, n_buckets;
     int period, count_orders;
+    const int64_t *table;         /* bucket of day lo + j (NULL: computed per day) */
     int64_t begin, end;           /* rows [begin, end) start and end at customer changes */
     int64_t *out;                 /* 4 tables of n_groups * n_buckets: buyers, repeaters,
                                      units, returned */
@@ -76,7 +79,9 @@ static void *periods_worker(void *arg)
         if (g < 0 || d < jb->lo || d > jb->hi) continue;
         if (amount && !(amount[i] >= 0.0)) continue;
         int64_t b = 0;
-        if (jb->period != SY_METRICS_WINDOW) {
+        if (jb->table) {
+            b = jb->table[d - jb->lo];
+        } else if (jb->period != SY_METRICS_WINDOW) {
             if (d != cached_day) {
                 cached_day = d;
                 cached_b = sy_period_index(d, jb->period) - jb->p0;
@@ -131,10 +136,22 @@ int sy_metrics_periods(const int64_t *cust, const int64_t *day, const double *am
     if (T < 1) T = 1;
 
     int64_t *main_table = (int64_t *)calloc((size_t)table, sizeof(int64_t));
-    int64_t *scratch = NULL;
+    int64_t *scratch = NULL, *lut = NULL;
     periods_job *jobs = (periods_job *)calloc((size_t)T, sizeof(periods_job));
     int st = SY_ENOMEM;
     if (!main_table || !jobs) goto done;
+    /* day -> bucket table over the window when it is short (a few KB for years of days) */
+    if (period != SY_METRICS_WINDOW && hi >= lo && (uint64_t)hi - (uint64_t)lo < SY_METRICS_LUT_DAYS
+            && (uint64_t)hi - (uint64_t)lo < (uint64_t)n) {
+        int64_t span = hi - lo + 1;
+        lut = (int64_t *)malloc(sizeof(int64_t) * (size_t)span);
+        if (lut) {
+            for (int64_t j = 0; j < span; j++) {
+                lut[j] = sy_period_index(lo + j, period) - p0;
+                if (lut[j] < 0 || lut[j] >= n_buckets) { st = SY_EINVAL; goto done; }
+            }
+        }
+    }
     if (T > 1) {
         int64_t sc;
         if (!sy_mul_ok(table, T - 1, &sc)) goto done;
@@ -150,7 +167,7 @@ int sy_metrics_periods(const int64_t *cust, const int64_t *day, const double *am
         if (b < prev) b = prev;
         while (b > 0 && b < n && cust[b] == cust[b - 1]) b++;
         periods_job jb = {cust, day, amount, group, n_groups, lo, hi, p0, n_buckets, period,
-                          count_orders != 0, prev, b,
+                          count_orders != 0, lut, prev, b,
                           t == 0 ? main_table : scratch + (int64_t)(t - 1) * table, SY_OK};
         jobs[t] = jb;
         prev = b;
@@ -177,6 +194,7 @@ int sy_metrics_periods(const int64_t *cust, const int64_t *day, const double *am
 done:
     free(main_table);
     free(scratch);
+    free(lut);
     free(jobs);
     return st;
 }

@@ -563,6 +563,9 @@ def test_metric_periods_checks_grouped_rows():
     with pytest.raises(ValueError, match="grouped by customer"):          # day outside buckets
         _core.metric_periods(np.array([0]), np.array([40]), None, 1, None, 1, 0, 100, 0, 0, 5,
                              False)
+    with pytest.raises(ValueError, match="grouped by customer"):          # buckets too few
+        _core.metric_periods(np.zeros(50, np.int64), np.arange(50), None, 1, None, 1, 0, 40, 0,
+                             0, 30, False)                                # (tabulated days)
     with pytest.raises(ValueError, match="grouped by customer"):          # bad group code
         _core.metric_periods(np.array([0]), np.array([4]), None, 1, np.array([3]), 2, 0, 10,
                              -1, 0, 1, False)

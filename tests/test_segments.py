@@ -746,8 +746,36 @@ def test_migration_plot():
 
     mg = make_tx(random_log(2)).migration(period="Q", end="2023-12-31")
     ax = mg.plot()
-    assert ax.get_xlabel() == "to" and len(ax.texts) > 0
+    assert ax.get_xlabel() == "to" and ax.get_ylabel() == "from"
+    assert len(ax.texts) == 9                                   # one probability per cell
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["recent", "stable", "lapsing"]
+    zh = make_tx(random_log(2)).migration(period="Q", end="2023-12-31", lang="zh").plot()
+    assert (zh.get_xlabel(), zh.get_ylabel()) == ("本期阶段", "上期阶段")
+    assert [t.get_text() for t in zh.get_yticklabels()] == ["新交易后", "稳定关系", "关系衰退"]
     plt.close("all")
+
+
+def test_labels_come_from_the_catalogue():
+    from siyu._i18n import CATALOGUE
+
+    assert sg.LIFECYCLE_LABELS == {lang: tuple(CATALOGUE[f"stage.{k}"][lang]
+                                               for k in ("recent", "stable", "lapsing"))
+                                   for lang in ("en", "zh")}
+    assert sg.LIFECYCLE_LABELS["en"] == ("recent", "stable", "lapsing")    # DESIGN section 2
+    assert sg.VALUE_TIER_LABELS["zh"] == ("潜在用户", "已购一次", "复购用户", "复购多次", "会员用户")
+    assert [e[:2] for e in sg.DEFAULT_RFM_SEGMENTS][0] == ("champions", "重要价值客户")
+    tx = make_tx(random_log(4))
+    # a map that leaves cells uncovered gets the catalogue's "other"; a map that already
+    # uses that name gets "other (unmatched)"
+    r = tx.rfm(segment_map={"best": ((5, 5), (5, 5))}, lang="zh")
+    assert list(r["segment"].cat.categories) == ["best", "其他"]
+    r = tx.rfm(segment_map={"other": ((5, 5), (5, 5))})
+    assert list(r["segment"].cat.categories) == ["other", "other (unmatched)"]
+    r = tx.rfm(segment_map={"其他": ((5, 5), (5, 5))}, lang="zh")
+    assert list(r["segment"].cat.categories) == ["其他", "其他（未匹配）"]
+    zh = tx.migration(lang="zh", end="2023-06-30")
+    assert "转移概率" in zh._repr_html_()
+    assert "Transition probabilities" in tx.migration(end="2023-06-30")._repr_html_()
 
 
 def test_segments_hypothesis_small_logs():
