@@ -510,12 +510,13 @@ def new_customer_repeat_rate(tx: "Transactions", period: str = "M", within: int 
         _, last_after = _period_bounds(p0 + n_after, nb, code)
         partial = last_after > end_day
     flags = np.tile(partial, n_groups)
-    if existing_before is None and nb >= 4 and group is None:
-        nxt = np.median(size[1:4])
-        if size[0] > 2 * nxt and size[0] >= 10:
+    if existing_before is None and nb >= 4:
+        total = size.reshape(n_groups, nb).sum(axis=0)
+        nxt = np.median(total[1:4])
+        if total[0] > 2 * nxt and total[0] >= 10:
             warnings.warn(
                 f"the first cohort ({inp.day_to_timestamp(first_days[0]).date()}: "
-                f"{int(size[0]):,} customers) is more than twice the median size of the next "
+                f"{int(total[0]):,} customers) is more than twice the median size of the next "
                 f"three ({nxt:,.0f}): the log probably starts after the shop did, so it holds "
                 "customers acquired earlier; pass existing_before='YYYY-MM-DD' (e.g. the "
                 "start of the second cohort) to leave them out", UserWarning, stacklevel=3)

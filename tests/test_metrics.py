@@ -333,8 +333,13 @@ def test_new_customer_repeat_rate_matches_oracle(seed, period, within, periods):
 def test_new_customer_repeat_rate_existing_warning():
     retail = siyu.datasets.load_online_retail()
     tx = siyu.Transactions(retail, customer="customer_id", time="date", amount="amount")
-    with pytest.warns(UserWarning, match="existing_before="):
+    with pytest.warns(UserWarning, match=r"first cohort \(2010-12-01: 885 customers\)"):
         tx.new_customer_repeat_rate()
+    split = retail.assign(src=np.where(retail["customer_id"] % 2 == 0, "a", "b"))
+    by_tx = siyu.Transactions(split, customer="customer_id", time="date", amount="amount",
+                              channel="src")
+    with pytest.warns(UserWarning, match="885 customers"):     # the total over channels
+        by_tx.new_customer_repeat_rate(by="src")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         r = tx.new_customer_repeat_rate(existing_before="2011-01-01")
@@ -640,3 +645,49 @@ def test_docstrings_and_definitions():
         assert set(CATALOGUE[key]) == {"en", "zh"}
     assert CATALOGUE["def.repeat_rate"]["zh"].startswith("复购率")
     assert [CATALOGUE[k]["zh"] for k, _ in mt._RFM8] == ref.RFM8_ZH
+
+
+def test_metrics_hypothesis_small_logs():
+    """Tiny random logs (one customer, a single day, all refunds, ...) against the oracles."""
+    hyp = pytest.importorskip("hypothesis")
+    st = pytest.importorskip("hypothesis.strategies")
+
+    rows = st.lists(st.tuples(st.integers(0, 4), st.integers(0, 70),
+                              st.sampled_from([-3.0, 0.0, 1.5, 4.0, 10.0]),
+                              st.sampled_from(["x", "y"])), min_size=1, max_size=25)
+
+    @hyp.settings(max_examples=60, deadline=None,
+                  suppress_health_check=list(hyp.HealthCheck))
+    @hyp.given(rows, st.integers(0, 70), st.integers(0, 40), st.integers(1, 40))
+    def check(data, a, span, within):
+        df = pd.DataFrame(data, columns=["customer", "day", "amount", "channel"])
+        df["date"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(df["day"], "D")
+        df = df.drop(columns="day")
+        tx = make_tx(df)
+        lo = pd.Timestamp("2024-01-01") + pd.Timedelta(days=a)
+        hi = lo + pd.Timedelta(days=span)
+        for same_day in ("merge", "orders"):
+            got = tx.repeat_rate(lo, hi, same_day=same_day, period="W")
+            exp = ref.ref_repeat_rate(df, lo, hi, same_day, period="W")
+            exp = exp.reindex(got.index).fillna(0)
+            for col in ("buyers", "repeat_buyers", "orders"):
+                assert got[col].tolist() == exp[col].astype(int).tolist()
+        got = tx.return_rate(period="W")             # all refunds: no buyers, no error
+        exp = ref.ref_return_rate(df, "W").reindex(got.index).fillna(0)
+        assert got["buyers"].tolist() == exp["buyers"].astype(int).tolist()
+        assert got["returned"].iloc[:-1].tolist() == exp["returned"].astype(int).iloc[:-1].tolist()
+        got = tx.new_customer_repeat_rate(period="W", within=within, by="channel")
+        exp = ref.ref_new_customer_repeat_rate(df, "W", within=within, by=True)
+        exp = exp.reindex(got.index).fillna(0)
+        assert got["new_customers"].tolist() == exp["new_customers"].astype(int).tolist()
+        assert got["repeated"].tolist() == exp["repeated"].astype(int).tolist()
+        as_of = df["date"].max()
+        r8 = tx.rfm(scheme="8", threshold="median")
+        e8 = ref.ref_rfm8(df, as_of, "median")
+        assert r8["segment"].astype(str).map(dict(zip(mt.RFM8_LABELS["en"], ref.RFM8_ZH))
+                                              ).tolist() == e8["segment"].tolist()
+        g = tx.rfm_matrix(cols="M", values="revenue", r_edges=(5, 20), m_edges=(0, 5))
+        e = ref.ref_rfm_matrix(df, as_of, "R", "M", "revenue", {"R": (5, 20), "M": (0, 5)})
+        np.testing.assert_allclose(g.to_numpy(), e)
+
+    check()
