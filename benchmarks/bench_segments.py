@@ -113,7 +113,8 @@ def _stage(dsl: np.ndarray) -> np.ndarray:
 def pandas_task(task: str, df: pd.DataFrame) -> dict:
     end = df["date"].max().normalize()
     if task == "lifecycle":
-        last = _purchases(df).groupby("customer_id")["day"].max()
+        p = df.loc[df["amount"] >= 0, ["customer_id", "date"]]
+        last = p.groupby("customer_id")["date"].max().dt.normalize()   # 1M, not 10M, to normalise
         dsl = (end - last).dt.days.to_numpy()
         return {"ids": last.index.to_numpy(), "dsl": dsl, "stage": _stage(dsl)}
     if task in ("rfm", "rfm8", "rfm_matrix"):
@@ -142,13 +143,14 @@ def pandas_task(task: str, df: pd.DataFrame) -> dict:
         return {"grid": grid.to_numpy()}
     if task == "migration":
         p = _purchases(df)
-        month = p["day"].dt.to_period("M")
+        month = p["day"].dt.year * 12 + p["day"].dt.month - 1            # int month codes
         last = p.groupby(["customer_id", month])["day"].max().unstack()   # customer x month
-        months = pd.period_range(df["date"].min().to_period("M"), end.to_period("M"),
-                                 freq="M")       # from the log's first row, as siyu
+        first = df["date"].min()                 # snapshots from the log's first row, as siyu
+        months = pd.period_range(first.to_period("M"), end.to_period("M"), freq="M")
+        codes = months.year * 12 + months.month - 1
         ends = months.to_timestamp(how="end").normalize()
         keep = ends <= end                                                 # complete months
-        last = last.reindex(columns=months).ffill(axis=1).loc[:, keep]
+        last = last.reindex(columns=codes).ffill(axis=1).loc[:, keep]
         dsl = (ends[keep].to_numpy() - last.to_numpy()) / np.timedelta64(1, "D")
         st = np.where(np.isnan(dsl), -1, _stage(np.nan_to_num(dsl, nan=0.0)))
         counts = []
@@ -158,14 +160,15 @@ def pandas_task(task: str, df: pd.DataFrame) -> dict:
             counts.append(np.bincount(a[ok] * 3 + b[ok], minlength=9).reshape(3, 3))
         return {"counts": np.concatenate(counts), "n_ends": int(keep.sum())}
     if task == "repeat_rate":
-        p = _purchases(df)
-        w = p[p["day"] >= end - pd.Timedelta(days=364)]
-        days = w.groupby("customer_id")["day"].nunique()
+        w = df.loc[(df["date"] >= end - pd.Timedelta(days=364)) & (df["amount"] >= 0),
+                   ["customer_id", "date"]]
+        days = w.assign(day=w["date"].dt.normalize()).groupby("customer_id")["day"].nunique()
         return {"buyers": int(days.size), "repeat_buyers": int((days >= 2).sum()),
                 "orders": int(days.sum())}
     if task == "return_rate":
-        p = _purchases(df)
-        act = pd.DataFrame({"c": p["customer_id"], "m": p["day"].dt.to_period("M")})
+        p = df.loc[df["amount"] >= 0, ["customer_id", "date"]]
+        act = pd.DataFrame({"c": p["customer_id"].to_numpy(),            # int month codes
+                            "m": (p["date"].dt.year * 12 + p["date"].dt.month).to_numpy()})
         act = act.drop_duplicates()
         nxt = act.assign(m=act["m"] - 1, back=True)
         m = act.merge(nxt, on=["c", "m"], how="left")
@@ -177,10 +180,9 @@ def pandas_task(task: str, df: pd.DataFrame) -> dict:
         return {"buyers": buyers.to_numpy(), "returned": returned.to_numpy()}
     if task == "new_customer_repeat_rate":
         p = _purchases(df)
-        days = p[["customer_id", "day"]].drop_duplicates().sort_values(["customer_id", "day"])
-        n = days.groupby("customer_id").cumcount()
-        first = days[n == 0].set_index("customer_id")["day"]
-        second = days[n == 1].set_index("customer_id")["day"].reindex(first.index)
+        first = p.groupby("customer_id")["day"].min()
+        later = p[p["day"] > p["customer_id"].map(first)]                  # no sort needed
+        second = later.groupby("customer_id")["day"].min().reindex(first.index)
         cohort = first.dt.to_period("M")
         rep = (second - first).dt.days <= 30
         g = rep.groupby(cohort)

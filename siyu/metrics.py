@@ -699,6 +699,8 @@ def _edges(value: Any, key: str, name: str) -> np.ndarray:
         if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) \
                 or not math.isfinite(float(v)):
             raise TypeError(f"{name} must hold finite numbers; got {v!r} in {items!r}")
+    if len(items) > 1000:
+        raise ValueError(f"{name} has {len(items):,} bounds; at most 1,000 buckets per axis")
     e = np.array([float(v) for v in items])
     if (np.diff(e) <= 0).any():
         raise ValueError(f"{name} must be strictly increasing, e.g. sorted({items!r}) without "

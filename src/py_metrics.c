@@ -37,7 +37,7 @@ static PyObject *py_metric_periods(PyObject *self, PyObject *args)
         return NULL;
     }
     int64_t cells;
-    if (!sy_mul_ok((int64_t)n_groups, (int64_t)n_buckets, &cells) || cells > (int64_t)1 << 32) {
+    if (!sy_mul_ok((int64_t)n_groups, (int64_t)n_buckets, &cells) || cells > (int64_t)1 << 25) {
         PyErr_Format(PyExc_ValueError, "metric_periods: %zd groups x %zd periods is too many "
                      "cells; use a longer period or fewer groups", n_groups, n_buckets);
         return NULL;

@@ -183,6 +183,9 @@ def test_repeat_rate_errors():
         tx.repeat_rate(by="channel")
     with pytest.raises(ValueError, match="lang must be"):
         tx.repeat_rate(lang="fr")
+    with pytest.raises(ValueError, match="too many cells"):     # checked before allocating
+        _core.metric_periods(np.zeros(1, np.int64), np.zeros(1, np.int64), None, 1, None,
+                             10_000, 0, 0, 0, 0, 10_000, False)
     ch = log_of([("a", "2024-01-03", 10.0, "x")], channel=True)
     with pytest.raises(ValueError, match="by='source' is not a column"):
         ch.repeat_rate(by="source")
@@ -533,6 +536,7 @@ def test_rfm_matrix_default_m_edges_are_quintiles():
     ({"r_edges": (30.5, 60)}, ValueError, "r_edges must be whole numbers"),
     ({"f_edges": (0, 2)}, ValueError, "f_edges must start at >= 1"),
     ({"r_edges": (-1, 2)}, ValueError, "r_edges must start at >= 0"),
+    ({"r_edges": range(2000)}, ValueError, "r_edges has 2,000 bounds"),
     ({"rows": "X"}, ValueError, "rows must be 'R', 'F' or 'M'"),
     ({"cols": "R"}, ValueError, "rows and cols must differ"),
     ({"values": "count"}, ValueError, "values must be 'customers', 'revenue' or 'aov'"),
