@@ -420,8 +420,8 @@ def new_customer_repeat_rate(tx: "Transactions", period: str = "M", within: int 
         before the log started (existing customers, not new ones): they are left out
         and counted in ``attrs["n_existing"]``.  Without it, when the first cohort is
         more than twice the median size of the next three (and has at least 10
-        customers) a ``UserWarning`` suggests it (a log that starts years into a shop's life puts every existing customer in
-        its first cohort).
+        customers) a ``UserWarning`` suggests it (a log that starts years into a
+        shop's life puts every existing customer in its first cohort).
     lang : {"en", "zh"}, default "en"
         Accepted for symmetry with the other metrics (labels are periods).
 
@@ -602,10 +602,10 @@ def rfm8(tx: "Transactions", as_of: Any = None, threshold: Any = "mean",
     **Ties**: a value equal to its threshold is *low* (for R: as many days as the
     threshold is not recent).  M and its threshold are compared rounded to 6
     decimals, so a total equal to the threshold in money is low even when
-    floating-point sums differ in the last bits.  With ``threshold="median"`` and mostly one-time buyers
-    the F median is 1, so F high means a repeat buyer.  With explicit values write the
-    boundary you mean: ``{"F": 1}`` makes two or more occasions high, ``{"R": 31}``
-    makes the last 30 days recent.
+    floating-point sums differ in the last bits.  With ``threshold="median"`` and
+    mostly one-time buyers the F median is 1, so F high means a repeat buyer.  With
+    explicit values write the boundary you mean: ``{"F": 1}`` makes two or more
+    occasions high, ``{"R": 31}`` makes the last 30 days recent.
 
     The classes (DESIGN.md section 2c), Chinese / English by ``lang``:
     重要价值客户 important value (R high, F high, M high), 重要发展客户 important to
@@ -707,8 +707,8 @@ def _edges(value: Any, key: str, name: str) -> np.ndarray:
                          f"repeats; got {items!r}")
     if key in "RF":
         if not all(float(v).is_integer() for v in e):
-            raise ValueError(f"{name} must be whole numbers ({'days' if key == 'R' else 'occasions'}"
-                             f"); got {items!r}")
+            unit = "days" if key == "R" else "occasions"
+            raise ValueError(f"{name} must be whole numbers ({unit}); got {items!r}")
         low = 0 if key == "R" else 1
         if e[0] < low:
             raise ValueError(f"{name} must start at >= {low} (the smallest "
