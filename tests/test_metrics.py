@@ -554,6 +554,11 @@ def test_rfm_matrix_without_amounts():
                                                                "2024-01-02"]}),
                            customer="c", time="t", amount=None)
     assert tx.rfm_matrix(r_edges=(2,), f_edges=(1,)).values.tolist() == [[0, 1], [1, 0]]
+    # without amounts every row is a purchase
+    assert tx.repeat_rate()[["buyers", "repeat_buyers"]].values.tolist() == [[2, 1]]
+    assert tx.return_rate("D")["buyers"].tolist() == [1, 1, 0, 0, 1]
+    assert tx.new_customer_repeat_rate("W", within=3)["repeated"].tolist() == [0]
+    assert tx.new_customer_repeat_rate("W", within=4)["repeated"].tolist() == [1]
     with pytest.raises(ValueError, match="need amounts"):
         tx.rfm_matrix(cols="M")
     with pytest.raises(ValueError, match="need amounts"):
