@@ -615,7 +615,10 @@ def rfm8(tx: "Transactions", as_of: Any = None, threshold: Any = "mean",
     F low, M low), 一般保持客户 general to keep (R low, F high, M low), 一般挽留客户
     general to win back (R low, F low, M low).
 
-    Called as ``tx.rfm(scheme="8", threshold=...)``.
+    Called as ``tx.rfm(scheme="8", threshold=...)``.  Unlike the default
+    ``tx.rfm()`` (quantile scores 1..5 for each of R, F, M and segments such as
+    champions / 重要价值客户 chosen from the R and F scores), each variable here is
+    only high or low, and the eight classes also use M.
 
     Parameters
     ----------
