@@ -43,7 +43,7 @@ _SEGMENTS: dict[str, Entry] = {
     "tier.multi_repeat": {"en": "multi-repeat", "zh": "复购多次"},
     "tier.member": {"en": "member", "zh": "会员用户"},
     # default segments of the quantile-score RFM (tx.rfm(scheme="scores"))
-    "rfm.champions": {"en": "champions", "zh": "重要价值客户"},
+    "rfm.champions": {"en": "champions", "zh": "冠军客户"},
     "rfm.loyal": {"en": "loyal", "zh": "忠诚客户"},
     "rfm.potential_loyalists": {"en": "potential loyalists", "zh": "潜力客户"},
     "rfm.new_customers": {"en": "new customers", "zh": "新客户"},

@@ -617,7 +617,7 @@ def rfm8(tx: "Transactions", as_of: Any = None, threshold: Any = "mean",
 
     Called as ``tx.rfm(scheme="8", threshold=...)``.  Unlike the default
     ``tx.rfm()`` (quantile scores 1..5 for each of R, F, M and segments such as
-    champions / 重要价值客户 chosen from the R and F scores), each variable here is
+    champions / 冠军客户 chosen from the R and F scores), each variable here is
     only high or low, and the eight classes also use M.
 
     Parameters

@@ -513,7 +513,7 @@ def rfm(tx: "Transactions", as_of: Any = None, bins: int = 5, lang: str = "en",
     **Segments** come from the R and F scores.  The default map (English or Chinese
     by ``lang``), on the 5-point scale (other ``bins`` are rescaled with
     ``1 + round((score - 1) * 4 / (bins - 1))``, half up), is :data:`DEFAULT_RFM_SEGMENTS`:
-    champions 重要价值客户 (R5, F4-5), loyal 忠诚客户 (R3-4, F4-5), potential
+    champions 冠军客户 (R5, F4-5), loyal 忠诚客户 (R3-4, F4-5), potential
     loyalists 潜力客户 (R4-5, F2-3), new customers 新客户 (R5, F1), promising
     有潜力新客 (R4, F1), need attention 需要关注 (R3, F3), about to sleep 即将沉睡
     (R3, F1-2), cannot lose them 不能流失 (R1-2, F5), at risk 流失风险 (R1-2, F3-4),

@@ -654,6 +654,10 @@ def test_docstrings_and_definitions():
         assert set(CATALOGUE[key]) == {"en", "zh"}
     assert CATALOGUE["def.repeat_rate"]["zh"].startswith("复购率")
     assert [CATALOGUE[k]["zh"] for k, _ in mt._RFM8] == ref.RFM8_ZH
+    # the two RFM schemes never share a class name (a 重要价值客户 means one thing)
+    from siyu.segments import DEFAULT_RFM_SEGMENTS
+    for j, lang in enumerate(("en", "zh")):
+        assert not set(mt.RFM8_LABELS[lang]) & {seg[j] for seg in DEFAULT_RFM_SEGMENTS}
 
 
 def test_metrics_hypothesis_small_logs():

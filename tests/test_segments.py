@@ -362,7 +362,7 @@ def test_rfm_default_segment_map():
     assert names[table[0, 4]] == "cannot lose them"
     assert names[table[1, 3]] == "at risk"
     _, zh = sg._segment_table(None, 5, "zh")
-    assert zh[0] == "重要价值客户" and len(zh) == len(names) == 10
+    assert zh[0] == "冠军客户" and len(zh) == len(names) == 10
     for b in (2, 3, 4, 7, 10):
         t, n = sg._segment_table(None, b, "en")
         assert (t >= 0).all() and n[t[-1, -1]] == "champions" and n[t[0, 0]] == "hibernating"
@@ -379,7 +379,7 @@ def test_rfm_custom_segment_map_lang_and_errors():
     assert (r.loc[~best & (r["R"] == 5), "segment"] == "recent").all()
     assert (r.loc[(r["R"] == 3), "segment"] == "other").all()
     rz = tx.rfm(lang="zh")
-    assert rz["segment"].cat.categories[0] == "重要价值客户"
+    assert rz["segment"].cat.categories[0] == "冠军客户"
     assert (rz["segment"].cat.codes == tx.rfm()["segment"].cat.codes).all()
     with pytest.raises(ValueError, match="bins"):
         tx.rfm(bins=1)
@@ -763,7 +763,7 @@ def test_labels_come_from_the_catalogue():
                                    for lang in ("en", "zh")}
     assert sg.LIFECYCLE_LABELS["en"] == ("recent", "stable", "lapsing")    # DESIGN section 2
     assert sg.VALUE_TIER_LABELS["zh"] == ("潜在用户", "已购一次", "复购用户", "复购多次", "会员用户")
-    assert [e[:2] for e in sg.DEFAULT_RFM_SEGMENTS][0] == ("champions", "重要价值客户")
+    assert [e[:2] for e in sg.DEFAULT_RFM_SEGMENTS][0] == ("champions", "冠军客户")
     tx = make_tx(random_log(4))
     # a map that leaves cells uncovered gets the catalogue's "other"; a map that already
     # uses that name gets "other (unmatched)"
