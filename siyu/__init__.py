@@ -6,7 +6,7 @@ probabilistic CLV models, unit economics and customer segments, with the hot pat
 Start with :class:`siyu.Transactions`; see ``siyu.datasets`` for bundled data.
 """
 from siyu._core import ConvergenceError, get_num_threads, set_num_threads
-from siyu import datasets, plotting, segments
+from siyu import datasets, metrics, plotting, segments
 from siyu.cohorts import CohortTable
 from siyu.retention import InterpurchaseTimes, RepurchaseTable, RetentionTable
 from siyu.survival import SurvivalCurve
@@ -22,6 +22,7 @@ __all__ = [
     "BetaGeo", "BetaGeoBetaBinom", "CohortTable", "ConvergenceError", "GammaGamma",
     "InterpurchaseTimes", "Migration", "ModifiedBetaGeo", "ParetoNBD", "RepurchaseTable",
     "RetentionTable", "ShiftedBetaGeometric", "SurvivalCurve", "Transactions", "clv",
-    "compare_channels", "datasets", "get_num_threads", "markov_clv", "read_csv", "segments",
+    "compare_channels", "datasets", "get_num_threads", "markov_clv", "metrics", "read_csv",
+    "segments",
     "plotting", "set_num_threads", "stage_summary", "unit_economics", "__version__",
 ]

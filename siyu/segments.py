@@ -1,6 +1,6 @@
 """Customer segments: lifecycle stages, value tiers, RFM, migration and Markov value.
 
-Private-domain (私域) operators run different plays for new, stable and lapsing
+Private-domain (私域) operators run different plays for recent, stable and lapsing
 customers (lifecycle), and for one-time, repeat and member customers (value tiers).
 This module assigns those segments at any day, follows them over consecutive
 calendar periods (migration matrices) and turns a migration matrix into expected
@@ -13,7 +13,7 @@ Definitions (DESIGN.md section 2):
   calendar day with at least one purchase.
 - ``days_since_last`` = whole calendar days from the last purchase to ``as_of``.
 - **Lifecycle stage** by ``d = days_since_last`` and ``bounds=(b1, b2)``:
-  ``d <= b1`` new (新交易后), ``b1 < d <= b2`` stable (稳定关系), ``d > b2`` lapsing
+  ``d <= b1`` recent (新交易后), ``b1 < d <= b2`` stable (稳定关系), ``d > b2`` lapsing
   (关系衰退).  Default bounds (30, 180).
 - **Value tier**: member (会员用户; a member flag on any row up to ``as_of`` wins),
   else by occasions up to ``as_of``: 1 one-time (已购一次), 2 repeat (复购用户),
@@ -25,6 +25,7 @@ many period ends, quantile binning, transition counting) run in C.
 """
 from __future__ import annotations
 
+import html
 import math
 import numbers
 import warnings
@@ -36,6 +37,7 @@ import pandas as pd
 
 from siyu import _core
 from siyu import _input as inp
+from siyu._i18n import LANGS, check_lang, labels, text
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.transactions import Transactions
@@ -46,44 +48,39 @@ __all__ = ["LIFECYCLE_LABELS", "VALUE_TIER_LABELS", "DEFAULT_RFM_SEGMENTS", "Mig
 _MODE_LIFECYCLE = 0
 _MODE_VALUE_TIER = 1
 
-#: Lifecycle stage labels, in stage order.
+_STAGE_KEYS = ("stage.recent", "stage.stable", "stage.lapsing")
+_TIER_KEYS = ("tier.potential", "tier.one_time", "tier.repeat", "tier.multi_repeat",
+              "tier.member")
+
+#: Lifecycle stage labels, in stage order (from the text catalogue ``siyu._i18n``).
 LIFECYCLE_LABELS: dict[str, tuple[str, ...]] = {
-    "en": ("new", "stable", "lapsing"),
-    "zh": ("新交易后", "稳定关系", "关系衰退"),
-}
+    lang: tuple(labels(_STAGE_KEYS, lang)) for lang in LANGS}
 #: Value tier labels, in tier order.
 VALUE_TIER_LABELS: dict[str, tuple[str, ...]] = {
-    "en": ("potential", "one-time", "repeat", "multi-repeat", "member"),
-    "zh": ("潜在用户", "已购一次", "复购用户", "复购多次", "会员用户"),
-}
-_OTHER = {"en": "other", "zh": "其他"}
+    lang: tuple(labels(_TIER_KEYS, lang)) for lang in LANGS}
 
-#: Default RFM segment map on a 5-point scale: (English, Chinese, R range, F range),
+#: (catalogue key, R range, F range) of the default RFM segments on a 5-point scale,
 #: ranges inclusive.  First match wins; together they cover all 25 (R, F) cells.
-DEFAULT_RFM_SEGMENTS: tuple[tuple[str, str, tuple[int, int], tuple[int, int]], ...] = (
-    ("champions", "重要价值客户", (5, 5), (4, 5)),
-    ("loyal", "忠诚客户", (3, 4), (4, 5)),
-    ("potential loyalists", "潜力客户", (4, 5), (2, 3)),
-    ("new customers", "新客户", (5, 5), (1, 1)),
-    ("promising", "有潜力新客", (4, 4), (1, 1)),
-    ("need attention", "需要关注", (3, 3), (3, 3)),
-    ("about to sleep", "即将沉睡", (3, 3), (1, 2)),
-    ("cannot lose them", "不能流失", (1, 2), (5, 5)),
-    ("at risk", "流失风险", (1, 2), (3, 4)),
-    ("hibernating", "沉睡客户", (1, 2), (1, 2)),
+_RFM_SEGMENT_KEYS: tuple[tuple[str, tuple[int, int], tuple[int, int]], ...] = (
+    ("rfm.champions", (5, 5), (4, 5)),
+    ("rfm.loyal", (3, 4), (4, 5)),
+    ("rfm.potential_loyalists", (4, 5), (2, 3)),
+    ("rfm.new_customers", (5, 5), (1, 1)),
+    ("rfm.promising", (4, 4), (1, 1)),
+    ("rfm.need_attention", (3, 3), (3, 3)),
+    ("rfm.about_to_sleep", (3, 3), (1, 2)),
+    ("rfm.cannot_lose", (1, 2), (5, 5)),
+    ("rfm.at_risk", (1, 2), (3, 4)),
+    ("rfm.hibernating", (1, 2), (1, 2)),
 )
+#: Default RFM segment map on a 5-point scale: (English, Chinese, R range, F range).
+DEFAULT_RFM_SEGMENTS: tuple[tuple[str, str, tuple[int, int], tuple[int, int]], ...] = tuple(
+    (text(key, "en"), text(key, "zh"), r, f) for key, r, f in _RFM_SEGMENT_KEYS)
 
 _TIES = {"min": 0, "average": 1, "max": 2}
 
 
 # ---------------------------------------------------------------------------- helpers
-def _check_lang(lang: Any) -> str:
-    if lang not in ("en", "zh"):
-        raise ValueError(f"lang must be 'en' (English labels) or 'zh' (Chinese labels), "
-                         f"got {lang!r}")
-    return lang
-
-
 def _check_bounds(bounds: Any) -> tuple[int, int]:
     try:
         items = list(bounds)
@@ -91,7 +88,7 @@ def _check_bounds(bounds: Any) -> tuple[int, int]:
         raise TypeError(f"bounds must be a pair of day counts such as (30, 180), "
                         f"got {bounds!r}") from None
     if len(items) != 2:
-        raise ValueError(f"bounds must have exactly 2 entries (new/stable and stable/lapsing "
+        raise ValueError(f"bounds must have exactly 2 entries (recent/stable and stable/lapsing "
                          f"limits in days), e.g. (30, 180); got {bounds!r}")
     out = []
     for b in items:
@@ -148,16 +145,18 @@ def _index_name(tx: "Transactions") -> Any:
 # ---------------------------------------------------------------------------- lifecycle
 def lifecycle(tx: "Transactions", as_of: Any = None, bounds: Sequence[int] = (30, 180),
               lang: str = "en") -> pd.DataFrame:
-    """Lifecycle stage (new / stable / lapsing) of every customer at ``as_of``.
+    """Lifecycle stage (recent / stable / lapsing) of every customer at ``as_of``.
 
     The stage depends on ``d``, the whole calendar days from the customer's last
     purchase (row with amount >= 0) on or before ``as_of`` to ``as_of``:
-    ``d <= bounds[0]`` new (新交易后), ``bounds[0] < d <= bounds[1]`` stable
+    ``d <= bounds[0]`` recent (新交易后), ``bounds[0] < d <= bounds[1]`` stable
     (稳定关系), ``d > bounds[1]`` lapsing (关系衰退).  With the default bounds a
-    customer who last bought 30 days ago is new, 31 days ago stable, 180 days ago
+    customer who last bought 30 days ago is recent, 31 days ago stable, 180 days ago
     stable and 181 days ago lapsing.  Rows after ``as_of`` are ignored; customers
     whose first purchase is after ``as_of`` (or who only have refunds) are left out
-    and counted in ``attrs["n_excluded"]``.
+    and counted in ``attrs["n_excluded"]``.  "Recent" means *bought recently*, not
+    "newly acquired" (newly acquired customers are what the cohorts and
+    :func:`siyu.metrics.new_customer_repeat_rate` count).
 
     Parameters
     ----------
@@ -167,7 +166,7 @@ def lifecycle(tx: "Transactions", as_of: Any = None, bounds: Sequence[int] = (30
         Snapshot day (inclusive).  Defaults to the last day in the log.  A day before
         the first purchase in the log is an error.
     bounds : pair of int, default (30, 180)
-        Strictly increasing positive day limits of the new and stable stages.
+        Strictly increasing positive day limits of the recent and stable stages.
     lang : {"en", "zh"}, default "en"
         Stage labels in English or Chinese.
 
@@ -177,7 +176,7 @@ def lifecycle(tx: "Transactions", as_of: Any = None, bounds: Sequence[int] = (30
         Indexed by customer id (customers with a purchase by ``as_of``), columns
         ``days_since_last`` (int), ``last_purchase`` (date), ``occasions`` (int),
         ``revenue`` (net amount up to ``as_of``; only with amounts) and ``stage``
-        (ordered Categorical new < stable < lapsing).  A frame rather than a Series,
+        (ordered Categorical recent < stable < lapsing).  A frame rather than a Series,
         so that :func:`stage_summary` can report revenue and mean days per stage.
         ``attrs``: ``as_of``, ``bounds``, ``lang``, ``n_excluded``, ``segmentation``.
 
@@ -196,12 +195,12 @@ def lifecycle(tx: "Transactions", as_of: Any = None, bounds: Sequence[int] = (30
     >>> tx = siyu.Transactions(df, customer="id", time="t", amount="amount")
     >>> lc = tx.lifecycle(as_of="2024-06-30")
     >>> lc["stage"].tolist()
-    ['new', 'stable', 'lapsing']
+    ['recent', 'stable', 'lapsing']
     >>> lc["days_since_last"].tolist()
     [0, 60, 546]
     """
     b = _check_bounds(bounds)
-    lang = _check_lang(lang)
+    lang = check_lang(lang)
     day = _as_of_day(tx, as_of)
     stages, lday, occ, rev, _ = _sweep(tx, [day], _MODE_LIFECYCLE, b)
     codes = stages[0]
@@ -291,7 +290,7 @@ def value_tiers(tx: "Transactions", as_of: Any = None, roster: Iterable[Any] | N
     >>> siyu.segments.stage_summary(vt)["customers"].tolist()
     [1, 1, 1, 1, 1]
     """
-    lang = _check_lang(lang)
+    lang = check_lang(lang)
     day = _as_of_day(tx, as_of)
     stages, lday, occ, rev, _ = _sweep(tx, [day], _MODE_VALUE_TIER)
     codes = stages[0].astype(np.int64)
@@ -447,10 +446,10 @@ def _segment_table(segment_map: Any, bins: int, lang: str) -> tuple[np.ndarray, 
         # score -> 1..5 linearly, ends to ends: 1 + round((s - 1) * 4 / (bins - 1))
         scale = 1 + np.floor((np.arange(bins) * 4) / (bins - 1) + 0.5).astype(int)
         entries = []
-        for en, zh, (rl, rh), (fl, fh) in DEFAULT_RFM_SEGMENTS:
+        for key, (rl, rh), (fl, fh) in _RFM_SEGMENT_KEYS:
             rs = np.flatnonzero((scale >= rl) & (scale <= rh)) + 1
             fs = np.flatnonzero((scale >= fl) & (scale <= fh)) + 1
-            name = en if lang == "en" else zh
+            name = text(key, lang)
             entries.append((name, (int(rs.min()), int(rs.max())) if rs.size else None,
                             (int(fs.min()), int(fs.max())) if fs.size else None))
     else:
@@ -475,17 +474,24 @@ def _segment_table(segment_map: Any, bins: int, lang: str) -> tuple[np.ndarray, 
         sub = table[r[0] - 1:r[1], f[0] - 1:f[1]]
         sub[sub < 0] = code                      # first match wins
     if (table < 0).any():
-        other = _OTHER[lang]
+        other = text("word.other", lang)
         if other in names:
-            other = other + " (unmatched)"
+            other = text("segments.unmatched", lang, other=other)
         table[table < 0] = len(names)
         names.append(other)
     return table, names
 
 
 def rfm(tx: "Transactions", as_of: Any = None, bins: int = 5, lang: str = "en",
-        segment_map: Mapping[str, Any] | None = None, ties: str = "min") -> pd.DataFrame:
+        segment_map: Mapping[str, Any] | None = None, ties: str = "min",
+        scheme: str = "scores", threshold: Any = "mean") -> pd.DataFrame:
     """RFM table: days since last purchase, occasions, revenue, scores and segments.
+
+    Two schemes: ``scheme="scores"`` (default, described here) scores R, F and M
+    1..``bins`` by quantiles; ``scheme="8"`` is the Chinese operators' RFM 八大类, each
+    of R, F, M high or low against ``threshold`` (mean, median or given values), in
+    eight classes 重要价值客户 ... 一般挽留客户: see :func:`siyu.metrics.rfm8` for its
+    definition, ties and columns.
 
     For every customer with a purchase by ``as_of``: R = ``days_since_last`` (whole
     days from last purchase to ``as_of``), F = purchase ``occasions`` (calendar days
@@ -500,12 +506,14 @@ def rfm(tx: "Transactions", as_of: Any = None, bins: int = 5, lang: str = "en",
     ``score = ceil(r * bins / n)`` in exact integer arithmetic.  Equal values thus
     always share a score, larger values never score lower, and the result does not
     depend on row order.  With ``"min"`` a large block at the bottom (e.g. the many
-    one-time buyers) scores 1 and bins above it may stay empty.
+    one-time buyers) scores 1 and bins above it may stay empty.  Revenue is ranked
+    rounded to 6 decimals, so equal money totals tie even when floating-point sums
+    of their rows differ in the last bits.
 
     **Segments** come from the R and F scores.  The default map (English or Chinese
     by ``lang``), on the 5-point scale (other ``bins`` are rescaled with
     ``1 + round((score - 1) * 4 / (bins - 1))``, half up), is :data:`DEFAULT_RFM_SEGMENTS`:
-    champions 重要价值客户 (R5, F4-5), loyal 忠诚客户 (R3-4, F4-5), potential
+    champions 冠军客户 (R5, F4-5), loyal 忠诚客户 (R3-4, F4-5), potential
     loyalists 潜力客户 (R4-5, F2-3), new customers 新客户 (R5, F1), promising
     有潜力新客 (R4, F1), need attention 需要关注 (R3, F3), about to sleep 即将沉睡
     (R3, F1-2), cannot lose them 不能流失 (R1-2, F5), at risk 流失风险 (R1-2, F3-4),
@@ -528,6 +536,12 @@ def rfm(tx: "Transactions", as_of: Any = None, bins: int = 5, lang: str = "en",
         entry covers are labelled "other" / "其他".  Segment order = dict order.
     ties : {"min", "average", "max"}, default "min"
         Rank given to a block of equal values (see above).
+    scheme : {"scores", "8"}, default "scores"
+        Quantile scores with segments (this page), or the 8-class RFM
+        (:func:`siyu.metrics.rfm8`; ``bins``, ``segment_map`` and ``ties`` do not
+        apply to it).
+    threshold : "mean", "median" or dict, default "mean"
+        High/low threshold of ``scheme="8"`` (see :func:`siyu.metrics.rfm8`).
 
     Returns
     -------
@@ -552,8 +566,20 @@ def rfm(tx: "Transactions", as_of: Any = None, bins: int = 5, lang: str = "en",
     >>> r["segment"].tolist()
     ['loyal', 'about to sleep', 'at risk']
     """
+    if scheme == "8" or scheme == 8:
+        if bins != 5 or segment_map is not None or ties != "min":
+            raise ValueError("bins=, segment_map= and ties= belong to scheme='scores'; the "
+                             "8-class RFM (scheme='8') takes threshold= instead")
+        from siyu.metrics import rfm8
+
+        return rfm8(tx, as_of=as_of, threshold=threshold, lang=lang)
+    if scheme != "scores":
+        raise ValueError(f"scheme must be 'scores' (quantile scores 1..bins) or '8' (RFM 八大类, "
+                         f"eight classes), got {scheme!r}")
+    if not (isinstance(threshold, str) and threshold == "mean"):
+        raise ValueError("threshold= belongs to the 8-class RFM; pass scheme='8' with it")
     bins = _check_bins(bins)
-    lang = _check_lang(lang)
+    lang = check_lang(lang)
     if ties not in _TIES:
         raise ValueError(f"ties must be 'min', 'average' or 'max', got {ties!r}")
     day = _as_of_day(tx, as_of)
@@ -567,7 +593,9 @@ def rfm(tx: "Transactions", as_of: Any = None, bins: int = 5, lang: str = "en",
     cols: dict[str, Any] = {"days_since_last": dsl, "occasions": freq}
     scores = [r, f]
     if tx.has_amount:
-        m = _core.quantile_scores(rev[keep], bins, t)
+        # ranked at micro-unit precision: equal money totals tie whatever the
+        # floating-point summation order made of their last bits
+        m = _core.quantile_scores(np.round(rev[keep], 6), bins, t)
         cols["revenue"] = rev[keep]
         scores.append(m)
     cols["R"] = r
@@ -593,7 +621,8 @@ def rfm(tx: "Transactions", as_of: Any = None, bins: int = 5, lang: str = "en",
     seg = table[r - 1, f - 1] if keep.any() else np.zeros(0, np.int64)
     cols["segment"] = _categorical(seg, names)
     out = pd.DataFrame(cols, index=tx._log.ids[keep])
-    out.attrs.update(segmentation="rfm", as_of=inp.day_to_timestamp(day), bins=bins, ties=ties,
+    out.attrs.update(segmentation="rfm", scheme="scores", as_of=inp.day_to_timestamp(day),
+                     bins=bins, ties=ties,
                      lang=lang, n_excluded=int((~keep).sum()))
     return out
 
@@ -644,7 +673,8 @@ class Migration:
                 f"{int(self.matrix.to_numpy().sum())} transitions>")
 
     def _repr_html_(self) -> str:
-        return (f"<b>{self.__repr__()[1:-1]}</b><br>Transition probabilities (pooled):"
+        caption = text("segments.pooled_probabilities", self.attrs.get("lang", "en"))
+        return (f"<b>{html.escape(self.__repr__()[1:-1])}</b><br>{caption}:"
                 + self.probabilities.to_html(float_format=lambda x: f"{x:.3f}"))
 
     def clv(self, value_per_stage: Any, discount_rate: float,
@@ -660,7 +690,7 @@ class Migration:
         >>> mg = tx.migration(end="2024-04-30", bounds=(30, 60))
         >>> mg.probabilities.round(2).values.tolist()
         [[0.33, 0.67, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 1.0]]
-        >>> mg.clv({"new": 10.0, "stable": 2.0, "lapsing": 0.0}, 0.01, 3).round(3).tolist()
+        >>> mg.clv({"recent": 10.0, "stable": 2.0, "lapsing": 0.0}, 0.01, 3).round(3).tolist()
         [16.145, 2.0, 0.0]
         """
         return markov_clv(self.probabilities, value_per_stage, discount_rate, horizon)
@@ -677,8 +707,9 @@ class Migration:
         labels = [str(c) for c in self.probabilities.columns]
         ax.set_xticks(range(len(labels)), labels)
         ax.set_yticks(range(len(labels)), [str(c) for c in self.probabilities.index])
-        ax.set_xlabel("to")
-        ax.set_ylabel("from")
+        lang = self.attrs.get("lang", "en")
+        ax.set_xlabel(text("segments.to", lang))
+        ax.set_ylabel(text("segments.from", lang))
         for i in range(p.shape[0]):
             for j in range(p.shape[1]):
                 if np.isfinite(p[i, j]):
@@ -752,12 +783,12 @@ def migration(tx: "Transactions", period: str = "M", segmentation: str = "lifecy
     >>> tx = siyu.Transactions(df, customer="id", time="t", amount="amount")
     >>> mg = tx.migration(period="M", end="2024-03-31")
     >>> mg.stages.astype(str).values.tolist()
-    [['new', 'stable', 'new'], ['new', 'stable', 'stable']]
+    [['recent', 'stable', 'recent'], ['recent', 'stable', 'stable']]
     >>> mg.matrix.values.tolist()
     [[0, 2, 0], [1, 1, 0], [0, 0, 0]]
     """
     code = inp.period_code(period, "DWMQY", "period")
-    lang = _check_lang(lang)
+    lang = check_lang(lang)
     if segmentation == "lifecycle":
         mode, labels = _MODE_LIFECYCLE, LIFECYCLE_LABELS[lang]
         b: tuple[int, ...] = _check_bounds(bounds)

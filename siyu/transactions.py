@@ -438,6 +438,10 @@ class Transactions:
     value_tiers = _Delegate("siyu.segments", "value_tiers")
     rfm = _Delegate("siyu.segments", "rfm")
     migration = _Delegate("siyu.segments", "migration")
+    repeat_rate = _Delegate("siyu.metrics", "repeat_rate")
+    return_rate = _Delegate("siyu.metrics", "return_rate")
+    new_customer_repeat_rate = _Delegate("siyu.metrics", "new_customer_repeat_rate")
+    rfm_matrix = _Delegate("siyu.metrics", "rfm_matrix")
 
 
 def read_csv(path: Any, customer: str = "customer_id", time: str = "date",

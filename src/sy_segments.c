@@ -10,10 +10,13 @@
  *   lifecycle = days since the last purchase d: d <= b0 -> 0, b0 < d <= b1 -> 1, ...
  *   value tier= member (flag on any row so far) wins; else occasions 1 / 2 / 3+.
  *
- * Stages over time come from one sweep over the rows in day order (a log already in
- * time order is used as is; otherwise a counting sort on the day, O(n + days)),
- * keeping a small running state per customer and writing all customers' stages
- * at each snapshot day: O(n + k * m), no per-customer grouping.
+ * Stages over time come from one pass over the rows keeping a small running state per
+ * customer: O(n + k * m).  A log grouped by customer with days ascending (the order
+ * siyu.Transactions stores) is walked customer by customer, snapshot by snapshot, on
+ * threads over customer ranges, with no reordering; otherwise the rows are swept in
+ * day order (as given when already in time order, else a counting sort on the day,
+ * O(n + days)), writing all customers' stages at each snapshot day.  The grouped walk
+ * polls sy_interrupted() (Ctrl-C).
  */
 #include "siyu.h"
 #include "sy_segments.h"
@@ -71,27 +74,25 @@ typedef struct {
     double amount;
 } day_rec;
 
+/* Stage of one customer at snapshot day e. */
+static inline int8_t stage_of(const cust_state *x, int64_t e, int mode, const int64_t *bounds,
+                              int64_t nb)
+{
+    if (mode == SY_SEG_LIFECYCLE) {
+        if (x->last == INT64_MIN) return SY_SEG_ABSENT;
+        int64_t d = e - x->last;
+        int8_t st = 0;
+        while (st < nb && d > bounds[st]) st++;
+        return st;
+    }
+    int64_t o = x->occ;
+    return x->memd <= e ? 3 : (o >= 3 ? 2 : (o > 0 ? (int8_t)(o - 1) : SY_SEG_ABSENT));
+}
+
 static void emit_snapshot(const cust_state *s, int64_t k, int64_t e, int mode,
                           const int64_t *bounds, int64_t nb, int8_t *out)
 {
-    if (mode == SY_SEG_LIFECYCLE) {
-        for (int64_t c = 0; c < k; c++) {
-            int64_t l = s[c].last;
-            if (l == INT64_MIN) {
-                out[c] = SY_SEG_ABSENT;
-            } else {
-                int64_t d = e - l;
-                int8_t st = 0;
-                while (st < nb && d > bounds[st]) st++;
-                out[c] = st;
-            }
-        }
-    } else {
-        for (int64_t c = 0; c < k; c++) {
-            int64_t o = s[c].occ;
-            out[c] = s[c].memd <= e ? 3 : (o >= 3 ? 2 : (o > 0 ? (int8_t)(o - 1) : SY_SEG_ABSENT));
-        }
-    }
+    for (int64_t c = 0; c < k; c++) out[c] = stage_of(s + c, e, mode, bounds, nb);
 }
 
 enum { SWEEP_SORTED, SWEEP_BUCKETS, SWEEP_PAIRS };
@@ -184,6 +185,54 @@ static void *sweep_thread(void *arg)
     return NULL;
 }
 
+/* The log as siyu.Transactions stores it (grouped by customer, days ascending within a
+   customer): each customer's rows are walked once, snapshot by snapshot, with no
+   reordering at all.  A job covers rows [i0, i1), which start and end at customer
+   changes, and writes only its own customers' state and stages. */
+typedef struct {
+    const sweep_ctx *ctx;
+    int64_t i0, i1;
+    int st;
+} grouped_job;
+
+#define SY_SEG_POLL 65536
+
+static void *grouped_worker(void *arg)
+{
+    grouped_job *jb = (grouped_job *)arg;
+    const sweep_ctx *x = jb->ctx;
+    const int64_t *cust = x->cust, *day = x->day, *ends = x->ends;
+    const double *amount = x->amount;
+    const int8_t *member = x->member;
+    int64_t i = jb->i0, polled = jb->i0;
+    jb->st = SY_OK;
+    while (i < jb->i1) {
+        if (i - polled >= SY_SEG_POLL) {
+            polled = i;
+            if (sy_interrupted()) {
+                jb->st = SY_EINTR;
+                return NULL;
+            }
+        }
+        int64_t c = cust[i], j = 0;
+        cust_state *st = x->s + c;
+        for (; i < jb->i1 && cust[i] == c; i++) {
+            int64_t d = day[i];
+            if (d > x->hi) continue;
+            while (d > ends[j]) {
+                if (x->stages) x->stages[j * x->k + c] = stage_of(st, ends[j], x->mode, x->bounds, x->nb);
+                j++;
+            }
+            sweep_vals(x->s, c, d, !amount || amount[i] >= 0.0, amount ? amount[i] : 0.0,
+                       member && member[i]);
+        }
+        if (x->stages)
+            for (; j < x->m; j++)
+                x->stages[j * x->k + c] = stage_of(st, ends[j], x->mode, x->bounds, x->nb);
+    }
+    return NULL;
+}
+
 int sy_segments_sweep(const int64_t *cust, const int64_t *day, const double *amount,
                       const int8_t *member, int64_t n, int64_t k,
                       const int64_t *ends, int64_t m, int mode,
@@ -221,9 +270,11 @@ int sy_segments_sweep(const int64_t *cust, const int64_t *day, const double *amo
     /* rows that matter (day <= last end): are they already in day order? */
     const int64_t hi = ends[m - 1];
     int64_t nrel = 0, dmin = INT64_MAX, dmax = INT64_MIN, prev = INT64_MIN;
-    int sorted = 1;
+    int sorted = 1, grouped = 1;
     for (int64_t i = 0; i < n; i++) {
         int64_t d = day[i];
+        if (i > 0 && (cust[i] < cust[i - 1] || (cust[i] == cust[i - 1] && d < day[i - 1])))
+            grouped = 0;
         if (d > hi) continue;
         nrel++;
         if (d < prev) sorted = 0;
@@ -231,10 +282,34 @@ int sy_segments_sweep(const int64_t *cust, const int64_t *day, const double *amo
         if (d < dmin) dmin = d;
         if (d > dmax) dmax = d;
     }
-    /* order the rows by day: as given when already sorted, else a counting sort into
-       compact records when the day range is small, else a comparison sort */
     sweep_ctx ctx = {cust, day, amount, member, n, k, hi, ends, m, mode, bounds, nb, stages, s,
                      SWEEP_SORTED, NULL, 0, 0, NULL, NULL, nrel};
+    if (grouped && n > 0) {
+        /* customers without rows stay absent at every snapshot */
+        if (stages) memset(stages, 0xFF, (size_t)cells);
+        int T = sy_get_num_threads();
+        if (T > SY_THREADS_CAP) T = SY_THREADS_CAP;
+        if ((int64_t)T > n / 100000) T = (int)(n / 100000);
+        if (T < 1) T = 1;
+        grouped_job jobs[SY_THREADS_CAP];
+        int64_t prev_end = 0;
+        for (int t = 0; t < T; t++) {
+            int64_t b = t == T - 1 ? n : n / T * (t + 1);
+            if (b < prev_end) b = prev_end;
+            while (b > 0 && b < n && cust[b] == cust[b - 1]) b++;
+            jobs[t].ctx = &ctx;
+            jobs[t].i0 = prev_end;
+            jobs[t].i1 = b;
+            jobs[t].st = SY_OK;
+            prev_end = b;
+        }
+        sy_run_jobs(grouped_worker, jobs, sizeof(grouped_job), T);
+        for (int t = 0; t < T; t++)
+            if (jobs[t].st != SY_OK) { st = jobs[t].st; goto done; }
+        goto copy_out;
+    }
+    /* order the rows by day: as given when already sorted, else a counting sort into
+       compact records when the day range is small, else a comparison sort */
     uint64_t range = nrel ? (uint64_t)dmax - (uint64_t)dmin + 1u : 0u;
     int buckets = !sorted && range != 0u && range <= (uint64_t)nrel * 4u + 4096u;
     /* threads only for the bucketed layout, where each part's rows are contiguous;
@@ -304,6 +379,7 @@ int sy_segments_sweep(const int64_t *cust, const int64_t *day, const double *amo
             else sweep_thread(&jobs[t]);     /* could not start a thread: do it here */
         }
     }
+copy_out:
     for (int64_t c = 0; c < k; c++) {
         if (last_day) last_day[c] = s[c].last;
         if (occ) occ[c] = s[c].occ;

@@ -288,7 +288,7 @@ def test_segments_match_api(page, retail_tx):
     p = Page(page)
     lc = siyu.stage_summary(retail_tx.lifecycle())
     rows = p.rows("lifecycle-table")
-    assert list(rows) == ["new", "stable", "lapsing"]
+    assert list(rows) == ["recent", "stable", "lapsing"]
     for stage, rec in lc.iterrows():
         assert rows[stage][:2] == [f"{int(rec['customers']):,}", pct(rec["share"])]
         assert rows[stage][3] == pct(rec["revenue_share"])
