@@ -16,8 +16,8 @@ import pandas as pd
 
 from siyu import _core
 from siyu import _input as inp
-from siyu.cohorts import (NO_DAY, _bitset_budget, acquisition, check_end_period, dense_codes,
-                          period_labels)
+from siyu._periods import (NO_DAY, acquisition, bitset_budget, check_period, dense_codes,
+                           period_labels, warn_existing)
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.transactions import Transactions
@@ -125,13 +125,18 @@ class RetentionTable:
     kind : str
     end : pandas.Timestamp
     by : str or None
+    n_existing : int
+        Existing customers left out (``existing_before``): their real first purchase
+        is unknown, so no day gap from it can be counted.
     """
 
-    def __init__(self, table: pd.DataFrame, kind: str, end: pd.Timestamp, by: str | None) -> None:
+    def __init__(self, table: pd.DataFrame, kind: str, end: pd.Timestamp, by: str | None,
+                 n_existing: int = 0) -> None:
         self.table = table
         self.kind = kind
         self.end = end
         self.by = by
+        self.n_existing = n_existing
 
     @property
     def rate(self) -> pd.Series | pd.DataFrame:
@@ -142,11 +147,12 @@ class RetentionTable:
     def to_frame(self) -> pd.DataFrame:
         return self.table.reset_index()
 
-    def plot(self, ax: Any = None, **kwargs: Any) -> Any:
-        """Retention curve(s) with matplotlib; returns the Axes."""
+    def plot(self, ax: Any = None, lang: str = "en", **kwargs: Any) -> Any:
+        """Retention curve(s) with matplotlib (``lang`` "en" or "zh"); returns the Axes."""
         from siyu import plotting
 
-        return plotting.retention_curves(self, ax=ax, **kwargs)
+        return plotting.retention_curves(self.rate, kind=self.kind, by=self.by, ax=ax,
+                                         lang=lang, **kwargs)
 
     def __repr__(self) -> str:
         return (f"<siyu.RetentionTable: {self.kind}, end {self.end.date()}"
@@ -160,7 +166,7 @@ class RetentionTable:
 
 def retention(tx: "Transactions", kind: str = "n-day", days: Iterable[int] = range(0, 91),
               brackets: Sequence[tuple[int, int]] | None = None, end: Any = None,
-              by: str | None = None) -> RetentionTable:
+              by: str | None = None, existing_before: Any = None) -> RetentionTable:
     """Retention report: of the customers who could be observed, how many came back.
 
     Day gaps are calendar-day differences from the customer's first purchase day
@@ -189,11 +195,14 @@ def retention(tx: "Transactions", kind: str = "n-day", days: Iterable[int] = ran
         Split by acquisition channel (the ``channel=`` column of Transactions); a
         customer's group is the channel of their first purchase row; missing values
         form the group ``"(missing)"``.
+    existing_before : date-like, optional
+        Customers whose first purchase in the log is before this date are existing
+        (acquired before the log starts): left out and counted in ``n_existing``.
 
     Returns
     -------
     RetentionTable
-        ``.table`` (eligible, retained, rate), ``.rate``, ``.plot()``.
+        ``.table`` (eligible, retained, rate), ``.rate``, ``.plot()``, ``n_existing``.
 
     Raises
     ------
@@ -224,20 +233,23 @@ def retention(tx: "Transactions", kind: str = "n-day", days: Iterable[int] = ran
         hi = lo
         inner = pd.Index(lo, name="day")
     end_day = tx._end_day(end)
-    acq = acquisition(tx, end_day, by)
+    acq = acquisition(tx, end_day, by, existing_before)
+    warn_existing(acq)
     codes, compact, n_groups = _groups(acq)
     log = tx._log
     first = np.where(acq.group >= 0, acq.first_day, 0).astype(np.int64)
     elig, ret = _core.retention_count(log.cust, log.day, log.amount, tx.n_customers, end_day,
                                       first, compact, n_groups, _KINDS[kind], lo, hi,
-                                      _bitset_budget(tx.n_rows, tx.n_customers))
+                                      bitset_budget(tx.n_rows, tx.n_customers))
     index = _group_index(acq, codes, inner)
     e, r = elig.ravel(), ret.ravel()
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(e > 0, r / np.where(e > 0, e, 1), np.nan)
     table = pd.DataFrame({"eligible": e, "retained": r, "rate": rate}, index=index)
-    table.attrs.update(kind=kind, end=inp.day_to_timestamp(end_day), n_excluded=acq.n_excluded)
-    return RetentionTable(table, kind, inp.day_to_timestamp(end_day), acq.by_name)
+    table.attrs.update(kind=kind, end=inp.day_to_timestamp(end_day), n_excluded=acq.n_excluded,
+                       n_existing=acq.n_existing)
+    return RetentionTable(table, kind, inp.day_to_timestamp(end_day), acq.by_name,
+                          acq.n_existing)
 
 
 # --------------------------------------------------------------------------- repurchase
@@ -255,24 +267,26 @@ class RepurchaseTable:
     """
 
     def __init__(self, overall: pd.DataFrame, by_cohort: pd.DataFrame, within: np.ndarray,
-                 period: str, end: pd.Timestamp, by: str | None) -> None:
+                 period: str, end: pd.Timestamp, by: str | None, n_existing: int = 0) -> None:
         self.overall = overall
         self.by_cohort = by_cohort
         self.within = within
         self.period = period
         self.end = end
         self.by = by
+        self.n_existing = n_existing
 
     @property
     def rate(self) -> pd.DataFrame:
         """Repurchase rate per cohort (rows) and window (columns)."""
         return self.by_cohort["rate"]
 
-    def plot(self, ax: Any = None, **kwargs: Any) -> Any:
+    def plot(self, ax: Any = None, lang: str = "en", **kwargs: Any) -> Any:
         """Repurchase rate by cohort, one line per window; returns the Axes."""
         from siyu import plotting
 
-        return plotting.repurchase_rates(self, ax=ax, **kwargs)
+        return plotting.repurchase_rates(self.rate, period=self.period, ax=ax, lang=lang,
+                                         **kwargs)
 
     def __repr__(self) -> str:
         return f"<siyu.RepurchaseTable: end {self.end.date()}>\n{self.overall!r}"
@@ -285,7 +299,8 @@ class RepurchaseTable:
 
 
 def repurchase(tx: "Transactions", within: Iterable[int] = (30, 90, 180), end: Any = None,
-               by: str | None = None, period: str = "M") -> RepurchaseTable:
+               by: str | None = None, period: str = "M",
+               existing_before: Any = None) -> RepurchaseTable:
     """Share of customers who bought a second time within k days of their first purchase.
 
     The second occasion is the customer's second distinct purchase day (rows with
@@ -303,11 +318,15 @@ def repurchase(tx: "Transactions", within: Iterable[int] = (30, 90, 180), end: A
         Split by acquisition channel (see :meth:`Transactions.cohorts`).
     period : {"D", "W", "M", "Q", "Y"}, default "M"
         Cohort period for ``by_cohort``.
+    existing_before : date-like, optional
+        Customers whose first purchase in the log is before this date are existing
+        (their real first purchase is unknown): left out, counted in ``n_existing``.
 
     Returns
     -------
     RepurchaseTable
-        ``overall`` and ``by_cohort`` tables of eligible, repurchased, rate.
+        ``overall`` and ``by_cohort`` tables of eligible, repurchased, rate;
+        ``n_existing``.
 
     Examples
     --------
@@ -334,9 +353,10 @@ def repurchase(tx: "Transactions", within: Iterable[int] = (30, 90, 180), end: A
         raise ValueError(f"within must be >= 1 day; got {int(ks_arr.min())}")
     if ks_arr.max() > _MAX_DAYS:
         raise ValueError(f"within must be <= {_MAX_DAYS:,} days (about 100 years)")
-    period = check_end_period(period)
+    period = check_period(period)
     end_day = tx._end_day(end)
-    acq = acquisition(tx, end_day, by)
+    acq = acquisition(tx, end_day, by, existing_before)
+    warn_existing(acq, period)
     log = tx._log
     k = tx.n_customers
     second = _core.cohort_second(log.cust, log.day, log.amount, k, end_day, acq.first_day)
@@ -396,7 +416,7 @@ def repurchase(tx: "Transactions", within: Iterable[int] = (30, 90, 180), end: A
         orate = np.where(oe > 0, orp / np.maximum(oe, 1), np.nan)
     overall = pd.DataFrame({"eligible": oe, "repurchased": orp, "rate": orate}, index=index)
     return RepurchaseTable(overall, by_cohort, ks_arr, period, inp.day_to_timestamp(end_day),
-                           acq.by_name)
+                           acq.by_name, acq.n_existing)
 
 
 # --------------------------------------------------------------------------- gaps
@@ -430,11 +450,12 @@ class InterpurchaseTimes:
     def describe(self) -> pd.Series:
         return self.gaps.describe()
 
-    def plot(self, ax: Any = None, **kwargs: Any) -> Any:
+    def plot(self, ax: Any = None, lang: str = "en", **kwargs: Any) -> Any:
         """Histogram of the gaps; returns the Axes."""
         from siyu import plotting
 
-        return plotting.interpurchase_histogram(self, ax=ax, **kwargs)
+        return plotting.interpurchase_histogram(self.gaps.to_numpy(), self.median_, ax=ax,
+                                                lang=lang, **kwargs)
 
     def __len__(self) -> int:
         return len(self.gaps)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import siyu
-from siyu import cohorts as cohorts_mod
+from siyu import _periods
 
 import reference_cohorts as ref
 
@@ -55,7 +55,7 @@ def test_bucketing_path(monkeypatch):
     br = [(1, 7), (8, 70)]
     a = tx.retention(days=range(0, 100), by="channel").table
     ab = tx.retention(kind="bracket", brackets=br).table
-    monkeypatch.setattr(cohorts_mod, "_MAX_BITSET_WORDS", 0)
+    monkeypatch.setattr(_periods, "MAX_BITSET_WORDS", 0)
     b = tx.retention(days=range(0, 100), by="channel").table
     bb = tx.retention(kind="bracket", brackets=br).table
     pd.testing.assert_frame_equal(a, b)
