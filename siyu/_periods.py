@@ -204,10 +204,12 @@ def existing_suspect(first_day: np.ndarray, period: str = "M") -> str | None:
     per = _core.period_index(np.ascontiguousarray(first_day, dtype=np.int64),
                              inp.PERIOD_CODES[check])
     lo = int(per.min())
+    n_next = min(3, int(per.max()) - lo)       # cohorts after the first, up to the last one
+    if n_next == 0:
+        return None
     sizes = np.bincount(per - lo, minlength=4)[:4]
-    nxt = sizes[1:4]
-    nxt = nxt[: max(1, min(3, int(per.max()) - lo))]
-    if sizes[0] < 10 or not nxt.size:
+    nxt = sizes[1:1 + n_next]
+    if sizes[0] < 10:
         return None
     med = float(np.median(nxt))
     if sizes[0] <= EXISTING_RATIO * med:
