@@ -140,6 +140,13 @@ class CohortTable:
                             columns=self.active.columns)
 
     @property
+    def n_ages_shown(self) -> int:
+        """Ages of the cohorts and of the ``existing`` row together (the existing row
+        can start a period earlier than the first cohort)."""
+        n = self.active.shape[1]
+        return max(n, self.existing.active.shape[1]) if self.existing is not None else n
+
+    @property
     def n_existing(self) -> int:
         """Customers in the ``existing`` row (0 without ``existing_before``)."""
         return 0 if self.existing is None else int(self.existing.sizes.sum())
@@ -409,7 +416,7 @@ class CohortTable:
         lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         span = hi - lo if hi > lo else 1.0
         fmt = _FORMATS.get(metric, "{:,.0f}")
-        n_cols = self.active.shape[1]
+        n_cols = self.n_ages_shown
         rows = []
         for t, data in zip(tables, data_all):
             sizes = t.sizes.to_numpy()
@@ -438,7 +445,7 @@ class CohortTable:
         names = [text("word.cohort", lang) if n == "cohort" else str(n)
                  for n in self.active.index.names] + [text("word.size", lang)]
         head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
-        head += "".join(f"<th>{c}</th>" for c in self.active.columns)
+        head += "".join(f"<th>{c}</th>" for c in range(self.n_ages_shown))
         partial_title = html.escape(self.partial_note(lang) or "", quote=True)
         out = []
         for row in self.html_cells(metric):

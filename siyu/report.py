@@ -421,7 +421,7 @@ class _Report:
         names = [self.t("word.cohort") if n == "cohort" else str(n)
                  for n in ct.active.index.names] + [self.t("word.size")]
         return {"kind": "cohort_table", "id": table_id, "rows": rows,
-                "columns": names + [str(c) for c in ct.active.columns],
+                "columns": names + [str(c) for c in range(ct.n_ages_shown)],
                 "partial_title": ct.partial_note(self.lang) or ""}
 
     def _averages(self, ct: Any) -> list[dict[str, Any]]:
