@@ -196,7 +196,7 @@ _REPORT: dict[str, Entry] = {
     "report.lead.cohorts": {
         "en": "Share of each {period} cohort (customers by the {period} of their first "
               "purchase) that bought again k {periods} later.",
-        "zh": "按首次购买所在{period}划分的客户同期群，在其后第 k 个{period}再次购买的客户占比。"},
+        "zh": "按首次购买所在{period}划分的客户同期群，在其后第 k 个{periods}再次购买的客户占比。"},
     "report.note.cohort_cut": {
         "en": "Latest {shown} of {total} cohorts and ages 0-{ages} shown; the heat map above "
               "covers all of them.",

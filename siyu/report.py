@@ -157,7 +157,7 @@ def _table(df: pd.DataFrame, formats: dict[str, Callable[[Any], str]], table_id:
         cells = [formats.get(str(c), _text_of)(v) for c, v in zip(df.columns, rec)]
         rows.append({"label": label, "cells": cells, "cls": classes[i] if classes else ""})
     return {"kind": "table", "id": table_id, "columns": columns, "rows": rows,
-            "text_cells": text_cells}
+            "text_cells": text_cells, "code_last": False}
 
 
 def _check_spend(spend: Any, channel: str | None) -> pd.DataFrame | None:
@@ -436,13 +436,13 @@ class _Report:
         label = t("report.avg.retention", n=len(cohorts), span=span)
         rows = [(label, [_pct(avg[a]) for a in ages]),
                 (t("report.avg.customers"), [_int(avg.attrs["n_customers"][a]) for a in ages])]
-        table = {"kind": "table", "id": "cohort-average", "text_cells": False,
+        table = {"kind": "table", "id": "cohort-average", "text_cells": False, "code_last": False,
                  "columns": [t("word.age")] + [str(a) for a in ages],
                  "rows": [{"label": name, "cells": c, "cls": ""} for name, c in rows]}
         out = [table]
         if self.tx.has_amount:
             ltv = ct.average("ltv", through=k)
-            out.append({"kind": "table", "id": "cohort-ltv", "text_cells": False,
+            out.append({"kind": "table", "id": "cohort-ltv", "text_cells": False, "code_last": False,
                         "columns": [t("word.age")] + [str(a) for a in ages],
                         "rows": [{"label": self.money(t("report.avg.ltv", n=len(cohorts))),
                                   "cells": [_num(ltv[a]) for a in ages], "cls": ""}]})
@@ -701,7 +701,7 @@ class _Report:
         for term, key, api in _DEFINITIONS:
             if key in CATALOGUE and term in CATALOGUE:
                 rows.append({"label": t(term), "cells": [t(key), api], "cls": ""})
-        table = {"kind": "table", "id": "definitions-table", "text_cells": True,
+        table = {"kind": "table", "id": "definitions-table", "text_cells": True, "code_last": True,
                  "columns": [t("report.col.term"), t("report.col.definition"),
                              t("report.col.api")], "rows": rows}
         return self.section("definitions", "report.section.definitions", [table],
