@@ -363,6 +363,13 @@ def test_existing_before_errors_and_edges():
         tx.cohorts(existing_before="not a date")
     early = tx.cohorts(existing_before="1999-01-01")          # nobody before: empty row set
     assert early.n_existing == 0 and len(early.sizes) == len(tx.cohorts().sizes)
+    # the boundary: a first purchase on the day itself is an acquisition, the day before
+    # is existing; a refund-only customer is neither
+    df = tiny([(1, "2024-01-31", 5.0), (2, "2024-02-01", 6.0), (3, "2024-01-10", -2.0),
+               (1, "2024-02-03", 1.0), (3, "2024-02-05", 4.0)])
+    ct = make_tx(df).cohorts("M", existing_before="2024-02-01")
+    assert ct.n_existing == 1 and ct.sizes.tolist() == [2]      # customers 2 and 3 (Feb)
+    assert ct.existing.active.to_numpy().tolist() == [[1.0, 1.0]]
 
 
 def test_existing_warning_on_uci_not_on_cdnow():
