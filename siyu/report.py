@@ -220,7 +220,7 @@ def top_channels(tx: "Transactions", top: int, lang: str,
     new_tx._log = new_log
     info = {"n_channels": n_present, "kept": len(order), "other": other,
             "n_other_customers": int(counts.sum() - counts[order].sum()),
-            "mapping": dict(zip(labels, labels)), "labels": labels}
+            "labels": labels}
     return new_tx, info
 
 
@@ -672,8 +672,9 @@ class _Report:
             out.append(_note(t("report.note.no_spend_row", n=len(missing),
                                periods=", ".join(_fmt_key(k) for k in missing[:12])
                                + (" …" if len(missing) > 12 else "")), "warn"))
-        if ue.attrs.get("partial"):
-            out.append(_note(t("report.note.ue_partial", note=ue.attrs["partial"])))
+        note = self._ct.partial_note(self.lang) if ue.attrs.get("partial") else None
+        if note:
+            out.append(_note(t("report.note.ue_partial", note=note)))
         return out
 
     def channels(self) -> dict[str, Any]:

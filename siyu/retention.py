@@ -156,7 +156,9 @@ class RetentionTable:
 
     def __repr__(self) -> str:
         return (f"<siyu.RetentionTable: {self.kind}, end {self.end.date()}"
-                + (f", by {self.by}" if self.by else "") + f">\n{self.table!r}")
+                + (f", by {self.by}" if self.by else "")
+                + (f", {self.n_existing:,} existing customers left out" if self.n_existing else "")
+                + f">\n{self.table!r}")
 
     def _repr_html_(self) -> str:
         head = (f"<b>siyu.RetentionTable</b>: {html.escape(self.kind)} retention, end "

@@ -151,7 +151,9 @@ class SurvivalCurve:
     def __repr__(self) -> str:
         med = self.median_ if self.by is None else dict(self.median_)
         return (f"<siyu.SurvivalCurve: churn_after={self.churn_after:g} days, end "
-                f"{self.end.date()}, {len(self.durations):,} customers, median {med}>")
+                f"{self.end.date()}, {len(self.durations):,} customers, median {med}"
+                + (f", {self.n_existing:,} existing customers left out" if self.n_existing
+                   else "") + ">")
 
     def _repr_html_(self) -> str:
         head = (f"<b>siyu.SurvivalCurve</b>: churn after {self.churn_after:g} days of "

@@ -700,6 +700,7 @@ def test_spend_outside_the_data_and_cohorts_without_spend(small_tx, small):
     assert "2 spend period(s) lie outside the data" in page
     assert "&lt;wechat&gt; · 2020-01, &lt;wechat&gt; · 2030-05" in page
     assert "cohort(s) have customers but no spend row, so no CAC: " in page
+    assert "last period (2024-06): 23 of 30 days: that period is not counted as observed" in page
     assert "&lt;wechat&gt; · 2023-03" in page and "mini &amp; app · 2023-03" in page
 
 
