@@ -671,63 +671,103 @@ def cohort_table(tx: "Transactions", period: str = "M", end: Any = None, by: str
         log.cust, log.day, log.amount, k, end_day, code, cell_row, cper, n_all_rows,
         n_ages_all, lo_day, per.bitset_budget(tx.n_rows, k))
 
-    end_ts = inp.day_to_timestamp(end_day)
-    last_period = {"period": per.period_labels(np.array([end_per]), period)[0],
-                   "days_observed": ep.days_observed, "days": ep.days, "partial": ep.partial,
-                   "existing_start": (per.period_labels(np.array([ex_start]), period)[0]
-                                      if ex_start is not None else None)}
-    attrs = {"period": period, "end": end_ts, "by": acq.by_name}
-    labels_of_groups = (lambda codes: acq.group_labels[codes] if codes.size
-                        else acq.group_labels[:0])
-
-    def build(rows: slice, row_start: np.ndarray, index: pd.Index, sizes: np.ndarray,
-              keep: np.ndarray, ages: int) -> CohortTable:
-        observed = (row_start[:, None] + np.arange(ages)[None, :]) <= end_per
-        partial = observed & ((row_start[:, None] + np.arange(ages)[None, :]) == end_per) \
-            & ep.partial
-        cols = pd.RangeIndex(ages, name="age")
-
-        def frame(a: np.ndarray) -> pd.DataFrame:
-            a = a[rows][keep][:, :ages].astype(np.float64)
-            a[~observed] = np.nan
-            out = pd.DataFrame(a, index=index, columns=cols)
-            out.attrs.update(attrs)
-            return out
-
-        return CohortTable(
-            period=period, end=end_ts, margin=margin, by=acq.by_name,
-            sizes=pd.Series(sizes[keep], index=index, name="size"),
-            active=frame(active), orders=frame(orders),
-            revenue=None if revenue is None else frame(revenue),
-            observed=observed, n_excluded=acq.n_excluded, n_dropped=int(n_dropped),
-            partial=partial, last_period=last_period, existing_before=acq.existing_before,
-            suspect_existing=suspect)
-
+    last_period = _last_period(ep, period, ex_start)
     all_sizes = np.bincount(cell_row[cell_row >= 0], minlength=n_all_rows).astype(np.int64)
     sizes = all_sizes[:n_rows]
     keep = sizes > 0
+    row_group = np.repeat(np.arange(n_g, dtype=np.int64), n_c)[keep]
     row_cohort = np.tile(cohorts, n_g)[keep]
-    labels = per.period_labels(cohorts, period)
-    if acq.by_name is None:
-        index: pd.Index = pd.PeriodIndex(labels, name="cohort")
-        index = index[keep[:n_c]] if n_c else index
-    else:
-        index = pd.MultiIndex.from_product([labels_of_groups(groups), labels],
-                                           names=[acq.by_name, "cohort"])
-        index = index[keep]
-    table = build(slice(0, n_rows), row_cohort, index, sizes, keep, n_ages)
-
+    glabels = None if acq.by_name is None else (acq.group_labels[groups] if groups.size
+                                                else acq.group_labels[:0])
+    table = cohort_table_from_counts(
+        period=period, end_day=end_day, margin=margin, by=acq.by_name, group_labels=glabels,
+        row_group=row_group, row_cohort=row_cohort, sizes=sizes[keep],
+        active=active[:n_rows][keep][:, :n_ages], orders=orders[:n_rows][keep][:, :n_ages],
+        revenue=None if revenue is None else revenue[:n_rows][keep][:, :n_ages],
+        n_excluded=acq.n_excluded, n_dropped=int(n_dropped),
+        existing_before=acq.existing_before, suspect_existing=suspect)
+    table.last_period = last_period
     if ex is not None:
         ex_sizes = all_sizes[n_rows:]
-        if acq.by_name is None:
-            ex_index: pd.Index = pd.Index(["existing"] * ex_sizes.size, name="cohort")
-        else:
-            ex_index = pd.MultiIndex.from_arrays(
-                [labels_of_groups(ex_groups), ["existing"] * ex_groups.size],
-                names=[acq.by_name, "cohort"])
         ex_keep = ex_sizes > 0
-        ex_index = ex_index[ex_keep]
-        ex_start_arr = np.full(int(ex_keep.sum()), ex_start if ex_start is not None else 0)
-        table.existing = build(slice(n_rows, n_all_rows), ex_start_arr, ex_index, ex_sizes,
-                               ex_keep, n_ages_all)
+        if acq.by_name is None:
+            ex_index: pd.Index = pd.Index(["existing"] * int(ex_keep.sum()), name="cohort")
+        else:
+            labels = acq.group_labels[ex_groups[ex_keep]] if ex_groups.size else \
+                acq.group_labels[:0]
+            ex_index = pd.MultiIndex.from_arrays([labels, ["existing"] * len(labels)],
+                                                 names=[acq.by_name, "cohort"])
+        start_per = np.full(int(ex_keep.sum()), ex_start if ex_start is not None else 0)
+        table.existing = _table(
+            period, end_day, margin, acq.by_name, ex_index, start_per, ex_sizes[ex_keep],
+            active[n_rows:][ex_keep], orders[n_rows:][ex_keep],
+            None if revenue is None else revenue[n_rows:][ex_keep], acq.n_excluded,
+            int(n_dropped), last_period, acq.existing_before, suspect)
     return table
+
+
+def _last_period(ep: "per.EndPeriod", period: str, existing_start: int | None) -> dict:
+    return {"period": per.period_labels(np.array([ep.index]), period)[0],
+            "days_observed": ep.days_observed, "days": ep.days, "partial": ep.partial,
+            "existing_start": (per.period_labels(np.array([existing_start]), period)[0]
+                               if existing_start is not None else None)}
+
+
+def _table(period: str, end_day: int, margin: float | None, by: str | None, index: pd.Index,
+           row_start: np.ndarray, sizes: np.ndarray, active: np.ndarray, orders: np.ndarray,
+           revenue: np.ndarray | None, n_excluded: int, n_dropped: int, last_period: dict,
+           existing_before: pd.Timestamp | None, suspect: str | None) -> CohortTable:
+    """A CohortTable from rows × ages counts (0 in unobserved cells) whose row r starts
+    at siyu period index ``row_start[r]``."""
+    ages = int(active.shape[1]) if active.ndim == 2 else 0
+    end_per = per.period_of(end_day, period)
+    cell_per = np.asarray(row_start, dtype=np.int64)[:, None] + np.arange(ages)[None, :]
+    observed = cell_per <= end_per
+    partial = observed & (cell_per == end_per) & bool(last_period["partial"])
+    cols = pd.RangeIndex(ages, name="age")
+    end_ts = inp.day_to_timestamp(end_day)
+    attrs = {"period": period, "end": end_ts, "by": by}
+
+    def frame(a: np.ndarray) -> pd.DataFrame:
+        a = np.array(a, dtype=np.float64).reshape(len(index), ages)
+        a[~observed] = np.nan
+        out = pd.DataFrame(a, index=index, columns=cols)
+        out.attrs.update(attrs)
+        return out
+
+    return CohortTable(
+        period=period, end=end_ts, margin=margin, by=by,
+        sizes=pd.Series(np.asarray(sizes, dtype=np.int64), index=index, name="size"),
+        active=frame(active), orders=frame(orders),
+        revenue=None if revenue is None else frame(revenue),
+        observed=observed, n_excluded=int(n_excluded), n_dropped=int(n_dropped),
+        partial=partial, last_period=last_period, existing_before=existing_before,
+        suspect_existing=suspect)
+
+
+def cohort_table_from_counts(*, period: str, end_day: int, margin: float | None, by: str | None,
+                             group_labels: pd.Index | None, row_group: np.ndarray,
+                             row_cohort: np.ndarray, sizes: np.ndarray, active: np.ndarray,
+                             orders: np.ndarray, revenue: np.ndarray | None, n_excluded: int,
+                             n_dropped: int, existing_before: pd.Timestamp | None = None,
+                             suspect_existing: str | None = None) -> CohortTable:
+    """A :class:`CohortTable` from its counts (the last step of :func:`cohort_table`).
+
+    One row per (group, cohort) with at least one customer, sorted by group code then
+    cohort: ``row_group`` indexes ``group_labels`` (ignored without ``by``),
+    ``row_cohort`` is the siyu period index of the cohort.  ``active``, ``orders`` and
+    ``revenue`` are rows × ages (age 0 .. last age observed for the oldest cohort)
+    counts and sums with 0 in unobserved cells.  Partial results (e.g. of the
+    partitions of a Dask log) can be added up and passed here; partial cells and the
+    last period follow from ``end_day``.
+    """
+    row_cohort = np.asarray(row_cohort, dtype=np.int64)
+    labels = per.period_labels(row_cohort, period)
+    if by is None:
+        index: pd.Index = pd.PeriodIndex(labels, name="cohort")
+    else:
+        glab = group_labels[np.asarray(row_group, dtype=np.int64)]
+        index = pd.MultiIndex.from_arrays([glab, labels], names=[by, "cohort"])
+    last_period = _last_period(per.end_period(end_day, period), period, None)
+    return _table(period, end_day, margin, by, index, row_cohort, sizes, active, orders,
+                  revenue, n_excluded, n_dropped, last_period, existing_before, suspect_existing)

@@ -199,8 +199,11 @@ def top_channels(tx: "Transactions", top: int, lang: str,
     ``kept``, ``n_other_customers``, ``other`` label) when channels were grouped.
     The input is never modified.
     """
-    log = tx._log
-    if log.channel is None or len(log.channel_labels) <= max(max_channels, top):
+    from siyu.transactions import Transactions
+
+    log = getattr(tx, "_log", None)
+    if not isinstance(tx, Transactions) or log.channel is None \
+            or len(log.channel_labels) <= max(max_channels, top):
         return tx, None
     acq = per.acquisition(tx, int(log.day.max()), log.names.get("channel") or "channel")
     counts = np.bincount(acq.group[acq.group >= 0], minlength=len(log.channel_labels))
@@ -342,7 +345,8 @@ class _Report:
         tx, t = self.tx, self.t
         lc = self._lifecycle_frame
         n_buyers = len(lc)
-        repeat = float((lc["occasions"] >= 2).mean()) if n_buyers else float("nan")
+        repeat = (lc["occasions"] >= 2).mean() if n_buyers else float("nan")
+        repeat = float(repeat.compute() if hasattr(repeat, "compute") else repeat)  # Dask log
         kpis = [(t("report.kpi.rows"), _int(tx.n_rows)),
                 (t("report.kpi.customers"), _int(tx.n_customers)),
                 (t("report.kpi.first_day"), str(tx.start.date())),
@@ -837,7 +841,8 @@ def build_report(tx: "Transactions", spend: pd.DataFrame | None = None, period: 
     """
     from siyu.transactions import Transactions
 
-    if not isinstance(tx, Transactions):
+    native = isinstance(tx, Transactions)
+    if not native and not type(tx).__module__.startswith("siyu.dask"):
         raise TypeError(f"tx must be a siyu.Transactions, got {type(tx).__name__}")
     if lang not in ("en", "zh"):
         raise ValueError(f"unknown lang {lang!r}; use 'en' or 'zh'")
@@ -864,7 +869,7 @@ def build_report(tx: "Transactions", spend: pd.DataFrame | None = None, period: 
     if data_quality is not None and not isinstance(data_quality, pd.DataFrame):
         raise TypeError("data_quality must be a DataFrame with columns 'count' and "
                         f"'description', got {type(data_quality).__name__}")
-    if existing_before is not None:
+    if existing_before is not None and native:
         per.acquisition(tx, int(tx._log.day.max()), None, existing_before)   # validate early
     spend = _check_spend(spend, tx._log.names.get("channel") if tx._log.channel is not None
                          else None)
