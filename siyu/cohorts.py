@@ -34,6 +34,8 @@ from siyu import _core
 from siyu import _input as inp
 from siyu import _periods as per
 from siyu._i18n import check_lang, text
+# moved to siyu._periods (import them from there); kept here for callers not moved yet
+from siyu._periods import acquisition, dense_codes, period_labels  # noqa: F401
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.transactions import Transactions
