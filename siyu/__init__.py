@@ -6,6 +6,7 @@ probabilistic CLV models, unit economics and customer segments, with the hot pat
 Start with :class:`siyu.Transactions`; see ``siyu.datasets`` for bundled data.
 """
 from siyu._core import ConvergenceError, get_num_threads, set_num_threads
+from siyu._periods import ExistingCustomersWarning
 from siyu import datasets, metrics, plotting, segments
 from siyu.cohorts import CohortTable
 from siyu.retention import InterpurchaseTimes, RepurchaseTable, RetentionTable
@@ -19,7 +20,8 @@ from siyu.transactions import Transactions, read_csv
 __version__ = "0.1.0"
 
 __all__ = [
-    "BetaGeo", "BetaGeoBetaBinom", "CohortTable", "ConvergenceError", "GammaGamma",
+    "BetaGeo", "BetaGeoBetaBinom", "CohortTable", "ConvergenceError", "ExistingCustomersWarning",
+    "GammaGamma",
     "InterpurchaseTimes", "Migration", "ModifiedBetaGeo", "ParetoNBD", "RepurchaseTable",
     "RetentionTable", "ShiftedBetaGeometric", "SurvivalCurve", "Transactions", "clv",
     "compare_channels", "datasets", "get_num_threads", "markov_clv", "metrics", "read_csv",

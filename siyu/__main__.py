@@ -23,66 +23,120 @@ from typing import Any, Callable
 import pandas as pd
 
 
+_DEMO_EXISTING_BEFORE = "2011-01-01"    # UCI starts 2010-12-01, years into the shop's life
+_DEMO_CURRENCY = "£"
+
+
 def _demo(args: argparse.Namespace) -> int:
     import siyu
+    from siyu._i18n import text
 
+    lang = args.lang
     df = siyu.datasets.load_online_retail()
     tx = siyu.Transactions(df, customer="customer_id", time="date", amount="amount")
     s = tx.summary(freq="D")
+    cur = _DEMO_CURRENCY
     lines = [
-        "siyu demo: UCI Online Retail invoices (UK e-commerce, GBP; CC BY 4.0)",
-        f"  {tx.n_rows:,} invoices, {tx.n_customers:,} customers, {tx.start.date()} to {tx.end.date()}",
-        f"  revenue {s['revenue'].sum():,.0f}; per customer: mean {s['revenue'].mean():,.0f}, "
-        f"median {s['revenue'].median():,.0f}",
-        f"  repeat buyers (2+ purchase days): {(s['frequency'] > 0).mean():.1%}; "
-        f"mean purchase days per customer {(s['frequency'] + 1).mean():.2f}",
-        f"  days since last purchase: median {int(s['days_since_last'].median())}",
+        text("demo.head", lang),
+        text("demo.size", lang, rows=f"{tx.n_rows:,}", customers=f"{tx.n_customers:,}",
+             start=tx.start.date(), end=tx.end.date()),
+        text("demo.revenue", lang, cur=cur, total=f"{s['revenue'].sum():,.0f}",
+             mean=f"{s['revenue'].mean():,.0f}", median=f"{s['revenue'].median():,.0f}"),
+        text("demo.repeat", lang, share=f"{(s['frequency'] > 0).mean():.1%}",
+             mean=f"{(s['frequency'] + 1).mean():.2f}"),
+        text("demo.dsl", lang, d=int(s["days_since_last"].median())),
     ]
     print("\n".join(lines))
+    ct = tx.cohorts(period="M", existing_before=_DEMO_EXISTING_BEFORE)
     for extra in _DEMO_SECTIONS:
         print()
-        print(extra(tx))
+        print(extra(tx, ct, lang))
     sys.stdout.flush()
     if not _have_matplotlib():
         print()
-        print(_MSG[args.lang]["no_plot"])
+        print(text("demo.no_plot", lang))
         return 0
     from siyu.report import write_report
 
-    title = ("siyu demo: UCI Online Retail" if args.lang == "en"
-             else "siyu 示例：UCI Online Retail 在线零售数据")
-    path = write_report(tx, lang=args.lang, title=title, progress=_progress(args),
-                        out=args.out)
+    _font_line(lang)
+    path = write_report(tx, lang=lang, title=text("demo.title", lang), progress=_progress(args),
+                        out=args.out, currency=cur, existing_before=_DEMO_EXISTING_BEFORE)
     print()
-    print(_MSG[args.lang]["written"].format(path=path))
+    print(text("cli.written", lang, path=path))
     return 0
 
 
-def _cohort_section(tx) -> str:
-    ct = tx.cohorts(period="M")
+def _demo_headlines(ct: Any) -> dict[str, Any]:
+    """The numbers the demo prints: complete cells and balanced averages only."""
+    ret = ct.average("retention")
+    k = ret.attrs["through"]
+    ltv = ct.average("ltv", through=k)
+    return {"retention": ret, "ltv": ltv, "through": k, "cohorts": ret.attrs["cohorts"],
+            "ltv_ages": [a for a in (0, 2, 5, 11) if k is not None and a <= k]}
+
+
+def _existing_section(tx: Any, ct: Any, lang: str) -> str:
+    from siyu._i18n import text
+
+    out = [text("demo.existing", lang, start=tx.start.date(), n=f"{ct.n_existing:,}",
+                day=_DEMO_EXISTING_BEFORE)]
+    note = ct.partial_note(lang)
+    if note:
+        out.append(text("demo.partial", lang, note=note))
+    return "\n".join(out)
+
+
+def _cohort_section(tx: Any, ct: Any, lang: str) -> str:
+    from siyu._i18n import text
+
+    h = _demo_headlines(ct)
     ret = ct.table("retention", average=True).iloc[:, :7]
-    ret.columns = [f"m{a}" for a in ret.columns]
-    body = ret.to_string(float_format=lambda x: f"{x:6.1%}", na_rep="     -")
-    return ("Monthly acquisition cohorts: share of each cohort buying in month k after "
-            "acquisition\n" + body)
+    partial = pd.concat([ct.existing.partial, ct.partial]).iloc[:, :7].to_numpy() \
+        if ct.existing is not None else ct.partial.iloc[:, :7].to_numpy()
+    cells = ret.apply(lambda col: col.map(lambda x: "     -" if x != x else f"{x:6.1%}"))
+    body = cells.to_numpy().astype(object)
+    n = partial.shape[0]
+    body[:n][partial] = [f"{v}*" for v in body[:n][partial]]
+    names = [text("cohorts.existing", lang) if i == "existing" else
+             (text("plot.legend.average", lang) if i == "average" else str(i)) for i in ret.index]
+    table = pd.DataFrame(body, index=names, columns=[f"m{a}" for a in ret.columns])
+    span = f"{h['cohorts'][0]}..{h['cohorts'][-1]}" if h["cohorts"] else "-"
+    return (text("demo.cohorts", lang) + "\n" + table.to_string() + "\n"
+            + text("demo.balanced", lang, n=len(h["cohorts"]), span=span, k=h["through"]))
 
 
-def _repurchase_section(tx) -> str:
-    rp = tx.repurchase(within=(30, 90, 180))
-    parts = [f"within {int(w)} days: {r:.1%} of {int(e):,} eligible"
+def _repurchase_section(tx: Any, ct: Any, lang: str) -> str:
+    from siyu._i18n import text
+
+    rp = tx.repurchase(within=(30, 90, 180), existing_before=_DEMO_EXISTING_BEFORE)
+    parts = [text("demo.repurchase_part", lang, k=int(w), rate=f"{r:.1%}", n=f"{int(e):,}")
              for w, r, e in zip(rp.overall.index, rp.overall["rate"], rp.overall["eligible"])]
-    return "Second purchase " + "; ".join(parts)
+    return text("demo.repurchase", lang, parts="; ".join(parts))
 
 
-def _ltv_section(tx) -> str:
-    ct = tx.cohorts(period="M")
-    avg = ct.average("ltv")
-    pts = [f"m{a}: {avg[a]:,.0f}" for a in (0, 2, 5, 11) if a in avg.index and avg[a] == avg[a]]
-    return "Historical LTV (cumulative revenue per acquired customer, GBP): " + ", ".join(pts)
+def _ltv_section(tx: Any, ct: Any, lang: str) -> str:
+    from siyu._i18n import text
+
+    h = _demo_headlines(ct)
+    pts = [f"m{a}: {_DEMO_CURRENCY}{h['ltv'][a]:,.0f}" for a in h["ltv_ages"]]
+    return text("demo.ltv", lang, cur=_DEMO_CURRENCY, n=len(h["cohorts"]), points=", ".join(pts))
 
 
-# Further demo sections (functions tx -> str); grow this list as features land.
-_DEMO_SECTIONS: list = [_cohort_section, _repurchase_section, _ltv_section]
+# Further demo sections (functions (tx, cohort table, lang) -> str); grow this list as
+# features land.
+_DEMO_SECTIONS: list = [_existing_section, _cohort_section, _repurchase_section, _ltv_section]
+
+
+def _font_line(lang: str) -> None:
+    """One stderr line when Chinese plot labels cannot be drawn (no CJK font)."""
+    if lang != "zh":
+        return
+    from siyu import plotting
+    from siyu._i18n import text
+
+    if plotting.find_cjk_font() is None:
+        sys.stderr.write("siyu: " + text("cli.no_font", lang, hint=plotting.cjk_install_hint(lang))
+                         + "\n")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -94,17 +148,11 @@ class UsageError(Exception):
     """Bad input detected by the command line itself (one-line message, exit 2)."""
 
 
-_MSG = {
-    "en": {"no_plot": "HTML report skipped: it needs matplotlib (pip install -e \".[plot]\")",
-           "written": "report written to {path}", "reading": "reading {name}",
-           "steps": {}},
-    "zh": {"no_plot": "未生成 HTML 报告：需要 matplotlib（pip install -e \".[plot]\"）",
-           "written": "报告已写入 {path}", "reading": "读取 {name}",
-           "steps": {"cohorts": "同期群", "retention": "留存", "survival": "生存曲线",
-                     "repurchase": "复购", "lifecycle": "生命周期", "value tiers": "价值分层",
-                     "unit economics": "单位经济", "channels": "渠道对比",
-                     "overview": "概览"}},
-}
+def _msg(key: str, lang: str, **fmt: Any) -> str:
+    """A command-line message from the text catalogue."""
+    from siyu._i18n import text
+
+    return text(key, lang, **fmt)
 
 
 _mid_line = [False]       # a progress line waits for its timing
@@ -137,11 +185,13 @@ def _progress(args: argparse.Namespace) -> Callable[[str, int, int, Any], None] 
     """A progress printer for :func:`siyu.report.build_report` (stderr), or None."""
     if getattr(args, "quiet", False):
         return None
-    names = _MSG[args.lang]["steps"]
+    from siyu._i18n import CATALOGUE
 
     def show(step: str, i: int, total: int, seconds: float | None) -> None:
         if seconds is None:
-            _start(f"[{i}/{total}] {names.get(step, step)}")
+            key = f"cli.step.{step}"
+            name = _msg(key, args.lang) if key in CATALOGUE else step
+            _start(f"[{i}/{total}] {name}")
         else:
             _end(f"{seconds:.2f} s")
 
@@ -254,20 +304,33 @@ def _report(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {args.out}: folder {os.path.dirname(out)} does not exist")
     spend = _load_spend(args)
     kind = _check_input(args)
+    if args.top_channels < 1:
+        raise UsageError(f"--top-channels {args.top_channels} must be a positive number of "
+                         "channels")
+    if args.currency is not None and not args.currency.strip():
+        raise UsageError("--currency needs a sign or code, e.g. --currency ¥")
+    if args.existing_before is not None:
+        try:
+            pd.Timestamp(args.existing_before)
+        except (ValueError, TypeError):
+            raise UsageError(f"--existing-before {args.existing_before!r} is not a date; use "
+                             "e.g. --existing-before 2024-01-01") from None
     show = not args.quiet
     t0 = time.perf_counter()
     if show:
-        _start(_MSG[args.lang]["reading"].format(name=args.input))
+        _start(_msg("cli.reading", args.lang, name=args.input))
     tx = _load(args, kind)
     if show:
-        _end(f"{time.perf_counter() - t0:.2f} s ({tx.n_rows:,} rows, {tx.n_customers:,} "
-             "customers)")
+        _end(_msg("cli.read_done", args.lang, seconds=f"{time.perf_counter() - t0:.2f}",
+                  rows=f"{tx.n_rows:,}", customers=f"{tx.n_customers:,}"))
+    _font_line(args.lang)
     path = write_report(tx, spend=spend, period=period, lang=args.lang, title=args.title,
                         progress=_progress(args), out=out, churn_after=args.churn_after,
-                        margin=args.margin, horizon=args.horizon)
+                        margin=args.margin, horizon=args.horizon, currency=args.currency,
+                        existing_before=args.existing_before, top_channels=args.top_channels)
     if show:
-        _end(f"siyu: total {time.perf_counter() - t0:.2f} s")
-    print(_MSG[args.lang]["written"].format(path=path))
+        _end("siyu: " + _msg("cli.total", args.lang, seconds=f"{time.perf_counter() - t0:.2f}"))
+    print(_msg("cli.written", args.lang, path=path))
     return 0
 
 
@@ -324,6 +387,16 @@ def _add_report_args(rep: argparse.ArgumentParser) -> None:
                      help="periods of LTV in unit economics (default: 12)")
     rep.add_argument("--churn-after", type=float, default=180.0, metavar="DAYS",
                      help="days of inactivity counted as churn (default: 180)")
+    rep.add_argument("--currency", metavar="SIGN",
+                     help="currency shown with money headers and axes, e.g. ¥ or CNY "
+                          "(default: none)")
+    rep.add_argument("--existing-before", metavar="DATE",
+                     help="customers whose first purchase is before DATE were acquired "
+                          "before the log starts: one 'existing' row, in no cohort, average, "
+                          "CAC or payback")
+    rep.add_argument("--top-channels", type=int, default=10, metavar="N",
+                     help="with more than 20 distinct channels, keep the N with the most "
+                          "customers and group the rest as 'other' (default: 10)")
     rep.add_argument("--out", default="report.html", help="output HTML file "
                                                           "(default: %(default)s)")
     rep.add_argument("--quiet", action="store_true", help="no progress on stderr")

@@ -16,8 +16,8 @@ import pandas as pd
 
 from siyu import _core
 from siyu import _input as inp
-from siyu.cohorts import (NO_DAY, _bitset_budget, acquisition, check_end_period, dense_codes,
-                          period_labels)
+from siyu._periods import (NO_DAY, acquisition, bitset_budget, check_period, dense_codes,
+                           period_labels, warn_existing)
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.transactions import Transactions
@@ -125,13 +125,18 @@ class RetentionTable:
     kind : str
     end : pandas.Timestamp
     by : str or None
+    n_existing : int
+        Existing customers left out (``existing_before``): their real first purchase
+        is unknown, so no day gap from it can be counted.
     """
 
-    def __init__(self, table: pd.DataFrame, kind: str, end: pd.Timestamp, by: str | None) -> None:
+    def __init__(self, table: pd.DataFrame, kind: str, end: pd.Timestamp, by: str | None,
+                 n_existing: int = 0) -> None:
         self.table = table
         self.kind = kind
         self.end = end
         self.by = by
+        self.n_existing = n_existing
 
     @property
     def rate(self) -> pd.Series | pd.DataFrame:
@@ -142,15 +147,18 @@ class RetentionTable:
     def to_frame(self) -> pd.DataFrame:
         return self.table.reset_index()
 
-    def plot(self, ax: Any = None, **kwargs: Any) -> Any:
-        """Retention curve(s) with matplotlib; returns the Axes."""
+    def plot(self, ax: Any = None, lang: str = "en", **kwargs: Any) -> Any:
+        """Retention curve(s) with matplotlib (``lang`` "en" or "zh"); returns the Axes."""
         from siyu import plotting
 
-        return plotting.retention_curves(self, ax=ax, **kwargs)
+        return plotting.retention_curves(self.rate, kind=self.kind, by=self.by, ax=ax,
+                                         lang=lang, **kwargs)
 
     def __repr__(self) -> str:
         return (f"<siyu.RetentionTable: {self.kind}, end {self.end.date()}"
-                + (f", by {self.by}" if self.by else "") + f">\n{self.table!r}")
+                + (f", by {self.by}" if self.by else "")
+                + (f", {self.n_existing:,} existing customers left out" if self.n_existing else "")
+                + f">\n{self.table!r}")
 
     def _repr_html_(self) -> str:
         head = (f"<b>siyu.RetentionTable</b>: {html.escape(self.kind)} retention, end "
@@ -160,7 +168,7 @@ class RetentionTable:
 
 def retention(tx: "Transactions", kind: str = "n-day", days: Iterable[int] = range(0, 91),
               brackets: Sequence[tuple[int, int]] | None = None, end: Any = None,
-              by: str | None = None) -> RetentionTable:
+              by: str | None = None, existing_before: Any = None) -> RetentionTable:
     """Retention report: of the customers who could be observed, how many came back.
 
     Day gaps are calendar-day differences from the customer's first purchase day
@@ -189,11 +197,14 @@ def retention(tx: "Transactions", kind: str = "n-day", days: Iterable[int] = ran
         Split by acquisition channel (the ``channel=`` column of Transactions); a
         customer's group is the channel of their first purchase row; missing values
         form the group ``"(missing)"``.
+    existing_before : date-like, optional
+        Customers whose first purchase in the log is before this date are existing
+        (acquired before the log starts): left out and counted in ``n_existing``.
 
     Returns
     -------
     RetentionTable
-        ``.table`` (eligible, retained, rate), ``.rate``, ``.plot()``.
+        ``.table`` (eligible, retained, rate), ``.rate``, ``.plot()``, ``n_existing``.
 
     Raises
     ------
@@ -224,20 +235,32 @@ def retention(tx: "Transactions", kind: str = "n-day", days: Iterable[int] = ran
         hi = lo
         inner = pd.Index(lo, name="day")
     end_day = tx._end_day(end)
-    acq = acquisition(tx, end_day, by)
+    acq = acquisition(tx, end_day, by, existing_before)
+    warn_existing(acq)
     codes, compact, n_groups = _groups(acq)
     log = tx._log
     first = np.where(acq.group >= 0, acq.first_day, 0).astype(np.int64)
     elig, ret = _core.retention_count(log.cust, log.day, log.amount, tx.n_customers, end_day,
                                       first, compact, n_groups, _KINDS[kind], lo, hi,
-                                      _bitset_budget(tx.n_rows, tx.n_customers))
+                                      bitset_budget(tx.n_rows, tx.n_customers))
     index = _group_index(acq, codes, inner)
-    e, r = elig.ravel(), ret.ravel()
+    return retention_table_from_counts(elig.ravel(), ret.ravel(), index, kind, end_day,
+                                       acq.by_name, acq.n_excluded, acq.n_existing)
+
+
+def retention_table_from_counts(eligible: np.ndarray, retained: np.ndarray, index: pd.Index,
+                                kind: str, end_day: int, by: str | None, n_excluded: int,
+                                n_existing: int = 0) -> RetentionTable:
+    """A :class:`RetentionTable` from eligible / retained counts per row of ``index``
+    (the last step of :func:`retention`; partial counts can be added up first)."""
+    e = np.asarray(eligible, dtype=np.int64)
+    r = np.asarray(retained, dtype=np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(e > 0, r / np.where(e > 0, e, 1), np.nan)
     table = pd.DataFrame({"eligible": e, "retained": r, "rate": rate}, index=index)
-    table.attrs.update(kind=kind, end=inp.day_to_timestamp(end_day), n_excluded=acq.n_excluded)
-    return RetentionTable(table, kind, inp.day_to_timestamp(end_day), acq.by_name)
+    table.attrs.update(kind=kind, end=inp.day_to_timestamp(end_day), n_excluded=int(n_excluded),
+                       n_existing=int(n_existing))
+    return RetentionTable(table, kind, inp.day_to_timestamp(end_day), by, int(n_existing))
 
 
 # --------------------------------------------------------------------------- repurchase
@@ -255,24 +278,26 @@ class RepurchaseTable:
     """
 
     def __init__(self, overall: pd.DataFrame, by_cohort: pd.DataFrame, within: np.ndarray,
-                 period: str, end: pd.Timestamp, by: str | None) -> None:
+                 period: str, end: pd.Timestamp, by: str | None, n_existing: int = 0) -> None:
         self.overall = overall
         self.by_cohort = by_cohort
         self.within = within
         self.period = period
         self.end = end
         self.by = by
+        self.n_existing = n_existing
 
     @property
     def rate(self) -> pd.DataFrame:
         """Repurchase rate per cohort (rows) and window (columns)."""
         return self.by_cohort["rate"]
 
-    def plot(self, ax: Any = None, **kwargs: Any) -> Any:
+    def plot(self, ax: Any = None, lang: str = "en", **kwargs: Any) -> Any:
         """Repurchase rate by cohort, one line per window; returns the Axes."""
         from siyu import plotting
 
-        return plotting.repurchase_rates(self, ax=ax, **kwargs)
+        return plotting.repurchase_rates(self.rate, period=self.period, ax=ax, lang=lang,
+                                         **kwargs)
 
     def __repr__(self) -> str:
         return f"<siyu.RepurchaseTable: end {self.end.date()}>\n{self.overall!r}"
@@ -285,7 +310,8 @@ class RepurchaseTable:
 
 
 def repurchase(tx: "Transactions", within: Iterable[int] = (30, 90, 180), end: Any = None,
-               by: str | None = None, period: str = "M") -> RepurchaseTable:
+               by: str | None = None, period: str = "M",
+               existing_before: Any = None) -> RepurchaseTable:
     """Share of customers who bought a second time within k days of their first purchase.
 
     The second occasion is the customer's second distinct purchase day (rows with
@@ -303,11 +329,15 @@ def repurchase(tx: "Transactions", within: Iterable[int] = (30, 90, 180), end: A
         Split by acquisition channel (see :meth:`Transactions.cohorts`).
     period : {"D", "W", "M", "Q", "Y"}, default "M"
         Cohort period for ``by_cohort``.
+    existing_before : date-like, optional
+        Customers whose first purchase in the log is before this date are existing
+        (their real first purchase is unknown): left out, counted in ``n_existing``.
 
     Returns
     -------
     RepurchaseTable
-        ``overall`` and ``by_cohort`` tables of eligible, repurchased, rate.
+        ``overall`` and ``by_cohort`` tables of eligible, repurchased, rate;
+        ``n_existing``.
 
     Examples
     --------
@@ -334,9 +364,10 @@ def repurchase(tx: "Transactions", within: Iterable[int] = (30, 90, 180), end: A
         raise ValueError(f"within must be >= 1 day; got {int(ks_arr.min())}")
     if ks_arr.max() > _MAX_DAYS:
         raise ValueError(f"within must be <= {_MAX_DAYS:,} days (about 100 years)")
-    period = check_end_period(period)
+    period = check_period(period)
     end_day = tx._end_day(end)
-    acq = acquisition(tx, end_day, by)
+    acq = acquisition(tx, end_day, by, existing_before)
+    warn_existing(acq, period)
     log = tx._log
     k = tx.n_customers
     second = _core.cohort_second(log.cust, log.day, log.amount, k, end_day, acq.first_day)
@@ -366,14 +397,34 @@ def repurchase(tx: "Transactions", within: Iterable[int] = (30, 90, 180), end: A
         e = avail >= kk
         elig[:, j] = np.bincount(inv[e], minlength=n_rows)
         rep[:, j] = np.bincount(inv[e & (gap <= kk)], minlength=n_rows)
+    return repurchase_table_from_counts(uniq, elig, rep, ks_arr, codes, acq.group_labels,
+                                        period, end_day, acq.by_name, acq.n_existing)
+
+
+def repurchase_table_from_counts(rows: np.ndarray, eligible: np.ndarray, repurchased: np.ndarray,
+                                 within: np.ndarray, codes: np.ndarray,
+                                 group_labels: pd.Index | None, period: str, end_day: int,
+                                 by: str | None, n_existing: int = 0) -> RepurchaseTable:
+    """A :class:`RepurchaseTable` from counts (the last step of :func:`repurchase`).
+
+    ``rows`` is (n, 2): group code and cohort period index per cohort row, sorted;
+    ``eligible`` / ``repurchased`` are n × len(within) counts; ``codes`` the sorted
+    group codes present (``[0]`` without ``by``).  Partial counts can be added up first.
+    """
+    uniq = np.asarray(rows, dtype=np.int64).reshape(-1, 2)
+    elig = np.asarray(eligible, dtype=np.int64).reshape(uniq.shape[0], len(within))
+    rep = np.asarray(repurchased, dtype=np.int64).reshape(elig.shape)
+    ks_arr = np.asarray(within, dtype=np.int64)
+    codes = np.asarray(codes, dtype=np.int64)
+    n_rows = uniq.shape[0]
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(elig > 0, rep / np.maximum(elig, 1), np.nan)
     cohort_lab = period_labels(uniq[:, 1], period) if n_rows else period_labels(np.zeros(0, np.int64), period)
-    if acq.by_name is None:
+    if by is None:
         row_index: pd.Index = pd.PeriodIndex(cohort_lab, name="cohort")
     else:
-        row_index = pd.MultiIndex.from_arrays([acq.group_labels[uniq[:, 0]], cohort_lab],
-                                              names=[acq.by_name, "cohort"])
+        row_index = pd.MultiIndex.from_arrays([group_labels[uniq[:, 0]], cohort_lab],
+                                              names=[by, "cohort"])
     cols = pd.MultiIndex.from_product([["eligible", "repurchased", "rate"], ks_arr],
                                       names=["", "within"])
     by_cohort = pd.DataFrame(np.hstack([elig, rep, rate]), index=row_index, columns=cols)
@@ -381,7 +432,7 @@ def repurchase(tx: "Transactions", within: Iterable[int] = (30, 90, 180), end: A
         by_cohort[name] = by_cohort[name].astype(np.int64)
 
     # overall (per group)
-    if acq.by_name is None:
+    if by is None:
         oe, orp = elig.sum(axis=0)[None, :], rep.sum(axis=0)[None, :]
     else:
         gi = np.searchsorted(codes, uniq[:, 0]) if n_rows else np.zeros(0, np.int64)
@@ -390,13 +441,14 @@ def repurchase(tx: "Transactions", within: Iterable[int] = (30, 90, 180), end: A
         np.add.at(oe, gi, elig)
         np.add.at(orp, gi, rep)
     inner = pd.Index(ks_arr, name="within")
-    index = _group_index(acq, codes, inner)
+    index: pd.Index = inner if by is None else pd.MultiIndex.from_product(
+        [group_labels[codes], inner], names=[by, inner.name])
     oe, orp = oe.ravel(), orp.ravel()
     with np.errstate(invalid="ignore", divide="ignore"):
         orate = np.where(oe > 0, orp / np.maximum(oe, 1), np.nan)
     overall = pd.DataFrame({"eligible": oe, "repurchased": orp, "rate": orate}, index=index)
     return RepurchaseTable(overall, by_cohort, ks_arr, period, inp.day_to_timestamp(end_day),
-                           acq.by_name)
+                           by, int(n_existing))
 
 
 # --------------------------------------------------------------------------- gaps
@@ -430,11 +482,12 @@ class InterpurchaseTimes:
     def describe(self) -> pd.Series:
         return self.gaps.describe()
 
-    def plot(self, ax: Any = None, **kwargs: Any) -> Any:
+    def plot(self, ax: Any = None, lang: str = "en", **kwargs: Any) -> Any:
         """Histogram of the gaps; returns the Axes."""
         from siyu import plotting
 
-        return plotting.interpurchase_histogram(self, ax=ax, **kwargs)
+        return plotting.interpurchase_histogram(self.gaps.to_numpy(), self.median_, ax=ax,
+                                                lang=lang, **kwargs)
 
     def __len__(self) -> int:
         return len(self.gaps)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from siyu import _core
 from siyu import _input as inp
-from siyu.cohorts import acquisition
+from siyu._periods import acquisition, warn_existing
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.transactions import Transactions
@@ -86,10 +86,14 @@ class SurvivalCurve:
     churn_after : float
     end : pandas.Timestamp
     by : str or None
+    n_existing : int
+        Existing customers left out (``existing_before``).
     """
 
     def __init__(self, tables: dict[Any, pd.DataFrame], durations: pd.DataFrame,
-                 churn_after: float, end: pd.Timestamp, by: str | None, alpha: float) -> None:
+                 churn_after: float, end: pd.Timestamp, by: str | None, alpha: float,
+                 n_existing: int = 0) -> None:
+        self.n_existing = n_existing
         self._tables = tables
         self.durations = durations
         self.churn_after = churn_after
@@ -110,6 +114,14 @@ class SurvivalCurve:
     def groups(self) -> list[Any]:
         return list(self._tables)
 
+    def group_table(self, group: Any) -> pd.DataFrame:
+        """The Kaplan–Meier table of one group (``by``), or the pooled one without ``by``."""
+        if self.by is None:
+            return self.table
+        if group not in self._tables:
+            raise KeyError(f"no group {group!r}; groups are {self.groups}")
+        return self._tables[group]
+
     def rmst(self, t: float) -> float | pd.Series:
         """Restricted mean lifetime up to ``t`` days: the area under the curve on [0, t]."""
         if isinstance(t, bool) or not isinstance(t, numbers.Real) or not np.isfinite(t) or t < 0:
@@ -128,16 +140,20 @@ class SurvivalCurve:
             return at(self.table)
         return pd.Series({g: at(tab) for g, tab in self._tables.items()}, dtype=float)
 
-    def plot(self, ax: Any = None, **kwargs: Any) -> Any:
+    def plot(self, ax: Any = None, lang: str = "en", **kwargs: Any) -> Any:
         """Survival curve(s) with confidence bands; returns the Axes."""
         from siyu import plotting
 
-        return plotting.survival_curve(self, ax=ax, **kwargs)
+        tables = self.table if self.by is None else dict(self._tables)
+        return plotting.survival_curve(tables, self.churn_after, by=self.by, ax=ax, lang=lang,
+                                       **kwargs)
 
     def __repr__(self) -> str:
         med = self.median_ if self.by is None else dict(self.median_)
         return (f"<siyu.SurvivalCurve: churn_after={self.churn_after:g} days, end "
-                f"{self.end.date()}, {len(self.durations):,} customers, median {med}>")
+                f"{self.end.date()}, {len(self.durations):,} customers, median {med}"
+                + (f", {self.n_existing:,} existing customers left out" if self.n_existing
+                   else "") + ">")
 
     def _repr_html_(self) -> str:
         head = (f"<b>siyu.SurvivalCurve</b>: churn after {self.churn_after:g} days of "
@@ -146,7 +162,8 @@ class SurvivalCurve:
 
 
 def survival(tx: "Transactions", churn_after: float = 180, end: Any = None,
-             by: str | None = None, alpha: float = 0.05) -> SurvivalCurve:
+             by: str | None = None, alpha: float = 0.05,
+             existing_before: Any = None) -> SurvivalCurve:
     """Kaplan–Meier curve of customer lifetimes under inactivity churn.
 
     For each customer with a purchase (row with amount ≥ 0) on or before ``end``:
@@ -171,6 +188,10 @@ def survival(tx: "Transactions", churn_after: float = 180, end: Any = None,
         One curve per acquisition channel (the ``channel=`` column of Transactions).
     alpha : float, default 0.05
         1 − confidence level of the bands.
+    existing_before : date-like, optional
+        Customers whose first purchase in the log is before this date are existing:
+        their lifetime started before the log (left-truncated), so they are left out
+        and counted in ``n_existing``.
 
     Returns
     -------
@@ -203,7 +224,8 @@ def survival(tx: "Transactions", churn_after: float = 180, end: Any = None,
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < alpha < 1:
         raise ValueError(f"alpha must lie in (0, 1), e.g. alpha=0.05; got {alpha!r}")
     end_day = tx._end_day(end)
-    acq = acquisition(tx, end_day, by)
+    acq = acquisition(tx, end_day, by, existing_before)
+    warn_existing(acq)
     log = tx._log
     occ, first, last = _core.summary(log.cust, log.day, log.amount, tx.n_customers, 0,
                                      np.iinfo(np.int64).min, end_day)[:3]
@@ -219,8 +241,9 @@ def survival(tx: "Transactions", churn_after: float = 180, end: Any = None,
     else:
         grp = acq.group[has]
         dur[acq.by_name] = acq.group_labels[grp]
-        for code in np.unique(grp):
-            m = grp == code
-            tables[acq.group_labels[code]] = kaplan_meier(duration[m], event[m], alpha)
+        order = np.argsort(grp, kind="stable")          # one sort, not one scan per group
+        codes, starts = np.unique(grp[order], return_index=True)
+        for code, part in zip(codes, np.split(order, starts[1:])):
+            tables[acq.group_labels[code]] = kaplan_meier(duration[part], event[part], alpha)
     return SurvivalCurve(tables, dur, churn_after, inp.day_to_timestamp(end_day), acq.by_name,
-                         float(alpha))
+                         float(alpha), acq.n_existing)

@@ -151,9 +151,33 @@ def test_survival_by_channel():
     for g in sc.groups:
         sub = exp[exp["group"] == g]
         assert_km_matches_lifelines(sc.table.loc[g], sub["duration"], sub["event"])
-    assert isinstance(sc.median_, pd.Series)
-    assert isinstance(sc.rmst(100), pd.Series)
     assert sc.table.index.names[0] == "channel"
+    # per group: median, RMST and S(t) of each group's own Kaplan-Meier curve
+    med, rmst, s30 = sc.median_, sc.rmst(100), sc.survival_at(30)
+    assert set(med.index) == set(rmst.index) == set(sc.groups)
+    for g in sc.groups:
+        sub = exp[exp["group"] == g]
+        kmf = KaplanMeierFitter().fit(sub["duration"], sub["event"])
+        assert med[g] == kmf.median_survival_time_
+        assert rmst[g] == pytest.approx(restricted_mean_survival_time(kmf, t=100),
+                                        rel=1e-10, abs=1e-10)
+        sf = kmf.survival_function_.iloc[:, 0]
+        assert s30[g] == pytest.approx(float(sf[sf.index <= 30].iloc[-1]), abs=1e-12)
+        pd.testing.assert_frame_equal(sc.group_table(g), sc.table.loc[g])
+    # the groups differ, so a pooled curve would not pass the checks above
+    assert rmst.nunique() > 1
+
+
+def test_survival_existing_before_leaves_them_out():
+    df = ref.random_log(4, n_customers=150, n_rows=700)
+    tx = make_tx(df)
+    cut = "2020-03-01"
+    sc = tx.survival(churn_after=60, existing_before=cut)
+    exp = ref.durations(df, 60)
+    keep = exp[exp["first"] >= cut]
+    assert sc.n_existing == int((exp["first"] < cut).sum()) > 0
+    assert list(sc.durations.index) == list(keep.index)
+    assert_km_matches_lifelines(sc.table, keep["duration"], keep["event"])
 
 
 def test_survival_online_retail():
