@@ -163,7 +163,6 @@ def use_cjk(ax: Any) -> Any:
     return ax
 
 
-_with_cjk = use_cjk      # old name, kept for callers that have not moved yet
 
 
 def _cjk_aware(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -191,7 +190,6 @@ def get_pyplot() -> Any:
     return plt
 
 
-_pyplot = get_pyplot     # old name
 
 
 def _axes(ax: Any, figsize: tuple[float, float] = (8.0, 5.0)) -> Any:

@@ -697,9 +697,9 @@ class Migration:
 
     def plot(self, ax: Any = None, cmap: str = "Blues") -> Any:
         """Heat map of the pooled transition probabilities (needs matplotlib)."""
-        from siyu.plotting import _pyplot, _with_cjk
+        from siyu.plotting import get_pyplot, use_cjk
 
-        plt = _pyplot()
+        plt = get_pyplot()
         if ax is None:
             _, ax = plt.subplots(figsize=(1.2 * len(self.matrix) + 2, 1.0 * len(self.matrix) + 1))
         p = self.probabilities.to_numpy(dtype=float)
@@ -716,7 +716,7 @@ class Migration:
                     ax.text(j, i, f"{p[i, j]:.2f}", ha="center", va="center",
                             color="white" if p[i, j] > 0.5 else "black")
         ax.figure.colorbar(im, ax=ax)
-        return _with_cjk(ax)
+        return use_cjk(ax)
 
 
 def _period_ends(first_day: int, end_day: int, period: int) -> np.ndarray:
