@@ -1,0 +1,124 @@
+/*
+ * py_parse.c -- glue of the text-column parsers (sy_parse.c): amounts and times.
+ *
+ * Columns arrive in Arrow string layout as two arrays: the UTF-8 bytes (uint8) and the
+ * n + 1 value offsets (int64).  Glue only: parse -> coerce -> check -> allocate -> run
+ * the kernel without the GIL -> map status to exception.
+ */
+#include "py_glue.h"
+#include "sy_parse.h"
+
+static int coerce_strings(PyObject *data_obj, PyObject *off_obj, PyArrayObject **data,
+                          PyArrayObject **offsets, npy_intp *n)
+{
+    if (!(*data = sy_as_1d(data_obj, NPY_UINT8, "data", -1))) return -1;
+    if (!(*offsets = sy_as_1d(off_obj, NPY_INT64, "offsets", -1))) return -1;
+    if (PyArray_DIM(*offsets, 0) < 1) {
+        PyErr_SetString(PyExc_ValueError, "offsets must hold n + 1 >= 1 entries");
+        return -1;
+    }
+    *n = PyArray_DIM(*offsets, 0) - 1;
+    return 0;
+}
+
+/* parse_amounts(data, offsets, empty_value) -> (values, status, n_bad, n_empty) */
+static PyObject *py_parse_amounts(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *data_obj, *off_obj;
+    double empty_value;
+    PyArrayObject *data = NULL, *offsets = NULL, *out = NULL, *status = NULL;
+    int64_t n_bad = 0, n_empty = 0;
+    npy_intp n = 0;
+    int st;
+    if (!PyArg_ParseTuple(args, "OOd", &data_obj, &off_obj, &empty_value)) return NULL;
+    if (coerce_strings(data_obj, off_obj, &data, &offsets, &n) < 0) goto fail;
+    if (!(out = sy_empty_1d(n, NPY_FLOAT64)) || !(status = sy_empty_1d(n, NPY_UINT8))) goto fail;
+    {
+        const uint8_t *d = (const uint8_t *)PyArray_DATA(data);
+        int64_t dlen = (int64_t)PyArray_DIM(data, 0);
+        const int64_t *o = SY_I64(offsets);
+        double *v = SY_F64(out);
+        uint8_t *s = (uint8_t *)PyArray_DATA(status);
+        SY_NOGIL_BEGIN
+        st = sy_parse_amounts(d, dlen, o, (int64_t)n, empty_value, v, s, &n_bad, &n_empty);
+        SY_NOGIL_END
+    }
+    if (st != SY_OK) {
+        if (st == SY_EINVAL)
+            PyErr_SetString(PyExc_ValueError, "parse_amounts: offsets must be non-decreasing "
+                                              "and lie within data");
+        else
+            sy_raise(st, "parse_amounts");
+        goto fail;
+    }
+    Py_DECREF(data);
+    Py_DECREF(offsets);
+    return Py_BuildValue("(NNLL)", out, status, (long long)n_bad, (long long)n_empty);
+fail:
+    Py_XDECREF(data);
+    Py_XDECREF(offsets);
+    Py_XDECREF(out);
+    Py_XDECREF(status);
+    return NULL;
+}
+
+/* parse_times(data, offsets, mode) -> (seconds, offset_minutes, status, stats tuple) */
+static PyObject *py_parse_times(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *data_obj, *off_obj;
+    int mode;
+    PyArrayObject *data = NULL, *offsets = NULL, *secs = NULL, *offm = NULL, *status = NULL;
+    int64_t stats[SY_TIME_NSTATS] = {0};
+    npy_intp n = 0;
+    int st;
+    if (!PyArg_ParseTuple(args, "OOi", &data_obj, &off_obj, &mode)) return NULL;
+    if (mode != SY_TIME_AUTO && mode != SY_TIME_DMY && mode != SY_TIME_MDY) {
+        PyErr_SetString(PyExc_ValueError, "parse_times: mode must be 0 (auto), 1 (DMY) or 2 (MDY)");
+        return NULL;
+    }
+    if (coerce_strings(data_obj, off_obj, &data, &offsets, &n) < 0) goto fail;
+    if (!(secs = sy_empty_1d(n, NPY_INT64)) || !(offm = sy_empty_1d(n, NPY_INT16)) ||
+        !(status = sy_empty_1d(n, NPY_UINT8)))
+        goto fail;
+    {
+        const uint8_t *d = (const uint8_t *)PyArray_DATA(data);
+        int64_t dlen = (int64_t)PyArray_DIM(data, 0);
+        const int64_t *o = SY_I64(offsets);
+        int64_t *sv = SY_I64(secs);
+        int16_t *ov = (int16_t *)PyArray_DATA(offm);
+        uint8_t *s = (uint8_t *)PyArray_DATA(status);
+        SY_NOGIL_BEGIN
+        st = sy_parse_times(d, dlen, o, (int64_t)n, mode, sv, ov, s, stats);
+        SY_NOGIL_END
+    }
+    if (st != SY_OK) {
+        if (st == SY_EINVAL)
+            PyErr_SetString(PyExc_ValueError, "parse_times: offsets must be non-decreasing "
+                                              "and lie within data");
+        else
+            sy_raise(st, "parse_times");
+        goto fail;
+    }
+    Py_DECREF(data);
+    Py_DECREF(offsets);
+    return Py_BuildValue("(NNN(LLLLLL))", secs, offm, status, (long long)stats[0],
+                         (long long)stats[1], (long long)stats[2], (long long)stats[3],
+                         (long long)stats[4], (long long)stats[5]);
+fail:
+    Py_XDECREF(data);
+    Py_XDECREF(offsets);
+    Py_XDECREF(secs);
+    Py_XDECREF(offm);
+    Py_XDECREF(status);
+    return NULL;
+}
+
+PyMethodDef sy_parse_methods[] = {
+    {"parse_amounts", py_parse_amounts, METH_VARARGS,
+     "parse_amounts(data, offsets, empty_value) -> (values, status, n_bad, n_empty)"},
+    {"parse_times", py_parse_times, METH_VARARGS,
+     "parse_times(data, offsets, mode) -> (seconds, offset_minutes, status, stats)"},
+    {NULL, NULL, 0, NULL},
+};
