@@ -41,23 +41,25 @@ class ParseError(ValueError):
 
 
 def _text(arr: Any) -> pa.Array:
-    """One contiguous large_string array (nulls -> "")."""
+    """One contiguous string (or large_string) array, nulls -> ""."""
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
-    if not pa.types.is_large_string(arr.type):
-        if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-            arr = pc.cast(arr, pa.string())
-        arr = pc.cast(arr, pa.large_string())
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = pc.cast(arr, pa.string())
     if arr.null_count:
         arr = pc.fill_null(arr, "")
     return arr
 
 
 def _buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """(bytes, int64 offsets) of a large_string array, zero-copy where Arrow allows."""
+    """(bytes, int64 offsets) of a string array; the bytes are not copied."""
     bufs = arr.buffers()
     n = len(arr)
-    offsets = np.frombuffer(bufs[1], dtype=np.int64, count=n + 1, offset=8 * arr.offset)
+    if pa.types.is_large_string(arr.type):
+        offsets = np.frombuffer(bufs[1], dtype=np.int64, count=n + 1, offset=8 * arr.offset)
+    else:
+        offsets = np.frombuffer(bufs[1], dtype=np.int32, count=n + 1,
+                                offset=4 * arr.offset).astype(np.int64)
     data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
     return data, offsets
 
@@ -420,3 +422,75 @@ def categorical(col: Any) -> pd.Categorical:
     cats = pd.Index(dictionary.take(pa.array(order)).to_numpy(zero_copy_only=False),
                     dtype=object)
     return pd.Categorical.from_codes(codes, categories=cats, validate=False)
+
+
+def _keys_to_text(keys: np.ndarray) -> pa.Array:
+    """Texts of digit keys (see _core.digit_keys): vectorised, 17 passes over the uniques."""
+    k = keys.size
+    v, ln = keys // 18, keys % 18
+    mat = np.empty((k, 17), dtype=np.uint8)
+    p = 10 ** np.arange(16, -1, -1, dtype=np.int64)
+    for i in range(17):
+        mat[:, i] = (v // p[i]) % 10 + 48
+    data = mat[np.arange(17)[None, :] < ln[:, None]]
+    offsets = np.zeros(k + 1, dtype=np.int64)
+    np.cumsum(ln, out=offsets[1:])
+    return pa.LargeStringArray.from_buffers(k, pa.py_buffer(offsets), pa.py_buffer(data))
+
+
+def factorize_ids(col: Any) -> tuple[np.ndarray, pa.Array, int]:
+    """Ids as text -> (codes, sorted unique texts, rows whose id had blanks stripped).
+
+    Codes are int64 ranks of the stripped texts (-1 for a blank id).  Ids of digits
+    only (zero-padded or not) take a C path; others go through Arrow's hash encoding.
+    """
+    text = _text(as_text_ids(col))
+    data, offsets = _buffers(text)
+    keys = _core.digit_keys(data, offsets)
+    if keys is not None:
+        lens = keys % 18
+        present = keys >= 0
+        lo = int(lens[present].min()) if present.any() else 0
+        if present.all() and lo == int(lens.max()):
+            # fixed-width ids (the usual zero-padded kind): the numbers themselves sort
+            # like the texts and are dense when the ids are, so factorising is cheap
+            scale = 18 * 10 ** (17 - lo)
+            codes, uniq = _core.factorize_int64(keys // scale)
+            texts = pc.utf8_lpad(pc.cast(pa.array(uniq), pa.large_string()), lo, "0")
+            return codes, texts, 0
+        codes, uniq = _core.factorize_int64(keys)
+        if uniq.size and uniq[0] == -1:
+            codes = codes - 1            # the blank key sorts first
+            uniq = uniq[1:]
+        return codes, _keys_to_text(uniq), 0
+    enc = text.dictionary_encode()
+    dictionary = enc.dictionary
+    idx = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    stripped = pc.utf8_trim_whitespace(dictionary)
+    changed = pc.not_equal(stripped, dictionary).to_numpy(zero_copy_only=False)
+    n_stripped = 0
+    if changed.any():
+        per = np.bincount(idx, minlength=len(dictionary))
+        n_stripped = int(per[changed & (pc.utf8_length(stripped).to_numpy(
+            zero_copy_only=False) > 0)].sum())
+    enc2 = stripped.dictionary_encode()
+    d2 = enc2.dictionary
+    order = pc.array_sort_indices(d2).to_numpy(zero_copy_only=False)
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size)
+    sorted_d2 = d2.take(pa.array(order))
+    blank_rank = -1
+    lens = pc.utf8_length(sorted_d2).to_numpy(zero_copy_only=False)
+    if lens.size and lens[0] == 0:
+        blank_rank = 0                   # "" sorts first
+    step = rank[enc2.indices.to_numpy(zero_copy_only=False)]
+    codes = step[idx] if idx.size else idx
+    if blank_rank == 0:
+        codes = codes - 1
+        sorted_d2 = sorted_d2.slice(1)
+    return codes, sorted_d2, n_stripped
+
+
+def text_index(texts: pa.Array, name: str) -> pd.Index:
+    """A pandas Index of the texts (object dtype, like ids from a DataFrame)."""
+    return pd.Index(texts.to_numpy(zero_copy_only=False), dtype=object, name=name)

@@ -412,9 +412,19 @@ class _Read:
     """What a reader returns: columns (pyarrow), their header names, line numbers."""
 
     def __init__(self, columns: dict[str, Any], header: list[str], lines: _Lines,
-                 n_rows: int, first_column: str | None) -> None:
+                 n_rows: int, first_column: str | None,
+                 fetch: Callable[[str], Any] | None = None) -> None:
         self.columns, self.header, self.lines = columns, header, lines
         self.n_rows, self.first_column = n_rows, first_column
+        self._fetch = fetch
+
+    def first_values(self, rows: np.ndarray) -> Any:
+        """Values of the file's first column at some rows (read only when needed)."""
+        pa = _pa()
+        col = self.columns.get(self.first_column)
+        if col is None:
+            col = self._fetch(self.first_column)
+        return col.take(pa.array(np.asarray(rows, dtype=np.int64)))
 
 
 def _missing_columns(wanted: dict[str, str], header: list[str], label: str,
@@ -547,7 +557,7 @@ def _read_text(src: _Source, wanted: dict[str, str], encoding: str | None, sep: 
                              f"{', '.join(repr(d) for d in used)} more than once; rename them "
                              "in the file or pass names=[...] for every column")
     first_col = header[0]
-    need = list(dict.fromkeys(list(wanted.values()) + [first_col]))
+    need = list(dict.fromkeys(wanted.values()))
     est_rows = _estimate_rows(src, sample, complete)
     reporter = _progress_reporter(progress, src, est_rows)
     if body[1:] == [] and complete and header_given is not None:
@@ -593,8 +603,24 @@ def _read_text(src: _Source, wanted: dict[str, str], encoding: str | None, sep: 
         raise ValueError(f"{src.label} has a header but no data rows: there is nothing to "
                          "read")
     cols = {c: table.column(c) for c in need}
+    del table
     lines_map = _Lines("text", first_data, src, enc, sep, quote, n)
-    return _Read(cols, header, lines_map, n, first_col)
+
+    def fetch(name: str) -> Any:
+        # the first column, for telling 合计 rows: read again, that column only
+        if whitespace:
+            t = _read_whitespace(src, enc, header, [name], skip + sep_line, header_given, names)
+        else:
+            c1 = pacsv.ConvertOptions(include_columns=[name], column_types={name: pa.string()},
+                                      strings_can_be_null=False)
+            with src.stream() as stream:
+                t = pacsv.read_csv(stream, read_options=pacsv.ReadOptions(**read_opts),
+                                   parse_options=parse, convert_options=c1)
+        if t.num_rows != n:  # pragma: no cover - same file, same options
+            raise RuntimeError("the file changed while it was read")
+        return t.column(0)
+
+    return _Read(cols, header, lines_map, n, first_col, fetch)
 
 
 def _reread_other_encoding(src: _Source, wanted, encoding, sep, kw, progress, enc) -> _Read:
@@ -810,11 +836,11 @@ def _read_parquet(src: _Source, wanted: dict[str, str], kw: dict[str, Any]) -> _
     if pf.metadata.num_rows == 0:
         raise ValueError(f"{src.label} has no data rows: there is nothing to read")
     first_col = header[0]
-    need = list(dict.fromkeys(list(wanted.values()) + [first_col]))
+    need = list(dict.fromkeys(wanted.values()))
     table = pf.read(columns=need)
     cols = {c: table.column(c) for c in need}
     return _Read(cols, header, _Lines("parquet", 0, n_rows=table.num_rows), table.num_rows,
-                 first_col)
+                 first_col, lambda name: pf.read(columns=[name]).column(0))
 
 
 def read_table(path_or_buffer: Any, columns: dict[str, str], *, encoding: str | None = "auto",
@@ -949,7 +975,11 @@ def read_orders(path_or_buffer: Any, customer: str, time: str, amount: str | Non
 def _clean(read: _Read, wanted: dict[str, str], *, time_format: str | None, tz: str | None,
            on_bad: str, excel_ok: bool, true_values: Sequence[str] = (),
            false_values: Sequence[str] = ()) -> tuple[dict[str, Any], dict[str, int]]:
-    """Parse the columns read; drop (and count) total rows, blank rows and bad rows."""
+    """Parse the columns read; drop (and count) total rows, blank rows and bad rows.
+
+    Returns the columns for Transactions (customer as int64 ranks of the id texts, with
+    the texts under ``"__ids__"``) and the reading step's quality counts.
+    """
     from siyu import _parse as P
 
     pa = _pa()
@@ -957,21 +987,28 @@ def _clean(read: _Read, wanted: dict[str, str], *, time_format: str | None, tz: 
     n = read.n_rows
     where = read.lines
     quality: dict[str, int] = {}
-    tcol, ccol = cols[wanted["time"]], cols[wanted["customer"]]
+    cname, tname = wanted["customer"], wanted["time"]
+    tcol, ccol = cols[tname], cols[cname]
 
-    secs, offs, tbad = P.times_with_offsets(tcol, wanted["time"], where, time_format,
-                                            excel_ok=excel_ok)
-    used = [cols[c] for c in dict.fromkeys(wanted.values())]
-    blank_rows = np.ones(n, dtype=bool)
-    for c in used:
-        blank_rows &= P.blank(c)
-    total = (P.is_total_row(P.as_text_ids(ccol)) |
-             P.is_total_row(cols[read.first_column])) & tbad & ~blank_rows
-    drop = blank_rows | total
-    if total.any():
-        quality["total_rows_dropped"] = int(total.sum())
-    if blank_rows.any():
-        quality["blank_rows_dropped"] = int(blank_rows.sum())
+    secs, offs, tbad = P.times_with_offsets(tcol, tname, where, time_format, excel_ok=excel_ok)
+    codes, texts, n_stripped = P.factorize_ids(ccol)
+    cblank = codes < 0
+    # totals and blank rows have no valid time: look only at those rows
+    drop = np.zeros(n, dtype=bool)
+    cand = np.flatnonzero(tbad | cblank)
+    if cand.size:
+        take = pa.array(cand)
+        used = [cols[c].take(take) for c in dict.fromkeys(wanted.values())]
+        blank_rows = np.ones(cand.size, dtype=bool)
+        for c in used:
+            blank_rows &= P.blank(c)
+        total = (P.is_total_row(P.as_text_ids(ccol.take(take))) |
+                 P.is_total_row(read.first_values(cand))) & tbad[cand] & ~blank_rows
+        drop[cand[total | blank_rows]] = True
+        if total.any():
+            quality["total_rows_dropped"] = int(total.sum())
+        if blank_rows.any():
+            quality["blank_rows_dropped"] = int(blank_rows.sum())
     bad_any = np.zeros(n, dtype=bool)
 
     def problem(mask: np.ndarray, err: Callable[[np.ndarray], Exception]) -> None:
@@ -982,18 +1019,16 @@ def _clean(read: _Read, wanted: dict[str, str], *, time_format: str | None, tz: 
             raise err(mask)
         bad_any[:] |= mask
 
-    ids = P.as_text_ids(ccol)
-    cblank = P.blank(ids)
-
     def id_error(mask: np.ndarray) -> Exception:
         rows = np.flatnonzero(mask)
-        return P.ParseError(f"customer column {wanted['customer']!r} (customer=): "
+        return P.ParseError(f"customer column {cname!r} (customer=): "
                             f"{rows.size:,} row(s) have no customer id: "
-                            f"{P.show_rows(ccol, rows, where, rows.size)} (other columns of "
-                            f"the first: {_row_preview(read, rows[0])}); {P.drop_hint()}", rows)
+                            f"{P.show_rows(ccol, rows, where, rows.size)} (the first of them: "
+                            f"{_row_preview(read, rows[0])}); {P.drop_hint()}", rows)
 
     problem(cblank, id_error)
-    problem(tbad, lambda m: P.time_error(tcol, wanted["time"], m, where, time_format))
+    problem(tbad, lambda m: P.time_error(tcol, tname, m, where, time_format))
+    released = {cname, tname}
     parsed: dict[str, Any] = {}
     for role, blank_value in (("amount", None), ("refund", 0.0), ("quantity", None)):
         if role not in wanted:
@@ -1003,22 +1038,23 @@ def _clean(read: _Read, wanted: dict[str, str], *, time_format: str | None, tz: 
         problem(bad, lambda m, c=cols[name], nm=name, r=role:
                 P.amount_error(c, nm, m, where, what=r, arg=r))
         parsed[role] = vals
-    flag = None
-    if "member" in wanted:
-        keep_mask = ~(drop | bad_any)
-        mcol = cols[wanted["member"]]
-        flag = P.flags(mcol.filter(pa.array(keep_mask)) if not keep_mask.all() else mcol,
-                       wanted["member"], where.restrict(np.flatnonzero(keep_mask))
-                       if not keep_mask.all() else where, true_values, false_values)
+        released.add(name)
+    # the parsed columns' text is no longer needed (memory)
+    others = {c for r, c in wanted.items() if r not in ("customer", "time", "amount", "refund",
+                                                         "quantity")}
+    for name in released - others:
+        cols.pop(name, None)
+    del tcol, ccol
+    keep = ~(drop | bad_any)
     if bad_any.any():
         quality["unreadable_rows_dropped"] = int((bad_any & ~drop).sum())
-    keep = ~(drop | bad_any)
     if not keep.any():
-        raise ValueError(f"no data rows left in the file after dropping "
+        raise ValueError(f"{read.lines.src.label if read.lines.src else 'the file'}: no data "
+                         f"rows left after dropping "
                          f"{', '.join(f'{v:,} {k}' for k, v in quality.items())}")
     all_kept = bool(keep.all())
-    keep_arr = pa.array(keep)
     idx = None if all_kept else np.flatnonzero(keep)
+    keep_arr = None if all_kept else pa.array(keep)
 
     def sel(a: Any) -> Any:
         return a if all_kept else a[idx]
@@ -1026,15 +1062,30 @@ def _clean(read: _Read, wanted: dict[str, str], *, time_format: str | None, tz: 
     def sel_arrow(a: Any) -> Any:
         return a if all_kept else a.filter(keep_arr)
 
-    out: dict[str, Any] = {}
-    out[wanted["customer"]] = pd.Series(P.categorical(sel_arrow(ids)), name=wanted["customer"])
+    flag = None
+    if "member" in wanted:
+        mcol = cols[wanted["member"]]
+        flag = P.flags(sel_arrow(mcol), wanted["member"],
+                       where if all_kept else where.restrict(idx), true_values, false_values)
+    c = sel(codes)
+    if not all_kept:
+        # ids seen only on dropped rows (a 合计 "id") are not customers
+        present = np.bincount(c, minlength=len(texts)) > 0
+        if not present.all():
+            remap = np.cumsum(present) - 1
+            c = remap[c]
+            texts = texts.filter(pa.array(present))
+    if n_stripped:
+        quality["ids_whitespace_stripped"] = n_stripped
+    out: dict[str, Any] = {cname: np.ascontiguousarray(c, dtype=np.int64),
+                           "__ids__": P.text_index(texts, cname)}
     s = sel(secs)
     if offs is not None and tz is not None:
         # times written with an offset, converted to the wall clock of tz
         utc = s - sel(offs).astype(np.int64) * 60
         when = pd.DatetimeIndex(utc.view("datetime64[s]"), tz="UTC").tz_convert(tz)
         s = when.tz_localize(None).to_numpy().astype("datetime64[s]").view(np.int64)
-    out[wanted["time"]] = s.view("datetime64[s]")
+    out[tname] = s.view("datetime64[s]")
     for role in ("amount", "refund", "quantity"):
         if role in parsed:
             out[wanted[role]] = sel(parsed[role])
@@ -1043,13 +1094,15 @@ def _clean(read: _Read, wanted: dict[str, str], *, time_format: str | None, tz: 
     for role in ("order", "status", "channel", "product", "category"):
         if role in wanted:
             col = sel_arrow(cols[wanted[role]])
-            text = P.as_text_ids(col) if role == "order" else col
             if role == "order":
-                out[wanted[role]] = _order_ids(text)
-            else:
-                out[wanted[role]] = pd.Series(P.categorical(_strip_text(text)),
-                                              name=wanted[role])
+                col = P.as_text_ids(col)
+            out[wanted[role]] = _labels(col)
     return out, quality
+
+
+def _labels(col: Any) -> np.ndarray:
+    """A text column (statuses, channels, order ids...) stripped, blanks missing (None)."""
+    return _strip_text(col).to_numpy(zero_copy_only=False)
 
 
 def _strip_text(col: Any) -> Any:
@@ -1061,14 +1114,6 @@ def _strip_text(col: Any) -> Any:
         arr = arr.cast(pa.string())
     t = pc.utf8_trim_whitespace(arr)
     return pc.if_else(pc.equal(pc.utf8_length(t), 0), pa.scalar(None, t.type), t)
-
-
-def _order_ids(col: Any) -> pd.Series:
-    """Order ids as text; blank -> missing (a row without an order id)."""
-    from siyu import _parse as P
-
-    cat = P.categorical(_strip_text(col))
-    return pd.Series(cat)
 
 
 def _row_preview(read: _Read, row: int) -> str:
@@ -1084,8 +1129,11 @@ def _row_preview(read: _Read, row: int) -> str:
 
 def _make_transactions(data: dict[str, Any], wanted: dict[str, str], quality: dict[str, int],
                        *, tz: str | None, paid: Any, refunded: Any, void: Any) -> Any:
+    import dataclasses
+
     from siyu.transactions import Transactions
 
+    ids = data.pop("__ids__")
     kwargs: dict[str, Any] = {role: wanted.get(role) for role in _ROLES}
     if "amount" not in wanted:
         kwargs["amount"] = None
@@ -1104,7 +1152,19 @@ def _make_transactions(data: dict[str, Any], wanted: dict[str, str], quality: di
     for key in ("product", "category", "quantity"):
         if kwargs.get(key) is None:
             kwargs.pop(key, None)
-    tx = Transactions(data, tz=None if tz is None else tz, **kwargs)
+    # customers go in as int64 ranks of their texts (cheap to group); the texts are
+    # then put back as the ids, in the same (sorted) order
+    tx = Transactions(data, tz=tz, **kwargs)
+    log = tx._log
+    if len(log.ids) != len(ids) and len(log.ids):
+        raise RuntimeError("read_orders: customer ids were lost on the way")  # pragma: no cover
+    ids = ids[np.asarray(log.ids, dtype=np.int64)] if len(log.ids) != len(ids) or len(ids) == 0 \
+        else ids
+    ids.name = wanted["customer"]
+    try:
+        log.ids = ids
+    except dataclasses.FrozenInstanceError:  # pragma: no cover - if Log becomes frozen
+        tx._log = dataclasses.replace(log, ids=ids)
     if "quality" not in accepted:
         tx._read_quality = dict(quality)
     return tx
@@ -1153,7 +1213,10 @@ def read_spend(path_or_buffer: Any, period: str = "period", amount: str = "amoun
         t = pc.replace_substring_regex(t, r"^(\d{4})(\d{2})$", r"\1-\2-01")
         pcol = t
     secs, bad = P.times(pcol, period, where)
-    total = P.is_total_row(read.columns[read.first_column]) & bad
+    total = np.zeros(len(bad), dtype=bool)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        total[rows] = P.is_total_row(read.first_values(rows))
     keep &= ~total
     if (bad & keep).any():
         rows = np.flatnonzero(bad & keep)

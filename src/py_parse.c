@@ -115,7 +115,51 @@ fail:
     return NULL;
 }
 
+/* digit_keys(data, offsets) -> keys (int64) or None when some id is not 1..17 digits */
+static PyObject *py_digit_keys(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *data_obj, *off_obj;
+    PyArrayObject *data = NULL, *offsets = NULL, *keys = NULL;
+    npy_intp n = 0;
+    int st, all_digits = 0;
+    if (!PyArg_ParseTuple(args, "OO", &data_obj, &off_obj)) return NULL;
+    if (coerce_strings(data_obj, off_obj, &data, &offsets, &n) < 0) goto fail;
+    if (!(keys = sy_empty_1d(n, NPY_INT64))) goto fail;
+    {
+        const uint8_t *d = (const uint8_t *)PyArray_DATA(data);
+        int64_t dlen = (int64_t)PyArray_DIM(data, 0);
+        const int64_t *o = SY_I64(offsets);
+        int64_t *k = SY_I64(keys);
+        SY_NOGIL_BEGIN
+        st = sy_parse_digit_keys(d, dlen, o, (int64_t)n, k, &all_digits);
+        SY_NOGIL_END
+    }
+    if (st != SY_OK) {
+        if (st == SY_EINVAL)
+            PyErr_SetString(PyExc_ValueError, "digit_keys: offsets must be non-decreasing "
+                                              "and lie within data");
+        else
+            sy_raise(st, "digit_keys");
+        goto fail;
+    }
+    Py_DECREF(data);
+    Py_DECREF(offsets);
+    if (!all_digits) {
+        Py_DECREF(keys);
+        Py_RETURN_NONE;
+    }
+    return (PyObject *)keys;
+fail:
+    Py_XDECREF(data);
+    Py_XDECREF(offsets);
+    Py_XDECREF(keys);
+    return NULL;
+}
+
 PyMethodDef sy_parse_methods[] = {
+    {"digit_keys", py_digit_keys, METH_VARARGS,
+     "digit_keys(data, offsets) -> int64 keys ordered like the texts, or None"},
     {"parse_amounts", py_parse_amounts, METH_VARARGS,
      "parse_amounts(data, offsets, empty_value) -> (values, status, n_bad, n_empty)"},
     {"parse_times", py_parse_times, METH_VARARGS,

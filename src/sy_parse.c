@@ -572,3 +572,80 @@ int sy_parse_times(const uint8_t *data, int64_t data_len, const int64_t *offsets
     }
     return st;
 }
+
+/* ---- ids made of digits ----------------------------------------------------- */
+/* An id of 1..17 ASCII digits maps to key = (digits right-padded with zeros to 17
+   places) * 18 + length: distinct ids get distinct keys and keys sort like the texts
+   ("00123" < "123" < "1230" < "124").  Blank ids get -1; any other id stops the scan
+   (*all_digits = 0) so the caller takes the general path. */
+typedef struct {
+    const uint8_t *data;
+    const int64_t *offsets;
+    int64_t begin, end;
+    int64_t *keys;
+    int ok;
+    int st;
+} key_job;
+
+static const int64_t pow10_i64[18] = {
+    1LL, 10LL, 100LL, 1000LL, 10000LL, 100000LL, 1000000LL, 10000000LL, 100000000LL,
+    1000000000LL, 10000000000LL, 100000000000LL, 1000000000000LL, 10000000000000LL,
+    100000000000000LL, 1000000000000000LL, 10000000000000000LL, 100000000000000000LL,
+};
+
+static void *key_worker(void *arg)
+{
+    key_job *j = (key_job *)arg;
+    for (int64_t i = j->begin; i < j->end; i++) {
+        if (((i - j->begin) & (SY_PARSE_POLL - 1)) == 0 && sy_interrupted()) {
+            j->st = SY_EINTR;
+            return NULL;
+        }
+        const uint8_t *p = j->data + j->offsets[i];
+        int64_t len = j->offsets[i + 1] - j->offsets[i];
+        if (len == 0) {
+            j->keys[i] = -1;
+            continue;
+        }
+        if (len > 17) {
+            j->ok = 0;
+            return NULL;
+        }
+        int64_t v = 0;
+        for (int64_t q = 0; q < len; q++) {
+            uint8_t c = p[q];
+            if (c < '0' || c > '9') {
+                j->ok = 0;
+                return NULL;
+            }
+            v = v * 10 + (c - '0');
+        }
+        j->keys[i] = v * pow10_i64[17 - len] * 18 + len;
+    }
+    return NULL;
+}
+
+int sy_parse_digit_keys(const uint8_t *data, int64_t data_len, const int64_t *offsets,
+                        int64_t n, int64_t *keys, int *all_digits)
+{
+    if (!check_offsets(offsets, n, data_len)) return SY_EINVAL;
+    int nt = n_jobs(n);
+    key_job jobs[SY_THREADS_CAP];
+    for (int t = 0; t < nt; t++) {
+        jobs[t].data = data;
+        jobs[t].offsets = offsets;
+        jobs[t].begin = n * t / nt;
+        jobs[t].end = n * (t + 1) / nt;
+        jobs[t].keys = keys;
+        jobs[t].ok = 1;
+        jobs[t].st = SY_OK;
+    }
+    sy_run_jobs(key_worker, jobs, sizeof(key_job), nt);
+    int st = SY_OK;
+    *all_digits = 1;
+    for (int t = 0; t < nt; t++) {
+        if (!jobs[t].ok) *all_digits = 0;
+        if (jobs[t].st != SY_OK) st = jobs[t].st;
+    }
+    return st;
+}

@@ -33,4 +33,10 @@ int sy_parse_amounts(const uint8_t *data, int64_t data_len, const int64_t *offse
 int sy_parse_times(const uint8_t *data, int64_t data_len, const int64_t *offsets, int64_t n,
                    int mode, int64_t *secs, int16_t *offset, uint8_t *status, int64_t *stats);
 
+/* Keys of ids made of 1..17 ASCII digits (see sy_parse.c): distinct per text, ordered
+   like the texts; -1 for blank ids.  *all_digits = 0 when some id is anything else
+   (keys are then incomplete). */
+int sy_parse_digit_keys(const uint8_t *data, int64_t data_len, const int64_t *offsets,
+                        int64_t n, int64_t *keys, int *all_digits);
+
 #endif /* SY_PARSE_H */
