@@ -1252,3 +1252,52 @@ def read_csv(path_or_buffer: Any, customer: str = "customer_id", time: str = "da
     1
     """
     return read_orders(path_or_buffer, customer, time, amount, **kwargs)
+
+
+def read_header(path_or_buffer: Any, *, encoding: str | None = "auto", sep: str | None = None,
+                sheet: Any = None, **reader_kwargs: Any) -> tuple[list[str], bool]:
+    """Column names of an export and whether it has at least one data row.
+
+    Reads only a sample (text), the first rows of the sheet (Excel) or the schema
+    (Parquet).  Raises ValueError for an empty file.
+    """
+    src = _Source(path_or_buffer)
+    if src.kind == "parquet":
+        import pyarrow.parquet as pq
+
+        pf = pq.ParquetFile(src.path if src.path is not None else _pa().BufferReader(src.data))
+        return list(pf.schema_arrow.names), pf.metadata.num_rows > 0
+    if src.kind == "excel":
+        target = src.path if src.path is not None else _pyio.BytesIO(src.data)
+        xl = pd.ExcelFile(target, engine=_excel_engine(target, src.label))
+        name = xl.sheet_names[0] if sheet is None else (
+            xl.sheet_names[sheet] if isinstance(sheet, int) and 0 <= sheet < len(xl.sheet_names)
+            else sheet)
+        if name not in xl.sheet_names:
+            raise ValueError(f"sheet={sheet!r}: no such sheet in {src.label}; its sheets are "
+                             f"{', '.join(repr(str(s)) for s in xl.sheet_names)}")
+        skip = int(reader_kwargs.get("skiprows", 0) or 0)
+        df = xl.parse(name, nrows=1, skiprows=skip, dtype=object)
+        return [str(c) for c in df.columns], len(df) > 0
+    sample, complete = src.sample()
+    if not sample.strip(b"\r\n\t \x00\xef\xbb\xbf\xff\xfe"):
+        raise ValueError(f"{src.label} is empty: there is nothing to read")
+    enc = _resolve_encoding(src, encoding, sample, complete)
+    lines = _decode_sample(sample, enc, complete).splitlines()
+    skip = int(reader_kwargs.get("skiprows", 0) or 0)
+    lines = lines[skip:]
+    if lines and re.fullmatch(r"sep=(.)", lines[0].strip()):
+        sep = sep or lines[0].strip()[4]
+        lines = lines[1:]
+    lines = [ln for ln in lines if ln.strip()]
+    if not lines:
+        raise ValueError(f"{src.label} is empty: there is nothing to read")
+    if reader_kwargs.get("names"):
+        return [str(n) for n in reader_kwargs["names"]], True
+    if sep is None:
+        sep = sniff_delimiter(lines)
+    elif sep in (r"\s+", " ", "whitespace"):
+        sep = None
+    quote = str(reader_kwargs.get("quotechar", '"'))
+    header = [h.strip() if sep is None else h for h in _split_header(lines[0], sep, quote)]
+    return header, len(lines) > 1
