@@ -211,6 +211,8 @@ def _check_input(args: argparse.Namespace) -> str:
     """Check that the input exists and has the named columns; return its kind."""
     import difflib
 
+    from siyu import io as sio
+
     path = args.input
     kind = _input_kind(path)
     if not os.path.isfile(path):
@@ -228,6 +230,8 @@ def _check_input(args: argparse.Namespace) -> str:
             norm = {"".join(a.split()).casefold(): a for a in available}
             alt = norm.get("".join(col.split()).casefold()) or (close[0] if close else None)
             hint = f"; did you mean {flag} {_quote(alt)}?" if alt else ""
+            if not getattr(args, "names", None):
+                hint += _cli_hint(sio.header_hint(available))
             raise UsageError(f"{flag} {col!r}: no such column in {path} (columns: {shown})"
                              f"{hint}")
     return kind

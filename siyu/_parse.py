@@ -354,7 +354,10 @@ def flags(col: Any, name: str, where: Where, true_values: Sequence[str] = (),
     out = table[codes] if codes.size else np.zeros(0, np.int8)
     if (out < 0).any():
         rows = np.flatnonzero(out < 0)
-        unknown = sorted({words[c] for c in np.unique(codes[rows])})
+        first = {}
+        for r, v in zip(rows[:200], raw_values(col, rows[:200])):
+            first.setdefault(v.strip().lower(), v.strip())
+        unknown = sorted({first.get(words[c], words[c]) for c in np.unique(codes[rows])})
         shown = ", ".join(repr(u) for u in unknown[:5])
         raise ParseError(
             f"member column {name!r} (member=): value(s) {shown} are not member flags "

@@ -264,6 +264,12 @@ def _resolve_encoding(src: _Source, encoding: str | None, sample: bytes,
                          f"on line {_line_of_byte(sample, pos)} does not decode); {hint}")
     if codec == "utf_8" and sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
+    if not codec.startswith("utf") and max(sample, default=0) >= 0x80 and \
+            _decodes(sample, "utf-8", complete)[0]:
+        # non-ASCII text that is valid UTF-8 is UTF-8: read otherwise it would garble
+        raise ValueError(f"{src.label} is UTF-8 text, not {_pretty(encoding)} (read as "
+                         f"{_pretty(encoding)} its Chinese text would be garbled); pass "
+                         "encoding=\"utf-8\" (or encoding=\"auto\")")
     return encoding
 
 
@@ -330,6 +336,16 @@ def _looks_like_data(fields: Sequence[str]) -> bool:
     pat = re.compile(r"^\s*[-+(]?[￥¥$]?[\d,.:/\-年月日 ]+[)元]?\s*$")
     return bool(fields) and all(pat.match(f) for f in fields if f.strip()) and \
         any(f.strip() for f in fields)
+
+
+def header_hint(header: Sequence[str]) -> str:
+    """A sentence for errors when the header line looks like data (no header line)."""
+    if not _looks_like_data(header):
+        return ""
+    guess = ["customer", "date", "quantity", "amount"] if len(header) == 4 else \
+        [f"col{i + 1}" for i in range(len(header))]
+    return (f". The first line looks like data, not a header: name the columns with "
+            f"header=None, names={guess!r}")
 
 
 # ---- line numbers in messages -----------------------------------------------------------
@@ -522,12 +538,7 @@ def _read_text(src: _Source, wanted: dict[str, str], encoding: str | None, sep: 
         if names:
             header = [str(n) for n in names]
         first_data = skip + sep_line + 2
-    extra = ""
-    if header_given is not None and _looks_like_data(header) and not names:
-        guess = ["customer", "date", "quantity", "amount"][:len(header)] \
-            if len(header) == 4 else [f"col{i + 1}" for i in range(len(header))]
-        extra = (f". The first line looks like data, not a header: name the columns with "
-                 f"header=None, names={guess!r}")
+    extra = "" if header_given is None or names else header_hint(header)
     if encoding not in (None, "auto") and not src.text_given:
         err = _missing_columns(wanted, header, src.label)
         if err is not None:
@@ -705,8 +716,8 @@ class _Progress:
         if self.bar is not None:
             self.bar.update(n)
             return
-        pct = 100 * self.read // max(self.total, 1)
-        if pct >= self.next_pct and pct < 100:
+        pct = min(100 * self.read // max(self.total, 1), 100)
+        if pct >= self.next_pct:
             self.next_pct = pct - pct % 10 + 10
             line = (f"siyu: reading {self.label}: {pct}% ({self.read / 1e6:,.0f} of "
                     f"{self.total / 1e6:,.0f} MB, {_time.perf_counter() - self.t0:.1f} s)")
