@@ -309,9 +309,14 @@ def _read_progress(args: argparse.Namespace) -> Any:
         return False
 
     def line(text: str) -> None:
-        _abandon_line()
+        # progress lines go between "siyu: reading FILE ... " and its timing
+        if _mid_line[0]:
+            sys.stderr.write("\n")
+            _mid_line[0] = False
         sys.stderr.write(text + "\n")
         sys.stderr.flush()
+        if text.rstrip().endswith("s)") and " 100% " in text:
+            _start(_MSG[args.lang]["reading"].format(name=args.input))
 
     try:
         import tqdm  # noqa: F401

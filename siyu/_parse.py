@@ -447,25 +447,38 @@ def factorize_ids(col: Any) -> tuple[np.ndarray, pa.Array, int]:
     Codes are int64 ranks of the stripped texts (-1 for a blank id).  Ids of digits
     only (zero-padded or not) take a C path; others go through Arrow's hash encoding.
     """
-    text = _text(as_text_ids(col))
-    data, offsets = _buffers(text)
-    keys = _core.digit_keys(data, offsets)
-    if keys is not None:
-        lens = keys % 18
-        present = keys >= 0
-        lo = int(lens[present].min()) if present.any() else 0
-        if present.all() and lo == int(lens.max()):
+    arr = pa.chunked_array(_chunks(as_text_ids(col)))
+    n = len(arr)
+    keys = np.empty(n, dtype=np.int64)
+    pos, digits = 0, True
+    for chunk in arr.chunks:                  # chunk by chunk: no combined copy
+        data, offsets = _buffers(_text(chunk))
+        k = _core.digit_keys(data, offsets)
+        if k is None:
+            digits = False
+            break
+        keys[pos:pos + len(k)] = k
+        pos += len(k)
+    if digits and n:
+        lens = pc.min_max(pc.binary_length(arr)).as_py()
+        lo, hi = lens["min"], lens["max"]
+        if lo == hi and lo > 0:
             # fixed-width ids (the usual zero-padded kind): the numbers themselves sort
             # like the texts and are dense when the ids are, so factorising is cheap
             scale = 18 * 10 ** (17 - lo)
-            codes, uniq = _core.factorize_int64(keys // scale)
+            np.floor_divide(keys, scale, out=keys)
+            codes, uniq = _core.factorize_int64(keys)
+            del keys
             texts = pc.utf8_lpad(pc.cast(pa.array(uniq), pa.large_string()), lo, "0")
             return codes, texts, 0
         codes, uniq = _core.factorize_int64(keys)
+        del keys
         if uniq.size and uniq[0] == -1:
-            codes = codes - 1            # the blank key sorts first
+            codes -= 1                       # the blank key sorts first
             uniq = uniq[1:]
         return codes, _keys_to_text(uniq), 0
+    del keys
+    text = _text(arr)
     enc = text.dictionary_encode()
     dictionary = enc.dictionary
     idx = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)

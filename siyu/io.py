@@ -129,7 +129,7 @@ class _Source:
         elif self.data is not None:
             base = pa.BufferReader(self.data)
         else:
-            base = pa.memory_map(self.path, "r") if comp is None else pa.OSFile(self.path, "r")
+            base = pa.OSFile(self.path, "r")   # not memory_map: mapped pages count as RSS
         return pa.CompressedInputStream(base, comp) if comp else base
 
     def sample(self) -> tuple[bytes, bool]:
@@ -979,8 +979,18 @@ def read_orders(path_or_buffer: Any, customer: str, time: str, amount: str | Non
                       progress=progress, **reader_kwargs)
     data, quality = _clean(read, wanted, time_format=time_format, tz=tz, on_bad=on_bad,
                            excel_ok=read.lines.kind == "excel", **flags_kw)
+    del read
+    _release_arrow_memory()
     return _make_transactions(data, wanted, quality, tz=tz, paid=paid, refunded=refunded,
                               void=void)
+
+
+def _release_arrow_memory() -> None:
+    """Give the parsed text columns' memory back to the system before construction."""
+    try:
+        _pa().default_memory_pool().release_unused()
+    except AttributeError:  # pragma: no cover - old pyarrow
+        pass
 
 
 def _clean(read: _Read, wanted: dict[str, str], *, time_format: str | None, tz: str | None,
@@ -1039,6 +1049,12 @@ def _clean(read: _Read, wanted: dict[str, str], *, time_format: str | None, tz: 
 
     problem(cblank, id_error)
     problem(tbad, lambda m: P.time_error(tcol, tname, m, where, time_format))
+    # the text of ids and times is no longer needed (memory)
+    if cname not in [c for r, c in wanted.items() if r not in ("customer", "time")]:
+        cols.pop(cname, None)
+    if tname not in [c for r, c in wanted.items() if r not in ("customer", "time")]:
+        cols.pop(tname, None)
+    del tcol, ccol
     released = {cname, tname}
     parsed: dict[str, Any] = {}
     for role, blank_value in (("amount", None), ("refund", 0.0), ("quantity", None)):
@@ -1055,7 +1071,6 @@ def _clean(read: _Read, wanted: dict[str, str], *, time_format: str | None, tz: 
                                                          "quantity")}
     for name in released - others:
         cols.pop(name, None)
-    del tcol, ccol
     keep = ~(drop | bad_any)
     if bad_any.any():
         quality["unreadable_rows_dropped"] = int((bad_any & ~drop).sum())
@@ -1096,7 +1111,12 @@ def _clean(read: _Read, wanted: dict[str, str], *, time_format: str | None, tz: 
         utc = s - sel(offs).astype(np.int64) * 60
         when = pd.DatetimeIndex(utc.view("datetime64[s]"), tz="UTC").tz_convert(tz)
         s = when.tz_localize(None).to_numpy().astype("datetime64[s]").view(np.int64)
-    out[tname] = s.view("datetime64[s]")
+    # only the calendar day is used: hand over days (no second conversion, less memory)
+    if s is secs:
+        np.floor_divide(s, 86400, out=s)
+    else:
+        s = np.floor_divide(s, 86400)
+    out[tname] = s.view("datetime64[D]")
     for role in ("amount", "refund", "quantity"):
         if role in parsed:
             out[wanted[role]] = sel(parsed[role])

@@ -475,7 +475,8 @@ def test_cli_parquet_channel_spend_zh(files, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["log.xlsx", *COLS], "use a .csv or .parquet file"),
+    (["log.json", *COLS], "use a .csv / .tsv / .txt export, an .xlsx / .xls workbook or a "
+                          ".parquet file"),
     (["log.csv", *COLS, "--spend", "log.csv"], "--spend log.csv: missing column(s) period"),
     (["log.csv", *COLS, "--channel", "source", "--spend", "spend_total.csv"],
      "missing column(s) source"),
