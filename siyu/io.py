@@ -742,8 +742,11 @@ def _progress_reporter(progress: Any, src: _Source, est_rows: int) -> _Progress 
 def _excel_engine(path_or_buf: Any, label: str) -> str:
     try:
         import python_calamine  # noqa: F401
-        return "calamine"
-    except ImportError:
+
+        major, minor = (int(x) for x in pd.__version__.split(".")[:2])
+        if (major, minor) >= (2, 2):          # pandas' calamine engine
+            return "calamine"
+    except (ImportError, ValueError):
         pass
     low = label.lower()
     try:
