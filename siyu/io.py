@@ -187,9 +187,9 @@ def detect_encoding(sample: bytes, complete: bool = True) -> str:
 
     A byte-order mark decides (UTF-8 with BOM, UTF-16); else strict UTF-8, else
     GB18030 (which also reads GBK and GB2312).  When charset-normalizer is installed
-    it is asked about samples that are not UTF-8, so Big5, Shift-JIS or Latin
-    encodings are recognised; without it such files read as GB18030 only when that
-    decodes them.
+    it decides between GB18030 and Big5 (Traditional Chinese) and names the encoding
+    of samples GB18030 cannot decode; without it those are an error asking for
+    ``encoding=``.
 
     Examples
     --------
@@ -209,27 +209,23 @@ def detect_encoding(sample: bytes, complete: bool = True) -> str:
         return "utf-16-le" if odd > even else "utf-16-be"
     if _decodes(sample, "utf-8", complete)[0]:
         return "utf-8"
-    guess = None
     try:
         from charset_normalizer import from_bytes
-
-        best = from_bytes(sample[:200_000]).best()
-        guess = None if best is None else best.encoding
     except ImportError:
-        pass
-    if guess is not None:
-        g = _norm_codec(guess)
-        if g in ("gb2312", "gbk", "gb18030", "hz", "big5hkscs") and g != "big5hkscs":
-            return "gb18030"
-        if g not in ("utf_8", "ascii") and _decodes(sample, g, complete)[0]:
-            if not _decodes(sample, "gb18030", complete)[0] or g in ("big5", "shift_jis",
-                                                                     "cp932", "euc_jp",
-                                                                     "euc_kr", "cp949"):
-                return g
+        from_bytes = None
     if _decodes(sample, "gb18030", complete)[0]:
+        # Chinese exports: GB18030 unless the text reads better as Big5 (Traditional);
+        # other answers of a detector (e.g. cp949 for short GBK samples) are not trusted
+        if from_bytes is not None:
+            best = from_bytes(sample[:200_000], cp_isolation=["gb18030", "big5"]).best()
+            if best is not None and _norm_codec(best.encoding) == "big5" and \
+                    _decodes(sample, "big5", complete)[0]:
+                return "big5"
         return "gb18030"
-    if guess is not None and _decodes(sample, guess, complete)[0]:
-        return _norm_codec(guess)
+    if from_bytes is not None:
+        best = from_bytes(sample[:200_000]).best()
+        if best is not None and _decodes(sample, best.encoding, complete)[0]:
+            return _norm_codec(best.encoding)
     raise ValueError("cannot tell the file's encoding (it is not UTF-8, UTF-16 or GB18030); "
                      "pass encoding=, e.g. encoding=\"big5\"")
 

@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import unicodedata
 from decimal import Decimal
 from pathlib import Path
@@ -125,6 +126,13 @@ def test_detect_encoding(enc):
     data = text.encode(enc)
     cut = data[: len(data) // 2 + 1]
     assert sio.detect_encoding(cut, complete=False) == got
+
+
+def test_detect_big5_with_charset_normalizer():
+    pytest.importorskip("charset_normalizer")
+    text = "訂單編號,買家,金額\n1,張三,100\n2,李四,200\n" * 30
+    assert sio.detect_encoding(text.encode("big5")) == "big5"
+    assert sio.detect_encoding("买家ID,金额\n".encode("gbk")) == "gb18030"
 
 
 def test_sniff_delimiter():
@@ -580,3 +588,45 @@ def test_cli_spend_file_with_chinese_months(files, tmp_path):
                    cwd=tmp_path)
     assert proc.returncode == 2 and "--spend-period" in proc.stderr
     assert len(proc.stderr.splitlines()) == 1
+
+
+def test_docstring_examples():
+    import doctest
+
+    import siyu.datasets
+
+    for mod in (sio, siyu.datasets):
+        res = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
+        assert res.failed == 0 and res.attempted > 0, mod.__name__
+
+
+def test_ctrl_c_stops_reading_a_large_file(tmp_path):
+    """SIGINT during read_orders on a few million rows: KeyboardInterrupt within a second."""
+    path = tmp_path / "big.csv"
+    n = 3_000_000
+    ids = np.char.zfill(np.arange(n).astype(str), 8)
+    pd.DataFrame({"id": ids, "t": "2024/3/5 14:22:01", "amt": "￥1,299.00"}).to_csv(path,
+                                                                                 index=False)
+    code = f"""
+import os, signal, sys, threading, time
+import siyu
+def fire():
+    time.sleep(float(sys.argv[1]))
+    os.kill(os.getpid(), signal.SIGINT)
+threading.Thread(target=fire, daemon=True).start()
+t0 = time.perf_counter()
+try:
+    siyu.read_orders({str(path)!r}, "id", "t", "amt")
+    print("finished", time.perf_counter() - t0)
+except KeyboardInterrupt:
+    print("interrupted", time.perf_counter() - t0)
+"""
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    for delay in (0.3, 1.0):
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-c", code, str(delay)], capture_output=True,
+                              text=True, env=env, timeout=120)
+        out = proc.stdout.split()
+        assert out and out[0] in ("interrupted", "finished"), proc.stderr
+        if out[0] == "interrupted":
+            assert float(out[1]) < delay + 1.5, out
