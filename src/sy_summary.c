@@ -12,6 +12,7 @@
 #include "siyu.h"
 
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 
 static int row_cmp(const void *a, const void *b)
@@ -226,15 +227,20 @@ typedef struct {
     int64_t lo, hi;
     int64_t *n_occ, *first_day, *last_day, *first_per, *last_per, *n_orders;
     double *revenue, *first_amount, *repeat_sum;
+    _Atomic int stop;       /* Ctrl-C seen by a worker */
 } summary_ctx;
 
 /* Summarise customers [c0, c1); rows of a customer are contiguous and sorted by day. */
 static void summarise_range(void *vctx, int64_t c0, int64_t c1)
 {
-    const summary_ctx *x = (const summary_ctx *)vctx;
+    summary_ctx *x = (summary_ctx *)vctx;
     const int64_t *day = x->day;
     const double *amount = x->amount;
     for (int64_t c = c0; c < c1; c++) {
+        if ((c & 8191) == 0 && sy_interrupted()) {
+            x->stop = 1;
+            return;
+        }
         int64_t i = x->offsets[c], end = x->offsets[c + 1];
         while (i < end && day[i] <= x->lo) i++;
         int64_t occ = 0, orders = 0, fday = 0, lday = 0, fper = 0, lper = 0;
@@ -303,6 +309,7 @@ static void summarise_range(void *vctx, int64_t c0, int64_t c1)
  * them) are scanned in place; otherwise they are grouped first (O(n + k)).
  */
 int sy_summary_compute(const int64_t *cust, const int64_t *day, const double *amount,
+                       const int64_t *grouped_offsets,
                        int64_t n, int64_t k, int period, int64_t lo, int64_t hi,
                        int64_t *n_occ, int64_t *first_day, int64_t *last_day,
                        int64_t *first_per, int64_t *last_per, int64_t *n_orders,
@@ -311,6 +318,14 @@ int sy_summary_compute(const int64_t *cust, const int64_t *day, const double *am
     if (period < SY_PERIOD_D || period > SY_PERIOD_Y) return SY_EINVAL;
     if (k < 0 || n < 0 || !n_occ) return SY_EINVAL;
     int st = SY_OK;
+    if (grouped_offsets) {
+        /* the stored log: rows already grouped and sorted, offsets checked by the caller */
+        summary_ctx ctx = {day, amount, grouped_offsets, period, lo, hi, n_occ, first_day,
+                           last_day, first_per, last_per, n_orders, revenue, first_amount,
+                           repeat_sum, 0};
+        sy_parallel_for(k, 20000, summarise_range, &ctx);
+        return ctx.stop ? SY_EINTR : SY_OK;
+    }
     int64_t *offsets = (int64_t *)calloc((size_t)(k + 1), sizeof(int64_t));
     int64_t *perm = NULL, *day2 = NULL;
     double *amount2 = NULL;
@@ -339,8 +354,9 @@ int sy_summary_compute(const int64_t *cust, const int64_t *day, const double *am
         amount = amount2;
     }
     summary_ctx ctx = {day, amount, offsets, period, lo, hi, n_occ, first_day, last_day,
-                       first_per, last_per, n_orders, revenue, first_amount, repeat_sum};
+                       first_per, last_per, n_orders, revenue, first_amount, repeat_sum, 0};
     sy_parallel_for(k, 20000, summarise_range, &ctx);
+    if (ctx.stop) st = SY_EINTR;
 done:
     free(offsets);
     free(perm);
