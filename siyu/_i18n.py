@@ -72,6 +72,13 @@ _QUALITY: dict[str, Entry] = {
     "quality.orders": {"en": "orders in the log (purchases)", "zh": "有效订单数(购买)"},
     "quality.rows_after_end": {"en": "orders after {end} (ignored by analyses ending then)",
                                "zh": "{end} 之后的订单(截至该日的分析不计入)"},
+    # reading a file (siyu.read_orders)
+    "quality.total_rows_dropped": {"en": "total rows dropped (合计 / 总计 / Total, no time)",
+                                   "zh": "已删除的合计行(合计 / 总计 / Total,无时间)"},
+    "quality.blank_rows_dropped": {"en": "blank rows dropped", "zh": "已删除的空行"},
+    "quality.unreadable_rows_dropped": {
+        "en": "rows with an unreadable id, time or amount dropped (on_bad=\"drop\")",
+        "zh": "无法读取客户ID、时间或金额而删除的行(on_bad=\"drop\")"},
 }
 
 # ---- cohorts, retention, survival, repurchase, unit economics ---------------------------

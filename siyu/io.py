@@ -872,14 +872,6 @@ def read_table(path_or_buffer: Any, columns: dict[str, str], *, encoding: str | 
 
 
 # ---- read_orders ---------------------------------------------------------------------------
-def _transactions_kwargs() -> set[str]:
-    import inspect
-
-    from siyu.transactions import Transactions
-
-    return set(inspect.signature(Transactions.__init__).parameters)
-
-
 def read_orders(path_or_buffer: Any, customer: str, time: str, amount: str | None = None, *,
                 order: str | None = None, status: str | None = None, refund: str | None = None,
                 channel: str | None = None, member: str | None = None,
@@ -1100,10 +1092,11 @@ def _clean(read: _Read, wanted: dict[str, str], *, time_format: str | None, tz: 
             remap = np.cumsum(present) - 1
             c = remap[c]
             texts = texts.filter(pa.array(present))
-    if n_stripped:
-        quality["ids_whitespace_stripped"] = n_stripped
+    # ids go to Transactions as ranks, so the stripping it would count is counted here
+    quality["customer_ids_stripped"] = int(n_stripped)
     out: dict[str, Any] = {cname: np.ascontiguousarray(c, dtype=np.int64),
-                           "__ids__": P.text_index(texts, cname)}
+                           "__ids__": P.text_index(texts, cname),
+                           "__lines__": where if all_kept else where.restrict(idx)}
     s = sel(secs)
     if offs is not None and tz is not None:
         # times written with an offset, converted to the wall clock of tz
@@ -1165,39 +1158,50 @@ def _make_transactions(data: dict[str, Any], wanted: dict[str, str], quality: di
 
     ids = data.pop("__ids__")
     kwargs: dict[str, Any] = {role: wanted.get(role) for role in _ROLES}
-    if "amount" not in wanted:
-        kwargs["amount"] = None
-    extra = dict(paid=paid, refunded=refunded, void=void, quality=quality or None)
-    accepted = _transactions_kwargs()
-    for key in ("order", "status", "refund", "paid", "refunded", "void", "quality"):
-        val = kwargs.pop(key, None) if key in kwargs else extra.get(key)
-        if val is None:
-            continue
-        if key not in accepted:
-            if key == "quality":
-                continue
-            raise TypeError(f"{key}= needs the order semantics of siyu.Transactions, which "
-                            "this build does not have yet")
-        kwargs[key] = val
-    for key in ("product", "category", "quantity"):
-        if kwargs.get(key) is None:
-            kwargs.pop(key, None)
     # customers go in as int64 ranks of their texts (cheap to group); the texts are
     # then put back as the ids, in the same (sorted) order
-    tx = Transactions(data, tz=tz, **kwargs)
+    lines = data.pop("__lines__", None)
+    try:
+        tx = Transactions(data, tz=tz, paid=paid, refunded=refunded, void=void,
+                          quality=quality, **kwargs)
+    except ValueError as exc:
+        status = wanted.get("status")
+        if status and lines is not None and str(exc).startswith(f"status column {status!r}"):
+            raise ValueError(f"{exc} ({_unknown_status_lines(data[status], status, lines, paid, refunded, void)})") from None
+        raise
     log = tx._log
-    if len(log.ids) != len(ids) and len(log.ids):
-        raise RuntimeError("read_orders: customer ids were lost on the way")  # pragma: no cover
-    ids = ids[np.asarray(log.ids, dtype=np.int64)] if len(log.ids) != len(ids) or len(ids) == 0 \
-        else ids
+    # customers whose orders were all void (dropped) are not in the log: log.ids holds
+    # the ranks that remain, in order
+    ranks = np.asarray(log.ids, dtype=np.int64)
+    ids = ids if ranks.size == len(ids) else ids[ranks]
     ids.name = wanted["customer"]
     try:
         log.ids = ids
     except dataclasses.FrozenInstanceError:  # pragma: no cover - if Log becomes frozen
         tx._log = dataclasses.replace(log, ids=ids)
-    if "quality" not in accepted:
-        tx._read_quality = dict(quality)
     return tx
+
+
+def _unknown_status_lines(values: np.ndarray, name: str, lines: _Lines, paid: Any,
+                          refunded: Any, void: Any) -> str:
+    """Where the unknown statuses are: 'first at line 3: '售后中', line 7: ...'."""
+    from siyu import _orders
+    from siyu import _parse as P
+
+    uniq, first = np.unique(np.asarray(values, dtype=object).astype(str), return_index=True)
+    unknown = []
+    for u in uniq[:1000]:
+        try:
+            _orders.statuses(np.array([None if u == "None" else u], dtype=object), name, paid,
+                             refunded, void)
+        except ValueError:
+            unknown.append(u)
+    if not unknown:
+        return "see the status column"
+    rows = np.flatnonzero(np.isin(np.asarray(values, dtype=object).astype(str), unknown))
+    shown = rows[:P.SHOWN]
+    vals = ["" if v is None else str(v) for v in np.asarray(values, dtype=object)[shown]]
+    return "first at " + ", ".join(f"{loc}: {v!r}" for loc, v in zip(lines(shown), vals))
 
 
 def read_spend(path_or_buffer: Any, period: str = "period", amount: str = "amount",

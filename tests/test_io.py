@@ -82,13 +82,43 @@ def test_every_format_reads_the_same_log(files, reference, name):
 
 
 def _quality(tx):
-    q = getattr(tx, "_read_quality", None)
-    if q is not None:
-        return q
-    table = tx.quality                        # once Transactions takes quality=
+    table = tx.quality
     return {k: int(v) for k, v in table["count"].items()
             if k in ("total_rows_dropped", "blank_rows_dropped", "unreadable_rows_dropped",
-                     "ids_whitespace_stripped") and int(v)}
+                     "customer_ids_stripped") and int(v)}
+
+
+FULL = dict(BASE, order=C["order"], status=C["status"], refund=C["refund"])
+
+
+@pytest.mark.parametrize("name", ["gbk.csv", "utf16.txt", "xlsx", "parquet"])
+def test_order_semantics_match_the_plain_pandas_oracle(files, export, name):
+    """Every figure of read_orders with order ids, statuses and refunds = the §2a oracle."""
+    import reference as ref
+    import reference_orders as ro
+    from test_orders import assert_summary_equal, repurchase_oracle
+
+    tx = siyu.read_orders(files[name], **FULL)
+    kw = {k: v for k, v in FULL.items() if k not in ("channel", "member")}
+    want = ro.order_log(export.parsed, **kw)
+    assert sorted(tx.customer_ids) == sorted(want.log["customer"].unique())
+    q = tx.quality["count"].to_dict()
+    assert q.pop("total_rows_dropped") == 1
+    assert q == want.quality
+    end = want.log["day"].max()
+    s = tx.summary(end=end)
+    w = ref.summary(want.log, end, customer="customer", time="day", amount="amount")
+    assert_summary_equal(s, w)
+    purchases = want.log[want.log["kind"] == "purchase"]
+    assert int(s["n_orders"].sum()) == len(purchases) == tx.n_rows - int(
+        (want.log["kind"] == "refund").sum())
+    assert s["revenue"].sum() == pytest.approx(want.log["amount"].sum())
+    assert (s["frequency"] > 0).mean() == pytest.approx((w["frequency"] > 0).mean())
+    rp = tx.repurchase(within=(30,), end=end).overall
+    assert (int(rp["eligible"].iloc[0]), int(rp["repurchased"].iloc[0])) == \
+        repurchase_oracle(want.log, end, 30)
+    # and the same as the hand-parsed frame through Transactions
+    pd.testing.assert_frame_equal(s, siyu.Transactions(export.parsed, **FULL).summary(end=end))
 
 
 def test_ids_are_text_and_keep_their_zeros(files, export):
@@ -360,6 +390,9 @@ BAD_INPUTS = {
                           "line 3: ''", 'on_bad="drop"'),
     "unknown member flag": ("id,t,amt,m\n1,2024-01-01,12,VIP\n2,2024-01-01,3,是\n",
                             {"member": "m"}, "line 2: 'VIP'", "true_values=['VIP']"),
+    "unknown status": ("id,t,amt,st\n1,2024-01-01,12,交易成功\n2,2024-01-02,3,售后中\n"
+                       "3,2024-01-02,3,售后中\n", {"status": "st"},
+                       "'售后中' (2 rows)", "paid=['售后中']"),
     "empty file": ("", {}, "is empty", None),
     "header-only file": ("id,t,amt\n", {}, "has a header but no data rows", None),
     "ragged line": ("id,t,amt\n1,2024-01-01,12\n2,2024-01-01,12,5\n", {}, "line 3 has 4", None),
@@ -396,15 +429,14 @@ def test_bad_input_error_and_its_fix(case):
 
 
 def test_unknown_status_error_names_values_and_fix():
-    if "status" not in sio._transactions_kwargs():
-        pytest.skip("needs the order semantics of Transactions (construct branch)")
     data = "id,t,amt,st\n1,2024-01-01,12,交易成功\n2,2024-01-02,3,售后中\n3,2024-01-02,3,售后中\n"
     with pytest.raises(ValueError) as info:
         siyu.read_orders(io.BytesIO(data.encode()), "id", "t", "amt", status="st")
     text = str(info.value)
-    assert "售后中" in text and "refunded=" in text or "paid=" in text
+    assert "'售后中' (2 rows)" in text and "first at line 3: '售后中', line 4: '售后中'" in text
+    hint = re.search(r"pass (paid=\[[^\]]*\])", text).group(1)
     tx = siyu.read_orders(io.BytesIO(data.encode()), "id", "t", "amt", status="st",
-                          refunded=["售后中"])
+                          **eval(f"dict({hint})"))
     assert tx.n_customers == 3
 
 
@@ -557,10 +589,11 @@ def test_cli_report_numbers_equal_api(files, tmp_path):
     out = tmp_path / "r.html"
     proc = run_cli("report", files["gbk.csv"], "--customer", C["customer"], "--time", C["time"],
                    "--amount", C["amount"], "--channel", C["channel"], "--member", C["member"],
+                   "--order", C["order"], "--status", C["status"], "--refund", C["refund"],
                    "--out", str(out), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     html = out.read_text(encoding="utf-8")
-    tx = siyu.read_orders(files["gbk.csv"], **BASE)
+    tx = siyu.read_orders(files["gbk.csv"], **FULL)
     s = tx.summary()
     kpis = {label: value for value, label in
             re.findall(r"<div class='kpi'><b>([^<]*)</b><span>([^<]*)</span>", html)}
