@@ -118,16 +118,14 @@ def amounts(col: Any, name: str, where: Where, *, what: str = "amount",
                         f"pass the column of amounts as {what}=")
     n = sum(len(c) for c in chunks)
     out = np.empty(n, dtype=np.float64)
-    bad = np.empty(n, dtype=bool)
     empty_value = np.nan if blank is None else float(blank)
+    status = np.empty(n, dtype=np.uint8)
     pos = 0
-    for chunk in chunks:
-        text = _text(chunk)
-        data, offsets = _buffers(text)
-        v, st, _, _ = _core.parse_amounts(data, offsets, empty_value)
-        out[pos:pos + len(v)] = v
-        bad[pos:pos + len(v)] = st == BAD if blank is not None else st != OK
-        pos += len(v)
+    for chunk in chunks:                      # each chunk parsed in place, on all cores
+        data, offsets = _buffers(_text(chunk))
+        _core.parse_amounts(data, offsets, empty_value, out, status, pos)
+        pos += len(offsets) - 1
+    bad = status == BAD if blank is not None else status != OK
     return out, bad
 
 
@@ -254,16 +252,13 @@ def times_with_offsets(col: Any, name: str, where: Where, time_format: str | Non
     stats = np.zeros(6, dtype=np.int64)
     texts = [_text(c) for c in chunks]
     pos = 0
-    for text in texts:
+    for text in texts:                        # each chunk parsed in place, on all cores
         data, offsets = _buffers(text)
-        s, o, st, cst = _core.parse_times(data, offsets, mode)
-        secs[pos:pos + len(s)] = s
-        offs[pos:pos + len(s)] = o
-        status[pos:pos + len(s)] = st
+        _, _, _, cst = _core.parse_times(data, offsets, mode, secs, offs, status, pos)
         stats[:4] += cst[:4]
         stats[4] = max(stats[4], cst[4])
         stats[5] = max(stats[5], cst[5])
-        pos += len(s)
+        pos += len(offsets) - 1
     if stats[2]:                       # a/b/YYYY values: decide the order from the column
         first_big, second_big = stats[4] > 12, stats[5] > 12
         rows = np.flatnonzero(status == AMBIG)
@@ -278,11 +273,8 @@ def times_with_offsets(col: Any, name: str, where: Where, time_format: str | Non
         pos = 0
         for text in texts:
             data, offsets = _buffers(text)
-            s, o, st, _ = _core.parse_times(data, offsets, mode)
-            secs[pos:pos + len(s)] = s
-            offs[pos:pos + len(s)] = o
-            status[pos:pos + len(s)] = st
-            pos += len(s)
+            _core.parse_times(data, offsets, mode, secs, offs, status, pos)
+            pos += len(offsets) - 1
         stats[3] = int(np.count_nonzero((offs != NO_OFFSET) & (status == OK)))
     bad = status != OK
     if not stats[3]:

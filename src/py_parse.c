@@ -21,25 +21,61 @@ static int coerce_strings(PyObject *data_obj, PyObject *off_obj, PyArrayObject *
     return 0;
 }
 
-/* parse_amounts(data, offsets, empty_value) -> (values, status, n_bad, n_empty) */
+/* Optional output array: `given` (may be None) must be a writable, aligned, C-contiguous
+   1-d array of `typenum` with at least start + n entries; returns a new reference to it
+   (or a fresh array of n entries when None) and the pointer to entry `start`. */
+static PyArrayObject *out_array(PyObject *given, int typenum, npy_intp start, npy_intp n,
+                                const char *name, char **ptr)
+{
+    if (given == NULL || given == Py_None) {
+        PyArrayObject *a = sy_empty_1d(n, typenum);
+        if (a) *ptr = PyArray_BYTES(a);
+        return a;
+    }
+    if (!PyArray_Check(given) || PyArray_TYPE((PyArrayObject *)given) != typenum ||
+        PyArray_NDIM((PyArrayObject *)given) != 1 ||
+        !PyArray_ISCARRAY((PyArrayObject *)given)) {
+        PyErr_Format(PyExc_TypeError, "%s must be a writable C-contiguous 1-d array of the "
+                     "right dtype", name);
+        return NULL;
+    }
+    PyArrayObject *a = (PyArrayObject *)given;
+    if (start < 0 || PyArray_DIM(a, 0) < start || PyArray_DIM(a, 0) - start < n) {
+        PyErr_Format(PyExc_ValueError, "%s is too short for %zd values at %zd", name,
+                     (Py_ssize_t)n, (Py_ssize_t)start);
+        return NULL;
+    }
+    Py_INCREF(a);
+    *ptr = PyArray_BYTES(a) + start * PyArray_ITEMSIZE(a);
+    return a;
+}
+
+/* parse_amounts(data, offsets, empty_value[, out, status, start])
+     -> (values, status, n_bad, n_empty); with out/status given, the values are written
+     at out[start:start + n] (no copy) and those arrays are returned. */
 static PyObject *py_parse_amounts(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *data_obj, *off_obj;
+    PyObject *data_obj, *off_obj, *out_obj = Py_None, *status_obj = Py_None;
     double empty_value;
+    Py_ssize_t start = 0;
     PyArrayObject *data = NULL, *offsets = NULL, *out = NULL, *status = NULL;
+    char *vp = NULL, *sp = NULL;
     int64_t n_bad = 0, n_empty = 0;
     npy_intp n = 0;
     int st;
-    if (!PyArg_ParseTuple(args, "OOd", &data_obj, &off_obj, &empty_value)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOd|OOn", &data_obj, &off_obj, &empty_value, &out_obj,
+                          &status_obj, &start))
+        return NULL;
     if (coerce_strings(data_obj, off_obj, &data, &offsets, &n) < 0) goto fail;
-    if (!(out = sy_empty_1d(n, NPY_FLOAT64)) || !(status = sy_empty_1d(n, NPY_UINT8))) goto fail;
+    if (!(out = out_array(out_obj, NPY_FLOAT64, start, n, "out", &vp))) goto fail;
+    if (!(status = out_array(status_obj, NPY_UINT8, start, n, "status", &sp))) goto fail;
     {
         const uint8_t *d = (const uint8_t *)PyArray_DATA(data);
         int64_t dlen = (int64_t)PyArray_DIM(data, 0);
         const int64_t *o = SY_I64(offsets);
-        double *v = SY_F64(out);
-        uint8_t *s = (uint8_t *)PyArray_DATA(status);
+        double *v = (double *)vp;
+        uint8_t *s = (uint8_t *)sp;
         SY_NOGIL_BEGIN
         st = sy_parse_amounts(d, dlen, o, (int64_t)n, empty_value, v, s, &n_bad, &n_empty);
         SY_NOGIL_END
@@ -63,32 +99,37 @@ fail:
     return NULL;
 }
 
-/* parse_times(data, offsets, mode) -> (seconds, offset_minutes, status, stats tuple) */
+/* parse_times(data, offsets, mode[, secs, offset_minutes, status, start])
+     -> (seconds, offset_minutes, status, stats tuple); outputs as in parse_amounts. */
 static PyObject *py_parse_times(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *data_obj, *off_obj;
+    PyObject *data_obj, *off_obj, *secs_obj = Py_None, *offm_obj = Py_None, *status_obj = Py_None;
     int mode;
+    Py_ssize_t start = 0;
     PyArrayObject *data = NULL, *offsets = NULL, *secs = NULL, *offm = NULL, *status = NULL;
+    char *vp = NULL, *op = NULL, *sp = NULL;
     int64_t stats[SY_TIME_NSTATS] = {0};
     npy_intp n = 0;
     int st;
-    if (!PyArg_ParseTuple(args, "OOi", &data_obj, &off_obj, &mode)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOi|OOOn", &data_obj, &off_obj, &mode, &secs_obj, &offm_obj,
+                          &status_obj, &start))
+        return NULL;
     if (mode != SY_TIME_AUTO && mode != SY_TIME_DMY && mode != SY_TIME_MDY) {
         PyErr_SetString(PyExc_ValueError, "parse_times: mode must be 0 (auto), 1 (DMY) or 2 (MDY)");
         return NULL;
     }
     if (coerce_strings(data_obj, off_obj, &data, &offsets, &n) < 0) goto fail;
-    if (!(secs = sy_empty_1d(n, NPY_INT64)) || !(offm = sy_empty_1d(n, NPY_INT16)) ||
-        !(status = sy_empty_1d(n, NPY_UINT8)))
-        goto fail;
+    if (!(secs = out_array(secs_obj, NPY_INT64, start, n, "secs", &vp))) goto fail;
+    if (!(offm = out_array(offm_obj, NPY_INT16, start, n, "offset_minutes", &op))) goto fail;
+    if (!(status = out_array(status_obj, NPY_UINT8, start, n, "status", &sp))) goto fail;
     {
         const uint8_t *d = (const uint8_t *)PyArray_DATA(data);
         int64_t dlen = (int64_t)PyArray_DIM(data, 0);
         const int64_t *o = SY_I64(offsets);
-        int64_t *sv = SY_I64(secs);
-        int16_t *ov = (int16_t *)PyArray_DATA(offm);
-        uint8_t *s = (uint8_t *)PyArray_DATA(status);
+        int64_t *sv = (int64_t *)vp;
+        int16_t *ov = (int16_t *)op;
+        uint8_t *s = (uint8_t *)sp;
         SY_NOGIL_BEGIN
         st = sy_parse_times(d, dlen, o, (int64_t)n, mode, sv, ov, s, stats);
         SY_NOGIL_END
@@ -161,8 +202,10 @@ PyMethodDef sy_parse_methods[] = {
     {"digit_keys", py_digit_keys, METH_VARARGS,
      "digit_keys(data, offsets) -> int64 keys ordered like the texts, or None"},
     {"parse_amounts", py_parse_amounts, METH_VARARGS,
-     "parse_amounts(data, offsets, empty_value) -> (values, status, n_bad, n_empty)"},
+     "parse_amounts(data, offsets, empty_value[, out, status, start]) -> (values, status, n_bad, "
+     "n_empty)"},
     {"parse_times", py_parse_times, METH_VARARGS,
-     "parse_times(data, offsets, mode) -> (seconds, offset_minutes, status, stats)"},
+     "parse_times(data, offsets, mode[, secs, offset_minutes, status, start]) -> (seconds, "
+     "offset_minutes, status, stats)"},
     {NULL, NULL, 0, NULL},
 };

@@ -25,7 +25,7 @@
 #include "siyu.h"
 #include "sy_parse.h"
 
-#define SY_PARSE_MIN_PER_THREAD 65536
+#define SY_PARSE_MIN_PER_THREAD 16384
 #define SY_PARSE_POLL 4096
 
 /* ---- shared scanning helpers ------------------------------------------- */

@@ -663,3 +663,31 @@ except KeyboardInterrupt:
         assert out and out[0] in ("interrupted", "finished"), proc.stderr
         if out[0] == "interrupted":
             assert float(out[1]) < delay + 1.5, out
+
+
+def test_parse_kernels_check_their_arguments():
+    from siyu import _core
+
+    data, offsets = np.frombuffer(b"12abc", np.uint8), np.array([0, 2, 5], np.int64)
+    v, st, nb, ne = _core.parse_amounts(data, offsets, float("nan"))
+    assert v[0] == 12.0 and st.tolist() == [0, 2] and (nb, ne) == (1, 0)
+    with pytest.raises(ValueError, match="offsets"):
+        _core.parse_amounts(data, np.array([0, 9], np.int64), 0.0)
+    with pytest.raises(ValueError, match="offsets"):
+        _core.parse_times(data, np.array([3, 1], np.int64), 0)
+    with pytest.raises(ValueError, match="n \\+ 1"):
+        _core.parse_amounts(data, np.array([], np.int64), 0.0)
+    with pytest.raises(ValueError, match="mode"):
+        _core.parse_times(data, offsets, 7)
+    out, status = np.zeros(3), np.zeros(3, np.uint8)
+    with pytest.raises(ValueError, match="too short"):
+        _core.parse_amounts(data, offsets, 0.0, out, status, 2)
+    with pytest.raises(ValueError, match="too short"):
+        _core.parse_amounts(data, offsets, 0.0, out, status, -1)
+    with pytest.raises(TypeError, match="dtype"):
+        _core.parse_amounts(data, offsets, 0.0, np.zeros(3, np.float32), status, 0)
+    _core.parse_amounts(data, offsets, 0.0, out, status, 1)
+    assert out[1] == 12.0 and status[2] == 2
+    assert _core.digit_keys(data, offsets) is None
+    keys = _core.digit_keys(np.frombuffer(b"0071", np.uint8), np.array([0, 3, 4], np.int64))
+    assert keys[0] < keys[1]                         # "007" < "1"
