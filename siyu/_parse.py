@@ -171,15 +171,7 @@ def _numeric_times(vals: np.ndarray, name: str, time_format: str | None,
         serial = finite & (v >= 20000) & (v < 80000)
         if not (excel_ok and serial[finite].all()):
             rows = np.flatnonzero(finite)[:SHOWN]
-            sample = float(np.median(v[finite])) if finite.any() else 0.0
-            if 20000 <= sample < 80000:
-                fix = 'time_format="excel" (Excel serial day numbers)'
-            elif 1e8 <= sample < 1e10:
-                fix = 'time_format="s" (seconds since 1970-01-01)'
-            elif 1e11 <= sample < 1e13:
-                fix = 'time_format="ms" (milliseconds since 1970-01-01)'
-            else:
-                fix = 'time_format= (a strftime format such as "%Y%m%d", or "excel", "s", "ms")'
+            fix = _numeric_fix(float(np.median(v[finite])) if finite.any() else 0.0)
             raise ParseError(
                 f"time column {name!r} holds numbers, not dates ({show_rows(col, rows, where, int(finite.sum()))}); "
                 f"say what they are: pass {fix}", rows)
@@ -191,6 +183,17 @@ def _numeric_times(vals: np.ndarray, name: str, time_format: str | None,
         secs[ok] = s[ok].astype(np.int64)
         return secs, ~ok
     raise ValueError(f"time_format={time_format!r} does not apply to a numeric time column")
+
+
+def _numeric_fix(sample: float) -> str:
+    """What numbers in a time column most likely are, as the argument that reads them."""
+    if 20000 <= sample < 80000:
+        return 'time_format="excel" (Excel serial day numbers)'
+    if 1e8 <= sample < 1e10:
+        return 'time_format="s" (seconds since 1970-01-01)'
+    if 1e11 <= sample < 1e13:
+        return 'time_format="ms" (milliseconds since 1970-01-01)'
+    return 'time_format= (a strftime format such as "%Y%m%d", or "excel", "s", "ms")'
 
 
 def times(col: Any, name: str, where: Where, time_format: str | None = None, *,
@@ -314,6 +317,16 @@ def time_error(col: Any, name: str, bad: np.ndarray, where: Where,
     if all(v.strip() == "" for v in vals):
         return ParseError(f"time column {name!r} (time=): {rows.size:,} blank time(s): "
                           f"{show_rows(col, rows, where, rows.size)}; {drop_hint()}", rows)
+    nums = []
+    for v in vals:
+        try:
+            nums.append(float(v))
+        except ValueError:
+            break
+    if not time_format and len(nums) == len(vals):
+        return ParseError(f"time column {name!r} (time=) holds numbers, not dates: "
+                          f"{show_rows(col, rows, where, rows.size)}; say what they are: pass "
+                          f"{_numeric_fix(float(np.median(nums)))}", rows)
     known = ("" if time_format else
              "; the forms read without help are 2024-03-05, 2024/3/5 14:22:01, 2024年3月5日 "
              "14:22, 20240305 and ISO times with offsets, or pass time_format= (a strftime "

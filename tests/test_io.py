@@ -484,6 +484,16 @@ def test_excel_sheets_and_missing_extra(tmp_path, monkeypatch):
     assert siyu.read_orders(path, "id", "t", "amt", sheet=1).n_rows == 2
     with pytest.raises(ValueError, match="'说明', '订单'"):
         siyu.read_orders(path, "id", "t", "amt", sheet="Sheet1")
+    # numeric cells as times: Excel serial days are read as such from a workbook only
+    serial = pd.DataFrame({"id": ["1", "2"], "t": [45356.5, 45357.25], "amt": [1.0, 2.0]})
+    serial.to_excel(tmp_path / "serial.xlsx", index=False)
+    tx = siyu.read_orders(tmp_path / "serial.xlsx", "id", "t", "amt")
+    assert [str(d.date()) for d in (tx.start, tx.end)] == ["2024-03-05", "2024-03-06"]
+    serial.to_csv(tmp_path / "serial.csv", index=False)
+    with pytest.raises(ValueError, match='pass time_format="excel"'):
+        siyu.read_orders(tmp_path / "serial.csv", "id", "t", "amt")
+    tx = siyu.read_orders(tmp_path / "serial.csv", "id", "t", "amt", time_format="excel")
+    assert str(tx.start.date()) == "2024-03-05"
     import builtins
 
     real = builtins.__import__
