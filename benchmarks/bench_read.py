@@ -134,9 +134,44 @@ def run_duckdb(path):
                 last=str(last.date()))
 
 
+# the readers alone, text columns into Arrow (what read_orders could build on): no result
+# to compare, shown to justify the choice of reader
+def raw_pyarrow(path):
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    cols = [COLS["customer"], COLS["time"], COLS["amount"]]
+    with pa.OSFile(path) as f:
+        t = pacsv.read_csv(f, read_options=pacsv.ReadOptions(block_size=1 << 22),
+                           convert_options=pacsv.ConvertOptions(
+                               include_columns=cols, column_types={c: pa.string() for c in cols},
+                               strings_can_be_null=False))
+    return {"rows": t.num_rows}
+
+
+def raw_polars(path):
+    import polars as pl
+
+    t = pl.read_csv(path, columns=[COLS["customer"], COLS["time"], COLS["amount"]],
+                    infer_schema=False).to_arrow()
+    return {"rows": t.num_rows}
+
+
+def raw_duckdb(path):
+    import duckdb
+
+    q = (f"SELECT \"{COLS['customer']}\", \"{COLS['time']}\", \"{COLS['amount']}\" "
+         f"FROM read_csv('{path}', header=true, all_varchar=true)")
+    t = duckdb.sql(q).to_arrow_table()
+    return {"rows": t.num_rows}
+
+
+RAW = {"raw: pyarrow.csv text columns": raw_pyarrow, "raw: polars text columns": raw_polars,
+       "raw: duckdb text columns": raw_duckdb}
+
 CONTENDERS = {"siyu.read_orders": run_siyu, "pandas.read_csv (default engine)": run_pandas,
               "pandas.read_csv (engine=pyarrow)": run_pandas_pyarrow, "polars": run_polars,
-              "duckdb": run_duckdb}
+              "duckdb": run_duckdb, **RAW}
 
 
 def child(name: str, path: str, repeat: int) -> None:
@@ -183,8 +218,8 @@ def main() -> int:
         results[name] = json.loads(out.stdout.strip().splitlines()[-1])
     if not results:
         return 1
-    fastest_plain = min((r["seconds"] for n, r in results.items() if not n.startswith("siyu")),
-                        default=None)
+    fastest_plain = min((r["seconds"] for n, r in results.items()
+                         if not n.startswith(("siyu", "raw:"))), default=None)
     ref = results.get("siyu.read_orders")
     print(f"  {'contender':34s} {'seconds':>8s} {'peak RSS MB':>12s}  siyu speed-up")
     for name, r in results.items():
@@ -199,6 +234,9 @@ def main() -> int:
     base = next(iter(results.values()))["result"]
     for name, r in results.items():
         res = r["result"]
+        if name.startswith("raw:"):
+            ok &= res["rows"] == base["rows"]
+            continue
         same = (res["rows"] == base["rows"] and res["customers"] == base["customers"]
                 and res["first"] == base["first"] and res["last"] == base["last"]
                 and abs(res["revenue"] - base["revenue"]) <= 1e-9 * abs(base["revenue"]) + 1e-6)
