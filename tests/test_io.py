@@ -665,14 +665,16 @@ except KeyboardInterrupt:
     print("interrupted", time.perf_counter() - t0)
 """
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    seen = []
     for delay in (0.3, 1.0):
-        t0 = time.perf_counter()
         proc = subprocess.run([sys.executable, "-c", code, str(delay)], capture_output=True,
                               text=True, env=env, timeout=120)
         out = proc.stdout.split()
         assert out and out[0] in ("interrupted", "finished"), proc.stderr
+        seen.append(out[0])
         if out[0] == "interrupted":
-            assert float(out[1]) < delay + 1.5, out
+            assert float(out[1]) < delay + 1.0, out
+    assert seen[0] == "interrupted", seen       # 3M rows take longer than 0.3 s to read
 
 
 def test_parse_kernels_check_their_arguments():
