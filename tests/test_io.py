@@ -703,3 +703,14 @@ def test_parse_kernels_check_their_arguments():
     assert _core.digit_keys(data, offsets) is None
     keys = _core.digit_keys(np.frombuffer(b"0071", np.uint8), np.array([0, 3, 4], np.int64))
     assert keys[0] < keys[1]                         # "007" < "1"
+
+
+def test_readme_status_table_is_the_built_in_table():
+    from siyu._orders import STATUS_TABLE
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    for cls, values in STATUS_TABLE.items():
+        row = re.search(rf"^\| {cls} \| ([^|]*) \|", text, re.M)
+        assert row, cls
+        listed = [v.strip() for v in re.split(r"[,;]", row.group(1))]
+        assert sorted(listed) == sorted(values), cls
