@@ -163,6 +163,102 @@ class _Counting(_pyio.RawIOBase):
         super().close()
 
 
+class _GbToUtf8(_pyio.RawIOBase):
+    """GB18030 / GBK bytes as a UTF-8 stream, transcoded in C on all cores, in blocks.
+
+    pyarrow's own transcoding goes through Python's codec on one core; this keeps
+    GBK exports about as fast to read as UTF-8 ones.
+    """
+
+    BLOCK = 1 << 24
+    _tables: tuple[np.ndarray, np.ndarray] | None = None
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+        self.pending = b""          # an incomplete sequence carried to the next block
+        self.buf = memoryview(b"")
+        self.eof = False
+        self.consumed = 0           # input bytes transcoded so far
+        self.lines = 0              # newlines in them
+
+    @classmethod
+    def tables(cls) -> tuple[np.ndarray, np.ndarray]:
+        if cls._tables is None:
+            two = np.zeros(126 * 191, dtype=np.uint32)
+            for i in range(126):
+                for j in range(191):
+                    if j + 0x40 == 0x7F:
+                        continue
+                    try:
+                        two[i * 191 + j] = ord(bytes((0x81 + i, 0x40 + j)).decode("gb18030"))
+                    except UnicodeDecodeError:
+                        pass
+            four = np.zeros(39420, dtype=np.uint32)
+            for lin in range(39420):
+                b4, r = lin % 10, lin // 10
+                b3, r = r % 126, r // 126
+                b2, b1 = r % 10, r // 10
+                try:
+                    ch = bytes((0x81 + b1, 0x30 + b2, 0x81 + b3, 0x30 + b4)).decode("gb18030")
+                    four[lin] = ord(ch) if len(ch) == 1 else 0
+                except UnicodeDecodeError:
+                    pass
+            cls._tables = (two, four)
+        return cls._tables
+
+    def readable(self) -> bool:
+        return True
+
+    def _fill(self) -> None:
+        from siyu import _core
+
+        two, four = self.tables()
+        while not self.buf and not self.eof:
+            block = self.raw.read(self.BLOCK)
+            final = not block
+            data = self.pending + (block or b"")
+            if not data:
+                self.eof = True
+                return
+            arr = np.frombuffer(data, dtype=np.uint8)
+            out = np.empty(2 * len(data), dtype=np.uint8)
+            n, bad = _core.gb18030_to_utf8(arr, two, four, out)
+            if bad >= 0 and (final or bad < len(data) - 3):
+                line = self.lines + data.count(b"\n", 0, bad) + 1
+                raise UnicodeDecodeError("gb18030", data, bad, bad + 1,
+                                         f"byte 0x{data[bad]:02x} on line {line} does not decode")
+            used = len(data) if bad < 0 else bad
+            self.pending = data[used:]
+            self.lines += data.count(b"\n", 0, used)
+            self.consumed += used
+            self.buf = memoryview(out[:n].tobytes())
+            self.eof = final
+
+    def readinto(self, b: Any) -> int:
+        # fill b completely (short reads only at the end), as a regular file does
+        got = 0
+        while got < len(b):
+            if not self.buf:
+                self._fill()
+                if not self.buf:
+                    break
+            k = min(len(b) - got, len(self.buf))
+            b[got:got + k] = self.buf[:k]
+            self.buf = self.buf[k:]
+            got += k
+        return got
+
+    def close(self) -> None:
+        try:
+            self.raw.close()
+        finally:
+            super().close()
+
+
+def _fast_transcode(enc: str) -> bool:
+    return _norm_codec(enc) in ("gb18030", "gbk", "gb2312")
+
+
 # ---- encodings -------------------------------------------------------------------------
 def _norm_codec(name: str) -> str:
     return codecs.lookup(name).name.replace("-", "_")
@@ -224,10 +320,20 @@ def detect_encoding(sample: bytes, complete: bool = True) -> str:
         return "gb18030"
     if from_bytes is not None:
         best = from_bytes(sample[:200_000]).best()
-        if best is not None and _decodes(sample, best.encoding, complete)[0]:
+        # single-byte code pages decode anything: as a guess for a damaged file they
+        # would garble it silently, so only multi-byte answers are taken
+        if best is not None and _norm_codec(best.encoding) in _MULTIBYTE and \
+                _decodes(sample, best.encoding, complete)[0]:
             return _norm_codec(best.encoding)
-    raise ValueError("cannot tell the file's encoding (it is not UTF-8, UTF-16 or GB18030); "
-                     "pass encoding=, e.g. encoding=\"big5\"")
+    ok, pos = _decodes(sample, "gb18030", complete)
+    raise ValueError(f"cannot tell the file's encoding: it is not UTF-8, UTF-16 or GB18030 "
+                     f"(byte 0x{sample[pos]:02x} on line {_line_of_byte(sample, pos)} is "
+                     "neither); fix that line if it is damaged, or pass the encoding, e.g. "
+                     "encoding=\"big5\"")
+
+
+_LIKELY = ("utf_8", "utf_8_sig", "utf_16", "utf_16_le", "utf_16_be", "gb18030", "big5")
+_MULTIBYTE = _LIKELY + ("big5hkscs", "cp950", "shift_jis", "cp932", "euc_jp", "euc_kr", "cp949")
 
 
 def _line_of_byte(sample: bytes, pos: int) -> int:
@@ -255,7 +361,7 @@ def _resolve_encoding(src: _Source, encoding: str | None, sample: bytes,
             hint = (f"it looks like {_pretty(likely)}: pass encoding=\"{likely}\" "
                     "(or encoding=\"auto\")")
         except ValueError:
-            hint = "pass the file's encoding as encoding=, or encoding=\"auto\""
+            hint = "the line may be damaged or in another encoding: fix it in the file"
         raise ValueError(f"{src.label} is not {_pretty(encoding)} text (byte 0x{sample[pos]:02x} "
                          f"on line {_line_of_byte(sample, pos)} does not decode); {hint}")
     if codec == "utf_8" and sample.startswith(codecs.BOM_UTF8):
@@ -573,7 +679,8 @@ def _read_text(src: _Source, wanted: dict[str, str], encoding: str | None, sep: 
     if whitespace:
         table = _read_whitespace(src, enc, header, need, skip + sep_line, header_given, names)
     else:
-        pa_enc = "utf8" if _norm_codec(enc) in ("utf_8", "utf_8_sig") else enc
+        fast_gb = _fast_transcode(enc)
+        pa_enc = "utf8" if _norm_codec(enc) in ("utf_8", "utf_8_sig") or fast_gb else enc
         read_opts = dict(encoding=pa_enc, skip_rows=skip + sep_line, block_size=1 << 22,
                          use_threads=True)
         if header_given is None or names:
@@ -589,6 +696,8 @@ def _read_text(src: _Source, wanted: dict[str, str], encoding: str | None, sep: 
                                        newlines_in_values=newlines)
             try:
                 with src.stream(reporter.count if reporter else None) as stream:
+                    if fast_gb:
+                        stream = pa.PythonFile(_GbToUtf8(stream), mode="r")
                     table = pacsv.read_csv(stream, read_options=pacsv.ReadOptions(**read_opts),
                                            parse_options=parse, convert_options=conv)
                 break
@@ -621,6 +730,8 @@ def _read_text(src: _Source, wanted: dict[str, str], encoding: str | None, sep: 
             c1 = pacsv.ConvertOptions(include_columns=[name], column_types={name: pa.string()},
                                       strings_can_be_null=False)
             with src.stream() as stream:
+                if fast_gb:
+                    stream = pa.PythonFile(_GbToUtf8(stream), mode="r")
                 t = pacsv.read_csv(stream, read_options=pacsv.ReadOptions(**read_opts),
                                    parse_options=parse, convert_options=c1)
         if t.num_rows != n:  # pragma: no cover - same file, same options
@@ -640,8 +751,10 @@ def _reread_other_encoding(src: _Source, wanted, encoding, sep, kw, progress, en
             likely = detect_encoding(data)
         except ValueError:
             pass
+        if likely and _norm_codec(likely) not in _LIKELY:
+            likely = None            # a detector's guess for a damaged file: not a fix
         hint = (f"it looks like {_pretty(likely)}: pass encoding=\"{likely}\"" if likely
-                else "pass the file's encoding as encoding=")
+                else "the line may be damaged or in another encoding: fix it in the file")
         raise ValueError(f"{src.label} is not {_pretty(enc)} text (byte 0x{data[max(pos, 0)]:02x} on "
                          f"line {_line_of_byte(data, pos)} does not decode); {hint}")
     likely = detect_encoding(data)

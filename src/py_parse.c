@@ -198,7 +198,56 @@ fail:
     return NULL;
 }
 
+/* gb18030_to_utf8(data, two, four, out) -> (n_written, bad_position or -1) */
+static PyObject *py_gb18030_to_utf8(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *data_obj, *two_obj, *four_obj, *out_obj;
+    PyArrayObject *data = NULL, *two = NULL, *four = NULL;
+    int64_t out_len = 0, bad = -1;
+    int st;
+    if (!PyArg_ParseTuple(args, "OOOO", &data_obj, &two_obj, &four_obj, &out_obj)) return NULL;
+    if (!(data = sy_as_1d(data_obj, NPY_UINT8, "data", -1))) goto fail;
+    if (!(two = sy_as_1d(two_obj, NPY_UINT32, "two", 126 * 191))) goto fail;
+    if (!(four = sy_as_1d(four_obj, NPY_UINT32, "four", SY_GB_FOUR_BMP))) goto fail;
+    if (!PyArray_Check(out_obj) || PyArray_TYPE((PyArrayObject *)out_obj) != NPY_UINT8 ||
+        PyArray_NDIM((PyArrayObject *)out_obj) != 1 || !PyArray_ISCARRAY((PyArrayObject *)out_obj)) {
+        PyErr_SetString(PyExc_TypeError, "out must be a writable C-contiguous uint8 array");
+        goto fail;
+    }
+    {
+        npy_intp n = PyArray_DIM(data, 0);
+        npy_intp cap = PyArray_DIM((PyArrayObject *)out_obj, 0);
+        if (cap / 2 < n) {
+            PyErr_SetString(PyExc_ValueError, "out must hold 2 * len(data) bytes");
+            goto fail;
+        }
+        const uint8_t *in = (const uint8_t *)PyArray_DATA(data);
+        const uint32_t *tw = (const uint32_t *)PyArray_DATA(two);
+        const uint32_t *fo = (const uint32_t *)PyArray_DATA(four);
+        uint8_t *o = (uint8_t *)PyArray_DATA((PyArrayObject *)out_obj);
+        SY_NOGIL_BEGIN
+        st = sy_gb18030_to_utf8(in, (int64_t)n, tw, fo, o, (int64_t)cap, &out_len, &bad);
+        SY_NOGIL_END
+    }
+    if (st != SY_OK) {
+        sy_raise(st, "gb18030_to_utf8");
+        goto fail;
+    }
+    Py_DECREF(data);
+    Py_DECREF(two);
+    Py_DECREF(four);
+    return Py_BuildValue("(LL)", (long long)out_len, (long long)bad);
+fail:
+    Py_XDECREF(data);
+    Py_XDECREF(two);
+    Py_XDECREF(four);
+    return NULL;
+}
+
 PyMethodDef sy_parse_methods[] = {
+    {"gb18030_to_utf8", py_gb18030_to_utf8, METH_VARARGS,
+     "gb18030_to_utf8(data, two, four, out) -> (bytes written, first bad position or -1)"},
     {"digit_keys", py_digit_keys, METH_VARARGS,
      "digit_keys(data, offsets) -> int64 keys ordered like the texts, or None"},
     {"parse_amounts", py_parse_amounts, METH_VARARGS,

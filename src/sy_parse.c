@@ -649,3 +649,140 @@ int sy_parse_digit_keys(const uint8_t *data, int64_t data_len, const int64_t *of
     }
     return st;
 }
+
+/* ---- GB18030 / GBK -> UTF-8 --------------------------------------------------- */
+/* Tables come from the caller (built once from Python's codec): two[(b1 - 0x81) * 191 +
+   (b2 - 0x40)] is the code point of a two-byte sequence (0 = invalid), four[i] that of
+   the i-th four-byte sequence of the BMP (i < SY_GB_FOUR_BMP; 0 = invalid).  Four-byte
+   sequences from 0x90308130 on are the supplementary planes, in order.  The input is
+   split at newlines (a newline byte is never part of a multi-byte sequence) and the
+   pieces transcoded on all cores. */
+static int put_utf8(uint32_t cp, uint8_t *o)
+{
+    if (cp < 0x80) {
+        o[0] = (uint8_t)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (uint8_t)(0xC0 | (cp >> 6));
+        o[1] = (uint8_t)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (uint8_t)(0xE0 | (cp >> 12));
+        o[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (uint8_t)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (uint8_t)(0xF0 | (cp >> 18));
+    o[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (uint8_t)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+typedef struct {
+    const uint8_t *in;
+    int64_t begin, end;          /* input range */
+    uint8_t *out;                /* room for 2 * (end - begin) bytes */
+    int64_t out_len;
+    int64_t bad;                 /* input position of the first undecodable byte, or -1 */
+    const uint32_t *two, *four;
+    int st;
+} gb_job;
+
+static void *gb_worker(void *arg)
+{
+    gb_job *j = (gb_job *)arg;
+    const uint8_t *in = j->in;
+    uint8_t *o = j->out;
+    int64_t i = j->begin, e = j->end, since_poll = 0;
+    j->bad = -1;
+    while (i < e) {
+        if (++since_poll >= (1 << 16)) {
+            since_poll = 0;
+            if (sy_interrupted()) {
+                j->st = SY_EINTR;
+                return NULL;
+            }
+        }
+        uint8_t b = in[i];
+        if (b < 0x80) {
+            *o++ = b;
+            i++;
+            continue;
+        }
+        uint32_t cp = 0;
+        if (b >= 0x81 && b <= 0xFE && i + 1 < e) {
+            uint8_t c = in[i + 1];
+            if (c >= 0x40 && c <= 0xFE && c != 0x7F) {
+                cp = j->two[(b - 0x81) * 191 + (c - 0x40)];
+                if (cp) {
+                    o += put_utf8(cp, o);
+                    i += 2;
+                    continue;
+                }
+            } else if (c >= 0x30 && c <= 0x39 && i + 3 < e && in[i + 2] >= 0x81 &&
+                       in[i + 2] <= 0xFE && in[i + 3] >= 0x30 && in[i + 3] <= 0x39) {
+                int64_t lin = (((int64_t)(b - 0x81) * 10 + (c - 0x30)) * 126 +
+                               (in[i + 2] - 0x81)) * 10 + (in[i + 3] - 0x30);
+                if (lin < SY_GB_FOUR_BMP) {
+                    cp = j->four[lin];
+                } else if (lin >= 189000 && lin < 189000 + 0x100000) {
+                    cp = (uint32_t)(0x10000 + (lin - 189000));
+                }
+                if (cp) {
+                    o += put_utf8(cp, o);
+                    i += 4;
+                    continue;
+                }
+            }
+        }
+        j->bad = i;
+        break;
+    }
+    j->out_len = o - j->out;
+    return NULL;
+}
+
+int sy_gb18030_to_utf8(const uint8_t *in, int64_t n, const uint32_t *two, const uint32_t *four,
+                       uint8_t *out, int64_t out_cap, int64_t *out_len, int64_t *bad)
+{
+    int64_t need;
+    if (n < 0 || !sy_mul_ok(n, 2, &need) || out_cap < need) return SY_EINVAL;
+    int nt = sy_get_num_threads();
+    if (n / (1 << 20) < nt) nt = (int)(n / (1 << 20));
+    if (nt < 1) nt = 1;
+    if (nt > SY_THREADS_CAP) nt = SY_THREADS_CAP;
+    gb_job jobs[SY_THREADS_CAP];
+    int64_t start = 0;
+    int used = 0;
+    for (int t = 0; t < nt && start < n; t++) {
+        int64_t end = (t == nt - 1) ? n : n * (t + 1) / nt;
+        if (end < start) end = start;
+        while (end < n && in[end - 1] != '\n') end++;   /* cut after a newline */
+        jobs[used].in = in;
+        jobs[used].begin = start;
+        jobs[used].end = end;
+        jobs[used].out = out + 2 * start;
+        jobs[used].two = two;
+        jobs[used].four = four;
+        jobs[used].st = SY_OK;
+        jobs[used].out_len = 0;
+        used++;
+        start = end;
+    }
+    sy_run_jobs(gb_worker, jobs, sizeof(gb_job), used);
+    int64_t pos = 0;
+    *bad = -1;
+    for (int t = 0; t < used; t++) {
+        if (jobs[t].st != SY_OK) return jobs[t].st;
+        if (jobs[t].bad >= 0 && *bad < 0) *bad = jobs[t].bad;
+        if (*bad >= 0 && jobs[t].bad != *bad) break;
+        if (jobs[t].out != out + pos) memmove(out + pos, jobs[t].out, (size_t)jobs[t].out_len);
+        pos += jobs[t].out_len;
+        if (*bad >= 0) break;
+    }
+    *out_len = pos;
+    return SY_OK;
+}

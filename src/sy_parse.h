@@ -39,4 +39,13 @@ int sy_parse_times(const uint8_t *data, int64_t data_len, const int64_t *offsets
 int sy_parse_digit_keys(const uint8_t *data, int64_t data_len, const int64_t *offsets,
                         int64_t n, int64_t *keys, int *all_digits);
 
+/* GB18030 (and GBK, GB2312) bytes -> UTF-8, on all cores.  two: 126 * 191 code points of
+   the two-byte sequences, four: SY_GB_FOUR_BMP of the four-byte BMP sequences (0 =
+   invalid).  out needs 2 * n bytes.  *bad = input position of the first undecodable
+   byte (an incomplete sequence at the end counts), else -1; *out_len bytes written
+   (those before *bad). */
+#define SY_GB_FOUR_BMP 39420
+int sy_gb18030_to_utf8(const uint8_t *in, int64_t n, const uint32_t *two, const uint32_t *four,
+                       uint8_t *out, int64_t out_cap, int64_t *out_len, int64_t *bad);
+
 #endif /* SY_PARSE_H */

@@ -714,3 +714,39 @@ def test_readme_status_table_is_the_built_in_table():
         assert row, cls
         listed = [v.strip() for v in re.split(r"[,;]", row.group(1))]
         assert sorted(listed) == sorted(values), cls
+
+
+def test_gb18030_transcoder_matches_pythons_codec():
+    from siyu import _core
+
+    two, four = sio._GbToUtf8.tables()
+    text = "".join(chr(c) for c in range(0x20, 0x10000) if not 0xD800 <= c < 0xE000)
+    text += "\U0001F600\U00010000\U0010FFFF\n￥1,299.00 买家"
+    data = text.encode("gb18030")
+    out = np.empty(2 * len(data), np.uint8)
+    n, bad = _core.gb18030_to_utf8(np.frombuffer(data, np.uint8), two, four, out)
+    assert bad == -1 and out[:n].tobytes() == text.encode("utf-8")
+    broken = "张三\n李四".encode("gbk") + b"\xff\x41" + "王".encode("gbk")
+    out = np.empty(2 * len(broken), np.uint8)
+    n, bad = _core.gb18030_to_utf8(np.frombuffer(broken, np.uint8), two, four, out)
+    assert bad == len("张三\n李四".encode("gbk"))
+    assert out[:n].tobytes() == "张三\n李四".encode("utf-8")
+    with pytest.raises(ValueError, match="2 \\* len"):
+        _core.gb18030_to_utf8(np.frombuffer(broken, np.uint8), two, four, out[:3])
+
+
+def test_gbk_streamed_in_small_blocks(files, reference, monkeypatch):
+    monkeypatch.setattr(sio._GbToUtf8, "BLOCK", 7)     # sequences cut at every block edge
+    _same_log(siyu.read_orders(files["gbk.csv"], **BASE), reference)
+
+
+def test_damaged_gbk_file_is_an_error_with_its_line():
+    good = "id,t,amt,name\n1,2024-01-01,5,张三\n2,2024-01-01,5,李四\n".encode("gbk")
+    damaged = good + b"3,2024-01-01,5,\xff\xfe\n"
+    for enc in ("auto", "gb18030"):
+        with pytest.raises(ValueError, match="byte 0xff on line 4") as info:
+            siyu.read_orders(io.BytesIO(damaged), "id", "t", "amt", encoding=enc)
+        assert "cp125" not in str(info.value)
+    big = good + b"".join(f"{i},2024-01-01,5,张三\n".encode("gbk") for i in range(200_000))
+    with pytest.raises(ValueError, match="line 200,?004|line 200004"):
+        siyu.read_orders(io.BytesIO(big + b"9,2024-01-01,5,\xff\xfe\n"), "id", "t", "amt")
