@@ -333,7 +333,7 @@ def _load_spend(args: argparse.Namespace) -> pd.DataFrame | None:
     if not os.path.isfile(args.spend):
         raise UsageError(f"--spend file {args.spend!r} not found")
     _input_kind(args.spend)
-    opts = dict(encoding=args.encoding, sheet=None)
+    opts = dict(encoding="auto", sheet=None)     # --encoding and --sheet are the log's
     period, amount, channel = args.spend_period, args.spend_amount, None
     if args.channel:
         channel = args.spend_channel or args.channel
