@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -32,7 +31,8 @@ import bench_read  # noqa: E402
 C = bench_read.COLS
 
 PANDAS_SCRIPT = r"""
-import sys, time, resource, pandas as pd, siyu
+import sys, time, pandas as pd, siyu
+sys.path.insert(0, {here!r})
 from siyu.report import write_report
 path, out, spend = sys.argv[1], sys.argv[2], sys.argv[3]
 t0 = time.perf_counter()
@@ -45,18 +45,30 @@ t1 = time.perf_counter()
 sp = pd.read_csv(spend) if spend != "-" else None
 write_report(tx, spend=sp, out=out)
 t2 = time.perf_counter()
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+import bench_read
+rss = bench_read.peak_rss_mb()
 print(f"RESULT {{t1 - t0:.3f}} {{t2 - t1:.3f}} {{rss:.0f}} {{tx.n_rows}} {{tx.n_customers}}")
-""".format(c=C["customer"], t=C["time"], a=C["amount"])
+""".format(c=C["customer"], t=C["time"], a=C["amount"], here=HERE)
+
+
+CLI_SCRIPT = r"""
+import atexit, sys
+sys.path.insert(0, {here!r})
+import bench_read
+atexit.register(lambda: print(f"PEAK {{bench_read.peak_rss_mb():.0f}}"))
+from siyu.__main__ import main
+code = main(sys.argv[1:])
+sys.stdout.flush()
+sys.exit(code)
+""".format(here=HERE)
 
 
 def run(cmd: list[str], env: dict) -> tuple[subprocess.CompletedProcess, float, float]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return proc, wall, max(after, before) / 1024
+    m = re.search(r"PEAK (\d+)", proc.stdout)
+    return proc, wall, float(m.group(1)) if m else float("nan")
 
 
 def main() -> int:
@@ -80,7 +92,7 @@ def main() -> int:
           f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
     out = os.path.join(folder, "cli.html")
-    cmd = [sys.executable, "-m", "siyu", "report", path, "--customer", C["customer"],
+    cmd = [sys.executable, "-c", CLI_SCRIPT, "report", path, "--customer", C["customer"],
            "--time", C["time"], "--amount", C["amount"], "--out", out]
     if spend != "-":
         cmd += ["--spend", spend]
