@@ -105,12 +105,12 @@ class _Source:
             for suf, codec in _COMPRESSED.items():
                 if self.path.lower().endswith(suf):
                     return codec
-        head = self.head(4, raw=True)
+        head = self.head(4)
         if head.startswith(b"\x1f\x8b"):
             return "gzip"
         return None
 
-    def head(self, n: int, raw: bool = True) -> bytes:
+    def head(self, n: int) -> bytes:
         if self.data is not None:
             return self.data[:n]
         with open(self.path, "rb") as f:  # type: ignore[arg-type]
@@ -507,9 +507,7 @@ class _Lines:
         for rec in reader:
             start = prev + 1
             prev = reader.line_num + self.first - 1
-            if rec and any(f != "" for f in rec):
-                starts.append(start)
-            elif rec:
+            if rec:                      # Arrow skips empty lines, keeps ",,," rows
                 starts.append(start)
         return np.asarray(starts, dtype=np.int64)
 
@@ -848,7 +846,7 @@ def _progress_reporter(progress: Any, src: _Source, est_rows: int) -> _Progress 
     return _Progress(src.size(), os.path.basename(src.label), sink)
 
 
-def _excel_engine(path_or_buf: Any, label: str) -> str:
+def _excel_engine(label: str) -> str:
     try:
         import python_calamine  # noqa: F401
 
@@ -899,7 +897,7 @@ def _excel_column(s: pd.Series, role: str | None) -> Any:
 
 def _read_excel(src: _Source, wanted: dict[str, str], sheet: Any, kw: dict[str, Any]) -> _Read:
     target = src.path if src.path is not None else _pyio.BytesIO(src.data)
-    engine = _excel_engine(target, src.label)
+    engine = _excel_engine(src.label)
     unknown = sorted(set(kw) - _TEXT_KW - {"quotechar"})
     if unknown:
         raise TypeError(f"read_orders() got unexpected keyword argument(s) {', '.join(unknown)}"
@@ -1416,7 +1414,7 @@ def read_header(path_or_buffer: Any, *, encoding: str | None = "auto", sep: str 
         return list(pf.schema_arrow.names), pf.metadata.num_rows > 0
     if src.kind == "excel":
         target = src.path if src.path is not None else _pyio.BytesIO(src.data)
-        xl = pd.ExcelFile(target, engine=_excel_engine(target, src.label))
+        xl = pd.ExcelFile(target, engine=_excel_engine(src.label))
         name = xl.sheet_names[0] if sheet is None else (
             xl.sheet_names[sheet] if isinstance(sheet, int) and 0 <= sheet < len(xl.sheet_names)
             else sheet)
