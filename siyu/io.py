@@ -69,6 +69,8 @@ class _Source:
             if os.path.isdir(self.path):
                 raise ValueError(f"{self.path!r} is a folder; pass the export file itself")
             self.label = self.path
+            if self.path.lower().endswith(".zip"):
+                self._unzip()
         elif isinstance(obj, (bytes, bytearray, memoryview)):
             self.data, self.label = bytes(obj), "<bytes>"
         elif hasattr(obj, "read"):
@@ -84,9 +86,27 @@ class _Source:
                             f"{type(obj).__name__}")
         self.kind = self._kind()
 
+    def _unzip(self) -> None:
+        """A .zip holding one export: read that member (into memory)."""
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(self.path) as zf:
+                members = [i for i in zf.infolist() if not i.is_dir()]
+                if len(members) != 1:
+                    names = ", ".join(repr(i.filename) for i in members[:5])
+                    raise ValueError(f"{self.path} holds {len(members)} files ({names}); unzip "
+                                     "it and pass the export file itself")
+                self.data = zf.read(members[0])
+                self.label = f"{self.path}:{members[0].filename}"
+                self.member = members[0].filename
+        except zipfile.BadZipFile:
+            raise ValueError(f"{self.path} is not a readable .zip file") from None
+        self.path = None
+
     def _kind(self) -> str:
-        low = (self.path or self.label).lower()
-        if self.path is not None:
+        low = (self.path or getattr(self, "member", None) or self.label).lower()
+        if self.path is not None or getattr(self, "member", None):
             if low.endswith(_EXCEL_SUFFIXES):
                 return "excel"
             if low.endswith(_PARQUET_SUFFIXES):

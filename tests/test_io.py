@@ -142,6 +142,20 @@ def test_file_objects_bytes_and_text(files, reference, export):
     _same_log(siyu.read_orders(io.BytesIO(pq), **BASE), reference)
 
 
+def test_zipped_export(files, reference, tmp_path):
+    import zipfile
+
+    path = tmp_path / "orders.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.write(files["gbk.csv"], "订单导出.csv")
+    _same_log(siyu.read_orders(path, **BASE), reference)
+    with zipfile.ZipFile(tmp_path / "two.zip", "w") as zf:
+        zf.writestr("a.csv", "x")
+        zf.writestr("b.csv", "y")
+    with pytest.raises(ValueError, match="holds 2 files"):
+        siyu.read_orders(tmp_path / "two.zip", **BASE)
+
+
 def test_read_csv_is_an_alias(files, reference):
     tx = siyu.read_csv(files["utf8bom.csv"], **BASE)
     _same_log(tx, reference)
