@@ -497,8 +497,8 @@ def _numeric(values: Any, name: str, what: str) -> np.ndarray:
         s = _from_arrow(s)
     if s.dtype == bool or str(s.dtype) == "boolean" or (
             s.dtype.kind not in "iuf" and not (len(s) == 0 and s.dtype == object)):
-        fix = (f"pd.to_numeric(df[{name!r}].astype(str).str.replace(r'[^0-9.eE+-]', '', "
-               "regex=True))")
+        fix = (f"pd.to_numeric(df[{name!r}].astype(str).str.replace(r'[￥¥$€£,\\s]|元|RMB|CNY', "
+               "'', regex=True))")
         raise TypeError(f"{what} column {name!r} has dtype {s.dtype}; it must be numeric. "
                         f"Convert it first, e.g. {fix}, or read the file with siyu.read_orders, "
                         "which parses shop amounts such as '￥1,299.00'")

@@ -32,7 +32,13 @@ static int factorize_dense(const int64_t *ids, int64_t n, int64_t lo, int64_t ra
 {
     int32_t *rank = (int32_t *)calloc((size_t)range, sizeof(int32_t));
     if (!rank) return SY_ENOMEM;
-    for (int64_t i = 0; i < n; i++) rank[ids[i] - lo] = 1;
+    for (int64_t i = 0; i < n; i++) {
+        if ((i & 65535) == 0 && sy_interrupted()) {
+            free(rank);
+            return SY_EINTR;
+        }
+        rank[ids[i] - lo] = 1;
+    }
     int64_t k = 0;
     for (int64_t v = 0; v < range; v++) {
         if (rank[v]) {
@@ -80,6 +86,10 @@ static int factorize_hash(const int64_t *ids, int64_t n, int64_t *codes, int64_t
     for (int64_t j = 0; j < cap; j++) tab[j].code = -1;
     int64_t k = 0;
     for (int64_t i = 0; i < n; i++) {
+        if ((i & 65535) == 0 && sy_interrupted()) {
+            free(tab);
+            return SY_EINTR;
+        }
         if (2 * (k + 1) > cap && grow(&tab, &cap) != SY_OK) {
             free(tab);
             return SY_ENOMEM;
@@ -288,6 +298,48 @@ static void *check_worker(void *arg)
     j->nonfinite = nonfinite;
     j->abs_sum = abs_sum;
     return NULL;
+}
+
+/* ---- pre-faulting the outputs ---------------------------------------------
+   The scatter pass writes all over the outputs from its first rows on, so fresh
+   (never touched) output memory would be faulted in -- zeroed by the kernel, slow on
+   a VM -- inside one polling interval.  Touching it first, page by page with polls in
+   between, costs nothing extra and keeps Ctrl-C responsive. */
+typedef struct {
+    char *p[4];
+    int64_t bytes[4];
+    int t, T, st;
+} fault_job;
+
+static void *fault_worker(void *arg)
+{
+    fault_job *j = (fault_job *)arg;
+    for (int a = 0; a < 4; a++) {
+        if (!j->p[a]) continue;
+        int64_t lo = j->bytes[a] * j->t / j->T, hi = j->bytes[a] * (j->t + 1) / j->T;
+        for (int64_t off = lo; off < hi; off += 4096) {
+            if (((off - lo) & (((int64_t)1 << 24) - 1)) < 4096 && sy_interrupted()) {
+                j->st = SY_EINTR;
+                return NULL;
+            }
+            j->p[a][off] = 0;
+        }
+    }
+    return NULL;
+}
+
+static int prefault(int T, int64_t n, int64_t *a, int64_t *b, double *c, int64_t *d)
+{
+    fault_job jobs[SY_MAX_THREADS];
+    for (int t = 0; t < T; t++) {
+        fault_job f = {{(char *)a, (char *)b, (char *)c, (char *)d},
+                       {8 * n, 8 * n, c ? 8 * n : 0, d ? 8 * n : 0}, t, T, SY_OK};
+        jobs[t] = f;
+    }
+    sy_run_jobs(fault_worker, jobs, sizeof(fault_job), T);
+    for (int t = 0; t < T; t++)
+        if (jobs[t].st != SY_OK) return jobs[t].st;
+    return SY_OK;
 }
 
 /* ---- pass B/C: partition histogram and scatter ---------------------------- */
@@ -866,6 +918,7 @@ int sy_build_begin(const int64_t *ids, const int64_t *t, int64_t div, int64_t mu
             }
         }
         b->part_start[P] = run;
+        if ((st = prefault(T, n, cust_out, day_out, amount_out, perm_out)) != SY_OK) goto fail;
         /* pass C */
         sy_run_jobs(scatter_worker, pj, sizeof(part_job), T);
         for (int x = 0; x < T; x++)
