@@ -166,9 +166,10 @@ def test_stored_log_matches_lexsort_oracle_on_every_path(threads):
                 "ns": (NS_PER_DAY, 1), "D": (1, 1), "h": (24, 1), "W": (1, 7),
                 "s": (86_400, 1)}[np.datetime_data(times.dtype)[0]], amount, True,
                 -719_162, 2_932_896)
-            np.testing.assert_array_equal(res[5], order, err_msg=name)
+            np.testing.assert_array_equal(res[4], order, err_msg=name)
             want_dups = int(pd.DataFrame({"c": ids, "t": t.view(np.int64), "a": amount}).duplicated().sum())
-            assert res[6] == want_dups, name
+            assert res[5] == want_dups, name
+            assert (res[6], res[7]) == (day.min(), day.max()), name
     finally:
         siyu.set_num_threads(before)
         _core.set_parallel_min_rows(old_min)
@@ -218,7 +219,7 @@ def test_build_log_reports_bad_rows_and_checks_arguments():
     # weeks: range checked before multiplying by 7
     assert _core.build_log(ids, np.array([0, 2**62, 1]), 1, 7, None, False, -10, 10) == 2
     res = _core.build_log(np.zeros(0, np.int64), np.zeros(0, np.int64), 1, 1, None, False, -10, 10)
-    assert res[0].tolist() == [0] and len(res[4]) == 0 and res[3] is None
+    assert res[0].tolist() == [0] and len(res[3]) == 0 and res[2] is None
 
 
 def test_summary_kernel_checks_stored_offsets():
