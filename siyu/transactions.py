@@ -387,7 +387,7 @@ class Transactions:
 
     def _run_summary(self, period: int, lo: int, hi: int) -> tuple[np.ndarray, ...]:
         log = self._log
-        return _core.summary(log.cust, log.day, log.amount, self.n_customers, period, lo, hi,
+        return _core.summary(None, log.day, log.amount, self.n_customers, period, lo, hi,
                              log.offsets)
 
     # ------------------------------------------------------------------ summaries

@@ -94,9 +94,13 @@ static PyObject *py_summary(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "number of customers must be >= 0");
         return NULL;
     }
-    if (!(cust = sy_as_1d(cust_obj, NPY_INT64, "customer", -1))) goto fail;
-    npy_intp n = PyArray_DIM(cust, 0);
-    if (!(day = sy_as_1d(day_obj, NPY_INT64, "time", n))) goto fail;
+    if (cust_obj == Py_None && offsets_obj == Py_None) {
+        PyErr_SetString(PyExc_TypeError, "summary: customer codes are needed without offsets");
+        return NULL;
+    }
+    if (!(day = sy_as_1d(day_obj, NPY_INT64, "time", -1))) goto fail;
+    npy_intp n = PyArray_DIM(day, 0);
+    if (cust_obj != Py_None && !(cust = sy_as_1d(cust_obj, NPY_INT64, "customer", n))) goto fail;
     if (amount_obj != Py_None && !(amount = sy_as_1d(amount_obj, NPY_FLOAT64, "amount", n))) goto fail;
     if (offsets_obj != Py_None) {
         if (!(offsets = sy_as_1d(offsets_obj, NPY_INT64, "offsets", k + 1))) goto fail;
@@ -112,7 +116,7 @@ static PyObject *py_summary(PyObject *self, PyObject *args)
         if (!(out[j] = sy_new_1d(k, j >= 6 ? NPY_FLOAT64 : NPY_INT64))) goto fail;
     }
     {
-        const int64_t *c = (const int64_t *)PyArray_DATA(cust);
+        const int64_t *c = cust ? (const int64_t *)PyArray_DATA(cust) : NULL;
         const int64_t *d = (const int64_t *)PyArray_DATA(day);
         const double *a = amount ? (const double *)PyArray_DATA(amount) : NULL;
         SY_NOGIL_BEGIN
@@ -132,7 +136,7 @@ static PyObject *py_summary(PyObject *self, PyObject *args)
             sy_raise(st, "summary");
         goto fail;
     }
-    Py_DECREF(cust);
+    Py_XDECREF(cust);
     Py_DECREF(day);
     Py_XDECREF(amount);
     Py_XDECREF(offsets);

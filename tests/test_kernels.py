@@ -254,3 +254,98 @@ def test_order_kernels_check_arguments():
     got = _core.days_from_times(np.array([-1, 0, 86_399, 86_400]), 86_400, 1, -5, 5)
     assert got.tolist() == [-1, 0, 0, 1]
     assert _core.days_from_times(np.array([0, np.iinfo(np.int64).min]), 1, 1, -5, 5) == 1
+
+
+# ---------------------------------------------------------------------- grouped kernels
+def _grouped_log(seed, n=40_000, k=3_000):
+    rng = np.random.default_rng(seed)
+    cust = np.sort(rng.integers(0, k, n))
+    cust[: n // 10] = 7                                  # one long customer
+    cust = np.sort(cust)
+    day = rng.integers(0, 700, n)
+    order = np.lexsort((day, cust))
+    cust, day = cust[order], day[order]
+    amount = np.round(rng.normal(20, 15, n), 2)          # refunds included
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(cust, minlength=k))])
+    return cust, day, amount, offsets, k
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_grouped_kernels_equal_the_row_kernels_for_any_thread_count(seed):
+    cust, day, amount, offsets, k = _grouped_log(seed)
+    rng = np.random.default_rng(100 + seed)
+    group = rng.integers(0, 3, len(cust))
+    split = rng.integers(0, 2, k)
+    end = 650
+    before, old_min = siyu.get_num_threads(), _core.set_parallel_min_rows(0)
+    try:
+        ref_out = None
+        for threads in (1, 2, 3):
+            siyu.set_num_threads(threads)
+            out = []
+            for amt in (amount, None):
+                f_row = _core.cohort_first(cust, day, amt, group, k, end)
+                f_grp = _core.cohort_first(None, day, amt, group, k, end, offsets)
+                for a, b in zip(f_row[:2], f_grp[:2]):
+                    np.testing.assert_array_equal(a, b)
+                assert f_row[2] == f_grp[2]
+                first = f_row[0]
+                s_row = _core.cohort_second(cust, day, amt, k, end, first)
+                np.testing.assert_array_equal(s_row, _core.cohort_second(None, day, amt, k, end,
+                                                                           first, offsets))
+                has = first != np.iinfo(np.int64).max
+                cper = np.where(has, _core.period_index(np.where(has, first, 0), 2), 0)
+                cohorts = np.unique(cper[has])
+                cell_row = np.where(has, np.searchsorted(cohorts, cper), -1)
+                end_per = int(_core.period_index(np.array([end]), 2)[0])
+                n_ages = end_per - int(cohorts[0]) + 1
+                lo_day = int(_core.period_start(cohorts[:1], 2)[0])
+                m_args = (k, end, 2, cell_row, cper, len(cohorts), n_ages, lo_day, 10**9)
+                m_row = _core.cohort_matrix(cust, day, amt, *m_args)
+                m_grp = _core.cohort_matrix(None, day, amt, *m_args, offsets)
+                np.testing.assert_array_equal(m_row[0], m_grp[0])
+                np.testing.assert_array_equal(m_row[1], m_grp[1])
+                if amt is not None:
+                    np.testing.assert_allclose(m_row[2], m_grp[2], rtol=1e-12, atol=1e-9)
+                assert m_row[3] == m_grp[3]
+                g = np.where(has, split, -1)
+                for kind, lo, hi in ((0, [0, 1, 7, 30], [0, 1, 7, 30]), (1, [1, 30, 90], [1, 30, 90]),
+                                     (2, [1, 8, 31], [7, 30, 90])):
+                    args = (k, end, np.where(has, first, 0), g, 2, kind, np.array(lo), np.array(hi))
+                    r_row = _core.retention_count(cust, day, amt, *args, 10**9)
+                    r_grp = _core.retention_count(None, day, amt, *args, 10**9, offsets)
+                    for a, b in zip(r_row, r_grp):
+                        np.testing.assert_array_equal(a, b)
+                    out.append(r_grp)
+                i_row = _core.interpurchase(cust, day, amt, k, end)
+                i_grp = _core.interpurchase(None, day, amt, k, end, offsets)
+                for a, b in zip(i_row, i_grp):
+                    np.testing.assert_array_equal(a, b)
+                s_a = _core.summary(cust, day, amt, k, 1, -10, end)
+                s_b = _core.summary(None, day, amt, k, 1, -10, end, offsets)
+                for a, b in zip(s_a, s_b):
+                    np.testing.assert_array_equal(a, b)
+                out += [f_grp, s_row, m_grp, i_grp]
+            if ref_out is None:
+                ref_out = out
+            else:                                        # identical for any thread count
+                for a, b in zip(ref_out, out):
+                    for x, y in zip(a if isinstance(a, tuple) else (a,), b if isinstance(b, tuple) else (b,)):
+                        if isinstance(x, np.ndarray):
+                            np.testing.assert_array_equal(x, y)
+                        else:
+                            assert x == y
+    finally:
+        siyu.set_num_threads(before)
+        _core.set_parallel_min_rows(old_min)
+
+
+def test_grouped_kernels_check_offsets():
+    day = np.arange(4)
+    for bad in (np.array([0, 3, 2]), np.array([1, 2, 4]), np.array([0, 2, 5])):
+        with pytest.raises(ValueError, match="offsets must rise"):
+            _core.cohort_first(None, day, None, None, 2, 10, bad)
+    with pytest.raises(ValueError, match="length"):
+        _core.cohort_first(None, day, None, None, 2, 10, np.array([0, 4]))
+    with pytest.raises(TypeError, match="customer codes are needed"):
+        _core.cohort_first(None, day, None, None, 2, 10)
