@@ -497,8 +497,8 @@ def _numeric(values: Any, name: str, what: str) -> np.ndarray:
         s = _from_arrow(s)
     if s.dtype == bool or str(s.dtype) == "boolean" or (
             s.dtype.kind not in "iuf" and not (len(s) == 0 and s.dtype == object)):
-        fix = (f"pd.to_numeric(df[{name!r}].astype(str).str.replace(r'[^0-9.eE+-]', '', "
-               "regex=True))")
+        fix = (f"pd.to_numeric(df[{name!r}].astype(str).str.replace(r'[￥¥$€£,\\s]|元|RMB|CNY', "
+               "'', regex=True))")
         raise TypeError(f"{what} column {name!r} has dtype {s.dtype}; it must be numeric. "
                         f"Convert it first, e.g. {fix}, or read the file with siyu.read_orders, "
                         "which parses shop amounts such as '￥1,299.00'")
@@ -625,25 +625,45 @@ def day_to_timestamp(day: int) -> pd.Timestamp:
     return pd.Timestamp(np.datetime64(int(day), "D"))
 
 
-@dataclass
 class Log:
     """The validated transaction log, one contiguous array per column.
 
     Rows are stored grouped by customer code and sorted by day within a customer
     (ties keep the input order), so rows of customer ``c`` are
-    ``offsets[c]:offsets[c + 1]``.  The input's own row order is not kept.
+    ``offsets[c]:offsets[c + 1]``.  The input's own row order is not kept.  With order
+    semantics each row is an order (or a refund) after the rules of DESIGN.md 2a.
+
+    Fields: ``cust`` (int64 codes 0..k-1, non-decreasing: built from ``offsets`` on
+    first use), ``ids`` (customer ids, position = code), ``day`` (int64 days since
+    epoch), ``amount`` (float64 or None), ``channel`` (int64 codes or None),
+    ``channel_labels``, ``member`` (int8 flags or None), ``names`` (column names),
+    ``offsets`` (int64, k + 1 entries), ``items`` (line items or None); ``day_min`` /
+    ``day_max`` (range of ``day``, None for an empty log).
     """
 
-    cust: np.ndarray          # int64 codes 0..k-1, non-decreasing
-    ids: pd.Index             # customer ids, position = code
-    day: np.ndarray           # int64 days since epoch
-    amount: np.ndarray | None  # float64
-    channel: np.ndarray | None  # int64 codes
-    channel_labels: pd.Index | None
-    member: np.ndarray | None  # int8 flags
-    names: dict[str, str | None]
-    offsets: np.ndarray       # int64, k + 1 entries
-    items: "Items | None" = None  # line items, when product/category/quantity are given
+    def __init__(self, cust: np.ndarray | None, ids: pd.Index, day: np.ndarray,
+                 amount: np.ndarray | None, channel: np.ndarray | None,
+                 channel_labels: pd.Index | None, member: np.ndarray | None,
+                 names: dict[str, str | None], offsets: np.ndarray,
+                 items: "Items | None" = None, day_min: int | None = None,
+                 day_max: int | None = None) -> None:
+        self._cust = cust
+        self.ids, self.day, self.amount = ids, day, amount
+        self.channel, self.channel_labels, self.member = channel, channel_labels, member
+        self.names, self.offsets, self.items = names, offsets, items
+        if day.size and (day_min is None or day_max is None):
+            day_min, day_max = int(day.min()), int(day.max())
+        self.day_min = int(day_min) if day.size else None
+        self.day_max = int(day_max) if day.size else None
+
+    @property
+    def cust(self) -> np.ndarray:
+        """Customer code of each row (read-only; materialised on first use)."""
+        if self._cust is None:
+            c = np.repeat(np.arange(len(self.offsets) - 1, dtype=np.int64), np.diff(self.offsets))
+            c.flags.writeable = False
+            self._cust = c
+        return self._cust
 
 
 @dataclass

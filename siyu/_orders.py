@@ -195,7 +195,7 @@ def _items(cust_log: np.ndarray, day: np.ndarray, amount: np.ndarray | None, row
            p: Parsed, k: int, quantity: np.ndarray | None) -> inp.Items:
     """Group item rows (one per line item, in input order of `rows`) like the log."""
     res = _grouped(cust_log, day, 1, 1, amount, True, "amount", "time")
-    offs, _, iday, iamt, uniq, perm, _ = res
+    offs, iday, iamt, uniq, perm = res[:5]
     # customers with no item keep empty ranges: offsets over all k log customers
     counts = np.zeros(k, np.int64)
     counts[uniq] = np.diff(offs)
@@ -219,7 +219,7 @@ def plain_log(p: Parsed, names: dict[str, str | None]) -> tuple[inp.Log, list[Ru
     """The log without order semantics: each row an order (or a refund when negative)."""
     extra = [p.channel, p.member, p.product, p.category, p.quantity]
     want_perm = any(x is not None for x in extra)
-    offsets, cust, day, amount, uniques, perm, dups = _grouped(
+    offsets, day, amount, uniques, perm, dups, dmin, dmax = _grouped(
         p.cust.values, p.time.values, p.time.div, p.time.mult, p.amount, want_perm,
         names.get("amount"), str(names["time"]), p.time)
     k = len(uniques)
@@ -237,12 +237,13 @@ def plain_log(p: Parsed, names: dict[str, str | None]) -> tuple[inp.Log, list[Ru
         rows = perm if keep is None else perm[keep]
         # items in input row order, grouped again (the log order is by customer already,
         # so regrouping by the same codes keeps it)
+        cust = np.repeat(np.arange(k, dtype=np.int64), np.diff(offsets))
         items = _items(cust if keep is None else cust[keep], day if keep is None else day[keep],
                        None if amount is None else amount[keep], rows, p, k,
                        None if p.quantity is None else p.quantity[rows])
-    log = inp.Log(cust=cust, ids=ids, day=day, amount=amount, channel=ch,
+    log = inp.Log(cust=None, ids=ids, day=day, amount=amount, channel=ch,
                   channel_labels=None if p.channel is None else p.channel[1], member=mem,
-                  names=names, offsets=offsets, items=items)
+                  names=names, offsets=offsets, items=items, day_min=dmin, day_max=dmax)
     rules = [Rule("rows_read", p.n, "quality.rows_read")]
     n_refund = 0
     if amount is not None:
@@ -334,7 +335,7 @@ def order_log(p: Parsed, names: dict[str, str | None], order: Any, status: Any, 
     rows = np.flatnonzero(mark)                       # one row per kept order, input order
     korder = rows if ocodes is None else ocodes[rows]
     o_amt = None if amt is None else net[korder]
-    offsets, cust, day, amount, uniques, perm, _ = _grouped(
+    offsets, day, amount, uniques, perm, _, dmin, dmax = _grouped(
         ccodes[rows], days[rows], 1, 1, o_amt, True, names.get("amount"), tname)
     k = len(uniques)
     ids = cust_labels[uniques] if k != len(cust_labels) else cust_labels
@@ -397,9 +398,9 @@ def order_log(p: Parsed, names: dict[str, str | None], order: Any, status: Any, 
         oday = days[orow[iorder]]
         items = _items(log_code[ccodes[irows]], oday, None if iamt is None else iamt[it], irows,
                        p, k, None if iqty is None else iqty[it])
-    log = inp.Log(cust=cust, ids=ids, day=day, amount=amount, channel=ch,
+    log = inp.Log(cust=None, ids=ids, day=day, amount=amount, channel=ch,
                   channel_labels=None if p.channel is None else p.channel[1], member=mem,
-                  names=names, offsets=offsets, items=items)
+                  names=names, offsets=offsets, items=items, day_min=dmin, day_max=dmax)
     # ---- quality
     is_purchase_order = outcome == ORD_PURCHASE
     real = np.ones(m, bool)

@@ -82,8 +82,8 @@ def acquisition(tx: "Transactions", end_day: int, by: Any) -> Acquisition:
     by_name = resolve_by(tx, by)
     k = tx.n_customers
     group_in = log.channel if by_name is not None else None
-    first, fgroup, n_excluded = _core.cohort_first(log.cust, log.day, log.amount, group_in, k,
-                                                   end_day)
+    first, fgroup, n_excluded = _core.cohort_first(None, log.day, log.amount, group_in, k,
+                                                   end_day, log.offsets)
     has = first != NO_DAY
     if by_name is None:
         group = np.where(has, 0, -1).astype(np.int64)
@@ -449,8 +449,8 @@ def cohort_table(tx: "Transactions", period: str = "M", end: Any = None, by: str
         lo_day = end_day
     n_rows = n_g * n_c
     active, orders, revenue, n_dropped = _core.cohort_matrix(
-        log.cust, log.day, log.amount, k, end_day, code, cell_row, cper, n_rows, n_ages,
-        lo_day, _bitset_budget(tx.n_rows, k))
+        None, log.day, log.amount, k, end_day, code, cell_row, cper, n_rows, n_ages,
+        lo_day, _bitset_budget(tx.n_rows, k), log.offsets)
     sizes = np.bincount(cell_row[has], minlength=n_rows).astype(np.int64)
     keep = sizes > 0
     row_cohort = np.tile(cohorts, n_g)[keep]

@@ -243,7 +243,7 @@ class Transactions:
                                            values["refund"], paid, refunded, void)
         self._log = log
         self._rules = first_rules + rules
-        arrays = [log.cust, log.day, log.amount, log.channel, log.member, log.offsets]
+        arrays = [log.day, log.amount, log.channel, log.member, log.offsets]
         items = log.items
         if items is not None:
             arrays += [items.cust, items.day, items.offsets, items.product, items.category,
@@ -267,12 +267,12 @@ class Transactions:
     @property
     def start(self) -> pd.Timestamp:
         """Day of the earliest row (NaT for an empty log)."""
-        return inp.day_to_timestamp(self._log.day.min()) if self.n_rows else pd.NaT
+        return inp.day_to_timestamp(self._log.day_min) if self.n_rows else pd.NaT
 
     @property
     def end(self) -> pd.Timestamp:
         """Day of the latest row (NaT for an empty log); the default analysis end."""
-        return inp.day_to_timestamp(self._log.day.max()) if self.n_rows else pd.NaT
+        return inp.day_to_timestamp(self._log.day_max) if self.n_rows else pd.NaT
 
     @property
     def has_amount(self) -> bool:
@@ -378,16 +378,16 @@ class Transactions:
         if end is None:
             if not self.n_rows:
                 raise ValueError(f"the log is empty; pass {name}= explicitly")
-            return int(self._log.day.max())
+            return int(self._log.day_max)
         d = inp.to_day(end, name)
-        if self.n_rows and d < int(self._log.day.min()):
+        if self.n_rows and d < int(self._log.day_min):
             raise ValueError(f"{name}={inp.day_to_timestamp(d).date()} is before the first "
                              f"purchase in the log ({self.start.date()}); choose a later {name}")
         return d
 
     def _run_summary(self, period: int, lo: int, hi: int) -> tuple[np.ndarray, ...]:
         log = self._log
-        return _core.summary(log.cust, log.day, log.amount, self.n_customers, period, lo, hi,
+        return _core.summary(None, log.day, log.amount, self.n_customers, period, lo, hi,
                              log.offsets)
 
     # ------------------------------------------------------------------ summaries
@@ -451,34 +451,30 @@ class Transactions:
             return self._empty_summary(freq, unit, pd.NaT)
         end_day = self._end_day(end)
         period = inp.PERIOD_CODES[freq]
-        occ, fday, lday, fper, lper, orders, rev, famt, rsum = self._run_summary(
-            period, np.iinfo(np.int64).min, end_day)
-        keep = occ > 0
+        log = self._log
         scale = inp.UNIT_DAYS[freq] / inp.UNIT_DAYS[unit]
         end_per = int(_core.period_index(np.array([end_day], dtype=np.int64), period)[0])
-        frequency = occ[keep] - 1
-        cols: dict[str, Any] = {
-            "frequency": frequency,
-            "recency": (lper[keep] - fper[keep]) * scale,
-            "T": (end_per - fper[keep]) * scale,
-        }
+        # dates as datetime64[ns] when every day of the log fits, else [s]
+        ns = log.day_min is None or (log.day_min > -106_000 and log.day_max < 106_000)
+        date_scale, date_unit = (inp.NS_PER_DAY, "ns") if ns else (86_400, "s")
+        (m, keep, frequency, recency, T, mv, orders, rev, first, last,
+         since) = _core.summary_table(log.day, log.amount, log.offsets, period,
+                                      np.iinfo(np.int64).min, end_day, end_per, end_day, scale,
+                                      bool(include_first), date_scale)
+        k = self.n_customers
+        cols: dict[str, Any] = {"frequency": frequency[:m], "recency": recency[:m], "T": T[:m]}
         if self.has_amount:
-            if include_first:
-                mv = (famt[keep] + rsum[keep]) / occ[keep]
-            else:
-                mv = np.divide(rsum[keep], frequency, out=np.zeros(frequency.size),
-                               where=frequency > 0)
-            cols["monetary_value"] = mv
-        cols["n_orders"] = orders[keep]
+            cols["monetary_value"] = mv[:m]
+        cols["n_orders"] = orders[:m]
         if self.has_amount:
-            cols["revenue"] = rev[keep]
-        cols["first_purchase"] = inp.days_to_dates(fday[keep])
-        cols["last_purchase"] = inp.days_to_dates(lday[keep])
-        cols["days_since_last"] = end_day - lday[keep]
-        out = pd.DataFrame(cols, index=self._log.ids[keep], copy=False)  # fresh arrays: no consolidation copy
+            cols["revenue"] = rev[:m]
+        cols["first_purchase"] = first[:m].view(f"datetime64[{date_unit}]")
+        cols["last_purchase"] = last[:m].view(f"datetime64[{date_unit}]")
+        cols["days_since_last"] = since[:m]
+        index = log.ids if m == k else log.ids[keep]
+        out = pd.DataFrame(cols, index=index, copy=False)  # fresh arrays: no consolidation copy
         out.attrs.update(freq=freq, unit=unit, end=inp.day_to_timestamp(end_day),
-                         include_first=bool(include_first),
-                         n_excluded=int((~keep).sum()))
+                         include_first=bool(include_first), n_excluded=int(k - m))
         return out
 
     def _empty_summary(self, freq: str, unit: str, end: Any) -> pd.DataFrame:

@@ -94,9 +94,13 @@ static PyObject *py_summary(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "number of customers must be >= 0");
         return NULL;
     }
-    if (!(cust = sy_as_1d(cust_obj, NPY_INT64, "customer", -1))) goto fail;
-    npy_intp n = PyArray_DIM(cust, 0);
-    if (!(day = sy_as_1d(day_obj, NPY_INT64, "time", n))) goto fail;
+    if (cust_obj == Py_None && offsets_obj == Py_None) {
+        PyErr_SetString(PyExc_TypeError, "summary: customer codes are needed without offsets");
+        return NULL;
+    }
+    if (!(day = sy_as_1d(day_obj, NPY_INT64, "time", -1))) goto fail;
+    npy_intp n = PyArray_DIM(day, 0);
+    if (cust_obj != Py_None && !(cust = sy_as_1d(cust_obj, NPY_INT64, "customer", n))) goto fail;
     if (amount_obj != Py_None && !(amount = sy_as_1d(amount_obj, NPY_FLOAT64, "amount", n))) goto fail;
     if (offsets_obj != Py_None) {
         if (!(offsets = sy_as_1d(offsets_obj, NPY_INT64, "offsets", k + 1))) goto fail;
@@ -112,7 +116,7 @@ static PyObject *py_summary(PyObject *self, PyObject *args)
         if (!(out[j] = sy_new_1d(k, j >= 6 ? NPY_FLOAT64 : NPY_INT64))) goto fail;
     }
     {
-        const int64_t *c = (const int64_t *)PyArray_DATA(cust);
+        const int64_t *c = cust ? (const int64_t *)PyArray_DATA(cust) : NULL;
         const int64_t *d = (const int64_t *)PyArray_DATA(day);
         const double *a = amount ? (const double *)PyArray_DATA(amount) : NULL;
         SY_NOGIL_BEGIN
@@ -132,7 +136,7 @@ static PyObject *py_summary(PyObject *self, PyObject *args)
             sy_raise(st, "summary");
         goto fail;
     }
-    Py_DECREF(cust);
+    Py_XDECREF(cust);
     Py_DECREF(day);
     Py_XDECREF(amount);
     Py_XDECREF(offsets);
@@ -145,6 +149,72 @@ fail:
     Py_XDECREF(offsets);
     for (int j = 0; j < 9; j++) Py_XDECREF(out[j]);
     return NULL;
+}
+
+
+/* summary_table(day, amount_or_None, offsets, period, lo, hi, end_per, end_day, scale,
+                 include_first, date_scale) -> (n_kept, keep, frequency, recency, T,
+   monetary_or_None, n_orders, revenue_or_None, first, last, since); columns hold k
+   entries of which the first n_kept are the buyers (see sy_summary_table). */
+static PyObject *py_summary_table(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *day_obj, *amount_obj, *offsets_obj, *res = NULL;
+    int period, include_first;
+    long long lo, hi, end_per, end_day, date_scale;
+    double scale;
+    PyArrayObject *day = NULL, *amount = NULL, *offsets = NULL, *keep = NULL;
+    PyArrayObject *col[9] = {NULL};
+    int64_t n_kept = 0;
+    int st;
+    if (!PyArg_ParseTuple(args, "OOOiLLLLdpL", &day_obj, &amount_obj, &offsets_obj, &period, &lo,
+                          &hi, &end_per, &end_day, &scale, &include_first, &date_scale))
+        return NULL;
+    if (sy_check_period(period)) return NULL;
+    if (!(day = sy_as_1d(day_obj, NPY_INT64, "day", -1))) goto fail;
+    npy_intp n = PyArray_DIM(day, 0);
+    if (amount_obj != Py_None && !(amount = sy_as_1d(amount_obj, NPY_FLOAT64, "amount", n))) goto fail;
+    if (!(offsets = sy_as_1d(offsets_obj, NPY_INT64, "offsets", -1))) goto fail;
+    npy_intp k = PyArray_DIM(offsets, 0) - 1;
+    {
+        const int64_t *o = SY_I64(offsets);
+        int okay = k >= 0 && o[0] == 0 && o[k] == (int64_t)n;
+        for (npy_intp c = 0; c < k && okay; c++) okay = o[c] <= o[c + 1];
+        if (!okay) {
+            PyErr_SetString(PyExc_ValueError, "summary_table: offsets must rise from 0 to the number of rows");
+            goto fail;
+        }
+    }
+    if (!(keep = sy_empty_1d(k, NPY_BOOL))) goto fail;
+    static const int kinds[9] = {NPY_INT64, NPY_FLOAT64, NPY_FLOAT64, NPY_FLOAT64, NPY_INT64,
+                                 NPY_FLOAT64, NPY_INT64, NPY_INT64, NPY_INT64};
+    for (int j = 0; j < 9; j++) {
+        if ((j == 3 || j == 5) && !amount) continue;
+        if (!(col[j] = sy_empty_1d(k, kinds[j]))) goto fail;
+    }
+    SY_NOGIL_BEGIN
+    st = sy_summary_table(SY_I64(day), SY_OPT_F64(amount), SY_I64(offsets), (int64_t)k, period,
+                          (int64_t)lo, (int64_t)hi, (int64_t)end_per, (int64_t)end_day, scale,
+                          include_first, (int64_t)date_scale, SY_I64(col[0]), SY_F64(col[1]),
+                          SY_F64(col[2]), col[3] ? SY_F64(col[3]) : NULL, SY_I64(col[4]),
+                          col[5] ? SY_F64(col[5]) : NULL, SY_I64(col[6]), SY_I64(col[7]),
+                          SY_I64(col[8]), (uint8_t *)PyArray_DATA(keep), &n_kept);
+    SY_NOGIL_END
+    if (st != SY_OK) {
+        sy_raise(st, "summary_table");
+        goto fail;
+    }
+    res = Py_BuildValue("(LOOOOOOOOOO)", (long long)n_kept, (PyObject *)keep, (PyObject *)col[0],
+                        (PyObject *)col[1], (PyObject *)col[2], col[3] ? (PyObject *)col[3] : Py_None,
+                        (PyObject *)col[4], col[5] ? (PyObject *)col[5] : Py_None,
+                        (PyObject *)col[6], (PyObject *)col[7], (PyObject *)col[8]);
+fail:
+    Py_XDECREF(day);
+    Py_XDECREF(amount);
+    Py_XDECREF(offsets);
+    Py_XDECREF(keep);
+    for (int j = 0; j < 9; j++) Py_XDECREF(col[j]);
+    return res;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -239,7 +309,7 @@ fail:
 
 
 /* build_log(ids, t, div, mult, amount_or_None, want_perm, day_lo, day_hi)
-     -> (offsets, cust, day, amount_or_None, uniques, perm_or_None, n_dups)
+     -> (offsets, day, amount_or_None, uniques, perm_or_None, n_dups, day_min, day_max)
    or an int when the validation pass found bad rows: 1 missing times, 2 times out of
    range, 3 NaN/inf amounts, 4 amounts whose sum overflows. */
 static PyObject *py_build_log(PyObject *self, PyObject *args)
@@ -249,7 +319,7 @@ static PyObject *py_build_log(PyObject *self, PyObject *args)
     long long div, mult, day_lo, day_hi;
     int want_perm;
     PyArrayObject *ids = NULL, *t = NULL, *amount = NULL, *day = NULL, *amt = NULL;
-    PyArrayObject *perm = NULL, *cust = NULL, *offsets = NULL, *uniques = NULL;
+    PyArrayObject *perm = NULL, *offsets = NULL, *uniques = NULL;
     sy_build *b = NULL;
     sy_build_check check;
     int st;
@@ -269,13 +339,11 @@ static PyObject *py_build_log(PyObject *self, PyObject *args)
     if (!(t = sy_as_1d(t_obj, NPY_INT64, "time", n))) goto fail;
     if (amount_obj != Py_None && !(amount = sy_as_1d(amount_obj, NPY_FLOAT64, "amount", n)))
         goto fail;
-    if (!(cust = sy_empty_1d(n, NPY_INT64)) || !(day = sy_empty_1d(n, NPY_INT64)) ||
-        !(amt = sy_empty_1d(n, NPY_FLOAT64)))
-        goto fail;
+    if (!(day = sy_empty_1d(n, NPY_INT64)) || !(amt = sy_empty_1d(n, NPY_FLOAT64))) goto fail;
     if (want_perm && !(perm = sy_empty_1d(n, NPY_INT64))) goto fail;
     SY_NOGIL_BEGIN
     st = sy_build_begin(SY_I64(ids), SY_I64(t), (int64_t)div, (int64_t)mult, SY_OPT_F64(amount),
-                        (int64_t)n, (int64_t)day_lo, (int64_t)day_hi, SY_I64(cust), SY_I64(day), SY_F64(amt),
+                        (int64_t)n, (int64_t)day_lo, (int64_t)day_hi, SY_I64(day), SY_F64(amt),
                         perm ? SY_I64(perm) : NULL, &check, &b);
     SY_NOGIL_END
     if (st != SY_OK) {
@@ -294,15 +362,16 @@ static PyObject *py_build_log(PyObject *self, PyObject *args)
             goto fail;
     }
     SY_NOGIL_BEGIN
-    st = sy_build_finish(b, SY_I64(cust), SY_I64(offsets), SY_I64(uniques));
+    st = sy_build_finish(b, SY_I64(offsets), SY_I64(uniques));
     SY_NOGIL_END
     if (st != SY_OK) {
         sy_raise(st, "build_log");
         goto fail;
     }
-    res = Py_BuildValue("(OOOOOOL)", (PyObject *)offsets, (PyObject *)cust, (PyObject *)day,
+    res = Py_BuildValue("(OOOOOLLL)", (PyObject *)offsets, (PyObject *)day,
                         amount ? (PyObject *)amt : Py_None, (PyObject *)uniques,
-                        perm ? (PyObject *)perm : Py_None, (long long)check.dups);
+                        perm ? (PyObject *)perm : Py_None, (long long)check.dups,
+                        (long long)check.day_min, (long long)check.day_max);
 fail:
     sy_build_free(b);
     Py_XDECREF(ids);
@@ -311,7 +380,6 @@ fail:
     Py_XDECREF(day);
     Py_XDECREF(amt);
     Py_XDECREF(perm);
-    Py_XDECREF(cust);
     Py_XDECREF(offsets);
     Py_XDECREF(uniques);
     return res;
@@ -545,6 +613,8 @@ PyMethodDef sy_log_methods[] = {
     {"period_start", py_period_start, METH_VARARGS, "period_start(index, period) -> int64 array"},
     {"summary", py_summary, METH_VARARGS,
      "summary(cust, day, amount, k, period, lo, hi) -> 9 per-customer arrays"},
+    {"summary_table", py_summary_table, METH_VARARGS,
+     "summary_table(day, amount, offsets, period, lo, hi, end_per, end_day, scale, include_first, date_scale)"},
     {"factorize_int64", py_factorize_int64, METH_VARARGS,
      "factorize_int64(ids) -> (codes, sorted uniques)"},
     {"group_rows", py_group_rows, METH_VARARGS,

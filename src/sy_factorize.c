@@ -32,7 +32,13 @@ static int factorize_dense(const int64_t *ids, int64_t n, int64_t lo, int64_t ra
 {
     int32_t *rank = (int32_t *)calloc((size_t)range, sizeof(int32_t));
     if (!rank) return SY_ENOMEM;
-    for (int64_t i = 0; i < n; i++) rank[ids[i] - lo] = 1;
+    for (int64_t i = 0; i < n; i++) {
+        if ((i & 65535) == 0 && sy_interrupted()) {
+            free(rank);
+            return SY_EINTR;
+        }
+        rank[ids[i] - lo] = 1;
+    }
     int64_t k = 0;
     for (int64_t v = 0; v < range; v++) {
         if (rank[v]) {
@@ -80,6 +86,10 @@ static int factorize_hash(const int64_t *ids, int64_t n, int64_t *codes, int64_t
     for (int64_t j = 0; j < cap; j++) tab[j].code = -1;
     int64_t k = 0;
     for (int64_t i = 0; i < n; i++) {
+        if ((i & 65535) == 0 && sy_interrupted()) {
+            free(tab);
+            return SY_EINTR;
+        }
         if (2 * (k + 1) > cap && grow(&tab, &cap) != SY_OK) {
             free(tab);
             return SY_ENOMEM;
@@ -169,6 +179,7 @@ typedef struct {
 
 struct sy_build {
     int64_t n, k, P, div, mult;
+    int64_t day_min, day_max;   /* of the whole log */
     uint64_t range;          /* max id - min id */
     int shift;
     uint64_t min;            /* smallest id (as unsigned offset base) */
@@ -183,7 +194,7 @@ typedef struct {
     const int64_t *ids, *t;
     const double *amount;
     int64_t lo, hi, t_lo, t_hi;     /* rows; raw time values of the supported days */
-    int64_t mn, mx, nat, out_of_range, nonfinite;
+    int64_t mn, mx, nat, out_of_range, nonfinite, tmin, tmax;
     double abs_sum;
     int st;
 } check_job;
@@ -197,6 +208,33 @@ static inline int64_t floordiv64(int64_t a, int64_t b)
 /* Raw time values (already range-checked) to day numbers; constant divisors let the
    compiler turn the division into a multiplication. */
 #define DAYS_LOOP(DIV) for (int64_t i = 0; i < n; i++) out[i] = floordiv64(in[i], DIV)
+/* times_to_days, also counting the days into h[day - dmin + 1] */
+#define DAYS_HIST_LOOP(DIV)                                                   \
+    for (int64_t i = 0; i < n; i++) {                                         \
+        int64_t d_ = floordiv64(in[i], DIV);                                  \
+        out[i] = d_;                                                          \
+        h[d_ - dmin + 1]++;                                                   \
+    }
+static void times_to_days_hist(const int64_t *in, int64_t *out, int64_t n, int64_t div,
+                               int64_t mult, int32_t *h, int64_t dmin)
+{
+    if (mult == 7) {
+        for (int64_t i = 0; i < n; i++) {
+            out[i] = 7 * in[i];
+            h[out[i] - dmin + 1]++;
+        }
+        return;
+    }
+    switch (div) {
+    case 1: DAYS_HIST_LOOP(1); break;
+    case 86400: DAYS_HIST_LOOP(86400); break;
+    case 86400000: DAYS_HIST_LOOP(86400000); break;
+    case 86400000000: DAYS_HIST_LOOP(86400000000); break;
+    case 86400000000000: DAYS_HIST_LOOP(86400000000000); break;
+    default: DAYS_HIST_LOOP(div); break;
+    }
+}
+
 static void times_to_days(const int64_t *in, int64_t *out, int64_t n, int64_t div, int64_t mult)
 {
     if (mult == 7) {
@@ -255,6 +293,7 @@ static void *check_worker(void *arg)
 {
     check_job *j = (check_job *)arg;
     int64_t mn = INT64_MAX, mx = INT64_MIN, nat = 0, oor = 0, nonfinite = 0;
+    int64_t tmin = INT64_MAX, tmax = INT64_MIN;
     double abs_sum = 0.0;
     for (int64_t b = j->lo; b < j->hi; b += BUILD_POLL) {
         if (sy_interrupted()) {
@@ -271,6 +310,8 @@ static void *check_worker(void *arg)
             int64_t t = j->t[i];
             nat += t == INT64_MIN;
             oor += (t < j->t_lo) | (t > j->t_hi);
+            tmin = t < tmin ? t : tmin;
+            tmax = t > tmax ? t : tmax;
         }
         if (j->amount) {
             for (int64_t i = b; i < e; i++) {
@@ -285,9 +326,54 @@ static void *check_worker(void *arg)
     j->mx = mx;
     j->nat = nat;
     j->out_of_range = oor - nat;   /* NaT is below t_lo too */
+    j->tmin = tmin;
+    j->tmax = tmax;
     j->nonfinite = nonfinite;
     j->abs_sum = abs_sum;
     return NULL;
+}
+
+/* ---- pre-faulting the outputs ---------------------------------------------
+   The scatter pass writes all over the outputs from its first rows on, so fresh
+   (never touched) output memory would be faulted in -- zeroed by the kernel, slow on
+   a VM -- inside one polling interval.  Touching it first, page by page with polls in
+   between, costs nothing extra and keeps Ctrl-C responsive. */
+typedef struct {
+    char *p[4];
+    int64_t bytes[4];
+    int t, T, st;
+} fault_job;
+
+static void *fault_worker(void *arg)
+{
+    fault_job *j = (fault_job *)arg;
+    for (int a = 0; a < 4; a++) {
+        if (!j->p[a]) continue;
+        int64_t lo = j->bytes[a] * j->t / j->T, hi = j->bytes[a] * (j->t + 1) / j->T;
+        for (int64_t off = lo; off < hi; off += 4096) {
+            if (((off - lo) & (((int64_t)1 << 24) - 1)) < 4096 && sy_interrupted()) {
+                j->st = SY_EINTR;
+                return NULL;
+            }
+            j->p[a][off] = 0;
+        }
+    }
+    return NULL;
+}
+
+static int prefault(int T, int64_t n, int64_t *a, int64_t *b, double *c, int64_t *d,
+                    int64_t a_bytes)
+{
+    fault_job jobs[SY_MAX_THREADS];
+    for (int t = 0; t < T; t++) {
+        fault_job f = {{(char *)a, (char *)b, (char *)c, (char *)d},
+                       {a_bytes, 8 * n, c ? 8 * n : 0, d ? 8 * n : 0}, t, T, SY_OK};
+        jobs[t] = f;
+    }
+    sy_run_jobs(fault_worker, jobs, sizeof(fault_job), T);
+    for (int t = 0; t < T; t++)
+        if (jobs[t].st != SY_OK) return jobs[t].st;
+    return SY_OK;
 }
 
 /* ---- pass B/C: partition histogram and scatter ---------------------------- */
@@ -298,7 +384,8 @@ typedef struct {
     uint64_t min;
     int shift;
     int64_t *hist;          /* P counts, then P write cursors */
-    int64_t *key_out, *t_out, *row_out;   /* the outputs' memory, used as partition buffer */
+    uint32_t *key_out;      /* partition buffer of keys (temporary) */
+    int64_t *t_out, *row_out;   /* the outputs' memory, used as partition buffer */
     double *amount_out;
     int st;
 } part_job;
@@ -326,7 +413,8 @@ static void *scatter_worker(void *arg)
     int64_t *cur = j->hist;
     const int shift = j->shift;
     const uint64_t mn = j->min, mask = shift >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << shift) - 1);
-    int64_t *ko = j->key_out, *to = j->t_out, *ro = j->row_out;
+    uint32_t *ko = j->key_out;
+    int64_t *to = j->t_out, *ro = j->row_out;
     double *ao = j->amount_out;
     const int64_t *ids = j->ids, *t = j->t;
     const double *amount = j->amount;
@@ -339,7 +427,7 @@ static void *scatter_worker(void *arg)
         for (int64_t i = b; i < e; i++) {
             uint64_t off = (uint64_t)ids[i] - mn;
             int64_t q = cur[off >> shift]++;
-            ko[q] = (int64_t)(off & mask);
+            ko[q] = (uint32_t)(off & mask);
             to[q] = t[i];
             ao[q] = amount ? amount[i] : 0.0;
             if (ro) ro[q] = i;
@@ -351,14 +439,15 @@ static void *scatter_worker(void *arg)
 /* ---- phase 1: one partition ------------------------------------------------ */
 typedef struct {
     int64_t cap_rows, cap_span;
-    uint32_t *key;        /* the partition's rows, copied out of the outputs */
-    int64_t *t, *row;
+    int64_t *t, *row;     /* the partition's rows, copied out of the outputs */
+    int64_t *dayin;       /* their days */
     double *amount;
     uint32_t *lc;         /* local code per row (first-seen, then rank) */
     int32_t *table;       /* dense: rank per key; hash: slot values */
     uint32_t *hkeys;      /* hash keys */
     int64_t *cnt;
     int64_t *traw;        /* raw times in grouped order */
+    int64_t *traw_cur;    /* where they are for the current partition (not owned) */
     int64_t *sort_a, *sort_b;   /* merge sort scratch (pairs), grown on demand */
     int64_t sort_cap;
     uint32_t *ukeys;      /* distinct keys (first-seen order) */
@@ -367,9 +456,9 @@ typedef struct {
 
 static void scratch_free(build_scratch *s)
 {
-    free(s->key);
     free(s->t);
     free(s->row);
+    free(s->dayin);
     free(s->amount);
     free(s->lc);
     free(s->table);
@@ -387,9 +476,9 @@ static int scratch_reserve(build_scratch *s, int64_t rows, int64_t span)
 {
     if (rows > s->cap_rows) {
         int64_t r = rows;
-        free(s->key);
         free(s->t);
         free(s->row);
+        free(s->dayin);
         free(s->amount);
         free(s->lc);
         free(s->cnt);
@@ -397,9 +486,9 @@ static int scratch_reserve(build_scratch *s, int64_t rows, int64_t span)
         free(s->ukeys);
         free(s->uorder);
         free(s->hkeys);
-        s->key = (uint32_t *)malloc(sizeof(uint32_t) * (size_t)r);
         s->t = (int64_t *)malloc(sizeof(int64_t) * (size_t)r);
         s->row = (int64_t *)malloc(sizeof(int64_t) * (size_t)r);
+        s->dayin = (int64_t *)malloc(sizeof(int64_t) * (size_t)r);
         s->amount = (double *)malloc(sizeof(double) * (size_t)r);
         s->lc = (uint32_t *)malloc(sizeof(uint32_t) * (size_t)r);
         s->cnt = (int64_t *)malloc(sizeof(int64_t) * (size_t)(r + 1));
@@ -407,7 +496,7 @@ static int scratch_reserve(build_scratch *s, int64_t rows, int64_t span)
         s->ukeys = (uint32_t *)malloc(sizeof(uint32_t) * (size_t)r);
         s->uorder = (int64_t *)malloc(sizeof(int64_t) * 2 * (size_t)r);
         s->hkeys = (uint32_t *)malloc(sizeof(uint32_t) * 4 * (size_t)r + 64);
-        if (!s->key || !s->t || !s->row || !s->amount || !s->lc || !s->cnt || !s->traw || !s->ukeys || !s->uorder || !s->hkeys) {
+        if (!s->t || !s->row || !s->dayin || !s->amount || !s->lc || !s->cnt || !s->traw || !s->ukeys || !s->uorder || !s->hkeys) {
             s->cap_rows = 0;
             return SY_ENOMEM;
         }
@@ -508,7 +597,8 @@ static void merge_sort_days(day_pos *a, day_pos *tmp, int64_t n)
 
 typedef struct {
     sy_build *b;
-    int64_t *cust_out, *day_out, *perm_out;
+    uint32_t *keys;
+    int64_t *day_out, *perm_out;
     double *amount_out;
     _Atomic int64_t *next;
     build_scratch s;
@@ -522,7 +612,7 @@ static int sort_segment(phase1_job *j, int64_t lo, int64_t len, int64_t rel)
 {
     int64_t *d = j->day_out + lo, *p = j->perm_out ? j->perm_out + lo : NULL;
     double *a = j->amount_out + lo;
-    int64_t *tr = j->s.traw + rel;
+    int64_t *tr = j->s.traw_cur + rel;
     if (len <= 32) {
         for (int64_t x = 1; x < len; x++) {
             int64_t vd = d[x];
@@ -626,31 +716,32 @@ static int build_partition(phase1_job *j, int64_t p)
     uint64_t spanm1 = rest < full ? rest : full;
     int dense = spanm1 < (uint64_t)(2 * r + 4096);
     int64_t span = dense ? (int64_t)spanm1 + 1 : 0;
-    int st = scratch_reserve(&j->s, r, span);
+    /* the log's day range decides whether a counting sort by day fits the scratch */
+    uint64_t drange = (uint64_t)(b->day_max - b->day_min) + 1;
+    int lsd = drange < (uint64_t)(4 * r + 16);
+    int64_t need = span > (lsd ? (int64_t)drange + 1 : 0) ? span : (lsd ? (int64_t)drange + 1 : 0);
+    int st = scratch_reserve(&j->s, r, need);
     if (st != SY_OK) return st;
     build_scratch *s = &j->s;
-    int64_t *cout = j->cust_out + s0, *dout = j->day_out + s0;
+    const uint32_t *K = j->keys + s0;
+    int64_t *dout = j->day_out + s0;
     int64_t *pout = j->perm_out ? j->perm_out + s0 : NULL;
     double *aout = j->amount_out + s0;
-    /* the scatter pass left this partition's rows (in input order) in its slice of
-       the outputs: copy them out, then write the grouped rows back */
-    uint32_t *K = s->key;
-    for (int64_t i = 0; i < r; i++) K[i] = (uint32_t)cout[i];
-    memcpy(s->t, dout, sizeof(int64_t) * (size_t)r);
-    memcpy(s->amount, aout, sizeof(double) * (size_t)r);
-    if (pout) memcpy(s->row, pout, sizeof(int64_t) * (size_t)r);
+    /* this partition's rows (input order) are in its slice of day_out (raw times),
+       amount_out and perm_out (input rows): they are read from there and the grouped
+       rows written back */
     int64_t d = 0;
+    uint32_t *lc = s->lc;
     if (dense) {
         int32_t *rank = s->table;
         memset(rank, 0, sizeof(int32_t) * (size_t)span);
         for (int64_t i = 0; i < r; i++) rank[K[i]] = 1;
-        for (int64_t v = 0; v < span; v++) {
-            if (rank[v]) {
-                s->ukeys[d] = (uint32_t)v;
-                rank[v] = (int32_t)d++;
-            }
+        for (int64_t v = 0; v < span; v++) {   /* branch-free ranking */
+            int32_t present = rank[v];
+            s->ukeys[d] = (uint32_t)v;
+            rank[v] = (int32_t)d;
+            d += present;
         }
-        for (int64_t i = 0; i < r; i++) s->lc[i] = (uint32_t)rank[K[i]];
     } else {
         int64_t cap = 16;
         while (cap < 2 * r) cap *= 2;
@@ -666,7 +757,7 @@ static int build_partition(phase1_job *j, int64_t p)
                 val[h] = (int32_t)d;
                 s->ukeys[d++] = key;
             }
-            s->lc[i] = (uint32_t)val[h];
+            lc[i] = (uint32_t)val[h];
         }
         /* rank the distinct keys: sort (key << 32 | first-seen) */
         uint64_t *pk = (uint64_t *)s->uorder, *tmp = (uint64_t *)s->traw;
@@ -678,12 +769,21 @@ static int build_partition(phase1_job *j, int64_t p)
             rank_of[pk[c] & 0xffffffffu] = (int32_t)c;
             s->ukeys[c] = (uint32_t)(pk[c] >> 32);
         }
-        for (int64_t i = 0; i < r; i++) s->lc[i] = (uint32_t)rank_of[s->lc[i]];
+        for (int64_t i = 0; i < r; i++) lc[i] = (uint32_t)rank_of[lc[i]];
     }
-    /* counting sort by local code into the partition's slice of the outputs */
+    /* rows per customer -> each customer's first row */
     int64_t *cnt = s->cnt;
     memset(cnt, 0, sizeof(int64_t) * (size_t)(d + 1));
-    for (int64_t i = 0; i < r; i++) cnt[s->lc[i] + 1]++;
+    if (dense) {
+        const int32_t *rank = s->table;
+        for (int64_t i = 0; i < r; i++) {
+            uint32_t l = (uint32_t)rank[K[i]];
+            lc[i] = l;
+            cnt[l + 1]++;
+        }
+    } else {
+        for (int64_t i = 0; i < r; i++) cnt[lc[i] + 1]++;
+    }
     for (int64_t c = 0; c < d; c++) cnt[c + 1] += cnt[c];
     part->d = d;
     part->keys = (uint32_t *)malloc(sizeof(uint32_t) * (size_t)(d > 0 ? d : 1));
@@ -691,38 +791,72 @@ static int build_partition(phase1_job *j, int64_t p)
     if (!part->keys || !part->start) return SY_ENOMEM;
     memcpy(part->keys, s->ukeys, sizeof(uint32_t) * (size_t)d);
     memcpy(part->start, cnt, sizeof(int64_t) * (size_t)(d + 1));
-    int64_t *tr = s->traw;
-    for (int64_t i = 0; i < r; i++) {
-        int64_t q = cnt[s->lc[i]]++;
-        aout[q] = s->amount[i];
-        tr[q] = s->t[i];
-        if (pout) pout[q] = s->row[i];
+    int64_t *tr = s->traw, *dy = s->dayin;
+    if (lsd) {
+        /* pass 1, stable by day: outputs -> scratch; pass 2, stable by customer:
+           scratch -> outputs.  Rows end up ordered by (customer, day, input row). */
+        const int64_t dmin = b->day_min, R = (int64_t)drange;
+        int32_t *h = s->table;           /* the rank table is no longer needed */
+        memset(h, 0, sizeof(int32_t) * (size_t)(R + 1));
+        times_to_days_hist(dout, dy, r, b->div, b->mult, h, dmin);
+        for (int64_t x = 0; x < R; x++) h[x + 1] += h[x];
+        int64_t *st_ = s->t, *sd = tr, *sr = s->row;
+        double *sa = s->amount;
+        uint32_t *slc = (uint32_t *)s->uorder;
+        for (int64_t i = 0; i < r; i++) {
+            int64_t q = h[dy[i] - dmin]++;
+            st_[q] = dout[i];
+            sa[q] = aout[i];
+            sd[q] = dy[i];
+            slc[q] = lc[i];
+            if (pout) sr[q] = pout[i];
+        }
+        for (int64_t x = 0; x < r; x++) {
+            int64_t q = cnt[slc[x]]++, dd = sd[x];
+            dout[q] = dd;
+            aout[q] = sa[x];
+            dy[q] = st_[x];              /* dy now holds the raw times, grouped */
+            if (pout) pout[q] = sr[x];
+        }
+        tr = dy;
+    } else {
+        int64_t *sr = s->row, *st_ = s->t;
+        double *sa = s->amount;
+        times_to_days(dout, dy, r, b->div, b->mult);
+        memcpy(st_, dout, sizeof(int64_t) * (size_t)r);
+        memcpy(sa, aout, sizeof(double) * (size_t)r);
+        if (pout) memcpy(sr, pout, sizeof(int64_t) * (size_t)r);
+        for (int64_t i = 0; i < r; i++) {
+            int64_t q = cnt[lc[i]]++;
+            dout[q] = dy[i];
+            aout[q] = sa[i];
+            tr[q] = st_[i];
+            if (pout) pout[q] = sr[i];
+        }
     }
-    times_to_days(tr, dout, r, b->div, b->mult);
-    /* local codes; sy_build_finish adds the partition's first code */
-    for (int64_t c = 0; c < d; c++)
-        for (int64_t x = part->start[c]; x < part->start[c + 1]; x++) cout[x] = c;
-    /* per customer: sort by day, count exact duplicates within each day */
+    /* per customer: sort by day (unless done), count exact duplicates within a day */
     for (int64_t c = 0; c < d; c++) {
         int64_t lo = part->start[c], len = part->start[c + 1] - lo;
-        if (len > 1) {
+        if (len < 2) continue;
+        if (!lsd) {
+            j->s.traw_cur = tr;
             if ((st = sort_segment(j, s0 + lo, len, lo)) != SY_OK) return st;
-            for (int64_t x = lo; x < lo + len;) {
-                int64_t y = x + 1;
-                while (y < lo + len && dout[y] == dout[x]) y++;
-                if (y - x > 1) {
-                    if (y - x > 16 && y - x > j->s.sort_cap) {
-                        free(j->s.sort_a);
-                        free(j->s.sort_b);
-                        j->s.sort_a = (int64_t *)malloc(sizeof(day_pos) * (size_t)(y - x));
-                        j->s.sort_b = (int64_t *)malloc(sizeof(day_pos) * (size_t)(y - x));
-                        j->s.sort_cap = (j->s.sort_a && j->s.sort_b) ? y - x : 0;
-                        if (!j->s.sort_cap) return SY_ENOMEM;
-                    }
-                    j->dups += count_run_dups(tr + x, aout + x, y - x, j->s.sort_a);
+        }
+        for (int64_t x = lo; x < lo + len;) {
+            int64_t y = x + 1;
+            while (y < lo + len && dout[y] == dout[x]) y++;
+            if (y - x > 1) {
+                if (y - x > 16 && y - x > j->s.sort_cap) {
+                    free(j->s.sort_a);
+                    free(j->s.sort_b);
+                    j->s.sort_a = (int64_t *)malloc(sizeof(day_pos) * (size_t)(y - x));
+                    j->s.sort_b = (int64_t *)malloc(sizeof(day_pos) * (size_t)(y - x));
+                    j->s.sort_cap = (j->s.sort_a && j->s.sort_b) ? y - x : 0;
+                    if (!j->s.sort_cap) return SY_ENOMEM;
                 }
-                x = y;
+                j->dups += count_run_dups(tr + x, aout + x, y - x, j->s.sort_a);
             }
+            x = y;
         }
     }
     return SY_OK;
@@ -765,12 +899,13 @@ void sy_build_free(sy_build *b)
 
 int sy_build_begin(const int64_t *ids, const int64_t *t, int64_t div, int64_t mult,
                    const double *amount, int64_t n, int64_t day_lo, int64_t day_hi,
-                   int64_t *cust_out, int64_t *day_out, double *amount_out, int64_t *perm_out,
+                   int64_t *day_out, double *amount_out, int64_t *perm_out,
                    sy_build_check *check, sy_build **out)
 {
     int st = SY_OK;
     int64_t *codes = NULL;
     int64_t *hist = NULL;
+    uint32_t *keys = NULL;
     sy_build *b = NULL;
     *out = NULL;
     memset(check, 0, sizeof(*check));
@@ -789,14 +924,16 @@ int sy_build_begin(const int64_t *ids, const int64_t *t, int64_t div, int64_t mu
         check_job cj[SY_MAX_THREADS];
         for (int x = 0; x < T; x++) {
             check_job c = {ids, t, amount, n * x / T, n * (x + 1) / T, t_lo, t_hi,
-                           0, 0, 0, 0, 0, 0.0, SY_OK};
+                           0, 0, 0, 0, 0, 0, 0, 0.0, SY_OK};
             cj[x] = c;
         }
         sy_run_jobs(check_worker, cj, sizeof(check_job), T);
-        int64_t mn = INT64_MAX, mx = INT64_MIN;
+        int64_t mn = INT64_MAX, mx = INT64_MIN, tmin = INT64_MAX, tmax = INT64_MIN;
         double abs_sum = 0.0;
         for (int x = 0; x < T; x++) {
             if (cj[x].st != SY_OK) st = cj[x].st;
+            tmin = cj[x].tmin < tmin ? cj[x].tmin : tmin;
+            tmax = cj[x].tmax > tmax ? cj[x].tmax : tmax;
             mn = cj[x].mn < mn ? cj[x].mn : mn;
             mx = cj[x].mx > mx ? cj[x].mx : mx;
             check->nat += cj[x].nat;
@@ -812,6 +949,9 @@ int sy_build_begin(const int64_t *ids, const int64_t *t, int64_t div, int64_t mu
         }
         if (n == 0) {
             mn = mx = 0;
+        } else {
+            times_to_days(&tmin, &check->day_min, 1, div, mult);
+            times_to_days(&tmax, &check->day_max, 1, div, mult);
         }
         uint64_t range = (uint64_t)mx - (uint64_t)mn;
         int bits = range ? 64 - __builtin_clzll(range) : 0;
@@ -835,6 +975,8 @@ int sy_build_begin(const int64_t *ids, const int64_t *t, int64_t div, int64_t mu
         b->min = (uint64_t)mn;
         b->shift = shift;
         b->range = range;
+        b->day_min = check->day_min;
+        b->day_max = check->day_max;
         b->P = n == 0 ? 0 : (int64_t)(range >> shift) + 1;
     }
     /* pass B: per-thread histograms */
@@ -845,11 +987,12 @@ int sy_build_begin(const int64_t *ids, const int64_t *t, int64_t div, int64_t mu
         hist = (int64_t *)calloc((size_t)cells, sizeof(int64_t));
         b->part_start = (int64_t *)calloc((size_t)(P + 1), sizeof(int64_t));
         b->parts = (build_part *)calloc((size_t)(P > 0 ? P : 1), sizeof(build_part));
-        if (!hist || !b->part_start || !b->parts) { st = SY_ENOMEM; goto fail; }
+        keys = (uint32_t *)malloc(sizeof(uint32_t) * (size_t)(n > 0 ? n : 1));
+        if (!hist || !b->part_start || !b->parts || !keys) { st = SY_ENOMEM; goto fail; }
         part_job pj[SY_MAX_THREADS];
         for (int x = 0; x < T; x++) {
             part_job q = {ids, t, amount, n * x / T, n * (x + 1) / T, P, b->min, b->shift,
-                          hist + (int64_t)x * P, cust_out, day_out, perm_out, amount_out, SY_OK};
+                          hist + (int64_t)x * P, keys, day_out, perm_out, amount_out, SY_OK};
             pj[x] = q;
         }
         sy_run_jobs(hist_worker, pj, sizeof(part_job), T);
@@ -866,6 +1009,8 @@ int sy_build_begin(const int64_t *ids, const int64_t *t, int64_t div, int64_t mu
             }
         }
         b->part_start[P] = run;
+        if ((st = prefault(T, n, (int64_t *)keys, day_out, amount_out, perm_out, 4 * n)) != SY_OK)
+            goto fail;
         /* pass C */
         sy_run_jobs(scatter_worker, pj, sizeof(part_job), T);
         for (int x = 0; x < T; x++)
@@ -884,7 +1029,7 @@ int sy_build_begin(const int64_t *ids, const int64_t *t, int64_t div, int64_t mu
         for (int x = 0; x < T1; x++) {
             memset(&jobs[x], 0, sizeof(phase1_job));
             jobs[x].b = b;
-            jobs[x].cust_out = cust_out;
+            jobs[x].keys = keys;
             jobs[x].day_out = day_out;
             jobs[x].perm_out = perm_out;
             jobs[x].amount_out = amount_out;
@@ -896,6 +1041,8 @@ int sy_build_begin(const int64_t *ids, const int64_t *t, int64_t div, int64_t mu
             b->dups += jobs[x].dups;
         }
         if (st != SY_OK) goto fail;
+        free(keys);
+        keys = NULL;
     }
     {
         int64_t k = 0;
@@ -908,6 +1055,7 @@ int sy_build_begin(const int64_t *ids, const int64_t *t, int64_t div, int64_t mu
 fail:
     free(codes);
     free(hist);
+    free(keys);
     sy_build_free(b);
     return st;
 }
@@ -920,7 +1068,7 @@ int64_t sy_build_k(const sy_build *b)
 typedef struct {
     const sy_build *b;
     const int64_t *code_base;
-    int64_t *cust, *offsets, *uniques;
+    int64_t *offsets, *uniques;
     _Atomic int64_t *next;
     int st;
 } phase2_job;
@@ -940,18 +1088,15 @@ static void *phase2_worker(void *arg)
         int64_t cb = j->code_base[p], s0 = b->part_start[p];
         uint64_t base = b->min + ((uint64_t)p << b->shift);
         for (int64_t c = 0; c < part->d; c++) {
-            int64_t lo = s0 + part->start[c], hi = s0 + part->start[c + 1];
-            j->offsets[cb + c] = lo;
+            j->offsets[cb + c] = s0 + part->start[c];
             int64_t id = (int64_t)(base + part->keys[c]);
             j->uniques[cb + c] = b->fact_uniq ? b->fact_uniq[id] : id;
-            for (int64_t x = lo; x < hi; x++) j->cust[x] += cb;
         }
     }
     return NULL;
 }
 
-int sy_build_finish(const sy_build *b, int64_t *cust_out, int64_t *offsets_out,
-                    int64_t *uniques_out)
+int sy_build_finish(const sy_build *b, int64_t *offsets_out, int64_t *uniques_out)
 {
     int64_t *base = (int64_t *)malloc(sizeof(int64_t) * (size_t)(b->P > 0 ? b->P : 1));
     if (!base) return SY_ENOMEM;
@@ -966,7 +1111,7 @@ int sy_build_finish(const sy_build *b, int64_t *cust_out, int64_t *offsets_out,
     if (T > b->P) T = b->P > 0 ? (int)b->P : 1;
     phase2_job jobs[SY_MAX_THREADS];
     for (int x = 0; x < T; x++) {
-        phase2_job q = {b, base, cust_out, offsets_out, uniques_out, &next, SY_OK};
+        phase2_job q = {b, base, offsets_out, uniques_out, &next, SY_OK};
         jobs[x] = q;
     }
     sy_run_jobs(phase2_worker, jobs, sizeof(phase2_job), T);
