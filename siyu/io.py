@@ -585,13 +585,19 @@ def _missing_columns(wanted: dict[str, str], header: list[str], label: str,
 
 
 def _wanted(roles: dict[str, Any]) -> dict[str, str]:
-    out = {}
+    out: dict[str, str] = {}
     for role in _ROLES:
         col = roles.get(role)
         if col is None:
+            if role in ("customer", "time"):
+                raise TypeError(f"{role}= is required: the name of the {role} column")
             continue
         if not isinstance(col, str):
             raise TypeError(f"{role}= must be a column name (str), got {type(col).__name__}")
+        if col in out.values():
+            other = next(r for r, c in out.items() if c == col)
+            raise ValueError(f"column {col!r} is given as both {other}= and {role}=; each "
+                             "role needs its own column")
         out[role] = col
     return out
 

@@ -485,6 +485,12 @@ def test_skiprows_sep_line_and_options():
         siyu.read_orders(io.BytesIO(GOOD.encode()), "id", "t", "amt", usecols=["id"])
     with pytest.raises(ValueError, match="on_bad"):
         siyu.read_orders(io.BytesIO(GOOD.encode()), "id", "t", "amt", on_bad="skip")
+    with pytest.raises(ValueError, match="both customer= and order="):
+        siyu.read_orders(io.BytesIO(GOOD.encode()), "id", "t", "amt", order="id")
+    with pytest.raises(TypeError, match="time= is required"):
+        siyu.read_orders(io.BytesIO(GOOD.encode()), "id", None, "amt")
+    with pytest.raises(TypeError, match="column name"):
+        siyu.read_orders(io.BytesIO(GOOD.encode()), "id", "t", 3)
 
 
 def test_excel_sheets_and_missing_extra(tmp_path, monkeypatch):
