@@ -15,7 +15,8 @@ from siyu.economics import compare_channels, unit_economics
 from siyu.models import (BetaGeo, BetaGeoBetaBinom, GammaGamma, ModifiedBetaGeo, ParetoNBD,
                          ShiftedBetaGeometric, clv)
 from siyu.segments import Migration, markov_clv, stage_summary
-from siyu.transactions import Transactions, read_csv
+from siyu.transactions import Transactions
+from siyu.io import read_csv, read_orders
 
 __version__ = "0.1.0"
 
@@ -25,6 +26,6 @@ __all__ = [
     "InterpurchaseTimes", "Migration", "ModifiedBetaGeo", "ParetoNBD", "RepurchaseTable",
     "RetentionTable", "ShiftedBetaGeometric", "SurvivalCurve", "Transactions", "clv",
     "compare_channels", "datasets", "get_num_threads", "markov_clv", "metrics", "read_csv",
-    "segments",
+    "read_orders", "segments",
     "plotting", "set_num_threads", "stage_summary", "unit_economics", "__version__",
 ]

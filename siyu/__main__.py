@@ -3,7 +3,8 @@
 ``demo`` prints a short customer-value summary of the bundled UCI Online Retail
 invoices and writes the HTML report of the same data (``siyu-demo-report.html`` in
 the current folder, or ``--out``).  ``report`` writes the self-contained HTML report
-(:mod:`siyu.report`) of a CSV or Parquet transaction log::
+(:mod:`siyu.report`) of a shop's order export (CSV / text in any common encoding, Excel
+or Parquet, read by :func:`siyu.read_orders`)::
 
     python -m siyu report orders.csv --customer user_id --time paid_at --amount amount \
         [--channel source] [--spend spend.csv] [--period M] [--lang zh] --out report.html
@@ -198,76 +199,209 @@ def _progress(args: argparse.Namespace) -> Callable[[str, int, int, Any], None] 
     return show
 
 
-def _columns_of(path: str, kind: str) -> list[str]:
+def _reader_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Options of siyu.io shared by the log and the spend file."""
+    opts: dict[str, Any] = dict(encoding=args.encoding, sep=args.sep, sheet=_sheet(args.sheet))
+    if getattr(args, "names", None):
+        opts.update(header=None, names=_split_list(args.names))
+    if getattr(args, "skiprows", None):
+        opts["skiprows"] = args.skiprows
+    return opts
+
+
+def _sheet(value: str | None) -> Any:
+    return int(value) if value is not None and value.isdigit() else value
+
+
+def _split_list(values: Any) -> list[str] | None:
+    """--paid A --paid B,C -> ["A", "B", "C"] (None when not given)."""
+    if not values:
+        return None
+    if isinstance(values, str):
+        values = [values]
+    out = [v.strip() for item in values for v in str(item).split(",")]
+    return [v for v in out if v]
+
+
+def _columns_of(path: str, kind: str, args: argparse.Namespace | None = None) -> list[str]:
     """Column names of the input, read from its header / schema only."""
-    if kind == "csv":
-        head = pd.read_csv(path, nrows=1)
-        if head.empty:
-            raise UsageError(f"{path} has no data rows: nothing to report")
-        return [str(c) for c in head.columns]
+    from siyu import io as sio
+
+    opts = {} if args is None else _reader_options(args)
     try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise UsageError("reading Parquet needs pyarrow (pip install pyarrow)") from None
-    meta = pq.ParquetFile(path)
-    if meta.metadata.num_rows == 0:
+        header, has_rows = sio.read_header(path, **opts)
+    except ValueError as exc:
+        if "is empty" in str(exc):
+            raise UsageError(f"{path} is empty: nothing to report") from None
+        raise UsageError(_cli_hint(str(exc))) from None
+    if not has_rows:
         raise UsageError(f"{path} has no data rows: nothing to report")
-    return list(meta.schema_arrow.names)
+    return header
+
+
+_TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".dat", ".tab")
 
 
 def _input_kind(path: str) -> str:
     low = path.lower()
-    if low.endswith((".csv", ".csv.gz", ".csv.bz2", ".csv.zip", ".csv.xz", ".txt")):
+    for comp in (".gz", ".bz2", ".zip", ".xz", ".zst"):
+        if low.endswith(comp):
+            low = low[: -len(comp)]
+    if low.endswith(_TEXT_SUFFIXES):
         return "csv"
+    if low.endswith((".xlsx", ".xlsm", ".xls")):
+        return "excel"
     if low.endswith((".parquet", ".pq")):
         return "parquet"
-    raise UsageError(f"cannot tell the format of {path!r}: use a .csv or .parquet file")
+    raise UsageError(f"cannot tell the format of {path!r}: use a .csv / .tsv / .txt export, "
+                     "an .xlsx / .xls workbook or a .parquet file")
 
 
 def _check_input(args: argparse.Namespace) -> str:
     """Check that the input exists and has the named columns; return its kind."""
+    import difflib
+
+    from siyu import io as sio
+
     path = args.input
     kind = _input_kind(path)
     if not os.path.isfile(path):
         raise UsageError(f"input file {path!r} not found")
     need = {"--customer": args.customer, "--time": args.time, "--amount": args.amount,
-            "--channel": args.channel, "--member": args.member}
-    available = _columns_of(path, kind)
+            "--channel": args.channel, "--member": args.member, "--order": args.order,
+            "--status": args.status, "--refund": args.refund}
+    for flag in ("product", "category", "quantity"):
+        need[f"--{flag}"] = getattr(args, flag, None)
+    available = _columns_of(path, kind, args)
     for flag, col in need.items():
         if col is not None and col not in available:
             shown = ", ".join(available[:12]) + (", ..." if len(available) > 12 else "")
-            raise UsageError(f"{flag} {col!r}: no such column in {path} (columns: {shown})")
+            close = difflib.get_close_matches(col, available, n=1, cutoff=0.6)
+            norm = {"".join(a.split()).casefold(): a for a in available}
+            alt = norm.get("".join(col.split()).casefold()) or (close[0] if close else None)
+            hint = f"; did you mean {flag} {_quote(alt)}?" if alt else ""
+            if not getattr(args, "names", None):
+                hint += _cli_hint(sio.header_hint(available))
+            raise UsageError(f"{flag} {col!r}: no such column in {path} (columns: {shown})"
+                             f"{hint}")
     return kind
+
+
+def _quote(value: str) -> str:
+    import shlex
+
+    return shlex.quote(value)
+
+
+# read_orders' keyword hints, as command-line options
+_CLI_FLAGS = {"on_bad": "--on-bad", "time_format": "--time-format", "encoding": "--encoding",
+              "sep": "--sep", "sheet": "--sheet", "customer": "--customer", "time": "--time",
+              "amount": "--amount", "order": "--order", "status": "--status",
+              "refund": "--refund", "channel": "--channel", "member": "--member",
+              "product": "--product", "category": "--category", "quantity": "--quantity",
+              "paid": "--paid", "refunded": "--refunded", "void": "--void",
+              "true_values": "--true-values", "false_values": "--false-values"}
+
+
+def _cli_hint(message: str) -> str:
+    """Rewrite the Python fixes in a siyu.io message (on_bad="drop") as options."""
+    import ast
+    import re
+
+    def names(m: re.Match) -> str:
+        vals = ast.literal_eval(m.group(1))
+        return "--names " + _quote(",".join(map(str, vals)))
+
+    message = re.sub(r"header=None, names=(\[[^\]]*\])", names, message)
+
+    def one(m: re.Match) -> str:
+        key, val = m.group(1), m.group(2)
+        flag = _CLI_FLAGS[key]
+        try:
+            lit = ast.literal_eval(val)
+        except (ValueError, SyntaxError):
+            return m.group(0)
+        if isinstance(lit, (list, tuple)):
+            return " ".join(f"{flag} {_quote(str(v))}" for v in lit) if lit else flag + " ..."
+        return f"{flag} {_quote(str(lit))}"
+
+    keys = "|".join(sorted(_CLI_FLAGS, key=len, reverse=True))
+    return re.sub(r"\b(" + keys + r")=(\[[^\]]*\]|'[^']*'|\"[^\"]*\")", one, message)
 
 
 def _load(args: argparse.Namespace, kind: str) -> Any:
     import siyu
 
-    path = args.input
     cols = dict(customer=args.customer, time=args.time, amount=args.amount,
-                channel=args.channel, member=args.member, tz=args.tz)
-    if kind == "csv":
-        return siyu.read_csv(path, **cols)
-    use = [c for c in (args.customer, args.time, args.amount, args.channel, args.member) if c]
-    df = pd.read_parquet(path, columns=list(dict.fromkeys(use)))
-    return siyu.Transactions(df, **cols)
+                order=args.order, status=args.status, refund=args.refund,
+                channel=args.channel, member=args.member,
+                product=getattr(args, "product", None), category=getattr(args, "category", None),
+                quantity=getattr(args, "quantity", None))
+    opts = _reader_options(args)
+    for key in ("paid", "refunded", "void"):
+        values = _split_list(getattr(args, key))
+        if values:
+            opts[key] = values
+    for key in ("true_values", "false_values"):
+        values = _split_list(getattr(args, key))
+        if values:
+            opts[key] = values
+    try:
+        return siyu.read_orders(args.input, **cols, tz=args.tz, time_format=args.time_format,
+                                on_bad=args.on_bad, progress=_read_progress(args), **opts)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(_cli_hint(" ".join(str(exc).split()))) from None
+
+
+def _read_progress(args: argparse.Namespace) -> Any:
+    """Reading progress for files over a million rows (tqdm bar, else stderr lines)."""
+    if args.quiet:
+        return False
+
+    def line(text: str) -> None:
+        # progress lines go between "siyu: reading FILE ... " and its timing
+        if _mid_line[0]:
+            sys.stderr.write("\n")
+            _mid_line[0] = False
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+        if text.rstrip().endswith("s)") and " 100% " in text:
+            _start(_MSG[args.lang]["reading"].format(name=args.input))
+
+    try:
+        import tqdm  # noqa: F401
+        return True if sys.stderr.isatty() else line
+    except ImportError:
+        return line
 
 
 def _load_spend(args: argparse.Namespace) -> pd.DataFrame | None:
     if args.spend is None:
         return None
+    from siyu import io as sio
+
     if not os.path.isfile(args.spend):
         raise UsageError(f"--spend file {args.spend!r} not found")
-    if _input_kind(args.spend) == "parquet":
-        spend = pd.read_parquet(args.spend)
-    else:
-        spend = pd.read_csv(args.spend)
-    need = ["period", "amount"] + ([args.channel] if args.channel else [])
-    missing = [c for c in need if c not in spend.columns]
+    _input_kind(args.spend)
+    opts = dict(encoding="auto", sheet=None)     # --encoding and --sheet are the log's
+    period, amount, channel = args.spend_period, args.spend_amount, None
+    if args.channel:
+        channel = args.spend_channel or args.channel
+    try:
+        header, _ = sio.read_header(args.spend, **opts)
+    except ValueError as exc:
+        raise UsageError(f"--spend {args.spend}: {_cli_hint(str(exc))}") from None
+    need = [period, amount] + ([channel] if channel else [])
+    missing = [c for c in need if c not in header]
     if missing:
         raise UsageError(f"--spend {args.spend}: missing column(s) {', '.join(missing)}; it "
-                         f"needs {', '.join(need)} (has {', '.join(map(str, spend.columns))})")
-    return spend
+                         f"needs {', '.join(need)} (has {', '.join(map(str, header))}); name "
+                         "them with --spend-period, --spend-amount and --spend-channel")
+    try:
+        return sio.read_spend(args.spend, period=period, amount=amount, channel=channel,
+                              channel_as=args.channel, **opts)
+    except ValueError as exc:
+        raise UsageError(f"--spend {args.spend}: {_cli_hint(str(exc))}") from None
 
 
 def _have_matplotlib() -> bool:
@@ -346,9 +480,10 @@ def _parser() -> _Parser:
     demo.add_argument("--quiet", action="store_true", help="no progress on stderr")
     rep = sub.add_parser("report", help="write a self-contained HTML report of a log",
                          description="Write one self-contained HTML customer-value report "
-                                     "(plots embedded, no network) of a CSV or Parquet "
-                                     "transaction log.")
-    rep.add_argument("input", metavar="INPUT", help="transaction log, .csv or .parquet")
+                                     "(plots embedded, no network) of a shop's order "
+                                     "export (CSV, text, Excel or Parquet).")
+    rep.add_argument("input", metavar="INPUT", help="order export: .csv / .tsv / .txt, "
+                                                    ".xlsx / .xls or .parquet")
     _add_input_args(rep)
     _add_item_args(rep)
     _add_report_args(rep)
@@ -359,15 +494,53 @@ def _parser() -> _Parser:
 # ---- command-line options, one group per area -------------------------------------------
 def _add_input_args(rep: argparse.ArgumentParser) -> None:
     """Reading the log: columns, file format, order semantics."""
-    rep.add_argument("--customer", required=True, metavar="COL", help="customer id column")
-    rep.add_argument("--time", required=True, metavar="COL", help="order time column")
-    rep.add_argument("--amount", required=True, metavar="COL", help="order amount column")
-    rep.add_argument("--channel", metavar="COL", help="acquisition channel column (optional)")
-    rep.add_argument("--member", metavar="COL", help="membership flag column (optional)")
-    rep.add_argument("--tz", help="time zone of tz-aware times, e.g. Asia/Shanghai")
-    rep.add_argument("--spend", metavar="FILE",
-                     help="acquisition spend CSV with columns period, amount (and the "
-                          "channel column with --channel); adds unit economics")
+    g = rep.add_argument_group("reading the export")
+    g.add_argument("--customer", required=True, metavar="COL", help="customer id column")
+    g.add_argument("--time", required=True, metavar="COL", help="order time column")
+    g.add_argument("--amount", required=True, metavar="COL", help="order amount column "
+                   "(numbers or text such as ￥1,299.00)")
+    g.add_argument("--order", metavar="COL", help="order id column: rows sharing an id are "
+                   "line items of one order")
+    g.add_argument("--status", metavar="COL", help="order status column (交易成功 / 已退款 / "
+                   "交易关闭 ...)")
+    g.add_argument("--paid", action="append", metavar="STATUS", help="status value(s) that "
+                   "mean paid, beyond the built-in table (repeat or comma-separate)")
+    g.add_argument("--refunded", action="append", metavar="STATUS",
+                   help="status value(s) that mean refunded")
+    g.add_argument("--void", action="append", metavar="STATUS",
+                   help="status value(s) that mean never paid (rows dropped)")
+    g.add_argument("--refund", metavar="COL", help="refunded amount column (blank = none)")
+    g.add_argument("--channel", metavar="COL", help="acquisition channel column (optional)")
+    g.add_argument("--member", metavar="COL", help="membership flag column (是/否, Y/N, 1/0)")
+    g.add_argument("--true-values", action="append", metavar="VALUE",
+                   help="further member-flag value(s) that mean member")
+    g.add_argument("--false-values", action="append", metavar="VALUE",
+                   help="further member-flag value(s) that mean non-member")
+    g.add_argument("--tz", help="convert times written with a UTC offset to this zone, "
+                   "e.g. Asia/Shanghai")
+    g.add_argument("--encoding", default="auto", help="text encoding (default: auto = "
+                   "UTF-8, UTF-8 with BOM, UTF-16 or GB18030/GBK)")
+    g.add_argument("--sep", help="delimiter of text files (default: sniffed; "
+                   "'whitespace' for aligned columns)")
+    g.add_argument("--sheet", help="sheet of an Excel workbook, by name or 0-based number "
+                   "(default: the first)")
+    g.add_argument("--time-format", metavar="FMT", help="dmy / mdy for 5/3/2024 dates, excel "
+                   "for serial day numbers, s / ms for epoch times, or a strftime format")
+    g.add_argument("--names", metavar="A,B,...", help="column names of a file without a "
+                   "header line")
+    g.add_argument("--on-bad", choices=("raise", "drop"), default="raise",
+                   help="rows whose id, time or amount cannot be read: stop with an error "
+                   "(default) or drop them (counted)")
+    g.add_argument("--spend", metavar="FILE",
+                   help="acquisition spend file (CSV, xlsx or Parquet) with a period and an "
+                        "amount column (and the channel with --channel); adds unit economics")
+    g.add_argument("--spend-period", default="period", metavar="COL",
+                   help="period column of the spend file: months like 2023-01, 2023/1, "
+                        "2023年1月 (default: period)")
+    g.add_argument("--spend-amount", default="amount", metavar="COL",
+                   help="amount column of the spend file (default: amount)")
+    g.add_argument("--spend-channel", metavar="COL",
+                   help="channel column of the spend file (default: the --channel name)")
 
 
 def _add_item_args(rep: argparse.ArgumentParser) -> None:

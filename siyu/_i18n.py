@@ -48,7 +48,61 @@ _COMMON: dict[str, Entry] = {
 }
 
 # ---- data quality (tx.quality, the report's Data section) -----------------------------
-_QUALITY: dict[str, Entry] = {}
+_QUALITY: dict[str, Entry] = {
+    "quality.rule": {"en": "rule", "zh": "规则"},
+    "quality.count": {"en": "count", "zh": "数量"},
+    "quality.description": {"en": "description", "zh": "说明"},
+    "quality.title": {"en": "Data quality", "zh": "数据质量"},
+    "quality.rows_read": {"en": "rows read", "zh": "读取行数"},
+    "quality.rows_without_order_id": {
+        "en": "rows without an order id (each kept as its own order)",
+        "zh": "无订单号的行(各自视为一笔订单)"},
+    "quality.void_rows": {"en": "void rows dropped (status {status})",
+                          "zh": "无效行已剔除(状态 {status})"},
+    "quality.refunded_orders": {"en": "refunded orders dropped (by status; revenue 0)",
+                                "zh": "已退款订单已剔除(按状态,收入计 0)"},
+    "quality.refunded_items": {
+        "en": "refunded line items dropped from orders that stay paid (by status)",
+        "zh": "仍有效订单中已退款的商品行已剔除(按状态)"},
+    "quality.fully_refunded_refund_column": {
+        "en": "orders fully refunded by the refund column, dropped",
+        "zh": "按退款列全额退款的订单已剔除"},
+    "quality.fully_refunded_negative_rows": {
+        "en": "orders fully refunded by negative rows, dropped",
+        "zh": "被负金额行全额冲销的订单已剔除"},
+    "quality.partial_refunds": {"en": "orders partially refunded (amount lowered)",
+                                "zh": "部分退款订单(金额已扣减)"},
+    "quality.negative_rows_netted": {"en": "negative rows netted against their order",
+                                     "zh": "负金额行已冲抵其订单"},
+    "quality.refunds_without_order": {
+        "en": "refund rows without an order id (reduce revenue, not purchases)",
+        "zh": "无订单号的退款行(冲减收入,不计为购买)"},
+    "quality.refunds_order_not_in_log": {
+        "en": "refunds of orders not in the log (reduce revenue, not purchases)",
+        "zh": "原订单不在数据中的退款(冲减收入,不计为购买)"},
+    "quality.refund_rows": {"en": "refund rows (negative amounts: reduce revenue, not purchases)",
+                            "zh": "退款行(负金额:冲减收入,不计为购买)"},
+    "quality.zero_amount_orders": {"en": "orders of amount 0 (kept: they are purchases)",
+                                   "zh": "金额为 0 的订单(保留,计为购买)"},
+    "quality.line_items_merged": {"en": "line items merged into their order",
+                                  "zh": "并入所属订单的商品行"},
+    "quality.duplicate_rows": {"en": "exact duplicate rows (counted, kept)",
+                               "zh": "完全重复的行(已计数,保留)"},
+    "quality.customer_ids_stripped": {"en": "customer ids with surrounding spaces stripped",
+                                      "zh": "已去除首尾空格的客户ID"},
+    "quality.order_ids_stripped": {"en": "order ids with surrounding spaces stripped",
+                                   "zh": "已去除首尾空格的订单号"},
+    "quality.orders": {"en": "orders in the log (purchases)", "zh": "有效订单数(购买)"},
+    "quality.rows_after_end": {"en": "orders after {end} (ignored by analyses ending then)",
+                               "zh": "{end} 之后的订单(截至该日的分析不计入)"},
+    # reading a file (siyu.read_orders)
+    "quality.total_rows_dropped": {"en": "total rows dropped (合计 / 总计 / Total, no time)",
+                                   "zh": "已删除的合计行(合计 / 总计 / Total,无时间)"},
+    "quality.blank_rows_dropped": {"en": "blank rows dropped", "zh": "已删除的空行"},
+    "quality.unreadable_rows_dropped": {
+        "en": "rows with an unreadable id, time or amount dropped (on_bad=\"drop\")",
+        "zh": "无法读取客户ID、时间或金额而删除的行(on_bad=\"drop\")"},
+}
 
 # ---- cohorts, retention, survival, repurchase, unit economics ---------------------------
 _COHORTS: dict[str, Entry] = {

@@ -172,8 +172,8 @@ def acquisition(tx: "Transactions", end_day: int, by: Any,
                          "day of the second month of the log")
     k = tx.n_customers
     group_in = log.channel if by_name is not None else None
-    first, fgroup, n_excluded = _core.cohort_first(log.cust, log.day, log.amount, group_in, k,
-                                                   end_day)
+    first, fgroup, n_excluded = _core.cohort_first(None, log.day, log.amount, group_in, k,
+                                                   end_day, log.offsets)
     has = first != NO_DAY
     if by_name is None:
         group = np.where(has, 0, -1).astype(np.int64)

@@ -670,8 +670,8 @@ def cohort_table(tx: "Transactions", period: str = "M", end: Any = None, by: str
     n_ages = end_per - int(cohorts[0]) + 1 if n_c else 0
     n_all_rows = n_rows + ex_groups.size
     active, orders, revenue, n_dropped = _core.cohort_matrix(
-        log.cust, log.day, log.amount, k, end_day, code, cell_row, cper, n_all_rows,
-        n_ages_all, lo_day, per.bitset_budget(tx.n_rows, k))
+        None, log.day, log.amount, k, end_day, code, cell_row, cper, n_all_rows,
+        n_ages_all, lo_day, per.bitset_budget(tx.n_rows, k), log.offsets)
 
     last_period = _last_period(ep, period, ex_start)
     all_sizes = np.bincount(cell_row[cell_row >= 0], minlength=n_all_rows).astype(np.int64)

@@ -240,9 +240,9 @@ def retention(tx: "Transactions", kind: str = "n-day", days: Iterable[int] = ran
     codes, compact, n_groups = _groups(acq)
     log = tx._log
     first = np.where(acq.group >= 0, acq.first_day, 0).astype(np.int64)
-    elig, ret = _core.retention_count(log.cust, log.day, log.amount, tx.n_customers, end_day,
+    elig, ret = _core.retention_count(None, log.day, log.amount, tx.n_customers, end_day,
                                       first, compact, n_groups, _KINDS[kind], lo, hi,
-                                      bitset_budget(tx.n_rows, tx.n_customers))
+                                      bitset_budget(tx.n_rows, tx.n_customers), log.offsets)
     index = _group_index(acq, codes, inner)
     return retention_table_from_counts(elig.ravel(), ret.ravel(), index, kind, end_day,
                                        acq.by_name, acq.n_excluded, acq.n_existing)
@@ -370,7 +370,8 @@ def repurchase(tx: "Transactions", within: Iterable[int] = (30, 90, 180), end: A
     warn_existing(acq, period)
     log = tx._log
     k = tx.n_customers
-    second = _core.cohort_second(log.cust, log.day, log.amount, k, end_day, acq.first_day)
+    second = _core.cohort_second(None, log.day, log.amount, k, end_day, acq.first_day,
+                                 log.offsets)
     has = acq.group >= 0
     first = acq.first_day[has]
     gap = np.where(second[has] == NO_DAY, np.iinfo(np.int64).max, second[has] - first)
@@ -526,7 +527,8 @@ def interpurchase_times(tx: "Transactions", end: Any = None) -> InterpurchaseTim
     """
     end_day = tx._end_day(end)
     log = tx._log
-    count, gaps = _core.interpurchase(log.cust, log.day, log.amount, tx.n_customers, end_day)
+    count, gaps = _core.interpurchase(None, log.day, log.amount, tx.n_customers, end_day,
+                                      log.offsets)
     ids = log.ids.repeat(count)
     s = pd.Series(gaps, index=ids, name="gap_days")
     return InterpurchaseTimes(s, inp.day_to_timestamp(end_day))

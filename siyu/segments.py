@@ -800,6 +800,9 @@ def migration(tx: "Transactions", period: str = "M", segmentation: str = "lifecy
         raise ValueError(f"unknown segmentation {segmentation!r}; use 'lifecycle' or "
                          "'value_tiers'")
     end_day = tx._end_day(end, "end")
+    if not tx.n_rows:
+        raise ValueError("the log is empty: there are no customers to follow from period to "
+                         "period")
     first_day = int(tx._log.day.min())
     pcode = inp.PERIOD_CODES[code]
     ends = _period_ends(first_day, end_day, pcode)

@@ -227,8 +227,8 @@ def survival(tx: "Transactions", churn_after: float = 180, end: Any = None,
     acq = acquisition(tx, end_day, by, existing_before)
     warn_existing(acq)
     log = tx._log
-    occ, first, last = _core.summary(log.cust, log.day, log.amount, tx.n_customers, 0,
-                                     np.iinfo(np.int64).min, end_day)[:3]
+    occ, first, last = _core.summary(None, log.day, log.amount, tx.n_customers, 0,
+                                     np.iinfo(np.int64).min, end_day, log.offsets)[:3]
     has = acq.group >= 0
     first, last = first[has], last[has]
     churned = (end_day - last) > churn_after

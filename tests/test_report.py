@@ -522,7 +522,8 @@ def test_cli_parquet_channel_spend_zh(files, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["log.xlsx", *COLS], "use a .csv or .parquet file"),
+    (["log.json", *COLS], "use a .csv / .tsv / .txt export, an .xlsx / .xls workbook or a "
+                          ".parquet file"),
     (["log.csv", *COLS, "--spend", "log.csv"], "--spend log.csv: missing column(s) period"),
     (["log.csv", *COLS, "--channel", "source", "--spend", "spend_total.csv"],
      "missing column(s) source"),
@@ -533,7 +534,7 @@ def test_cli_parquet_channel_spend_zh(files, capsys):
     (["log.csv", *COLS, "--out", "no/such/dir/r.html"], "does not exist"),
     (["log.csv", *COLS, "--tz", "Mars/Olympus"], "Mars/Olympus"),
     (["log.csv", "--customer", "user", "--time", "amount", "--amount", "amount"],
-     "time column 'amount'"),
+     "column 'amount' is given as both time= and amount="),
     (["log.csv", *COLS, "--lang", "fr"], "invalid choice: 'fr'"),
     (["log.csv", "--customer", "user"], "the following arguments are required: --time"),
     (["log.csv", *COLS, "--horizon", "twelve"], "invalid int value: 'twelve'"),
