@@ -315,3 +315,10 @@ int sy_paretonbd_predict(const double *p, int what, int64_t n, const double *con
     }
     return SY_OK;
 }
+
+/* exported for the covariate likelihood (sy_cov.c): one row, gradient wrt natural params */
+int sy_paretonbd_row(double r, double al, double s, double be, double x, double tx, double T,
+                     double lgr, double psir, double *ll, double *g)
+{
+    return pnbd_row(r, al, s, be, x, tx, T, lgr, psir, ll, g, NULL);
+}
