@@ -248,7 +248,7 @@ class Transactions:
 
     # ------------------------------------------------------------------ summaries
     def summary(self, end: Any = None, freq: str = "D", unit: str | None = None,
-                include_first: bool = False) -> pd.DataFrame:
+                include_first: bool = False, attributes: Any = None) -> pd.DataFrame:
         """Per-customer recency/frequency/monetary summary (the input of CLV models).
 
         Orders of one customer in the same ``freq`` period form one purchase
@@ -270,6 +270,12 @@ class Transactions:
             and M = 365.25/12 days (an average calendar month).
         include_first : bool, default False
             Include the first occasion in ``monetary_value``.
+        attributes : list of {"channel", "member"}, optional
+            Customer attributes to add as columns, ready for a model's ``covariates=``:
+            ``channel`` is the acquisition channel (the channel of the customer's first
+            purchase row up to ``end``; missing channel values stay missing), ``member``
+            is True when any of the customer's rows up to ``end`` carries the member flag.
+            Needs the ``channel=`` / ``member=`` columns given to :class:`Transactions`.
 
         Returns
         -------
@@ -330,10 +336,50 @@ class Transactions:
         cols["first_purchase"] = inp.days_to_dates(fday[keep])
         cols["last_purchase"] = inp.days_to_dates(lday[keep])
         cols["days_since_last"] = end_day - lday[keep]
+        if attributes is not None:
+            cols.update(self._attributes(attributes, end_day, keep))
         out = pd.DataFrame(cols, index=self._log.ids[keep], copy=False)  # fresh arrays: no consolidation copy
         out.attrs.update(freq=freq, unit=unit, end=inp.day_to_timestamp(end_day),
                          include_first=bool(include_first),
                          n_excluded=int((~keep).sum()))
+        return out
+
+    def _attributes(self, attributes: Any, end_day: int, keep: np.ndarray) -> dict[str, Any]:
+        """Acquisition channel / membership per customer (the rows selected by ``keep``)."""
+        if isinstance(attributes, str):
+            attributes = [attributes]
+        try:
+            names = list(attributes)
+        except TypeError:
+            raise TypeError("attributes must be a list such as ['channel', 'member']") from None
+        bad = [a for a in names if a not in ("channel", "member")]
+        if bad:
+            raise ValueError(f"unknown attributes {bad}: choose from 'channel' (acquisition "
+                             "channel) and 'member' (membership), e.g. "
+                             "attributes=['channel', 'member']")
+        log = self._log
+        out: dict[str, Any] = {}
+        for a in names:
+            if a == "channel":
+                if log.channel is None:
+                    raise ValueError("attributes=['channel'] needs a channel column: pass "
+                                     "channel='<column>' to siyu.Transactions")
+                _, fgroup, _ = _core.cohort_first(log.cust, log.day, log.amount, log.channel,
+                                                  self.n_customers, end_day)
+                codes = np.asarray(fgroup, dtype=np.int64)[keep]
+                labels = log.channel_labels
+                vals = np.asarray(labels, dtype=object)
+                ok = (codes >= 0) & (codes < len(vals))
+                col = np.full(codes.size, None, dtype=object)
+                col[ok] = vals[codes[ok]]
+                out["channel"] = pd.Categorical(col, categories=list(labels))
+            else:
+                if log.member is None:
+                    raise ValueError("attributes=['member'] needs a member column: pass "
+                                     "member='<column>' to siyu.Transactions")
+                flag = (np.asarray(log.member) != 0) & (log.day <= end_day)
+                per = np.bincount(log.cust[flag], minlength=self.n_customers)
+                out["member"] = per[keep] > 0
         return out
 
     def _empty_summary(self, freq: str, unit: str, end: Any) -> pd.DataFrame:
