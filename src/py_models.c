@@ -252,17 +252,26 @@ static PyObject *py_simulate_purchases(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "simulate_purchases: model must be BG/NBD or Pareto/NBD");
         return NULL;
     }
-    if (!(par = sy_as_1d(po, NPY_FLOAT64, "params", 4))) goto fail;
+    int per_row = PyArray_Check(po) && PyArray_NDIM((PyArrayObject *)po) == 2;
+    if (per_row) {
+        if (!(par = (PyArrayObject *)PyArray_FROM_OTF(po, NPY_FLOAT64, NPY_ARRAY_IN_ARRAY))) goto fail;
+    } else if (!(par = sy_as_1d(po, NPY_FLOAT64, "params", 4))) {
+        goto fail;
+    }
     if (!(T = sy_as_1d(to, NPY_FLOAT64, "T", -1))) goto fail;
     npy_intp n = PyArray_DIM(T, 0);
+    if (per_row && (PyArray_DIM(par, 0) != n || PyArray_DIM(par, 1) != 4)) {
+        PyErr_SetString(PyExc_ValueError, "simulate_purchases: params must have shape (4,) or (n, 4)");
+        goto fail;
+    }
     if (!(count = sy_new_1d(n, NPY_INT64)) || !(offset = sy_new_1d(n, NPY_INT64)) ||
         !(tx = sy_new_1d(n, NPY_FLOAT64)))
         goto fail;
     int64_t total = 0;
     SY_NOGIL_BEGIN
-    st = sy_simulate_purchases(model, (const double *)PyArray_DATA(par), (int64_t)n,
-                               (const double *)PyArray_DATA(T), (uint64_t)seed,
-                               (int64_t *)PyArray_DATA(count), NULL, NULL, NULL);
+    st = sy_simulate_purchases_ex(model, (const double *)PyArray_DATA(par), per_row, (int64_t)n,
+                                  (const double *)PyArray_DATA(T), (uint64_t)seed,
+                                  (int64_t *)PyArray_DATA(count), NULL, NULL, NULL);
     if (st == SY_OK) {
         int64_t *c = (int64_t *)PyArray_DATA(count), *o = (int64_t *)PyArray_DATA(offset);
         for (npy_intp i = 0; i < n; i++) {
@@ -281,10 +290,10 @@ static PyObject *py_simulate_purchases(PyObject *self, PyObject *args)
     }
     if (!(times = sy_new_1d((npy_intp)total, NPY_FLOAT64))) goto fail;
     SY_NOGIL_BEGIN
-    st = sy_simulate_purchases(model, (const double *)PyArray_DATA(par), (int64_t)n,
-                               (const double *)PyArray_DATA(T), (uint64_t)seed,
-                               (int64_t *)PyArray_DATA(count), (const int64_t *)PyArray_DATA(offset),
-                               (double *)PyArray_DATA(times), (double *)PyArray_DATA(tx));
+    st = sy_simulate_purchases_ex(model, (const double *)PyArray_DATA(par), per_row, (int64_t)n,
+                                  (const double *)PyArray_DATA(T), (uint64_t)seed,
+                                  (int64_t *)PyArray_DATA(count), (const int64_t *)PyArray_DATA(offset),
+                                  (double *)PyArray_DATA(times), (double *)PyArray_DATA(tx));
     SY_NOGIL_END
     if (st != SY_OK) {
         sy_raise(st, "simulate_purchases");
@@ -313,9 +322,18 @@ static PyObject *py_simulate_amounts(PyObject *self, PyObject *args)
     PyObject *po, *ko;
     PyArrayObject *par = NULL, *k = NULL, *offset = NULL, *out = NULL;
     if (!PyArg_ParseTuple(args, "OOK", &po, &ko, &seed)) return NULL;
-    if (!(par = sy_as_1d(po, NPY_FLOAT64, "params", 3))) goto fail;
+    int per_row = PyArray_Check(po) && PyArray_NDIM((PyArrayObject *)po) == 2;
+    if (per_row) {
+        if (!(par = (PyArrayObject *)PyArray_FROM_OTF(po, NPY_FLOAT64, NPY_ARRAY_IN_ARRAY))) goto fail;
+    } else if (!(par = sy_as_1d(po, NPY_FLOAT64, "params", 3))) {
+        goto fail;
+    }
     if (!(k = sy_as_1d(ko, NPY_INT64, "k", -1))) goto fail;
     npy_intp n = PyArray_DIM(k, 0);
+    if (per_row && (PyArray_DIM(par, 0) != n || PyArray_DIM(par, 1) != 3)) {
+        PyErr_SetString(PyExc_ValueError, "simulate_amounts: params must have shape (3,) or (n, 3)");
+        goto fail;
+    }
     if (!(offset = sy_new_1d(n, NPY_INT64))) goto fail;
     int64_t total = 0;
     {
@@ -332,7 +350,7 @@ static PyObject *py_simulate_amounts(PyObject *self, PyObject *args)
     }
     if (!(out = sy_new_1d((npy_intp)total, NPY_FLOAT64))) goto fail;
     SY_NOGIL_BEGIN
-    st = sy_simulate_amounts((const double *)PyArray_DATA(par), (int64_t)n,
+    st = sy_simulate_amounts_ex((const double *)PyArray_DATA(par), per_row, (int64_t)n,
                              (const int64_t *)PyArray_DATA(k), (const int64_t *)PyArray_DATA(offset),
                              (uint64_t)seed, (double *)PyArray_DATA(out));
     SY_NOGIL_END

@@ -146,9 +146,10 @@ typedef int (*sy_objfn)(const double *theta, void *ctx, double *f, double *g);
 int sy_optim_bfgs(sy_objfn fn, void *ctx, int k, double *theta, int maxiter, double gtol,
                   double *fmin, int *n_iter, int *converged);
 /* As sy_optim_bfgs with a progress hook and boundary detection: when over the last
-   iterations some coordinates kept moving outward (|theta| large and growing by more than
-   a factor e) while the total objective fscale*f improved by less than 0.01, the run
-   stops with *at_boundary = 1 and bflag[j] = +-1 for those coordinates. */
+   iterations some coordinates kept moving outward (|theta| > 4.6 and growing by more than
+   a factor e) while the total objective fscale*f improved by less than 1 + 1e-5 *
+   fscale, the run stops with at_boundary = 1 and bflag[j] = +-1 for those coordinates;
+   likewise when the run ends without converging with such coordinates. */
 typedef struct {
     sy_progress_fn progress;
     void *progress_ctx;
@@ -221,6 +222,13 @@ int sy_dedup(const double *const *cols, int k, const double *w, int64_t n,
    (offset = exclusive cumsum of count).  x/tx summary per customer into x, tx (may be NULL). */
 int sy_simulate_purchases(int model, const double *p, int64_t n, const double *T, uint64_t seed,
                           int64_t *count, const int64_t *offset, double *times, double *tx);
+/* The same with one parameter vector per customer when per_row (p: n x 4, row-major). */
+int sy_simulate_purchases_ex(int model, const double *p, int per_row, int64_t n, const double *T,
+                             uint64_t seed, int64_t *count, const int64_t *offset, double *times,
+                             double *tx);
+/* per_row: pqg is n x 3 (one (p, q, gamma) per customer). */
+int sy_simulate_amounts_ex(const double *pqg, int per_row, int64_t n, const int64_t *k,
+                           const int64_t *offset, uint64_t seed, double *amounts);
 /* Gamma-Gamma amounts: for customer i with k[i] = count[i] + 1 occasions, fill
    amounts[offset2[i] .. offset2[i]+k[i]) with Gamma(p, nu_i), nu_i ~ Gamma(q, gamma). */
 int sy_simulate_amounts(const double *pqg, int64_t n, const int64_t *k, const int64_t *offset,

@@ -225,10 +225,12 @@ int sy_optim_bfgs_ex(sy_objfn fn, void *ctx, int k, double *theta, int maxiter, 
     }
     /* work space: H (k*k), g, gn, dvec, tn, s, y, Hy (k each), history (SY_BHIST x k + f) */
     const size_t kk = (size_t)k;
-    double *work = (double *)malloc(sizeof(double) * (kk * kk + 7 * kk + SY_BHIST * (kk + 1)));
+    double *work = (double *)malloc(sizeof(double) * (kk * kk + 8 * kk + SY_BHIST * (kk + 1)));
     if (!work) return SY_ENOMEM;
     double *H = work, *g = H + kk * kk, *gn = g + kk, *dvec = gn + kk, *tn = dvec + kk;
     double *s = tn + kk, *y = s + kk, *Hy = y + kk, *hist = Hy + kk, *hf = hist + SY_BHIST * kk;
+    double *t0 = hf + SY_BHIST;
+    memcpy(t0, theta, kk * sizeof(double));
     int st = fn(theta, ctx, &f, g);
     if (st != SY_OK) goto done;
     if (!isfinite(f)) {
@@ -337,9 +339,13 @@ int sy_optim_bfgs_ex(sy_objfn fn, void *ctx, int k, double *theta, int maxiter, 
             int slot = nacc % SY_BHIST;
             if (nacc >= SY_BHIST) {
                 const double *old = hist + (size_t)slot * kk;
+                /* log-likelihood gained over the last SY_BHIST iterations while some
+                   far-out parameters moved by more than a factor e: below 1 plus 1e-5 per
+                   customer the likelihood is flat along that path (the caller checks the
+                   Hessian and finishes the fit when it is not) */
                 double gain = (hf[slot] - f) * ext->fscale;
                 int nflag = 0;
-                if (gain < 0.01) {
+                if (gain < 1.0 + 1e-5 * ext->fscale) {
                     for (int j = 0; j < k; j++) {
                         double d = theta[j] - old[j];
                         if (fabs(theta[j]) > 4.6 && fabs(d) > 1.0 && d * theta[j] > 0) nflag++;
@@ -376,6 +382,18 @@ int sy_optim_bfgs_ex(sy_objfn fn, void *ctx, int k, double *theta, int maxiter, 
     for (int i = 0; i < k; i++) gmax = fmax(gmax, fabs(g[i]));
     if (!*converged && gmax < gtol) *converged = 1;
     if (ext) ext->gnorm = gmax;
+    /* stopped without converging (no descent possible, or steps too small) with
+       parameters far out and still heading out: a boundary, not a failure */
+    if (ext && ext->boundary && !*converged && !ext->at_boundary && it < maxiter) {
+        int nflag = 0;
+        for (int j = 0; j < k; j++) {
+            double d = theta[j] - t0[j];
+            int out = fabs(theta[j]) > 4.6 && fabs(d) > 1.0 && d * theta[j] > 0;
+            if (ext->bflag) ext->bflag[j] = out ? (theta[j] > 0 ? 1 : -1) : 0;
+            nflag += out;
+        }
+        if (nflag) ext->at_boundary = 1;
+    }
     *n_iter = it;
     *fmin = f;
 done:

@@ -127,6 +127,12 @@ static int pnbd_logI(double r, double al, double s, double be, double x, double 
         return SY_OK;
     }
     double l1, l2, g1[4], g2[4];
+    /* the tail series needs about 39 / -log(z) terms: when z is close to 1 (one scale
+       parameter much larger than the other plus t_x), go straight to quadrature */
+    {
+        const double u0 = al >= be ? al : be, v0 = al >= be ? be : al;
+        if ((u0 - v0) / (u0 + tx) > 0.8) return pnbd_quad(r, al, s, be, x, tx, T, li, g);
+    }
     int st1 = pnbd_tail(r, al, s, be, x, tx, &l1, g1);
     int st2 = st1 == SY_OK ? pnbd_tail(r, al, s, be, x, T, &l2, g2) : st1;
     if (st1 == SY_OK && st2 == SY_OK) {

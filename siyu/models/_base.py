@@ -205,16 +205,16 @@ class BaseFitter:
 
     def _fit_core(self, c0: np.ndarray, c1: np.ndarray, c2: np.ndarray | None,
                   w: np.ndarray | None, starts: np.ndarray, cov: "CovSetup | None",
-                  progress: Any) -> dict[str, Any]:
+                  progress: Any, boundary: int = 1) -> dict[str, Any]:
         pk = 0 if self.penalizer_kind == "log" else 1
         sh = self._shift()
         if cov is None:
             return _core.model_fit_ex(self._code, c0, c1, c2, w, None, None, None, None, 0,
-                                      starts, self.penalizer, pk, sh, self.maxiter, self.tol, 1,
-                                      progress)
+                                      starts, self.penalizer, pk, sh, self.maxiter, self.tol,
+                                      boundary, progress)
         return _core.model_fit_ex(self._code, c0, c1, c2, w, cov.zp, cov.zd, cov.ip, cov.id,
                                   cov.ng, starts, self.penalizer, pk, sh, self.maxiter, self.tol,
-                                  1, progress)
+                                  boundary, progress)
 
     def _run_fit(self, c0: np.ndarray, c1: np.ndarray, c2: np.ndarray | None,
                  w: np.ndarray | None, data_start: Sequence[float] | None = None,
@@ -234,9 +234,15 @@ class BaseFitter:
                 [np.concatenate([b, np.zeros(cov.ng)]) for b in base]))
         res = self._fit_core(c0, c1, c2, w, starts, cov, progress)
         k = nb + (cov.ng if cov is not None else 0)
+        flags = _flat_flags(res, k)
+        if res["at_boundary"] and not flags.any():
+            # the early stop was not at a flat direction after all: finish the fit
+            res = self._fit_core(c0, c1, c2, w, np.ascontiguousarray(res["theta"]), cov,
+                                 progress, boundary=0)
+            flags = _flat_flags(res, k)
+        res["at_boundary"] = bool(flags.any())
         ll = res["loglik"]
         names_int = list(self._param_names) + (list(cov.effect_names) if cov else [])
-        flags = np.asarray(res["boundary_flags"])
         if not res["converged"] and not res["at_boundary"]:
             raise ConvergenceError(
                 f"{type(self).__name__}.fit did not converge within maxiter={self.maxiter} "
@@ -299,9 +305,11 @@ class BaseFitter:
         parts: list[str] = []
         meanings = self._boundary_meanings()
         used: set[str] = set()
+        keys: set[str] = set()
         for need_up, need_down, key in meanings:
-            if set(need_up) <= up and set(need_down) <= down and \
+            if set(need_up) <= up and set(need_down) <= down and key not in keys and \
                     not (set(need_up) | set(need_down)) <= used:
+                keys.add(key)
                 rate = ""
                 if "r" in self._param_names and "alpha" in self._param_names:
                     rate = f"{self.params_['r'] / self.params_['alpha']:.4g}"
@@ -560,6 +568,28 @@ class BaseFitter:
         if index is not None and out.ndim == 1 and len(index) == out.shape[0]:
             return pd.Series(out, index=index)
         return out
+
+
+def _flat_flags(res: dict[str, Any], k: int) -> np.ndarray:
+    """Parameters that sit at a boundary: far out (|theta| > 4.6, a factor 100) and loading
+    on a flat direction of the log-likelihood (Hessian eigenvalue < 0.1: moving a factor e
+    along it changes the log-likelihood by less than 0.05), or flagged by the optimiser
+    when no Hessian is available.  +1 ran to +inf, -1 to -inf."""
+    theta = np.asarray(res["theta"], dtype=float)
+    H = np.asarray(res["hessian"], dtype=float).reshape(k, k)
+    out = np.zeros(k, dtype=np.int64)
+    far = np.abs(theta) > 4.6
+    if not far.any():
+        return out
+    if not np.all(np.isfinite(H)):
+        return np.where(far & (np.asarray(res["boundary_flags"]) != 0), np.sign(theta), 0
+                        ).astype(np.int64)
+    lam, V = np.linalg.eigh(0.5 * (H + H.T))
+    flat = lam < 0.1
+    if not flat.any():
+        return out
+    load = np.max(np.abs(V[:, flat]), axis=1) > 0.2
+    return np.where(far & load, np.sign(theta), 0).astype(np.int64)
 
 
 def time_input(model: BaseFitter, frequency: Any, recency: Any, T: Any,
