@@ -307,9 +307,12 @@ class BaseFitter:
         used: set[str] = set()
         keys: set[str] = set()
         for need_up, need_down, key in meanings:
-            if set(need_up) <= up and set(need_down) <= down and key not in keys and \
-                    not (set(need_up) | set(need_down)) <= used:
+            if set(need_up) <= up and set(need_down) <= down:
+                new = key not in keys
                 keys.add(key)
+                if not new or (set(need_up) | set(need_down)) <= used:
+                    used |= set(need_up) | set(need_down)
+                    continue
                 rate = ""
                 if "r" in self._param_names and "alpha" in self._param_names:
                     rate = f"{self.params_['r'] / self.params_['alpha']:.4g}"
