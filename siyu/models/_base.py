@@ -318,16 +318,19 @@ class BaseFitter:
                     rate = f"{self.params_['r'] / self.params_['alpha']:.4g}"
                 parts.append(text(key, "en", rate=rate))
                 used |= set(need_up) | set(need_down)
+        sh = self._shift()
+        low = [("0" if sh is None or sh[j] == 0 else f"{sh[j]:g}") for j in range(nb)]
         for j in range(nb):
             if flags[j] != 0 and names[j] not in used:
                 parts.append(text("models.boundary.generic", "en", param=names[j],
-                                  to="∞" if flags[j] > 0 else "0"))
+                                  to="∞" if flags[j] > 0 else low[j]))
         for j in range(nb, len(names)):
             if flags[j] != 0:
                 parts.append(text("models.boundary.effect", "en", param=names[j],
                                   to="+∞" if flags[j] > 0 else "-∞"))
-        arrows = ", ".join(f"{names[j]} → {('∞' if flags[j] > 0 else '0') if j < nb else ('+∞' if flags[j] > 0 else '-∞')}"
-                           for j in range(len(names)) if flags[j] != 0)
+        arrows = ", ".join(
+            f"{names[j]} → {('∞' if flags[j] > 0 else low[j]) if j < nb else ('+∞' if flags[j] > 0 else '-∞')}"
+            for j in range(len(names)) if flags[j] != 0)
         return text("models.boundary.head", "en", model=model, arrows=arrows,
                     what=" ".join(parts))
 
