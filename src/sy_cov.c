@@ -472,7 +472,11 @@ int sy_cov_fit(int model, const sy_mdata *raw, const sy_covspec *cs, const doubl
     int gb = 0;
     if (!(W > 0)) st = SY_EINVAL;
     if (st == SY_OK && model == SY_MODEL_BGNBD) {
-        gb = groups_build(&d, cs, &G);
+        /* the patterns of the collapsed rows (not of the raw ones) */
+        sy_covspec ccs = *cs;
+        ccs.zp = c.zp;
+        ccs.zd = c.zd;
+        gb = groups_build(&d, &ccs, &G);
         if (gb < 0) st = -gb;
         if (gb == 1) {
             c.ngroups = G.ngroups;
