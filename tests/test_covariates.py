@@ -488,7 +488,8 @@ def test_fitted_loglik_is_the_likelihood_of_the_raw_rows(cls, params, kind):
     s["recency"] = np.floor(s["recency"] * 7) / 7
     s["T"] = np.floor(s["T"] * 7) / 7
     m = cls().fit(s, covariates=list(cov.columns))
-    assert m.n_unique_ < n
+    if kind == "binary":
+        assert m.n_unique_ < n
     cs = m._covs
     F = cs.F
     x, tx, T = (s[c].to_numpy(float) for c in ("frequency", "recency", "T"))
