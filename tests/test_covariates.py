@@ -501,3 +501,23 @@ def test_fitted_loglik_is_the_likelihood_of_the_raw_rows(cls, params, kind):
     assert ll == pytest.approx(m.log_likelihood_, abs=1e-6 * abs(ll))
     row = m.summary.loc["purchase:member"]
     assert abs(row["coef"] - 0.5) < 4 * row["se"]
+
+
+def test_json_roundtrip_keeps_covariates(small):
+    s = small.assign(channel=np.where(small["age"] > 35, "私域", "公域"))
+    m = ParetoNBD().fit(s, covariates=["channel", "member"])
+    m2 = ParetoNBD.from_json(m.to_json())
+    pd.testing.assert_series_equal(m2.effects_, m.effects_)
+    prof = {"channel": "私域", "member": 1}
+    assert m2.expected_purchases(10.0, covariates=prof) == pytest.approx(
+        m.expected_purchases(10.0, covariates=prof), rel=1e-14)
+    np.testing.assert_allclose(m2.conditional_expected_purchases(5.0, s),
+                               m.conditional_expected_purchases(5.0, s), rtol=1e-14)
+    with pytest.raises(ValueError, match="not seen in the fit"):
+        m2.expected_purchases(10.0, covariates={"channel": "抖音", "member": 0})
+    g = GammaGamma(q_constraint=True, penalizer_kind="params", penalizer=0.01)
+    g.fit(pd.DataFrame({"frequency": [1, 2, 3, 4.0] * 50,
+                        "monetary_value": np.linspace(10, 40, 200)}))
+    g2 = GammaGamma.from_json(g.to_json())
+    assert g2.q_constraint and g2.penalizer_kind == "params"
+    assert g2._theta() == pytest.approx(g._theta(), rel=1e-12)

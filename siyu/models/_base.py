@@ -426,6 +426,15 @@ class BaseFitter:
                "n_obs": getattr(self, "n_obs_", None),
                "converged": getattr(self, "converged_", None),
                "n_iter": getattr(self, "n_iter_", None)}
+        doc["penalizer_kind"] = self.penalizer_kind
+        if getattr(self, "q_constraint", False):
+            doc["q_constraint"] = True
+        cov = getattr(self, "_covs", None)
+        if cov is not None:
+            doc["covariates"] = {"encoder": cov.encoder.to_dict(), "blocks": cov.blocks,
+                                 "effects": cov.effects, "effect_names": cov.effect_names,
+                                 "theta": [float(v) for v in self._theta()],
+                                 "theta_cov": [[float(v) for v in r] for r in self._theta_cov()]}
         return json.dumps(doc)
 
     @classmethod
@@ -435,7 +444,10 @@ class BaseFitter:
         if doc.get("model") != cls.__name__:
             raise ValueError(f"this JSON holds a {doc.get('model')!r} model, not {cls.__name__}; "
                              f"use siyu.{doc.get('model')}.from_json")
-        m = cls(penalizer=doc.get("penalizer", 0.0))
+        kw: dict[str, Any] = {"penalizer_kind": doc.get("penalizer_kind", "log")}
+        if doc.get("q_constraint"):
+            kw["q_constraint"] = True
+        m = cls(penalizer=doc.get("penalizer", 0.0), **kw)
         names = list(cls._param_names)
         missing = [n for n in names if n not in doc["params"]]
         if missing:
@@ -450,6 +462,20 @@ class BaseFitter:
         m.n_obs_ = doc.get("n_obs")
         m.converged_ = doc.get("converged")
         m.n_iter_ = doc.get("n_iter")
+        cd = doc.get("covariates")
+        if cd is not None:
+            enc = covmod.Encoder.from_dict(cd["encoder"])
+            m._covs = covmod.CovSetup(enc, {k: list(v) for k, v in cd["blocks"].items()},
+                                      {k: list(v) for k, v in cd["effects"].items()},
+                                      list(cd["effect_names"]),
+                                      np.zeros((0, len(enc.features))), None)
+            m._theta_fit = np.asarray(cd["theta"], dtype=float)
+            m._cov_theta = np.asarray(cd["theta_cov"], dtype=float)
+            nb = len(names)
+            se = np.sqrt(np.maximum(np.diag(m._cov_theta), 0))
+            m.effects_ = pd.Series(m._theta_fit[nb:], index=m._covs.effect_names, name="coef")
+            m.effects_se_ = pd.Series(se[nb:], index=m._covs.effect_names, name="se")
+        m.at_boundary_ = []
         return m
 
     # ---- parameter vector (the optimiser's scale) -----------------------------------

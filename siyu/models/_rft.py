@@ -105,22 +105,24 @@ class RFTModel(BaseFitter):
         if np.any(np.asarray(t, dtype=float) < 0):
             raise ValueError("t must be >= 0")
         params = None
+        index = None
         if getattr(self, "_covs", None) is not None:
             if covariates is None:
                 raise ValueError("this model has covariates: give the new customer's profile, "
                                  "e.g. expected_purchases(t, covariates={...})")
-            n = int(np.asarray(t).size)
-            F = self._cov_rows(None, covariates, n)
+            many = isinstance(covariates, pd.DataFrame)
+            F = self._cov_rows(None, covariates, len(covariates) if many else 1)
             params = self._row_params(self._theta(), F)
-            if params.shape[0] == 1 and n > 1:
-                params = np.repeat(params, n, axis=0)
-            elif n == 1 and params.shape[0] > 1:
-                pass
-            elif params.shape[0] != n:
-                raise ValueError(f"{params.shape[0]} covariate rows for {n} horizons")
+            nt = int(np.asarray(t).size)
+            if params.shape[0] == 1 and nt > 1:
+                params = np.repeat(params, nt, axis=0)
+            elif nt not in (1, params.shape[0]):
+                raise ValueError(f"{params.shape[0]} covariate rows for {nt} horizons")
+            if many and np.ndim(t) == 0:
+                index = covariates.index
         elif covariates is not None:
             self._cov_rows(None, covariates, 1)
-        return self._predict(PRED_EXPECTED, [t], ["t"], params=params)
+        return self._predict(PRED_EXPECTED, [t], ["t"], index, params=params)
 
     def conditional_expected_purchases(self, t: Any, frequency: Any, recency: Any = None,
                                        T: Any = None, covariates: Any = None) -> Any:
