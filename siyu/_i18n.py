@@ -46,9 +46,10 @@ _MODELS: dict[str, Entry] = {
         "en": "{model} iteration {it}: log-likelihood = {ll}, gradient norm = {g}, {s} s",
         "zh": "{model} 第 {it} 次迭代：对数似然 = {ll}，梯度范数 = {g}，{s} 秒"},
     "models.boundary.head": {
-        "en": "{model}: the fit stopped at a boundary ({arrows}). {what} Predictions stay "
-              "finite, but these parameters are not estimates.",
-        "zh": "{model}：拟合停在参数边界（{arrows}）。{what} 预测仍然有限，但这些参数不是有意义的估计。"},
+        "en": "{model}: the fit ran to a boundary ({arrows}; the log-likelihood is flat that "
+              "way). {what} Predictions stay finite, but these parameters are not estimates.",
+        "zh": "{model}：拟合到达参数边界（{arrows}；对数似然在该方向几乎不变）。{what} "
+              "预测仍然有限，但这些参数不是有意义的估计。"},
     "models.boundary.rate_homogeneous": {
         "en": "r, alpha → ∞: purchase rates are nearly the same for every customer "
               "(r/alpha = {rate} per unit); the Gamma mixing collapses to one Poisson rate.",

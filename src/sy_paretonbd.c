@@ -97,11 +97,14 @@ static int pnbd_quad(double r, double al, double s, double be, double x, double 
         if (y + h > y1) h = y1 - y;
         for (int q = 0; q < SY_GL_N; q++) {
             double yy = y + 0.5 * h * (gx[q] + 1.0);
-            double uu = exp(yy) - v0;
-            if (uu < t1) uu = t1;
-            if (uu > t2) uu = t2;
-            double la = log(al + uu), lb = log(be + uu);
-            double f = exp(-A * la - B * lb + log(v0 + uu) - f0) * 0.5 * h * gw[q];
+            double uu = exp(yy) - v0, lv = yy; /* lv = log(v0 + uu) */
+            if (uu < t1 || uu > t2) {
+                uu = uu < t1 ? t1 : t2;
+                lv = log(v0 + uu);
+            }
+            /* v0 is al or be: that logarithm is lv, only the other one is computed */
+            double la = v0 == al ? lv : log(al + uu), lb = v0 == be ? lv : log(be + uu);
+            double f = exp(-A * la - B * lb + lv - f0) * 0.5 * h * gw[q];
             S += f;
             Sg[0] -= f * la;
             Sg[1] -= f * A / (al + uu);

@@ -48,10 +48,14 @@ class BetaGeo(RFTModel):
     _cov_blocks = {"purchase": ((1, -1),), "dropout": ((2, 1), (3, 1))}
 
     def _boundary_meanings(self) -> list[tuple[tuple[str, ...], tuple[str, ...], str]]:
+        a, b = float(self.params_["a"]), float(self.params_["b"])
+        # b -> inf with a/(a+b) not small: a and b grow together (the Beta concentrates)
+        b_up = "models.boundary.bg_no_dropout" if a / (a + b) < 0.01 else \
+            "models.boundary.dropout_homogeneous"
         return [(("r", "alpha"), (), "models.boundary.rate_homogeneous"),
                 (("a", "b"), (), "models.boundary.dropout_homogeneous"),
                 ((), ("a",), "models.boundary.bg_no_dropout"),
-                (("b",), (), "models.boundary.bg_no_dropout")]
+                (("b",), (), b_up)]
 
     def purchase_pmf(self, n: Any, t: Any, covariates: Any = None) -> Any:
         """P(a new customer makes exactly ``n`` repeat purchases in ``t`` time units)."""
