@@ -290,9 +290,16 @@ int sy_optim_bfgs_ex(sy_objfn fn, void *ctx, int k, double *theta, int maxiter, 
             }
             if (st != SY_OK && st != SY_ENAN && st != SY_EINVAL && st != SY_ENOCONV) goto done;
             step *= (st == SY_OK) ? 0.5 : 0.1;
+            /* steps whose predicted decrease is below the rounding of f (a sum over many
+               rows), or that no longer move theta, cannot show a decrease: stop */
+            if (step * dmax < 1e-11 * (1.0 + dmax) || -step * gd < 1e-15 * fabs(f)) break;
         }
         st = SY_OK;
         if (!ok) {
+            if (-gd < 1e-14 * fabs(f) && gmax < 1e3 * gtol) { /* at the rounding floor */
+                *converged = 1;
+                break;
+            }
             if (!fresh) { /* retry with steepest descent */
                 for (size_t i = 0; i < kk * kk; i++) H[i] = 0.0;
                 for (int i = 0; i < k; i++) H[i * k + i] = 1.0;

@@ -191,31 +191,37 @@ def _kind(s: pd.Series) -> str:
 
 def check_collinear(Z: np.ndarray, names: Sequence[str], block: str) -> None:
     """Error naming the features that are constant or a linear combination of others
-    (with the intercept) in one process's design."""
-    if Z.shape[1] == 0:
+    (with the intercept) in one process's design.  One pass over the rows (the Gram
+    matrix of the standardised features), then sequential projections on it."""
+    k = Z.shape[1]
+    if k == 0:
         return
     n = Z.shape[0]
-    if n <= Z.shape[1]:
-        raise ValueError(f"{block} covariates: {Z.shape[1]} features but only {n} customers; "
+    if n <= k:
+        raise ValueError(f"{block} covariates: {k} features but only {n} customers; "
                          "use fewer covariates")
-    X = np.column_stack([np.ones(n), (Z - Z.mean(axis=0)) / np.where(Z.std(axis=0) > 0,
-                                                                     Z.std(axis=0), 1.0)])
-    # QR with a tolerance relative to the largest diagonal: a feature whose residual after
-    # projecting on the intercept and the earlier features vanishes is collinear
-    kept: list[int] = [0]
-    for j in range(1, X.shape[1]):
-        A = X[:, kept]
-        coef, *_ = np.linalg.lstsq(A, X[:, j], rcond=None)
-        resid = X[:, j] - A @ coef
-        if float(np.sqrt(np.mean(resid ** 2))) < 1e-8:
-            others = [names[i - 1] for i in kept[1:]]
-            if not others or not np.any(np.abs(coef[1:]) > 1e-8):
-                raise ValueError(f"{block} covariate {names[j - 1]!r} is constant among the "
-                                 "fitted customers; drop it")
-            involved = [names[kept[i] - 1] for i in range(1, len(kept)) if abs(coef[i]) > 1e-8]
-            raise ValueError(f"{block} covariates are perfectly collinear: {names[j - 1]!r} is a "
+    mean = Z.mean(axis=0)
+    sd = Z.std(axis=0)
+    for j in range(k):
+        if not sd[j] > 0:
+            raise ValueError(f"{block} covariate {names[j]!r} is constant among the fitted "
+                             "customers; drop it")
+    X = (Z - mean) / sd                     # centred: orthogonal to the intercept
+    G = (X.T @ X) / n                       # correlations
+    kept: list[int] = []
+    for j in range(k):
+        if kept:
+            A = G[np.ix_(kept, kept)]
+            g = G[kept, j]
+            coef = np.linalg.lstsq(A, g, rcond=None)[0]
+            resid = G[j, j] - g @ coef      # residual variance share after the others
+        else:
+            coef, resid = np.zeros(0), G[j, j]
+        if resid < 1e-10:
+            involved = [names[kept[i]] for i in range(len(kept)) if abs(coef[i]) > 1e-6]
+            raise ValueError(f"{block} covariates are perfectly collinear: {names[j]!r} is a "
                              f"linear combination of {involved} (and the intercept); drop one "
-                             f"of {[names[j - 1]] + involved}")
+                             f"of {[names[j]] + involved}")
         kept.append(j)
 
 
@@ -249,6 +255,8 @@ def select(frame: pd.DataFrame, spec: Any, what: str) -> pd.DataFrame | None:
 def align(cov: pd.DataFrame, index: pd.Index | None, n: int, what: str) -> pd.DataFrame:
     """Rows of ``cov`` for the fitted customers: by id when ``index`` (the summary's ids)
     is given and ``cov`` has rows for them, else by position (lengths must match)."""
+    if index is not None and len(cov) == len(index) and cov.index.equals(index):
+        return cov                                  # already aligned (summary columns)
     if index is not None:
         if cov.index.has_duplicates:
             dup = cov.index[cov.index.duplicated()].unique()[:5].tolist()
