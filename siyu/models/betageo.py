@@ -64,7 +64,7 @@ class BetaGeo(RFTModel):
             raise ValueError("n must hold whole numbers >= 0")
         if np.any(np.asarray(t, dtype=float) < 0):
             raise ValueError("t must be >= 0")
-        params = self._cov_params(None, covariates, int(np.size(np.broadcast(n, t))))
+        params = self._cov_params(None, covariates, int(np.broadcast(n, t).size))
         return self._predict(PRED_PMF, [n, t], ["n", "t"], params=params)
 
 

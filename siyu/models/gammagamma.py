@@ -134,7 +134,7 @@ class GammaGamma(BaseFitter):
             raise TypeError("pass frequency and monetary_value (or a summary DataFrame)")
         if np.any(np.asarray(frequency, dtype=float) < 0):
             raise ValueError("frequency must be >= 0")
-        n = int(np.size(np.broadcast(np.asarray(frequency), np.asarray(monetary_value))))
+        n = int(np.broadcast(np.asarray(frequency), np.asarray(monetary_value)).size)
         params = self._cov_params(frame, covariates, n)
         return self._predict(PRED_GG_VALUE, [frequency, monetary_value],
                              ["frequency", "monetary_value"], idx, params=params)

@@ -27,6 +27,20 @@ class ParetoNBD(RFTModel):
     ['r', 'alpha', 's', 'beta']
     >>> bool(m.dert(0.001, 2, 30.0, 40.0) > 0)
     True
+
+    With static covariates (here membership raising the purchase rate by e^0.5):
+
+    >>> import numpy as np, pandas as pd
+    >>> cov = pd.DataFrame({"member": np.random.default_rng(0).integers(0, 2, 5000)})
+    >>> s = simulate({"r": 0.55, "alpha": 10.6, "s": 0.6, "beta": 11.7}, 5000, T=52, seed=1,
+    ...              unit="W", acquisition=26, output="summary", covariates=cov,
+    ...              effects={"purchase": {"member": 0.5}})
+    >>> mc = ParetoNBD().fit(s, covariates=["member"])
+    >>> list(mc.effects_.index)
+    ['purchase:member', 'dropout:member']
+    >>> bool(abs(mc.effects_["purchase:member"] - 0.5) < 3 * mc.effects_se_["purchase:member"])
+    True
+    >>> e = mc.expected_purchases(52.0, covariates={"member": 1})
     """
 
     _param_names = ("r", "alpha", "s", "beta")
@@ -59,7 +73,7 @@ class ParetoNBD(RFTModel):
             raise ValueError("discount_rate must be > 0")
         x, tx, T_, idx = time_input(self, frequency, recency, T)
         validate_pred(x, tx, T_)
-        params = self._cov_params(frequency, covariates, int(np.size(np.broadcast(x, tx, T_))))
+        params = self._cov_params(frequency, covariates, int(np.broadcast(x, tx, T_).size))
         return self._predict(PRED_DERT, [float(discount_rate), x, tx, T_],
                              ["discount_rate", "frequency", "recency", "T"], idx, params=params)
 
@@ -71,5 +85,5 @@ class ParetoNBD(RFTModel):
             raise ValueError("n must hold whole numbers >= 0")
         if np.any(np.asarray(t, dtype=float) < 0):
             raise ValueError("t must be >= 0")
-        params = self._cov_params(None, covariates, int(np.size(np.broadcast(n, t))))
+        params = self._cov_params(None, covariates, int(np.broadcast(n, t).size))
         return self._predict(PRED_PMF, [n, t], ["n", "t"], params=params)
