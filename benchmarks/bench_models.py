@@ -39,7 +39,9 @@ from siyu.models import (BetaGeo, BetaGeoBetaBinom, GammaGamma, ModifiedBetaGeo,
 
 def data_dir() -> Path | None:
     here = Path(__file__).resolve().parents[1]
-    for c in (here.parent / "shared" / "data", here / ".." / "shared" / "data"):
+    env = os.environ.get("SIYU_SHARED_DATA")
+    for c in ([Path(env)] if env else []) + [here.parent / "shared" / "data",
+                                             here / ".." / "shared" / "data"]:
         if c.is_dir():
             return c
     return None
