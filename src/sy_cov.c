@@ -47,11 +47,14 @@ static int bg_row(double r, double al, double a, double b, double x, double tx, 
                   double lgr, double psir, double *ll, double *g)
 {
     const double rx = r + x;
-    const double lab = sy_lbeta(a, b);
+    /* B(a, b+x)/B(a, b) and B(a+1, b+x-1)/B(a, b) from five log-gammas:
+       lgamma(a+1) = lgamma(a) + log a, lgamma(b+x-1) = lgamma(b+x) - log(b+x-1) */
+    const double lga = sy_lgamma(a), lgbx = sy_lgamma(b + x), lgabx = sy_lgamma(a + b + x);
+    const double lab = lga + sy_lgamma(b) - sy_lgamma(a + b);
     const double la_T = log(al + T), la_t = log(al + tx);
-    const double L1 = sy_lbeta(a, b + x) - lab - rx * la_T;
+    const double L1 = lga + lgbx - lgabx - lab - rx * la_T;
     double L2 = -INFINITY;
-    if (x > 0) L2 = sy_lbeta(a + 1, b + x - 1) - lab - rx * la_t;
+    if (x > 0) L2 = lga + log(a) + lgbx - log(b + x - 1) - lgabx - lab - rx * la_t;
     double m, p1, p2;
     if (L2 == -INFINITY) {
         m = L1;
