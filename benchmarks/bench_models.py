@@ -158,7 +158,7 @@ def main() -> None:
 
     d = data_dir()
     if d is not None:
-        print("\n== CDNOW and published data sets (fit time, best of 3) ==")
+        print("\n== CDNOW and published data sets (fit time, best of --repeat) ==")
         c = pd.read_csv(d / "cdnow_customers_summary.csv")
         x, tx, T = (c[k].to_numpy(float) for k in ("frequency", "recency", "T"))
         for cls, nll in ((BetaGeo, np_bgnbd_nll), (ModifiedBetaGeo, np_mbgnbd_nll),

@@ -208,38 +208,82 @@ static int cov_rows(void *vctx, int64_t lo, int64_t hi, int want_grad, double *a
     return SY_OK;
 }
 
-/* BG/NBD, few covariate patterns: the tabulated kernel per pattern */
+/* BG/NBD, few covariate patterns: the tabulated kernel per pattern, patterns spread over
+   threads; each pattern's sums are kept apart and added in pattern order, so the result
+   does not depend on the number of threads */
+typedef struct {
+    const cov_ctx *c;
+    double *acc;      /* ngroups x (k + 1) */
+    int want_grad, tid, nth, status;
+} grp_job;
+
+static void *grp_worker(void *arg)
+{
+    grp_job *j = (grp_job *)arg;
+    const cov_ctx *c = j->c;
+    const int k = c->nb + c->ng, kz = c->kp + c->kd;
+    const double *gam = c->theta + c->nb;
+    double P[4], e[4];
+    for (int q = 0; q < 4; q++) {
+        P[q] = base_p(c, q);
+        e[q] = exp(c->theta[q]);
+    }
+    j->status = SY_OK;
+    for (int64_t gi = j->tid; gi < c->ngroups; gi += j->nth) {
+        if (sy_interrupted()) {
+            j->status = SY_EINTR;
+            return NULL;
+        }
+        double *acc = j->acc + (size_t)gi * (size_t)(k + 1);
+        const double *z = c->gz + (size_t)gi * (size_t)kz;
+        double ep = 0.0, ed = 0.0;
+        for (int q = 0; q < c->kp; q++) ep += gam[c->ip[q]] * z[q];
+        for (int q = 0; q < c->kd; q++) ed += gam[c->id[q]] * z[c->kp + q];
+        double sp = exp(-ep), sd = exp(ed);
+        if (!(isfinite(sp) && isfinite(sd) && sp > 0 && sd > 0)) {
+            j->status = SY_ENAN;
+            return NULL;
+        }
+        double p[4] = {P[0], P[1] * sp, P[2] * sd, P[3] * sd}, l, g[4];
+        int st = sy_bgnbd_loglik(p, &c->gd[gi], 0, &l, j->want_grad ? g : NULL);
+        if (st != SY_OK) {
+            j->status = st;
+            return NULL;
+        }
+        acc[0] = l;
+        if (j->want_grad) chain(c, 1.0, g, e, sp, sd, z, z + c->kp, 1, acc);
+    }
+    return NULL;
+}
+
 static int cov_groups(const cov_ctx *c, double *ll, double *grad)
 {
     const int k = c->nb + c->ng;
-    double acc[SY_FIT_MAXPAR + 1];
-    for (int j = 0; j <= k; j++) acc[j] = 0.0;
-    double P[4], e[4];
-    for (int j = 0; j < 4; j++) {
-        P[j] = base_p(c, j);
-        e[j] = exp(c->theta[j]);
+    double *acc = (double *)calloc((size_t)c->ngroups * (size_t)(k + 1), sizeof(double));
+    if (!acc) return SY_ENOMEM;
+    int nth = sy_get_num_threads();
+    if (nth > 64) nth = 64;
+    if ((int64_t)nth > c->ngroups) nth = (int)c->ngroups;
+    if (c->d->n < 16384) nth = 1;
+    if (nth < 1) nth = 1;
+    grp_job jobs[64];
+    for (int t = 0; t < nth; t++) jobs[t] = (grp_job){c, acc, grad != NULL, t, nth, SY_OK};
+    sy_run_jobs(grp_worker, jobs, sizeof(grp_job), nth);
+    int st = SY_OK;
+    for (int t = 0; t < nth; t++)
+        if (jobs[t].status != SY_OK && st != SY_EINTR) st = jobs[t].status;
+    double tot[SY_FIT_MAXPAR + 1] = {0.0};
+    if (st == SY_OK) {
+        for (int64_t gi = 0; gi < c->ngroups; gi++)
+            for (int j = 0; j <= k; j++) tot[j] += acc[(size_t)gi * (size_t)(k + 1) + (size_t)j];
+        for (int j = 0; j <= k; j++)
+            if (!isfinite(tot[j])) st = SY_ENAN;
     }
-    const int kz = c->kp + c->kd;
-    const double *gam = c->theta + c->nb;
-    for (int64_t gi = 0; gi < c->ngroups; gi++) {
-        if (sy_interrupted()) return SY_EINTR;
-        const double *z = c->gz + (size_t)gi * (size_t)kz;
-        double ep = 0.0, ed = 0.0;
-        for (int j = 0; j < c->kp; j++) ep += gam[c->ip[j]] * z[j];
-        for (int j = 0; j < c->kd; j++) ed += gam[c->id[j]] * z[c->kp + j];
-        double sp = exp(-ep), sd = exp(ed);
-        if (!(isfinite(sp) && isfinite(sd) && sp > 0 && sd > 0)) return SY_ENAN;
-        double p[4] = {P[0], P[1] * sp, P[2] * sd, P[3] * sd}, l, g[4];
-        int st = sy_bgnbd_loglik(p, &c->gd[gi], 0, &l, grad ? g : NULL);
-        if (st != SY_OK) return st;
-        acc[0] += l;
-        if (grad) chain(c, 1.0, g, e, sp, sd, z, z + c->kp, 1, acc);
-    }
-    for (int j = 0; j <= k; j++)
-        if (!isfinite(acc[j])) return SY_ENAN;
-    *ll = acc[0];
+    free(acc);
+    if (st != SY_OK) return st;
+    *ll = tot[0];
     if (grad)
-        for (int j = 0; j < k; j++) grad[j] = acc[1 + j];
+        for (int j = 0; j < k; j++) grad[j] = tot[1 + j];
     return SY_OK;
 }
 
@@ -422,7 +466,10 @@ int sy_cov_fit(int model, const sy_mdata *raw, const sy_covspec *cs, const doubl
     const int nb = nbase(model), k = nb + cs->ng;
     const int64_t n = raw->n;
     if (n < 1) return SY_EINVAL;
-    const int nd = model == SY_MODEL_GG ? 2 : 3, kz = cs->kp + cs->kd, ncol = nd + kz;
+    const int nd = model == SY_MODEL_GG ? 2 : 3;
+    /* the same covariates on both processes (the default): one copy of the columns */
+    const int shared = cs->kd > 0 && cs->zd == cs->zp && cs->kd == cs->kp;
+    const int kz = shared ? cs->kp : cs->kp + cs->kd, ncol = nd + kz;
     /* collapse identical (data, covariate) rows */
     int64_t bytes, cells;
     if (!sy_mul_ok(n, (int64_t)(ncol + 1), &cells) || !sy_mul_ok(cells, (int64_t)sizeof(double), &bytes))
@@ -435,7 +482,8 @@ int sy_cov_fit(int model, const sy_mdata *raw, const sy_covspec *cs, const doubl
     cols[1] = raw->c1;
     if (nd == 3) cols[2] = raw->c2;
     for (int j = 0; j < cs->kp; j++) cols[nd + j] = cs->zp + (size_t)j * (size_t)n;
-    for (int j = 0; j < cs->kd; j++) cols[nd + cs->kp + j] = cs->zd + (size_t)j * (size_t)n;
+    if (!shared)
+        for (int j = 0; j < cs->kd; j++) cols[nd + cs->kp + j] = cs->zd + (size_t)j * (size_t)n;
     for (int j = 0; j < ncol; j++) ucols[j] = buf + (size_t)j * (size_t)n;
     double *uw = buf + (size_t)ncol * (size_t)n;
     int64_t m = 0;
@@ -469,7 +517,8 @@ int sy_cov_fit(int model, const sy_mdata *raw, const sy_covspec *cs, const doubl
     d.w = uw;
     double W = 0.0;
     for (int64_t i = 0; i < m; i++) W += uw[i];
-    cov_ctx c = {model, nb, cs->ng, cs->kp, cs->kd, &d, zbuf, zbuf ? zbuf + (size_t)cs->kp * (size_t)m : NULL,
+    const double *zd_c = cs->kd == 0 ? NULL : shared ? zbuf : zbuf + (size_t)cs->kp * (size_t)m;
+    cov_ctx c = {model, nb, cs->ng, cs->kp, cs->kd, &d, zbuf, zd_c,
                  cs->ip, cs->id, opts->shift, starts, 0, NULL, NULL};
     groups_t G;
     int gb = 0;

@@ -301,11 +301,14 @@ class CovSetup:
         block, the second the dropout block."""
         Fint = self.encoder.standardise(self.F)
         arrs: list[Any] = []
+        made: dict[tuple[int, ...], np.ndarray] = {}
         for b in order:
             cols = self.blocks.get(b, [])
             if cols:
-                arrs.append((np.ascontiguousarray(Fint[:, cols].T),
-                             np.asarray(self.effects[b], dtype=np.int32)))
+                key = tuple(cols)
+                if key not in made:  # one array when both processes use the same columns
+                    made[key] = np.ascontiguousarray(Fint[:, cols].T)
+                arrs.append((made[key], np.asarray(self.effects[b], dtype=np.int32)))
             else:
                 arrs.append((None, None))
         (self.zp, self.ip), (self.zd, self.id) = (arrs + [(None, None)])[:2]
