@@ -392,7 +392,7 @@ class Transactions:
 
     # ------------------------------------------------------------------ summaries
     def summary(self, end: Any = None, freq: str = "D", unit: str | None = None,
-                include_first: bool = False) -> pd.DataFrame:
+                include_first: bool = False, attributes: Any = None) -> pd.DataFrame:
         """Per-customer recency/frequency/monetary summary (the input of CLV models).
 
         Orders of one customer in the same ``freq`` period form one purchase
@@ -414,6 +414,12 @@ class Transactions:
             and M = 365.25/12 days (an average calendar month).
         include_first : bool, default False
             Include the first occasion in ``monetary_value``.
+        attributes : list of {"channel", "member"}, optional
+            Customer attributes to add as columns, ready for a model's ``covariates=``:
+            ``channel`` is the acquisition channel (the channel of the customer's first
+            purchase row up to ``end``; missing channel values stay missing), ``member``
+            is True when any of the customer's rows up to ``end`` carries the member flag.
+            Needs the ``channel=`` / ``member=`` columns given to :class:`Transactions`.
 
         Returns
         -------
@@ -471,10 +477,53 @@ class Transactions:
         cols["first_purchase"] = first[:m].view(f"datetime64[{date_unit}]")
         cols["last_purchase"] = last[:m].view(f"datetime64[{date_unit}]")
         cols["days_since_last"] = since[:m]
+        if attributes is not None:
+            cols.update(self._attributes(attributes, end_day, keep))
         index = log.ids if m == k else log.ids[keep]
         out = pd.DataFrame(cols, index=index, copy=False)  # fresh arrays: no consolidation copy
         out.attrs.update(freq=freq, unit=unit, end=inp.day_to_timestamp(end_day),
                          include_first=bool(include_first), n_excluded=int(k - m))
+        return out
+
+    def _attributes(self, attributes: Any, end_day: int, keep: np.ndarray) -> dict[str, Any]:
+        """Acquisition channel / membership per customer (the rows selected by ``keep``)."""
+        if isinstance(attributes, str):
+            attributes = [attributes]
+        try:
+            names = list(attributes)
+        except TypeError:
+            raise TypeError("attributes must be a list such as ['channel', 'member']") from None
+        bad = [a for a in names if a not in ("channel", "member")]
+        if bad:
+            raise ValueError(f"unknown attributes {bad}: choose from 'channel' (acquisition "
+                             "channel) and 'member' (membership), e.g. "
+                             "attributes=['channel', 'member']")
+        log = self._log
+        out: dict[str, Any] = {}
+        for a in names:
+            if a == "channel":
+                if log.channel is None:
+                    raise ValueError("attributes=['channel'] needs a channel column: pass "
+                                     "channel='<column>' to siyu.Transactions")
+                _, fgroup, _ = _core.cohort_first(None, log.day, log.amount, log.channel,
+                                                  self.n_customers, end_day, log.offsets)
+                codes = np.asarray(fgroup, dtype=np.int64)[keep]
+                labels = log.channel_labels
+                vals = np.asarray(labels, dtype=object)
+                ok = (codes >= 0) & (codes < len(vals))
+                col = np.full(codes.size, None, dtype=object)
+                col[ok] = vals[codes[ok]]
+                out["channel"] = pd.Categorical(col, categories=list(labels))
+            else:
+                if log.member is None:
+                    raise ValueError("attributes=['member'] needs a member column: pass "
+                                     "member='<column>' to siyu.Transactions")
+                flag = ((np.asarray(log.member) != 0) & (log.day <= end_day)).astype(np.int64)
+                # rows of customer c are offsets[c]:offsets[c+1]: a cumulative count gives
+                # each customer's flagged rows without materialising customer codes
+                cum = np.concatenate(([0], np.cumsum(flag)))
+                per = cum[log.offsets[1:]] - cum[log.offsets[:-1]]
+                out["member"] = per[keep] > 0
         return out
 
     def _empty_summary(self, freq: str, unit: str, end: Any) -> pd.DataFrame:
