@@ -438,6 +438,9 @@ class Transactions:
     value_tiers = _Delegate("siyu.segments", "value_tiers")
     rfm = _Delegate("siyu.segments", "rfm")
     migration = _Delegate("siyu.segments", "migration")
+    replenishment = _Delegate("siyu.actions", "replenishment")
+    recall_list = _Delegate("siyu.actions", "recall_list")
+    cross_sell = _Delegate("siyu.actions", "cross_sell")
 
 
 def read_csv(path: Any, customer: str = "customer_id", time: str = "date",

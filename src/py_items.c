@@ -1,0 +1,317 @@
+/*
+ * py_items.c -- item-level kernels (sy_items.h): replenishment intervals, due products,
+ * own purchase gaps, cross-sell records.
+ *
+ * Glue only: parse -> coerce -> check -> allocate -> run the kernel without the GIL
+ * (SY_NOGIL_BEGIN/END, which lets kernels poll for Ctrl-C) -> map status to exception.
+ */
+#include "py_glue.h"
+
+#include "sy_items.h"
+
+/* Coerce (day, offsets[, key]) and check offsets: 0..n, non-decreasing, k + 1 entries.
+   Returns 0 or -1 (exception set). */
+static int coerce_rows(const char *what, PyObject *day_obj, PyObject *off_obj,
+                       PyObject *key_obj, PyArrayObject **day, PyArrayObject **off,
+                       PyArrayObject **key)
+{
+    if (!(*day = sy_as_1d(day_obj, NPY_INT64, "day", -1))) return -1;
+    npy_intp n = PyArray_DIM(*day, 0);
+    if (!(*off = sy_as_1d(off_obj, NPY_INT64, "offsets", -1))) return -1;
+    npy_intp m = PyArray_DIM(*off, 0);
+    const int64_t *o = SY_I64(*off);
+    if (m < 1 || o[0] != 0 || o[m - 1] != (int64_t)n) {
+        PyErr_Format(PyExc_ValueError, "%s: offsets must run from 0 to the number of rows", what);
+        return -1;
+    }
+    for (npy_intp i = 1; i < m; i++)
+        if (o[i] < o[i - 1]) {
+            PyErr_Format(PyExc_ValueError, "%s: offsets must be non-decreasing", what);
+            return -1;
+        }
+    if (key && !(*key = sy_as_1d(key_obj, NPY_INT64, "key", n))) return -1;
+    return 0;
+}
+
+static int check_n_keys(const char *what, Py_ssize_t n_keys)
+{
+    if (n_keys < 0 || n_keys > INT32_MAX) {
+        PyErr_Format(PyExc_ValueError, "%s: n_keys must be in [0, 2**31)", what);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *raise_items(int st, const char *what)
+{
+    if (st == SY_EINVAL) {
+        PyErr_Format(PyExc_ValueError, "%s: keys must lie in [-1, n_keys) and days be sorted "
+                     "within each customer", what);
+        return NULL;
+    }
+    if (st == SY_ERANGE) {
+        PyErr_Format(PyExc_OverflowError, "%s: the log spans more than 2**31 days", what);
+        return NULL;
+    }
+    return sy_raise(st, what);
+}
+
+/* items_gaps(day, offsets, key, n_keys, end) -> (n_buyers, n_rebuyers, n_closed,
+   obs_q (n_keys * 3), km_q (n_keys * 3), c_key, c_time, c_risk, c_events, c_censored,
+   c_surv, c_var) */
+static PyObject *py_items_gaps(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *day_obj, *off_obj, *key_obj;
+    Py_ssize_t n_keys;
+    long long end;
+    PyArrayObject *day = NULL, *off = NULL, *key = NULL;
+    PyArrayObject *per[5] = {NULL, NULL, NULL, NULL, NULL};
+    PyArrayObject *cur[7] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    sy_gap_state *state = NULL;
+    int64_t n_rows = 0;
+    int st;
+    if (!PyArg_ParseTuple(args, "OOOnL", &day_obj, &off_obj, &key_obj, &n_keys, &end))
+        return NULL;
+    if (check_n_keys("items_gaps", n_keys) < 0) return NULL;
+    if (coerce_rows("items_gaps", day_obj, off_obj, key_obj, &day, &off, &key) < 0) goto fail;
+    const int64_t k = (int64_t)PyArray_DIM(off, 0) - 1;
+    SY_NOGIL_BEGIN
+    st = sy_items_gaps_prepare(SY_I64(day), SY_I64(off), k, SY_I64(key), (int64_t)n_keys,
+                               (int64_t)end, &state, &n_rows);
+    SY_NOGIL_END
+    if (st != SY_OK) {
+        raise_items(st, "items_gaps");
+        goto fail;
+    }
+    int64_t nq;
+    if (!sy_mul_ok((int64_t)n_keys, 3, &nq)) {
+        sy_raise(SY_ENOMEM, "items_gaps");
+        goto fail;
+    }
+    for (int j = 0; j < 5; j++)
+        if (!(per[j] = sy_empty_1d(j < 3 ? (npy_intp)n_keys : (npy_intp)nq,
+                                   j < 3 ? NPY_INT64 : NPY_FLOAT64)))
+            goto fail;
+    for (int j = 0; j < 7; j++)
+        if (!(cur[j] = sy_empty_1d((npy_intp)n_rows, j < 5 ? NPY_INT64 : NPY_FLOAT64))) goto fail;
+    SY_NOGIL_BEGIN
+    st = sy_items_gaps_finish(state, SY_I64(per[0]), SY_I64(per[1]), SY_I64(per[2]),
+                              SY_F64(per[3]), SY_F64(per[4]), SY_I64(cur[0]), SY_I64(cur[1]),
+                              SY_I64(cur[2]), SY_I64(cur[3]), SY_I64(cur[4]), SY_F64(cur[5]),
+                              SY_F64(cur[6]));
+    SY_NOGIL_END
+    if (st != SY_OK) {
+        raise_items(st, "items_gaps");
+        goto fail;
+    }
+    sy_items_gaps_free(state);
+    Py_DECREF(day);
+    Py_DECREF(off);
+    Py_DECREF(key);
+    return Py_BuildValue("(NNNNNNNNNNNN)", per[0], per[1], per[2], per[3], per[4], cur[0],
+                         cur[1], cur[2], cur[3], cur[4], cur[5], cur[6]);
+fail:
+    sy_items_gaps_free(state);
+    Py_XDECREF(day);
+    Py_XDECREF(off);
+    Py_XDECREF(key);
+    for (int j = 0; j < 5; j++) Py_XDECREF(per[j]);
+    for (int j = 0; j < 7; j++) Py_XDECREF(cur[j]);
+    return NULL;
+}
+
+/* items_due(day, offsets, key, n_keys, cycle, as_of, lead, stale, m)
+   -> (n_due, min_cycle, due_key (k * m), due_over (k * m), due_last (k * m)) */
+static PyObject *py_items_due(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *day_obj, *off_obj, *key_obj, *cyc_obj;
+    Py_ssize_t n_keys, m;
+    long long as_of;
+    double lead, stale;
+    PyArrayObject *day = NULL, *off = NULL, *key = NULL, *cyc = NULL;
+    PyArrayObject *out[5] = {NULL, NULL, NULL, NULL, NULL};
+    int st;
+    if (!PyArg_ParseTuple(args, "OOOnOLddn", &day_obj, &off_obj, &key_obj, &n_keys, &cyc_obj,
+                          &as_of, &lead, &stale, &m))
+        return NULL;
+    if (check_n_keys("items_due", n_keys) < 0) return NULL;
+    if (m < 1 || m > 1000) {
+        PyErr_SetString(PyExc_ValueError, "items_due: m must be in [1, 1000]");
+        return NULL;
+    }
+    if (isnan(lead) || isnan(stale)) {
+        PyErr_SetString(PyExc_ValueError, "items_due: lead and stale must not be NaN");
+        return NULL;
+    }
+    if (coerce_rows("items_due", day_obj, off_obj, key_obj, &day, &off, &key) < 0) goto fail;
+    if (!(cyc = sy_as_1d(cyc_obj, NPY_FLOAT64, "cycle", (npy_intp)n_keys))) goto fail;
+    const int64_t k = (int64_t)PyArray_DIM(off, 0) - 1;
+    int64_t km;
+    if (!sy_mul_ok(k, (int64_t)m, &km) || km > (int64_t)(NPY_MAX_INTP / 8)) {
+        sy_raise(SY_ENOMEM, "items_due");
+        goto fail;
+    }
+    if (!(out[0] = sy_empty_1d((npy_intp)k, NPY_INT64)) ||
+        !(out[1] = sy_empty_1d((npy_intp)k, NPY_FLOAT64)) ||
+        !(out[2] = sy_empty_1d((npy_intp)km, NPY_INT64)) ||
+        !(out[3] = sy_empty_1d((npy_intp)km, NPY_FLOAT64)) ||
+        !(out[4] = sy_empty_1d((npy_intp)km, NPY_INT64)))
+        goto fail;
+    SY_NOGIL_BEGIN
+    st = sy_items_due(SY_I64(day), SY_I64(off), k, SY_I64(key), (int64_t)n_keys, SY_F64(cyc),
+                      (int64_t)as_of, lead, stale, (int64_t)m, SY_I64(out[0]), SY_F64(out[1]),
+                      SY_I64(out[2]), SY_F64(out[3]), SY_I64(out[4]));
+    SY_NOGIL_END
+    if (st != SY_OK) {
+        raise_items(st, "items_due");
+        goto fail;
+    }
+    Py_DECREF(day);
+    Py_DECREF(off);
+    Py_DECREF(key);
+    Py_DECREF(cyc);
+    return Py_BuildValue("(NNNNN)", out[0], out[1], out[2], out[3], out[4]);
+fail:
+    Py_XDECREF(day);
+    Py_XDECREF(off);
+    Py_XDECREF(key);
+    Py_XDECREF(cyc);
+    for (int j = 0; j < 5; j++) Py_XDECREF(out[j]);
+    return NULL;
+}
+
+/* items_own_gaps(day, amount_or_None, offsets, as_of) -> (n_gaps, median_gap) */
+static PyObject *py_items_own_gaps(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *day_obj, *amt_obj, *off_obj;
+    long long as_of;
+    PyArrayObject *day = NULL, *off = NULL, *amt = NULL, *ng = NULL, *med = NULL;
+    int st;
+    if (!PyArg_ParseTuple(args, "OOOL", &day_obj, &amt_obj, &off_obj, &as_of)) return NULL;
+    if (coerce_rows("items_own_gaps", day_obj, off_obj, NULL, &day, &off, NULL) < 0) goto fail;
+    if (amt_obj != Py_None &&
+        !(amt = sy_as_1d(amt_obj, NPY_FLOAT64, "amount", PyArray_DIM(day, 0))))
+        goto fail;
+    const int64_t k = (int64_t)PyArray_DIM(off, 0) - 1;
+    if (!(ng = sy_empty_1d((npy_intp)k, NPY_INT64)) || !(med = sy_empty_1d((npy_intp)k, NPY_FLOAT64)))
+        goto fail;
+    SY_NOGIL_BEGIN
+    st = sy_items_own_gaps(SY_I64(day), SY_OPT_F64(amt), SY_I64(off), k, (int64_t)as_of,
+                           SY_I64(ng), SY_F64(med));
+    SY_NOGIL_END
+    if (st != SY_OK) {
+        raise_items(st, "items_own_gaps");
+        goto fail;
+    }
+    Py_DECREF(day);
+    Py_DECREF(off);
+    Py_XDECREF(amt);
+    return Py_BuildValue("(NN)", ng, med);
+fail:
+    Py_XDECREF(day);
+    Py_XDECREF(off);
+    Py_XDECREF(amt);
+    Py_XDECREF(ng);
+    Py_XDECREF(med);
+    return NULL;
+}
+
+/* items_cross(day, offsets, key, n_keys, amount_or_None, end, period)
+   -> (first_day, rev_total, rev_beyond, x_cust, x_a, x_b, x_days, f_cust, f_key, b_cust,
+       b_age) */
+static PyObject *py_items_cross(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *day_obj, *off_obj, *key_obj, *amt_obj;
+    Py_ssize_t n_keys;
+    long long end;
+    int period;
+    PyArrayObject *day = NULL, *off = NULL, *key = NULL, *amt = NULL;
+    PyArrayObject *out[11] = {NULL};
+    sy_cross_out o;
+    memset(&o, 0, sizeof(o));
+    int st;
+    if (!PyArg_ParseTuple(args, "OOOnOLi", &day_obj, &off_obj, &key_obj, &n_keys, &amt_obj,
+                          &end, &period))
+        return NULL;
+    if (check_n_keys("items_cross", n_keys) < 0 || sy_check_period(period) < 0) return NULL;
+    if (coerce_rows("items_cross", day_obj, off_obj, key_obj, &day, &off, &key) < 0) goto fail;
+    if (amt_obj != Py_None &&
+        !(amt = sy_as_1d(amt_obj, NPY_FLOAT64, "amount", PyArray_DIM(day, 0))))
+        goto fail;
+    const int64_t k = (int64_t)PyArray_DIM(off, 0) - 1;
+    if (!(out[0] = sy_empty_1d((npy_intp)k, NPY_INT64)) ||
+        !(out[1] = sy_empty_1d((npy_intp)k, NPY_FLOAT64)) ||
+        !(out[2] = sy_empty_1d((npy_intp)k, NPY_FLOAT64)))
+        goto fail;
+    o.first_day = SY_I64(out[0]);
+    o.rev_total = SY_F64(out[1]);
+    o.rev_beyond = SY_F64(out[2]);
+    SY_NOGIL_BEGIN
+    st = sy_items_cross(SY_I64(day), SY_I64(off), k, SY_I64(key), (int64_t)n_keys,
+                        SY_OPT_F64(amt), (int64_t)end, period, &o);
+    SY_NOGIL_END
+    if (st != SY_OK) {
+        raise_items(st, "items_cross");
+        goto fail;
+    }
+    const int64_t lim = (int64_t)(NPY_MAX_INTP / 8);
+    if (o.n_cross > lim || o.n_first > lim || o.n_breadth > lim) {
+        sy_raise(SY_ENOMEM, "items_cross");
+        goto fail;
+    }
+    for (int j = 3; j < 11; j++) {
+        npy_intp len = (npy_intp)(j < 7 ? o.n_cross : (j < 9 ? o.n_first : o.n_breadth));
+        if (!(out[j] = sy_empty_1d(len, NPY_INT64))) goto fail;
+    }
+    o.cross_cap = o.n_cross;
+    o.first_cap = o.n_first;
+    o.breadth_cap = o.n_breadth;
+    o.x_cust = SY_I64(out[3]);
+    o.x_a = SY_I64(out[4]);
+    o.x_b = SY_I64(out[5]);
+    o.x_days = SY_I64(out[6]);
+    o.f_cust = SY_I64(out[7]);
+    o.f_key = SY_I64(out[8]);
+    o.b_cust = SY_I64(out[9]);
+    o.b_age = SY_I64(out[10]);
+    SY_NOGIL_BEGIN
+    st = sy_items_cross(SY_I64(day), SY_I64(off), k, SY_I64(key), (int64_t)n_keys,
+                        SY_OPT_F64(amt), (int64_t)end, period, &o);
+    SY_NOGIL_END
+    if (st != SY_OK) {
+        raise_items(st, "items_cross");
+        goto fail;
+    }
+    Py_DECREF(day);
+    Py_DECREF(off);
+    Py_DECREF(key);
+    Py_XDECREF(amt);
+    return Py_BuildValue("(NNNNNNNNNNN)", out[0], out[1], out[2], out[3], out[4], out[5],
+                         out[6], out[7], out[8], out[9], out[10]);
+fail:
+    Py_XDECREF(day);
+    Py_XDECREF(off);
+    Py_XDECREF(key);
+    Py_XDECREF(amt);
+    for (int j = 0; j < 11; j++) Py_XDECREF(out[j]);
+    return NULL;
+}
+
+PyMethodDef sy_items_methods[] = {
+    {"items_gaps", py_items_gaps, METH_VARARGS,
+     "items_gaps(day, offsets, key, n_keys, end) -> (n_buyers, n_rebuyers, n_closed, obs_q, "
+     "km_q, c_key, c_time, c_risk, c_events, c_censored, c_surv, c_var)"},
+    {"items_due", py_items_due, METH_VARARGS,
+     "items_due(day, offsets, key, n_keys, cycle, as_of, lead, stale, m) -> (n_due, "
+     "min_cycle, due_key, due_over, due_last)"},
+    {"items_own_gaps", py_items_own_gaps, METH_VARARGS,
+     "items_own_gaps(day, amount, offsets, as_of) -> (n_gaps, median_gap)"},
+    {"items_cross", py_items_cross, METH_VARARGS,
+     "items_cross(day, offsets, key, n_keys, amount, end, period) -> (first_day, rev_total, "
+     "rev_beyond, x_cust, x_a, x_b, x_days, f_cust, f_key, b_cust, b_age)"},
+    {NULL, NULL, 0, NULL},
+};
