@@ -499,6 +499,8 @@ def recall_list(tx: "Transactions", as_of: Any = None, model: Any = None,
     'usually buys every 10 days; 40 days since last order'
     """
     lang = check_lang(lang)
+    if by not in ("product", "category"):
+        raise ValueError(f"by must be 'product' or 'category', got {by!r}")
     reasons = _check_reasons(reasons)
     horizon = _real(horizon, "horizon", 0.0, lo_open=True)
     lead = _real(lead, "lead", 0.0)
@@ -522,12 +524,13 @@ def recall_list(tx: "Transactions", as_of: Any = None, model: Any = None,
     log = tx._log
     lc = tx.lifecycle(as_of=inp.day_to_timestamp(day), bounds=bounds, lang=lang)
 
-    n_gaps, own = _core.items_own_gaps(log.day, log.amount, log.offsets, day)
+    n_gaps, own, last = _core.items_own_gaps(log.day, log.amount, log.offsets, day)
     k = tx.n_customers
     # customers with a purchase by as_of, in code order (the lifecycle's rows)
-    keep = np.zeros(k, dtype=bool)
-    keep[log.ids.get_indexer(lc.index)] = True if len(lc) else False
+    keep = last != _NO_DAY
     codes = np.flatnonzero(keep)
+    if codes.size != len(lc):  # pragma: no cover - the two definitions are one
+        raise RuntimeError("recall_list: lifecycle and purchase occasions disagree")
     n = codes.size
     dsl = lc["days_since_last"].to_numpy()
     own = own[codes]

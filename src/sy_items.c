@@ -516,7 +516,7 @@ typedef struct {
     const int64_t *day, *offsets;
     const double *amount;
     int64_t as_of;
-    int64_t *n_gaps;
+    int64_t *n_gaps, *last;
     double *median;
     atomic_int err;
 } own_ctx;
@@ -552,6 +552,7 @@ static void own_range(void *ctx, int64_t lo, int64_t hi)
             break;
         }
         x->n_gaps[c] = n;
+        x->last[c] = prev;
         if (n == 0) {
             x->median[c] = NAN;
             continue;
@@ -563,7 +564,8 @@ static void own_range(void *ctx, int64_t lo, int64_t hi)
 }
 
 int sy_items_own_gaps(const int64_t *day, const double *amount, const int64_t *offsets,
-                      int64_t k, int64_t as_of, int64_t *n_gaps, double *median_gap)
+                      int64_t k, int64_t as_of, int64_t *n_gaps, double *median_gap,
+                      int64_t *last_day)
 {
     int64_t rows = check_offsets(offsets, k);
     if (rows < 0 || (rows > 0 && !day)) return SY_EINVAL;
@@ -574,6 +576,7 @@ int sy_items_own_gaps(const int64_t *day, const double *amount, const int64_t *o
     x.as_of = as_of;
     x.n_gaps = n_gaps;
     x.median = median_gap;
+    x.last = last_day;
     atomic_init(&x.err, SY_OK);
     sy_parallel_for(k, 8192, own_range, &x);
     return atomic_load(&x.err);
