@@ -381,6 +381,44 @@ def _check_reasons(reasons: Any) -> tuple[str, ...]:
     return out
 
 
+def _check_bounds(bounds: Any) -> tuple[int, int]:
+    try:
+        lo, hi = bounds
+    except (TypeError, ValueError):
+        raise TypeError(f"bounds must be a pair of day counts, e.g. (30, 180); got {bounds!r}"
+                        ) from None
+    lo = _whole(lo, "bounds[0]", 1)
+    hi = _whole(hi, "bounds[1]", 1)
+    if hi <= lo:
+        raise ValueError(f"bounds must be strictly increasing, e.g. (30, 180); got {(lo, hi)}")
+    return lo, hi
+
+
+def _cycle_array(tx: "Transactions", cycles: Any, labels: pd.Index, by: str,
+                 min_customers: int, day: int) -> np.ndarray:
+    """Cycle (days, NaN = none) per label code."""
+    if cycles is None:
+        cycles = replenishment(tx, by=by, min_customers=min_customers,
+                               end=inp.day_to_timestamp(day)).table["cycle"]
+    elif isinstance(cycles, Replenishment):
+        cycles = cycles.table["cycle"]
+    elif isinstance(cycles, dict):
+        cycles = pd.Series(cycles, dtype=float)
+    elif not isinstance(cycles, pd.Series):
+        raise TypeError("cycles must be a Replenishment result, a Series or a dict mapping "
+                        f"{by} labels to days, got {type(cycles).__name__}")
+    pos = labels.get_indexer(cycles.index)
+    if (pos < 0).any():
+        unknown = cycles.index[pos < 0][:5].tolist()
+        raise ValueError(f"cycles has labels that are no {by} of the log: {unknown}")
+    vals = pd.to_numeric(cycles, errors="coerce").to_numpy(dtype=float)
+    if ((vals <= 0) | np.isinf(vals)).any():
+        raise ValueError("cycles must be positive, finite numbers of days (NaN: no cycle)")
+    cyc = np.full(len(labels), np.nan)
+    cyc[pos] = vals
+    return cyc
+
+
 _RANK_KEYS = ("value_at_stake", "expected_value", "overdue_ratio", "days_since_last",
               "p_alive_drop")
 
@@ -392,7 +430,7 @@ def recall_list(tx: "Transactions", as_of: Any = None, model: Any = None,
                 min_own_gaps: int = 2, alive_drop: float = 0.2, alive_window: int = 30,
                 max_products: int = 3, min_customers: int = 30,
                 bounds: Sequence[int] = (30, 180), rank_by: str = "value_at_stake",
-                freq: str = "D") -> pd.DataFrame:
+                freq: str = "D", cycles: Any = None) -> pd.DataFrame:
     """Who to contact this week, and why: one row per customer worth contacting, ranked.
 
     Customers with a purchase by ``as_of`` are considered (customers first seen after
@@ -463,6 +501,11 @@ def recall_list(tx: "Transactions", as_of: Any = None, model: Any = None,
                "p_alive_drop"}
     freq : str, default "D"
         Occasion period of the summary given to the model.
+    cycles : Replenishment, Series or dict, optional
+        The cycle (days) per product to use instead of computing :func:`replenishment`
+        up to ``as_of`` (e.g. a result already at hand, or the shop's own numbers:
+        ``{"洗衣凝珠": 30}``).  Products missing from it have no cycle; unknown labels are
+        an error.
 
     Returns
     -------
@@ -520,19 +563,18 @@ def recall_list(tx: "Transactions", as_of: Any = None, model: Any = None,
         raise ValueError(f"rank_by={rank_by!r} needs a fitted model=")
     if "alive_drop" in reasons and model is None and tuple(reasons) != REASONS:
         raise ValueError("the 'alive_drop' reason needs a fitted model=")
+    b_lo, b_hi = _check_bounds(bounds)
     day = _as_of_day(tx, as_of, "as_of")
     log = tx._log
-    lc = tx.lifecycle(as_of=inp.day_to_timestamp(day), bounds=bounds, lang=lang)
-
-    n_gaps, own, last = _core.items_own_gaps(log.day, log.amount, log.offsets, day)
+    n_gaps, own, last, revenue = _core.items_own_gaps(log.day, log.amount, log.offsets, day)
     k = tx.n_customers
-    # customers with a purchase by as_of, in code order (the lifecycle's rows)
-    keep = last != _NO_DAY
+    keep = last != _NO_DAY                   # customers with a purchase by as_of
     codes = np.flatnonzero(keep)
-    if codes.size != len(lc):  # pragma: no cover - the two definitions are one
-        raise RuntimeError("recall_list: lifecycle and purchase occasions disagree")
     n = codes.size
-    dsl = lc["days_since_last"].to_numpy()
+    last = last[codes]
+    dsl = day - last
+    # lifecycle stage as tx.lifecycle defines it (DESIGN §2; a test checks they agree)
+    stage_codes = np.where(dsl <= b_lo, 0, np.where(dsl <= b_hi, 1, 2)).astype(np.int8)
     own = own[codes]
     n_own = n_gaps[codes]
 
@@ -541,19 +583,10 @@ def recall_list(tx: "Transactions", as_of: Any = None, model: Any = None,
     if "due" in reasons and not has_items and tuple(reasons) != REASONS:
         raise ValueError(f"the 'due' reason needs line items with a {by} column: build the log "
                          f"with siyu.Transactions(..., {by}='<your {by} column>')")
-    n_due = np.zeros(n, dtype=np.int64)
-    min_cycle = np.full(n, np.nan)
-    due_key = np.full((n, max_products), -1, dtype=np.int64)
-    due_over = np.full((n, max_products), np.nan)
     labels = None
-    cycles = None
     if has_items:
         items, key, labels, _ = _items(tx, by, "recall_list")
-        rep = replenishment(tx, by=by, min_customers=min_customers,
-                            end=inp.day_to_timestamp(day))
-        cycles = rep.table["cycle"]
-        cyc = np.full(len(labels), np.nan)
-        cyc[labels.get_indexer(cycles.index)] = cycles.to_numpy()
+        cyc = _cycle_array(tx, cycles, labels, by, min_customers, day)
         nd, mc, dk, dov, _ = _core.items_due(items.day, items.offsets, key, len(labels), cyc,
                                              day, lead, math.inf if stale is None else stale,
                                              max_products)
@@ -561,16 +594,23 @@ def recall_list(tx: "Transactions", as_of: Any = None, model: Any = None,
         min_cycle = mc[codes]
         due_key = dk.reshape(k, max_products)[codes]
         due_over = dov.reshape(k, max_products)[codes]
+    else:
+        if cycles is not None:
+            raise ValueError(f"cycles= needs line items with a {by} column")
+        n_due = np.zeros(n, dtype=np.int64)
+        min_cycle = np.full(n, np.nan)
+        due_key = np.full((n, max_products), -1, dtype=np.int64)
+        due_over = np.full((n, max_products), np.nan)
 
     use_own = n_own >= min_own_gaps
     typical = np.where(use_own, own, min_cycle)
-    basis = np.where(use_own, "own", np.where(np.isnan(min_cycle), None, "product"))
+    basis = np.where(use_own, 0, np.where(np.isnan(min_cycle), -1, 1)).astype(np.int8)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(typical > 0, dsl / typical, np.nan)
 
     # values
-    occasions = lc["occasions"].to_numpy()
-    mean_value = (lc["revenue"].to_numpy() / occasions) if tx.has_amount else np.full(n, np.nan)
+    occasions = n_own + 1
+    mean_value = revenue[codes] / occasions if tx.has_amount else np.full(n, np.nan)
     if model is not None:
         mcols = _model_columns(tx, model, spend_model, day, horizon, alive_window, freq, keep)
         p_alive, p_before = mcols["p_alive"], mcols["p_alive_before"]
@@ -620,23 +660,28 @@ def recall_list(tx: "Transactions", as_of: Any = None, model: Any = None,
 
     sep_p = text("actions.sep.products", lang)
     prod_text = np.full(order.size, "", dtype=object)
-    first_label = np.full(order.size, None, dtype=object)
+    first_label = np.full(order.size, "", dtype=object)
     if labels is not None and order.size:
-        lab = np.asarray(labels, dtype=object)
+        lab = np.array([str(x) for x in labels] + [""], dtype=object)   # -1 -> ""
         dk = due_key[order]
-        names = np.where(dk >= 0, lab[np.maximum(dk, 0)], None)
+        names = lab[dk]
         first_label = names[:, 0]
-        prod_text = np.array([sep_p.join(str(x) for x in row if x is not None)
-                              for row in names], dtype=object)
+        prod_text = names[:, 0].copy()
+        for j in range(1, max_products):
+            more = dk[:, j] >= 0
+            prod_text[more] = prod_text[more] + sep_p + names[more, j]
     days_past = due_over[order, 0] if order.size else np.zeros(0)
-    stage = lc["stage"].to_numpy()[order] if len(lc) else lc["stage"].to_numpy()
+    from siyu.segments import LIFECYCLE_LABELS
+
+    stage = pd.Categorical.from_codes(stage_codes[order], categories=LIFECYCLE_LABELS[lang],
+                                      ordered=True)
     cols: dict[str, Any] = {
         "rank": np.arange(1, order.size + 1, dtype=np.int64),
-        "stage": pd.Categorical(stage, categories=lc["stage"].cat.categories, ordered=True),
+        "stage": stage,
         "days_since_last": dsl[order],
-        "last_purchase": lc["last_purchase"].to_numpy()[order],
+        "last_purchase": inp.days_to_dates(last[order]),
         "typical_gap": typical[order],
-        "gap_basis": basis[order],
+        "gap_basis": pd.Categorical.from_codes(basis[order], categories=["own", "product"]),
         "overdue_ratio": ratio[order],
         "n_due": n_due[order],
         "due_products": prod_text,
@@ -651,27 +696,59 @@ def recall_list(tx: "Transactions", as_of: Any = None, model: Any = None,
     cols["reason_code"] = code_names[primary[order]] if order.size else np.zeros(0, object)
     cols["reason"] = _reason_texts(lang, reasons, fired, order, first_label, n_due, days_past,
                                    typical, dsl, p_before, p_alive, alive_window)
-    cols["tag"] = _tags(lang, primary[order], np.asarray(cols["stage"].codes))
-    out = pd.DataFrame(cols, index=pd.Index(log.ids[codes[order]], name=log.ids.name))
+    cols["tag"] = _tags(lang, primary[order], stage_codes[order])
+    out = pd.DataFrame(cols, index=pd.Index(log.ids[codes[order]], name=log.ids.name),
+                       copy=False)
     out.attrs.update(
         as_of=inp.day_to_timestamp(day), lang=lang, by=by, value_basis=value_basis,
         n_considered=int(n), n_listed=int(sel.size),
         rules=dict(reasons=list(reasons), horizon=horizon, lead=lead, stale=stale,
                    overdue_at=overdue_at, min_own_gaps=min_own_gaps, alive_drop=alive_drop,
                    alive_window=alive_window, max_products=max_products,
-                   min_customers=min_customers, bounds=tuple(lc.attrs.get("bounds", bounds)),
+                   min_customers=min_customers, bounds=(b_lo, b_hi),
                    rank_by=rank_by, freq=freq),
         model=None if model is None else type(model).__name__,
         spend_model=None if spend_model is None else type(spend_model).__name__)
     return out
 
 
-def _fmt_days(x: float) -> str:
-    return f"{int(math.floor(x + 0.5)):d}"
+def _render(template: str, n_rows: int, **fields: Any) -> np.ndarray:
+    """``template.format(**fields)`` for n rows at once: fields are object arrays of
+    strings (or plain strings); no format specs.  Vectorised string concatenation."""
+    import string
+
+    out = np.full(n_rows, "", dtype=object)
+    for literal, name, _, _ in string.Formatter().parse(template):
+        if literal:
+            out = out + literal
+        if name is not None:
+            out = out + fields[name]
+    return out
 
 
-def _fmt_p(x: float) -> str:
-    return f"{x:.1f}" if x >= 0.095 or x == 0 else f"{x:.2f}"
+def _int_text(x: np.ndarray) -> np.ndarray:
+    """Whole numbers as text (rounded half up), an object array (a table lookup when the
+    range is small: much faster than formatting each number)."""
+    v = np.floor(np.asarray(x, dtype=float) + 0.5).astype(np.int64)
+    if v.size == 0:
+        return np.zeros(0, dtype=object)
+    lo, hi = int(v.min()), int(v.max())
+    if hi - lo > 1_000_000:
+        return v.astype(str).astype(object)
+    lut = np.array([str(i) for i in range(lo, hi + 1)], dtype=object)
+    return lut[v - lo]
+
+
+_P1 = np.array([f"{i / 100:.1f}" for i in range(101)], dtype=object)
+_P2 = np.array([f"{i / 100:.2f}" for i in range(101)], dtype=object)
+
+
+def _p_text(x: np.ndarray) -> np.ndarray:
+    """Probabilities with one decimal (two below 0.095, so a small one never reads 0.0)."""
+    x = np.clip(np.asarray(x, dtype=float), 0.0, 1.0)
+    one = _P1[(np.floor(x * 10 + 0.5) * 10).astype(np.int64)]
+    two = _P2[np.floor(x * 100 + 0.5).astype(np.int64)]
+    return np.where((x >= 0.095) | (x == 0), one, two)
 
 
 def _reason_texts(lang: str, reasons: Sequence[str], fired: dict[str, np.ndarray],
@@ -680,33 +757,40 @@ def _reason_texts(lang: str, reasons: Sequence[str], fired: dict[str, np.ndarray
                   p_before: np.ndarray, p_alive: np.ndarray, window: int) -> np.ndarray:
     """The plain-words reasons of the listed rows (only those: cheap with ``top``)."""
     sep = text("actions.sep.reasons", lang)
-    parts: list[list[str]] = [[] for _ in range(order.size)]
-    t_ago, t_today = text("actions.reason.due_ago", lang), text("actions.reason.due_today", lang)
-    t_in, t_more = text("actions.reason.due_in", lang), text("actions.reason.more", lang)
-    t_yday, t_tmrw = text("actions.reason.due_yesterday", lang), text("actions.reason.due_tomorrow", lang)
-    t_over = text("actions.reason.overdue", lang)
-    t_drop = text("actions.reason.alive_drop_month" if window == 30 else
-                  "actions.reason.alive_drop", lang)
+    out = np.full(order.size, "", dtype=object)
     for r in REASONS:
         if r not in reasons:
             continue
-        hit = fired[r][order]
-        for i in np.flatnonzero(hit):
-            c = order[i]
-            if r == "due":
-                d = int(math.floor(days_past[i] + 0.5))
-                tpl = (t_today if d == 0 else t_yday if d == 1 else t_tmrw if d == -1
-                       else t_ago if d > 0 else t_in)
-                s = tpl.format(product=first_label[i], days=abs(d))
-                if n_due[c] > 1:
-                    s += t_more.format(n=int(n_due[c] - 1))
-            elif r == "overdue":
-                s = t_over.format(gap=_fmt_days(typical[c]), days=int(dsl[c]))
-            else:
-                s = t_drop.format(before=_fmt_p(p_before[c]), now=_fmt_p(p_alive[c]),
-                                  window=window)
-            parts[i].append(s)
-    return np.array([sep.join(p) for p in parts], dtype=object)
+        rows = np.flatnonzero(fired[r][order])
+        if rows.size == 0:
+            continue
+        c = order[rows]
+        part = np.full(rows.size, "", dtype=object)
+        if r == "due":
+            d = np.floor(days_past[rows] + 0.5).astype(np.int64)
+            days = _int_text(np.abs(d))
+            for key, mask in (("due_ago", d > 1), ("due_yesterday", d == 1),
+                              ("due_today", d == 0), ("due_tomorrow", d == -1),
+                              ("due_in", d < -1)):
+                if mask.any():
+                    part[mask] = _render(text(f"actions.reason.{key}", lang), int(mask.sum()),
+                                         product=first_label[rows][mask], days=days[mask])
+            more = n_due[c] > 1
+            if more.any():
+                part[more] = part[more] + _render(text("actions.reason.more", lang),
+                                                  int(more.sum()),
+                                                  n=_int_text(n_due[c][more] - 1))
+        elif r == "overdue":
+            part = _render(text("actions.reason.overdue", lang), rows.size,
+                           gap=_int_text(typical[c]), days=_int_text(dsl[c]))
+        else:
+            key = "alive_drop_month" if window == 30 else "alive_drop"
+            part = _render(text(f"actions.reason.{key}", lang), rows.size,
+                           before=_p_text(p_before[c]), now=_p_text(p_alive[c]),
+                           window=str(window))
+        cur = out[rows]
+        out[rows] = np.where(cur == "", part, cur + sep + part)
+    return out
 
 
 def _tags(lang: str, primary: np.ndarray, stage_codes: np.ndarray) -> np.ndarray:

@@ -182,13 +182,15 @@ fail:
     return NULL;
 }
 
-/* items_own_gaps(day, amount_or_None, offsets, as_of) -> (n_gaps, median_gap, last_day) */
+/* items_own_gaps(day, amount_or_None, offsets, as_of) -> (n_gaps, median_gap, last_day,
+   revenue) */
 static PyObject *py_items_own_gaps(PyObject *self, PyObject *args)
 {
     (void)self;
     PyObject *day_obj, *amt_obj, *off_obj;
     long long as_of;
     PyArrayObject *day = NULL, *off = NULL, *amt = NULL, *ng = NULL, *med = NULL, *last = NULL;
+    PyArrayObject *rev = NULL;
     int st;
     if (!PyArg_ParseTuple(args, "OOOL", &day_obj, &amt_obj, &off_obj, &as_of)) return NULL;
     if (coerce_rows("items_own_gaps", day_obj, off_obj, NULL, &day, &off, NULL) < 0) goto fail;
@@ -198,11 +200,12 @@ static PyObject *py_items_own_gaps(PyObject *self, PyObject *args)
     const int64_t k = (int64_t)PyArray_DIM(off, 0) - 1;
     if (!(ng = sy_empty_1d((npy_intp)k, NPY_INT64)) ||
         !(med = sy_empty_1d((npy_intp)k, NPY_FLOAT64)) ||
-        !(last = sy_empty_1d((npy_intp)k, NPY_INT64)))
+        !(last = sy_empty_1d((npy_intp)k, NPY_INT64)) ||
+        !(rev = sy_empty_1d((npy_intp)k, NPY_FLOAT64)))
         goto fail;
     SY_NOGIL_BEGIN
     st = sy_items_own_gaps(SY_I64(day), SY_OPT_F64(amt), SY_I64(off), k, (int64_t)as_of,
-                           SY_I64(ng), SY_F64(med), SY_I64(last));
+                           SY_I64(ng), SY_F64(med), SY_I64(last), SY_F64(rev));
     SY_NOGIL_END
     if (st != SY_OK) {
         raise_items(st, "items_own_gaps");
@@ -211,7 +214,7 @@ static PyObject *py_items_own_gaps(PyObject *self, PyObject *args)
     Py_DECREF(day);
     Py_DECREF(off);
     Py_XDECREF(amt);
-    return Py_BuildValue("(NNN)", ng, med, last);
+    return Py_BuildValue("(NNNN)", ng, med, last, rev);
 fail:
     Py_XDECREF(day);
     Py_XDECREF(off);
@@ -219,6 +222,7 @@ fail:
     Py_XDECREF(ng);
     Py_XDECREF(med);
     Py_XDECREF(last);
+    Py_XDECREF(rev);
     return NULL;
 }
 
@@ -312,7 +316,8 @@ PyMethodDef sy_items_methods[] = {
      "items_due(day, offsets, key, n_keys, cycle, as_of, lead, stale, m) -> (n_due, "
      "min_cycle, due_key, due_over, due_last)"},
     {"items_own_gaps", py_items_own_gaps, METH_VARARGS,
-     "items_own_gaps(day, amount, offsets, as_of) -> (n_gaps, median_gap, last_day)"},
+     "items_own_gaps(day, amount, offsets, as_of) -> (n_gaps, median_gap, last_day, "
+     "revenue)"},
     {"items_cross", py_items_cross, METH_VARARGS,
      "items_cross(day, offsets, key, n_keys, amount, end, period) -> (first_day, rev_total, "
      "rev_beyond, x_cust, x_a, x_b, x_days, f_cust, f_key, b_cust, b_age)"},

@@ -517,7 +517,7 @@ typedef struct {
     const double *amount;
     int64_t as_of;
     int64_t *n_gaps, *last;
-    double *median;
+    double *median, *revenue;
     atomic_int err;
 } own_ctx;
 
@@ -537,12 +537,14 @@ static void own_range(void *ctx, int64_t lo, int64_t hi)
         }
         int64_t n = 0, prev = INT64_MIN;
         int bad = 0;
+        double rev = 0.0;
         for (int64_t i = x->offsets[c], e = x->offsets[c + 1]; i < e; i++) {
             if (i > x->offsets[c] && x->day[i] < x->day[i - 1]) {
                 bad = 1;
                 break;
             }
             if (x->day[i] > x->as_of) break;
+            if (x->amount) rev += x->amount[i];
             if (x->amount && !(x->amount[i] >= 0)) continue;
             if (prev != INT64_MIN && x->day[i] > prev) g[n++] = x->day[i] - prev;
             if (prev == INT64_MIN || x->day[i] > prev) prev = x->day[i];
@@ -553,6 +555,7 @@ static void own_range(void *ctx, int64_t lo, int64_t hi)
         }
         x->n_gaps[c] = n;
         x->last[c] = prev;
+        x->revenue[c] = rev;
         if (n == 0) {
             x->median[c] = NAN;
             continue;
@@ -565,7 +568,7 @@ static void own_range(void *ctx, int64_t lo, int64_t hi)
 
 int sy_items_own_gaps(const int64_t *day, const double *amount, const int64_t *offsets,
                       int64_t k, int64_t as_of, int64_t *n_gaps, double *median_gap,
-                      int64_t *last_day)
+                      int64_t *last_day, double *revenue)
 {
     int64_t rows = check_offsets(offsets, k);
     if (rows < 0 || (rows > 0 && !day)) return SY_EINVAL;
@@ -577,6 +580,7 @@ int sy_items_own_gaps(const int64_t *day, const double *amount, const int64_t *o
     x.n_gaps = n_gaps;
     x.median = median_gap;
     x.last = last_day;
+    x.revenue = revenue;
     atomic_init(&x.err, SY_OK);
     sy_parallel_for(k, 8192, own_range, &x);
     return atomic_load(&x.err);

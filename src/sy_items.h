@@ -54,10 +54,11 @@ int sy_items_due(const int64_t *day, const int64_t *offsets, int64_t k, const in
    Purchase occasions = distinct days of rows with amount >= 0 (all rows when amount is
    NULL) on or before as_of.  Per customer: number of gaps between consecutive occasions
    and their median (mean of the two middle gaps for an even count; NaN without gaps),
-   and the last occasion day (INT64_MIN without any). */
+   the last occasion day (INT64_MIN without any) and the net amount of all rows on or
+   before as_of, refunds included (0 when amount is NULL). */
 int sy_items_own_gaps(const int64_t *day, const double *amount, const int64_t *offsets,
                       int64_t k, int64_t as_of, int64_t *n_gaps, double *median_gap,
-                      int64_t *last_day);
+                      int64_t *last_day, double *revenue);
 
 /* ---- cross-sell -----------------------------------------------------------------------
    Per customer with an item by `end`: E = the keys bought on their first item day (one

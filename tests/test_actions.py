@@ -275,6 +275,37 @@ def test_recall_list_chinese_and_rules():
     assert (lapsing.loc[["D", "E1", "E2"], "tag"] == "win back").all()
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_recall_stage_is_the_lifecycle_stage(lang):
+    df = random_log(12, n_cust=300, n_rows=2500, span=400)
+    tx = make_tx(df)
+    for as_of, bounds in (("2024-06-30", (30, 180)), ("2024-12-31", (10, 60))):
+        rl = tx.recall_list(as_of=as_of, bounds=bounds, lang=lang, min_customers=5,
+                            overdue_at=1e-9)
+        lc = tx.lifecycle(as_of=as_of, bounds=bounds, lang=lang).loc[rl.index]
+        assert len(rl) > 100
+        assert (rl["stage"].astype(str) == lc["stage"].astype(str)).all()
+        assert list(rl["stage"].cat.categories) == list(lc["stage"].cat.categories)
+        np.testing.assert_array_equal(rl["days_since_last"], lc["days_since_last"])
+        np.testing.assert_array_equal(rl["last_purchase"], lc["last_purchase"])
+
+
+def test_recall_list_cycles_given():
+    tx = hand_tx()
+    rep = tx.replenishment(min_customers=2, end=AS_OF)
+    base = tx.recall_list(as_of=AS_OF, min_customers=2)
+    pd.testing.assert_frame_equal(base, tx.recall_list(as_of=AS_OF, cycles=rep))
+    own = tx.recall_list(as_of=AS_OF, cycles={"pods": 30.0}, reasons=["due"])
+    # pods every 30 days: A (25 days) due in 5, B (3) no, C (16) no, X1 (10) no, X2 (6) no
+    assert own.index.tolist() == ["A"] and own.loc["A", "reason"] == "pods due in 5 days"
+    with pytest.raises(ValueError, match="no product of the log"):
+        tx.recall_list(cycles={"podz": 30.0})
+    with pytest.raises(ValueError, match="positive"):
+        tx.recall_list(cycles={"pods": -3.0})
+    with pytest.raises(TypeError, match="cycles must be"):
+        tx.recall_list(cycles=[30])
+
+
 def test_recall_list_ties_deterministic_under_shuffles():
     df = hand_log()
     base = hand_tx(df).recall_list(as_of=AS_OF, min_customers=2)
