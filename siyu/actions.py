@@ -822,8 +822,12 @@ class CrossSell:
     breadth : pandas.DataFrame
         Acquisition cohort × period of tenure: mean number of distinct labels bought by
         the end of that period of tenure, per customer of the cohort (NaN where the
-        period starts after ``end``); ``breadth.attrs["partial"]``: ages whose period
-        ``end`` cuts short, per cohort (as a boolean frame).
+        period starts after ``end``).
+    breadth_partial : pandas.DataFrame
+        True for the cells of ``breadth`` whose period ``end`` cuts short (DESIGN §2b':
+        shown, but not comparable with full periods).
+    cohort_sizes : pandas.Series
+        Customers per acquisition cohort (the denominators of ``breadth``).
     revenue : pandas.DataFrame
         Per cohort (plus a ``total`` row): ``revenue`` of items, ``revenue_beyond_first``
         (items whose label was not among the customer's first-day labels) and
@@ -831,10 +835,13 @@ class CrossSell:
     """
 
     def __init__(self, table: pd.DataFrame, n_first: pd.Series, breadth: pd.DataFrame,
+                 breadth_partial: pd.DataFrame, cohort_sizes: pd.Series,
                  revenue: pd.DataFrame, labels: pd.Index, attrs: dict[str, Any]) -> None:
         self.table = table
         self.n_first = n_first
         self.breadth = breadth
+        self.breadth_partial = breadth_partial
+        self.cohort_sizes = cohort_sizes
         self.revenue = revenue
         self._labels = labels
         self.attrs = attrs
@@ -950,22 +957,23 @@ def cross_sell(tx: "Transactions", by: str = "category", end: Any = None,
     present = np.flatnonzero(n_first > 0)
     nf = pd.Series(n_first[present], index=pd.Index(lab[present], name="first"),
                    name="customers")
-    breadth = _breadth(first, eligible, b_cust, b_age, code, end_day, period)
+    breadth, partial, sizes = _breadth(first, eligible, b_cust, b_age, code, end_day, period)
     revenue = _revenue_split(first, eligible, rev_total, rev_beyond, code, period,
                              items.amount is not None)
     attrs = dict(by=by, end=inp.day_to_timestamp(end_day), within=within, period=period,
                  n_customers=int(eligible.sum()), n_missing=n_missing)
     table.attrs.update(attrs)
-    return CrossSell(table, nf, breadth, revenue, labels, attrs)
+    return CrossSell(table, nf, breadth, partial, sizes, revenue, labels, attrs)
 
 
 def _breadth(first: np.ndarray, eligible: np.ndarray, bc: np.ndarray, bage: np.ndarray,
-             code: int, end_day: int, period: str) -> pd.DataFrame:
+             code: int, end_day: int, period: str
+             ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
     from siyu.cohorts import period_labels
 
     has = eligible
     if not has.any():
-        return pd.DataFrame()
+        return pd.DataFrame(), pd.DataFrame(), pd.Series(dtype=np.int64, name="customers")
     fper = _core.period_index(np.where(has, first, 0), code)
     end_per = int(_core.period_index(np.array([end_day], dtype=np.int64), code)[0])
     coh = np.where(has, fper, 0)
@@ -993,9 +1001,8 @@ def _breadth(first: np.ndarray, eligible: np.ndarray, bc: np.ndarray, bage: np.n
         cper = np.arange(c0, end_per + 1)[rows]
         for j, a in enumerate(out.columns):
             partial.iloc[:, j] = (cper + a) == end_per
-    out.attrs["partial"] = partial
-    out.attrs["sizes"] = pd.Series(size[rows].astype(np.int64), index=idx, name="customers")
-    return out
+    sizes = pd.Series(size[rows].astype(np.int64), index=idx, name="customers")
+    return out, partial, sizes
 
 
 def _revenue_split(first: np.ndarray, eligible: np.ndarray, rev_total: np.ndarray,

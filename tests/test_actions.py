@@ -488,8 +488,9 @@ def test_cross_sell_breadth_and_revenue_by_hand():
     # February cohort (3): 1 category at ages 0, 1; age 2 not observed
     feb = b.loc[pd.Period("2024-02", "M")]
     assert feb.iloc[:2].tolist() == [1.0, 1.0] and np.isnan(feb.iloc[2])
-    assert b.attrs["sizes"].tolist() == [2, 1]
-    assert not b.attrs["partial"].to_numpy().any()           # end is a month's last day
+    assert cs.cohort_sizes.tolist() == [2, 1]
+    assert not cs.breadth_partial.to_numpy().any()           # end is a month's last day
+    assert "cohort" in repr(b)            # printable: no DataFrames in attrs (pandas chokes)
     rev = cs.revenue
     # beyond first: customer 1 softener 20; customer 2 washer 200; customer 3 none
     assert rev.loc["2024-01", "revenue_beyond_first"] == 220.0
@@ -502,7 +503,7 @@ def test_cross_sell_breadth_and_revenue_by_hand():
     assert t.loc[("pods", "washer"), "customers"] == 1         # customer 2 (customer 1 had it first)
     assert t.loc[("pods", "pods"), "customers"] == 2           # customers 1 and 3 rebuy pods
     assert cs.n_first.to_dict() == {"pods": 3, "washer": 1}
-    part = tx.cross_sell(end="2024-03-20").breadth.attrs["partial"]
+    part = tx.cross_sell(end="2024-03-20").breadth_partial
     assert part.loc[pd.Period("2024-01", "M"), 2] and not part.loc[pd.Period("2024-01", "M"), 1]
 
 
