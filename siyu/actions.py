@@ -54,7 +54,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Replenishment", "CrossSell", "replenishment", "recall_list", "cross_sell",
            "contact_table", "cycle_table", "report_section", "write_recall_csv",
-           "REASONS"]
+           "format_days", "format_money", "format_share", "format_probability", "REASONS"]
 
 #: Reason codes of :func:`recall_list`, in priority order (the first that applies is a
 #: row's ``reason_code``).
@@ -1023,3 +1023,213 @@ def _revenue_split(first: np.ndarray, eligible: np.ndarray, rev_total: np.ndarra
         share = np.where(tot > 0, bey / tot, np.nan)
     return pd.DataFrame({"revenue": tot, "revenue_beyond_first": bey,
                          "share_beyond_first": share}, index=pd.Index(idx, name="cohort"))
+
+
+# ---------------------------------------------------------------------------- report pieces
+#: Columns of the recall list in the CSV (the model columns only with a model).
+_MODEL_COLUMNS = ("p_alive", "p_alive_before", "expected_purchases", "expected_value")
+
+
+def format_days(x: Any) -> str:
+    """Whole days ("" for NaN)."""
+    return "" if x is None or x != x else f"{int(math.floor(float(x) + 0.5)):d}"
+
+
+def format_money(x: Any) -> str:
+    """An amount with thousands separators and 2 decimals ("" for NaN)."""
+    return "" if x is None or x != x else f"{float(x):,.2f}"
+
+
+def format_share(x: Any) -> str:
+    """A share as a percentage with one decimal ("" for NaN)."""
+    return "" if x is None or x != x else f"{float(x):.1%}"
+
+
+def format_probability(x: Any) -> str:
+    """A probability with two decimals ("" for NaN)."""
+    return "" if x is None or x != x else f"{float(x):.2f}"
+
+
+def _header(col: str, lang: str) -> str:
+    return text(f"actions.col.{col}", lang)
+
+
+def _translated(rl: pd.DataFrame, lang: str, columns: Sequence[str]) -> pd.DataFrame:
+    out = rl.loc[:, list(columns)].copy()
+    if "gap_basis" in out:
+        out["gap_basis"] = out["gap_basis"].cat.rename_categories(
+            [text("actions.basis.own", lang), text("actions.basis.product", lang)])
+    out.columns = [_header(c, lang) for c in columns]
+    return out
+
+
+def write_recall_csv(tx: "Transactions", path: Any, as_of: Any = None, model: Any = None,
+                     spend_model: Any = None, lang: str = "en", **rules: Any) -> str:
+    """Write the full recall list (:func:`recall_list`) as a CSV for a CRM import.
+
+    One row per customer in rank order; the first column is the customer id (header: the
+    log's customer column), then rank, stage, days since last purchase, typical gap,
+    due products, value at stake, reason and tag (企业微信 label).  Headers are in ``lang``
+    (Chinese with ``"zh"``); the model columns appear only with a ``model``.  Encoded
+    UTF-8 with a byte-order mark, so Excel opens Chinese text correctly.
+
+    Parameters
+    ----------
+    tx : Transactions
+    path : str or path-like
+        Where to write; the folder must exist.
+    as_of, model, spend_model, lang, **rules
+        As in :func:`recall_list` (``top`` too).
+
+    Returns
+    -------
+    str
+        The absolute path written.
+
+    Examples
+    --------
+    >>> import os, tempfile, pandas as pd, siyu
+    >>> from siyu.actions import write_recall_csv
+    >>> df = pd.DataFrame({"id": ["a", "a", "a"], "t": ["2024-01-01", "2024-01-11", "2024-01-21"],
+    ...                    "amount": [10.0, 10.0, 10.0]})
+    >>> tx = siyu.Transactions(df, customer="id", time="t", amount="amount")
+    >>> p = write_recall_csv(tx, os.path.join(tempfile.mkdtemp(), "r.csv"), as_of="2024-03-01")
+    >>> pd.read_csv(p, encoding="utf-8-sig")[["id", "rank", "tag"]].values.tolist()
+    [['a', 1, 're-engage']]
+    """
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    if not os.path.isdir(folder):
+        raise ValueError(f"cannot write {os.fspath(path)!r}: folder {folder} does not exist")
+    rl = recall_list(tx, as_of, model, spend_model, lang=lang, **rules)
+    cols = [c for c in rl.columns if model is not None or c not in _MODEL_COLUMNS]
+    out = _translated(rl, lang, cols)
+    out.index.name = tx._log.names.get("customer") or rl.index.name or \
+        _header("customer", lang)
+    out.to_csv(path, encoding="utf-8-sig", float_format="%.6g", date_format="%Y-%m-%d")
+    return os.path.abspath(os.fspath(path))
+
+
+def contact_table(tx: "Transactions", as_of: Any = None, model: Any = None,
+                  spend_model: Any = None, top: int = 50, lang: str = "en",
+                  **rules: Any) -> pd.DataFrame:
+    """The report's "Who to contact" table: the top of :func:`recall_list`, display-ready.
+
+    Columns (headers in ``lang``): stage, days since last purchase, due products,
+    P(alive) (with a model), value at stake, reason, tag; values rounded for display
+    (days whole, P(alive) 2 decimals, value 2 decimals).  Indexed by customer id.
+    ``attrs`` carry the recall list's (``n_listed``, ``n_considered``, ``as_of``, ...).
+
+    Examples
+    --------
+    >>> import pandas as pd, siyu
+    >>> from siyu.actions import contact_table
+    >>> df = pd.DataFrame({"id": ["a", "a", "a"], "t": ["2024-01-01", "2024-01-11", "2024-01-21"],
+    ...                    "amount": [10.0, 10.0, 10.0]})
+    >>> tx = siyu.Transactions(df, customer="id", time="t", amount="amount")
+    >>> list(contact_table(tx, as_of="2024-03-01", lang="zh").columns)[:3]
+    ['生命周期阶段', '距上次购买天数', '到期商品']
+    """
+    rl = recall_list(tx, as_of, model, spend_model, top=top, lang=lang, **rules)
+    cols = ["stage", "days_since_last", "due_products"]
+    if model is not None:
+        cols.append("p_alive")
+    cols += ["value_at_stake", "reason", "tag"]
+    show = rl.loc[:, cols].copy()
+    if "p_alive" in show:
+        show["p_alive"] = show["p_alive"].round(2)
+    show["value_at_stake"] = show["value_at_stake"].round(2)
+    show.columns = [_header(c, lang) for c in cols]
+    show.index.name = rl.index.name
+    show.attrs.update(rl.attrs)
+    return show
+
+
+def cycle_table(tx: "Transactions", by: str = "product", min_customers: int = 30,
+                top: int | None = 30, lang: str = "en", end: Any = None) -> pd.DataFrame:
+    """The report's replenishment-cycle table: :func:`replenishment` by buyers, display-ready.
+
+    The ``top`` most-bought products (all with ``None``), most buyers first; columns
+    (headers in ``lang``): buyers, rebuy share, median observed gap, cycle
+    (censoring-aware), 25 % / 75 % rebuy-by days.  ``attrs`` as the replenishment
+    table's.
+
+    Examples
+    --------
+    >>> import pandas as pd, siyu
+    >>> from siyu.actions import cycle_table
+    >>> df = pd.DataFrame({"id": [1, 1, 2, 2], "t": ["2024-01-01", "2024-01-21", "2024-01-05",
+    ...                    "2024-01-25"], "amount": 5.0, "sku": "pods"})
+    >>> tx = siyu.Transactions(df, customer="id", time="t", amount="amount", product="sku")
+    >>> cycle_table(tx, min_customers=2).iloc[0].tolist()
+    [2.0, 1.0, 20.0, 20.0, 20.0, 20.0]
+    """
+    rep = replenishment(tx, by=by, min_customers=min_customers, end=end).table
+    order = rep.sort_values(["n_buyers"], ascending=False, kind="stable")
+    if top is not None:
+        order = order.head(_whole(top, "top", 0))
+    cols = ["n_buyers", "rebuy_share", "gap_median", "cycle", "km_q25", "km_q75"]
+    show = order.loc[:, cols].astype(float)
+    show["rebuy_share"] = show["rebuy_share"].round(3)
+    show.columns = [_header(c, lang) for c in cols]
+    show.index.name = _header(by, lang)
+    show.attrs.update(rep.attrs)
+    return show
+
+
+def report_section(tx: "Transactions", as_of: Any = None, model: Any = None,
+                   spend_model: Any = None, lang: str = "en", top: int = 50,
+                   by: str | None = None, min_customers: int = 30,
+                   csv_path: str | None = None, **rules: Any) -> dict[str, Any]:
+    """Everything the report's "Who to contact" section shows, as plain values.
+
+    Returns a dict: ``title``, ``intro`` and ``value_note`` (sentences in ``lang``),
+    ``contacts`` (:func:`contact_table`), and -- when the log has line items -- the
+    replenishment part ``cycles_title``, ``cycles_intro``, ``cycles``
+    (:func:`cycle_table`; otherwise these are None), plus ``csv_note`` when ``csv_path``
+    (the full list written by :func:`write_recall_csv`) is given.  ``by`` defaults to
+    "product" when the log has products, else "category".
+
+    Examples
+    --------
+    >>> import pandas as pd, siyu
+    >>> from siyu.actions import report_section
+    >>> df = pd.DataFrame({"id": ["a", "a", "a"], "t": ["2024-01-01", "2024-01-11", "2024-01-21"],
+    ...                    "amount": [10.0, 10.0, 10.0]})
+    >>> sec = report_section(siyu.Transactions(df, customer="id", time="t", amount="amount"),
+    ...                      as_of="2024-03-01")
+    >>> sec["title"], len(sec["contacts"]), sec["cycles"] is None
+    ('Who to contact', 1, True)
+    """
+    lang = check_lang(lang)
+    items = tx._log.items
+    if by is None and items is not None:
+        by = "product" if items.product is not None else (
+            "category" if items.category is not None else None)
+    rules = dict(rules)
+    if by is not None:
+        rules.setdefault("by", by)
+    rules.setdefault("min_customers", min_customers)
+    contacts = contact_table(tx, as_of, model, spend_model, top=top, lang=lang, **rules)
+    a = contacts.attrs
+    out: dict[str, Any] = {
+        "title": text("actions.section.title", lang),
+        "intro": text("actions.section.intro", lang, n_listed=a["n_listed"],
+                      n_considered=a["n_considered"], as_of=str(a["as_of"].date()),
+                      top=min(top, a["n_listed"])),
+        "value_note": (text("actions.section.value_model", lang,
+                            horizon=a["rules"]["horizon"], model=a["model"])
+                       if model is not None else
+                       text("actions.section.value_pace", lang, horizon=a["rules"]["horizon"])),
+        "contacts": contacts,
+        "cycles_title": None, "cycles_intro": None, "cycles": None,
+        "csv_note": None if csv_path is None else text("actions.section.csv", lang,
+                                                       path=os.fspath(csv_path)),
+    }
+    if by is not None:
+        out["cycles_title"] = text("actions.cycles.title", lang)
+        out["cycles_intro"] = text("actions.cycles.intro", lang,
+                                   by=text(f"actions.word.{by}", lang),
+                                   min_customers=min_customers)
+        out["cycles"] = cycle_table(tx, by=by, min_customers=min_customers, lang=lang,
+                                    end=a["as_of"])
+    return out

@@ -514,3 +514,54 @@ def test_cross_sell_errors():
         hand_tx().cross_sell(by="product", period="H")
     cs = hand_tx().cross_sell(by="product", end=AS_OF)
     assert "CrossSell" in repr(cs)
+
+
+# --------------------------------------------------------------------------- report pieces, CLI
+def test_write_recall_csv_and_headers(tmp_path):
+    tx = hand_tx()
+    p = actions.write_recall_csv(tx, tmp_path / "r.csv", as_of=AS_OF, min_customers=2,
+                                 lang="zh")
+    back = pd.read_csv(p, encoding="utf-8-sig")
+    rl = tx.recall_list(as_of=AS_OF, min_customers=2, lang="zh")
+    assert back.columns[0] == "cust" and back["cust"].tolist() == rl.index.tolist()
+    assert "联系理由" in back.columns and "标签" in back.columns and "存活概率" not in back.columns
+    assert back["联系理由"].tolist() == rl["reason"].tolist()
+    assert back["间隔依据"].iloc[0] == "本人间隔"
+    en = pd.read_csv(actions.write_recall_csv(tx, tmp_path / "e.csv", as_of=AS_OF, top=2),
+                     encoding="utf-8-sig")
+    assert list(en.columns[:3]) == ["cust", "rank", "stage"] and len(en) == 2
+    with pytest.raises(ValueError, match="does not exist"):
+        actions.write_recall_csv(tx, tmp_path / "nope" / "r.csv")
+
+
+def test_report_section_and_tables():
+    tx = hand_tx()
+    sec = actions.report_section(tx, as_of=AS_OF, min_customers=2, top=3, lang="zh",
+                                 csv_path="recall.csv")
+    assert sec["title"] == "本周联系谁" and "8 位客户中有 6 位" in sec["intro"]
+    assert len(sec["contacts"]) == 3 and sec["contacts"].columns[-1] == "标签"
+    assert sec["cycles"].index.name == "商品" and sec["cycles"].index[0] == "pods"
+    assert sec["cycles"].loc["pods", "补货周期（天，含删失）"] == 20
+    assert "recall.csv" in sec["csv_note"] and "商品" in sec["cycles_intro"]
+    assert "未提供模型" in sec["value_note"]
+    ct = actions.cycle_table(tx, min_customers=2, top=None)
+    assert list(ct.index) == ["pods", "gift", "shampoo"]           # by buyers: 5, 3, 3
+    assert actions.format_days(19.5) == "20" and actions.format_days(np.nan) == ""
+    assert actions.format_money(1234.5) == "1,234.50" and actions.format_share(0.1234) == "12.3%"
+    assert actions.format_probability(0.456) == "0.46"
+
+
+def test_cli_item_flags_and_recall_csv(tmp_path):
+    from siyu import __main__ as cli
+    args = cli._parser().parse_args(["report", "x.csv", "--customer", "c", "--time", "t",
+                                     "--amount", "a", "--product", "sku", "--category", "cat",
+                                     "--quantity", "q", "--recall-csv", str(tmp_path / "r.csv"),
+                                     "--lang", "zh"])
+    assert (args.product, args.category, args.quantity) == ("sku", "cat", "q")
+    path = cli._recall_csv(args, hand_tx())
+    assert pd.read_csv(path, encoding="utf-8-sig").columns[1] == "排名"
+    args.recall_csv = None
+    assert cli._recall_csv(args, hand_tx()) is None
+    args.recall_csv = str(tmp_path / "missing" / "r.csv")
+    with pytest.raises(cli.UsageError, match="does not exist"):
+        cli._recall_csv(args, hand_tx())

@@ -434,7 +434,7 @@ PRODUCTS = {
     "pods": dict(category="laundry", share=0.45, cycle_days=30, cycle_cv=0.3),
     "softener": dict(category="laundry", share=0.25, cycle_days=55, cycle_cv=0.4),
     "rack": dict(category="laundry", share=0.0),
-    "dryer": dict(category="appliance", share=0.0),
+    "dryer": dict(category="appliance", share=0.0, repeat_share=0.0),
 }
 EXTENSION = {"appliance": {"laundry": 0.6, "appliance": 0.4},
              "laundry": {"laundry": 0.7, "appliance": 0.3}}
@@ -494,7 +494,7 @@ def test_products_structure(with_products):
         p = row["laundry"]
         got = (later["category"].to_numpy()[sel] == "laundry").mean()
         assert abs(got - p) <= Z * np.sqrt(p * (1 - p) / sel.sum()), (a, got, p)
-    # within a category, durables by share (washer only: dryer has share 0 -> never)
+    # within a category, durables by repeat_share (dryer 0 -> never)
     assert not (later["product"] == "dryer").any()
     # no order after dropout, none outside the window
     assert (t["date"].to_numpy() <= cu["dropout"].reindex(t["customer_id"]).to_numpy()).all()

@@ -301,7 +301,7 @@ def _day_multipliers(holidays: list, start: pd.Timestamp, n_days: int, mult: flo
     return h
 
 
-_PRODUCT_KEYS = ("category", "share", "cycle_days", "cycle_cv")
+_PRODUCT_KEYS = ("category", "share", "cycle_days", "cycle_cv", "repeat_share")
 
 
 def _check_products(products: Any, extension: Any) -> dict[str, Any]:
@@ -310,7 +310,7 @@ def _check_products(products: Any, extension: Any) -> dict[str, Any]:
         raise TypeError("products must be a non-empty dict name -> {category, share[, "
                         "cycle_days, cycle_cv]}, e.g. {'pods': dict(category='laundry', "
                         "share=1.0, cycle_days=30)}")
-    names, cats, cat_of, share, cyc, cv = [], [], [], [], [], []
+    names, cats, cat_of, share, cyc, cv, rep_w = [], [], [], [], [], [], []
     for name, par in products.items():
         if not isinstance(name, str) or not name:
             raise TypeError(f"product names must be non-empty strings, got {name!r}")
@@ -336,6 +336,8 @@ def _check_products(products: Any, extension: Any) -> dict[str, Any]:
                    _number(cd, f"products[{name!r}]['cycle_days']", 0.0, lo_open=True))
         cv.append(_number(par.get("cycle_cv", 0.25), f"products[{name!r}]['cycle_cv']", 0.0,
                           3.0, lo_open=True))
+        rep_w.append(_number(par.get("repeat_share", 1.0), f"products[{name!r}]['repeat_share']",
+                             0.0))
     share_a = np.array(share)
     if abs(share_a.sum() - 1.0) > 1e-6:
         raise ValueError(f"product shares must sum to 1, got {share_a.sum():g}; rescale them")
@@ -343,8 +345,8 @@ def _check_products(products: Any, extension: Any) -> dict[str, Any]:
     cyc_a, cv_a = np.array(cyc), np.array(cv)
     n_cat = len(cats)
     entry_cats = [cats[j] for j in sorted({cat_of[i] for i in range(len(names)) if share[i] > 0})]
-    has_durable = {c: any(cat_of[i] == cats.index(c) and cyc[i] == 0 for i in range(len(names)))
-                   for c in cats}
+    has_durable = {c: any(cat_of[i] == cats.index(c) and cyc[i] == 0 and rep_w[i] > 0
+                          for i in range(len(names))) for c in cats}
     if extension is None:
         ext = {a: {a: 1.0} for a in entry_cats}
     else:
@@ -374,9 +376,9 @@ def _check_products(products: Any, extension: Any) -> dict[str, Any]:
             if pb > 0 and not has_durable[b]:
                 what = "the default (stay in the first category)" if extension is None else \
                     f"extension[{a!r}][{b!r}] > 0"
-                raise ValueError(f"{what} needs a durable product (no cycle_days) in category "
-                                 f"{b!r}: regular orders hold durables; add one (share may be 0) "
-                                 "or pass extension=")
+                raise ValueError(f"{what} needs a durable product (no cycle_days, repeat_share "
+                                 f"> 0) in category {b!r}: regular orders hold durables; add one "
+                                 "(its share may be 0) or pass extension=")
     ext_m = np.zeros((n_cat, n_cat))
     for a, row in ext.items():
         for b, pb in row.items():
@@ -386,11 +388,10 @@ def _check_products(products: Any, extension: Any) -> dict[str, Any]:
         ext_cum[cats.index(a), -1] = 1.0
     dur_prod, dur_cum, dur_off = [], [], [0]
     for b in range(n_cat):
-        members = [i for i in range(len(names)) if cat_of[i] == b and cyc[i] == 0]
-        w = np.array([share[i] for i in members])
+        members = [i for i in range(len(names)) if cat_of[i] == b and cyc[i] == 0 and rep_w[i] > 0]
+        w = np.array([rep_w[i] for i in members])
         if members:
-            w = w / w.sum() if w.sum() > 0 else np.full(len(members), 1.0 / len(members))
-            cum = np.cumsum(w)
+            cum = np.cumsum(w / w.sum())
             cum[-1] = 1.0
             dur_prod += members
             dur_cum += cum.tolist()
@@ -557,8 +558,8 @@ def simulate_shop(n_customers: int, start: Any = "2023-01-01", end: Any = "2024-
       customer is still active at the start of that day (so dropout ends the cycle too).
       The regular repeat orders above hold a durable product (no ``cycle_days``): on a
       later day, of category B with probability ``extension[A][B]`` where A is the entry
-      product's category, then a durable of B with probability ∝ its ``share`` (equal
-      weights when all are 0); on the acquisition day itself, the entry product again.
+      product's category, then a durable of B with probability ∝ its ``repeat_share``
+      (default 1: equal); on the acquisition day itself, the entry product again.
       Order values do not depend on the product.  ``truth["products"]`` holds each
       product's cycle and the exact Kaplan--Meier quantiles a replenishment analysis
       should find; :meth:`ShopSimulation.expected_extension` the exact category
@@ -599,8 +600,9 @@ def simulate_shop(n_customers: int, start: Any = "2023-01-01", end: Any = "2024-
         Coefficient of variation of a mean-one lognormal noise on each monthly spend
         figure (0: spend is exactly customers × cac and repeat orders × repurchase_cost).
     products : dict, optional
-        ``{name: {category, share[, cycle_days=None, cycle_cv=0.25]}}``: the product
-        catalogue (shares sum to 1).  Adds ``product``, ``category`` and
+        ``{name: {category, share[, cycle_days=None, cycle_cv=0.25, repeat_share=1]}}``:
+        the product catalogue (entry shares sum to 1; ``repeat_share`` weighs a durable
+        within its category for the regular orders).  Adds ``product``, ``category`` and
         ``replenishment`` columns to ``transactions`` and ``entry_product`` to
         ``customers``.  The other draws are unchanged: without the replenishment
         orders the log is the one drawn without ``products``.
