@@ -381,6 +381,24 @@ def _check_reasons(reasons: Any) -> tuple[str, ...]:
     return out
 
 
+def _rank_order(primary: np.ndarray, *more: np.ndarray) -> np.ndarray:
+    """Positions sorted by ``primary`` ascending, ties by ``more`` in turn, then position
+    (lexsort order).  One stable argsort; only tied rows go through the full lexsort."""
+    order = np.argsort(primary, kind="stable")
+    p = primary[order]
+    tied = np.zeros(p.size, dtype=bool)
+    if p.size > 1:
+        eq = p[1:] == p[:-1]
+        tied[1:] |= eq
+        tied[:-1] |= eq
+    if tied.any():
+        rows = order[tied]                                  # grouped, in position order
+        group = np.cumsum(np.r_[True, p[tied][1:] != p[tied][:-1]])
+        sub = np.lexsort(tuple([rows] + [m[rows] for m in reversed(more)] + [group]))
+        order[tied] = rows[sub]
+    return order
+
+
 def _check_bounds(bounds: Any) -> tuple[int, int]:
     try:
         lo, hi = bounds
@@ -465,9 +483,10 @@ def recall_list(tx: "Transactions", as_of: Any = None, model: Any = None,
     model, ``value_at_stake`` = mean purchase-day amount × horizon ÷ typical gap (the
     customer buying at their own pace), ``p_alive`` and ``expected_value`` are NaN.
 
-    **Ranking.**  By ``rank_by`` (descending; NaN last), then overdue ratio (descending),
-    days since last purchase (descending), and finally customer id (ascending) -- so
-    ties always come out in the same order.
+    **Ranking.**  By ``rank_by`` (descending, compared to 6 decimals; NaN last), then
+    overdue ratio (descending, 9 decimals), days since last purchase (descending), and
+    finally customer id (ascending) -- so ties always come out in the same order, and
+    amounts summed in another order cannot reorder them.
 
     Parameters
     ----------
@@ -650,26 +669,23 @@ def recall_list(tx: "Transactions", as_of: Any = None, model: Any = None,
                    "overdue_ratio": ratio, "days_since_last": dsl.astype(float),
                    "p_alive_drop": p_before - p_alive}[rank_by]
 
-    def desc(v: np.ndarray) -> np.ndarray:
+    def desc(v: np.ndarray, decimals: int | None = None) -> np.ndarray:
         v = np.asarray(v, dtype=float)[sel]
+        if decimals is not None:
+            v = np.round(v, decimals)
         return np.where(np.isnan(v), np.inf, -v)
 
-    order = sel[np.lexsort((codes[sel], desc(dsl), desc(ratio), desc(rank_values)))]
+    # values compared to 6 decimals: sums taken in another order cannot reorder a tie
+    order = sel[_rank_order(desc(rank_values, 6), desc(ratio, 9), desc(dsl))]
     if top is not None:
         order = order[:top]
 
-    sep_p = text("actions.sep.products", lang)
-    prod_text = np.full(order.size, "", dtype=object)
-    first_label = np.full(order.size, "", dtype=object)
+    lab_text = [] if labels is None else [str(x) for x in labels]
+    dk = due_key[order]
     if labels is not None and order.size:
-        lab = np.array([str(x) for x in labels] + [""], dtype=object)   # -1 -> ""
-        dk = due_key[order]
-        names = lab[dk]
-        first_label = names[:, 0]
-        prod_text = names[:, 0].copy()
-        for j in range(1, max_products):
-            more = dk[:, j] >= 0
-            prod_text[more] = prod_text[more] + sep_p + names[more, j]
+        prod_text = _product_texts(lang, dk, lab_text)
+    else:
+        prod_text = np.full(order.size, "", dtype=object)
     days_past = due_over[order, 0] if order.size else np.zeros(0)
     from siyu.segments import LIFECYCLE_LABELS
 
@@ -694,8 +710,9 @@ def recall_list(tx: "Transactions", as_of: Any = None, model: Any = None,
     }
     code_names = np.array(REASONS, dtype=object)
     cols["reason_code"] = code_names[primary[order]] if order.size else np.zeros(0, object)
-    cols["reason"] = _reason_texts(lang, reasons, fired, order, first_label, n_due, days_past,
-                                   typical, dsl, p_before, p_alive, alive_window)
+    cols["reason"] = _reason_texts(lang, reasons, fired, order, dk[:, 0], n_due, days_past,
+                                   typical, dsl, p_before, p_alive, alive_window,
+                                   lab_text or [""])
     cols["tag"] = _tags(lang, primary[order], stage_codes[order])
     out = pd.DataFrame(cols, index=pd.Index(log.ids[codes[order]], name=log.ids.name),
                        copy=False)
@@ -712,85 +729,90 @@ def recall_list(tx: "Transactions", as_of: Any = None, model: Any = None,
     return out
 
 
-def _render(template: str, n_rows: int, **fields: Any) -> np.ndarray:
-    """``template.format(**fields)`` for n rows at once: fields are object arrays of
-    strings (or plain strings); no format specs.  Vectorised string concatenation."""
+def _pieces(template: str, fields: dict[str, Any]) -> list[Any]:
+    """A catalogue template as text_rows pieces: literals, and each {name} replaced by
+    ``fields[name]`` (a field index, a (field, table) pair, or a literal str)."""
     import string
 
-    out = np.full(n_rows, "", dtype=object)
+    out: list[Any] = []
     for literal, name, _, _ in string.Formatter().parse(template):
         if literal:
-            out = out + literal
+            out.append(literal)
         if name is not None:
-            out = out + fields[name]
+            out.append(fields[name])
     return out
 
 
-def _int_text(x: np.ndarray) -> np.ndarray:
-    """Whole numbers as text (rounded half up), an object array (a table lookup when the
-    range is small: much faster than formatting each number)."""
-    v = np.floor(np.asarray(x, dtype=float) + 0.5).astype(np.int64)
-    if v.size == 0:
-        return np.zeros(0, dtype=object)
-    lo, hi = int(v.min()), int(v.max())
-    if hi - lo > 1_000_000:
-        return v.astype(str).astype(object)
-    lut = np.array([str(i) for i in range(lo, hi + 1)], dtype=object)
-    return lut[v - lo]
+_P1 = [f"{i / 100:.1f}" for i in range(101)]
+_P2 = [f"{i / 100:.2f}" for i in range(101)]
+_PTEXT = [(_P1[i] if (i >= 10 or i == 0) else _P2[i]) for i in range(101)]
 
 
-_P1 = np.array([f"{i / 100:.1f}" for i in range(101)], dtype=object)
-_P2 = np.array([f"{i / 100:.2f}" for i in range(101)], dtype=object)
+def _p_index(x: np.ndarray) -> np.ndarray:
+    """Probabilities as indices into _PTEXT (hundredths; one decimal from 0.1 on)."""
+    x = np.clip(np.nan_to_num(np.asarray(x, dtype=float)), 0.0, 1.0)
+    h = np.floor(x * 100 + 0.5).astype(np.int64)
+    tenth = np.floor(x * 10 + 0.5).astype(np.int64) * 10
+    return np.where(h >= 10, tenth, h)
 
 
-def _p_text(x: np.ndarray) -> np.ndarray:
-    """Probabilities with one decimal (two below 0.095, so a small one never reads 0.0)."""
-    x = np.clip(np.asarray(x, dtype=float), 0.0, 1.0)
-    one = _P1[(np.floor(x * 10 + 0.5) * 10).astype(np.int64)]
-    two = _P2[np.floor(x * 100 + 0.5).astype(np.int64)]
-    return np.where((x >= 0.095) | (x == 0), one, two)
+def _round_int(x: np.ndarray) -> np.ndarray:
+    v = np.asarray(x, dtype=float)
+    return np.floor(np.nan_to_num(v) + 0.5).astype(np.int64)
 
 
 def _reason_texts(lang: str, reasons: Sequence[str], fired: dict[str, np.ndarray],
-                  order: np.ndarray, first_label: np.ndarray, n_due: np.ndarray,
+                  order: np.ndarray, due_label: np.ndarray, n_due: np.ndarray,
                   days_past: np.ndarray, typical: np.ndarray, dsl: np.ndarray,
-                  p_before: np.ndarray, p_alive: np.ndarray, window: int) -> np.ndarray:
-    """The plain-words reasons of the listed rows (only those: cheap with ``top``)."""
-    sep = text("actions.sep.reasons", lang)
-    out = np.full(order.size, "", dtype=object)
-    for r in REASONS:
+                  p_before: np.ndarray, p_alive: np.ndarray, window: int,
+                  labels: list[str]) -> np.ndarray:
+    """The plain-words reasons of the listed rows (only those: cheap with ``top``), built
+    in C (``_core.text_rows``) from the catalogue's templates."""
+    n = order.size
+    d = _round_int(days_past)
+    c = order
+    # fields: 0 product code, 1 |days past due|, 2 more due, 3 gap, 4 days since last,
+    # 5 P(alive) before, 6 P(alive) now; tables: 0 labels, 1 probabilities
+    ints = np.vstack([np.maximum(due_label, 0), np.abs(d), n_due[c] - 1, _round_int(typical[c]),
+                      dsl[c].astype(np.int64), _p_index(p_before[c]), _p_index(p_alive[c])])
+    f = {"product": (0, 0), "days": 1, "n": 2, "gap": 3, "before": (5, 1), "now": (6, 1),
+         "window": str(window)}
+    more = _pieces(text("actions.reason.more", lang), f)
+    templates: list[list[Any]] = []
+    due_keys = ("due_ago", "due_yesterday", "due_today", "due_tomorrow", "due_in")
+    for key in due_keys:
+        base = _pieces(text(f"actions.reason.{key}", lang), f)
+        templates += [base, base + more]
+    templates.append(_pieces(text("actions.reason.overdue", lang), {**f, "days": 4}))
+    templates.append(_pieces(text("actions.reason.alive_drop_month" if window == 30 else
+                                  "actions.reason.alive_drop", lang), f))
+    which = np.select([d > 1, d == 1, d == 0, d == -1], [0, 1, 2, 3], 4) * 2 + (n_due[c] > 1)
+    choice = np.full((len(REASONS), n), -1, dtype=np.int64)
+    for j, r in enumerate(REASONS):
         if r not in reasons:
             continue
-        rows = np.flatnonzero(fired[r][order])
-        if rows.size == 0:
-            continue
-        c = order[rows]
-        part = np.full(rows.size, "", dtype=object)
-        if r == "due":
-            d = np.floor(days_past[rows] + 0.5).astype(np.int64)
-            days = _int_text(np.abs(d))
-            for key, mask in (("due_ago", d > 1), ("due_yesterday", d == 1),
-                              ("due_today", d == 0), ("due_tomorrow", d == -1),
-                              ("due_in", d < -1)):
-                if mask.any():
-                    part[mask] = _render(text(f"actions.reason.{key}", lang), int(mask.sum()),
-                                         product=first_label[rows][mask], days=days[mask])
-            more = n_due[c] > 1
-            if more.any():
-                part[more] = part[more] + _render(text("actions.reason.more", lang),
-                                                  int(more.sum()),
-                                                  n=_int_text(n_due[c][more] - 1))
-        elif r == "overdue":
-            part = _render(text("actions.reason.overdue", lang), rows.size,
-                           gap=_int_text(typical[c]), days=_int_text(dsl[c]))
-        else:
-            key = "alive_drop_month" if window == 30 else "alive_drop"
-            part = _render(text(f"actions.reason.{key}", lang), rows.size,
-                           before=_p_text(p_before[c]), now=_p_text(p_alive[c]),
-                           window=str(window))
-        cur = out[rows]
-        out[rows] = np.where(cur == "", part, cur + sep + part)
-    return out
+        hit = fired[r][c]
+        val = {"due": which, "overdue": np.full(n, 10), "alive_drop": np.full(n, 11)}[r]
+        choice[j] = np.where(hit, val, -1)
+    return _core.text_rows(templates, choice, ints, [labels, _PTEXT],
+                           text("actions.sep.reasons", lang))
+
+
+def _product_texts(lang: str, keys: np.ndarray, labels: list[str]) -> np.ndarray:
+    """Due product labels joined ("" when none), one row per line of ``keys`` (n, m)."""
+    n, m = keys.shape
+    sep = text("actions.sep.products", lang)
+    templates = []
+    for k in range(1, m + 1):
+        t: list[Any] = []
+        for j in range(k):
+            if j:
+                t.append(sep)
+            t.append((j, 0))
+        templates.append(t)
+    count = (keys >= 0).sum(axis=1)
+    choice = (count - 1)[None, :].astype(np.int64)
+    return _core.text_rows(templates, choice, np.maximum(keys, 0).T.copy(), [labels], sep)
 
 
 def _tags(lang: str, primary: np.ndarray, stage_codes: np.ndarray) -> np.ndarray:

@@ -308,6 +308,246 @@ fail:
     return NULL;
 }
 
+/* ------------------------------------------------------------------------ */
+/* text_rows: plain-words texts of many rows from templates (the recall list's
+   reasons and product lists), one Python str per row without per-piece objects.   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    int kind;           /* 0 literal, 1 integer field, 2 table lookup */
+    const char *s;      /* literal bytes (UTF-8) */
+    Py_ssize_t len;
+    Py_ssize_t field;   /* row of `ints` */
+    Py_ssize_t table;   /* index into tables */
+} tr_piece;
+
+typedef struct {
+    Py_ssize_t n_str;
+    const char **s;
+    Py_ssize_t *len;
+} tr_table;
+
+static int tr_put(char **buf, Py_ssize_t *cap, Py_ssize_t *used, const char *s, Py_ssize_t n)
+{
+    if (*used + n > *cap) {
+        Py_ssize_t want = (*used + n) * 2 + 64;
+        char *b = (char *)PyMem_Realloc(*buf, (size_t)want);
+        if (!b) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        *buf = b;
+        *cap = want;
+    }
+    memcpy(*buf + *used, s, (size_t)n);
+    *used += n;
+    return 0;
+}
+
+/* text_rows(templates, choice, ints, tables, sep) -> object array of str.
+   templates: sequence of templates; a template is a sequence of pieces: a str (literal),
+   an int f (the decimal value of ints[f, row]) or a pair (f, t) (tables[t][ints[f, row]]).
+   choice: int64 (P, n): template of part p for row i, -1 = part absent.  ints: int64
+   (F, n).  tables: sequence of sequences of str.  Present parts are joined by sep. */
+static PyObject *py_text_rows(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *tpl_obj, *choice_obj, *ints_obj, *tables_obj, *sep_obj;
+    PyArrayObject *choice = NULL, *ints = NULL, *out = NULL;
+    tr_piece **tpl = NULL;
+    Py_ssize_t *tpl_len = NULL, n_tpl = 0, n_tab = 0;
+    tr_table *tabs = NULL;
+    char *buf = NULL;
+    Py_ssize_t cap = 0;
+    const char *sep;
+    Py_ssize_t sep_len;
+    if (!PyArg_ParseTuple(args, "OOOOU", &tpl_obj, &choice_obj, &ints_obj, &tables_obj, &sep_obj))
+        return NULL;
+    if (!(sep = PyUnicode_AsUTF8AndSize(sep_obj, &sep_len))) return NULL;
+    choice = (PyArrayObject *)PyArray_FROM_OTF(choice_obj, NPY_INT64, NPY_ARRAY_IN_ARRAY);
+    ints = (PyArrayObject *)PyArray_FROM_OTF(ints_obj, NPY_INT64, NPY_ARRAY_IN_ARRAY);
+    if (!choice || !ints) goto fail;
+    if (PyArray_NDIM(choice) != 2 || PyArray_NDIM(ints) != 2 ||
+        PyArray_DIM(choice, 1) != PyArray_DIM(ints, 1)) {
+        PyErr_SetString(PyExc_ValueError, "text_rows: choice (P, n) and ints (F, n) must be 2-d "
+                        "with the same n");
+        goto fail;
+    }
+    const npy_intp P = PyArray_DIM(choice, 0), n = PyArray_DIM(choice, 1);
+    const npy_intp F = PyArray_DIM(ints, 0);
+    /* tables */
+    PyObject *tseq = PySequence_Fast(tables_obj, "text_rows: tables must be a sequence");
+    if (!tseq) goto fail;
+    n_tab = PySequence_Fast_GET_SIZE(tseq);
+    tabs = (tr_table *)PyMem_Calloc((size_t)(n_tab > 0 ? n_tab : 1), sizeof(tr_table));
+    if (!tabs) {
+        Py_DECREF(tseq);
+        PyErr_NoMemory();
+        goto fail;
+    }
+    for (Py_ssize_t t = 0; t < n_tab; t++) {
+        PyObject *seq = PySequence_Fast(PySequence_Fast_GET_ITEM(tseq, t),
+                                        "text_rows: each table must be a sequence of str");
+        if (!seq) {
+            Py_DECREF(tseq);
+            goto fail;
+        }
+        Py_ssize_t m = PySequence_Fast_GET_SIZE(seq);
+        tabs[t].n_str = m;
+        tabs[t].s = (const char **)PyMem_Calloc((size_t)(m > 0 ? m : 1), sizeof(char *));
+        tabs[t].len = (Py_ssize_t *)PyMem_Calloc((size_t)(m > 0 ? m : 1), sizeof(Py_ssize_t));
+        if (!tabs[t].s || !tabs[t].len) {
+            Py_DECREF(seq);
+            Py_DECREF(tseq);
+            PyErr_NoMemory();
+            goto fail;
+        }
+        for (Py_ssize_t j = 0; j < m; j++) {
+            /* the UTF-8 form is cached by the str, which the caller's tables keep alive */
+            const char *u = PyUnicode_Check(PySequence_Fast_GET_ITEM(seq, j))
+                                ? PyUnicode_AsUTF8AndSize(PySequence_Fast_GET_ITEM(seq, j),
+                                                          &tabs[t].len[j])
+                                : NULL;
+            if (!u) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_TypeError, "text_rows: table entries must be str");
+                Py_DECREF(seq);
+                Py_DECREF(tseq);
+                goto fail;
+            }
+            tabs[t].s[j] = u;
+        }
+        Py_DECREF(seq);
+    }
+    Py_DECREF(tseq);
+    /* templates */
+    PyObject *pseq = PySequence_Fast(tpl_obj, "text_rows: templates must be a sequence");
+    if (!pseq) goto fail;
+    n_tpl = PySequence_Fast_GET_SIZE(pseq);
+    tpl = (tr_piece **)PyMem_Calloc((size_t)(n_tpl > 0 ? n_tpl : 1), sizeof(tr_piece *));
+    tpl_len = (Py_ssize_t *)PyMem_Calloc((size_t)(n_tpl > 0 ? n_tpl : 1), sizeof(Py_ssize_t));
+    if (!tpl || !tpl_len) {
+        Py_DECREF(pseq);
+        PyErr_NoMemory();
+        goto fail;
+    }
+    for (Py_ssize_t k = 0; k < n_tpl; k++) {
+        PyObject *pieces = PySequence_Fast(PySequence_Fast_GET_ITEM(pseq, k),
+                                           "text_rows: a template must be a sequence");
+        if (!pieces) {
+            Py_DECREF(pseq);
+            goto fail;
+        }
+        Py_ssize_t m = PySequence_Fast_GET_SIZE(pieces);
+        tpl_len[k] = m;
+        tpl[k] = (tr_piece *)PyMem_Calloc((size_t)(m > 0 ? m : 1), sizeof(tr_piece));
+        if (!tpl[k]) {
+            Py_DECREF(pieces);
+            Py_DECREF(pseq);
+            PyErr_NoMemory();
+            goto fail;
+        }
+        for (Py_ssize_t j = 0; j < m; j++) {
+            PyObject *pc = PySequence_Fast_GET_ITEM(pieces, j);
+            tr_piece *q = &tpl[k][j];
+            int ok = 1;
+            if (PyUnicode_Check(pc)) {
+                q->kind = 0;
+                if (!(q->s = PyUnicode_AsUTF8AndSize(pc, &q->len))) ok = 0;
+            } else if (PyLong_Check(pc)) {
+                q->kind = 1;
+                q->field = PyLong_AsSsize_t(pc);
+                ok = q->field >= 0 && q->field < F;
+            } else if (PyTuple_Check(pc) && PyTuple_GET_SIZE(pc) == 2) {
+                q->kind = 2;
+                q->field = PyLong_AsSsize_t(PyTuple_GET_ITEM(pc, 0));
+                q->table = PyLong_AsSsize_t(PyTuple_GET_ITEM(pc, 1));
+                ok = q->field >= 0 && q->field < F && q->table >= 0 && q->table < n_tab;
+            } else {
+                ok = 0;
+            }
+            if (!ok) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_ValueError, "text_rows: a piece must be a str, a field "
+                                    "index or a (field, table) pair within range");
+                Py_DECREF(pieces);
+                Py_DECREF(pseq);
+                goto fail;
+            }
+        }
+        Py_DECREF(pieces);
+    }
+    Py_DECREF(pseq);
+    if (!(out = (PyArrayObject *)PyArray_SimpleNew(1, &n, NPY_OBJECT))) goto fail;
+    {
+        PyObject **o = (PyObject **)PyArray_DATA(out);
+        for (npy_intp i = 0; i < n; i++) o[i] = NULL;
+        const int64_t *ch = SY_I64(choice), *iv = SY_I64(ints);
+        char num[32];
+        for (npy_intp i = 0; i < n; i++) {
+            if ((i & 0xFFFF) == 0 && i && PyErr_CheckSignals() < 0) goto fail;
+            Py_ssize_t used = 0;
+            int first = 1;
+            for (npy_intp p = 0; p < P; p++) {
+                const int64_t k = ch[p * n + i];
+                if (k < 0) continue;
+                if (k >= n_tpl) {
+                    PyErr_SetString(PyExc_ValueError, "text_rows: template index out of range");
+                    goto fail;
+                }
+                if (!first && tr_put(&buf, &cap, &used, sep, sep_len) < 0) goto fail;
+                first = 0;
+                for (Py_ssize_t j = 0; j < tpl_len[k]; j++) {
+                    const tr_piece *q = &tpl[k][j];
+                    if (q->kind == 0) {
+                        if (tr_put(&buf, &cap, &used, q->s, q->len) < 0) goto fail;
+                    } else if (q->kind == 1) {
+                        int w = snprintf(num, sizeof(num), "%lld", (long long)iv[q->field * n + i]);
+                        if (tr_put(&buf, &cap, &used, num, w) < 0) goto fail;
+                    } else {
+                        const int64_t v = iv[q->field * n + i];
+                        if (v < 0 || v >= tabs[q->table].n_str) {
+                            PyErr_SetString(PyExc_ValueError, "text_rows: table index out of range");
+                            goto fail;
+                        }
+                        if (tr_put(&buf, &cap, &used, tabs[q->table].s[v], tabs[q->table].len[v]) < 0)
+                            goto fail;
+                    }
+                }
+            }
+            if (!(o[i] = PyUnicode_DecodeUTF8(used ? buf : "", used, NULL))) goto fail;
+        }
+    }
+    PyMem_Free(buf);
+    for (Py_ssize_t k = 0; k < n_tpl; k++) PyMem_Free(tpl[k]);
+    PyMem_Free(tpl);
+    PyMem_Free(tpl_len);
+    for (Py_ssize_t t = 0; t < n_tab; t++) {
+        PyMem_Free((void *)tabs[t].s);
+        PyMem_Free(tabs[t].len);
+    }
+    PyMem_Free(tabs);
+    Py_DECREF(choice);
+    Py_DECREF(ints);
+    return (PyObject *)out;
+fail:
+    PyMem_Free(buf);
+    if (tpl)
+        for (Py_ssize_t k = 0; k < n_tpl; k++) PyMem_Free(tpl[k]);
+    PyMem_Free(tpl);
+    PyMem_Free(tpl_len);
+    if (tabs)
+        for (Py_ssize_t t = 0; t < n_tab; t++) {
+            PyMem_Free((void *)tabs[t].s);
+            PyMem_Free(tabs[t].len);
+        }
+    PyMem_Free(tabs);
+    Py_XDECREF(choice);
+    Py_XDECREF(ints);
+    Py_XDECREF(out);  /* NULL slots are fine: object arrays XDECREF their items */
+    return NULL;
+}
+
 PyMethodDef sy_items_methods[] = {
     {"items_gaps", py_items_gaps, METH_VARARGS,
      "items_gaps(day, offsets, key, n_keys, end) -> (n_buyers, n_rebuyers, n_closed, obs_q, "
@@ -318,6 +558,8 @@ PyMethodDef sy_items_methods[] = {
     {"items_own_gaps", py_items_own_gaps, METH_VARARGS,
      "items_own_gaps(day, amount, offsets, as_of) -> (n_gaps, median_gap, last_day, "
      "revenue)"},
+    {"text_rows", py_text_rows, METH_VARARGS,
+     "text_rows(templates, choice, ints, tables, sep) -> object array of str, one per row"},
     {"items_cross", py_items_cross, METH_VARARGS,
      "items_cross(day, offsets, key, n_keys, amount, end, period) -> (first_day, rev_total, "
      "rev_beyond, x_cust, x_a, x_b, x_days, f_cust, f_key, b_cust, b_age)"},

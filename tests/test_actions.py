@@ -565,3 +565,38 @@ def test_cli_item_flags_and_recall_csv(tmp_path):
     args.recall_csv = str(tmp_path / "missing" / "r.csv")
     with pytest.raises(cli.UsageError, match="does not exist"):
         cli._recall_csv(args, hand_tx())
+
+
+def test_rank_order_equals_lexsort():
+    rng = np.random.default_rng(3)
+    for n, k in ((0, 3), (1, 3), (500, 3), (2000, 40)):
+        a = rng.integers(0, k, n).astype(float)
+        a[rng.random(n) < 0.1] = np.inf
+        b = rng.integers(0, 4, n).astype(float)
+        c = rng.integers(0, 3, n).astype(float)
+        want = np.lexsort((np.arange(n), c, b, a))
+        np.testing.assert_array_equal(actions._rank_order(a, b, c), want)
+
+
+def test_text_rows_kernel():
+    import sys
+    tables = [["pods", "洗衣凝珠"], ["0.5"]]
+    tpl = [["due ", (0, 0), " in ", 1, " days"], ["P=", (2, 1)]]
+    choice = np.array([[0, -1, 0], [1, 1, -1]])
+    ints = np.array([[1, 0, 0], [3, 4, -2], [0, 0, 0]])
+    before = sys.getrefcount(tables[0][1])
+    out = _core.text_rows(tpl, choice, ints, tables, "; ")
+    assert out.tolist() == ["due 洗衣凝珠 in 3 days; P=0.5", "P=0.5", "due pods in -2 days"]
+    assert sys.getrefcount(tables[0][1]) == before
+    with pytest.raises(ValueError, match="table index"):
+        _core.text_rows(tpl, choice, np.array([[2, 0, 0], [3, 4, 1], [0, 0, 0]]), tables, "; ")
+    with pytest.raises(ValueError, match="template index"):
+        _core.text_rows(tpl, np.array([[5, 0, 0]]), ints, tables, "; ")
+    with pytest.raises(ValueError, match="piece"):
+        _core.text_rows([[(9, 0)]], choice, ints, tables, "; ")
+    with pytest.raises(TypeError, match="str"):
+        _core.text_rows(tpl, choice, ints, [["a", 3], ["b"]], "; ")
+    with pytest.raises(ValueError, match="same n"):
+        _core.text_rows(tpl, choice, ints[:, :2], tables, "; ")
+    assert _core.text_rows([[]], np.zeros((1, 0), np.int64), np.zeros((1, 0), np.int64),
+                           [], "; ").size == 0
