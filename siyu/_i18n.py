@@ -49,6 +49,9 @@ _ACTIONS: dict[str, Entry] = {
     "actions.reason.more": {"en": " (+{n} more due)", "zh": "（另有 {n} 件到期）"},
     "actions.reason.overdue": {"en": "usually buys every {gap} days; {days} days since last order",
                                "zh": "通常每 {gap} 天购买一次；距上次下单已 {days} 天"},
+    "actions.reason.overdue_product": {
+        "en": "their products are usually rebought every {gap} days; {days} days since last order",
+        "zh": "所购商品通常每 {gap} 天复购一次；距上次下单已 {days} 天"},
     "actions.reason.alive_drop": {"en": "P(alive) fell from {before} to {now} in the last "
                                         "{window} days",
                                   "zh": "存活概率 {window} 天内从 {before} 降至 {now}"},

@@ -464,7 +464,8 @@ def recall_list(tx: "Transactions", as_of: Any = None, model: Any = None,
     - ``"overdue"`` -- ``overdue_ratio`` = days since last purchase ÷ typical gap is ≥
       ``overdue_at``.  The *typical gap* is the median of the customer's own gaps between
       purchase days when they have ≥ ``min_own_gaps`` gaps (``gap_basis`` "own"), else the
-      shortest cycle among the products they bought ("product"); without either the
+      shortest cycle among the products they bought ("product", and the reason says
+      so: "their products are usually rebought every 30 days"); without either the
       ratio is NaN.
 
     The first reason in :data:`REASONS` order that applies is the row's ``reason_code``;
@@ -712,7 +713,7 @@ def recall_list(tx: "Transactions", as_of: Any = None, model: Any = None,
     cols["reason_code"] = code_names[primary[order]] if order.size else np.zeros(0, object)
     cols["reason"] = _reason_texts(lang, reasons, fired, order, dk[:, 0], n_due, days_past,
                                    typical, dsl, p_before, p_alive, alive_window,
-                                   lab_text or [""])
+                                   lab_text or [""], use_own)
     cols["tag"] = _tags(lang, primary[order], stage_codes[order])
     out = pd.DataFrame(cols, index=pd.Index(log.ids[codes[order]], name=log.ids.name),
                        copy=False)
@@ -765,7 +766,7 @@ def _reason_texts(lang: str, reasons: Sequence[str], fired: dict[str, np.ndarray
                   order: np.ndarray, due_label: np.ndarray, n_due: np.ndarray,
                   days_past: np.ndarray, typical: np.ndarray, dsl: np.ndarray,
                   p_before: np.ndarray, p_alive: np.ndarray, window: int,
-                  labels: list[str]) -> np.ndarray:
+                  labels: list[str], own_basis: np.ndarray) -> np.ndarray:
     """The plain-words reasons of the listed rows (only those: cheap with ``top``), built
     in C (``_core.text_rows``) from the catalogue's templates."""
     n = order.size
@@ -786,13 +787,15 @@ def _reason_texts(lang: str, reasons: Sequence[str], fired: dict[str, np.ndarray
     templates.append(_pieces(text("actions.reason.overdue", lang), {**f, "days": 4}))
     templates.append(_pieces(text("actions.reason.alive_drop_month" if window == 30 else
                                   "actions.reason.alive_drop", lang), f))
+    templates.append(_pieces(text("actions.reason.overdue_product", lang), {**f, "days": 4}))
     which = np.select([d > 1, d == 1, d == 0, d == -1], [0, 1, 2, 3], 4) * 2 + (n_due[c] > 1)
     choice = np.full((len(REASONS), n), -1, dtype=np.int64)
     for j, r in enumerate(REASONS):
         if r not in reasons:
             continue
         hit = fired[r][c]
-        val = {"due": which, "overdue": np.full(n, 10), "alive_drop": np.full(n, 11)}[r]
+        val = {"due": which, "overdue": np.where(own_basis[c], 10, 12),
+               "alive_drop": np.full(n, 11)}[r]
         choice[j] = np.where(hit, val, -1)
     return _core.text_rows(templates, choice, ints, [labels, _PTEXT],
                            text("actions.sep.reasons", lang))

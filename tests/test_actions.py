@@ -273,6 +273,10 @@ def test_recall_list_chinese_and_rules():
                           ).index[:3].tolist() == ["D", "E1", "E2"]
     lapsing = tx.recall_list(as_of="2024-08-31", min_customers=2, reasons=["overdue"])
     assert (lapsing.loc[["D", "E1", "E2"], "tag"] == "win back").all()
+    # B bought once: the typical gap is the pods cycle, and the reason says so
+    assert lapsing.loc["B", "gap_basis"] == "product"
+    assert lapsing.loc["B", "reason"] == ("their products are usually rebought every 20 days; "
+                                          "156 days since last order")
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
