@@ -61,6 +61,8 @@ __all__ = ["Replenishment", "CrossSell", "replenishment", "recall_list", "cross_
 REASONS: tuple[str, ...] = ("due", "alive_drop", "overdue")
 
 _MISSING_LABEL = "(missing)"
+#: days per model time unit (an average Gregorian month, quarter, year)
+_UNIT_DAYS = {"D": 1.0, "W": 7.0, "M": 365.25 / 12, "Q": 365.25 / 4, "Y": 365.25}
 _NO_DAY = np.iinfo(np.int64).min
 
 
@@ -328,7 +330,9 @@ def _model_columns(tx: "Transactions", model: Any, spend_model: Any, as_of: int,
     if getattr(model, "params_", None) is None:
         raise ValueError(f"model ({type(model).__name__}) is not fitted: call "
                          "model.fit(tx.summary(unit='W')) first")
-    unit = getattr(model, "unit", None) or "D"
+    unit = str(getattr(model, "unit", None) or "D").upper()
+    if unit not in _UNIT_DAYS:
+        raise ValueError(f"model.unit must be one of {sorted(_UNIT_DAYS)}, got {unit!r}")
     if spend_model is not None:
         if not callable(getattr(spend_model, "conditional_expected_average_value", None)):
             raise TypeError(f"spend_model must be a fitted GammaGamma, got "
@@ -351,7 +355,7 @@ def _model_columns(tx: "Transactions", model: Any, spend_model: Any, as_of: int,
     if ok.any():
         sub = s[ok]
         p_alive[pos[ok]] = np.asarray(model.probability_alive(sub), dtype=float)
-        t = horizon / inp.UNIT_DAYS.get(unit, {"Q": 365.25 / 4, "Y": 365.25}.get(unit, 1.0))
+        t = horizon / _UNIT_DAYS[unit]
         e_purch[pos[ok]] = np.asarray(model.conditional_expected_purchases(t, sub), dtype=float)
     if spend_model is not None and len(s):
         value[pos] = np.asarray(spend_model.conditional_expected_average_value(s), dtype=float)
@@ -429,7 +433,11 @@ def _cycle_array(tx: "Transactions", cycles: Any, labels: pd.Index, by: str,
     if (pos < 0).any():
         unknown = cycles.index[pos < 0][:5].tolist()
         raise ValueError(f"cycles has labels that are no {by} of the log: {unknown}")
-    vals = pd.to_numeric(cycles, errors="coerce").to_numpy(dtype=float)
+    try:
+        vals = pd.to_numeric(cycles).to_numpy(dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError("cycles must be numbers of days (NaN: no cycle), e.g. "
+                         "{'洗衣凝珠': 30}") from None
     if ((vals <= 0) | np.isinf(vals)).any():
         raise ValueError("cycles must be positive, finite numbers of days (NaN: no cycle)")
     cyc = np.full(len(labels), np.nan)

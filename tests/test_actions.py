@@ -308,6 +308,8 @@ def test_recall_list_cycles_given():
         tx.recall_list(cycles={"pods": -3.0})
     with pytest.raises(TypeError, match="cycles must be"):
         tx.recall_list(cycles=[30])
+    with pytest.raises(ValueError, match="numbers of days"):
+        tx.recall_list(cycles={"pods": "monthly"})
 
 
 def test_recall_list_ties_deterministic_under_shuffles():
