@@ -425,7 +425,7 @@ def _cycle_array(tx: "Transactions", cycles: Any, labels: pd.Index, by: str,
     elif isinstance(cycles, Replenishment):
         cycles = cycles.table["cycle"]
     elif isinstance(cycles, dict):
-        cycles = pd.Series(cycles, dtype=float)
+        cycles = pd.Series(cycles, dtype=object)
     elif not isinstance(cycles, pd.Series):
         raise TypeError("cycles must be a Replenishment result, a Series or a dict mapping "
                         f"{by} labels to days, got {type(cycles).__name__}")
