@@ -537,14 +537,18 @@ static void own_range(void *ctx, int64_t lo, int64_t hi)
         }
         int64_t n = 0, prev = INT64_MIN;
         int bad = 0;
-        double rev = 0.0;
+        double rev = 0.0, comp = 0.0; /* Kahan-compensated sum of the amounts */
         for (int64_t i = x->offsets[c], e = x->offsets[c + 1]; i < e; i++) {
             if (i > x->offsets[c] && x->day[i] < x->day[i - 1]) {
                 bad = 1;
                 break;
             }
             if (x->day[i] > x->as_of) break;
-            if (x->amount) rev += x->amount[i];
+            if (x->amount) {
+                const double y = x->amount[i] - comp, t = rev + y;
+                comp = (t - rev) - y;
+                rev = t;
+            }
             if (x->amount && !(x->amount[i] >= 0)) continue;
             if (prev != INT64_MIN && x->day[i] > prev) g[n++] = x->day[i] - prev;
             if (prev == INT64_MIN || x->day[i] > prev) prev = x->day[i];
