@@ -323,10 +323,11 @@ def _model_columns(tx: "Transactions", model: Any, spend_model: Any, as_of: int,
                    ) -> dict[str, np.ndarray]:
     """P(alive) now and ``window`` days ago, expected purchases in the next ``horizon``
     days and the spend model's expected value, aligned to customers ``keep``."""
-    for name in ("probability_alive", "conditional_expected_purchases"):
-        if not callable(getattr(model, name, None)):
-            raise TypeError(f"model must be a fitted BetaGeo, ModifiedBetaGeo or ParetoNBD "
-                            f"(it has no {name}()); got {type(model).__name__}")
+    from siyu.models import BetaGeo, ModifiedBetaGeo, ParetoNBD
+
+    if not isinstance(model, (BetaGeo, ModifiedBetaGeo, ParetoNBD)):
+        raise TypeError(f"model must be a fitted BetaGeo, ModifiedBetaGeo or ParetoNBD (a "
+                        f"continuous-time model of tx.summary()); got {type(model).__name__}")
     if getattr(model, "params_", None) is None:
         raise ValueError(f"model ({type(model).__name__}) is not fitted: call "
                          "model.fit(tx.summary(unit='W')) first")
@@ -334,9 +335,14 @@ def _model_columns(tx: "Transactions", model: Any, spend_model: Any, as_of: int,
     if unit not in _UNIT_DAYS:
         raise ValueError(f"model.unit must be one of {sorted(_UNIT_DAYS)}, got {unit!r}")
     if spend_model is not None:
-        if not callable(getattr(spend_model, "conditional_expected_average_value", None)):
+        from siyu.models import GammaGamma
+
+        if not isinstance(spend_model, GammaGamma):
             raise TypeError(f"spend_model must be a fitted GammaGamma, got "
                             f"{type(spend_model).__name__}")
+        if getattr(spend_model, "params_", None) is None:
+            raise ValueError("spend_model (GammaGamma) is not fitted: call "
+                             "spend_model.fit(s[s['frequency'] > 0]) first")
         if not tx.has_amount:
             raise ValueError("spend_model needs amounts: build the log with amount=")
     codes = np.flatnonzero(keep)

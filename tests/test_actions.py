@@ -410,6 +410,10 @@ def test_recall_list_model_errors(fitted):
         tx.recall_list(model=siyu.BetaGeo())
     with pytest.raises(ValueError, match="needs a transaction model"):
         tx.recall_list(spend_model=gg)
+    with pytest.raises(ValueError, match="spend_model .* not fitted"):
+        tx.recall_list(model=bg, spend_model=siyu.GammaGamma())
+    with pytest.raises(TypeError, match="spend_model must be"):
+        tx.recall_list(model=bg, spend_model=bg)
     with pytest.raises(ValueError, match="needs a fitted model"):
         tx.recall_list(rank_by="expected_value")
 
