@@ -391,22 +391,10 @@ def _check_reasons(reasons: Any) -> tuple[str, ...]:
     return out
 
 
-def _rank_order(primary: np.ndarray, *more: np.ndarray) -> np.ndarray:
-    """Positions sorted by ``primary`` ascending, ties by ``more`` in turn, then position
-    (lexsort order).  One stable argsort; only tied rows go through the full lexsort."""
-    order = np.argsort(primary, kind="stable")
-    p = primary[order]
-    tied = np.zeros(p.size, dtype=bool)
-    if p.size > 1:
-        eq = p[1:] == p[:-1]
-        tied[1:] |= eq
-        tied[:-1] |= eq
-    if tied.any():
-        rows = order[tied]                                  # grouped, in position order
-        group = np.cumsum(np.r_[True, p[tied][1:] != p[tied][:-1]])
-        sub = np.lexsort(tuple([rows] + [m[rows] for m in reversed(more)] + [group]))
-        order[tied] = rows[sub]
-    return order
+def _rank_order(primary: np.ndarray, second: np.ndarray, third: np.ndarray) -> np.ndarray:
+    """Positions sorted by (primary, second, third, position) ascending (C; as
+    ``np.lexsort((positions, third, second, primary))``)."""
+    return _core.items_rank(primary, second, third)
 
 
 def _check_bounds(bounds: Any) -> tuple[int, int]:

@@ -308,6 +308,41 @@ fail:
     return NULL;
 }
 
+/* items_rank(k1, k2, k3) -> order: positions sorted by (k1, k2, k3, position). */
+static PyObject *py_items_rank(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *o1, *o2, *o3;
+    PyArrayObject *a = NULL, *b = NULL, *c = NULL, *out = NULL;
+    int st;
+    if (!PyArg_ParseTuple(args, "OOO", &o1, &o2, &o3)) return NULL;
+    if (!(a = sy_as_1d(o1, NPY_FLOAT64, "k1", -1))) goto fail;
+    const npy_intp n = PyArray_DIM(a, 0);
+    if (!(b = sy_as_1d(o2, NPY_FLOAT64, "k2", n)) || !(c = sy_as_1d(o3, NPY_FLOAT64, "k3", n)) ||
+        !(out = sy_empty_1d(n, NPY_INT64)))
+        goto fail;
+    SY_NOGIL_BEGIN
+    st = sy_items_rank(SY_F64(a), SY_F64(b), SY_F64(c), (int64_t)n, SY_I64(out));
+    SY_NOGIL_END
+    if (st != SY_OK) {
+        if (st == SY_EINVAL)
+            PyErr_SetString(PyExc_ValueError, "items_rank: keys must not be NaN");
+        else
+            sy_raise(st, "items_rank");
+        goto fail;
+    }
+    Py_DECREF(a);
+    Py_DECREF(b);
+    Py_DECREF(c);
+    return (PyObject *)out;
+fail:
+    Py_XDECREF(a);
+    Py_XDECREF(b);
+    Py_XDECREF(c);
+    Py_XDECREF(out);
+    return NULL;
+}
+
 /* ------------------------------------------------------------------------ */
 /* text_rows: plain-words texts of many rows from templates (the recall list's
    reasons and product lists), one Python str per row without per-piece objects.   */
@@ -502,8 +537,17 @@ static PyObject *py_text_rows(PyObject *self, PyObject *args)
                     if (q->kind == 0) {
                         if (tr_put(&buf, &cap, &used, q->s, q->len) < 0) goto fail;
                     } else if (q->kind == 1) {
-                        int w = snprintf(num, sizeof(num), "%lld", (long long)iv[q->field * n + i]);
-                        if (tr_put(&buf, &cap, &used, num, w) < 0) goto fail;
+                        /* decimal digits, written backwards */
+                        int64_t v = iv[q->field * n + i];
+                        uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+                        int w = (int)sizeof(num);
+                        do {
+                            num[--w] = (char)('0' + (int)(u % 10));
+                            u /= 10;
+                        } while (u);
+                        if (v < 0) num[--w] = '-';
+                        if (tr_put(&buf, &cap, &used, num + w, (Py_ssize_t)sizeof(num) - w) < 0)
+                            goto fail;
                     } else {
                         const int64_t v = iv[q->field * n + i];
                         if (v < 0 || v >= tabs[q->table].n_str) {
@@ -558,6 +602,8 @@ PyMethodDef sy_items_methods[] = {
     {"items_own_gaps", py_items_own_gaps, METH_VARARGS,
      "items_own_gaps(day, amount, offsets, as_of) -> (n_gaps, median_gap, last_day, "
      "revenue)"},
+    {"items_rank", py_items_rank, METH_VARARGS,
+     "items_rank(k1, k2, k3) -> positions sorted by (k1, k2, k3, position)"},
     {"text_rows", py_text_rows, METH_VARARGS,
      "text_rows(templates, choice, ints, tables, sep) -> object array of str, one per row"},
     {"items_cross", py_items_cross, METH_VARARGS,

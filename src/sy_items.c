@@ -697,3 +697,85 @@ int sy_items_cross(const int64_t *day, const int64_t *offsets, int64_t k, const 
     }
     return st;
 }
+
+/* ====================================================================== ranking */
+typedef struct {
+    double a, b, c;
+    int64_t i;
+} rank_row;
+
+static inline int rank_less(const rank_row *p, const rank_row *q)
+{
+    if (p->a != q->a) return p->a < q->a;
+    if (p->b != q->b) return p->b < q->b;
+    if (p->c != q->c) return p->c < q->c;
+    return p->i < q->i;
+}
+
+/* Bottom-up merge sort (insertion-sorted runs of 32 first) with the comparison inlined:
+   O(n log n) always; the position key makes the order total, so stability is moot. */
+static int rank_sort(rank_row *r, int64_t n)
+{
+    const int64_t RUN = 32;
+    for (int64_t lo = 0; lo < n; lo += RUN) {
+        int64_t hi = lo + RUN < n ? lo + RUN : n;
+        for (int64_t j = lo + 1; j < hi; j++) {
+            rank_row v = r[j];
+            int64_t k = j - 1;
+            while (k >= lo && rank_less(&v, &r[k])) {
+                r[k + 1] = r[k];
+                k--;
+            }
+            r[k + 1] = v;
+        }
+    }
+    if (n <= RUN) return SY_OK;
+    rank_row *tmp = (rank_row *)malloc(sizeof(rank_row) * (size_t)n);
+    if (!tmp) return SY_ENOMEM;
+    rank_row *src = r, *dst = tmp;
+    for (int64_t width = RUN; width < n; width *= 2) {
+        if (sy_interrupted()) {
+            free(tmp);
+            return SY_EINTR;
+        }
+        for (int64_t lo = 0; lo < n; lo += 2 * width) {
+            int64_t mid = lo + width < n ? lo + width : n;
+            int64_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+            int64_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi) dst[k++] = rank_less(&src[j], &src[i]) ? src[j++] : src[i++];
+            while (i < mid) dst[k++] = src[i++];
+            while (j < hi) dst[k++] = src[j++];
+        }
+        rank_row *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != r) memcpy(r, src, sizeof(rank_row) * (size_t)n);
+    free(tmp);
+    return SY_OK;
+}
+
+int sy_items_rank(const double *k1, const double *k2, const double *k3, int64_t n,
+                  int64_t *order)
+{
+    if (n < 0 || (n > 0 && (!k1 || !k2 || !k3 || !order))) return SY_EINVAL;
+    int64_t bytes;
+    if (!sy_mul_ok(n, (int64_t)sizeof(rank_row), &bytes)) return SY_ENOMEM;
+    rank_row *r = (rank_row *)malloc((size_t)(bytes > 0 ? bytes : 1));
+    if (!r) return SY_ENOMEM;
+    for (int64_t j = 0; j < n; j++) {
+        if (isnan(k1[j]) || isnan(k2[j]) || isnan(k3[j])) {
+            free(r);
+            return SY_EINVAL;
+        }
+        r[j].a = k1[j];
+        r[j].b = k2[j];
+        r[j].c = k3[j];
+        r[j].i = j;
+    }
+    int st = rank_sort(r, n);
+    if (st == SY_OK)
+        for (int64_t j = 0; j < n; j++) order[j] = r[j].i;
+    free(r);
+    return st;
+}

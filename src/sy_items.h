@@ -83,4 +83,10 @@ int sy_items_cross(const int64_t *day, const int64_t *offsets, int64_t k, const 
                    int64_t n_keys, const double *amount, int64_t end, int period,
                    sy_cross_out *out);
 
+/* ---- ranking -------------------------------------------------------------------------
+   order = 0 .. n-1 sorted by (k1, k2, k3, position) ascending (NaN must be mapped to +inf
+   by the caller; a NaN key is SY_EINVAL). */
+int sy_items_rank(const double *k1, const double *k2, const double *k3, int64_t n,
+                  int64_t *order);
+
 #endif /* SY_ITEMS_H */

@@ -586,6 +586,8 @@ def test_rank_order_equals_lexsort():
         c = rng.integers(0, 3, n).astype(float)
         want = np.lexsort((np.arange(n), c, b, a))
         np.testing.assert_array_equal(actions._rank_order(a, b, c), want)
+    with pytest.raises(ValueError, match="NaN"):
+        _core.items_rank(np.array([1.0, np.nan]), np.zeros(2), np.zeros(2))
 
 
 def test_text_rows_kernel():
@@ -601,6 +603,9 @@ def test_text_rows_kernel():
     after = sys.getrefcount(word)
     assert after == before                                 # no reference leaked
     assert out.tolist() == ["due 洗衣凝珠 in 3 days; P=0.5", "P=0.5", "due pods in -2 days"]
+    big = _core.text_rows([[0]], np.zeros((1, 3), np.int64),
+                          np.array([[np.iinfo(np.int64).min, 0, 1234567890123]]), [], "")
+    assert big.tolist() == [str(np.iinfo(np.int64).min), "0", "1234567890123"]
     with pytest.raises(ValueError, match="table index"):
         _core.text_rows(tpl, choice, np.array([[2, 0, 0], [3, 4, 1], [0, 0, 0]]), tables, "; ")
     with pytest.raises(ValueError, match="template index"):
