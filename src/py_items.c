@@ -56,29 +56,31 @@ static PyObject *raise_items(int st, const char *what)
     return sy_raise(st, what);
 }
 
-/* items_gaps(day, offsets, key, n_keys, end) -> (n_buyers, n_rebuyers, n_closed,
-   obs_q (n_keys * 3), km_q (n_keys * 3), c_key, c_time, c_risk, c_events, c_censored,
-   c_surv, c_var) */
+/* items_gaps(day, offsets, key, n_keys, end[, max_dense_cells]) -> (n_buyers, n_rebuyers,
+   n_closed, obs_q (n_keys * 3), km_q (n_keys * 3), c_key, c_time, c_risk, c_events,
+   c_censored, c_surv, c_var).  max_dense_cells (default 8e6; 8 bytes each per thread)
+   bounds the per-key duration histograms; above it the intervals are sorted instead. */
 static PyObject *py_items_gaps(PyObject *self, PyObject *args)
 {
     (void)self;
     PyObject *day_obj, *off_obj, *key_obj;
     Py_ssize_t n_keys;
-    long long end;
+    long long end, max_cells = 8000000;
     PyArrayObject *day = NULL, *off = NULL, *key = NULL;
     PyArrayObject *per[5] = {NULL, NULL, NULL, NULL, NULL};
     PyArrayObject *cur[7] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     sy_gap_state *state = NULL;
     int64_t n_rows = 0;
     int st;
-    if (!PyArg_ParseTuple(args, "OOOnL", &day_obj, &off_obj, &key_obj, &n_keys, &end))
+    if (!PyArg_ParseTuple(args, "OOOnL|L", &day_obj, &off_obj, &key_obj, &n_keys, &end,
+                          &max_cells))
         return NULL;
     if (check_n_keys("items_gaps", n_keys) < 0) return NULL;
     if (coerce_rows("items_gaps", day_obj, off_obj, key_obj, &day, &off, &key) < 0) goto fail;
     const int64_t k = (int64_t)PyArray_DIM(off, 0) - 1;
     SY_NOGIL_BEGIN
     st = sy_items_gaps_prepare(SY_I64(day), SY_I64(off), k, SY_I64(key), (int64_t)n_keys,
-                               (int64_t)end, &state, &n_rows);
+                               (int64_t)end, (int64_t)max_cells, &state, &n_rows);
     SY_NOGIL_END
     if (st != SY_OK) {
         raise_items(st, "items_gaps");
@@ -594,7 +596,8 @@ fail:
 
 PyMethodDef sy_items_methods[] = {
     {"items_gaps", py_items_gaps, METH_VARARGS,
-     "items_gaps(day, offsets, key, n_keys, end) -> (n_buyers, n_rebuyers, n_closed, obs_q, "
+     "items_gaps(day, offsets, key, n_keys, end[, max_dense_cells]) -> (n_buyers, n_rebuyers, "
+     "n_closed, obs_q, "
      "km_q, c_key, c_time, c_risk, c_events, c_censored, c_surv, c_var)"},
     {"items_due", py_items_due, METH_VARARGS,
      "items_due(day, offsets, key, n_keys, cycle, as_of, lead, stale, m) -> (n_due, "

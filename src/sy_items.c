@@ -114,8 +114,17 @@ static void set_err(atomic_int *err, int code)
 }
 
 /* ====================================================================== gaps */
+/* Two layouts.  Dense (the common case: n_keys x (span + 1) small): per key a histogram
+   of closed (hev) and open (hcz) intervals by duration 0 .. span, and rebuyer counts.
+   Sorted (otherwise): every interval, sorted by (key, duration) with counting sorts. */
 struct sy_gap_state {
     int64_t n_keys;
+    int dense;
+    /* dense */
+    int64_t span;           /* durations 0 .. span */
+    int32_t *hev, *hcz;     /* n_keys * (span + 1) */
+    int64_t *rebuy;         /* n_keys */
+    /* sorted */
     int64_t n;            /* intervals */
     int32_t *key, *dur;   /* sorted by (key, dur) */
     uint8_t *ev;          /* 0 censored, bit 0 closed, bit 1 the pair's first closed one */
@@ -186,9 +195,74 @@ static void gap_range(void *ctx, int64_t lo, int64_t hi)
     }
 }
 
+typedef struct {
+    const int64_t *day, *offsets, *key;
+    int64_t n_keys, end, span;
+    int32_t *hev[SY_THREADS_CAP], *hcz[SY_THREADS_CAP];
+    int64_t *rebuy[SY_THREADS_CAP];
+    atomic_int next_slot;
+    atomic_int err;
+} dense_scan;
+
+static void dense_range(void *ctx, int64_t lo, int64_t hi)
+{
+    dense_scan *x = (dense_scan *)ctx;
+    const int slot = atomic_fetch_add(&x->next_slot, 1);
+    if (slot >= SY_THREADS_CAP) {
+        set_err(&x->err, SY_EINVAL);
+        return;
+    }
+    const size_t cells = (size_t)x->n_keys * (size_t)(x->span + 1);
+    int32_t *hev = (int32_t *)calloc(cells > 0 ? cells : 1, sizeof(int32_t));
+    int32_t *hcz = (int32_t *)calloc(cells > 0 ? cells : 1, sizeof(int32_t));
+    int64_t *rebuy = (int64_t *)calloc((size_t)(x->n_keys > 0 ? x->n_keys : 1), sizeof(int64_t));
+    int64_t cap = max_len(x->offsets, lo, hi);
+    kd_pair *buf = (kd_pair *)malloc(sizeof(kd_pair) * (size_t)(cap > 0 ? cap : 1));
+    x->hev[slot] = hev;
+    x->hcz[slot] = hcz;
+    x->rebuy[slot] = rebuy;
+    if (!hev || !hcz || !rebuy || !buf) {
+        set_err(&x->err, SY_ENOMEM);
+        free(buf);
+        return;
+    }
+    const int64_t w = x->span + 1;
+    for (int64_t c = lo; c < hi; c++) {
+        if (((c - lo) & POLL_MASK) == 0 && (atomic_load(&x->err) != SY_OK || sy_interrupted())) {
+            set_err(&x->err, SY_EINTR);
+            break;
+        }
+        int64_t n = gather(x->day, x->key, x->n_keys, x->offsets[c], x->offsets[c + 1], x->end,
+                           buf);
+        if (n < 0) {
+            set_err(&x->err, SY_EINVAL);
+            break;
+        }
+        kd_sort(buf, n);
+        for (int64_t i = 0; i < n;) {
+            const int64_t q = buf[i].key;
+            int64_t prev = buf[i].day, j = i + 1;
+            int first = 1;
+            for (; j < n && buf[j].key == q; j++) {
+                if (buf[j].day == prev) continue;
+                hev[q * w + (buf[j].day - prev)]++;
+                if (first) rebuy[q]++;
+                first = 0;
+                prev = buf[j].day;
+            }
+            hcz[q * w + (x->end - prev)]++;
+            i = j;
+        }
+    }
+    free(buf);
+}
+
 void sy_items_gaps_free(sy_gap_state *s)
 {
     if (!s) return;
+    free(s->hev);
+    free(s->hcz);
+    free(s->rebuy);
     free(s->key);
     free(s->dur);
     free(s->ev);
@@ -198,7 +272,8 @@ void sy_items_gaps_free(sy_gap_state *s)
 
 int sy_items_gaps_prepare(const int64_t *day, const int64_t *offsets, int64_t k,
                           const int64_t *key, int64_t n_keys, int64_t end,
-                          sy_gap_state **state, int64_t *n_curve_rows)
+                          int64_t max_dense_cells, sy_gap_state **state,
+                          int64_t *n_curve_rows)
 {
     if (!state || !n_curve_rows) return SY_EINVAL;
     *state = NULL;
@@ -212,6 +287,76 @@ int sy_items_gaps_prepare(const int64_t *day, const int64_t *offsets, int64_t k,
         if ((i & 0xFFFFF) == 0 && sy_interrupted()) return SY_EINTR;
     }
     int st = SY_OK;
+    int64_t lo_day = end;
+    for (int64_t i = 0; i < rows; i++)
+        if (day[i] < lo_day) lo_day = day[i];
+    const int64_t span = end - lo_day;      /* >= 0; <= INT32_MAX (checked above) */
+    int64_t cells;
+    if (sy_mul_ok(n_keys, span + 1, &cells) && cells <= max_dense_cells && rows < INT32_MAX) {
+        sy_gap_state *d = (sy_gap_state *)calloc(1, sizeof(sy_gap_state));
+        if (!d) return SY_ENOMEM;
+        d->n_keys = n_keys;
+        d->dense = 1;
+        d->span = span;
+        dense_scan x;
+        memset(&x, 0, sizeof(x));
+        x.day = day;
+        x.offsets = offsets;
+        x.key = key;
+        x.n_keys = n_keys;
+        x.end = end;
+        x.span = span;
+        atomic_init(&x.next_slot, 0);
+        atomic_init(&x.err, SY_OK);
+        sy_parallel_for(k, 8192, dense_range, &x);
+        const int used = atomic_load(&x.next_slot);
+        st = atomic_load(&x.err);
+        if (st == SY_OK && used == 0) {   /* no customer: empty histograms */
+            x.hev[0] = (int32_t *)calloc((size_t)(cells > 0 ? cells : 1), sizeof(int32_t));
+            x.hcz[0] = (int32_t *)calloc((size_t)(cells > 0 ? cells : 1), sizeof(int32_t));
+            x.rebuy[0] = (int64_t *)calloc((size_t)(n_keys > 0 ? n_keys : 1), sizeof(int64_t));
+            if (!x.hev[0] || !x.hcz[0] || !x.rebuy[0]) st = SY_ENOMEM;
+        }
+        const int n_slots = used > 0 ? (used < SY_THREADS_CAP ? used : SY_THREADS_CAP) : 1;
+        if (st == SY_OK) {
+            for (int t = 1; t < n_slots; t++) {     /* merge into slot 0 */
+                for (int64_t j = 0; j < cells; j++) {
+                    x.hev[0][j] += x.hev[t][j];
+                    x.hcz[0][j] += x.hcz[t][j];
+                }
+                for (int64_t q = 0; q < n_keys; q++) x.rebuy[0][q] += x.rebuy[t][q];
+            }
+            d->hev = x.hev[0];
+            d->hcz = x.hcz[0];
+            d->rebuy = x.rebuy[0];
+            x.hev[0] = x.hcz[0] = NULL;
+            x.rebuy[0] = NULL;
+        }
+        for (int t = 0; t < n_slots; t++) {
+            free(x.hev[t]);
+            free(x.hcz[t]);
+            free(x.rebuy[t]);
+        }
+        if (st != SY_OK) {
+            sy_items_gaps_free(d);
+            return st;
+        }
+        int64_t rowsc = 0;
+        for (int64_t q = 0; q < n_keys; q++) {
+            const int32_t *e = d->hev + q * (span + 1), *z = d->hcz + q * (span + 1);
+            int64_t any = 0, extra = 0;
+            for (int64_t t = 0; t <= span; t++) {
+                if (e[t] || z[t]) {
+                    any = 1;
+                    if (t > 0) extra++;
+                }
+            }
+            rowsc += any + extra;
+        }
+        *n_curve_rows = rowsc;
+        *state = d;
+        return SY_OK;
+    }
     sy_gap_state *s = (sy_gap_state *)calloc(1, sizeof(sy_gap_state));
     int64_t *nrec = (int64_t *)calloc((size_t)(k > 0 ? k : 1), sizeof(int64_t));
     int64_t *cnt = NULL;
@@ -316,94 +461,145 @@ done:
     return SY_OK;
 }
 
+/* Statistics and curve rows of one key from its distinct durations t[0..m-1] (ascending)
+   with closed (d) and open (z) counts; returns the curve rows written at r. */
+static int64_t key_stats(int64_t q, const int64_t *t, const int64_t *d, const int64_t *z,
+                         int64_t m, double *obs_q, double *km_q, int64_t *c_key,
+                         int64_t *c_time, int64_t *c_risk, int64_t *c_events,
+                         int64_t *c_censored, double *c_surv, double *c_var, int64_t r)
+{
+    static const double qs[3] = {0.25, 0.5, 0.75};
+    int64_t closed = 0, total = 0;
+    for (int64_t j = 0; j < m; j++) {
+        closed += d[j];
+        total += d[j] + z[j];
+    }
+    /* quantiles of the closed intervals: order statistics lo and lo + 1 of each q */
+    for (int k = 0; k < 3; k++) {
+        km_q[3 * q + k] = NAN;
+        if (closed == 0) {
+            obs_q[3 * q + k] = NAN;
+            continue;
+        }
+        const double pos = qs[k] * (double)(closed - 1);
+        const int64_t lo = (int64_t)floor(pos);
+        const double frac = pos - (double)lo;
+        const int64_t hi = lo + 1 < closed ? lo + 1 : lo;
+        double vlo = NAN, vhi = NAN;
+        int64_t seen = 0;
+        for (int64_t j = 0; j < m && isnan(vhi); j++) {
+            if (!d[j]) continue;
+            seen += d[j];                          /* ranks seen - d[j] .. seen - 1 */
+            if (isnan(vlo) && lo < seen) vlo = (double)t[j];
+            if (hi < seen) vhi = (double)t[j];
+        }
+        obs_q[3 * q + k] = frac > 0 ? vlo + (vhi - vlo) * frac : vlo;
+    }
+    if (total == 0) return r;
+    /* Kaplan-Meier over all intervals of the key: a row at time 0, then each duration */
+    int64_t risk = total;
+    double surv = 1.0, vs = 0.0;
+    if (t[0] != 0) {
+        c_key[r] = q;
+        c_time[r] = 0;
+        c_risk[r] = risk;
+        c_events[r] = 0;
+        c_censored[r] = 0;
+        c_surv[r] = 1.0;
+        c_var[r] = 0.0;
+        r++;
+    }
+    for (int64_t j = 0; j < m; j++) {
+        if (d[j] > 0) {
+            surv *= 1.0 - (double)d[j] / (double)risk;
+            if (risk > d[j]) vs += (double)d[j] / ((double)risk * (double)(risk - d[j]));
+        }
+        c_key[r] = q;
+        c_time[r] = t[j];
+        c_risk[r] = risk;
+        c_events[r] = d[j];
+        c_censored[r] = z[j];
+        c_surv[r] = surv;
+        c_var[r] = vs;
+        r++;
+        for (int k = 0; k < 3; k++) /* q25 of the time to rebuy: S <= 0.75, etc. */
+            if (isnan(km_q[3 * q + k]) && surv <= 1.0 - qs[k] + 1e-12) km_q[3 * q + k] = t[j];
+        risk -= d[j] + z[j];
+    }
+    return r;
+}
+
 int sy_items_gaps_finish(const sy_gap_state *s, int64_t *n_buyers, int64_t *n_rebuyers,
                          int64_t *n_closed, double *obs_q, double *km_q, int64_t *c_key,
                          int64_t *c_time, int64_t *c_risk, int64_t *c_events,
                          int64_t *c_censored, double *c_surv, double *c_var)
 {
     if (!s) return SY_EINVAL;
-    static const double qs[3] = {0.25, 0.5, 0.75};
+    int64_t cap = 1;
+    if (s->dense) {
+        cap = s->span + 1;
+    } else {
+        for (int64_t q = 0; q < s->n_keys; q++)
+            if (s->koff[q + 1] - s->koff[q] > cap) cap = s->koff[q + 1] - s->koff[q];
+    }
+    int64_t *t = (int64_t *)malloc(sizeof(int64_t) * (size_t)cap);
+    int64_t *d = (int64_t *)malloc(sizeof(int64_t) * (size_t)cap);
+    int64_t *z = (int64_t *)malloc(sizeof(int64_t) * (size_t)cap);
+    if (!t || !d || !z) {
+        free(t);
+        free(d);
+        free(z);
+        return SY_ENOMEM;
+    }
     int64_t r = 0;
+    int st = SY_OK;
     for (int64_t q = 0; q < s->n_keys; q++) {
-        if ((q & 0x3FF) == 0 && sy_interrupted()) return SY_EINTR;
-        const int64_t a = s->koff[q], b = s->koff[q + 1];
-        int64_t buyers = 0, rebuyers = 0, closed = 0;
-        for (int64_t i = a; i < b; i++) {
-            uint8_t e = s->ev[i];
-            if (e == 0) buyers++;
-            if (e & 1) closed++;
-            if (e & 2) rebuyers++;
+        if ((q & 0x3FF) == 0 && sy_interrupted()) {
+            st = SY_EINTR;
+            break;
         }
-        n_buyers[q] = buyers;
+        int64_t m = 0, buyers = 0, rebuyers = 0, closed = 0;
+        if (s->dense) {
+            const int64_t w = s->span + 1;
+            const int32_t *he = s->hev + q * w, *hz = s->hcz + q * w;
+            for (int64_t k = 0; k < w; k++) {
+                if (!he[k] && !hz[k]) continue;
+                t[m] = k;
+                d[m] = he[k];
+                z[m] = hz[k];
+                closed += he[k];
+                buyers += hz[k];
+                m++;
+            }
+            rebuyers = s->rebuy[q];
+        } else {
+            for (int64_t i = s->koff[q], b = s->koff[q + 1]; i < b; i++) {
+                const uint8_t e = s->ev[i];
+                if (m == 0 || t[m - 1] != s->dur[i]) {
+                    t[m] = s->dur[i];
+                    d[m] = z[m] = 0;
+                    m++;
+                }
+                if (e & 1) {
+                    d[m - 1]++;
+                    closed++;
+                } else {
+                    z[m - 1]++;
+                    buyers++;
+                }
+                if (e & 2) rebuyers++;
+            }
+        }
+        n_buyers[q] = buyers;       /* every buyer has exactly one open interval */
         n_rebuyers[q] = rebuyers;
         n_closed[q] = closed;
-        /* quantiles of the closed intervals: ranks lo, lo + 1 of each q */
-        int64_t want[6];
-        double frac[3], val[6];
-        for (int j = 0; j < 3; j++) {
-            double pos = qs[j] * (double)(closed - 1);
-            int64_t lo = closed > 0 ? (int64_t)floor(pos) : 0;
-            frac[j] = pos - (double)lo;
-            want[2 * j] = lo;
-            want[2 * j + 1] = lo + 1 < closed ? lo + 1 : lo;
-            val[2 * j] = val[2 * j + 1] = NAN;
-        }
-        int64_t rank = 0;
-        for (int64_t i = a; i < b && rank < closed; i++) {
-            if (!(s->ev[i] & 1)) continue;
-            for (int j = 0; j < 6; j++)
-                if (want[j] == rank) val[j] = (double)s->dur[i];
-            rank++;
-        }
-        for (int j = 0; j < 3; j++) {
-            double lo = val[2 * j], hi = val[2 * j + 1];
-            obs_q[3 * q + j] = closed == 0 ? NAN : (frac[j] > 0 ? lo + (hi - lo) * frac[j] : lo);
-            km_q[3 * q + j] = NAN;
-        }
-        if (a == b) continue;
-        /* Kaplan-Meier over all intervals of the key */
-        int64_t risk = b - a;
-        double surv = 1.0, vs = 0.0;
-        int have_zero = s->dur[a] == 0;
-        if (!have_zero) {
-            c_key[r] = q;
-            c_time[r] = 0;
-            c_risk[r] = risk;
-            c_events[r] = 0;
-            c_censored[r] = 0;
-            c_surv[r] = 1.0;
-            c_var[r] = 0.0;
-            r++;
-        }
-        for (int64_t i = a; i < b;) {
-            const int32_t t = s->dur[i];
-            int64_t d = 0, cz = 0;
-            int64_t j = i;
-            for (; j < b && s->dur[j] == t; j++) {
-                if (s->ev[j] & 1) d++;
-                else cz++;
-            }
-            if (d > 0) {
-                surv *= 1.0 - (double)d / (double)risk;
-                if (risk > d) vs += (double)d / ((double)risk * (double)(risk - d));
-            }
-            c_key[r] = q;
-            c_time[r] = t;
-            c_risk[r] = risk;
-            c_events[r] = d;
-            c_censored[r] = cz;
-            c_surv[r] = surv;
-            c_var[r] = vs;
-            r++;
-            for (int m = 0; m < 3; m++) {
-                /* q25 of the time to rebuy: S <= 0.75, etc. */
-                if (isnan(km_q[3 * q + m]) && surv <= 1.0 - qs[m] + 1e-12) km_q[3 * q + m] = t;
-            }
-            risk -= d + cz;
-            i = j;
-        }
+        r = key_stats(q, t, d, z, m, obs_q, km_q, c_key, c_time, c_risk, c_events, c_censored,
+                      c_surv, c_var, r);
     }
-    return SY_OK;
+    free(t);
+    free(d);
+    free(z);
+    return st;
 }
 
 /* ====================================================================== due */

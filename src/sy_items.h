@@ -18,13 +18,16 @@
    are one purchase) give closed intervals (the calendar-day gaps between consecutive
    purchase days: events) and one open interval from the last purchase day to `end`
    (censored).  prepare() scans the customers (threads), sorts the intervals by (key,
-   duration) (two counting-sort passes) and counts the rows of the Kaplan-Meier curves;
+   duration) -- per-key histograms by duration when n_keys x (span + 1) <=
+   max_dense_cells (per thread), else two counting-sort passes -- and counts the rows of
+   the Kaplan-Meier curves;
    finish() writes the per-key statistics and the curves; free() releases the state. */
 typedef struct sy_gap_state sy_gap_state;
 
 int sy_items_gaps_prepare(const int64_t *day, const int64_t *offsets, int64_t k,
                           const int64_t *key, int64_t n_keys, int64_t end,
-                          sy_gap_state **state, int64_t *n_curve_rows);
+                          int64_t max_dense_cells, sy_gap_state **state,
+                          int64_t *n_curve_rows);
 /* Per key (n_keys entries; 3 * n_keys for the quantile arrays, q25/q50/q75 of key j at
    3j .. 3j+2): buyers (customers with a purchase), rebuyers (customers with a closed
    interval), closed intervals; quantiles of the closed intervals (linear interpolation

@@ -74,6 +74,29 @@ def test_replenishment_matches_pandas_oracle(seed, by):
         np.testing.assert_allclose(long["survival"].to_numpy(), w["survival"], rtol=1e-12)
 
 
+@pytest.mark.parametrize("seed", [1, 4])
+def test_replenishment_dense_and_sorted_layouts_agree(seed):
+    """The kernel histograms intervals per key when n_keys x span is small and sorts
+    them otherwise: both give the same numbers, with threads too."""
+    df = random_log(seed, n_cust=30_000, n_rows=90_000, n_prod=40)
+    tx = make_tx(df)
+    it = tx._log.items
+    key = np.where(it.product == len(it.product_labels) - 1, -1, it.product)
+    end = int(it.day.max())
+    old = _core.get_num_threads()
+    try:
+        outs = []
+        for th, cells in ((1, 10**9), (3, 10**9), (1, 0), (3, 0)):
+            _core.set_num_threads(th)
+            outs.append(_core.items_gaps(it.day, it.offsets, key, len(it.product_labels), end,
+                                         cells))
+    finally:
+        _core.set_num_threads(old)
+    for other in outs[1:]:
+        for x, y in zip(outs[0], other):
+            np.testing.assert_array_equal(x, y)
+
+
 def test_replenishment_curve_matches_lifelines():
     lifelines = pytest.importorskip("lifelines")
     df = random_log(7, n_cust=150, n_rows=2000)
