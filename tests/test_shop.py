@@ -579,6 +579,9 @@ def test_products_reproducible_across_threads():
 def test_products_validation(products, extension, match):
     with pytest.raises((ValueError, TypeError), match=match):
         simulate_shop(10, seed=1, products=products, extension=extension)
+
+
+def test_products_bad_types_and_expected_extension_errors():
     with pytest.raises(TypeError, match="products must be"):
         simulate_shop(10, seed=1, products=["pods"])
     with pytest.raises(ValueError, match="needs a simulation with products"):
