@@ -545,6 +545,29 @@ def _add_input_args(rep: argparse.ArgumentParser) -> None:
 
 def _add_item_args(rep: argparse.ArgumentParser) -> None:
     """Item-level columns (line items) and the recall list."""
+    rep.add_argument("--product", metavar="COL",
+                     help="product (SKU / product name) column: rows are line items; adds "
+                          "replenishment cycles and due products to the report")
+    rep.add_argument("--category", metavar="COL", help="product category column (optional)")
+    rep.add_argument("--quantity", metavar="COL", help="units per line item (optional)")
+    rep.add_argument("--recall-csv", metavar="FILE",
+                     help="also write the full recall list (who to contact and why, with "
+                          "CRM tags) to this CSV")
+
+
+def _recall_csv(args: argparse.Namespace, tx: Any, model: Any = None,
+                spend_model: Any = None) -> str | None:
+    """Write the full recall list for --recall-csv (None when not asked); returns its path."""
+    path = getattr(args, "recall_csv", None)
+    if not path:
+        return None
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UsageError(f"--recall-csv {path}: folder {folder} does not exist")
+    from siyu.actions import write_recall_csv
+
+    return write_recall_csv(tx, path, model=model, spend_model=spend_model,
+                            lang=getattr(args, "lang", "en"))
 
 
 def _add_report_args(rep: argparse.ArgumentParser) -> None:

@@ -632,6 +632,9 @@ class Transactions:
     return_rate = _Delegate("siyu.metrics", "return_rate")
     new_customer_repeat_rate = _Delegate("siyu.metrics", "new_customer_repeat_rate")
     rfm_matrix = _Delegate("siyu.metrics", "rfm_matrix")
+    replenishment = _Delegate("siyu.actions", "replenishment")
+    recall_list = _Delegate("siyu.actions", "recall_list")
+    cross_sell = _Delegate("siyu.actions", "cross_sell")
 
 
 def read_csv(path: Any, customer: str = "customer_id", time: str = "date",
