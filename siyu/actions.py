@@ -989,7 +989,7 @@ def cross_sell(tx: "Transactions", by: str = "category", end: Any = None,
 def _breadth(first: np.ndarray, eligible: np.ndarray, bc: np.ndarray, bage: np.ndarray,
              code: int, end_day: int, period: str
              ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
-    from siyu.cohorts import period_labels
+    from siyu._periods import period_labels
 
     has = eligible
     if not has.any():
@@ -1028,7 +1028,7 @@ def _breadth(first: np.ndarray, eligible: np.ndarray, bc: np.ndarray, bage: np.n
 def _revenue_split(first: np.ndarray, eligible: np.ndarray, rev_total: np.ndarray,
                    rev_beyond: np.ndarray, code: int, period: str,
                    has_amount: bool) -> pd.DataFrame:
-    from siyu.cohorts import period_labels
+    from siyu._periods import period_labels
 
     if not has_amount or not eligible.any():
         return pd.DataFrame(columns=["revenue", "revenue_beyond_first", "share_beyond_first"])

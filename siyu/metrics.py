@@ -33,6 +33,7 @@ import pandas as pd
 
 from siyu import _core
 from siyu import _input as inp
+from siyu import _periods as per
 from siyu._i18n import check_lang, labels, text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -43,7 +44,6 @@ __all__ = ["RFM8_LABELS", "repeat_rate", "return_rate", "new_customer_repeat_rat
 
 _NO_DAY = np.iinfo(np.int64).max
 _WINDOW = -1                                  # metric_periods: the window is one bucket
-_PANDAS_FREQ = {"D": "D", "W": "W-SUN", "M": "M", "Q": "Q-DEC", "Y": "Y-DEC"}
 _SAME_DAY = ("merge", "orders")
 
 #: Catalogue keys of the eight RFM classes in the order of DESIGN.md section 2c, with
@@ -106,24 +106,12 @@ def _groups(tx: "Transactions", by: Any, end_day: int, need_first: bool = False
     labels, by name, first purchase day (_NO_DAY: none by end_day; None when neither
     ``by`` nor ``need_first``), refund-only count)."""
     log = tx._log
-    by_name = None
-    if by is not None:
-        chname = log.names.get("channel")
-        if not isinstance(by, str):
-            raise TypeError(f"by must be the name of the channel column (a str), got "
-                            f"{type(by).__name__}")
-        if log.channel is None:
-            raise ValueError(f"by={by!r}: the log has no channel column; build it with "
-                             f"siyu.Transactions(..., channel={by!r}) to split by it")
-        if by not in (chname, "channel"):
-            raise ValueError(f"by={by!r} is not a column of this log; use by={chname!r} "
-                             "(the channel= column given to Transactions)")
-        by_name = chname or "channel"
+    by_name = per.resolve_by(tx, by)
     if by_name is None and not need_first:
         return None, None, None, None, 0
     first, group, n_refund_only = _core.cohort_first(
-        log.cust, log.day, log.amount, log.channel if by_name else None, tx.n_customers,
-        end_day)
+        None, log.day, log.amount, log.channel if by_name else None, tx.n_customers,
+        end_day, log.offsets)
     if by_name is None:
         return None, None, None, first, int(n_refund_only)
     return group, log.channel_labels, by_name, first, int(n_refund_only)
@@ -137,13 +125,7 @@ def _period_bounds(p0: int, n: int, code: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _period_labels(p0: int, n: int, code: str, name: str) -> pd.PeriodIndex:
-    first, _ = _period_bounds(p0, n, code)
-    idx = pd.DatetimeIndex(inp.days_to_dates(first)).to_period(_PANDAS_FREQ[code])
-    return idx.rename(name)
-
-
-def _period_of(day: int, code: str) -> int:
-    return int(_core.period_index(np.array([day], dtype=np.int64), inp.PERIOD_CODES[code])[0])
+    return per.period_labels(np.arange(p0, p0 + n, dtype=np.int64), code).rename(name)
 
 
 def _rows_index(inner: pd.Index, group_labels: pd.Index | None, by_name: str | None) -> pd.Index:
@@ -264,8 +246,8 @@ def repeat_rate(tx: "Transactions", start: Any = None, end: Any = None, same_day
         partial = (first < lo_log) | (last > hi_log)
         inner = pd.Index([text("metrics.all", lang)], name="window")
     else:
-        p0 = _period_of(lo, code)
-        nb = _period_of(hi, code) - p0 + 1
+        p0 = per.period_of(lo, code)
+        nb = per.period_of(hi, code) - p0 + 1
         pcode = inp.PERIOD_CODES[code]
         first, last = _period_bounds(p0, nb, code)
         partial = ((first < max(lo, lo_log)) | (last > min(hi, hi_log)))
@@ -351,8 +333,8 @@ def return_rate(tx: "Transactions", period: str = "M", by: str | None = None, st
         raise ValueError(f"start ({_date(lo)}) is after end ({_date(hi)}); pass start <= end")
     group, glabels, by_name, _, _ = _groups(tx, by, hi)
     n_groups = 1 if group is None else max(len(glabels), 1)
-    p0 = _period_of(lo, code)
-    nb = _period_of(hi, code) - p0 + 1
+    p0 = per.period_of(lo, code)
+    nb = per.period_of(hi, code) - p0 + 1
     first, last = _period_bounds(p0, nb, code)
     # observed: start (when given; the log's first period is taken as whole) .. end
     cut = (last > hi) if start is None else (first < lo) | (last > hi)
@@ -493,7 +475,7 @@ def new_customer_repeat_rate(tx: "Transactions", period: str = "M", within: int 
         nb = int(cper.max()) - p0 + 1
     else:
         cper = np.zeros(0, np.int64)
-        p0, nb = _period_of(end_day, code), 0
+        p0, nb = per.period_of(end_day, code), 0
     if k_days is not None:
         rep = (s != _NO_DAY) & (s - f <= k_days)
     else:

@@ -189,7 +189,7 @@ def test_repeat_rate_errors():
     ch = log_of([("a", "2024-01-03", 10.0, "x")], channel=True)
     with pytest.raises(ValueError, match="by='source' is not a column"):
         ch.repeat_rate(by="source")
-    with pytest.raises(TypeError, match="by must be the name"):
+    with pytest.raises(TypeError, match="by must be a column name"):
         ch.repeat_rate(by=["channel"])
 
 
