@@ -957,6 +957,8 @@ int sy_build_begin(const int64_t *ids, const int64_t *t, int64_t div, int64_t mu
         int bits = range ? 64 - __builtin_clzll(range) : 0;
         int pbits = 0;
         while (pbits < BUILD_MAX_PBITS && ((int64_t)BUILD_PART_ROWS << pbits) < n) pbits++;
+        /* keys must fit 32 bits: wide id ranges get more (smaller) partitions */
+        if (bits - pbits > 32 && bits - 32 <= BUILD_MAX_PBITS) pbits = bits - 32;
         int shift = bits > pbits ? bits - pbits : 0;
         if (shift > 32) {
             /* ids too spread for 32-bit keys: factorise them first (hash table), then
