@@ -193,6 +193,7 @@ class Ids:
     dtype: Any
     n_stripped: int = 0
     missing: np.ndarray | None = None
+    text: bool = False          # ids were text (stripped, never parsed)
 
     def labels(self, uniques: np.ndarray, name: str | None) -> pd.Index:
         """The ids of the given values (as returned by the grouping kernel)."""
@@ -203,71 +204,118 @@ class Ids:
         return self.index[uniques].rename(name)
 
 
+def _arrow_text(s: pd.Series) -> Any:
+    """The values as a pyarrow string array when they are all text (or missing); None
+    without pyarrow (the pandas path then factorises them)."""
+    try:
+        import pyarrow as pa
+    except ImportError:
+        return None
+
+    if _is_text(s):
+        arr = s.array
+        if hasattr(arr, "_pa_array"):
+            return pa.chunked_array(arr._pa_array).combine_chunks()
+        return pa.array(arr, type=pa.large_string() if len(s) > 2**26 else pa.string(),
+                        from_pandas=True)
+    if s.dtype != object:
+        return None
+    try:
+        arr = pa.array(s, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return None                       # mixed types: the pandas path
+    return arr if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type) else None
+
+
+def _arrow_text_codes(arr: Any, sort: bool) -> tuple[np.ndarray, pd.Index, int, np.ndarray]:
+    """Factorise text with Arrow compute: encode, strip the distinct values and merge
+    those that became equal, sort them; "" after stripping is missing.  The distinct
+    ids come back as an Arrow-backed string Index (pandas' ``string[pyarrow]``, the
+    default string type of pandas 3): no Python string per id is created."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    enc = pc.dictionary_encode(arr)
+    idx = enc.indices.to_numpy(zero_copy_only=False)
+    if enc.indices.null_count:
+        idx = np.where(enc.indices.is_null().to_numpy(zero_copy_only=False), -1, idx)
+    idx = idx.astype(np.int64, copy=False)
+    dic = enc.dictionary
+    trimmed = pc.utf8_trim_whitespace(dic)
+    changed = pc.not_equal(dic, trimmed).to_numpy(zero_copy_only=False)
+    n_stripped = 0
+    if changed.any():
+        counts = np.bincount(idx[idx >= 0], minlength=len(dic))
+        n_stripped = int(counts[changed].sum())
+    enc2 = pc.dictionary_encode(trimmed)
+    j = enc2.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    tu = enc2.dictionary
+    if sort and len(tu) > 1:
+        order = pc.sort_indices(tu).to_numpy(zero_copy_only=False)
+        rank = np.empty(len(order), np.int64)
+        rank[order] = np.arange(len(order))
+        j = rank[j]
+        tu = tu.take(pa.array(order))
+    empty = np.flatnonzero(pc.equal(pc.utf8_length(tu), 0).to_numpy(zero_copy_only=False))
+    if empty.size:                          # "" or "   " is a missing id
+        e = int(empty[0])
+        j = np.where(j == e, -1, np.where(j > e, j - 1, j))
+        tu = pc.filter(tu, pc.not_equal(pc.utf8_length(tu), 0))
+    codes = np.where(idx >= 0, j[np.maximum(idx, 0)], -1) if len(j) else np.full(len(idx), -1)
+    uniques = pd.Index(pd.arrays.ArrowStringArray(pa.chunked_array([tu.cast(pa.string())])))
+    return np.ascontiguousarray(codes, dtype=np.int64), uniques, n_stripped, codes < 0
+
+
 def _text_codes(s: pd.Series, what: str, name: str, allow_missing: bool, sort: bool
                 ) -> tuple[np.ndarray, pd.Index, int, np.ndarray]:
     """Factorise ids that are text (or mixed): surrounding whitespace stripped and
-    counted, never parsed as numbers.  Returns (codes, uniques, n_stripped, missing)."""
-    if _is_text(s) and _arrow_type(s) is not None or isinstance(s.dtype, pd.StringDtype) and \
-            getattr(s.dtype, "storage", "") == "pyarrow":
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        arr = pa.chunked_array(s.array._pa_array) if hasattr(s.array, "_pa_array") else pa.array(s)
-        enc = pc.dictionary_encode(arr).combine_chunks()
-        dic = enc.dictionary.to_pandas().astype(object)
-        idx = enc.indices.to_numpy(zero_copy_only=False)
-        if enc.indices.null_count:
-            idx = np.where(enc.indices.is_null().to_numpy(zero_copy_only=False), -1, idx)
-        raw_codes, raw_uniques = np.asarray(idx, dtype=np.int64), pd.Index(dic, dtype=object)
+    counted, never parsed as numbers.  Returns (codes, uniques, n_stripped, missing,
+    whether the ids are text)."""
+    arr = _arrow_text(s)
+    if arr is not None:
+        codes, uniques, n_stripped, missing = _arrow_text_codes(arr, sort)
+        text = True
     else:
-        raw_codes, raw_uniques = pd.factorize(s, sort=False, use_na_sentinel=True)
-        raw_codes = np.asarray(raw_codes, dtype=np.int64)
-        raw_uniques = pd.Index(raw_uniques)
-    # strip each distinct value once, then merge values that became equal
-    u = raw_uniques.to_numpy(dtype=object) if raw_uniques.dtype == object else None
-    n_stripped = 0
-    if u is not None:
-        is_str = np.fromiter((isinstance(v, str) for v in u), bool, len(u))
-        if is_str.any():
-            stripped = u.copy()
-            stripped[is_str] = [v.strip() for v in u[is_str]]
-            changed = np.flatnonzero(is_str & (stripped != u))
-            if changed.size:
-                per_unique = np.bincount(raw_codes[raw_codes >= 0], minlength=len(u))
-                n_stripped = int(per_unique[changed].sum())
-            empty = np.flatnonzero(is_str & (stripped == ""))
-            u = stripped
-        else:
-            empty = np.zeros(0, np.int64)
-        uniq_codes, uniques = pd.factorize(pd.Index(u, dtype=object), sort=sort,
-                                           use_na_sentinel=True)
-        uniq_codes = np.asarray(uniq_codes, dtype=np.int64)
-        if empty.size:
-            uniq_codes[empty] = -1              # "" or "   " is a missing id
-            keep = np.setdiff1d(np.arange(len(uniques)), np.unique(uniq_codes[uniq_codes >= 0]),
-                                assume_unique=True)
-            if keep.size:                        # drop the "" label and renumber
-                alive = np.ones(len(uniques), bool)
-                alive[keep] = False
-                renum = np.cumsum(alive) - 1
-                uniq_codes = np.where(uniq_codes >= 0, renum[np.maximum(uniq_codes, 0)], -1)
-                uniques = uniques[alive]
-        codes = np.where(raw_codes >= 0, uniq_codes[np.maximum(raw_codes, 0)], -1)
-    else:
-        if sort:
-            order = np.argsort(raw_uniques.to_numpy(), kind="stable")
-            rank = np.empty_like(order)
-            rank[order] = np.arange(order.size)
-            codes = np.where(raw_codes >= 0, rank[np.maximum(raw_codes, 0)], -1)
-            uniques = raw_uniques[order]
-        else:
-            codes, uniques = raw_codes, raw_uniques
-    missing = codes < 0
+        codes, uniques, n_stripped, missing = _pandas_text_codes(s, sort)
+        text = uniques.dtype == object and any(isinstance(v, str) for v in uniques[:1000])
     if missing.any() and not allow_missing:
         raise ValueError(f"{what} column {name!r} has missing ids in {_describe_rows(missing)}; "
                          "drop or fill them first")
-    return (np.ascontiguousarray(codes, dtype=np.int64), pd.Index(uniques, name=name),
-            n_stripped, missing)
+    return codes, uniques.rename(name), n_stripped, missing, text
+
+
+def _pandas_text_codes(s: pd.Series, sort: bool) -> tuple[np.ndarray, pd.Index, int, np.ndarray]:
+    """Mixed or non-text ids (e.g. text and numbers in one object column)."""
+    raw_codes, raw_uniques = pd.factorize(s, sort=False, use_na_sentinel=True)
+    raw_codes = np.asarray(raw_codes, dtype=np.int64)
+    raw_uniques = pd.Index(raw_uniques)
+    n_stripped = 0
+    if raw_uniques.dtype == object:
+        u = raw_uniques.to_numpy(dtype=object)
+        is_str = np.fromiter((isinstance(v, str) for v in u), bool, len(u))
+        stripped = u.copy()
+        stripped[is_str] = [v.strip() for v in u[is_str]]
+        changed = np.flatnonzero(is_str & (stripped != u))
+        if changed.size:
+            per_unique = np.bincount(raw_codes[raw_codes >= 0], minlength=len(u))
+            n_stripped = int(per_unique[changed].sum())
+        blank = is_str & (stripped == "")
+        stripped[blank] = None
+        uniq_codes, uniques = pd.factorize(pd.Index(stripped, dtype=object), sort=sort,
+                                           use_na_sentinel=True)
+        uniq_codes = np.asarray(uniq_codes, dtype=np.int64)
+        codes = np.where(raw_codes >= 0, uniq_codes[np.maximum(raw_codes, 0)], -1) \
+            if len(uniq_codes) else np.full(len(raw_codes), -1)
+        uniques = pd.Index(uniques, dtype=object)
+    elif sort:
+        order = np.argsort(raw_uniques.to_numpy(), kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        codes = np.where(raw_codes >= 0, rank[np.maximum(raw_codes, 0)], -1)
+        uniques = raw_uniques[order]
+    else:
+        codes, uniques = raw_codes, raw_uniques
+    return np.ascontiguousarray(codes, dtype=np.int64), uniques, n_stripped, codes < 0
 
 
 def ids(values: Any, name: str, what: str = "customer", allow_missing: bool = False,
@@ -293,8 +341,9 @@ def ids(values: Any, name: str, what: str = "customer", allow_missing: bool = Fa
             arr = _native(s.to_numpy(dtype=np.int64))
             return Ids(np.ascontiguousarray(arr), None, dtype,
                        missing=np.zeros(len(arr), bool) if allow_missing else None)
-    codes, uniques, n_stripped, missing = _text_codes(s, what, name, allow_missing, sort)
-    return Ids(codes, uniques, uniques.dtype, n_stripped, missing if allow_missing else None)
+    codes, uniques, n_stripped, missing, text = _text_codes(s, what, name, allow_missing, sort)
+    return Ids(codes, uniques, uniques.dtype, n_stripped, missing if allow_missing else None,
+               text)
 
 
 def _int_ids_with_missing(s: pd.Series, na: np.ndarray, name: str) -> Ids:

@@ -252,7 +252,7 @@ def plain_log(p: Parsed, names: dict[str, str | None]) -> tuple[inp.Log, list[Ru
         rules.append(Rule("zero_amount_orders", int(np.count_nonzero(amount == 0)),
                           "quality.zero_amount_orders"))
     rules.append(Rule("duplicate_rows", int(dups), "quality.duplicate_rows"))
-    if p.cust.index is not None and p.cust.index.dtype == object:
+    if p.cust.text:
         rules.append(Rule("customer_ids_stripped", p.cust.n_stripped,
                           "quality.customer_ids_stripped"))
     rules.append(Rule("orders", p.n - n_refund, "quality.orders"))
@@ -467,10 +467,10 @@ def order_log(p: Parsed, names: dict[str, str | None], order: Any, status: Any, 
                              None if p.product is None else p.product[0],
                              None if p.category is None else p.category[0], p.quantity])
     rules.append(Rule("duplicate_rows", dups, "quality.duplicate_rows"))
-    if p.cust.index is not None and p.cust.index.dtype == object:
+    if p.cust.text:
         rules.append(Rule("customer_ids_stripped", p.cust.n_stripped,
                           "quality.customer_ids_stripped"))
-    if oid is not None and oid.index is not None and oid.index.dtype == object:
+    if oid is not None and oid.text:
         rules.append(Rule("order_ids_stripped", oid.n_stripped, "quality.order_ids_stripped"))
     rules.append(Rule("orders", int(is_purchase_order.sum()), "quality.orders"))
     return log, rules

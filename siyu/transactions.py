@@ -58,7 +58,8 @@ class Transactions:
         Column name (or the array itself) of customer ids.  Integer ids are kept as
         integers; text ids are never parsed as numbers ("00123" and "123" are two
         customers) and have surrounding whitespace stripped (counted in
-        :attr:`quality`).  Results are indexed by these ids.
+        :attr:`quality`).  Results are indexed by these ids, sorted (text ids as an
+        Arrow-backed ``string[pyarrow]`` index when pyarrow is installed).
     time : str or array-like, default "date"
         Column name (or array) of order times: datetime64 of any unit, tz-aware
         pandas or Arrow timestamps, or date strings.  Only the calendar day is used.
