@@ -517,16 +517,6 @@ static int scratch_reserve(build_scratch *s, int64_t rows, int64_t span)
     return SY_OK;
 }
 
-static uint32_t mix32(uint32_t x)
-{
-    x ^= x >> 16;
-    x *= 0x7feb352dU;
-    x ^= x >> 15;
-    x *= 0x846ca68bU;
-    x ^= x >> 16;
-    return x;
-}
-
 /* sort distinct keys: (key, first-seen index) pairs packed in uint64, radix on key */
 static void sort_u64(uint64_t *a, uint64_t *tmp, int64_t n)
 {
@@ -750,7 +740,7 @@ static int build_partition(phase1_job *j, int64_t p)
         uint32_t *hk = s->hkeys;
         for (int64_t x = 0; x < cap; x++) val[x] = -1;
         for (int64_t i = 0; i < r; i++) {
-            uint32_t key = K[i], h = mix32(key) & mask;
+            uint32_t key = K[i], h = (uint32_t)mix64(key) & mask;
             while (val[h] >= 0 && hk[h] != key) h = (h + 1) & mask;
             if (val[h] < 0) {
                 hk[h] = key;
