@@ -170,6 +170,8 @@ int sy_factorize_int64(const int64_t *ids, int64_t n, int64_t *codes, int64_t *u
 #define BUILD_PART_ROWS 16384   /* target rows per partition */
 #define BUILD_MAX_PBITS 16
 #define BUILD_POLL 65536
+#define BUILD_BLOCK_ROWS ((int64_t)1 << 18)   /* rows per dynamic block of passes A-C */
+#define BUILD_MAX_BLOCKS 256
 
 typedef struct {
     int64_t d;          /* distinct ids in the partition */
@@ -333,6 +335,38 @@ static void *check_worker(void *arg)
     return NULL;
 }
 
+/* ---- dynamic jobs ------------------------------------------------------------
+   The row passes cut the log into blocks (more than threads) that the threads pull
+   from a counter: a descheduled thread does not hold the others up.  Each block has its
+   own partial results, combined in block order, so results never depend on scheduling
+   or the thread count. */
+typedef struct {
+    void *(*fn)(void *);
+    char *jobs;
+    size_t job_size;
+    int64_t njobs;
+    _Atomic int64_t next;
+} dyn_jobs;
+
+static void *dyn_worker(void *arg)
+{
+    dyn_jobs *d = *(dyn_jobs **)arg;
+    for (;;) {
+        int64_t j = atomic_fetch_add_explicit(&d->next, 1, memory_order_relaxed);
+        if (j >= d->njobs) return NULL;
+        d->fn(d->jobs + (size_t)j * d->job_size);
+    }
+}
+
+static void run_dynamic(void *(*fn)(void *), void *jobs, size_t job_size, int64_t njobs, int T)
+{
+    dyn_jobs d = {fn, (char *)jobs, job_size, njobs, 0};
+    dyn_jobs *ptrs[SY_MAX_THREADS];
+    if (T > njobs) T = njobs > 0 ? (int)njobs : 1;
+    for (int t = 0; t < T; t++) ptrs[t] = &d;
+    sy_run_jobs(dyn_worker, ptrs, sizeof(dyn_jobs *), T);
+}
+
 /* ---- pre-faulting the outputs ---------------------------------------------
    The scatter pass writes all over the outputs from its first rows on, so fresh
    (never touched) output memory would be faulted in -- zeroed by the kernel, slow on
@@ -361,17 +395,19 @@ static void *fault_worker(void *arg)
     return NULL;
 }
 
+#define FAULT_JOBS 64
 static int prefault(int T, int64_t n, int64_t *a, int64_t *b, double *c, int64_t *d,
                     int64_t a_bytes)
 {
-    fault_job jobs[SY_MAX_THREADS];
-    for (int t = 0; t < T; t++) {
+    fault_job jobs[FAULT_JOBS];
+    int nj = T > 1 ? FAULT_JOBS : 1;
+    for (int t = 0; t < nj; t++) {
         fault_job f = {{(char *)a, (char *)b, (char *)c, (char *)d},
-                       {a_bytes, 8 * n, c ? 8 * n : 0, d ? 8 * n : 0}, t, T, SY_OK};
+                       {a_bytes, 8 * n, c ? 8 * n : 0, d ? 8 * n : 0}, t, nj, SY_OK};
         jobs[t] = f;
     }
-    sy_run_jobs(fault_worker, jobs, sizeof(fault_job), T);
-    for (int t = 0; t < T; t++)
+    run_dynamic(fault_worker, jobs, sizeof(fault_job), nj, T);
+    for (int t = 0; t < nj; t++)
         if (jobs[t].st != SY_OK) return jobs[t].st;
     return SY_OK;
 }
@@ -906,21 +942,28 @@ int sy_build_begin(const int64_t *ids, const int64_t *t, int64_t div, int64_t mu
     b->div = div;
     b->mult = mult;
     int T = sy_pass_threads(n);
+    /* row blocks of the passes A-C: dynamic (see run_dynamic) when threaded */
+    int64_t B = T > 1 ? n / BUILD_BLOCK_ROWS : 1;
+    if (B < T) B = T;
+    if (B > BUILD_MAX_BLOCKS) B = BUILD_MAX_BLOCKS;
     int64_t t_lo, t_hi;
     time_bounds(div, mult, day_lo, day_hi, &t_lo, &t_hi);
+    check_job *cj = NULL;
+    part_job *pj = NULL;
 
     /* pass A */
     {
-        check_job cj[SY_MAX_THREADS];
-        for (int x = 0; x < T; x++) {
-            check_job c = {ids, t, amount, n * x / T, n * (x + 1) / T, t_lo, t_hi,
+        cj = (check_job *)malloc(sizeof(check_job) * (size_t)B);
+        if (!cj) { st = SY_ENOMEM; goto fail; }
+        for (int64_t x = 0; x < B; x++) {
+            check_job c = {ids, t, amount, n * x / B, n * (x + 1) / B, t_lo, t_hi,
                            0, 0, 0, 0, 0, 0, 0, 0.0, SY_OK};
             cj[x] = c;
         }
-        sy_run_jobs(check_worker, cj, sizeof(check_job), T);
+        run_dynamic(check_worker, cj, sizeof(check_job), B, T);
         int64_t mn = INT64_MAX, mx = INT64_MIN, tmin = INT64_MAX, tmax = INT64_MIN;
         double abs_sum = 0.0;
-        for (int x = 0; x < T; x++) {
+        for (int64_t x = 0; x < B; x++) {
             if (cj[x].st != SY_OK) st = cj[x].st;
             tmin = cj[x].tmin < tmin ? cj[x].tmin : tmin;
             tmax = cj[x].tmax > tmax ? cj[x].tmax : tmax;
@@ -931,6 +974,8 @@ int sy_build_begin(const int64_t *ids, const int64_t *t, int64_t div, int64_t mu
             check->nonfinite += cj[x].nonfinite;
             abs_sum += cj[x].abs_sum;
         }
+        free(cj);
+        cj = NULL;
         if (st != SY_OK) goto fail;
         check->sum_overflow = !(abs_sum <= 1.79769313486231570815e308) && !check->nonfinite;
         if (check->nat || check->out_of_range || check->nonfinite || check->sum_overflow) {
@@ -971,30 +1016,36 @@ int sy_build_begin(const int64_t *ids, const int64_t *t, int64_t div, int64_t mu
         b->day_max = check->day_max;
         b->P = n == 0 ? 0 : (int64_t)(range >> shift) + 1;
     }
-    /* pass B: per-thread histograms */
+    /* pass B: per-block histograms */
     {
         const int64_t P = b->P;
         int64_t cells;
-        if (!sy_mul_ok(P > 0 ? P : 1, T, &cells)) { st = SY_ENOMEM; goto fail; }
+        /* at most ~8M histogram cells: fewer (larger) blocks for very many partitions */
+        if (B > 1 && B * (P > 0 ? P : 1) > ((int64_t)1 << 23)) {
+            B = ((int64_t)1 << 23) / (P > 0 ? P : 1);
+            if (B < T) B = T;
+        }
+        if (!sy_mul_ok(P > 0 ? P : 1, B, &cells)) { st = SY_ENOMEM; goto fail; }
         hist = (int64_t *)calloc((size_t)cells, sizeof(int64_t));
         b->part_start = (int64_t *)calloc((size_t)(P + 1), sizeof(int64_t));
         b->parts = (build_part *)calloc((size_t)(P > 0 ? P : 1), sizeof(build_part));
         keys = (uint32_t *)malloc(sizeof(uint32_t) * (size_t)(n > 0 ? n : 1));
         if (!hist || !b->part_start || !b->parts || !keys) { st = SY_ENOMEM; goto fail; }
-        part_job pj[SY_MAX_THREADS];
-        for (int x = 0; x < T; x++) {
-            part_job q = {ids, t, amount, n * x / T, n * (x + 1) / T, P, b->min, b->shift,
-                          hist + (int64_t)x * P, keys, day_out, perm_out, amount_out, SY_OK};
+        pj = (part_job *)malloc(sizeof(part_job) * (size_t)B);
+        if (!pj) { st = SY_ENOMEM; goto fail; }
+        for (int64_t x = 0; x < B; x++) {
+            part_job q = {ids, t, amount, n * x / B, n * (x + 1) / B, P, b->min, b->shift,
+                          hist + x * P, keys, day_out, perm_out, amount_out, SY_OK};
             pj[x] = q;
         }
-        sy_run_jobs(hist_worker, pj, sizeof(part_job), T);
-        for (int x = 0; x < T; x++)
+        run_dynamic(hist_worker, pj, sizeof(part_job), B, T);
+        for (int64_t x = 0; x < B; x++)
             if (pj[x].st != SY_OK) { st = pj[x].st; goto fail; }
-        /* cursors: partition start + rows of earlier threads (stable) */
+        /* cursors: partition start + rows of earlier blocks (stable) */
         int64_t run = 0;
         for (int64_t p = 0; p < P; p++) {
             b->part_start[p] = run;
-            for (int x = 0; x < T; x++) {
+            for (int64_t x = 0; x < B; x++) {
                 int64_t c = hist[(int64_t)x * P + p];
                 hist[(int64_t)x * P + p] = run;
                 run += c;
@@ -1004,9 +1055,11 @@ int sy_build_begin(const int64_t *ids, const int64_t *t, int64_t div, int64_t mu
         if ((st = prefault(T, n, (int64_t *)keys, day_out, amount_out, perm_out, 4 * n)) != SY_OK)
             goto fail;
         /* pass C */
-        sy_run_jobs(scatter_worker, pj, sizeof(part_job), T);
-        for (int x = 0; x < T; x++)
+        run_dynamic(scatter_worker, pj, sizeof(part_job), B, T);
+        for (int64_t x = 0; x < B; x++)
             if (pj[x].st != SY_OK) { st = pj[x].st; goto fail; }
+        free(pj);
+        pj = NULL;
         free(hist);
         hist = NULL;
         free(codes);
@@ -1045,6 +1098,8 @@ int sy_build_begin(const int64_t *ids, const int64_t *t, int64_t div, int64_t mu
     *out = b;
     return SY_OK;
 fail:
+    free(cj);
+    free(pj);
     free(codes);
     free(hist);
     free(keys);
