@@ -219,7 +219,7 @@ def plain_log(p: Parsed, names: dict[str, str | None]) -> tuple[inp.Log, list[Ru
     """The log without order semantics: each row an order (or a refund when negative)."""
     extra = [p.channel, p.member, p.product, p.category, p.quantity]
     want_perm = any(x is not None for x in extra)
-    offsets, day, amount, uniques, perm, dups, dmin, dmax = _grouped(
+    offsets, day, amount, uniques, perm, dups, dmin, dmax, n_neg, n_zero = _grouped(
         p.cust.values, p.time.values, p.time.div, p.time.mult, p.amount, want_perm,
         names.get("amount"), str(names["time"]), p.time)
     k = len(uniques)
@@ -247,10 +247,9 @@ def plain_log(p: Parsed, names: dict[str, str | None]) -> tuple[inp.Log, list[Ru
     rules = [Rule("rows_read", p.n, "quality.rows_read")]
     n_refund = 0
     if amount is not None:
-        n_refund = int(np.count_nonzero(amount < 0))
+        n_refund = int(n_neg)
         rules.append(Rule("refund_rows", n_refund, "quality.refund_rows"))
-        rules.append(Rule("zero_amount_orders", int(np.count_nonzero(amount == 0)),
-                          "quality.zero_amount_orders"))
+        rules.append(Rule("zero_amount_orders", int(n_zero), "quality.zero_amount_orders"))
     rules.append(Rule("duplicate_rows", int(dups), "quality.duplicate_rows"))
     if p.cust.text:
         rules.append(Rule("customer_ids_stripped", p.cust.n_stripped,
@@ -336,7 +335,7 @@ def order_log(p: Parsed, names: dict[str, str | None], order: Any, status: Any, 
     korder = rows if ocodes is None else ocodes[rows]
     o_amt = None if amt is None else net[korder]
     offsets, day, amount, uniques, perm, _, dmin, dmax = _grouped(
-        ccodes[rows], days[rows], 1, 1, o_amt, True, names.get("amount"), tname)
+        ccodes[rows], days[rows], 1, 1, o_amt, True, names.get("amount"), tname)[:8]
     k = len(uniques)
     ids = cust_labels[uniques] if k != len(cust_labels) else cust_labels
     ids = ids.rename(names["customer"])

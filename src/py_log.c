@@ -309,7 +309,8 @@ fail:
 
 
 /* build_log(ids, t, div, mult, amount_or_None, want_perm, day_lo, day_hi)
-     -> (offsets, day, amount_or_None, uniques, perm_or_None, n_dups, day_min, day_max)
+     -> (offsets, day, amount_or_None, uniques, perm_or_None, n_dups, day_min, day_max,
+         n_negative, n_zero)
    or an int when the validation pass found bad rows: 1 missing times, 2 times out of
    range, 3 NaN/inf amounts, 4 amounts whose sum overflows. */
 static PyObject *py_build_log(PyObject *self, PyObject *args)
@@ -368,10 +369,11 @@ static PyObject *py_build_log(PyObject *self, PyObject *args)
         sy_raise(st, "build_log");
         goto fail;
     }
-    res = Py_BuildValue("(OOOOOLLL)", (PyObject *)offsets, (PyObject *)day,
+    res = Py_BuildValue("(OOOOOLLLLL)", (PyObject *)offsets, (PyObject *)day,
                         amount ? (PyObject *)amt : Py_None, (PyObject *)uniques,
                         perm ? (PyObject *)perm : Py_None, (long long)check.dups,
-                        (long long)check.day_min, (long long)check.day_max);
+                        (long long)check.day_min, (long long)check.day_max,
+                        (long long)check.negative, (long long)check.zero);
 fail:
     sy_build_free(b);
     Py_XDECREF(ids);

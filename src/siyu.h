@@ -137,6 +137,7 @@ typedef struct {
     int sum_overflow;       /* the sum of |amount| overflows a double */
     int64_t dups;           /* rows equal to an earlier row in (id, raw time, amount) */
     int64_t day_min, day_max;   /* range of the days (0 for an empty log) */
+    int64_t negative, zero;     /* amounts < 0 and == 0 */
 } sy_build_check;
 
 typedef struct sy_build sy_build;

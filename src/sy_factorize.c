@@ -182,6 +182,7 @@ typedef struct {
 struct sy_build {
     int64_t n, k, P, div, mult;
     int64_t day_min, day_max;   /* of the whole log */
+    int time_ordered;           /* input rows already in time order */
     uint64_t range;          /* max id - min id */
     int shift;
     uint64_t min;            /* smallest id (as unsigned offset base) */
@@ -196,8 +197,9 @@ typedef struct {
     const int64_t *ids, *t;
     const double *amount;
     int64_t lo, hi, t_lo, t_hi;     /* rows; raw time values of the supported days */
-    int64_t mn, mx, nat, out_of_range, nonfinite, tmin, tmax;
+    int64_t mn, mx, nat, out_of_range, nonfinite, tmin, tmax, negative, zero;
     double abs_sum;
+    int unordered;          /* a time smaller than the one before it */
     int st;
 } check_job;
 
@@ -308,20 +310,30 @@ static void *check_worker(void *arg)
             mn = v < mn ? v : mn;
             mx = v > mx ? v : mx;
         }
+        int64_t prev = b > 0 ? j->t[b - 1] : INT64_MIN;
+        int unordered = 0;
         for (int64_t i = b; i < e; i++) {
             int64_t t = j->t[i];
             nat += t == INT64_MIN;
             oor += (t < j->t_lo) | (t > j->t_hi);
             tmin = t < tmin ? t : tmin;
             tmax = t > tmax ? t : tmax;
+            unordered |= t < prev;
+            prev = t;
         }
+        j->unordered |= unordered;
         if (j->amount) {
+            int64_t neg = 0, zero = 0;
             for (int64_t i = b; i < e; i++) {
                 double a = j->amount[i];
                 double x = a < 0 ? -a : a;
                 nonfinite += !(x <= 1.79769313486231570815e308);   /* NaN or inf */
                 abs_sum += x;
+                neg += a < 0;
+                zero += a == 0;
             }
+            j->negative += neg;
+            j->zero += zero;
         }
     }
     j->mn = mn;
@@ -818,7 +830,24 @@ static int build_partition(phase1_job *j, int64_t p)
     memcpy(part->keys, s->ukeys, sizeof(uint32_t) * (size_t)d);
     memcpy(part->start, cnt, sizeof(int64_t) * (size_t)(d + 1));
     int64_t *tr = s->traw, *dy = s->dayin;
-    if (lsd) {
+    if (b->time_ordered) {
+        /* rows arrive in time order, so each customer's rows already come sorted by
+           day: one stable pass by customer is enough */
+        times_to_days(dout, dy, r, b->div, b->mult);
+        int64_t *st_ = s->t, *sr = s->row;
+        double *sa = s->amount;
+        memcpy(st_, dout, sizeof(int64_t) * (size_t)r);
+        memcpy(sa, aout, sizeof(double) * (size_t)r);
+        if (pout) memcpy(sr, pout, sizeof(int64_t) * (size_t)r);
+        for (int64_t i = 0; i < r; i++) {
+            int64_t q = cnt[lc[i]]++;
+            dout[q] = dy[i];
+            aout[q] = sa[i];
+            tr[q] = st_[i];
+            if (pout) pout[q] = sr[i];
+        }
+        lsd = 1;                          /* sorted: no per-customer sort below */
+    } else if (lsd) {
         /* pass 1, stable by day: outputs -> scratch; pass 2, stable by customer:
            scratch -> outputs.  Rows end up ordered by (customer, day, input row). */
         const int64_t dmin = b->day_min, R = (int64_t)drange;
@@ -941,6 +970,7 @@ int sy_build_begin(const int64_t *ids, const int64_t *t, int64_t div, int64_t mu
     b->n = n;
     b->div = div;
     b->mult = mult;
+    b->time_ordered = 1;
     int T = sy_pass_threads(n);
     /* row blocks of the passes A-C: dynamic (see run_dynamic) when threaded */
     int64_t B = T > 1 ? n / BUILD_BLOCK_ROWS : 1;
@@ -957,7 +987,7 @@ int sy_build_begin(const int64_t *ids, const int64_t *t, int64_t div, int64_t mu
         if (!cj) { st = SY_ENOMEM; goto fail; }
         for (int64_t x = 0; x < B; x++) {
             check_job c = {ids, t, amount, n * x / B, n * (x + 1) / B, t_lo, t_hi,
-                           0, 0, 0, 0, 0, 0, 0, 0.0, SY_OK};
+                           0, 0, 0, 0, 0, 0, 0, 0, 0, 0.0, 0, SY_OK};
             cj[x] = c;
         }
         run_dynamic(check_worker, cj, sizeof(check_job), B, T);
@@ -972,6 +1002,9 @@ int sy_build_begin(const int64_t *ids, const int64_t *t, int64_t div, int64_t mu
             check->nat += cj[x].nat;
             check->out_of_range += cj[x].out_of_range;
             check->nonfinite += cj[x].nonfinite;
+            check->negative += cj[x].negative;
+            check->zero += cj[x].zero;
+            b->time_ordered &= !cj[x].unordered;
             abs_sum += cj[x].abs_sum;
         }
         free(cj);
