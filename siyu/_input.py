@@ -330,7 +330,8 @@ def ids(values: Any, name: str, what: str = "customer", allow_missing: bool = Fa
         raise TypeError(f"{what} column {name!r} is boolean; pass {what} ids")
     if s.dtype.kind in "iu" and not isinstance(s.dtype, pd.api.extensions.ExtensionDtype) \
             or str(s.dtype) in ("Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32"):
-        if s.isna().any():
+        nullable = isinstance(s.dtype, pd.api.extensions.ExtensionDtype)
+        if nullable and s.isna().any():          # NumPy integers cannot be missing
             na = s.isna().to_numpy()
             if not allow_missing:
                 raise ValueError(f"{what} column {name!r} has missing ids in {_describe_rows(na)}; "
