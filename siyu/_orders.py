@@ -147,17 +147,12 @@ def statuses(values: Any, name: str, paid: Any, refunded: Any, void: Any
             pd.Index(u, dtype=object), void_list)
 
 
-# ---- bits for exact duplicate detection --------------------------------------------------
-def _words(a: np.ndarray) -> np.ndarray:
-    if a.dtype == np.float64:
-        return (a + 0.0).view(np.int64)          # -0.0 -> 0.0
-    if a.dtype.kind == "f":
-        return (a.astype(np.float64) + 0.0).view(np.int64)
-    return a.astype(np.int64, copy=False)
-
-
+# ---- exact duplicate detection ---------------------------------------------------------
 def count_duplicates(columns: list[np.ndarray | None]) -> int:
-    cols = tuple(np.ascontiguousarray(_words(c)) for c in columns if c is not None)
+    """Rows equal in every given column to an earlier row (columns in their own dtypes:
+    integers of any width, float64 compared by value)."""
+    cols = tuple(c if c.dtype.kind in "iub" or c.dtype == np.float64 else c.astype(np.int64)
+                 for c in columns if c is not None)
     if not cols or len(cols[0]) < 2:
         return 0
     return int(_core.count_duplicates(cols))

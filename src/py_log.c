@@ -511,14 +511,14 @@ fail:
 #define SY_DUP_MAX_COLS 32
 
 /* count_duplicates((col, col, ...)) -> rows equal in every column to an earlier row.
-   Columns are 1-d arrays of one length, compared as 64-bit words (pass floats as
-   .view(np.int64) after normalising -0.0). */
+   Columns are 1-d arrays of one length: integers (any width up to 64 bits, bools) or
+   float64 (compared by value, -0.0 as 0.0); other dtypes are converted to int64. */
 static PyObject *py_count_duplicates(PyObject *self, PyObject *args)
 {
     (void)self;
     PyObject *seq, *res = NULL;
     PyArrayObject *arrs[SY_DUP_MAX_COLS] = {NULL};
-    const uint64_t *cols[SY_DUP_MAX_COLS];
+    sy_column cols[SY_DUP_MAX_COLS];
     int ncols = 0;
     int64_t dups = 0;
     int st;
@@ -530,10 +530,20 @@ static PyObject *py_count_duplicates(PyObject *self, PyObject *args)
     }
     npy_intp n = -1;
     for (Py_ssize_t c = 0; c < nc; c++) {
-        if (!(arrs[c] = sy_as_1d(PyTuple_GET_ITEM(seq, c), NPY_INT64, "column", n))) goto fail;
-        n = PyArray_DIM(arrs[c], 0);
-        cols[c] = (const uint64_t *)PyArray_DATA(arrs[c]);
+        PyObject *obj = PyTuple_GET_ITEM(seq, c);
+        int type = NPY_INT64, kind = SY_COL_I64;
+        if (PyArray_Check(obj)) {
+            int t = PyArray_TYPE((PyArrayObject *)obj);
+            if (t == NPY_FLOAT64) { type = NPY_FLOAT64; kind = SY_COL_F64; }
+            else if (t == NPY_INT8 || t == NPY_UINT8 || t == NPY_BOOL) { type = NPY_INT8; kind = SY_COL_I8; }
+            else if (t == NPY_INT16 || t == NPY_UINT16) { type = NPY_INT16; kind = SY_COL_I16; }
+            else if (t == NPY_INT32 || t == NPY_UINT32) { type = NPY_INT32; kind = SY_COL_I32; }
+        }
+        if (!(arrs[c] = sy_as_1d(obj, type, "column", n))) goto fail;
         ncols++;
+        n = PyArray_DIM(arrs[c], 0);
+        cols[c].data = PyArray_DATA(arrs[c]);
+        cols[c].kind = kind;
     }
     if ((uint64_t)n >= (uint64_t)UINT32_MAX) {
         PyErr_SetString(PyExc_ValueError, "count_duplicates: too many rows");
