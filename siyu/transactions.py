@@ -257,7 +257,8 @@ class Transactions:
     # ------------------------------------------------------------------ basics
     @property
     def n_rows(self) -> int:
-        """Number of rows (orders and refunds) in the log."""
+        """Number of rows stored: orders and refunds (after the order rules, when
+        ``order=`` / ``status=`` / ``refund=`` were given; see :attr:`quality`)."""
         return int(self._log.day.size)
 
     @property
