@@ -492,13 +492,14 @@ typedef struct {
     double *amount;
     uint32_t *lc;         /* local code per row (first-seen, then rank) */
     int32_t *table;       /* dense: rank per key; hash: slot values */
-    uint32_t *hkeys;      /* hash keys */
     int64_t *cnt;
     int64_t *traw;        /* raw times in grouped order */
     int64_t *traw_cur;    /* where they are for the current partition (not owned) */
     int64_t *sort_a, *sort_b;   /* merge sort scratch (pairs), grown on demand */
     int64_t sort_cap;
     uint32_t *ukeys;      /* distinct keys (first-seen order) */
+    uint64_t *slots;      /* hash table of the sparse-key partitions */
+    int64_t cap_slots;
     int64_t *uorder;      /* sort scratch for distinct keys */
 } build_scratch;
 
@@ -510,13 +511,13 @@ static void scratch_free(build_scratch *s)
     free(s->amount);
     free(s->lc);
     free(s->table);
-    free(s->hkeys);
     free(s->cnt);
     free(s->traw);
     free(s->sort_a);
     free(s->sort_b);
     free(s->ukeys);
     free(s->uorder);
+    free(s->slots);
     memset(s, 0, sizeof(*s));
 }
 
@@ -533,7 +534,6 @@ static int scratch_reserve(build_scratch *s, int64_t rows, int64_t span)
         free(s->traw);
         free(s->ukeys);
         free(s->uorder);
-        free(s->hkeys);
         s->t = (int64_t *)malloc(sizeof(int64_t) * (size_t)r);
         s->row = (int64_t *)malloc(sizeof(int64_t) * (size_t)r);
         s->dayin = (int64_t *)malloc(sizeof(int64_t) * (size_t)r);
@@ -543,8 +543,7 @@ static int scratch_reserve(build_scratch *s, int64_t rows, int64_t span)
         s->traw = (int64_t *)malloc(sizeof(int64_t) * (size_t)r);
         s->ukeys = (uint32_t *)malloc(sizeof(uint32_t) * (size_t)r);
         s->uorder = (int64_t *)malloc(sizeof(int64_t) * 2 * (size_t)r);
-        s->hkeys = (uint32_t *)malloc(sizeof(uint32_t) * 4 * (size_t)r + 64);
-        if (!s->t || !s->row || !s->dayin || !s->amount || !s->lc || !s->cnt || !s->traw || !s->ukeys || !s->uorder || !s->hkeys) {
+        if (!s->t || !s->row || !s->dayin || !s->amount || !s->lc || !s->cnt || !s->traw || !s->ukeys || !s->uorder) {
             s->cap_rows = 0;
             return SY_ENOMEM;
         }
@@ -783,25 +782,33 @@ static int build_partition(phase1_job *j, int64_t p)
     } else {
         int64_t cap = 16;
         while (cap < 2 * r) cap *= 2;
-        uint32_t mask = (uint32_t)(cap - 1);
-        int32_t *val = s->table;
-        uint32_t *hk = s->hkeys;
-        for (int64_t x = 0; x < cap; x++) val[x] = -1;
+        if (cap > s->cap_slots) {
+            free(s->slots);
+            s->slots = (uint64_t *)malloc(sizeof(uint64_t) * (size_t)cap);
+            s->cap_slots = s->slots ? cap : 0;
+            if (!s->slots) return SY_ENOMEM;
+        }
+        /* one 8-byte slot per entry: key << 32 | (first-seen index + 1), 0 = empty */
+        uint64_t *slot = s->slots;
+        const uint32_t mask = (uint32_t)(cap - 1);
+        memset(slot, 0, sizeof(uint64_t) * (size_t)cap);
         for (int64_t i = 0; i < r; i++) {
             uint32_t key = K[i], h = (uint32_t)mix64(key) & mask;
-            while (val[h] >= 0 && hk[h] != key) h = (h + 1) & mask;
-            if (val[h] < 0) {
-                hk[h] = key;
-                val[h] = (int32_t)d;
+            uint64_t v;
+            while ((v = slot[h]) != 0 && (uint32_t)(v >> 32) != key) h = (h + 1) & mask;
+            if (v == 0) {
+                v = ((uint64_t)key << 32) | (uint64_t)(d + 1);
+                slot[h] = v;
                 s->ukeys[d++] = key;
             }
-            lc[i] = (uint32_t)val[h];
+            lc[i] = (uint32_t)(v & 0xffffffffu) - 1;
         }
+        int32_t *val = s->table;
         /* rank the distinct keys: sort (key << 32 | first-seen) */
         uint64_t *pk = (uint64_t *)s->uorder, *tmp = (uint64_t *)s->traw;
         for (int64_t c = 0; c < d; c++) pk[c] = ((uint64_t)s->ukeys[c] << 32) | (uint64_t)c;
         sort_u64(pk, tmp, d);
-        /* first-seen -> rank, through the hash values table (reuse: cap >= 2r >= d) */
+        /* first-seen -> rank (the table holds >= 4r entries >= d) */
         int32_t *rank_of = val;
         for (int64_t c = 0; c < d; c++) {
             rank_of[pk[c] & 0xffffffffu] = (int32_t)c;
