@@ -11,6 +11,18 @@
 /* calendar                                                                  */
 /* ------------------------------------------------------------------------ */
 
+typedef struct {
+    const int64_t *day;
+    int64_t *out;
+    int period;
+} period_ctx;
+
+static void period_range(void *vctx, int64_t i0, int64_t i1)
+{
+    const period_ctx *x = (const period_ctx *)vctx;
+    (void)sy_period_index_array(x->day + i0, i1 - i0, x->period, x->out + i0);
+}
+
 static PyObject *py_period_index(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -24,8 +36,14 @@ static PyObject *py_period_index(PyObject *self, PyObject *args)
     npy_intp n = PyArray_DIM(day, 0);
     if (!(out = sy_new_1d(n, NPY_INT64))) goto fail;
     SY_NOGIL_BEGIN
-    st = sy_period_index_array((const int64_t *)PyArray_DATA(day), (int64_t)n, period,
-                               (int64_t *)PyArray_DATA(out));
+    if (n >= 1000000) {        /* calendar arithmetic per day: split across threads */
+        period_ctx x = {(const int64_t *)PyArray_DATA(day), (int64_t *)PyArray_DATA(out), period};
+        sy_parallel_for((int64_t)n, 250000, period_range, &x);
+        st = SY_OK;
+    } else {
+        st = sy_period_index_array((const int64_t *)PyArray_DATA(day), (int64_t)n, period,
+                                   (int64_t *)PyArray_DATA(out));
+    }
     SY_NOGIL_END
     if (st != SY_OK) {
         sy_raise(st, "period_index");
