@@ -51,7 +51,7 @@ def _describe_rows(mask: np.ndarray, limit: int = 5) -> str:
     return f"{idx.size} row(s) (positions {shown}{more})"
 
 
-def _show(value: Any) -> str:
+def show(value: Any) -> str:
     """A value as a user would type it (no NumPy reprs such as np.int64(3))."""
     if isinstance(value, np.generic):
         value = value.item()
@@ -122,7 +122,7 @@ def check_column(values: Any, key: str) -> Any:
                         f"{type(values).__name__}; pass list(...) of it")
     if not hasattr(values, "__len__"):
         raise TypeError(f"{key}= must be a column name or an array of values (one per row), "
-                        f"got the single value {_show(values)}")
+                        f"got the single value {show(values)}")
     return values
 
 
@@ -134,7 +134,7 @@ def _native(arr: np.ndarray) -> np.ndarray:
     return arr
 
 
-def _as_series(values: Any, name: str) -> pd.Series:
+def as_series(values: Any, name: str) -> pd.Series:
     """Any 1-d column as a pandas Series (Arrow data stays Arrow-backed, zero-copy)."""
     if isinstance(values, pd.Series):
         return values
@@ -154,12 +154,12 @@ def _as_series(values: Any, name: str) -> pd.Series:
     return pd.Series(_native(arr), name=name, copy=False)
 
 
-def _arrow_type(s: pd.Series) -> Any:
+def arrow_type(s: pd.Series) -> Any:
     dt = s.dtype
     return dt.pyarrow_dtype if isinstance(dt, pd.ArrowDtype) else None
 
 
-def _from_arrow(s: pd.Series) -> pd.Series:
+def from_arrow(s: pd.Series) -> pd.Series:
     """An Arrow-backed Series as a NumPy-backed one (nulls as NaN / NaT / None)."""
     import pyarrow as pa
 
@@ -170,7 +170,7 @@ def _from_arrow(s: pd.Series) -> pd.Series:
 def _is_text(s: pd.Series) -> bool:
     if isinstance(s.dtype, pd.StringDtype):
         return True
-    t = _arrow_type(s)
+    t = arrow_type(s)
     if t is not None:
         import pyarrow as pa
 
@@ -322,10 +322,10 @@ def ids(values: Any, name: str, what: str = "customer", allow_missing: bool = Fa
         sort: bool = True) -> Ids:
     """Validate an id column.  Integer ids pass through as int64 (the grouping kernel
     factorises them); text ids are stripped and factorised, never parsed as numbers."""
-    s = _as_series(values, name)
-    at = _arrow_type(s)
+    s = as_series(values, name)
+    at = arrow_type(s)
     if at is not None and not _is_text(s):
-        s = _from_arrow(s)
+        s = from_arrow(s)
     if s.dtype == bool or str(s.dtype) == "boolean":
         raise TypeError(f"{what} column {name!r} is boolean; pass {what} ids")
     if s.dtype.kind in "iu" and not isinstance(s.dtype, pd.api.extensions.ExtensionDtype) \
@@ -415,9 +415,9 @@ def times(values: Any, name: str, tz: str | None = None) -> Times:
     """
     if isinstance(values, np.ndarray) and values.dtype.kind == "M":
         return _datetime64_raw(values, name)
-    s = _as_series(values, name)
-    if _arrow_type(s) is not None:
-        s = _from_arrow(s)
+    s = as_series(values, name)
+    if arrow_type(s) is not None:
+        s = from_arrow(s)
     dtype = s.dtype
     if len(s) == 0 and not isinstance(dtype, pd.DatetimeTZDtype):
         return Times(np.zeros(0, np.int64), 1, 1, s)
@@ -493,7 +493,7 @@ def _parse_times(s: pd.Series, name: str, tz: str | None) -> pd.Series:
     if bad.any():
         first = s[bad].iloc[0]
         raise ValueError(f"time column {name!r} has unparseable or out-of-range values in "
-                         f"{_describe_rows(bad)}, e.g. {_show(first)}; fix them or parse the "
+                         f"{_describe_rows(bad)}, e.g. {show(first)}; fix them or parse the "
                          "column yourself with pd.to_datetime")
     return parsed
 
@@ -507,7 +507,7 @@ def _range_message(name: str, mask: np.ndarray, source: Any) -> str:
     ex = ""
     try:
         first = np.asarray(source)[np.flatnonzero(mask)[0]]
-        ex = f", e.g. {np.datetime_as_string(first) if isinstance(first, np.datetime64) else _show(first)}"
+        ex = f", e.g. {np.datetime_as_string(first) if isinstance(first, np.datetime64) else show(first)}"
     except Exception:
         pass
     return (f"time column {name!r} has times outside the supported range ({TIME_RANGE_TEXT}) in "
@@ -541,10 +541,10 @@ def times_to_days(values: Any, name: str, tz: str | None = None) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- amounts
-def _numeric(values: Any, name: str, what: str) -> np.ndarray:
-    s = _as_series(values, name)
-    if _arrow_type(s) is not None:
-        s = _from_arrow(s)
+def numeric(values: Any, name: str, what: str) -> np.ndarray:
+    s = as_series(values, name)
+    if arrow_type(s) is not None:
+        s = from_arrow(s)
     if s.dtype == bool or str(s.dtype) == "boolean" or (
             s.dtype.kind not in "iuf" and not (len(s) == 0 and s.dtype == object)):
         fix = (f"pd.to_numeric(df[{name!r}].astype(str).str.replace(r'[￥¥$€£,\\s]|元|RMB|CNY', "
@@ -561,7 +561,7 @@ def amounts(values: Any, name: str, what: str = "amount") -> np.ndarray:
     Returns a float64 array that may share memory with the input: callers must not
     modify it.
     """
-    arr = _numeric(values, name, what)
+    arr = numeric(values, name, what)
     problem = amount_problem(arr)
     if problem:
         raise amount_error(arr, name, problem, what)
@@ -585,7 +585,7 @@ def amount_error(arr: np.ndarray, name: str, code: int, what: str = "amount") ->
         return ValueError(f"{what} column {name!r} has NaN or infinite values in "
                           f"{_describe_rows(bad)}; drop or fill them{hint}")
     big = np.abs(arr) > np.finfo(np.float64).max / max(len(arr), 1)
-    ex = _show(float(arr[np.flatnonzero(big)[0]])) if big.any() else ""
+    ex = show(float(arr[np.flatnonzero(big)[0]])) if big.any() else ""
     return ValueError(f"{what} column {name!r} has values so large that their sum overflows "
                       f"(becomes infinite) in {_describe_rows(big)}, e.g. {ex}; check the "
                       "column's units or drop those rows")
@@ -593,7 +593,7 @@ def amount_error(arr: np.ndarray, name: str, code: int, what: str = "amount") ->
 
 def refunds(values: Any, name: str) -> np.ndarray:
     """A refund column: numeric, >= 0, finite; missing means no refund (0)."""
-    arr = _numeric(values, name, "refund")
+    arr = numeric(values, name, "refund")
     arr = np.where(np.isnan(arr), 0.0, arr)
     bad = ~np.isfinite(arr) | (arr < 0)
     if bad.any():
@@ -617,9 +617,9 @@ def quantities(values: Any, name: str) -> np.ndarray:
 
 def labels(values: Any, name: str) -> tuple[np.ndarray, pd.Index]:
     """Factorise a label column (e.g. channel).  Missing values get the "(missing)" label."""
-    s = _as_series(values, name)
-    if _arrow_type(s) is not None:
-        s = _from_arrow(s)
+    s = as_series(values, name)
+    if arrow_type(s) is not None:
+        s = from_arrow(s)
     codes, uniques = pd.factorize(s, sort=True, use_na_sentinel=True)
     codes = np.asarray(codes, dtype=np.int64)
     if (codes < 0).any():
@@ -631,9 +631,9 @@ def labels(values: Any, name: str) -> tuple[np.ndarray, pd.Index]:
 
 def flags(values: Any, name: str) -> np.ndarray:
     """Validate a membership flag column: booleans or 0/1; missing counts as False."""
-    s = _as_series(values, name)
-    if _arrow_type(s) is not None:
-        s = _from_arrow(s)
+    s = as_series(values, name)
+    if arrow_type(s) is not None:
+        s = from_arrow(s)
     if s.dtype == bool:
         return np.ascontiguousarray(s.to_numpy(), dtype=np.int8)
     if s.dtype.kind in "iuf" or s.dtype == object or str(s.dtype) == "boolean":

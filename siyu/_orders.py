@@ -67,7 +67,7 @@ def _status_map(paid: Any, refunded: Any, void: Any) -> dict[Any, int]:
         for v in values:
             key = _status_key(v)
             if key in seen and seen[key] != arg:
-                raise ValueError(f"status {inp._show(v)} is given both as {seen[key]}= and "
+                raise ValueError(f"status {inp.show(v)} is given both as {seen[key]}= and "
                                  f"{arg}=; map each status to one of them")
             seen[key] = arg
             table[key] = STATUS_CLASSES[arg]
@@ -94,10 +94,10 @@ def reader_rules(quality: Any) -> list[Rule]:
     out = []
     for key, count in quality.items():
         if not isinstance(key, str) or not key:
-            raise TypeError(f"quality= keys must be rule names (text), got {inp._show(key)}")
+            raise TypeError(f"quality= keys must be rule names (text), got {inp.show(key)}")
         if isinstance(count, (bool, np.bool_)) or not isinstance(count, (int, np.integer)) \
                 or count < 0:
-            raise ValueError(f"quality={{{key!r}: ...}} must be a count >= 0, got {inp._show(count)}")
+            raise ValueError(f"quality={{{key!r}: ...}} must be a count >= 0, got {inp.show(count)}")
         from siyu import _i18n
 
         text = f"quality.{key}" if f"quality.{key}" in _i18n.CATALOGUE else None
@@ -114,9 +114,9 @@ def statuses(values: Any, name: str, paid: Any, refunded: Any, void: Any
     [(status, rows)] of the void statuses).  Unknown statuses raise a ValueError that
     lists each with its row count and the argument that maps it.
     """
-    s = inp._as_series(values, name)
-    if inp._arrow_type(s) is not None:
-        s = inp._from_arrow(s)
+    s = inp.as_series(values, name)
+    if inp.arrow_type(s) is not None:
+        s = inp.from_arrow(s)
     codes, uniques = pd.factorize(s, sort=False, use_na_sentinel=True)
     codes = np.asarray(codes, dtype=np.int64)
     u = list(uniques)
@@ -133,8 +133,8 @@ def statuses(values: Any, name: str, paid: Any, refunded: Any, void: Any
     if unknown.size:
         order = unknown[np.argsort(-counts[unknown], kind="stable")]
         shown = [u[j].strip() if isinstance(u[j], str) else u[j] for j in order]
-        lines = ", ".join(f"{inp._show(v)} ({int(counts[j]):,} rows)" for v, j in zip(shown, order))
-        example = "[" + ", ".join(inp._show(v) for v in shown) + "]"
+        lines = ", ".join(f"{inp.show(v)} ({int(counts[j]):,} rows)" for v, j in zip(shown, order))
+        example = "[" + ", ".join(inp.show(v) for v in shown) + "]"
         raise ValueError(
             f"status column {name!r} has {len(shown)} status value(s) siyu does not know: "
             f"{lines}. Say what each one means with paid= (real purchases), refunded= "
@@ -261,7 +261,7 @@ def _mixed_message(name: str, oid: inp.Ids, ocodes: np.ndarray, cust_codes: np.n
         rows = np.flatnonzero(ocodes == o)
         cs = cust_labels[np.unique(cust_codes[rows])][:3]
         label = oid.index[o] if oid.index is not None else o
-        shown.append(f"{inp._show(label)} (customers {', '.join(inp._show(c) for c in cs)})")
+        shown.append(f"{inp.show(label)} (customers {', '.join(inp.show(c) for c in cs)})")
     return (f"order column {name!r}: {bad.size} order id(s) have rows of several customers, "
             f"e.g. {'; '.join(shown)}. An order belongs to one customer: fix those rows, or "
             "leave out order= to treat every row as its own order")
@@ -408,7 +408,7 @@ def order_log(p: Parsed, names: dict[str, str | None], order: Any, status: Any, 
     if status is not None:
         for value, count in void_list:
             rules.append(Rule(f"void_rows[{value}]", count, "quality.void_rows",
-                              {"status": inp._show(value)}))
+                              {"status": inp.show(value)}))
         rules.append(Rule("refunded_orders", int(np.count_nonzero(outcome == ORD_REFUNDED)),
                           "quality.refunded_orders"))
         if order is not None:

@@ -228,7 +228,7 @@ class Transactions:
             n=n,
             cust=inp.ids(values["customer"], str(names["customer"])),
             time=inp.times(values["time"], str(names["time"]), tz),
-            amount=opt("amount", lambda v, nm: inp._numeric(v, nm, "amount")),
+            amount=opt("amount", lambda v, nm: inp.numeric(v, nm, "amount")),
             channel=opt("channel", inp.labels),
             member=opt("member", inp.flags),
             product=opt("product", inp.labels),
