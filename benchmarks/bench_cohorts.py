@@ -246,6 +246,10 @@ def child(path: str, task: str, who: str, threads: int) -> None:
                        "paid_at": np.load(os.path.join(path, "time.npy")),
                        "amount": np.load(os.path.join(path, "amount.npy"))}, copy=False)
     out: dict = {"who": who, "task": task}
+    # every contender's library is imported before the memory baseline
+    import importlib
+    importlib.import_module({"siyu": "siyu", "polars": "polars", "duckdb": "duckdb",
+                             "lifetimes": "lifetimes.utils"}.get(who, "pandas"))
     if threads:
         import siyu
         siyu.set_num_threads(threads)

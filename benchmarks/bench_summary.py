@@ -161,6 +161,10 @@ def child(path: str, who: str, nrows: int, threads: int | None, task: str) -> No
     df = pd.DataFrame({"customer": c, "time": t, "amount": a}, copy=False)
     input_bytes = c.nbytes + t.nbytes + a.nbytes
     out: dict = {"who": who, "rows": nrows, "input_bytes": input_bytes}
+    # every contender's library is imported before the memory baseline
+    import importlib
+    importlib.import_module({"siyu": "siyu", "polars": "polars", "duckdb": "duckdb",
+                             "lifetimes": "lifetimes.utils"}.get(who, "pandas"))
     if threads:
         import siyu
         siyu.set_num_threads(threads)
