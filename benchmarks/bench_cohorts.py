@@ -245,6 +245,11 @@ def rss() -> int:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def cpu_seconds() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def peak_rss() -> int:
     """Peak resident memory since the last rss() call (VmHWM), else since the start."""
     try:
@@ -275,9 +280,11 @@ def child(path: str, task: str, who: str, threads: int) -> None:
     walls, parts = [], []
     for rep in range(REPEAT):
         part: dict = {}
+        c0 = cpu_seconds()
         t0 = time.perf_counter()
         convert = TASKS[task][who](df, pd, part)
         walls.append(time.perf_counter() - t0)
+        part["cpu_s"] = cpu_seconds() - c0
         parts.append(part)
         if rep == 0:
             out["peak_extra_bytes"] = max(peak_rss() - base, 0)
@@ -361,13 +368,15 @@ def main() -> None:
                     failures += compare(path, task, "siyu", threads=n)
             s = res["siyu"]["wall_s"]
             print(f"\n{label}:")
-            print(f"  {'contender':<11}{'wall s':>9}{'siyu is':>14}{'peak extra MB':>15}")
+            print(f"  {'contender':<11}{'wall s':>9}{'siyu is':>14}{'cpu s':>9}{'peak extra MB':>15}")
             for who, r in res.items():
                 ratio = "" if who.startswith("siyu") else f"{r['wall_s'] / s:.1f}x faster"
-                print(f"  {who:<11}{r['wall_s']:>9.3f}{ratio:>14}{r['peak_extra_bytes'] / 1e6:>15.0f}")
+                print(f"  {who:<11}{r['wall_s']:>9.3f}{ratio:>14}{r['cpu_s']:>9.2f}"
+                      f"{r['peak_extra_bytes'] / 1e6:>15.0f}")
             b = res["siyu"]
             print(f"  siyu = Transactions() {b['construct_s']:.3f}s + {task} "
                   f"{b['wall_s'] - b['construct_s']:.3f}s; every ratio includes both")
+        print("(cpu s: user + system seconds of the same run, all threads)")
         print(f"\nload average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if failures:
         print("\nMISMATCH:\n  " + "\n  ".join(failures))

@@ -158,6 +158,11 @@ def rss() -> int:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def cpu_seconds() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def peak_rss() -> int:
     """Peak resident memory since the last rss() call (VmHWM), else since the start."""
     try:
@@ -207,9 +212,11 @@ def child(path: str, who: str, nrows: int, threads: int | None, task: str) -> No
         return
     for rep in range(REPEAT):
         part: dict = {}
+        c0 = cpu_seconds()
         t0 = time.perf_counter()
         ids, cols = CONTENDERS[who](df, pd, part)
         walls.append(time.perf_counter() - t0)
+        part["cpu_s"] = cpu_seconds() - c0
         parts.append(part)
         if rep == 0:
             out["peak_extra_bytes"] = max(peak_rss() - base, 0)
@@ -284,12 +291,14 @@ def main() -> None:
                 if who != "siyu":
                     failures += compare(path, who)
         base = results.get("siyu")
-        print(f"\n{'contender':<12}{'wall s':>10}{'siyu is':>12}{'peak extra MB':>15}"
+        print(f"\n{'contender':<12}{'wall s':>10}{'siyu is':>14}{'cpu s':>9}{'peak extra MB':>15}"
               f"{'peak/input':>12}")
         for who, r in results.items():
             ratio = "" if who == "siyu" else f"{r['wall_s'] / base['wall_s']:.1f}x faster"
-            print(f"{who:<12}{r['wall_s']:>10.3f}{ratio:>12}"
+            print(f"{who:<12}{r['wall_s']:>10.3f}{ratio:>14}{r['cpu_s']:>9.2f}"
                   f"{r['peak_extra_bytes'] / 1e6:>15.0f}{r['peak_extra_bytes'] / r['input_bytes']:>12.2f}")
+        print("(cpu s: user + system seconds of the same run, all threads: the work done, "
+              "less sensitive to a busy machine than wall time)")
         if base:
             print(f"\nsiyu breakdown (best run): Transactions() {base['construct_s']:.3f}s + "
                   f"summary() {base['summary_s']:.3f}s; every ratio above includes both")
