@@ -23,13 +23,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
+
+from _bench_util import cpu_seconds, load_average, peak_rss, rss
 
 REPEAT = 3
 RTOL = 1e-9
@@ -234,34 +235,6 @@ TASKS = {"cohorts": {"siyu": siyu_cohorts, "pandas": pandas_cohorts, "polars": p
                        "polars": polars_retention, "duckdb": duckdb_retention}}
 
 
-def rss() -> int:
-    """Resident memory now; also resets the peak (VmHWM) so peak_rss() measures from here."""
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-    except OSError:
-        pass
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def cpu_seconds() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
-def peak_rss() -> int:
-    """Peak resident memory since the last rss() call (VmHWM), else since the start."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
 def child(path: str, task: str, who: str, threads: int) -> None:
     import pandas as pd
 
@@ -347,7 +320,7 @@ def main() -> None:
         del c, t, a
         print(f"log: {args.rows:,} rows, {args.customers:,} customers, shuffled, int64 ids, "
               f"datetime64[ns]; cores: {os.cpu_count()}; load average at start: "
-              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+              f"{load_average()}")
         print(f"policy: each contender and task in its own process, same pandas DataFrame input, "
               f"best of {REPEAT}; results compared cell by cell (revenue rtol {RTOL:g})")
         for task, label in (("cohorts", "monthly cohort matrix (active, orders, revenue)"),
@@ -377,7 +350,7 @@ def main() -> None:
             print(f"  siyu = Transactions() {b['construct_s']:.3f}s + {task} "
                   f"{b['wall_s'] - b['construct_s']:.3f}s; every ratio includes both")
         print("(cpu s: user + system seconds of the same run, all threads)")
-        print(f"\nload average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        print(f"\nload average at end: {load_average()}")
     if failures:
         print("\nMISMATCH:\n  " + "\n  ".join(failures))
         sys.exit(1)

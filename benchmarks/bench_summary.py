@@ -26,13 +26,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
+
+from _bench_util import cpu_seconds, load_average, peak_rss, rss
 
 END = "2024-12-31"
 REPEAT = 3
@@ -147,34 +148,6 @@ CONTENDERS = {"siyu": run_siyu, "pandas": run_pandas, "polars": run_polars,
 BASE_RSS = [0]
 
 
-def rss() -> int:
-    """Resident memory now; also resets the peak (VmHWM) so peak_rss() measures from here."""
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-    except OSError:
-        pass
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def cpu_seconds() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
-def peak_rss() -> int:
-    """Peak resident memory since the last rss() call (VmHWM), else since the start."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
 def child(path: str, who: str, nrows: int, threads: int | None, task: str) -> None:
     import pandas as pd
 
@@ -280,7 +253,7 @@ def main() -> None:
         print(f"log: {args.rows:,} rows, {args.customers:,} customers, shuffled, int64 ids, "
               f"datetime64[ns] (generated in {time.perf_counter() - t0:.1f}s)")
         print(f"cores: {os.cpu_count()}; load average at start: "
-              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+              f"{load_average()}")
         print(f"policy: each contender in its own process, same pandas DataFrame input, best of "
               f"{REPEAT}; results compared value by value (floats rtol {RTOL:g})")
         results = {}
@@ -321,7 +294,7 @@ def main() -> None:
             failures += compare(path, "lifetimes")
             print(f"lifetimes on {args.lifetimes_rows:,} rows: {lt['wall_s']:.2f}s vs siyu "
                   f"{sy['wall_s']:.3f}s -> {lt['wall_s'] / sy['wall_s']:.0f}x")
-        print(f"\nload average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        print(f"\nload average at end: {load_average()}")
     if failures:
         print("\nMISMATCH:\n  " + "\n  ".join(failures))
         sys.exit(1)

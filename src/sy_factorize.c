@@ -837,24 +837,7 @@ static int build_partition(phase1_job *j, int64_t p)
     memcpy(part->keys, s->ukeys, sizeof(uint32_t) * (size_t)d);
     memcpy(part->start, cnt, sizeof(int64_t) * (size_t)(d + 1));
     int64_t *tr = s->traw, *dy = s->dayin;
-    if (b->time_ordered) {
-        /* rows arrive in time order, so each customer's rows already come sorted by
-           day: one stable pass by customer is enough */
-        times_to_days(dout, dy, r, b->div, b->mult);
-        int64_t *st_ = s->t, *sr = s->row;
-        double *sa = s->amount;
-        memcpy(st_, dout, sizeof(int64_t) * (size_t)r);
-        memcpy(sa, aout, sizeof(double) * (size_t)r);
-        if (pout) memcpy(sr, pout, sizeof(int64_t) * (size_t)r);
-        for (int64_t i = 0; i < r; i++) {
-            int64_t q = cnt[lc[i]]++;
-            dout[q] = dy[i];
-            aout[q] = sa[i];
-            tr[q] = st_[i];
-            if (pout) pout[q] = sr[i];
-        }
-        lsd = 1;                          /* sorted: no per-customer sort below */
-    } else if (lsd) {
+    if (lsd && !b->time_ordered) {
         /* pass 1, stable by day: outputs -> scratch; pass 2, stable by customer:
            scratch -> outputs.  Rows end up ordered by (customer, day, input row). */
         const int64_t dmin = b->day_min, R = (int64_t)drange;
@@ -882,6 +865,8 @@ static int build_partition(phase1_job *j, int64_t p)
         }
         tr = dy;
     } else {
+        /* one stable pass by customer; when the input rows arrive in time order each
+           customer's rows then come sorted by day already */
         int64_t *sr = s->row, *st_ = s->t;
         double *sa = s->amount;
         times_to_days(dout, dy, r, b->div, b->mult);
@@ -895,6 +880,7 @@ static int build_partition(phase1_job *j, int64_t p)
             tr[q] = st_[i];
             if (pout) pout[q] = sr[i];
         }
+        lsd = b->time_ordered;            /* sorted: no per-customer sort below */
     }
     /* per customer: sort by day (unless done), count exact duplicates within a day */
     for (int64_t c = 0; c < d; c++) {
