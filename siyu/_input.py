@@ -51,7 +51,7 @@ def _describe_rows(mask: np.ndarray, limit: int = 5) -> str:
     return f"{idx.size} row(s) (positions {shown}{more})"
 
 
-def _show(value: Any) -> str:
+def show(value: Any) -> str:
     """A value as a user would type it (no NumPy reprs such as np.int64(3))."""
     if isinstance(value, np.generic):
         value = value.item()
@@ -122,7 +122,7 @@ def check_column(values: Any, key: str) -> Any:
                         f"{type(values).__name__}; pass list(...) of it")
     if not hasattr(values, "__len__"):
         raise TypeError(f"{key}= must be a column name or an array of values (one per row), "
-                        f"got the single value {_show(values)}")
+                        f"got the single value {show(values)}")
     return values
 
 
@@ -134,7 +134,7 @@ def _native(arr: np.ndarray) -> np.ndarray:
     return arr
 
 
-def _as_series(values: Any, name: str) -> pd.Series:
+def as_series(values: Any, name: str) -> pd.Series:
     """Any 1-d column as a pandas Series (Arrow data stays Arrow-backed, zero-copy)."""
     if isinstance(values, pd.Series):
         return values
@@ -154,12 +154,12 @@ def _as_series(values: Any, name: str) -> pd.Series:
     return pd.Series(_native(arr), name=name, copy=False)
 
 
-def _arrow_type(s: pd.Series) -> Any:
+def arrow_type(s: pd.Series) -> Any:
     dt = s.dtype
     return dt.pyarrow_dtype if isinstance(dt, pd.ArrowDtype) else None
 
 
-def _from_arrow(s: pd.Series) -> pd.Series:
+def from_arrow(s: pd.Series) -> pd.Series:
     """An Arrow-backed Series as a NumPy-backed one (nulls as NaN / NaT / None)."""
     import pyarrow as pa
 
@@ -170,7 +170,7 @@ def _from_arrow(s: pd.Series) -> pd.Series:
 def _is_text(s: pd.Series) -> bool:
     if isinstance(s.dtype, pd.StringDtype):
         return True
-    t = _arrow_type(s)
+    t = arrow_type(s)
     if t is not None:
         import pyarrow as pa
 
@@ -193,6 +193,7 @@ class Ids:
     dtype: Any
     n_stripped: int = 0
     missing: np.ndarray | None = None
+    text: bool = False          # ids were text (stripped, never parsed)
 
     def labels(self, uniques: np.ndarray, name: str | None) -> pd.Index:
         """The ids of the given values (as returned by the grouping kernel)."""
@@ -203,86 +204,134 @@ class Ids:
         return self.index[uniques].rename(name)
 
 
+def _arrow_text(s: pd.Series) -> Any:
+    """The values as a pyarrow string array when they are all text (or missing); None
+    without pyarrow (the pandas path then factorises them)."""
+    try:
+        import pyarrow as pa
+    except ImportError:
+        return None
+
+    if _is_text(s):
+        arr = s.array
+        if hasattr(arr, "_pa_array"):
+            return pa.chunked_array(arr._pa_array).combine_chunks()
+        return pa.array(arr, type=pa.large_string() if len(s) > 2**26 else pa.string(),
+                        from_pandas=True)
+    if s.dtype != object:
+        return None
+    try:
+        arr = pa.array(s, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return None                       # mixed types: the pandas path
+    return arr if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type) else None
+
+
+def _arrow_text_codes(arr: Any, sort: bool) -> tuple[np.ndarray, pd.Index, int, np.ndarray]:
+    """Factorise text with Arrow compute: encode, strip the distinct values and merge
+    those that became equal, sort them; "" after stripping is missing.  The distinct
+    ids come back as an Arrow-backed string Index (pandas' ``string[pyarrow]``, the
+    default string type of pandas 3): no Python string per id is created."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    enc = pc.dictionary_encode(arr)
+    idx = enc.indices.to_numpy(zero_copy_only=False)
+    if enc.indices.null_count:
+        idx = np.where(enc.indices.is_null().to_numpy(zero_copy_only=False), -1, idx)
+    idx = idx.astype(np.int64, copy=False)
+    dic = enc.dictionary
+    trimmed = pc.utf8_trim_whitespace(dic)
+    changed = pc.not_equal(dic, trimmed).to_numpy(zero_copy_only=False)
+    n_stripped = 0
+    if changed.any():
+        counts = np.bincount(idx[idx >= 0], minlength=len(dic))
+        n_stripped = int(counts[changed].sum())
+    enc2 = pc.dictionary_encode(trimmed)
+    j = enc2.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    tu = enc2.dictionary
+    if sort and len(tu) > 1:
+        order = pc.sort_indices(tu).to_numpy(zero_copy_only=False)
+        rank = np.empty(len(order), np.int64)
+        rank[order] = np.arange(len(order))
+        j = rank[j]
+        tu = tu.take(pa.array(order))
+    empty = np.flatnonzero(pc.equal(pc.utf8_length(tu), 0).to_numpy(zero_copy_only=False))
+    if empty.size:                          # "" or "   " is a missing id
+        e = int(empty[0])
+        j = np.where(j == e, -1, np.where(j > e, j - 1, j))
+        tu = pc.filter(tu, pc.not_equal(pc.utf8_length(tu), 0))
+    codes = np.where(idx >= 0, j[np.maximum(idx, 0)], -1) if len(j) else np.full(len(idx), -1)
+    uniques = pd.Index(pd.arrays.ArrowStringArray(pa.chunked_array([tu.cast(pa.string())])))
+    return np.ascontiguousarray(codes, dtype=np.int64), uniques, n_stripped, codes < 0
+
+
 def _text_codes(s: pd.Series, what: str, name: str, allow_missing: bool, sort: bool
                 ) -> tuple[np.ndarray, pd.Index, int, np.ndarray]:
     """Factorise ids that are text (or mixed): surrounding whitespace stripped and
-    counted, never parsed as numbers.  Returns (codes, uniques, n_stripped, missing)."""
-    if _is_text(s) and _arrow_type(s) is not None or isinstance(s.dtype, pd.StringDtype) and \
-            getattr(s.dtype, "storage", "") == "pyarrow":
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        arr = pa.chunked_array(s.array._pa_array) if hasattr(s.array, "_pa_array") else pa.array(s)
-        enc = pc.dictionary_encode(arr).combine_chunks()
-        dic = enc.dictionary.to_pandas().astype(object)
-        idx = enc.indices.to_numpy(zero_copy_only=False)
-        if enc.indices.null_count:
-            idx = np.where(enc.indices.is_null().to_numpy(zero_copy_only=False), -1, idx)
-        raw_codes, raw_uniques = np.asarray(idx, dtype=np.int64), pd.Index(dic, dtype=object)
+    counted, never parsed as numbers.  Returns (codes, uniques, n_stripped, missing,
+    whether the ids are text)."""
+    arr = _arrow_text(s)
+    if arr is not None:
+        codes, uniques, n_stripped, missing = _arrow_text_codes(arr, sort)
+        text = True
     else:
-        raw_codes, raw_uniques = pd.factorize(s, sort=False, use_na_sentinel=True)
-        raw_codes = np.asarray(raw_codes, dtype=np.int64)
-        raw_uniques = pd.Index(raw_uniques)
-    # strip each distinct value once, then merge values that became equal
-    u = raw_uniques.to_numpy(dtype=object) if raw_uniques.dtype == object else None
-    n_stripped = 0
-    if u is not None:
-        is_str = np.fromiter((isinstance(v, str) for v in u), bool, len(u))
-        if is_str.any():
-            stripped = u.copy()
-            stripped[is_str] = [v.strip() for v in u[is_str]]
-            changed = np.flatnonzero(is_str & (stripped != u))
-            if changed.size:
-                per_unique = np.bincount(raw_codes[raw_codes >= 0], minlength=len(u))
-                n_stripped = int(per_unique[changed].sum())
-            empty = np.flatnonzero(is_str & (stripped == ""))
-            u = stripped
-        else:
-            empty = np.zeros(0, np.int64)
-        uniq_codes, uniques = pd.factorize(pd.Index(u, dtype=object), sort=sort,
-                                           use_na_sentinel=True)
-        uniq_codes = np.asarray(uniq_codes, dtype=np.int64)
-        if empty.size:
-            uniq_codes[empty] = -1              # "" or "   " is a missing id
-            keep = np.setdiff1d(np.arange(len(uniques)), np.unique(uniq_codes[uniq_codes >= 0]),
-                                assume_unique=True)
-            if keep.size:                        # drop the "" label and renumber
-                alive = np.ones(len(uniques), bool)
-                alive[keep] = False
-                renum = np.cumsum(alive) - 1
-                uniq_codes = np.where(uniq_codes >= 0, renum[np.maximum(uniq_codes, 0)], -1)
-                uniques = uniques[alive]
-        codes = np.where(raw_codes >= 0, uniq_codes[np.maximum(raw_codes, 0)], -1)
-    else:
-        if sort:
-            order = np.argsort(raw_uniques.to_numpy(), kind="stable")
-            rank = np.empty_like(order)
-            rank[order] = np.arange(order.size)
-            codes = np.where(raw_codes >= 0, rank[np.maximum(raw_codes, 0)], -1)
-            uniques = raw_uniques[order]
-        else:
-            codes, uniques = raw_codes, raw_uniques
-    missing = codes < 0
+        codes, uniques, n_stripped, missing = _pandas_text_codes(s, sort)
+        text = uniques.dtype == object and any(isinstance(v, str) for v in uniques[:1000])
     if missing.any() and not allow_missing:
         raise ValueError(f"{what} column {name!r} has missing ids in {_describe_rows(missing)}; "
                          "drop or fill them first")
-    return (np.ascontiguousarray(codes, dtype=np.int64), pd.Index(uniques, name=name),
-            n_stripped, missing)
+    return codes, uniques.rename(name), n_stripped, missing, text
+
+
+def _pandas_text_codes(s: pd.Series, sort: bool) -> tuple[np.ndarray, pd.Index, int, np.ndarray]:
+    """Mixed or non-text ids (e.g. text and numbers in one object column)."""
+    raw_codes, raw_uniques = pd.factorize(s, sort=False, use_na_sentinel=True)
+    raw_codes = np.asarray(raw_codes, dtype=np.int64)
+    raw_uniques = pd.Index(raw_uniques)
+    n_stripped = 0
+    if raw_uniques.dtype == object:
+        u = raw_uniques.to_numpy(dtype=object)
+        is_str = np.fromiter((isinstance(v, str) for v in u), bool, len(u))
+        stripped = u.copy()
+        stripped[is_str] = [v.strip() for v in u[is_str]]
+        changed = np.flatnonzero(is_str & (stripped != u))
+        if changed.size:
+            per_unique = np.bincount(raw_codes[raw_codes >= 0], minlength=len(u))
+            n_stripped = int(per_unique[changed].sum())
+        blank = is_str & (stripped == "")
+        stripped[blank] = None
+        uniq_codes, uniques = pd.factorize(pd.Index(stripped, dtype=object), sort=sort,
+                                           use_na_sentinel=True)
+        uniq_codes = np.asarray(uniq_codes, dtype=np.int64)
+        codes = np.where(raw_codes >= 0, uniq_codes[np.maximum(raw_codes, 0)], -1) \
+            if len(uniq_codes) else np.full(len(raw_codes), -1)
+        uniques = pd.Index(uniques, dtype=object)
+    elif sort:
+        order = np.argsort(raw_uniques.to_numpy(), kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        codes = np.where(raw_codes >= 0, rank[np.maximum(raw_codes, 0)], -1)
+        uniques = raw_uniques[order]
+    else:
+        codes, uniques = raw_codes, raw_uniques
+    return np.ascontiguousarray(codes, dtype=np.int64), uniques, n_stripped, codes < 0
 
 
 def ids(values: Any, name: str, what: str = "customer", allow_missing: bool = False,
         sort: bool = True) -> Ids:
     """Validate an id column.  Integer ids pass through as int64 (the grouping kernel
     factorises them); text ids are stripped and factorised, never parsed as numbers."""
-    s = _as_series(values, name)
-    at = _arrow_type(s)
+    s = as_series(values, name)
+    at = arrow_type(s)
     if at is not None and not _is_text(s):
-        s = _from_arrow(s)
+        s = from_arrow(s)
     if s.dtype == bool or str(s.dtype) == "boolean":
         raise TypeError(f"{what} column {name!r} is boolean; pass {what} ids")
     if s.dtype.kind in "iu" and not isinstance(s.dtype, pd.api.extensions.ExtensionDtype) \
             or str(s.dtype) in ("Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32"):
-        if s.isna().any():
+        nullable = isinstance(s.dtype, pd.api.extensions.ExtensionDtype)
+        if nullable and s.isna().any():          # NumPy integers cannot be missing
             na = s.isna().to_numpy()
             if not allow_missing:
                 raise ValueError(f"{what} column {name!r} has missing ids in {_describe_rows(na)}; "
@@ -293,8 +342,9 @@ def ids(values: Any, name: str, what: str = "customer", allow_missing: bool = Fa
             arr = _native(s.to_numpy(dtype=np.int64))
             return Ids(np.ascontiguousarray(arr), None, dtype,
                        missing=np.zeros(len(arr), bool) if allow_missing else None)
-    codes, uniques, n_stripped, missing = _text_codes(s, what, name, allow_missing, sort)
-    return Ids(codes, uniques, uniques.dtype, n_stripped, missing if allow_missing else None)
+    codes, uniques, n_stripped, missing, text = _text_codes(s, what, name, allow_missing, sort)
+    return Ids(codes, uniques, uniques.dtype, n_stripped, missing if allow_missing else None,
+               text)
 
 
 def _int_ids_with_missing(s: pd.Series, na: np.ndarray, name: str) -> Ids:
@@ -365,9 +415,9 @@ def times(values: Any, name: str, tz: str | None = None) -> Times:
     """
     if isinstance(values, np.ndarray) and values.dtype.kind == "M":
         return _datetime64_raw(values, name)
-    s = _as_series(values, name)
-    if _arrow_type(s) is not None:
-        s = _from_arrow(s)
+    s = as_series(values, name)
+    if arrow_type(s) is not None:
+        s = from_arrow(s)
     dtype = s.dtype
     if len(s) == 0 and not isinstance(dtype, pd.DatetimeTZDtype):
         return Times(np.zeros(0, np.int64), 1, 1, s)
@@ -443,7 +493,7 @@ def _parse_times(s: pd.Series, name: str, tz: str | None) -> pd.Series:
     if bad.any():
         first = s[bad].iloc[0]
         raise ValueError(f"time column {name!r} has unparseable or out-of-range values in "
-                         f"{_describe_rows(bad)}, e.g. {_show(first)}; fix them or parse the "
+                         f"{_describe_rows(bad)}, e.g. {show(first)}; fix them or parse the "
                          "column yourself with pd.to_datetime")
     return parsed
 
@@ -457,7 +507,7 @@ def _range_message(name: str, mask: np.ndarray, source: Any) -> str:
     ex = ""
     try:
         first = np.asarray(source)[np.flatnonzero(mask)[0]]
-        ex = f", e.g. {np.datetime_as_string(first) if isinstance(first, np.datetime64) else _show(first)}"
+        ex = f", e.g. {np.datetime_as_string(first) if isinstance(first, np.datetime64) else show(first)}"
     except Exception:
         pass
     return (f"time column {name!r} has times outside the supported range ({TIME_RANGE_TEXT}) in "
@@ -491,10 +541,10 @@ def times_to_days(values: Any, name: str, tz: str | None = None) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- amounts
-def _numeric(values: Any, name: str, what: str) -> np.ndarray:
-    s = _as_series(values, name)
-    if _arrow_type(s) is not None:
-        s = _from_arrow(s)
+def numeric(values: Any, name: str, what: str) -> np.ndarray:
+    s = as_series(values, name)
+    if arrow_type(s) is not None:
+        s = from_arrow(s)
     if s.dtype == bool or str(s.dtype) == "boolean" or (
             s.dtype.kind not in "iuf" and not (len(s) == 0 and s.dtype == object)):
         fix = (f"pd.to_numeric(df[{name!r}].astype(str).str.replace(r'[￥¥$€£,\\s]|元|RMB|CNY', "
@@ -511,7 +561,7 @@ def amounts(values: Any, name: str, what: str = "amount") -> np.ndarray:
     Returns a float64 array that may share memory with the input: callers must not
     modify it.
     """
-    arr = _numeric(values, name, what)
+    arr = numeric(values, name, what)
     problem = amount_problem(arr)
     if problem:
         raise amount_error(arr, name, problem, what)
@@ -535,7 +585,7 @@ def amount_error(arr: np.ndarray, name: str, code: int, what: str = "amount") ->
         return ValueError(f"{what} column {name!r} has NaN or infinite values in "
                           f"{_describe_rows(bad)}; drop or fill them{hint}")
     big = np.abs(arr) > np.finfo(np.float64).max / max(len(arr), 1)
-    ex = _show(float(arr[np.flatnonzero(big)[0]])) if big.any() else ""
+    ex = show(float(arr[np.flatnonzero(big)[0]])) if big.any() else ""
     return ValueError(f"{what} column {name!r} has values so large that their sum overflows "
                       f"(becomes infinite) in {_describe_rows(big)}, e.g. {ex}; check the "
                       "column's units or drop those rows")
@@ -543,7 +593,7 @@ def amount_error(arr: np.ndarray, name: str, code: int, what: str = "amount") ->
 
 def refunds(values: Any, name: str) -> np.ndarray:
     """A refund column: numeric, >= 0, finite; missing means no refund (0)."""
-    arr = _numeric(values, name, "refund")
+    arr = numeric(values, name, "refund")
     arr = np.where(np.isnan(arr), 0.0, arr)
     bad = ~np.isfinite(arr) | (arr < 0)
     if bad.any():
@@ -567,9 +617,9 @@ def quantities(values: Any, name: str) -> np.ndarray:
 
 def labels(values: Any, name: str) -> tuple[np.ndarray, pd.Index]:
     """Factorise a label column (e.g. channel).  Missing values get the "(missing)" label."""
-    s = _as_series(values, name)
-    if _arrow_type(s) is not None:
-        s = _from_arrow(s)
+    s = as_series(values, name)
+    if arrow_type(s) is not None:
+        s = from_arrow(s)
     codes, uniques = pd.factorize(s, sort=True, use_na_sentinel=True)
     codes = np.asarray(codes, dtype=np.int64)
     if (codes < 0).any():
@@ -581,9 +631,9 @@ def labels(values: Any, name: str) -> tuple[np.ndarray, pd.Index]:
 
 def flags(values: Any, name: str) -> np.ndarray:
     """Validate a membership flag column: booleans or 0/1; missing counts as False."""
-    s = _as_series(values, name)
-    if _arrow_type(s) is not None:
-        s = _from_arrow(s)
+    s = as_series(values, name)
+    if arrow_type(s) is not None:
+        s = from_arrow(s)
     if s.dtype == bool:
         return np.ascontiguousarray(s.to_numpy(), dtype=np.int8)
     if s.dtype.kind in "iuf" or s.dtype == object or str(s.dtype) == "boolean":

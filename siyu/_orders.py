@@ -67,7 +67,7 @@ def _status_map(paid: Any, refunded: Any, void: Any) -> dict[Any, int]:
         for v in values:
             key = _status_key(v)
             if key in seen and seen[key] != arg:
-                raise ValueError(f"status {inp._show(v)} is given both as {seen[key]}= and "
+                raise ValueError(f"status {inp.show(v)} is given both as {seen[key]}= and "
                                  f"{arg}=; map each status to one of them")
             seen[key] = arg
             table[key] = STATUS_CLASSES[arg]
@@ -94,10 +94,10 @@ def reader_rules(quality: Any) -> list[Rule]:
     out = []
     for key, count in quality.items():
         if not isinstance(key, str) or not key:
-            raise TypeError(f"quality= keys must be rule names (text), got {inp._show(key)}")
+            raise TypeError(f"quality= keys must be rule names (text), got {inp.show(key)}")
         if isinstance(count, (bool, np.bool_)) or not isinstance(count, (int, np.integer)) \
                 or count < 0:
-            raise ValueError(f"quality={{{key!r}: ...}} must be a count >= 0, got {inp._show(count)}")
+            raise ValueError(f"quality={{{key!r}: ...}} must be a count >= 0, got {inp.show(count)}")
         from siyu import _i18n
 
         text = f"quality.{key}" if f"quality.{key}" in _i18n.CATALOGUE else None
@@ -114,9 +114,9 @@ def statuses(values: Any, name: str, paid: Any, refunded: Any, void: Any
     [(status, rows)] of the void statuses).  Unknown statuses raise a ValueError that
     lists each with its row count and the argument that maps it.
     """
-    s = inp._as_series(values, name)
-    if inp._arrow_type(s) is not None:
-        s = inp._from_arrow(s)
+    s = inp.as_series(values, name)
+    if inp.arrow_type(s) is not None:
+        s = inp.from_arrow(s)
     codes, uniques = pd.factorize(s, sort=False, use_na_sentinel=True)
     codes = np.asarray(codes, dtype=np.int64)
     u = list(uniques)
@@ -133,8 +133,8 @@ def statuses(values: Any, name: str, paid: Any, refunded: Any, void: Any
     if unknown.size:
         order = unknown[np.argsort(-counts[unknown], kind="stable")]
         shown = [u[j].strip() if isinstance(u[j], str) else u[j] for j in order]
-        lines = ", ".join(f"{inp._show(v)} ({int(counts[j]):,} rows)" for v, j in zip(shown, order))
-        example = "[" + ", ".join(inp._show(v) for v in shown) + "]"
+        lines = ", ".join(f"{inp.show(v)} ({int(counts[j]):,} rows)" for v, j in zip(shown, order))
+        example = "[" + ", ".join(inp.show(v) for v in shown) + "]"
         raise ValueError(
             f"status column {name!r} has {len(shown)} status value(s) siyu does not know: "
             f"{lines}. Say what each one means with paid= (real purchases), refunded= "
@@ -147,17 +147,12 @@ def statuses(values: Any, name: str, paid: Any, refunded: Any, void: Any
             pd.Index(u, dtype=object), void_list)
 
 
-# ---- bits for exact duplicate detection --------------------------------------------------
-def _words(a: np.ndarray) -> np.ndarray:
-    if a.dtype == np.float64:
-        return (a + 0.0).view(np.int64)          # -0.0 -> 0.0
-    if a.dtype.kind == "f":
-        return (a.astype(np.float64) + 0.0).view(np.int64)
-    return a.astype(np.int64, copy=False)
-
-
+# ---- exact duplicate detection ---------------------------------------------------------
 def count_duplicates(columns: list[np.ndarray | None]) -> int:
-    cols = tuple(np.ascontiguousarray(_words(c)) for c in columns if c is not None)
+    """Rows equal in every given column to an earlier row (columns in their own dtypes:
+    integers of any width, float64 compared by value)."""
+    cols = tuple(c if c.dtype.kind in "iub" or c.dtype == np.float64 else c.astype(np.int64)
+                 for c in columns if c is not None)
     if not cols or len(cols[0]) < 2:
         return 0
     return int(_core.count_duplicates(cols))
@@ -219,7 +214,7 @@ def plain_log(p: Parsed, names: dict[str, str | None]) -> tuple[inp.Log, list[Ru
     """The log without order semantics: each row an order (or a refund when negative)."""
     extra = [p.channel, p.member, p.product, p.category, p.quantity]
     want_perm = any(x is not None for x in extra)
-    offsets, day, amount, uniques, perm, dups, dmin, dmax = _grouped(
+    offsets, day, amount, uniques, perm, dups, dmin, dmax, n_neg, n_zero = _grouped(
         p.cust.values, p.time.values, p.time.div, p.time.mult, p.amount, want_perm,
         names.get("amount"), str(names["time"]), p.time)
     k = len(uniques)
@@ -247,12 +242,11 @@ def plain_log(p: Parsed, names: dict[str, str | None]) -> tuple[inp.Log, list[Ru
     rules = [Rule("rows_read", p.n, "quality.rows_read")]
     n_refund = 0
     if amount is not None:
-        n_refund = int(np.count_nonzero(amount < 0))
+        n_refund = int(n_neg)
         rules.append(Rule("refund_rows", n_refund, "quality.refund_rows"))
-        rules.append(Rule("zero_amount_orders", int(np.count_nonzero(amount == 0)),
-                          "quality.zero_amount_orders"))
+        rules.append(Rule("zero_amount_orders", int(n_zero), "quality.zero_amount_orders"))
     rules.append(Rule("duplicate_rows", int(dups), "quality.duplicate_rows"))
-    if p.cust.index is not None and p.cust.index.dtype == object:
+    if p.cust.text:
         rules.append(Rule("customer_ids_stripped", p.cust.n_stripped,
                           "quality.customer_ids_stripped"))
     rules.append(Rule("orders", p.n - n_refund, "quality.orders"))
@@ -267,7 +261,7 @@ def _mixed_message(name: str, oid: inp.Ids, ocodes: np.ndarray, cust_codes: np.n
         rows = np.flatnonzero(ocodes == o)
         cs = cust_labels[np.unique(cust_codes[rows])][:3]
         label = oid.index[o] if oid.index is not None else o
-        shown.append(f"{inp._show(label)} (customers {', '.join(inp._show(c) for c in cs)})")
+        shown.append(f"{inp.show(label)} (customers {', '.join(inp.show(c) for c in cs)})")
     return (f"order column {name!r}: {bad.size} order id(s) have rows of several customers, "
             f"e.g. {'; '.join(shown)}. An order belongs to one customer: fix those rows, or "
             "leave out order= to treat every row as its own order")
@@ -336,7 +330,7 @@ def order_log(p: Parsed, names: dict[str, str | None], order: Any, status: Any, 
     korder = rows if ocodes is None else ocodes[rows]
     o_amt = None if amt is None else net[korder]
     offsets, day, amount, uniques, perm, _, dmin, dmax = _grouped(
-        ccodes[rows], days[rows], 1, 1, o_amt, True, names.get("amount"), tname)
+        ccodes[rows], days[rows], 1, 1, o_amt, True, names.get("amount"), tname)[:8]
     k = len(uniques)
     ids = cust_labels[uniques] if k != len(cust_labels) else cust_labels
     ids = ids.rename(names["customer"])
@@ -414,7 +408,7 @@ def order_log(p: Parsed, names: dict[str, str | None], order: Any, status: Any, 
     if status is not None:
         for value, count in void_list:
             rules.append(Rule(f"void_rows[{value}]", count, "quality.void_rows",
-                              {"status": inp._show(value)}))
+                              {"status": inp.show(value)}))
         rules.append(Rule("refunded_orders", int(np.count_nonzero(outcome == ORD_REFUNDED)),
                           "quality.refunded_orders"))
         if order is not None:
@@ -467,10 +461,10 @@ def order_log(p: Parsed, names: dict[str, str | None], order: Any, status: Any, 
                              None if p.product is None else p.product[0],
                              None if p.category is None else p.category[0], p.quantity])
     rules.append(Rule("duplicate_rows", dups, "quality.duplicate_rows"))
-    if p.cust.index is not None and p.cust.index.dtype == object:
+    if p.cust.text:
         rules.append(Rule("customer_ids_stripped", p.cust.n_stripped,
                           "quality.customer_ids_stripped"))
-    if oid is not None and oid.index is not None and oid.index.dtype == object:
+    if oid is not None and oid.text:
         rules.append(Rule("order_ids_stripped", oid.n_stripped, "quality.order_ids_stripped"))
     rules.append(Rule("orders", int(is_purchase_order.sum()), "quality.orders"))
     return log, rules

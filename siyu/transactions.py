@@ -58,7 +58,8 @@ class Transactions:
         Column name (or the array itself) of customer ids.  Integer ids are kept as
         integers; text ids are never parsed as numbers ("00123" and "123" are two
         customers) and have surrounding whitespace stripped (counted in
-        :attr:`quality`).  Results are indexed by these ids.
+        :attr:`quality`).  Results are indexed by these ids, sorted (text ids as an
+        Arrow-backed ``string[pyarrow]`` index when pyarrow is installed).
     time : str or array-like, default "date"
         Column name (or array) of order times: datetime64 of any unit, tz-aware
         pandas or Arrow timestamps, or date strings.  Only the calendar day is used.
@@ -227,7 +228,7 @@ class Transactions:
             n=n,
             cust=inp.ids(values["customer"], str(names["customer"])),
             time=inp.times(values["time"], str(names["time"]), tz),
-            amount=opt("amount", lambda v, nm: inp._numeric(v, nm, "amount")),
+            amount=opt("amount", lambda v, nm: inp.numeric(v, nm, "amount")),
             channel=opt("channel", inp.labels),
             member=opt("member", inp.flags),
             product=opt("product", inp.labels),
@@ -256,7 +257,8 @@ class Transactions:
     # ------------------------------------------------------------------ basics
     @property
     def n_rows(self) -> int:
-        """Number of rows (orders and refunds) in the log."""
+        """Number of rows stored: orders and refunds (after the order rules, when
+        ``order=`` / ``status=`` / ``refund=`` were given; see :attr:`quality`)."""
         return int(self._log.day.size)
 
     @property

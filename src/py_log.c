@@ -11,6 +11,18 @@
 /* calendar                                                                  */
 /* ------------------------------------------------------------------------ */
 
+typedef struct {
+    const int64_t *day;
+    int64_t *out;
+    int period;
+} period_ctx;
+
+static void period_range(void *vctx, int64_t i0, int64_t i1)
+{
+    const period_ctx *x = (const period_ctx *)vctx;
+    (void)sy_period_index_array(x->day + i0, i1 - i0, x->period, x->out + i0);
+}
+
 static PyObject *py_period_index(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -24,8 +36,14 @@ static PyObject *py_period_index(PyObject *self, PyObject *args)
     npy_intp n = PyArray_DIM(day, 0);
     if (!(out = sy_new_1d(n, NPY_INT64))) goto fail;
     SY_NOGIL_BEGIN
-    st = sy_period_index_array((const int64_t *)PyArray_DATA(day), (int64_t)n, period,
-                               (int64_t *)PyArray_DATA(out));
+    if (n >= 1000000) {        /* calendar arithmetic per day: split across threads */
+        period_ctx x = {(const int64_t *)PyArray_DATA(day), (int64_t *)PyArray_DATA(out), period};
+        sy_parallel_for((int64_t)n, 250000, period_range, &x);
+        st = SY_OK;
+    } else {
+        st = sy_period_index_array((const int64_t *)PyArray_DATA(day), (int64_t)n, period,
+                                   (int64_t *)PyArray_DATA(out));
+    }
     SY_NOGIL_END
     if (st != SY_OK) {
         sy_raise(st, "period_index");
@@ -309,7 +327,8 @@ fail:
 
 
 /* build_log(ids, t, div, mult, amount_or_None, want_perm, day_lo, day_hi)
-     -> (offsets, day, amount_or_None, uniques, perm_or_None, n_dups, day_min, day_max)
+     -> (offsets, day, amount_or_None, uniques, perm_or_None, n_dups, day_min, day_max,
+         n_negative, n_zero)
    or an int when the validation pass found bad rows: 1 missing times, 2 times out of
    range, 3 NaN/inf amounts, 4 amounts whose sum overflows. */
 static PyObject *py_build_log(PyObject *self, PyObject *args)
@@ -368,10 +387,11 @@ static PyObject *py_build_log(PyObject *self, PyObject *args)
         sy_raise(st, "build_log");
         goto fail;
     }
-    res = Py_BuildValue("(OOOOOLLL)", (PyObject *)offsets, (PyObject *)day,
+    res = Py_BuildValue("(OOOOOLLLLL)", (PyObject *)offsets, (PyObject *)day,
                         amount ? (PyObject *)amt : Py_None, (PyObject *)uniques,
                         perm ? (PyObject *)perm : Py_None, (long long)check.dups,
-                        (long long)check.day_min, (long long)check.day_max);
+                        (long long)check.day_min, (long long)check.day_max,
+                        (long long)check.negative, (long long)check.zero);
 fail:
     sy_build_free(b);
     Py_XDECREF(ids);
@@ -509,14 +529,14 @@ fail:
 #define SY_DUP_MAX_COLS 32
 
 /* count_duplicates((col, col, ...)) -> rows equal in every column to an earlier row.
-   Columns are 1-d arrays of one length, compared as 64-bit words (pass floats as
-   .view(np.int64) after normalising -0.0). */
+   Columns are 1-d arrays of one length: integers (any width up to 64 bits, bools) or
+   float64 (compared by value, -0.0 as 0.0); other dtypes are converted to int64. */
 static PyObject *py_count_duplicates(PyObject *self, PyObject *args)
 {
     (void)self;
     PyObject *seq, *res = NULL;
     PyArrayObject *arrs[SY_DUP_MAX_COLS] = {NULL};
-    const uint64_t *cols[SY_DUP_MAX_COLS];
+    sy_column cols[SY_DUP_MAX_COLS];
     int ncols = 0;
     int64_t dups = 0;
     int st;
@@ -528,10 +548,20 @@ static PyObject *py_count_duplicates(PyObject *self, PyObject *args)
     }
     npy_intp n = -1;
     for (Py_ssize_t c = 0; c < nc; c++) {
-        if (!(arrs[c] = sy_as_1d(PyTuple_GET_ITEM(seq, c), NPY_INT64, "column", n))) goto fail;
-        n = PyArray_DIM(arrs[c], 0);
-        cols[c] = (const uint64_t *)PyArray_DATA(arrs[c]);
+        PyObject *obj = PyTuple_GET_ITEM(seq, c);
+        int type = NPY_INT64, kind = SY_COL_I64;
+        if (PyArray_Check(obj)) {
+            int t = PyArray_TYPE((PyArrayObject *)obj);
+            if (t == NPY_FLOAT64) { type = NPY_FLOAT64; kind = SY_COL_F64; }
+            else if (t == NPY_INT8 || t == NPY_UINT8 || t == NPY_BOOL) { type = NPY_INT8; kind = SY_COL_I8; }
+            else if (t == NPY_INT16 || t == NPY_UINT16) { type = NPY_INT16; kind = SY_COL_I16; }
+            else if (t == NPY_INT32 || t == NPY_UINT32) { type = NPY_INT32; kind = SY_COL_I32; }
+        }
+        if (!(arrs[c] = sy_as_1d(obj, type, "column", n))) goto fail;
         ncols++;
+        n = PyArray_DIM(arrs[c], 0);
+        cols[c].data = PyArray_DATA(arrs[c]);
+        cols[c].kind = kind;
     }
     if ((uint64_t)n >= (uint64_t)UINT32_MAX) {
         PyErr_SetString(PyExc_ValueError, "count_duplicates: too many rows");

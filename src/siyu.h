@@ -119,8 +119,9 @@ static inline int sy_mul_ok(int64_t a, int64_t b, int64_t *out)
    siyu.set_num_threads(); default = number of online cores. */
 int sy_get_num_threads(void);
 void sy_set_num_threads(int n);
-/* Run fn(ctx, begin, end) over [0, n) split into contiguous chunks across threads
-   (at least min_per_thread items each).  fn must write only its own chunk's outputs. */
+/* Run fn(ctx, begin, end) over [0, n) split into contiguous chunks (at least
+   min_per_thread items each) that the threads pull dynamically.  fn must write only its
+   own chunk's outputs (results then never depend on the thread count or scheduling). */
 void sy_parallel_for(int64_t n, int64_t min_per_thread, void (*fn)(void *, int64_t, int64_t),
                      void *ctx);
 /* Run fn(jobs + t * job_size) for t = 0..nthreads-1 (nthreads <= SY_THREADS_CAP), job 0 on
@@ -142,6 +143,7 @@ typedef struct {
     int sum_overflow;       /* the sum of |amount| overflows a double */
     int64_t dups;           /* rows equal to an earlier row in (id, raw time, amount) */
     int64_t day_min, day_max;   /* range of the days (0 for an empty log) */
+    int64_t negative, zero;     /* amounts < 0 and == 0 */
 } sy_build_check;
 
 typedef struct sy_build sy_build;

@@ -170,6 +170,8 @@ int sy_factorize_int64(const int64_t *ids, int64_t n, int64_t *codes, int64_t *u
 #define BUILD_PART_ROWS 16384   /* target rows per partition */
 #define BUILD_MAX_PBITS 16
 #define BUILD_POLL 65536
+#define BUILD_BLOCK_ROWS ((int64_t)1 << 18)   /* rows per dynamic block of passes A-C */
+#define BUILD_MAX_BLOCKS 256
 
 typedef struct {
     int64_t d;          /* distinct ids in the partition */
@@ -180,6 +182,7 @@ typedef struct {
 struct sy_build {
     int64_t n, k, P, div, mult;
     int64_t day_min, day_max;   /* of the whole log */
+    int time_ordered;           /* input rows already in time order */
     uint64_t range;          /* max id - min id */
     int shift;
     uint64_t min;            /* smallest id (as unsigned offset base) */
@@ -194,8 +197,9 @@ typedef struct {
     const int64_t *ids, *t;
     const double *amount;
     int64_t lo, hi, t_lo, t_hi;     /* rows; raw time values of the supported days */
-    int64_t mn, mx, nat, out_of_range, nonfinite, tmin, tmax;
+    int64_t mn, mx, nat, out_of_range, nonfinite, tmin, tmax, negative, zero;
     double abs_sum;
+    int unordered;          /* a time smaller than the one before it */
     int st;
 } check_job;
 
@@ -306,20 +310,30 @@ static void *check_worker(void *arg)
             mn = v < mn ? v : mn;
             mx = v > mx ? v : mx;
         }
+        int64_t prev = b > 0 ? j->t[b - 1] : INT64_MIN;
+        int unordered = 0;
         for (int64_t i = b; i < e; i++) {
             int64_t t = j->t[i];
             nat += t == INT64_MIN;
             oor += (t < j->t_lo) | (t > j->t_hi);
             tmin = t < tmin ? t : tmin;
             tmax = t > tmax ? t : tmax;
+            unordered |= t < prev;
+            prev = t;
         }
+        j->unordered |= unordered;
         if (j->amount) {
+            int64_t neg = 0, zero = 0;
             for (int64_t i = b; i < e; i++) {
                 double a = j->amount[i];
                 double x = a < 0 ? -a : a;
                 nonfinite += !(x <= 1.79769313486231570815e308);   /* NaN or inf */
                 abs_sum += x;
+                neg += a < 0;
+                zero += a == 0;
             }
+            j->negative += neg;
+            j->zero += zero;
         }
     }
     j->mn = mn;
@@ -331,6 +345,38 @@ static void *check_worker(void *arg)
     j->nonfinite = nonfinite;
     j->abs_sum = abs_sum;
     return NULL;
+}
+
+/* ---- dynamic jobs ------------------------------------------------------------
+   The row passes cut the log into blocks (more than threads) that the threads pull
+   from a counter: a descheduled thread does not hold the others up.  Each block has its
+   own partial results, combined in block order, so results never depend on scheduling
+   or the thread count. */
+typedef struct {
+    void *(*fn)(void *);
+    char *jobs;
+    size_t job_size;
+    int64_t njobs;
+    _Atomic int64_t next;
+} dyn_jobs;
+
+static void *dyn_worker(void *arg)
+{
+    dyn_jobs *d = *(dyn_jobs **)arg;
+    for (;;) {
+        int64_t j = atomic_fetch_add_explicit(&d->next, 1, memory_order_relaxed);
+        if (j >= d->njobs) return NULL;
+        d->fn(d->jobs + (size_t)j * d->job_size);
+    }
+}
+
+static void run_dynamic(void *(*fn)(void *), void *jobs, size_t job_size, int64_t njobs, int T)
+{
+    dyn_jobs d = {fn, (char *)jobs, job_size, njobs, 0};
+    dyn_jobs *ptrs[SY_MAX_THREADS];
+    if (T > njobs) T = njobs > 0 ? (int)njobs : 1;
+    for (int t = 0; t < T; t++) ptrs[t] = &d;
+    sy_run_jobs(dyn_worker, ptrs, sizeof(dyn_jobs *), T);
 }
 
 /* ---- pre-faulting the outputs ---------------------------------------------
@@ -361,17 +407,19 @@ static void *fault_worker(void *arg)
     return NULL;
 }
 
+#define FAULT_JOBS 64
 static int prefault(int T, int64_t n, int64_t *a, int64_t *b, double *c, int64_t *d,
                     int64_t a_bytes)
 {
-    fault_job jobs[SY_MAX_THREADS];
-    for (int t = 0; t < T; t++) {
+    fault_job jobs[FAULT_JOBS];
+    int nj = T > 1 ? FAULT_JOBS : 1;
+    for (int t = 0; t < nj; t++) {
         fault_job f = {{(char *)a, (char *)b, (char *)c, (char *)d},
-                       {a_bytes, 8 * n, c ? 8 * n : 0, d ? 8 * n : 0}, t, T, SY_OK};
+                       {a_bytes, 8 * n, c ? 8 * n : 0, d ? 8 * n : 0}, t, nj, SY_OK};
         jobs[t] = f;
     }
-    sy_run_jobs(fault_worker, jobs, sizeof(fault_job), T);
-    for (int t = 0; t < T; t++)
+    run_dynamic(fault_worker, jobs, sizeof(fault_job), nj, T);
+    for (int t = 0; t < nj; t++)
         if (jobs[t].st != SY_OK) return jobs[t].st;
     return SY_OK;
 }
@@ -444,13 +492,14 @@ typedef struct {
     double *amount;
     uint32_t *lc;         /* local code per row (first-seen, then rank) */
     int32_t *table;       /* dense: rank per key; hash: slot values */
-    uint32_t *hkeys;      /* hash keys */
     int64_t *cnt;
     int64_t *traw;        /* raw times in grouped order */
     int64_t *traw_cur;    /* where they are for the current partition (not owned) */
     int64_t *sort_a, *sort_b;   /* merge sort scratch (pairs), grown on demand */
     int64_t sort_cap;
     uint32_t *ukeys;      /* distinct keys (first-seen order) */
+    uint64_t *slots;      /* hash table of the sparse-key partitions */
+    int64_t cap_slots;
     int64_t *uorder;      /* sort scratch for distinct keys */
 } build_scratch;
 
@@ -462,13 +511,13 @@ static void scratch_free(build_scratch *s)
     free(s->amount);
     free(s->lc);
     free(s->table);
-    free(s->hkeys);
     free(s->cnt);
     free(s->traw);
     free(s->sort_a);
     free(s->sort_b);
     free(s->ukeys);
     free(s->uorder);
+    free(s->slots);
     memset(s, 0, sizeof(*s));
 }
 
@@ -485,7 +534,6 @@ static int scratch_reserve(build_scratch *s, int64_t rows, int64_t span)
         free(s->traw);
         free(s->ukeys);
         free(s->uorder);
-        free(s->hkeys);
         s->t = (int64_t *)malloc(sizeof(int64_t) * (size_t)r);
         s->row = (int64_t *)malloc(sizeof(int64_t) * (size_t)r);
         s->dayin = (int64_t *)malloc(sizeof(int64_t) * (size_t)r);
@@ -495,8 +543,7 @@ static int scratch_reserve(build_scratch *s, int64_t rows, int64_t span)
         s->traw = (int64_t *)malloc(sizeof(int64_t) * (size_t)r);
         s->ukeys = (uint32_t *)malloc(sizeof(uint32_t) * (size_t)r);
         s->uorder = (int64_t *)malloc(sizeof(int64_t) * 2 * (size_t)r);
-        s->hkeys = (uint32_t *)malloc(sizeof(uint32_t) * 4 * (size_t)r + 64);
-        if (!s->t || !s->row || !s->dayin || !s->amount || !s->lc || !s->cnt || !s->traw || !s->ukeys || !s->uorder || !s->hkeys) {
+        if (!s->t || !s->row || !s->dayin || !s->amount || !s->lc || !s->cnt || !s->traw || !s->ukeys || !s->uorder) {
             s->cap_rows = 0;
             return SY_ENOMEM;
         }
@@ -515,16 +562,6 @@ static int scratch_reserve(build_scratch *s, int64_t rows, int64_t span)
         s->cap_span = need;
     }
     return SY_OK;
-}
-
-static uint32_t mix32(uint32_t x)
-{
-    x ^= x >> 16;
-    x *= 0x7feb352dU;
-    x ^= x >> 15;
-    x *= 0x846ca68bU;
-    x ^= x >> 16;
-    return x;
 }
 
 /* sort distinct keys: (key, first-seen index) pairs packed in uint64, radix on key */
@@ -745,25 +782,33 @@ static int build_partition(phase1_job *j, int64_t p)
     } else {
         int64_t cap = 16;
         while (cap < 2 * r) cap *= 2;
-        uint32_t mask = (uint32_t)(cap - 1);
-        int32_t *val = s->table;
-        uint32_t *hk = s->hkeys;
-        for (int64_t x = 0; x < cap; x++) val[x] = -1;
+        if (cap > s->cap_slots) {
+            free(s->slots);
+            s->slots = (uint64_t *)malloc(sizeof(uint64_t) * (size_t)cap);
+            s->cap_slots = s->slots ? cap : 0;
+            if (!s->slots) return SY_ENOMEM;
+        }
+        /* one 8-byte slot per entry: key << 32 | (first-seen index + 1), 0 = empty */
+        uint64_t *slot = s->slots;
+        const uint32_t mask = (uint32_t)(cap - 1);
+        memset(slot, 0, sizeof(uint64_t) * (size_t)cap);
         for (int64_t i = 0; i < r; i++) {
-            uint32_t key = K[i], h = mix32(key) & mask;
-            while (val[h] >= 0 && hk[h] != key) h = (h + 1) & mask;
-            if (val[h] < 0) {
-                hk[h] = key;
-                val[h] = (int32_t)d;
+            uint32_t key = K[i], h = (uint32_t)mix64(key) & mask;
+            uint64_t v;
+            while ((v = slot[h]) != 0 && (uint32_t)(v >> 32) != key) h = (h + 1) & mask;
+            if (v == 0) {
+                v = ((uint64_t)key << 32) | (uint64_t)(d + 1);
+                slot[h] = v;
                 s->ukeys[d++] = key;
             }
-            lc[i] = (uint32_t)val[h];
+            lc[i] = (uint32_t)(v & 0xffffffffu) - 1;
         }
+        int32_t *val = s->table;
         /* rank the distinct keys: sort (key << 32 | first-seen) */
         uint64_t *pk = (uint64_t *)s->uorder, *tmp = (uint64_t *)s->traw;
         for (int64_t c = 0; c < d; c++) pk[c] = ((uint64_t)s->ukeys[c] << 32) | (uint64_t)c;
         sort_u64(pk, tmp, d);
-        /* first-seen -> rank, through the hash values table (reuse: cap >= 2r >= d) */
+        /* first-seen -> rank (the table holds >= 4r entries >= d) */
         int32_t *rank_of = val;
         for (int64_t c = 0; c < d; c++) {
             rank_of[pk[c] & 0xffffffffu] = (int32_t)c;
@@ -792,7 +837,7 @@ static int build_partition(phase1_job *j, int64_t p)
     memcpy(part->keys, s->ukeys, sizeof(uint32_t) * (size_t)d);
     memcpy(part->start, cnt, sizeof(int64_t) * (size_t)(d + 1));
     int64_t *tr = s->traw, *dy = s->dayin;
-    if (lsd) {
+    if (lsd && !b->time_ordered) {
         /* pass 1, stable by day: outputs -> scratch; pass 2, stable by customer:
            scratch -> outputs.  Rows end up ordered by (customer, day, input row). */
         const int64_t dmin = b->day_min, R = (int64_t)drange;
@@ -820,6 +865,8 @@ static int build_partition(phase1_job *j, int64_t p)
         }
         tr = dy;
     } else {
+        /* one stable pass by customer; when the input rows arrive in time order each
+           customer's rows then come sorted by day already */
         int64_t *sr = s->row, *st_ = s->t;
         double *sa = s->amount;
         times_to_days(dout, dy, r, b->div, b->mult);
@@ -833,6 +880,7 @@ static int build_partition(phase1_job *j, int64_t p)
             tr[q] = st_[i];
             if (pout) pout[q] = sr[i];
         }
+        lsd = b->time_ordered;            /* sorted: no per-customer sort below */
     }
     /* per customer: sort by day (unless done), count exact duplicates within a day */
     for (int64_t c = 0; c < d; c++) {
@@ -915,22 +963,30 @@ int sy_build_begin(const int64_t *ids, const int64_t *t, int64_t div, int64_t mu
     b->n = n;
     b->div = div;
     b->mult = mult;
+    b->time_ordered = 1;
     int T = sy_pass_threads(n);
+    /* row blocks of the passes A-C: dynamic (see run_dynamic) when threaded */
+    int64_t B = T > 1 ? n / BUILD_BLOCK_ROWS : 1;
+    if (B < T) B = T;
+    if (B > BUILD_MAX_BLOCKS) B = BUILD_MAX_BLOCKS;
     int64_t t_lo, t_hi;
     time_bounds(div, mult, day_lo, day_hi, &t_lo, &t_hi);
+    check_job *cj = NULL;
+    part_job *pj = NULL;
 
     /* pass A */
     {
-        check_job cj[SY_MAX_THREADS];
-        for (int x = 0; x < T; x++) {
-            check_job c = {ids, t, amount, n * x / T, n * (x + 1) / T, t_lo, t_hi,
-                           0, 0, 0, 0, 0, 0, 0, 0.0, SY_OK};
+        cj = (check_job *)malloc(sizeof(check_job) * (size_t)B);
+        if (!cj) { st = SY_ENOMEM; goto fail; }
+        for (int64_t x = 0; x < B; x++) {
+            check_job c = {ids, t, amount, n * x / B, n * (x + 1) / B, t_lo, t_hi,
+                           0, 0, 0, 0, 0, 0, 0, 0, 0, 0.0, 0, SY_OK};
             cj[x] = c;
         }
-        sy_run_jobs(check_worker, cj, sizeof(check_job), T);
+        run_dynamic(check_worker, cj, sizeof(check_job), B, T);
         int64_t mn = INT64_MAX, mx = INT64_MIN, tmin = INT64_MAX, tmax = INT64_MIN;
         double abs_sum = 0.0;
-        for (int x = 0; x < T; x++) {
+        for (int64_t x = 0; x < B; x++) {
             if (cj[x].st != SY_OK) st = cj[x].st;
             tmin = cj[x].tmin < tmin ? cj[x].tmin : tmin;
             tmax = cj[x].tmax > tmax ? cj[x].tmax : tmax;
@@ -939,8 +995,13 @@ int sy_build_begin(const int64_t *ids, const int64_t *t, int64_t div, int64_t mu
             check->nat += cj[x].nat;
             check->out_of_range += cj[x].out_of_range;
             check->nonfinite += cj[x].nonfinite;
+            check->negative += cj[x].negative;
+            check->zero += cj[x].zero;
+            b->time_ordered &= !cj[x].unordered;
             abs_sum += cj[x].abs_sum;
         }
+        free(cj);
+        cj = NULL;
         if (st != SY_OK) goto fail;
         check->sum_overflow = !(abs_sum <= 1.79769313486231570815e308) && !check->nonfinite;
         if (check->nat || check->out_of_range || check->nonfinite || check->sum_overflow) {
@@ -957,6 +1018,8 @@ int sy_build_begin(const int64_t *ids, const int64_t *t, int64_t div, int64_t mu
         int bits = range ? 64 - __builtin_clzll(range) : 0;
         int pbits = 0;
         while (pbits < BUILD_MAX_PBITS && ((int64_t)BUILD_PART_ROWS << pbits) < n) pbits++;
+        /* keys must fit 32 bits: wide id ranges get more (smaller) partitions */
+        if (bits - pbits > 32 && bits - 32 <= BUILD_MAX_PBITS) pbits = bits - 32;
         int shift = bits > pbits ? bits - pbits : 0;
         if (shift > 32) {
             /* ids too spread for 32-bit keys: factorise them first (hash table), then
@@ -979,30 +1042,36 @@ int sy_build_begin(const int64_t *ids, const int64_t *t, int64_t div, int64_t mu
         b->day_max = check->day_max;
         b->P = n == 0 ? 0 : (int64_t)(range >> shift) + 1;
     }
-    /* pass B: per-thread histograms */
+    /* pass B: per-block histograms */
     {
         const int64_t P = b->P;
         int64_t cells;
-        if (!sy_mul_ok(P > 0 ? P : 1, T, &cells)) { st = SY_ENOMEM; goto fail; }
+        /* at most ~8M histogram cells: fewer (larger) blocks for very many partitions */
+        if (B > 1 && B * (P > 0 ? P : 1) > ((int64_t)1 << 23)) {
+            B = ((int64_t)1 << 23) / (P > 0 ? P : 1);
+            if (B < T) B = T;
+        }
+        if (!sy_mul_ok(P > 0 ? P : 1, B, &cells)) { st = SY_ENOMEM; goto fail; }
         hist = (int64_t *)calloc((size_t)cells, sizeof(int64_t));
         b->part_start = (int64_t *)calloc((size_t)(P + 1), sizeof(int64_t));
         b->parts = (build_part *)calloc((size_t)(P > 0 ? P : 1), sizeof(build_part));
         keys = (uint32_t *)malloc(sizeof(uint32_t) * (size_t)(n > 0 ? n : 1));
         if (!hist || !b->part_start || !b->parts || !keys) { st = SY_ENOMEM; goto fail; }
-        part_job pj[SY_MAX_THREADS];
-        for (int x = 0; x < T; x++) {
-            part_job q = {ids, t, amount, n * x / T, n * (x + 1) / T, P, b->min, b->shift,
-                          hist + (int64_t)x * P, keys, day_out, perm_out, amount_out, SY_OK};
+        pj = (part_job *)malloc(sizeof(part_job) * (size_t)B);
+        if (!pj) { st = SY_ENOMEM; goto fail; }
+        for (int64_t x = 0; x < B; x++) {
+            part_job q = {ids, t, amount, n * x / B, n * (x + 1) / B, P, b->min, b->shift,
+                          hist + x * P, keys, day_out, perm_out, amount_out, SY_OK};
             pj[x] = q;
         }
-        sy_run_jobs(hist_worker, pj, sizeof(part_job), T);
-        for (int x = 0; x < T; x++)
+        run_dynamic(hist_worker, pj, sizeof(part_job), B, T);
+        for (int64_t x = 0; x < B; x++)
             if (pj[x].st != SY_OK) { st = pj[x].st; goto fail; }
-        /* cursors: partition start + rows of earlier threads (stable) */
+        /* cursors: partition start + rows of earlier blocks (stable) */
         int64_t run = 0;
         for (int64_t p = 0; p < P; p++) {
             b->part_start[p] = run;
-            for (int x = 0; x < T; x++) {
+            for (int64_t x = 0; x < B; x++) {
                 int64_t c = hist[(int64_t)x * P + p];
                 hist[(int64_t)x * P + p] = run;
                 run += c;
@@ -1012,9 +1081,11 @@ int sy_build_begin(const int64_t *ids, const int64_t *t, int64_t div, int64_t mu
         if ((st = prefault(T, n, (int64_t *)keys, day_out, amount_out, perm_out, 4 * n)) != SY_OK)
             goto fail;
         /* pass C */
-        sy_run_jobs(scatter_worker, pj, sizeof(part_job), T);
-        for (int x = 0; x < T; x++)
+        run_dynamic(scatter_worker, pj, sizeof(part_job), B, T);
+        for (int64_t x = 0; x < B; x++)
             if (pj[x].st != SY_OK) { st = pj[x].st; goto fail; }
+        free(pj);
+        pj = NULL;
         free(hist);
         hist = NULL;
         free(codes);
@@ -1053,6 +1124,8 @@ int sy_build_begin(const int64_t *ids, const int64_t *t, int64_t div, int64_t mu
     *out = b;
     return SY_OK;
 fail:
+    free(cj);
+    free(pj);
     free(codes);
     free(hist);
     free(keys);

@@ -4,7 +4,9 @@
  * an export are counted.  One pass over the rows with per-order accumulators; no sort.
  */
 #include "sy_orders.h"
+#include "sy_cohort.h"   /* sy_pass_threads, SY_MAX_THREADS */
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,6 +154,10 @@ done:
 }
 
 /* ---- exact duplicate rows ------------------------------------------------ */
+/* Rows are hashed over all their columns (a parallel sequential pass), radix-partitioned
+   by hash into cache-sized partitions, and each partition is counted with a small hash
+   table; rows are compared column by column only when their hashes are equal. */
+
 static inline uint64_t mix_word(uint64_t h, uint64_t x)
 {
     h ^= x + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
@@ -161,64 +167,200 @@ static inline uint64_t mix_word(uint64_t h, uint64_t x)
     return h;
 }
 
-static inline uint64_t row_hash(const uint64_t *const *cols, int ncols, int64_t i)
+/* column c of row i as 64 bits: integers widened, floats with -0.0 as 0.0 */
+static inline uint64_t cell(const sy_column *col, int64_t i)
 {
-    uint64_t h = 0x243f6a8885a308d3ULL;
-    for (int c = 0; c < ncols; c++) h = mix_word(h, cols[c][i]);
-    return h;
+    switch (col->kind) {
+    case SY_COL_I8: return (uint64_t)(int64_t)((const int8_t *)col->data)[i];
+    case SY_COL_I16: return (uint64_t)(int64_t)((const int16_t *)col->data)[i];
+    case SY_COL_I32: return (uint64_t)(int64_t)((const int32_t *)col->data)[i];
+    case SY_COL_F64: {
+        double v = ((const double *)col->data)[i];
+        uint64_t bits;
+        v = v == 0.0 ? 0.0 : v;
+        memcpy(&bits, &v, sizeof bits);
+        return bits;
+    }
+    default: return (uint64_t)((const int64_t *)col->data)[i];
+    }
 }
 
-static inline int rows_equal(const uint64_t *const *cols, int ncols, int64_t a, int64_t b)
+static inline int rows_equal(const sy_column *cols, int ncols, int64_t a, int64_t b)
 {
     for (int c = 0; c < ncols; c++)
-        if (cols[c][a] != cols[c][b]) return 0;
+        if (cell(&cols[c], a) != cell(&cols[c], b)) return 0;
     return 1;
 }
 
-int sy_count_duplicate_rows(const uint64_t *const *cols, int ncols, int64_t n, int64_t *dups)
+#define DUP_PBITS_MAX 12
+#define DUP_BLOCK ((int64_t)1 << 18)
+
+typedef struct {
+    const sy_column *cols;
+    int ncols, pbits;
+    int64_t n, nblocks;
+    uint64_t *h;               /* row hashes */
+    int64_t *hist;             /* nblocks x P counts, then cursors */
+    uint64_t *ph;              /* hashes in partition order */
+    uint32_t *prow;            /* rows in partition order */
+    int64_t *part_start;
+    int64_t *dups;             /* per partition */
+    _Atomic int64_t next;
+    _Atomic int stop;
+} dup_ctx;
+
+static void *dup_hash(void *arg)
+{
+    dup_ctx *x = *(dup_ctx **)arg;
+    const int64_t P = (int64_t)1 << x->pbits;
+    for (;;) {
+        int64_t blk = atomic_fetch_add_explicit(&x->next, 1, memory_order_relaxed);
+        if (blk >= x->nblocks || x->stop) return NULL;
+        if (sy_interrupted()) {
+            x->stop = 1;
+            return NULL;
+        }
+        int64_t lo = x->n * blk / x->nblocks, hi = x->n * (blk + 1) / x->nblocks;
+        int64_t *hist = x->hist + blk * P;
+        for (int64_t i = lo; i < hi; i++) {
+            uint64_t h = 0x243f6a8885a308d3ULL;
+            for (int c = 0; c < x->ncols; c++) h = mix_word(h, cell(&x->cols[c], i));
+            x->h[i] = h;
+            hist[h >> (64 - x->pbits)]++;
+        }
+    }
+}
+
+static void *dup_scatter(void *arg)
+{
+    dup_ctx *x = *(dup_ctx **)arg;
+    const int64_t P = (int64_t)1 << x->pbits;
+    for (;;) {
+        int64_t blk = atomic_fetch_add_explicit(&x->next, 1, memory_order_relaxed);
+        if (blk >= x->nblocks || x->stop) return NULL;
+        int64_t lo = x->n * blk / x->nblocks, hi = x->n * (blk + 1) / x->nblocks;
+        int64_t *cur = x->hist + blk * P;
+        for (int64_t i = lo; i < hi; i++) {
+            uint64_t h = x->h[i];
+            int64_t q = cur[h >> (64 - x->pbits)]++;
+            x->ph[q] = h;
+            x->prow[q] = (uint32_t)i;
+        }
+    }
+}
+
+static void *dup_count(void *arg)
+{
+    dup_ctx *x = *(dup_ctx **)arg;
+    const int64_t P = (int64_t)1 << x->pbits;
+    uint32_t *tab = NULL;
+    int64_t cap_have = 0;
+    for (;;) {
+        int64_t p = atomic_fetch_add_explicit(&x->next, 1, memory_order_relaxed);
+        if (p >= P || x->stop) break;
+        if ((p & 63) == 0 && sy_interrupted()) {
+            x->stop = 1;
+            break;
+        }
+        int64_t s0 = x->part_start[p], r = x->part_start[p + 1] - s0, cap = 16;
+        while (cap < 2 * r) cap *= 2;
+        if (cap > cap_have) {
+            free(tab);
+            tab = (uint32_t *)malloc(sizeof(uint32_t) * (size_t)cap);
+            if (!tab) {
+                x->stop = 2;
+                break;
+            }
+            cap_have = cap;
+        }
+        /* slots hold 1 + the position in the partition (0 = empty) */
+        memset(tab, 0, sizeof(uint32_t) * (size_t)cap);
+        const uint64_t *ph = x->ph + s0;
+        const uint32_t *prow = x->prow + s0;
+        const uint64_t mask = (uint64_t)cap - 1;
+        int64_t d = 0;
+        for (int64_t q = 0; q < r; q++) {
+            uint64_t sl = ph[q] & mask;
+            for (;;) {
+                uint32_t v = tab[sl];
+                if (v == 0) {
+                    tab[sl] = (uint32_t)(q + 1);
+                    break;
+                }
+                if (ph[v - 1] == ph[q] && rows_equal(x->cols, x->ncols, prow[v - 1], prow[q])) {
+                    d++;
+                    break;
+                }
+                sl = (sl + 1) & mask;
+            }
+        }
+        x->dups[p] = d;
+    }
+    free(tab);
+    return NULL;
+}
+
+static int dup_run(void *(*fn)(void *), dup_ctx *x, int T)
+{
+    dup_ctx *ptrs[SY_MAX_THREADS];
+    atomic_store(&x->next, 0);
+    for (int t = 0; t < T; t++) ptrs[t] = x;
+    sy_run_jobs(fn, ptrs, sizeof(dup_ctx *), T);
+    return x->stop == 1 ? SY_EINTR : x->stop == 2 ? SY_ENOMEM : SY_OK;
+}
+
+int sy_count_duplicate_rows(const sy_column *cols, int ncols, int64_t n, int64_t *dups)
 {
     *dups = 0;
     if (n < 0 || ncols < 1) return SY_EINVAL;
     if (n < 2) return SY_OK;
     if ((uint64_t)n >= (uint64_t)UINT32_MAX) return SY_ENOMEM;
-    int64_t cap = 64;
-    while (cap < n + n / 2) cap *= 2;
-    /* slot: high 32 bits = hash tag, low 32 bits = row + 1 (0 = empty) */
-    uint64_t *tab = (uint64_t *)calloc((size_t)cap, sizeof(uint64_t));
-    if (!tab) return SY_ENOMEM;
-    const uint64_t mask = (uint64_t)cap - 1;
-    int64_t count = 0;
-#define DUP_AHEAD 8
-    uint64_t ring[DUP_AHEAD];
-    for (int64_t i = 0; i < n && i < DUP_AHEAD; i++) ring[i] = row_hash(cols, ncols, i);
-    for (int64_t i = 0; i < n; i++) {
-        if ((i & (POLL_ROWS - 1)) == 0 && sy_interrupted()) {
-            free(tab);
-            return SY_EINTR;
-        }
-        uint64_t h = ring[i % DUP_AHEAD];
-        if (i + DUP_AHEAD < n) {
-            uint64_t ha = row_hash(cols, ncols, i + DUP_AHEAD);
-            ring[i % DUP_AHEAD] = ha;
-            __builtin_prefetch(&tab[ha & mask], 1, 0);
-        }
-        uint64_t tag = h >> 32, s = h & mask;
-        for (;;) {
-            uint64_t v = tab[s];
-            if (v == 0) {
-                tab[s] = (tag << 32) | (uint64_t)(i + 1);
-                break;
-            }
-            if ((v >> 32) == tag && rows_equal(cols, ncols, (int64_t)(v & 0xffffffffu) - 1, i)) {
-                count++;
-                break;
-            }
-            s = (s + 1) & mask;
+    int st = SY_OK;
+    int T = sy_pass_threads(n);
+    dup_ctx x;
+    memset(&x, 0, sizeof x);
+    x.cols = cols;
+    x.ncols = ncols;
+    x.n = n;
+    while (x.pbits < DUP_PBITS_MAX && ((int64_t)8192 << x.pbits) < n) x.pbits++;
+    if (x.pbits == 0) x.pbits = 1;
+    const int64_t P = (int64_t)1 << x.pbits;
+    x.nblocks = n / DUP_BLOCK + 1;
+    if (x.nblocks > 64) x.nblocks = 64;
+    x.h = (uint64_t *)malloc(sizeof(uint64_t) * (size_t)n);
+    x.hist = (int64_t *)calloc((size_t)(x.nblocks * P), sizeof(int64_t));
+    x.ph = (uint64_t *)malloc(sizeof(uint64_t) * (size_t)n);
+    x.prow = (uint32_t *)malloc(sizeof(uint32_t) * (size_t)n);
+    x.part_start = (int64_t *)malloc(sizeof(int64_t) * (size_t)(P + 1));
+    x.dups = (int64_t *)calloc((size_t)P, sizeof(int64_t));
+    if (!x.h || !x.hist || !x.ph || !x.prow || !x.part_start || !x.dups) {
+        st = SY_ENOMEM;
+        goto done;
+    }
+    if ((st = dup_run(dup_hash, &x, T)) != SY_OK) goto done;
+    int64_t run = 0;
+    for (int64_t p = 0; p < P; p++) {        /* cursors in block order */
+        x.part_start[p] = run;
+        for (int64_t blk = 0; blk < x.nblocks; blk++) {
+            int64_t c = x.hist[blk * P + p];
+            x.hist[blk * P + p] = run;
+            run += c;
         }
     }
-    free(tab);
-    *dups = count;
-    return SY_OK;
+    x.part_start[P] = run;
+    if ((st = dup_run(dup_scatter, &x, T)) != SY_OK) goto done;
+    free(x.h);
+    x.h = NULL;
+    if ((st = dup_run(dup_count, &x, T)) != SY_OK) goto done;
+    for (int64_t p = 0; p < P; p++) *dups += x.dups[p];
+done:
+    free(x.h);
+    free(x.hist);
+    free(x.ph);
+    free(x.prow);
+    free(x.part_start);
+    free(x.dups);
+    return st;
 }
 
 /* ---- first row of each group --------------------------------------------- */

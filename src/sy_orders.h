@@ -51,9 +51,20 @@ int sy_orders_aggregate(const int64_t *order, int64_t m, const int64_t *cust, co
                         int64_t n, uint8_t *outcome, uint8_t *flags, double *net, int64_t *row,
                         int64_t *n_mixed);
 
-/* Rows equal in every column to an earlier row (columns of 64-bit words, n rows each;
-   n < 2^32).  Hash table with prefetching, exact comparison on equal hashes. */
-int sy_count_duplicate_rows(const uint64_t *const *cols, int ncols, int64_t n, int64_t *dups);
+/* A column of n values for sy_count_duplicate_rows. */
+#define SY_COL_I8 1
+#define SY_COL_I16 2
+#define SY_COL_I32 3
+#define SY_COL_I64 4
+#define SY_COL_F64 5   /* compared by value bits, -0.0 as 0.0 */
+typedef struct {
+    const void *data;
+    int kind;
+} sy_column;
+
+/* Rows equal in every column to an earlier row (n < 2^32).  Rows are hashed, radix-
+   partitioned by hash and counted per partition; equal hashes are compared exactly. */
+int sy_count_duplicate_rows(const sy_column *cols, int ncols, int64_t n, int64_t *dups);
 
 /* first[g] = first i with codes[i] == g (-1 if none); codes < 0 are skipped. */
 int sy_group_first(const int64_t *codes, int64_t n, int64_t m, int64_t *first);

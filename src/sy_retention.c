@@ -79,37 +79,34 @@ static void *retention_worker(void *arg)
     return NULL;
 }
 
-int sy_retention_count(const int64_t *cust, const int64_t *day, const double *amount,
-                       int64_t n, int64_t k, int64_t end, const int64_t *first_day,
-                       const int64_t *group, int64_t n_groups, int kind,
-                       const int64_t *lo, const int64_t *hi, int64_t n_out,
-                       int64_t max_bitset_words, int64_t *eligible, int64_t *retained)
+/* Checks shared by both retention kernels; the largest window end and the size of a
+   groups x gaps histogram. */
+static int check_windows(int64_t k, const int64_t *group, int64_t n_groups, int kind,
+                         const int64_t *lo, const int64_t *hi, int64_t n_out, int64_t *max_gap,
+                         int64_t *hist_cells)
 {
-    int64_t max_gap = 0, width, hist_cells, words, nbits, stride, bytes;
-    int st = SY_OK;
-    if (n < 0 || k < 0 || n_groups < 0 || n_out < 0) return SY_EINVAL;
+    int64_t mg = 0;
+    if (k < 0 || n_groups < 0 || n_out < 0) return SY_EINVAL;
     if (kind != SY_RET_NDAY && kind != SY_RET_UNBOUNDED && kind != SY_RET_BRACKET) return SY_EINVAL;
     for (int64_t j = 0; j < n_out; j++) {
         if (lo[j] < 0 || hi[j] < lo[j]) return SY_EINVAL;
-        if (hi[j] > max_gap) max_gap = hi[j];
+        if (hi[j] > mg) mg = hi[j];
     }
-    if (max_gap > ((int64_t)1 << 40)) return SY_ENOMEM;
-    width = max_gap + 1;
-    if (!sy_mul_ok(n_groups, width, &hist_cells)) return SY_ENOMEM;
+    if (mg > ((int64_t)1 << 40)) return SY_ENOMEM;
+    if (!sy_mul_ok(n_groups, mg + 1, hist_cells)) return SY_ENOMEM;
     for (int64_t c = 0; c < k; c++)
         if (group[c] >= n_groups) return SY_EINVAL;
+    *max_gap = mg;
+    return SY_OK;
+}
 
-    /* per-customer record [first day, group, payload...]: the payload is the largest
-       gap (unbounded) or a bitset of the gaps 0..max_gap with a purchase */
-    int64_t *hist = (int64_t *)calloc((size_t)(hist_cells > 0 ? hist_cells : 1), sizeof(int64_t));
-    int64_t *hits = (int64_t *)calloc((size_t)(hist_cells > 0 ? hist_cells : 1), sizeof(int64_t));
-    int64_t *rec = NULL;
-    uint64_t *one = NULL;
-    int64_t *offsets = NULL;
-    sy_row *rows = NULL;
-    if (!hist || !hits) { st = SY_ENOMEM; goto done; }
-
-    /* eligibility: histogram of observable days (end - first), capped at max_gap */
+/* eligible[g, j]: customers of group g whose first purchase + hi[j] <= end, from a
+   histogram (zeroed, groups x (max_gap + 1)) of observable days capped at max_gap */
+static void count_eligible(int64_t k, int64_t end, const int64_t *first_day, const int64_t *group,
+                           int64_t n_groups, const int64_t *hi, int64_t n_out, int64_t max_gap,
+                           int64_t *hist, int64_t *eligible)
+{
+    const int64_t width = max_gap + 1;
     for (int64_t c = 0; c < k; c++) {
         int64_t g = group[c];
         if (g < 0) continue;
@@ -122,6 +119,33 @@ int sy_retention_count(const int64_t *cust, const int64_t *day, const double *am
         for (int64_t a = max_gap - 1; a >= 0; a--) h[a] += h[a + 1];   /* h[a] = #avail >= a */
         for (int64_t j = 0; j < n_out; j++) eligible[g * n_out + j] = h[hi[j]];
     }
+}
+
+int sy_retention_count(const int64_t *cust, const int64_t *day, const double *amount,
+                       int64_t n, int64_t k, int64_t end, const int64_t *first_day,
+                       const int64_t *group, int64_t n_groups, int kind,
+                       const int64_t *lo, const int64_t *hi, int64_t n_out,
+                       int64_t max_bitset_words, int64_t *eligible, int64_t *retained)
+{
+    int64_t max_gap, width, hist_cells, words, nbits, stride, bytes;
+    int st;
+    if (n < 0) return SY_EINVAL;
+    if ((st = check_windows(k, group, n_groups, kind, lo, hi, n_out, &max_gap, &hist_cells)) != SY_OK)
+        return st;
+    st = SY_OK;
+    width = max_gap + 1;
+
+    /* per-customer record [first day, group, payload...]: the payload is the largest
+       gap (unbounded) or a bitset of the gaps 0..max_gap with a purchase */
+    int64_t *hist = (int64_t *)calloc((size_t)(hist_cells > 0 ? hist_cells : 1), sizeof(int64_t));
+    int64_t *hits = (int64_t *)calloc((size_t)(hist_cells > 0 ? hist_cells : 1), sizeof(int64_t));
+    int64_t *rec = NULL;
+    uint64_t *one = NULL;
+    int64_t *offsets = NULL;
+    sy_row *rows = NULL;
+    if (!hist || !hits) { st = SY_ENOMEM; goto done; }
+
+    count_eligible(k, end, first_day, group, n_groups, hi, n_out, max_gap, hist, eligible);
 
     words = kind == SY_RET_UNBOUNDED ? 1 : (width + 63) / 64;
     int use_rec = sy_mul_ok(k, words, &nbits) && (kind == SY_RET_UNBOUNDED || nbits <= max_bitset_words);
@@ -344,42 +368,21 @@ int sy_retention_count_grouped(const int64_t *day, const double *amount, const i
                                const int64_t *lo, const int64_t *hi, int64_t n_out,
                                int64_t *eligible, int64_t *retained)
 {
-    int64_t max_gap = 0, width, hist_cells, per_t, total;
-    int st = SY_OK;
-    if (k < 0 || n_groups < 0 || n_out < 0) return SY_EINVAL;
-    if (kind != SY_RET_NDAY && kind != SY_RET_UNBOUNDED && kind != SY_RET_BRACKET) return SY_EINVAL;
-    for (int64_t j = 0; j < n_out; j++) {
-        if (lo[j] < 0 || hi[j] < lo[j]) return SY_EINVAL;
-        if (hi[j] > max_gap) max_gap = hi[j];
-    }
-    if (max_gap > ((int64_t)1 << 40)) return SY_ENOMEM;
+    int64_t max_gap, width, hist_cells, total;
+    int st;
+    if ((st = check_windows(k, group, n_groups, kind, lo, hi, n_out, &max_gap, &hist_cells)) != SY_OK)
+        return st;
+    st = SY_OK;
     width = max_gap + 1;
-    if (!sy_mul_ok(n_groups, width, &hist_cells)) return SY_ENOMEM;
-    for (int64_t c = 0; c < k; c++)
-        if (group[c] >= n_groups) return SY_EINVAL;
     int T = sy_pass_threads(offsets[k]);
     if (!sy_mul_ok(hist_cells + n_groups * n_out, T, &total) || total > ((int64_t)1 << 27))
         T = 1;
-    per_t = hist_cells + n_groups * n_out;
     int64_t *hist = (int64_t *)calloc((size_t)(hist_cells > 0 ? hist_cells : 1), sizeof(int64_t));
     int64_t *hits_t = (int64_t *)calloc((size_t)(T * (hist_cells > 0 ? hist_cells : 1)), sizeof(int64_t));
     int64_t *ret_t = (int64_t *)calloc((size_t)(T * (n_groups * n_out > 0 ? n_groups * n_out : 1)),
                                        sizeof(int64_t));
-    (void)per_t;
     if (!hist || !hits_t || !ret_t) { st = SY_ENOMEM; goto done; }
-    /* eligibility: histogram of observable days (end - first), capped at max_gap */
-    for (int64_t c = 0; c < k; c++) {
-        int64_t g = group[c];
-        if (g < 0) continue;
-        int64_t avail = end - first_day[c];
-        if (avail < 0) continue;
-        hist[g * width + (avail > max_gap ? max_gap : avail)]++;
-    }
-    for (int64_t g = 0; g < n_groups; g++) {
-        int64_t *h = hist + g * width;
-        for (int64_t a = max_gap - 1; a >= 0; a--) h[a] += h[a + 1];
-        for (int64_t j = 0; j < n_out; j++) eligible[g * n_out + j] = h[hi[j]];
-    }
+    count_eligible(k, end, first_day, group, n_groups, hi, n_out, max_gap, hist, eligible);
     {
         gret_ctx x = {day, offsets, first_day, group, lo, hi, amount, end, max_gap, width,
                       n_groups, n_out, k, kind, T, hits_t, ret_t, 0};

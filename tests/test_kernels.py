@@ -170,6 +170,7 @@ def test_stored_log_matches_lexsort_oracle_on_every_path(threads):
             want_dups = int(pd.DataFrame({"c": ids, "t": t.view(np.int64), "a": amount}).duplicated().sum())
             assert res[5] == want_dups, name
             assert (res[6], res[7]) == (day.min(), day.max()), name
+            assert (res[8], res[9]) == ((amount < 0).sum(), (amount == 0).sum()), name
     finally:
         siyu.set_num_threads(before)
         _core.set_parallel_min_rows(old_min)

@@ -407,3 +407,42 @@ def test_cdnow_and_uci_unchanged_and_quality_plain():
     assert list(q.index) == ["rows_read", "refund_rows", "zero_amount_orders", "duplicate_rows",
                              "orders"]
     assert q["duplicate_rows"] == int(cd.duplicated().sum())
+
+
+def test_items_without_order_ids_follow_the_row_rules():
+    df = random_export(21)
+    check_against_oracle(df, customer="买家ID", time="付款时间", amount="金额", status="状态",
+                         refund="退款金额", product="商品", quantity="数量")
+
+
+def test_channel_and_member_of_an_order():
+    df = pd.DataFrame([
+        ("u1", "A", "2024-01-02", 5.0, "私域", 0),
+        ("u1", "A", "2024-01-01", 5.0, "公域", 1),     # the order's first paid row
+        ("u1", "B", "2024-02-01", 7.0, "私域", 0),
+        ("u2", "C", "2024-01-15", 3.0, "私域", 0),
+        ("u2", None, "2024-01-20", -1.0, "公域", 0)],  # a refund row, no order id
+        columns=["c", "o", "t", "a", "ch", "m"])
+    tx = siyu.Transactions(df, customer="c", time="t", amount="a", order="o", channel="ch",
+                           member="m")
+    log = tx._log
+    labels = np.asarray(log.channel_labels, dtype=object)[log.channel].tolist()
+    assert labels == ["公域", "私域", "私域", "公域"]
+    assert log.member.tolist() == [1, 0, 0, 0]
+    assert log.amount.tolist() == [10.0, 7.0, 3.0, -1.0]
+    ct = tx.cohorts("M", by="ch", end="2024-02-29")
+    assert ct.sizes.sum() == 2
+    vt = tx.value_tiers(as_of="2024-02-29")
+    assert len(vt) == 2
+
+
+def test_duplicates_count_every_column():
+    df = pd.DataFrame({"c": [1, 1, 1, 1], "t": ["2024-01-01"] * 4, "a": [5.0, 5.0, 5.0, 5.0],
+                       "o": ["A", "A", "B", "B"], "s": ["交易成功", "交易成功", "交易成功", "已发货"]})
+    tx = siyu.Transactions(df, customer="c", time="t", amount="a", order="o", status="s")
+    assert tx.quality.loc["duplicate_rows", "count"] == 1
+    tx = siyu.Transactions(df, customer="c", time="t", amount="a")
+    assert tx.quality.loc["duplicate_rows", "count"] == 3
+    tx = siyu.Transactions(df.assign(ch=["x", "y", "x", "x"]), customer="c", time="t",
+                           amount="a", channel="ch")
+    assert tx.quality.loc["duplicate_rows", "count"] == 2
