@@ -5,6 +5,7 @@ modified.  Errors name the column and say how to fix the problem.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -356,6 +357,48 @@ def _int_ids_with_missing(s: pd.Series, na: np.ndarray, name: str) -> Ids:
     return Ids(np.ascontiguousarray(codes), pd.Index(uniques, name=name), np.int64, 0, na)
 
 
+def coded_ids(codes: Any, ids: Any, name: str) -> Ids:
+    """Customer ids given as integer codes (positions) into an Index of distinct ids.
+
+    The ids are taken as given (not stripped); they are sorted when they are not already
+    (codes follow sorted ids), and ids no row refers to are dropped.
+    """
+    index = ids if isinstance(ids, pd.Index) else pd.Index(ids)
+    s = as_series(codes, name)
+    if s.dtype.kind not in "iu" or isinstance(s.dtype, pd.api.extensions.ExtensionDtype):
+        raise TypeError(f"customer column {name!r}: with customer_ids= the customer column "
+                        f"must hold integer codes (positions into customer_ids), got dtype "
+                        f"{s.dtype}")
+    arr = np.ascontiguousarray(_native(s.to_numpy()).astype(np.int64, copy=False))
+    k = len(index)
+    if arr.size and (int(arr.min()) < 0 or int(arr.max()) >= k):
+        bad = (arr < 0) | (arr >= k)
+        raise ValueError(f"customer column {name!r}: codes must lie in 0..{k - 1} (positions "
+                         f"into customer_ids, which has {k} ids); out of range in "
+                         f"{_describe_rows(bad)}")
+    if index.hasnans:
+        raise ValueError("customer_ids has missing ids; every position must hold an id")
+    if not index.is_monotonic_increasing:
+        order = np.asarray(index.argsort(kind="stable"), dtype=np.int64)
+        index = index.take(order)
+        rank = np.empty(k, dtype=np.int64)
+        rank[order] = np.arange(k, dtype=np.int64)
+        arr = rank[arr]
+    if k > 1:
+        same = np.asarray(index[1:] == index[:-1], dtype=bool)
+        if same.any():
+            shown = ", ".join(repr(str(v)) for v in index[1:][same][:3])
+            raise ValueError(f"customer_ids must be distinct; repeated: {shown}")
+    used = np.bincount(arr, minlength=k) > 0 if arr.size else np.zeros(k, bool)
+    if not used.all():
+        remap = np.cumsum(used, dtype=np.int64) - 1
+        arr = remap[arr]
+        index = index[used]
+    text = index.dtype.kind not in "iuf"
+    return Ids(np.ascontiguousarray(arr, dtype=np.int64), index.rename(name), index.dtype,
+               text=text)
+
+
 def customers(values: Any, name: str) -> tuple[np.ndarray, pd.Index]:
     """Factorise customer ids into int64 codes 0..k-1 (codes follow sorted ids)."""
     from siyu import _core
@@ -705,6 +748,12 @@ class Log:
             day_min, day_max = int(day.min()), int(day.max())
         self.day_min = int(day_min) if day.size else None
         self.day_max = int(day_max) if day.size else None
+
+    def with_channels(self, channel: np.ndarray, channel_labels: pd.Index) -> "Log":
+        """A copy sharing every array but the channel codes and labels."""
+        out = copy.copy(self)
+        out.channel, out.channel_labels = channel, channel_labels
+        return out
 
     @property
     def cust(self) -> np.ndarray:

@@ -10,6 +10,7 @@ Used by :class:`siyu.Transactions` only; the rules are documented there.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
@@ -102,6 +103,23 @@ def reader_rules(quality: Any) -> list[Rule]:
 
         text = f"quality.{key}" if f"quality.{key}" in _i18n.CATALOGUE else None
         out.append(Rule(key, int(count), text))
+    return out
+
+
+def combine_rules(first: list[Rule], rules: list[Rule]) -> list[Rule]:
+    """The reader's rules followed by construction's; a rule both count (e.g. ids
+    stripped by the reader and by construction) is one line, at its first place, with
+    the counts added."""
+    out: list[Rule] = []
+    at: dict[str, int] = {}
+    for r in first + rules:
+        if r.key in at:
+            i = at[r.key]
+            out[i] = dataclasses.replace(out[i], count=out[i].count + r.count,
+                                         text=out[i].text or r.text)
+        else:
+            at[r.key] = len(out)
+            out.append(r)
     return out
 
 

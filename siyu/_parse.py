@@ -513,5 +513,5 @@ def factorize_ids(col: Any) -> tuple[np.ndarray, pa.Array, int]:
 
 
 def text_index(texts: pa.Array, name: str) -> pd.Index:
-    """A pandas Index of the texts (object dtype, like ids from a DataFrame)."""
-    return pd.Index(texts.to_numpy(zero_copy_only=False), dtype=object, name=name)
+    """A pandas Index of the texts, Arrow-backed like text ids from a DataFrame."""
+    return pd.Index(pd.array(texts, dtype="string[pyarrow]"), name=name)

@@ -1289,33 +1289,20 @@ def _row_preview(read: _Read, row: int) -> str:
 
 def _make_transactions(data: dict[str, Any], wanted: dict[str, str], quality: dict[str, int],
                        *, tz: str | None, paid: Any, refunded: Any, void: Any) -> Any:
-    import dataclasses
-
     from siyu.transactions import Transactions
 
     ids = data.pop("__ids__")
     kwargs: dict[str, Any] = {role: wanted.get(role) for role in _ROLES}
-    # customers go in as int64 ranks of their texts (cheap to group); the texts are
-    # then put back as the ids, in the same (sorted) order
+    # customers go in as int64 codes into their texts (cheap to group)
     lines = data.pop("__lines__", None)
     try:
         tx = Transactions(data, tz=tz, paid=paid, refunded=refunded, void=void,
-                          quality=quality, **kwargs)
+                          quality=quality, customer_ids=ids, **kwargs)
     except ValueError as exc:
         status = wanted.get("status")
         if status and lines is not None and str(exc).startswith(f"status column {status!r}"):
             raise ValueError(f"{exc} ({_unknown_status_lines(data[status], status, lines, paid, refunded, void)})") from None
         raise
-    log = tx._log
-    # customers whose orders were all void (dropped) are not in the log: log.ids holds
-    # the ranks that remain, in order
-    ranks = np.asarray(log.ids, dtype=np.int64)
-    ids = ids if ranks.size == len(ids) else ids[ranks]
-    ids.name = wanted["customer"]
-    try:
-        log.ids = ids
-    except dataclasses.FrozenInstanceError:  # pragma: no cover - if Log becomes frozen
-        tx._log = dataclasses.replace(log, ids=ids)
     return tx
 
 

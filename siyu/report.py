@@ -24,8 +24,6 @@ cohorts, and a first cohort that looks like them is flagged at the top of the pa
 from __future__ import annotations
 
 import base64
-import copy
-import dataclasses
 import datetime as _dt
 import io
 import math
@@ -215,12 +213,7 @@ def top_channels(tx: "Transactions", top: int, lang: str,
     labels = [str(log.channel_labels[c]) for c in order]
     while other in labels:
         other = other + "*"
-    lut = np.full(len(log.channel_labels), len(order), dtype=np.int64)
-    lut[order] = np.arange(len(order))
-    new_log = dataclasses.replace(log, channel=lut[log.channel],
-                                  channel_labels=pd.Index(labels + [other], dtype=object))
-    new_tx = copy.copy(tx)
-    new_tx._log = new_log
+    new_tx = tx.lump_channels(labels, other=other)
     info = {"n_channels": n_present, "kept": len(order), "other": other,
             "n_other_customers": int(counts.sum() - counts[order].sum()),
             "labels": labels}

@@ -6,6 +6,7 @@ on those arrays in C.
 """
 from __future__ import annotations
 
+import copy
 import html
 from typing import Any
 
@@ -117,6 +118,11 @@ class Transactions:
     quality : mapping, optional
         Counts from a reading step, ``{rule: count}`` (e.g. rows a reader dropped);
         shown first in :attr:`quality`.
+    customer_ids : pandas.Index or array-like, optional
+        The distinct customer ids when ``customer`` holds integer codes into them
+        (positions, as from :func:`pandas.factorize`): results are indexed by these ids.
+        Faster than passing millions of text ids; the ids are taken as given (not
+        stripped) and must be distinct.  :func:`siyu.read_orders` uses it.
 
     Notes
     -----
@@ -186,7 +192,7 @@ class Transactions:
                  tz: str | None = None, *, order: Any = None, status: Any = None,
                  refund: Any = None, paid: Any = None, refunded: Any = None, void: Any = None,
                  product: Any = None, category: Any = None, quantity: Any = None,
-                 quality: Any = None) -> None:
+                 quality: Any = None, customer_ids: Any = None) -> None:
         from siyu import _orders
 
         if customer is None or time is None:
@@ -226,7 +232,8 @@ class Transactions:
 
         parsed = _orders.Parsed(
             n=n,
-            cust=inp.ids(values["customer"], str(names["customer"])),
+            cust=(inp.ids(values["customer"], str(names["customer"])) if customer_ids is None
+                  else inp.coded_ids(values["customer"], customer_ids, str(names["customer"]))),
             time=inp.times(values["time"], str(names["time"]), tz),
             amount=opt("amount", lambda v, nm: inp.numeric(v, nm, "amount")),
             channel=opt("channel", inp.labels),
@@ -243,7 +250,7 @@ class Transactions:
             log, rules = _orders.order_log(parsed, names, values["order"], values["status"],
                                            values["refund"], paid, refunded, void)
         self._log = log
-        self._rules = first_rules + rules
+        self._rules = _orders.combine_rules(first_rules, rules)
         arrays = [log.day, log.amount, log.channel, log.member, log.offsets]
         items = log.items
         if items is not None:
@@ -287,6 +294,53 @@ class Transactions:
 
     def __len__(self) -> int:
         return self.n_rows
+
+    def lump_channels(self, keep: Any, other: str = "other") -> "Transactions":
+        """The same log with every channel not in ``keep`` merged into one ``other`` label.
+
+        For logs with many channels (or a mistaken channel column): the analyses and
+        plots then show ``keep`` (in that order) plus ``other``.  The arrays are shared;
+        this log is not modified.
+
+        Parameters
+        ----------
+        keep : sequence of channel labels
+            Channels kept as they are, in the order to show them.
+        other : str, default "other"
+            Label of the merged rest (must not be one of ``keep``).
+
+        Examples
+        --------
+        >>> import siyu
+        >>> tx = siyu.Transactions({"c": [1, 2, 3], "t": ["2024-01-01"] * 3, "a": [1., 2, 3],
+        ...                         "ch": ["wx", "dy", "xhs"]}, customer="c", time="t",
+        ...                        amount="a", channel="ch")
+        >>> list(tx.lump_channels(["wx"])._log.channel_labels)
+        ['wx', 'other']
+        """
+        log = self._log
+        if log.channel is None:
+            raise ValueError("the log has no channel column; build it with "
+                             "siyu.Transactions(..., channel='<column>')")
+        labels = [str(v) for v in log.channel_labels]
+        keep = [str(v) for v in keep]
+        unknown = [v for v in keep if v not in labels]
+        if unknown:
+            raise ValueError(f"keep: unknown channel(s) {unknown}; the log's channels are "
+                             f"{labels[:10]}{' ...' if len(labels) > 10 else ''}")
+        if len(set(keep)) != len(keep):
+            raise ValueError("keep: each channel may be listed once")
+        if other in keep:
+            raise ValueError(f"other={other!r} is also in keep; choose another label")
+        pos = {v: i for i, v in enumerate(labels)}
+        lut = np.full(len(labels), len(keep), dtype=np.int64)
+        lut[[pos[v] for v in keep]] = np.arange(len(keep), dtype=np.int64)
+        codes = lut[log.channel]
+        codes.flags.writeable = False
+        out = copy.copy(self)
+        out._log = log.with_channels(codes, pd.Index(keep + [other], dtype=object,
+                                                     name=log.channel_labels.name))
+        return out
 
     # ------------------------------------------------------------------ data quality
     @property

@@ -127,7 +127,9 @@ def test_ids_are_text_and_keep_their_zeros(files, export):
     padded = [i for i in ids if i.startswith("0") and i.lstrip("0") in ids]
     assert padded, "the export has two ids that differ only by leading zeros"
     assert ids == set(export.parsed[C["customer"]])
-    assert tx.customer_ids.dtype == object
+    # text ids: a string Index (the same dtype as text ids from a DataFrame), never numbers
+    assert pd.api.types.is_string_dtype(tx.customer_ids.dtype)
+    assert all(isinstance(i, str) for i in ids)
 
 
 def test_file_objects_bytes_and_text(files, reference, export):
