@@ -76,6 +76,15 @@ def _demo_headlines(ct: Any) -> dict[str, Any]:
             "ltv_ages": [a for a in (0, 2, 5, 11) if k is not None and a <= k]}
 
 
+def _data_section(tx: Any, ct: Any, lang: str) -> str:
+    from siyu._i18n import text
+
+    dq = tx.data_quality(lang)
+    width = max(len(f"{int(c):,}") for c in dq["count"])
+    rows = [f"  {int(c):>{width},}  {d}" for c, d in zip(dq["count"], dq["description"])]
+    return "\n".join([text("demo.data", lang)] + rows)
+
+
 def _existing_section(tx: Any, ct: Any, lang: str) -> str:
     from siyu._i18n import text
 
@@ -125,7 +134,8 @@ def _ltv_section(tx: Any, ct: Any, lang: str) -> str:
 
 # Further demo sections (functions (tx, cohort table, lang) -> str); grow this list as
 # features land.
-_DEMO_SECTIONS: list = [_existing_section, _cohort_section, _repurchase_section, _ltv_section]
+_DEMO_SECTIONS: list = [_data_section, _existing_section, _cohort_section, _repurchase_section,
+                        _ltv_section]
 
 
 def _font_line(lang: str) -> None:

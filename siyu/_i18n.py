@@ -687,6 +687,8 @@ _REPORT: dict[str, Entry] = {
     # the demo and the command line
     "demo.head": {"en": "siyu demo: UCI Online Retail invoices (UK e-commerce, GBP; CC BY 4.0)",
                   "zh": "siyu 示例：UCI Online Retail 在线零售发票（英国网店，英镑；CC BY 4.0）"},
+    "demo.data": {"en": "Data: what building the log did to the rows (tx.data_quality())",
+                  "zh": "数据处理：构建日志时对各行的处理（tx.data_quality()）"},
     "demo.title": {"en": "siyu demo: UCI Online Retail", "zh": "siyu 示例：UCI Online Retail 在线零售数据"},
     "demo.size": {"en": "  {rows} invoices, {customers} customers, {start} to {end}",
                   "zh": "  {rows} 张发票，{customers} 位客户，{start} 至 {end}"},

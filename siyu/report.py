@@ -363,11 +363,11 @@ class _Report:
 
     def data(self) -> dict[str, Any]:
         dq = self.data_quality
-        cols = [c for c in ("count", "description") if c in dq.columns]
-        headers = {"count": self.t("report.col.count"),
-                   "description": self.t("report.col.description")}
-        table = _table(dq[cols], {"count": _int, "description": str}, "data-table", "",
-                       headers)
+        # rows labelled by their description (the rule keys are English identifiers)
+        rows = dq.set_index("description")[["count"]] if "description" in dq.columns \
+            else dq[["count"]]
+        table = _table(rows, {"count": _int}, "data-table", self.t("report.col.description"),
+                       {"count": self.t("report.col.count")})
         return self.section("data", "report.section.data", [table],
                             self.t("report.lead.data"))
 
@@ -801,8 +801,9 @@ def build_report(tx: "Transactions", spend: pd.DataFrame | None = None, period: 
     plot_format : {"png", "svg"}, default "png"
         Image format of the embedded plots (SVG keeps text as text).
     data_quality : pandas.DataFrame, optional
-        Rows with ``count`` and ``description`` (e.g. ``tx.data_quality(lang)``),
-        shown as the Data section.
+        Rows with ``count`` and ``description``, shown as the Data section (what reading
+        and the order rules did to the rows).  Default: the log's own
+        ``tx.data_quality(lang)``.
 
     Returns
     -------
@@ -862,6 +863,8 @@ def build_report(tx: "Transactions", spend: pd.DataFrame | None = None, period: 
     if data_quality is not None and not isinstance(data_quality, pd.DataFrame):
         raise TypeError("data_quality must be a DataFrame with columns 'count' and "
                         f"'description', got {type(data_quality).__name__}")
+    if data_quality is None and native:
+        data_quality = tx.data_quality(lang)
     if existing_before is not None and native:
         per.acquisition(tx, int(tx._log.day.max()), None, existing_before)   # validate early
     spend = _check_spend(spend, tx._log.names.get("channel") if tx._log.channel is not None

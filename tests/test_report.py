@@ -31,7 +31,7 @@ from siyu.report import SECTION_IDS, build_report, write_report  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-ALWAYS = [s for s in SECTION_IDS if s not in ("data", "unit-economics", "channels")]
+ALWAYS = [s for s in SECTION_IDS if s not in ("unit-economics", "channels")]
 EXISTING = "2011-01-01"          # the demo's existing_before for the UCI log
 
 
@@ -198,6 +198,11 @@ def test_demo_prints_summary_and_report_path(demo):
     out, path = demo
     assert out.startswith("siyu demo: UCI Online Retail invoices")
     assert "Monthly acquisition cohorts" in out and "Second purchase within 30 days" in out
+    # the data section prints the log's own quality counts
+    tx = siyu.Transactions(siyu.datasets.load_online_retail(), customer="customer_id",
+                           time="date", amount="amount")
+    for count, desc in zip(tx.quality["count"], tx.quality["description"]):
+        assert f"{int(count):,}  {desc}" in out
     last = out.strip().splitlines()[-1]
     assert last == f"report written to {path}"
     assert path.stat().st_size > 50_000
@@ -345,7 +350,7 @@ def test_segments_match_api(page, retail_tx):
 def test_unit_economics_only_with_spend(page, page_spend, small_tx, small):
     assert 'id="unit-economics"' not in page
     p = Page(page_spend)
-    assert p.sections == ["overview", "cohorts", "retention", "survival", "repurchase",
+    assert p.sections == ["overview", "data", "cohorts", "retention", "survival", "repurchase",
                           "lifecycle", "value-tiers", "unit-economics", "channels",
                           "definitions"]
     ue = siyu.unit_economics(small_tx, spend_for(small), by="source", margin=0.5, horizon=6)
@@ -384,7 +389,8 @@ def test_channels_section_and_escaping(page_spend, small_tx):
 def test_chinese_labels(page_zh):
     p = Page(page_zh)
     assert '<html lang="zh-CN">' in page_zh
-    assert p.h2 == {"overview": "数据概览", "cohorts": "获客同期群", "retention": "留存",
+    assert p.h2 == {"overview": "数据概览", "data": "数据处理", "cohorts": "获客同期群",
+                    "retention": "留存",
                     "survival": "客户生存曲线", "repurchase": "复购", "lifecycle": "生命周期阶段",
                     "value-tiers": "客户价值分层", "unit-economics": "单位经济模型",
                     "definitions": "指标定义"}
@@ -739,9 +745,10 @@ def test_data_section_renders_a_quality_frame(small_tx):
     page = build_report(small_tx, period="Q", data_quality=dq)
     p = Page(page)
     assert p.sections[:2] == ["overview", "data"]
-    assert p.rows("data-table") == {"void": ["12", "rows with status 交易关闭 dropped"],
-                                    "netted": ["3", "<b>refunds</b> netted"]}
-    assert p.header("data-table") == ["", "rows", "what"]
+    # rows labelled by their description (the rule keys are English identifiers)
+    assert p.rows("data-table") == {"rows with status 交易关闭 dropped": ["12"],
+                                    "<b>refunds</b> netted": ["3"]}
+    assert p.header("data-table") == ["what", "rows"]
     assert "&lt;b&gt;refunds" in page                             # escaped
     assert 'href="#data"' in page
     with pytest.raises(TypeError, match="data_quality"):
