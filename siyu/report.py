@@ -61,8 +61,8 @@ _MAX_TABLE_AGES = 37        # ages 0..36
 _BRACKETS = [(1, 30), (31, 90), (91, 180), (181, 365)]
 _SURVIVAL_DAYS = (30, 90, 180, 365)
 
-# Definitions table: (term key, definition key, siyu API); operators' metrics of the
-# metrics area are listed when their definition is in the catalogue.
+# Definitions table: (term key, definition key, siyu API): siyu's own metrics next to the
+# operators' metrics with similar names, so nobody confuses them.
 _DEFINITIONS = (
     ("report.term.purchase", "report.def.purchase", "Transactions(amount=...)"),
     ("report.term.occasion", "report.def.occasion", "tx.summary()"),
@@ -697,8 +697,7 @@ class _Report:
         t = self.t
         rows = []
         for term, key, api in _DEFINITIONS:
-            if key in CATALOGUE and term in CATALOGUE:
-                rows.append({"label": t(term), "cells": [t(key), api], "cls": ""})
+            rows.append({"label": t(term), "cells": [t(key), api], "cls": ""})
         table = {"kind": "table", "id": "definitions-table", "text_cells": True, "code_last": True,
                  "columns": [t("report.col.term"), t("report.col.definition"),
                              t("report.col.api")], "rows": rows}

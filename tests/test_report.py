@@ -27,6 +27,7 @@ pytest.importorskip("matplotlib")
 import siyu  # noqa: E402
 from siyu import __main__ as cli  # noqa: E402
 from siyu import report  # noqa: E402
+from siyu import _i18n  # noqa: E402
 from siyu.report import SECTION_IDS, build_report, write_report  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -755,23 +756,18 @@ def test_data_section_renders_a_quality_frame(small_tx):
         build_report(small_tx, data_quality=[1, 2])
 
 
-def test_definitions_table_lists_operators_metrics_when_defined(small_tx, monkeypatch):
-    from siyu import _i18n
-
+def test_definitions_table_lists_siyu_and_operators_metrics(small_tx):
     page = build_report(small_tx, period="Q")
     rows = Page(page).rows("definitions-table")
     assert "retention (siyu)" in rows and "repurchase within k days (siyu)" in rows
     assert rows["purchase / refund"][1] == "Transactions(amount=...)"
     zh = Page(build_report(small_tx, period="Q", lang="zh")).rows("definitions-table")
     assert "冲减当期收入" in zh["购买 / 退款"][0] and "计入收入" not in zh["购买 / 退款"][0]
-    if "def.repeat_rate" not in _i18n.CATALOGUE:
-        assert "repeat-purchase rate (复购率)" not in rows
-        monkeypatch.setitem(_i18n.CATALOGUE, "def.repeat_rate",
-                            {"en": "customers with 2+ occasions in a window / buyers",
-                             "zh": "窗口内购买 2 次及以上的客户 / 购买客户"})
-        monkeypatch.setattr(report, "CATALOGUE", _i18n.CATALOGUE)
-    rows = Page(build_report(small_tx, period="Q")).rows("definitions-table")
     assert rows["repeat-purchase rate (复购率)"][1] == "tx.repeat_rate(start, end)"
+    for term, key, api in report._DEFINITIONS:
+        label = _i18n.text(term, "en")
+        assert rows[label] == [_i18n.text(key, "en"), api]
+        assert zh[_i18n.text(term, "zh")] == [_i18n.text(key, "zh"), api]
 
 
 def test_svg_plots_and_templates_are_packaged(small_tx):
