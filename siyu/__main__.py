@@ -448,6 +448,7 @@ def _report(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {args.out}: folder {os.path.dirname(out)} does not exist")
     spend = _load_spend(args)
     kind = _check_input(args)
+    recall_csv = _recall_csv_path(args)
     if args.top_channels < 1:
         raise UsageError(f"--top-channels {args.top_channels} must be a positive number of "
                          "channels")
@@ -471,7 +472,8 @@ def _report(args: argparse.Namespace) -> int:
     path = write_report(tx, spend=spend, period=period, lang=args.lang, title=args.title,
                         progress=_progress(args), out=out, churn_after=args.churn_after,
                         margin=args.margin, horizon=args.horizon, currency=args.currency,
-                        existing_before=args.existing_before, top_channels=args.top_channels)
+                        existing_before=args.existing_before, top_channels=args.top_channels,
+                        recall_csv=recall_csv)
     if show:
         _end("siyu: " + _msg("cli.total", args.lang, seconds=f"{time.perf_counter() - t0:.2f}"))
     print(_msg("cli.written", args.lang, path=path))
@@ -565,19 +567,17 @@ def _add_item_args(rep: argparse.ArgumentParser) -> None:
                           "CRM tags) to this CSV")
 
 
-def _recall_csv(args: argparse.Namespace, tx: Any, model: Any = None,
-                spend_model: Any = None) -> str | None:
-    """Write the full recall list for --recall-csv (None when not asked); returns its path."""
+def _recall_csv_path(args: argparse.Namespace) -> str | None:
+    """The --recall-csv path, checked before any work (None when not asked)."""
     path = getattr(args, "recall_csv", None)
     if not path:
         return None
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise UsageError(f"--recall-csv {path}: folder {folder} does not exist")
-    from siyu.actions import write_recall_csv
-
-    return write_recall_csv(tx, path, model=model, spend_model=spend_model,
-                            lang=getattr(args, "lang", "en"))
+    if os.path.isdir(path):
+        raise UsageError(f"--recall-csv {path} is a folder; name a .csv file")
+    return path
 
 
 def _add_report_args(rep: argparse.ArgumentParser) -> None:

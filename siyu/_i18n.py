@@ -735,6 +735,7 @@ _REPORT: dict[str, Entry] = {
     "cli.step.repurchase": {"en": "repurchase", "zh": "复购"},
     "cli.step.lifecycle": {"en": "lifecycle", "zh": "生命周期"},
     "cli.step.value tiers": {"en": "value tiers", "zh": "价值分层"},
+    "cli.step.contact": {"en": "who to contact", "zh": "联系名单"},
     "cli.step.unit economics": {"en": "unit economics", "zh": "单位经济"},
     "cli.step.channels": {"en": "channels", "zh": "渠道对比"},
     "cli.step.overview": {"en": "overview", "zh": "概览"},

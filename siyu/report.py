@@ -48,8 +48,8 @@ __all__ = ["SECTION_IDS", "build_report", "write_report"]
 #: ``unit-economics`` only with spend, ``channels`` only when the log has a channel
 #: column).
 SECTION_IDS: tuple[str, ...] = ("overview", "data", "cohorts", "retention", "survival",
-                                "repurchase", "lifecycle", "value-tiers", "unit-economics",
-                                "channels", "definitions")
+                                "repurchase", "lifecycle", "value-tiers", "contact",
+                                "unit-economics", "channels", "definitions")
 
 #: A progress callback: ``progress(step, index, total, seconds)``; called with
 #: ``seconds=None`` when a step starts and with its duration when it ends.
@@ -225,7 +225,8 @@ class _Report:
     def __init__(self, tx: "Transactions", spend: pd.DataFrame | None, period: str, lang: str,
                  title: str | None, churn_after: float, margin: float, horizon: int,
                  progress: Progress | None, currency: str | None, existing_before: Any,
-                 top: int, plot_format: str, data_quality: pd.DataFrame | None) -> None:
+                 top: int, plot_format: str, data_quality: pd.DataFrame | None,
+                 recall_csv: str | None = None) -> None:
         from siyu import plotting
 
         self.tx = tx
@@ -242,12 +243,15 @@ class _Report:
         self.top = top
         self.plot_format = plot_format
         self.data_quality = data_quality
+        self.recall_csv = recall_csv
         self.channel = tx._log.names.get("channel") if tx._log.channel is not None else None
         if self.channel is None and tx._log.channel is not None:
             self.channel = "channel"
         self.font = plotting.find_cjk_font() if lang == "zh" else None
         self.plot_lang = "zh" if (lang == "zh" and self.font is not None) else "en"
         self.timings: dict[str, float] = {}
+        from siyu.transactions import Transactions
+        self.native = isinstance(tx, Transactions)
         self.notes: list[dict[str, Any]] = []
         self.channel_info: dict | None = None
         self.suspect: str | None = None
@@ -277,6 +281,8 @@ class _Report:
             ("cohorts", self.cohorts), ("retention", self.retention),
             ("survival", self.survival), ("repurchase", self.repurchase),
             ("lifecycle", self.lifecycle), ("value tiers", self.value_tiers)]
+        if self.native:
+            s.append(("contact", self.contact))
         if self.spend is not None:
             s.append(("unit economics", self.unit_economics))
         if self.channel is not None:
@@ -594,6 +600,28 @@ class _Report:
         lead = t("report.lead.tiers", date=vt.attrs["as_of"].date())
         return self.section("value-tiers", "report.section.value-tiers", blocks, lead)
 
+    def contact(self) -> dict[str, Any]:
+        """Who to contact this week (the top of the recall list) and, with line items,
+        the replenishment cycles (siyu.actions)."""
+        from siyu import actions
+
+        csv = None
+        if self.recall_csv is not None:
+            csv = actions.write_recall_csv(self.tx, self.recall_csv, lang=self.lang)
+        sec = actions.report_section(self.tx, lang=self.lang, csv_path=csv)
+        blocks: list[dict[str, Any]] = [_note(sec["value_note"])]
+        if sec["csv_note"]:
+            blocks.append(_note(sec["csv_note"]))
+        contacts = sec["contacts"]
+        blocks.append(_table(contacts, {}, "contact-table", str(contacts.index.name or ""),
+                             text_cells=True))
+        if sec["cycles"] is not None:
+            blocks.append({"kind": "heading", "text": sec["cycles_title"]})
+            blocks.append(_note(sec["cycles_intro"]))
+            cyc = sec["cycles"]
+            blocks.append(_table(cyc, {}, "cycles-table", str(cyc.index.name or "")))
+        return self.section("contact", "actions.section.title", blocks, sec["intro"])
+
     # ------------------------------------------------------------------ economics
     def unit_economics(self) -> dict[str, Any]:
         import siyu
@@ -741,7 +769,8 @@ def build_report(tx: "Transactions", spend: pd.DataFrame | None = None, period: 
                  *, churn_after: float = 180, margin: float = 1.0, horizon: int = 12,
                  currency: str | None = None, existing_before: Any = None,
                  top_channels: int = 10, plot_format: str = "png",
-                 data_quality: pd.DataFrame | None = None) -> str:
+                 data_quality: pd.DataFrame | None = None,
+                 recall_csv: str | os.PathLike[str] | None = None) -> str:
     """The customer-value report of a log as one self-contained HTML page.
 
     Sections (each a ``<section>`` with a stable id, see :data:`SECTION_IDS`):
@@ -803,6 +832,10 @@ def build_report(tx: "Transactions", spend: pd.DataFrame | None = None, period: 
         Rows with ``count`` and ``description``, shown as the Data section (what reading
         and the order rules did to the rows).  Default: the log's own
         ``tx.data_quality(lang)``.
+    recall_csv : path, optional
+        Also write the full recall list (who to contact and why, with CRM tags; see
+        :func:`siyu.actions.write_recall_csv`) to this CSV; the "Who to contact" section
+        shows its top 50 either way.
 
     Returns
     -------
@@ -870,7 +903,8 @@ def build_report(tx: "Transactions", spend: pd.DataFrame | None = None, period: 
                          else None)
     rep = _Report(tx, spend, period, lang, title, churn_after, margin, horizon, progress,
                   currency.strip() if currency else None, existing_before, int(top_channels),
-                  plot_format, data_quality)
+                  plot_format, data_quality,
+                  None if recall_csv is None else os.fspath(recall_csv))
     return rep.run()
 
 

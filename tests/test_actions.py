@@ -2,6 +2,8 @@
 (tests/reference_actions.py), hand-built logs and the models' own predictions."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -581,20 +583,40 @@ def test_report_section_and_tables():
     assert actions.format_probability(0.456) == "0.46"
 
 
-def test_cli_item_flags_and_recall_csv(tmp_path):
+def test_cli_item_flags_and_recall_csv(tmp_path, capsys):
     from siyu import __main__ as cli
+    from siyu.report import build_report
     args = cli._parser().parse_args(["report", "x.csv", "--customer", "c", "--time", "t",
                                      "--amount", "a", "--product", "sku", "--category", "cat",
                                      "--quantity", "q", "--recall-csv", str(tmp_path / "r.csv"),
                                      "--lang", "zh"])
     assert (args.product, args.category, args.quantity) == ("sku", "cat", "q")
-    path = cli._recall_csv(args, hand_tx())
-    assert pd.read_csv(path, encoding="utf-8-sig").columns[1] == "排名"
+    assert cli._recall_csv_path(args) == str(tmp_path / "r.csv")
     args.recall_csv = None
-    assert cli._recall_csv(args, hand_tx()) is None
+    assert cli._recall_csv_path(args) is None
     args.recall_csv = str(tmp_path / "missing" / "r.csv")
     with pytest.raises(cli.UsageError, match="does not exist"):
-        cli._recall_csv(args, hand_tx())
+        cli._recall_csv_path(args)
+    # end to end: the report's "Who to contact" section is the top of the list the CSV holds
+    df = hand_log()
+    log = tmp_path / "log.csv"
+    df.to_csv(log, index=False)
+    csv, html = tmp_path / "recall.csv", tmp_path / "r.html"
+    code = cli.main(["report", str(log), "--customer", "cust", "--time", "t", "--amount",
+                     "amount", "--product", "product", "--recall-csv", str(csv), "--out",
+                     str(html), "--quiet", "--lang", "zh"])
+    assert code == 0, capsys.readouterr().err
+    full = pd.read_csv(csv, encoding="utf-8-sig", dtype=str)
+    assert full.columns[1] == "排名"
+    tx = siyu.read_orders(log, customer="cust", time="t", amount="amount", product="product")
+    want = actions.recall_list(tx, lang="zh")
+    assert list(full.iloc[:, 0]) == [str(i) for i in want.index]
+    page = html.read_text(encoding="utf-8")
+    for sid in ("contact", "contact-table", "cycles-table"):
+        assert re.search(rf"id=['\"]{sid}['\"]", page), sid
+    assert "本周联系谁" in page
+    for cid in list(want.index)[:3]:
+        assert f">{cid}<" in page
 
 
 def test_rank_order_equals_lexsort():

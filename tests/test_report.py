@@ -352,7 +352,7 @@ def test_unit_economics_only_with_spend(page, page_spend, small_tx, small):
     assert 'id="unit-economics"' not in page
     p = Page(page_spend)
     assert p.sections == ["overview", "data", "cohorts", "retention", "survival", "repurchase",
-                          "lifecycle", "value-tiers", "unit-economics", "channels",
+                          "lifecycle", "value-tiers", "contact", "unit-economics", "channels",
                           "definitions"]
     ue = siyu.unit_economics(small_tx, spend_for(small), by="source", margin=0.5, horizon=6)
     rows = p.rows("unit-economics-table")
@@ -393,7 +393,8 @@ def test_chinese_labels(page_zh):
     assert p.h2 == {"overview": "数据概览", "data": "数据处理", "cohorts": "获客同期群",
                     "retention": "留存",
                     "survival": "客户生存曲线", "repurchase": "复购", "lifecycle": "生命周期阶段",
-                    "value-tiers": "客户价值分层", "unit-economics": "单位经济模型",
+                    "value-tiers": "客户价值分层", "contact": "本周联系谁",
+                    "unit-economics": "单位经济模型",
                     "definitions": "指标定义"}
     assert list(p.rows("lifecycle-table")) == ["新交易后", "稳定关系", "关系衰退"]
     assert p.header("lifecycle-table")[1:3] == ["客户数", "客户占比"]
@@ -422,11 +423,11 @@ def test_progress_callback_sees_every_step(spend_run):
     starts = [c for c in calls if c[3] is None]
     ends = [c for c in calls if c[3] is not None]
     assert [c[0] for c in starts] == ["cohorts", "retention", "survival", "repurchase",
-                                      "lifecycle", "value tiers", "unit economics", "channels",
-                                      "overview"]
+                                      "lifecycle", "value tiers", "contact", "unit economics",
+                                      "channels", "overview"]
     assert [c[:3] for c in ends] == [c[:3] for c in starts]
-    assert [c[1] for c in starts] == list(range(1, 10))
-    assert all(c[2] == 9 for c in calls) and all(c[3] >= 0 for c in ends)
+    assert [c[1] for c in starts] == list(range(1, 11))
+    assert all(c[2] == 10 for c in calls) and all(c[3] >= 0 for c in ends)
 
 
 def test_bad_arguments_raise(small_tx, small):
@@ -492,7 +493,7 @@ def test_cli_csv_report_subprocess(files):
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.splitlines()
     assert lines[0].startswith("siyu: reading log.csv ... ") and "rows" in lines[0]
-    assert re.fullmatch(r"siyu: \[1/8\] cohorts \.\.\. \d+\.\d\d s", lines[1])
+    assert re.fullmatch(r"siyu: \[1/9\] cohorts \.\.\. \d+\.\d\d s", lines[1])
     assert lines[-1].startswith("siyu: total ")
     p = Page((files / "r.html").read_text(encoding="utf-8"))
     assert "unit-economics" in p.sections and "channels" not in p.sections
