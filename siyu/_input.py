@@ -26,7 +26,7 @@ def period_code(value: str, allowed: str, what: str) -> str:
                         f"got {value!r}")
     key = value.strip().upper()
     key = _PERIOD_ALIASES.get(key, key)
-    if key not in allowed:
+    if key not in tuple(allowed):   # exact names: "DW" or "" is not a substring match
         raise ValueError(f"unknown {what} {value!r}; use one of "
                          f"{', '.join(repr(a) for a in allowed)}")
     return key

@@ -46,7 +46,7 @@ _MONEY = ("revenue", "ltv")
 
 
 def _check_metric(metric: Any) -> str:
-    if metric not in _METRICS:
+    if not isinstance(metric, str) or metric not in _METRICS:
         raise ValueError(f"unknown metric {metric!r}; use one of {', '.join(map(repr, _METRICS))}")
     return metric
 
@@ -669,6 +669,9 @@ def cohort_table(tx: "Transactions", period: str = "M", end: Any = None, by: str
         n_ages_all, lo_day = 0, end_day
     n_ages = end_per - int(cohorts[0]) + 1 if n_c else 0
     n_all_rows = n_rows + ex_groups.size
+    if per.table_bytes(n_all_rows * n_ages_all, _CELL_BYTES) > per.MAX_TABLE_BYTES:
+        per.check_table_size(f"cohorts(period={period!r})", (n_all_rows, n_ages_all), _CELL_BYTES,
+                             _size_fixes(acq, has, n_g, ex_groups.size, end_day, period))
     active, orders, revenue, n_dropped = _core.cohort_matrix(
         None, log.day, log.amount, k, end_day, code, cell_row, cper, n_all_rows,
         n_ages_all, lo_day, per.bitset_budget(tx.n_rows, k), log.offsets)
@@ -706,6 +709,51 @@ def cohort_table(tx: "Transactions", period: str = "M", end: Any = None, by: str
             None if revenue is None else revenue[n_rows:][ex_keep], acq.n_excluded,
             int(n_dropped), last_period, acq.existing_before, suspect)
     return table
+
+
+# peak bytes per cohort x age cell: the kernel's counts and partial sums, the frames
+_CELL_BYTES = 80
+_PERIOD_ORDER = "DWMQY"
+
+
+def _size_fixes(acq: "per.Acquisition", has: np.ndarray, n_g: int, n_ex: int, end_day: int,
+                period: str) -> list[str]:
+    """Pasteable ways to make a too-big cohort table fit: a coarser period, an earlier end."""
+    first = acq.first_day[has]
+    ex = acq.existing_group is not None and bool((acq.existing_group >= 0).any())
+    lo_day = int(first.min()) if first.size else end_day
+    if ex:
+        lo_day = min(lo_day, int(acq.first_day[acq.existing_group >= 0].min()))
+    fixes = []
+    for p in _PERIOD_ORDER[_PERIOD_ORDER.index(period) + 1:]:
+        code = inp.PERIOD_CODES[p]
+        n_c = np.unique(_core.period_index(first, code)).size if first.size else 0
+        ages = per.period_of(end_day, p) - per.period_of(lo_day, p) + 1
+        shape = (n_g * n_c + n_ex, ages)
+        if per.table_bytes(shape[0] * shape[1], _CELL_BYTES) <= per.MAX_TABLE_BYTES:
+            fixes.append(f"a coarser period, period={p!r} ({shape[0]:,} x {shape[1]:,})")
+            break
+    # the latest end whose table fits (cells grow with the end)
+    code = inp.PERIOD_CODES[period]
+    cohorts = np.unique(_core.period_index(first, code)) if first.size else np.zeros(0, np.int64)
+    lo_per = per.period_of(lo_day, period)
+
+    def cells(e: int) -> int:
+        return (n_g * int(np.searchsorted(cohorts, e, side="right")) + n_ex) * (e - lo_per + 1)
+
+    a, b = lo_per, per.period_of(end_day, period)
+    while a < b:      # largest e in [lo_per, b] with cells(e) within the limit
+        mid = (a + b + 1) // 2
+        if per.table_bytes(cells(mid), _CELL_BYTES) <= per.MAX_TABLE_BYTES:
+            a = mid
+        else:
+            b = mid - 1
+    if per.table_bytes(cells(a), _CELL_BYTES) <= per.MAX_TABLE_BYTES:
+        last = inp.day_to_timestamp(per.period_start_day(a + 1, period) - 1).date()
+        fixes.append(f"an earlier end, end='{last}' (the latest that fits)")
+    fixes.append("or a shorter log: keep the recent rows only (and pass existing_before= "
+                 "their first day, so earlier customers stay out of the cohorts)")
+    return fixes
 
 
 def _last_period(ep: "per.EndPeriod", period: str, existing_start: int | None) -> dict:

@@ -24,9 +24,19 @@ __all__ = ["unit_economics", "compare_channels"]
 _PERIOD_DAYS = {"D": 1.0, "W": 7.0, "M": 365.25 / 12.0, "Q": 365.25 / 4.0, "Y": 365.25}
 
 
+# longest horizon (periods) and retention age (months) accepted: more periods than the
+# supported calendar (years 1..9999) holds days, so no cohort could ever be observed that long
+_MAX_PERIODS = 3_652_059
+_MAX_AGE = 120_000
+
+
 def _check_positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive whole number of periods, got {value!r}")
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be a positive whole number of periods (e.g. {name}=12), "
+                        f"got {value!r}")
+    if not 1 <= value <= _MAX_PERIODS:
+        raise ValueError(f"{name} must be a whole number of periods from 1 to {_MAX_PERIODS:,} "
+                         f"(e.g. {name}=12), got {int(value):,}")
     return int(value)
 
 
@@ -192,7 +202,7 @@ def unit_economics(tx: "Transactions", spend: pd.DataFrame | None = None, period
     """
     horizon = _check_positive_int(horizon, "horizon")
     margin = _check_margin(margin)
-    if ltv not in ("historical", "predicted"):
+    if not isinstance(ltv, str) or ltv not in ("historical", "predicted"):
         raise ValueError(f"ltv must be 'historical' or 'predicted', got {ltv!r}")
     if ltv == "predicted" and (models is None or len(models) != 2):
         raise ValueError("ltv='predicted' needs models=(transaction_model, spend_model), "
@@ -377,7 +387,7 @@ def _predicted(tx: "Transactions", ct: "CohortTable", models: tuple[Any, Any], h
     trans_model, spend_model = models
     model_unit = getattr(trans_model, "unit", None) or "D"
     end_day = inp.to_day(ct.end, "end")
-    s = tx.summary(end=ct.end, unit=model_unit if model_unit in "DWM" else "D")
+    s = tx.summary(end=ct.end, unit=model_unit if model_unit in ("D", "W", "M") else "D")
     # cohort row of each customer in the summary (same rule as the cohort table)
     acq = per.acquisition(tx, end_day, ct.by, ct.existing_before)
     code = inp.PERIOD_CODES[period]
@@ -506,7 +516,8 @@ def compare_channels(tx: "Transactions", by: str = "channel", spend: pd.DataFram
     """
     horizon = _check_positive_int(horizon, "horizon")
     margin = _check_margin(margin)
-    ages = [_check_positive_int(a, "retention_ages") if a != 0 else 0 for a in retention_ages]
+    ages = per.whole_numbers(retention_ages, "retention_ages", 0, _MAX_AGE, "(1, 3, 6, 12)",
+                             unit="months", sort=False).tolist()
     ct = tx.cohorts(period="M", by=by, margin=margin, existing_before=existing_before)
     if ct.by is None:
         raise ValueError("compare_channels needs a channel column: pass channel= to "

@@ -33,6 +33,7 @@ import pandas as pd
 
 from siyu import _core
 from siyu import _input as inp
+from siyu import _periods as per
 from siyu._i18n import check_lang, labels, text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -42,6 +43,8 @@ __all__ = ["RFM8_LABELS", "repeat_rate", "return_rate", "new_customer_repeat_rat
            "rfm_matrix"]
 
 _NO_DAY = np.iinfo(np.int64).max
+# bytes per (group, period) row of the counts and the result frame
+_BUCKET_BYTES = 96
 _WINDOW = -1                                  # metric_periods: the window is one bucket
 _PANDAS_FREQ = {"D": "D", "W": "W-SUN", "M": "M", "Q": "Q-DEC", "Y": "Y-DEC"}
 _SAME_DAY = ("merge", "orders")
@@ -127,6 +130,16 @@ def _groups(tx: "Transactions", by: Any, end_day: int, need_first: bool = False
     if by_name is None:
         return None, None, None, first, int(n_refund_only)
     return group, log.channel_labels, by_name, first, int(n_refund_only)
+
+
+def _check_buckets(what: str, n_groups: int, nb: int, lo: int, hi: int, code: str) -> None:
+    """A clear error before allocating when n_groups x periods would be too big."""
+    coarser = [p for p in "DWMQY"[("DWMQY".index(code) + 1):]
+               if per.table_bytes(n_groups * (_period_of(hi, p) - _period_of(lo, p) + 1),
+                                  _BUCKET_BYTES) <= per.MAX_TABLE_BYTES]
+    per.check_table_size(f"{what}(period={code!r})", (n_groups, nb), _BUCKET_BYTES,
+                         ([f"a longer period, period={coarser[0]!r}"] if coarser else [])
+                         + ["a later start= or an earlier end= (fewer periods)"])
 
 
 def _period_bounds(p0: int, n: int, code: str) -> tuple[np.ndarray, np.ndarray]:
@@ -243,7 +256,7 @@ def repeat_rate(tx: "Transactions", start: Any = None, end: Any = None, same_day
     1.0
     """
     lang = check_lang(lang)
-    if same_day not in _SAME_DAY:
+    if not isinstance(same_day, str) or same_day not in _SAME_DAY:
         raise ValueError(f"same_day must be 'merge' (same-day orders are one purchase) or "
                          f"'orders' (every order counts), got {same_day!r}")
     lo_log, hi_log = _log_span(tx)
@@ -266,6 +279,7 @@ def repeat_rate(tx: "Transactions", start: Any = None, end: Any = None, same_day
     else:
         p0 = _period_of(lo, code)
         nb = _period_of(hi, code) - p0 + 1
+        _check_buckets("repeat_rate", n_groups, nb, lo, hi, code)
         pcode = inp.PERIOD_CODES[code]
         first, last = _period_bounds(p0, nb, code)
         partial = ((first < max(lo, lo_log)) | (last > min(hi, hi_log)))
@@ -353,6 +367,7 @@ def return_rate(tx: "Transactions", period: str = "M", by: str | None = None, st
     n_groups = 1 if group is None else max(len(glabels), 1)
     p0 = _period_of(lo, code)
     nb = _period_of(hi, code) - p0 + 1
+    _check_buckets("return_rate", n_groups, nb, lo, hi, code)
     first, last = _period_bounds(p0, nb, code)
     # observed: start (when given; the log's first period is taken as whole) .. end
     cut = (last > hi) if start is None else (first < lo) | (last > hi)
@@ -491,6 +506,7 @@ def new_customer_repeat_rate(tx: "Transactions", period: str = "M", within: int 
         cper = _core.period_index(f, pcode)
         p0 = int(cper.min())
         nb = int(cper.max()) - p0 + 1
+        _check_buckets("new_customer_repeat_rate", n_groups, nb, int(f.min()), int(f.max()), code)
     else:
         cper = np.zeros(0, np.int64)
         p0, nb = _period_of(end_day, code), 0
@@ -800,12 +816,12 @@ def rfm_matrix(tx: "Transactions", rows: str = "R", cols: str = "F", values: str
     """
     lang = check_lang(lang)
     for name, v in (("rows", rows), ("cols", cols)):
-        if v not in ("R", "F", "M"):
+        if not isinstance(v, str) or v not in ("R", "F", "M"):
             raise ValueError(f"{name} must be 'R', 'F' or 'M', got {v!r}")
     if rows == cols:
         raise ValueError(f"rows and cols must differ (got {rows!r} for both); e.g. rows='R', "
                          "cols='F'")
-    if values not in _VALUES:
+    if not isinstance(values, str) or values not in _VALUES:
         raise ValueError(f"values must be 'customers', 'revenue' or 'aov' (average order "
                          f"value), got {values!r}")
     needs_amount = "M" in (rows, cols) or values != "customers"

@@ -864,7 +864,7 @@ def build_report(tx: "Transactions", spend: pd.DataFrame | None = None, period: 
     if isinstance(top_channels, bool) or not isinstance(top_channels, (int, np.integer)) \
             or top_channels < 1:
         raise ValueError(f"top_channels must be a positive whole number, got {top_channels!r}")
-    if plot_format not in ("png", "svg"):
+    if not isinstance(plot_format, str) or plot_format not in ("png", "svg"):
         raise ValueError(f"plot_format must be 'png' or 'svg', got {plot_format!r}")
     if data_quality is not None and not isinstance(data_quality, pd.DataFrame):
         raise TypeError("data_quality must be a DataFrame with columns 'count' and "
@@ -905,13 +905,25 @@ def write_report(tx: "Transactions", spend: pd.DataFrame | None = None, period: 
     """
     path = os.path.abspath(os.fspath(out))
     folder = os.path.dirname(path)
+    if os.path.isdir(path):
+        raise OSError(f"cannot write {out!s}: it is a folder; name a file in it, e.g. "
+                      f"out={os.path.join(os.fspath(out), 'report.html')!r}")
     if not os.path.isdir(folder):
         raise OSError(f"cannot write {out!s}: folder {folder} does not exist")
     page = build_report(tx, spend=spend, period=period, lang=lang, title=title,
                         progress=progress, **kwargs)
     tmp = path + ".part"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(page)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(page)
+        os.replace(tmp, path)
+    except BaseException:
+        # a failed write or rename (disk full, out replaced by a folder meanwhile, Ctrl-C)
+        # leaves no .part file behind
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise
     return path
 

@@ -17,7 +17,7 @@ import pandas as pd
 from siyu import _core
 from siyu import _input as inp
 from siyu._periods import (NO_DAY, acquisition, bitset_budget, check_period, dense_codes,
-                           period_labels, warn_existing)
+                           period_labels, warn_existing, whole_numbers)
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.transactions import Transactions
@@ -47,24 +47,7 @@ def _as_int(value: Any, what: str) -> int:
 
 
 def _check_days(days: Any) -> np.ndarray:
-    if isinstance(days, numbers.Number):
-        days = [days]
-    try:
-        vals = [_as_int(d, "days") for d in days]
-    except TypeError as exc:
-        if "whole numbers" in str(exc):
-            raise
-        raise TypeError(f"days must be an iterable of whole numbers of days such as "
-                        f"range(0, 91), got {days!r}") from None
-    if not vals:
-        raise ValueError("days is empty; pass e.g. days=range(0, 91)")
-    arr = np.array(vals, dtype=np.int64)
-    if (arr < 0).any():
-        raise ValueError(f"days must be >= 0 (days since the first purchase); got "
-                         f"{int(arr.min())}")
-    if arr.max() > _MAX_DAYS:
-        raise ValueError(f"days must be <= {_MAX_DAYS:,} (about 100 years); got {int(arr.max()):,}")
-    return np.unique(arr)
+    return whole_numbers(days, "days", 0, _MAX_DAYS, "range(0, 91)")
 
 
 def _check_brackets(brackets: Any) -> np.ndarray:
@@ -348,22 +331,7 @@ def repurchase(tx: "Transactions", within: Iterable[int] = (30, 90, 180), end: A
     >>> rp.overall["repurchased"].tolist()
     [778, 1533]
     """
-    if isinstance(within, numbers.Number):
-        within = [within]
-    try:
-        ks = [_as_int(w, "within") for w in within]
-    except TypeError as exc:
-        if "whole numbers" in str(exc):
-            raise
-        raise TypeError(f"within must be whole numbers of days such as (30, 90, 180), "
-                        f"got {within!r}") from None
-    if not ks:
-        raise ValueError("within is empty; pass e.g. within=(30, 90, 180)")
-    ks_arr = np.unique(np.array(ks, dtype=np.int64))
-    if (ks_arr < 1).any():
-        raise ValueError(f"within must be >= 1 day; got {int(ks_arr.min())}")
-    if ks_arr.max() > _MAX_DAYS:
-        raise ValueError(f"within must be <= {_MAX_DAYS:,} days (about 100 years)")
+    ks_arr = whole_numbers(within, "within", 1, _MAX_DAYS, "(30, 90, 180)")
     period = check_period(period)
     end_day = tx._end_day(end)
     acq = acquisition(tx, end_day, by, existing_before)

@@ -30,13 +30,14 @@ import math
 import numbers
 import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Hashable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from siyu import _core
 from siyu import _input as inp
+from siyu import _periods as per
 from siyu._i18n import LANGS, check_lang, labels, text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -79,6 +80,16 @@ DEFAULT_RFM_SEGMENTS: tuple[tuple[str, str, tuple[int, int], tuple[int, int]], .
 
 _TIES = {"min": 0, "average": 1, "max": 2}
 
+# markov_clv: longest finite horizon, and the largest condition number of I - P/(1+d)
+# whose solve is trusted (relative error about cond * 2.2e-16 <= 1e-7)
+_MAX_HORIZON = 10 ** 15
+_MAX_COND = 1e9
+
+# a day count longer than any gap between two supported days (years 1..9999)
+_NEVER = 1 << 40
+# most snapshots migration() takes (one column of its stages frame each)
+MAX_SNAPSHOTS = 20_000
+
 
 # ---------------------------------------------------------------------------- helpers
 def _check_bounds(bounds: Any) -> tuple[int, int]:
@@ -102,7 +113,9 @@ def _check_bounds(bounds: Any) -> tuple[int, int]:
     if out[0] < 1 or out[1] <= out[0]:
         raise ValueError(f"bounds must be strictly increasing positive day counts, e.g. "
                          f"(30, 180); got {tuple(out)}")
-    return out[0], out[1]
+    # no gap between two days of the supported calendar exceeds _NEVER: a larger bound
+    # means the same (that stage is never left), so it is clipped, order kept
+    return min(out[0], _NEVER - 1), min(out[1], _NEVER)
 
 
 def _as_of_day(tx: "Transactions", as_of: Any) -> int:
@@ -232,9 +245,19 @@ def _roster_index(roster: Any) -> pd.Index:
                         f"{type(roster).__name__}") from None
     if idx.nlevels != 1:
         raise TypeError("roster must be a flat iterable of customer ids")
-    if idx.isna().any():
-        raise ValueError(f"roster has {int(idx.isna().sum())} missing id(s); drop them first")
-    return idx.unique()
+    try:
+        uniq = idx.unique()
+    except TypeError:
+        bad = next((v for v in idx if not isinstance(v, Hashable)), None)
+        raise TypeError(f"roster must hold customer ids (numbers or strings), one per entry; "
+                        f"it holds {type(bad).__name__} values such as {bad!r}"
+                        + (" (a list of lists: pass the flat list, e.g. "
+                           f"roster={list(bad)!r})" if isinstance(bad, (list, tuple)) else "")
+                        ) from None
+    if uniq.isna().any():
+        raise ValueError(f"roster has {int(idx.isna().sum())} missing id(s); drop them first, "
+                         "e.g. roster=ids.dropna()")
+    return uniq
 
 
 def value_tiers(tx: "Transactions", as_of: Any = None, roster: Iterable[Any] | None = None,
@@ -566,6 +589,8 @@ def rfm(tx: "Transactions", as_of: Any = None, bins: int = 5, lang: str = "en",
     >>> r["segment"].tolist()
     ['loyal', 'about to sleep', 'at risk']
     """
+    if isinstance(scheme, np.ndarray) or scheme is None:
+        scheme = repr(scheme)             # never a valid scheme: the error below
     if scheme == "8" or scheme == 8:
         if bins != 5 or segment_map is not None or ties != "min":
             raise ValueError("bins=, segment_map= and ties= belong to scheme='scores'; the "
@@ -580,7 +605,7 @@ def rfm(tx: "Transactions", as_of: Any = None, bins: int = 5, lang: str = "en",
         raise ValueError("threshold= belongs to the 8-class RFM; pass scheme='8' with it")
     bins = _check_bins(bins)
     lang = check_lang(lang)
-    if ties not in _TIES:
+    if not isinstance(ties, str) or ties not in _TIES:
         raise ValueError(f"ties must be 'min', 'average' or 'max', got {ties!r}")
     day = _as_of_day(tx, as_of)
     _, lday, occ, rev, _ = _sweep(tx, [day], _MODE_LIFECYCLE, (), with_stages=False)
@@ -789,6 +814,9 @@ def migration(tx: "Transactions", period: str = "M", segmentation: str = "lifecy
     """
     code = inp.period_code(period, "DWMQY", "period")
     lang = check_lang(lang)
+    if not isinstance(segmentation, str):
+        raise TypeError(f"segmentation must be 'lifecycle' or 'value_tiers', got "
+                        f"{segmentation!r}")
     if segmentation == "lifecycle":
         mode, labels = _MODE_LIFECYCLE, LIFECYCLE_LABELS[lang]
         b: tuple[int, ...] = _check_bounds(bounds)
@@ -811,9 +839,20 @@ def migration(tx: "Transactions", period: str = "M", segmentation: str = "lifecy
                          f"first complete period {code!r} of the log; pass a later end or a "
                          "shorter period")
     m = int(ends.size)
-    if m * max(tx.n_customers, 1) > 2_000_000_000:
-        raise ValueError(f"{tx.n_customers} customers x {m} period ends is too large; use a "
-                         "longer period")
+    what = f"migration(period={code!r})"
+    if m > MAX_SNAPSHOTS:
+        last_ok = inp.day_to_timestamp(int(ends[MAX_SNAPSHOTS - 1])).date()
+        coarser = [p for p in "DWMQY"[("DWMQY".index(code) + 1):]
+                   if _period_ends(first_day, end_day, inp.PERIOD_CODES[p]).size
+                   <= MAX_SNAPSHOTS]
+        fixes = [f"period={coarser[0]!r}"] if coarser else []
+        raise ValueError(f"{what} from {inp.day_to_timestamp(first_day).date()} to "
+                         f"{inp.day_to_timestamp(end_day).date()} would take {m:,} snapshots "
+                         f"(one per period end); at most {MAX_SNAPSHOTS:,} are taken.  Use "
+                         + " or ".join(fixes + [f"an earlier end, e.g. end='{last_ok}'"]))
+    per.check_table_size(what, (m, tx.n_customers), 4,
+                         ["a longer period (fewer snapshots)", "an earlier end=",
+                          "or fewer customers (a sample of the log)"])
     codes = _sweep(tx, ends, mode, b)[0]                          # (m, k) int8
     s = len(labels)
     counts3 = _core.segment_transitions(codes, s)                  # (m-1, s, s)
@@ -821,7 +860,8 @@ def migration(tx: "Transactions", period: str = "M", segmentation: str = "lifecy
     dates = pd.DatetimeIndex(inp.days_to_dates(ends), name="period_end")
     cats = pd.CategoricalIndex(list(labels), categories=list(labels), ordered=True)
     sub = codes[:, seen]
-    stages = pd.DataFrame({d: _categorical(sub[j], labels) for j, d in enumerate(dates)},
+    sdt = pd.CategoricalDtype(list(labels), ordered=True)
+    stages = pd.DataFrame({j: pd.Categorical.from_codes(sub[j], dtype=sdt) for j in range(m)},
                           index=tx._log.ids[seen])
     stages.columns = dates
     trans_dates = dates[1:]
@@ -835,11 +875,11 @@ def migration(tx: "Transactions", period: str = "M", segmentation: str = "lifecy
                                         columns=counts.columns)
     ent = np.zeros((m, s), dtype=np.int64)
     if m and codes.shape[1]:
-        new0 = codes[0]
-        ent[0] = np.bincount(new0[new0 >= 0], minlength=s)
-        for j in range(1, m):
-            fresh = (codes[j - 1] < 0) & (codes[j] >= 0)
-            ent[j] = np.bincount(codes[j, fresh].astype(np.int64), minlength=s)
+        # a customer's entry: present at snapshot j and absent at j - 1 (or j == 0)
+        fresh = codes >= 0
+        fresh[1:] &= codes[:-1] < 0
+        j, c = np.nonzero(fresh)
+        ent = np.bincount(j * s + codes[j, c], minlength=m * s).reshape(m, s)
     entries = pd.DataFrame(ent, index=dates, columns=cats.rename("stage"))
     attrs = dict(period=code, segmentation=segmentation, end=inp.day_to_timestamp(end_day),
                  bounds=b if b else None, lang=lang, n_excluded=int((~seen).sum()))
@@ -966,21 +1006,41 @@ def markov_clv(transition_matrix: Any, value_per_stage: Any, discount_rate: floa
         horizon = int(horizon)
         if horizon < 1:
             raise ValueError(f"horizon must be >= 1 period (or None for infinite), got {horizon}")
+        if horizon > _MAX_HORIZON:
+            raise ValueError(f"horizon={horizon:,} periods is beyond any use (at most "
+                             f"{_MAX_HORIZON:,}); for an unlimited horizon pass horizon=None "
+                             "with a discount_rate > 0")
     Q = P / (1.0 + d)
     if horizon is None:
         if d <= 0:
             raise ValueError("an infinite horizon needs discount_rate > 0 (the undiscounted sum "
                              "diverges); pass a positive discount_rate or a finite horizon")
-        value = np.linalg.solve(np.eye(s) - Q, v)
-    elif d > 0 and horizon > 64:
-        # sum_{t<H} Q^t v = (I - Q)^{-1} (I - Q^H) v
-        value = np.linalg.solve(np.eye(s) - Q, v - np.linalg.matrix_power(Q, horizon) @ v)
+        # (I - P / (1 + d)) V = v; with d tiny the matrix is singular to working precision
+        # (the sum diverges as d -> 0) and the solution would be noise
+        A = np.eye(s) - Q
+        if not np.linalg.cond(A) < _MAX_COND:
+            raise ValueError(f"discount_rate={d!r} is too close to 0 for an infinite horizon: "
+                             "the discounted sum is then too large to compute accurately "
+                             "(it diverges as the rate goes to 0); pass a larger rate "
+                             "(e.g. discount_rate=0.01 per period) or a finite horizon "
+                             "(e.g. horizon=120)")
+        value = np.linalg.solve(A, v)
     else:
-        value = v.copy()
-        term = v.copy()
-        for _ in range(1, horizon):
-            term = Q @ term
-            value += term
+        # sum_{t<H} Q^t v by binary powering (O(s^3 log H), no loop of H steps; exact
+        # for any d, including d = 0 or tiny, where (I - Q)^-1 does not exist)
+        total = np.zeros((s, s))
+        power = np.eye(s)                           # Q^n for the n bits read so far
+        for bit in bin(horizon)[2:]:
+            total = total + power @ total           # S(2n) = S(n) + Q^n S(n)
+            power = power @ power
+            if bit == "1":                          # S(n + 1) = S(n) + Q^n
+                total = total + power
+                power = power @ Q
+        value = total @ v
+    if not np.isfinite(value).all():
+        raise ValueError("the expected value overflows (value_per_stage or horizon too large "
+                         "for floating point); rescale value_per_stage (e.g. in thousands) or "
+                         "shorten the horizon")
     out = pd.Series(value, index=index, name="clv")
     out.attrs.update(discount_rate=d, horizon=horizon)
     return out

@@ -21,6 +21,7 @@ static PyObject *py_period_index(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "Oi", &day_obj, &period)) return NULL;
     if (sy_check_period(period)) return NULL;
     if (!(day = sy_as_1d(day_obj, NPY_INT64, "day", -1))) goto fail;
+    if (sy_check_days(day, "day") < 0) goto fail;
     npy_intp n = PyArray_DIM(day, 0);
     if (!(out = sy_new_1d(n, NPY_INT64))) goto fail;
     SY_NOGIL_BEGIN
@@ -49,6 +50,21 @@ static PyObject *py_period_start(PyObject *self, PyObject *args)
     if (sy_check_period(period)) return NULL;
     if (!(idx = sy_as_1d(idx_obj, NPY_INT64, "index", -1))) goto fail;
     npy_intp n = PyArray_DIM(idx, 0);
+    {
+        /* indices of periods within [SY_DAY_MIN, SY_DAY_MAX] (and the one after): their
+           start days are computed without overflow */
+        const int64_t *in = (const int64_t *)PyArray_DATA(idx);
+        const int64_t lo = sy_period_index(SY_DAY_MIN, period);
+        const int64_t hi = sy_period_index(SY_DAY_MAX, period) + 1;
+        for (npy_intp i = 0; i < n; i++) {
+            if (in[i] < lo || in[i] > hi) {
+                PyErr_Format(PyExc_ValueError, "argument 'index': period index %lld is "
+                             "outside [%lld, %lld] (periods of the days siyu supports)",
+                             (long long)in[i], (long long)lo, (long long)hi);
+                goto fail;
+            }
+        }
+    }
     if (!(out = sy_new_1d(n, NPY_INT64))) goto fail;
     {
         const int64_t *in = (const int64_t *)PyArray_DATA(idx);
@@ -590,13 +606,28 @@ fail:
 static PyObject *py_set_num_threads(PyObject *self, PyObject *args)
 {
     (void)self;
-    int n;
-    if (!PyArg_ParseTuple(args, "i", &n)) return NULL;
-    if (n < 1) {
-        PyErr_SetString(PyExc_ValueError, "number of threads must be >= 1");
+    PyObject *obj, *idx;
+    int overflow = 0;
+    if (!PyArg_ParseTuple(args, "O", &obj)) return NULL;
+    if (PyBool_Check(obj) || !PyIndex_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "set_num_threads(n): n must be a whole number of threads "
+                     "from 1 to %d, e.g. siyu.set_num_threads(2); got %R", SY_THREADS_CAP, obj);
         return NULL;
     }
-    sy_set_num_threads(n);
+    if (!(idx = PyNumber_Index(obj))) return NULL;
+    long long n = PyLong_AsLongLongAndOverflow(idx, &overflow);
+    if (n == -1 && PyErr_Occurred()) {
+        Py_DECREF(idx);
+        return NULL;
+    }
+    if (overflow || n < 1 || n > SY_THREADS_CAP) {
+        PyErr_Format(PyExc_ValueError, "set_num_threads(n): n must be from 1 to %d threads "
+                     "(e.g. siyu.set_num_threads(os.cpu_count())); got %S", SY_THREADS_CAP, idx);
+        Py_DECREF(idx);
+        return NULL;
+    }
+    Py_DECREF(idx);
+    sy_set_num_threads((int)n);
     Py_RETURN_NONE;
 }
 
