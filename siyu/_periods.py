@@ -52,6 +52,15 @@ EXISTING_RATIO = 2.0
 MAX_TABLE_BYTES = 2 << 30
 
 
+def show(value: Any) -> str:
+    """A value as a user would type it, for messages (no NumPy reprs: 3, not np.int64(3))."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    elif isinstance(value, np.ndarray) and value.size <= 10:
+        return f"array({value.tolist()!r})"
+    return repr(value)
+
+
 def table_bytes(cells: int, bytes_per_cell: int) -> int:
     """Bytes of a table of ``cells`` cells (Python ints: never overflows)."""
     return int(cells) * int(bytes_per_cell)
@@ -96,7 +105,7 @@ def whole_numbers(values: Any, name: str, low: int, high: int, example: str,
     """
     hint = f"e.g. {name}={example}"
     if isinstance(values, (bool, np.bool_, str, bytes, Mapping)) or values is None:
-        raise TypeError(f"{name} must be whole numbers of {unit} ({hint}), got {values!r}")
+        raise TypeError(f"{name} must be whole numbers of {unit} ({hint}), got {show(values)}")
     if isinstance(values, (numbers.Number, np.generic)):
         values = [values]
     if isinstance(values, range):
@@ -113,18 +122,18 @@ def whole_numbers(values: Any, name: str, low: int, high: int, example: str,
             items = list(itertools.islice(iter(values), limit + 1))
         except TypeError:
             raise TypeError(f"{name} must be whole numbers of {unit} ({hint}), got "
-                            f"{values!r}") from None
+                            f"{show(values)}") from None
         if len(items) > limit:
             raise ValueError(f"{name} has more than {limit:,} entries; {name} lists distinct "
                              f"{unit} in {low:,}..{high:,} ({hint})")
         out = []
         for v in items:
             if isinstance(v, (bool, np.bool_)) or not isinstance(v, (numbers.Real, np.number)):
-                raise TypeError(f"{name} must be whole numbers of {unit} ({hint}); got {v!r}")
+                raise TypeError(f"{name} must be whole numbers of {unit} ({hint}); got {show(v)}")
             if not isinstance(v, (numbers.Integral, np.integer)):
                 fv = float(v)
                 if not (math.isfinite(fv) and fv.is_integer()):
-                    raise TypeError(f"{name} must be whole numbers of {unit} ({hint}); got {v!r}")
+                    raise TypeError(f"{name} must be whole numbers of {unit} ({hint}); got {show(v)}")
                 v = int(fv)
             v = int(v)
             if v < low or v > high:
@@ -212,7 +221,7 @@ def existing_day(tx: "Transactions", existing_before: Any) -> int | None:
         return None
     if isinstance(existing_before, (bool, int, float, np.integer, np.floating)):
         raise TypeError(f"existing_before must be a date such as '2011-01-01', got "
-                        f"{existing_before!r}")
+                        f"{show(existing_before)}")
     return inp.to_day(existing_before, "existing_before")
 
 
@@ -245,11 +254,11 @@ def resolve_by(tx: "Transactions", by: Any) -> str | None:
         raise TypeError(f"by must be a column name (str) such as {chname or 'channel'!r}, "
                         f"got {type(by).__name__}")
     if log.channel is None:
-        raise ValueError(f"by={by!r}: the log has no channel column; pass channel={by!r} "
+        raise ValueError(f"by={show(by)}: the log has no channel column; pass channel={show(by)} "
                          "when building siyu.Transactions to split by it")
     if by not in (chname, "channel"):
-        raise ValueError(f"by={by!r} is not a column of this log; the available column is "
-                         f"{chname!r} (the channel= given to Transactions)")
+        raise ValueError(f"by={show(by)} is not a column of this log; the available column is "
+                         f"{show(chname)} (the channel= given to Transactions)")
     return chname or "channel"
 
 

@@ -47,13 +47,13 @@ _MONEY = ("revenue", "ltv")
 
 def _check_metric(metric: Any) -> str:
     if not isinstance(metric, str) or metric not in _METRICS:
-        raise ValueError(f"unknown metric {metric!r}; use one of {', '.join(map(repr, _METRICS))}")
+        raise ValueError(f"unknown metric {per.show(metric)}; use one of {', '.join(map(repr, _METRICS))}")
     return metric
 
 
 def _check_age(value: Any, name: str) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"{name} must be a whole number of periods >= 0 (an age), got {value!r}")
+        raise ValueError(f"{name} must be a whole number of periods >= 0 (an age), got {per.show(value)}")
     return int(value)
 
 
@@ -322,7 +322,18 @@ class CohortTable:
     def subset(self, cohorts: slice | None = None, ages: int | None = None) -> "CohortTable":
         """A CohortTable of some cohorts (a positional slice of the rows) and the first
         ``ages`` ages; the ``existing`` row is kept (same ages)."""
+        if cohorts is not None and not isinstance(cohorts, slice):
+            raise TypeError(f"cohorts must be a slice of cohort rows, e.g. cohorts=slice(0, 6) "
+                            f"(the first six) or slice(-12, None) (the last twelve); got "
+                            f"{per.show(cohorts)}")
         rows = slice(None) if cohorts is None else cohorts
+        for part in (rows.start, rows.stop, rows.step):
+            if part is not None and (isinstance(part, (bool, np.bool_))
+                                     or not isinstance(part, numbers.Integral)):
+                raise TypeError(f"cohorts must be a slice of whole row positions, e.g. "
+                                f"slice(0, 6); got {per.show(cohorts)}")
+        if rows.step is not None and rows.step == 0:
+            raise ValueError("cohorts: a slice step cannot be 0; e.g. cohorts=slice(0, 6)")
         cols = slice(None) if ages is None else slice(0, _check_age(ages, "ages"))
 
         def cut(f: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -444,6 +455,9 @@ class CohortTable:
         """HTML table of one metric with a white-to-blue colour gradient (no extra
         dependencies); unobserved cells are blank, partial cells hatched and in italics."""
         lang = check_lang(lang)
+        if table_id is not None and not isinstance(table_id, str):
+            raise TypeError(f"table_id must be a string (the HTML id of the table), e.g. "
+                            f"table_id='cohorts'; got {per.show(table_id)}")
         names = [text("word.cohort", lang) if n == "cohort" else str(n)
                  for n in self.active.index.names] + [text("word.size", lang)]
         head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
@@ -534,7 +548,7 @@ class CohortTable:
             return plotting.cohort_curves(frame, average=avg, metric=what, period=self.period,
                                           partial=self.partial, note=note, ax=ax, lang=lang,
                                           currency=currency, **kwargs)
-        raise ValueError(f"unknown kind {kind!r}; use 'heatmap', 'retention' or 'ltv'")
+        raise ValueError(f"unknown kind {per.show(kind)}; use 'heatmap', 'retention' or 'ltv'")
 
 
 def _label(key: Any) -> str:
@@ -627,10 +641,10 @@ def cohort_table(tx: "Transactions", period: str = "M", end: Any = None, by: str
     period = per.check_period(period)
     if margin is not None:
         if isinstance(margin, bool) or not isinstance(margin, (int, float, np.integer, np.floating)):
-            raise TypeError(f"margin must be a number in (0, 1], got {margin!r}")
+            raise TypeError(f"margin must be a number in (0, 1], got {per.show(margin)}")
         margin = float(margin)
         if not (0.0 < margin <= 1.0):
-            raise ValueError(f"margin={margin!r} must be a gross-margin fraction in (0, 1], "
+            raise ValueError(f"margin={per.show(margin)} must be a gross-margin fraction in (0, 1], "
                              "e.g. margin=0.35")
     log = tx._log
     k = tx.n_customers
@@ -670,7 +684,7 @@ def cohort_table(tx: "Transactions", period: str = "M", end: Any = None, by: str
     n_ages = end_per - int(cohorts[0]) + 1 if n_c else 0
     n_all_rows = n_rows + ex_groups.size
     if per.table_bytes(n_all_rows * n_ages_all, _CELL_BYTES) > per.MAX_TABLE_BYTES:
-        per.check_table_size(f"cohorts(period={period!r})", (n_all_rows, n_ages_all), _CELL_BYTES,
+        per.check_table_size(f"cohorts(period={per.show(period)})", (n_all_rows, n_ages_all), _CELL_BYTES,
                              _size_fixes(acq, has, n_g, ex_groups.size, end_day, period))
     active, orders, revenue, n_dropped = _core.cohort_matrix(
         None, log.day, log.amount, k, end_day, code, cell_row, cper, n_all_rows,
@@ -731,7 +745,7 @@ def _size_fixes(acq: "per.Acquisition", has: np.ndarray, n_g: int, n_ex: int, en
         ages = per.period_of(end_day, p) - per.period_of(lo_day, p) + 1
         shape = (n_g * n_c + n_ex, ages)
         if per.table_bytes(shape[0] * shape[1], _CELL_BYTES) <= per.MAX_TABLE_BYTES:
-            fixes.append(f"a coarser period, period={p!r} ({shape[0]:,} x {shape[1]:,})")
+            fixes.append(f"a coarser period, period={per.show(p)} ({shape[0]:,} x {shape[1]:,})")
             break
     # the latest end whose table fits (cells grow with the end)
     code = inp.PERIOD_CODES[period]

@@ -5,7 +5,7 @@ the arithmetic on top of it is plain pandas.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Hashable
 
 import numpy as np
 import pandas as pd
@@ -33,7 +33,7 @@ _MAX_AGE = 120_000
 def _check_positive_int(value: Any, name: str) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be a positive whole number of periods (e.g. {name}=12), "
-                        f"got {value!r}")
+                        f"got {per.show(value)}")
     if not 1 <= value <= _MAX_PERIODS:
         raise ValueError(f"{name} must be a whole number of periods from 1 to {_MAX_PERIODS:,} "
                          f"(e.g. {name}=12), got {int(value):,}")
@@ -42,10 +42,10 @@ def _check_positive_int(value: Any, name: str) -> int:
 
 def _check_margin(margin: Any) -> float:
     if isinstance(margin, bool) or not isinstance(margin, (int, float, np.integer, np.floating)):
-        raise TypeError(f"margin must be a number in (0, 1], got {margin!r}")
+        raise TypeError(f"margin must be a number in (0, 1], got {per.show(margin)}")
     margin = float(margin)
     if not 0.0 < margin <= 1.0:
-        raise ValueError(f"margin={margin!r} must be a gross-margin fraction in (0, 1], "
+        raise ValueError(f"margin={per.show(margin)} must be a gross-margin fraction in (0, 1], "
                          "e.g. margin=0.35")
     return margin
 
@@ -55,7 +55,7 @@ def _spend_table(spend: pd.DataFrame, period: str, by: str | None,
     """Validate acquisition spend and sum it per (channel,) cohort period."""
     if not isinstance(spend, pd.DataFrame):
         raise TypeError("spend must be a DataFrame with columns 'period' (date-like) and "
-                        "'amount'" + (f" and {by!r}" if by else ""))
+                        "'amount'" + (f" and {per.show(by)}" if by else ""))
     need = ["period", "amount"] + ([by] if by else [])
     missing = [c for c in need if c not in spend.columns]
     if missing:
@@ -82,7 +82,7 @@ def _spend_table(spend: pd.DataFrame, period: str, by: str | None,
         unknown = sorted(set(labels) - set(channels if channels is not None else []), key=str)
         if unknown:
             raise ValueError(f"spend has channel(s) {unknown} that never appear in the "
-                             f"transactions' {by!r} column (known: {list(channels)}); fix the "
+                             f"transactions' {per.show(by)} column (known: {list(channels)}); fix the "
                              "labels or drop those rows")
         keys = [pd.Index(labels, name=by), when]
         names = [by, "cohort"]
@@ -203,7 +203,7 @@ def unit_economics(tx: "Transactions", spend: pd.DataFrame | None = None, period
     horizon = _check_positive_int(horizon, "horizon")
     margin = _check_margin(margin)
     if not isinstance(ltv, str) or ltv not in ("historical", "predicted"):
-        raise ValueError(f"ltv must be 'historical' or 'predicted', got {ltv!r}")
+        raise ValueError(f"ltv must be 'historical' or 'predicted', got {per.show(ltv)}")
     if ltv == "predicted" and (models is None or len(models) != 2):
         raise ValueError("ltv='predicted' needs models=(transaction_model, spend_model), "
                          "e.g. (siyu.BetaGeo().fit(s), siyu.GammaGamma().fit(s))")
@@ -565,8 +565,8 @@ def compare_channels(tx: "Transactions", by: str = "channel", spend: pd.DataFram
         out["existing_customers"] = ct.existing.sizes.droplevel(-1).reindex(
             channels, fill_value=0).to_numpy(np.int64) if ct.existing is not None else 0
     ref = channels[0] if reference is None else reference
-    if ref not in out.index:
-        raise ValueError(f"reference channel {ref!r} not found; channels are {list(channels)}")
+    if not isinstance(ref, Hashable) or isinstance(ref, np.ndarray) or ref not in out.index:
+        raise ValueError(f"reference channel {per.show(ref)} not found; channels are {list(channels)}")
     metrics = [c for c in out.columns if c not in ("customers", "existing_customers")]
     with np.errstate(divide="ignore", invalid="ignore"):
         for c in metrics:

@@ -39,6 +39,7 @@ import pandas as pd
 
 from siyu import _input as inp
 from siyu import _periods as per
+from siyu._periods import show as _show
 from siyu._i18n import CATALOGUE, check_lang, text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -844,9 +845,8 @@ def build_report(tx: "Transactions", spend: pd.DataFrame | None = None, period: 
     native = isinstance(tx, Transactions)
     if not native and not type(tx).__module__.startswith("siyu.dask"):
         raise TypeError(f"tx must be a siyu.Transactions, got {type(tx).__name__}")
-    if lang not in ("en", "zh"):
-        raise ValueError(f"unknown lang {lang!r}; use 'en' or 'zh'")
-    check_lang(lang)
+    if not isinstance(lang, str) or lang not in ("en", "zh"):
+        raise ValueError(f"unknown lang {_show(lang)}; use 'en' or 'zh'")
     period = inp.period_code(period, "DWMQY", "period")
     if tx.n_rows == 0:
         raise ValueError("the log is empty: nothing to report")
@@ -858,14 +858,14 @@ def build_report(tx: "Transactions", spend: pd.DataFrame | None = None, period: 
     if title is not None and not isinstance(title, str):
         raise TypeError(f"title must be a string, got {type(title).__name__}")
     if currency is not None and (not isinstance(currency, str) or not currency.strip()):
-        raise TypeError(f"currency must be a short text such as '¥' or 'CNY', got {currency!r}")
+        raise TypeError(f"currency must be a short text such as '¥' or 'CNY', got {_show(currency)}")
     if progress is not None and not callable(progress):
         raise TypeError("progress must be a callable progress(step, index, total, seconds)")
     if isinstance(top_channels, bool) or not isinstance(top_channels, (int, np.integer)) \
             or top_channels < 1:
-        raise ValueError(f"top_channels must be a positive whole number, got {top_channels!r}")
+        raise ValueError(f"top_channels must be a positive whole number, got {_show(top_channels)}")
     if not isinstance(plot_format, str) or plot_format not in ("png", "svg"):
-        raise ValueError(f"plot_format must be 'png' or 'svg', got {plot_format!r}")
+        raise ValueError(f"plot_format must be 'png' or 'svg', got {_show(plot_format)}")
     if data_quality is not None and not isinstance(data_quality, pd.DataFrame):
         raise TypeError("data_quality must be a DataFrame with columns 'count' and "
                         f"'description', got {type(data_quality).__name__}")

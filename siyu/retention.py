@@ -16,6 +16,7 @@ import pandas as pd
 
 from siyu import _core
 from siyu import _input as inp
+from siyu._periods import show as _show
 from siyu._periods import (NO_DAY, acquisition, bitset_budget, check_period, dense_codes,
                            period_labels, warn_existing, whole_numbers)
 
@@ -30,11 +31,11 @@ _KIND_ALIASES = {"nday": "n-day", "n_day": "n-day", "n day": "n-day", "classic":
 
 def _check_kind(kind: Any) -> str:
     if not isinstance(kind, str):
-        raise TypeError(f"kind must be 'n-day', 'unbounded' or 'bracket', got {kind!r}")
+        raise TypeError(f"kind must be 'n-day', 'unbounded' or 'bracket', got {_show(kind)}")
     key = kind.strip().lower()
     key = _KIND_ALIASES.get(key, key)
     if key not in _KINDS:
-        raise ValueError(f"unknown kind {kind!r}; use 'n-day', 'unbounded' or 'bracket'")
+        raise ValueError(f"unknown kind {_show(kind)}; use 'n-day', 'unbounded' or 'bracket'")
     return key
 
 
@@ -42,7 +43,7 @@ def _as_int(value: Any, what: str) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         if isinstance(value, numbers.Real) and float(value).is_integer():
             return int(value)
-        raise TypeError(f"{what} must be whole numbers of days, got {value!r}")
+        raise TypeError(f"{what} must be whole numbers of days, got {_show(value)}")
     return int(value)
 
 
@@ -63,14 +64,14 @@ def _check_brackets(brackets: Any) -> np.ndarray:
     out = []
     for p in pairs:
         if len(p) != 2:
-            raise ValueError(f"bracket {p!r} must be a (lo, hi) pair of days")
+            raise ValueError(f"bracket {_show(p)} must be a (lo, hi) pair of days")
         lo, hi = _as_int(p[0], "brackets"), _as_int(p[1], "brackets")
         if lo < 0:
-            raise ValueError(f"bracket {p!r}: days must be >= 0")
+            raise ValueError(f"bracket {_show(p)}: days must be >= 0")
         if hi < lo:
-            raise ValueError(f"bracket {p!r} is reversed: write it as ({hi}, {lo}) (lo <= hi)")
+            raise ValueError(f"bracket {_show(p)} is reversed: write it as ({hi}, {lo}) (lo <= hi)")
         if hi > _MAX_DAYS:
-            raise ValueError(f"bracket {p!r}: days must be <= {_MAX_DAYS:,} (about 100 years)")
+            raise ValueError(f"bracket {_show(p)}: days must be <= {_MAX_DAYS:,} (about 100 years)")
         out.append((lo, hi))
     arr = np.array(sorted(out), dtype=np.int64)
     for a, b in zip(arr[:-1], arr[1:]):
@@ -141,7 +142,7 @@ class RetentionTable:
         return (f"<siyu.RetentionTable: {self.kind}, end {self.end.date()}"
                 + (f", by {self.by}" if self.by else "")
                 + (f", {self.n_existing:,} existing customers left out" if self.n_existing else "")
-                + f">\n{self.table!r}")
+                + f">\n{_show(self.table)}")
 
     def _repr_html_(self) -> str:
         head = (f"<b>siyu.RetentionTable</b>: {html.escape(self.kind)} retention, end "
@@ -213,7 +214,7 @@ def retention(tx: "Transactions", kind: str = "n-day", days: Iterable[int] = ran
         inner: pd.Index = pd.IntervalIndex.from_arrays(lo, hi, closed="both", name="bracket")
     else:
         if brackets is not None:
-            raise ValueError(f"brackets= is only used with kind='bracket' (got kind={kind!r})")
+            raise ValueError(f"brackets= is only used with kind='bracket' (got kind={_show(kind)})")
         lo = _check_days(days)
         hi = lo
         inner = pd.Index(lo, name="day")
@@ -283,7 +284,7 @@ class RepurchaseTable:
                                          **kwargs)
 
     def __repr__(self) -> str:
-        return f"<siyu.RepurchaseTable: end {self.end.date()}>\n{self.overall!r}"
+        return f"<siyu.RepurchaseTable: end {self.end.date()}>\n{_show(self.overall)}"
 
     def _repr_html_(self) -> str:
         return ("<b>siyu.RepurchaseTable</b> (overall)" +

@@ -26,6 +26,7 @@ many period ends, quantile binning, transition counting) run in C.
 from __future__ import annotations
 
 import html
+import itertools
 import math
 import numbers
 import warnings
@@ -94,21 +95,23 @@ MAX_SNAPSHOTS = 20_000
 # ---------------------------------------------------------------------------- helpers
 def _check_bounds(bounds: Any) -> tuple[int, int]:
     try:
-        items = list(bounds)
+        items = list(itertools.islice(iter(bounds), 3))   # never more than needed
     except TypeError:
         raise TypeError(f"bounds must be a pair of day counts such as (30, 180), "
-                        f"got {bounds!r}") from None
+                        f"got {per.show(bounds)}") from None
     if len(items) != 2:
         raise ValueError(f"bounds must have exactly 2 entries (recent/stable and stable/lapsing "
-                         f"limits in days), e.g. (30, 180); got {bounds!r}")
+                         f"limits in days), e.g. (30, 180); got {per.show(bounds)}")
     out = []
     for b in items:
-        if isinstance(b, (bool, np.bool_)) or not isinstance(b, numbers.Integral):
+        if isinstance(b, (bool, np.bool_)):
+            raise TypeError(f"bounds must be whole numbers of days, e.g. (30, 180); got {per.show(bounds)}")
+        if not isinstance(b, numbers.Integral):
             if isinstance(b, numbers.Real) and float(b).is_integer():
                 b = int(b)
             else:
                 raise TypeError(f"bounds must be whole numbers of days, e.g. (30, 180); "
-                                f"got {bounds!r}")
+                                f"got {per.show(bounds)}")
         out.append(int(b))
     if out[0] < 1 or out[1] <= out[0]:
         raise ValueError(f"bounds must be strictly increasing positive day counts, e.g. "
@@ -234,6 +237,8 @@ def lifecycle(tx: "Transactions", as_of: Any = None, bounds: Sequence[int] = (30
 
 # ---------------------------------------------------------------------------- value tiers
 def _roster_index(roster: Any) -> pd.Index:
+    if isinstance(roster, range):
+        return pd.RangeIndex(roster.start, roster.stop, roster.step).unique()
     if isinstance(roster, (str, bytes)):
         raise TypeError("roster must be an iterable of customer ids (e.g. a list or a "
                         "pandas Series), not a single string")
@@ -250,7 +255,7 @@ def _roster_index(roster: Any) -> pd.Index:
     except TypeError:
         bad = next((v for v in idx if not isinstance(v, Hashable)), None)
         raise TypeError(f"roster must hold customer ids (numbers or strings), one per entry; "
-                        f"it holds {type(bad).__name__} values such as {bad!r}"
+                        f"it holds {type(bad).__name__} values such as {per.show(bad)}"
                         + (" (a list of lists: pass the flat list, e.g. "
                            f"roster={list(bad)!r})" if isinstance(bad, (list, tuple)) else "")
                         ) from None
@@ -414,8 +419,10 @@ def stage_summary(data: Any, by: str | None = None, **kwargs: Any) -> pd.DataFra
         if by is None:
             raise ValueError("no 'stage', 'tier' or 'segment' column found; pass by= with the "
                              "name of the Categorical column to summarise")
-    elif by not in data.columns:
-        raise ValueError(f"by={by!r} is not a column of data; columns are {list(data.columns)}")
+    elif not isinstance(by, Hashable) or isinstance(by, (list, np.ndarray)) \
+            or by not in data.columns:
+        raise ValueError(f"by={per.show(by)} is not a column of data; columns are {list(data.columns)}, "
+                         "e.g. by='stage'")
     key = data[by]
     if not isinstance(key.dtype, pd.CategoricalDtype):
         key = key.astype("category")
@@ -439,7 +446,7 @@ def stage_summary(data: Any, by: str | None = None, **kwargs: Any) -> pd.DataFra
 # ---------------------------------------------------------------------------- RFM
 def _check_bins(bins: Any) -> int:
     if isinstance(bins, (bool, np.bool_)) or not isinstance(bins, numbers.Integral):
-        raise TypeError(f"bins must be an integer >= 2 (e.g. 5), got {bins!r}")
+        raise TypeError(f"bins must be an integer >= 2 (e.g. 5), got {per.show(bins)}")
     bins = int(bins)
     if bins < 2:
         raise ValueError(f"bins must be >= 2 (e.g. 5 for quintile scores), got {bins}")
@@ -455,10 +462,10 @@ def _range(value: Any, bins: int, name: str) -> tuple[int, int]:
         try:
             lo, hi = (int(v) for v in value)
         except (TypeError, ValueError):
-            raise TypeError(f"segment_map entry {name!r}: ranges must be an int or an "
-                            f"inclusive (low, high) pair, got {value!r}") from None
+            raise TypeError(f"segment_map entry {per.show(name)}: ranges must be an int or an "
+                            f"inclusive (low, high) pair, got {per.show(value)}") from None
     if not (1 <= lo <= hi <= bins):
-        raise ValueError(f"segment_map entry {name!r}: range {value!r} must satisfy "
+        raise ValueError(f"segment_map entry {per.show(name)}: range {per.show(value)} must satisfy "
                          f"1 <= low <= high <= bins ({bins})")
     return lo, hi
 
@@ -484,8 +491,8 @@ def _segment_table(segment_map: Any, bins: int, lang: str) -> tuple[np.ndarray, 
             try:
                 r, f = spec
             except (TypeError, ValueError):
-                raise TypeError(f"segment_map entry {name!r} must be a pair (R range, F range), "
-                                f"got {spec!r}") from None
+                raise TypeError(f"segment_map entry {per.show(name)} must be a pair (R range, F range), "
+                                f"got {per.show(spec)}") from None
             entries.append((str(name), _range(r, bins, str(name)), _range(f, bins, str(name))))
     names = [e[0] for e in entries]
     if len(set(names)) != len(names):
@@ -600,13 +607,13 @@ def rfm(tx: "Transactions", as_of: Any = None, bins: int = 5, lang: str = "en",
         return rfm8(tx, as_of=as_of, threshold=threshold, lang=lang)
     if scheme != "scores":
         raise ValueError(f"scheme must be 'scores' (quantile scores 1..bins) or '8' (RFM 八大类, "
-                         f"eight classes), got {scheme!r}")
+                         f"eight classes), got {per.show(scheme)}")
     if not (isinstance(threshold, str) and threshold == "mean"):
         raise ValueError("threshold= belongs to the 8-class RFM; pass scheme='8' with it")
     bins = _check_bins(bins)
     lang = check_lang(lang)
     if not isinstance(ties, str) or ties not in _TIES:
-        raise ValueError(f"ties must be 'min', 'average' or 'max', got {ties!r}")
+        raise ValueError(f"ties must be 'min', 'average' or 'max', got {per.show(ties)}")
     day = _as_of_day(tx, as_of)
     _, lday, occ, rev, _ = _sweep(tx, [day], _MODE_LIFECYCLE, (), with_stages=False)
     keep = occ > 0
@@ -816,7 +823,7 @@ def migration(tx: "Transactions", period: str = "M", segmentation: str = "lifecy
     lang = check_lang(lang)
     if not isinstance(segmentation, str):
         raise TypeError(f"segmentation must be 'lifecycle' or 'value_tiers', got "
-                        f"{segmentation!r}")
+                        f"{per.show(segmentation)}")
     if segmentation == "lifecycle":
         mode, labels = _MODE_LIFECYCLE, LIFECYCLE_LABELS[lang]
         b: tuple[int, ...] = _check_bounds(bounds)
@@ -825,7 +832,7 @@ def migration(tx: "Transactions", period: str = "M", segmentation: str = "lifecy
         mode, labels = _MODE_VALUE_TIER, VALUE_TIER_LABELS[lang][1:]
         b = ()
     else:
-        raise ValueError(f"unknown segmentation {segmentation!r}; use 'lifecycle' or "
+        raise ValueError(f"unknown segmentation {per.show(segmentation)}; use 'lifecycle' or "
                          "'value_tiers'")
     end_day = tx._end_day(end, "end")
     if not tx.n_rows:
@@ -836,16 +843,16 @@ def migration(tx: "Transactions", period: str = "M", segmentation: str = "lifecy
     ends = _period_ends(first_day, end_day, pcode)
     if ends.size == 0:
         raise ValueError(f"end={inp.day_to_timestamp(end_day).date()} is before the end of the "
-                         f"first complete period {code!r} of the log; pass a later end or a "
+                         f"first complete period {per.show(code)} of the log; pass a later end or a "
                          "shorter period")
     m = int(ends.size)
-    what = f"migration(period={code!r})"
+    what = f"migration(period={per.show(code)})"
     if m > MAX_SNAPSHOTS:
         last_ok = inp.day_to_timestamp(int(ends[MAX_SNAPSHOTS - 1])).date()
         coarser = [p for p in "DWMQY"[("DWMQY".index(code) + 1):]
                    if _period_ends(first_day, end_day, inp.PERIOD_CODES[p]).size
                    <= MAX_SNAPSHOTS]
-        fixes = [f"period={coarser[0]!r}"] if coarser else []
+        fixes = [f"period={per.show(coarser[0])}"] if coarser else []
         raise ValueError(f"{what} from {inp.day_to_timestamp(first_day).date()} to "
                          f"{inp.day_to_timestamp(end_day).date()} would take {m:,} snapshots "
                          f"(one per period end); at most {MAX_SNAPSHOTS:,} are taken.  Use "
@@ -969,7 +976,7 @@ def markov_clv(transition_matrix: Any, value_per_stage: Any, discount_rate: floa
     bad = np.flatnonzero(np.abs(rows - 1.0) > 1e-6)
     if bad.size:
         who = index[bad[0]] if index is not None else int(bad[0])
-        raise ValueError(f"transition_matrix is not row-stochastic: row {who!r} sums to "
+        raise ValueError(f"transition_matrix is not row-stochastic: row {per.show(who)} sums to "
                          f"{rows[bad[0]]:.6g}; normalise it, e.g. P.div(P.sum(axis=1), axis=0)")
     if index is None:
         index = pd.RangeIndex(s, name="stage")
@@ -995,14 +1002,14 @@ def markov_clv(transition_matrix: Any, value_per_stage: Any, discount_rate: floa
     # --- discount and horizon
     if isinstance(discount_rate, (bool, np.bool_)) or not isinstance(discount_rate, numbers.Real):
         raise TypeError(f"discount_rate must be a number >= 0 (e.g. 0.01 per period), "
-                        f"got {discount_rate!r}")
+                        f"got {per.show(discount_rate)}")
     d = float(discount_rate)
     if not math.isfinite(d) or d < 0:
         raise ValueError(f"discount_rate must be finite and >= 0 (e.g. 0.01 per period), got {d}")
     if horizon is not None:
         if isinstance(horizon, (bool, np.bool_)) or not isinstance(horizon, numbers.Integral):
             raise TypeError(f"horizon must be a whole number of periods or None (infinite), "
-                            f"got {horizon!r}")
+                            f"got {per.show(horizon)}")
         horizon = int(horizon)
         if horizon < 1:
             raise ValueError(f"horizon must be >= 1 period (or None for infinite), got {horizon}")
@@ -1019,7 +1026,7 @@ def markov_clv(transition_matrix: Any, value_per_stage: Any, discount_rate: floa
         # (the sum diverges as d -> 0) and the solution would be noise
         A = np.eye(s) - Q
         if not np.linalg.cond(A) < _MAX_COND:
-            raise ValueError(f"discount_rate={d!r} is too close to 0 for an infinite horizon: "
+            raise ValueError(f"discount_rate={per.show(d)} is too close to 0 for an infinite horizon: "
                              "the discounted sum is then too large to compute accurately "
                              "(it diverges as the rate goes to 0); pass a larger rate "
                              "(e.g. discount_rate=0.01 per period) or a finite horizon "

@@ -16,6 +16,7 @@ import pandas as pd
 
 from siyu import _core
 from siyu import _input as inp
+from siyu._periods import show as _show
 from siyu._periods import acquisition, warn_existing
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -64,7 +65,7 @@ _MAX_DURATION = 3_652_058
 
 def _check_alpha(alpha: Any) -> float:
     if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, numbers.Real):
-        raise TypeError(f"alpha must be a number in (0, 1), e.g. alpha=0.05; got {alpha!r}")
+        raise TypeError(f"alpha must be a number in (0, 1), e.g. alpha=0.05; got {_show(alpha)}")
     if not 0 < float(alpha) < 1:
         raise ValueError(f"alpha must lie in (0, 1), e.g. alpha=0.05; got {float(alpha)!r}")
     return float(alpha)
@@ -74,7 +75,7 @@ def _whole_days(values: Any, name: str, high: int) -> np.ndarray:
     """A 1-d int64 array of whole numbers in [0, high] (ValueError/TypeError naming it)."""
     what = "0/1 events" if high == 1 else f"whole numbers of days in 0..{high:,}"
     if isinstance(values, (str, bytes)) or values is None:
-        raise TypeError(f"{name} must be an array of {what}, got {values!r}")
+        raise TypeError(f"{name} must be an array of {what}, got {_show(values)}")
     arr = np.asarray(values)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-dimensional (one entry per subject), got shape "
@@ -88,7 +89,7 @@ def _whole_days(values: Any, name: str, high: int) -> np.ndarray:
     if arr.dtype.kind == "f":
         bad = ~np.isfinite(arr) | (arr != np.round(arr))
         if bad.any():
-            raise ValueError(f"{name} must be {what}; got {arr[bad][0]!r} at position "
+            raise ValueError(f"{name} must be {what}; got {arr[bad][0].item()!r} at position "
                              f"{int(np.flatnonzero(bad)[0])}")
     lo, hi = arr.min(), arr.max()
     if lo < 0 or hi > high:
@@ -161,13 +162,13 @@ class SurvivalCurve:
         if self.by is None:
             return self.table
         if group not in self._tables:
-            raise KeyError(f"no group {group!r}; groups are {self.groups}")
+            raise KeyError(f"no group {_show(group)}; groups are {self.groups}")
         return self._tables[group]
 
     def rmst(self, t: float) -> float | pd.Series:
         """Restricted mean lifetime up to ``t`` days: the area under the curve on [0, t]."""
         if isinstance(t, bool) or not isinstance(t, numbers.Real) or not np.isfinite(t) or t < 0:
-            raise ValueError(f"rmst(t): t must be a finite number of days >= 0, got {t!r}")
+            raise ValueError(f"rmst(t): t must be a finite number of days >= 0, got {_show(t)}")
         if self.by is None:
             return _rmst(self.table, float(t))
         return pd.Series({g: _rmst(tab, float(t)) for g, tab in self._tables.items()},
@@ -258,7 +259,7 @@ def survival(tx: "Transactions", churn_after: float = 180, end: Any = None,
     132.25
     """
     if isinstance(churn_after, bool) or not isinstance(churn_after, numbers.Real):
-        raise TypeError(f"churn_after must be a number of days such as 180, got {churn_after!r}")
+        raise TypeError(f"churn_after must be a number of days such as 180, got {_show(churn_after)}")
     churn_after = float(churn_after)
     if not np.isfinite(churn_after) or churn_after <= 0:
         raise ValueError(f"churn_after={churn_after:g} must be > 0 days of inactivity, "

@@ -69,9 +69,14 @@ static PyObject *py_period_start(PyObject *self, PyObject *args)
     {
         const int64_t *in = (const int64_t *)PyArray_DATA(idx);
         int64_t *o = (int64_t *)PyArray_DATA(out);
+        int st;
         SY_NOGIL_BEGIN
-        for (npy_intp i = 0; i < n; i++) o[i] = sy_period_start(in[i], period);
+        st = sy_period_start_array(in, (int64_t)n, period, o);
         SY_NOGIL_END
+        if (st != SY_OK) {
+            sy_raise(st, "period_start");
+            goto fail;
+        }
     }
     Py_DECREF(idx);
     return (PyObject *)out;
