@@ -94,6 +94,11 @@ def check_table_size(what: str, shape: tuple[int, ...], bytes_per_cell: int,
                      f"allows for one table.  To fit: {tips}")
 
 
+def _range_text(name: str, low: int, high: int, unit: str, got: int, hint: str) -> str:
+    bound = f">= {low:,}" if got < low else f"<= {high:,}"
+    return f"{name} must be {bound} {unit} (from {low:,} to {high:,}); got {got:,} ({hint})"
+
+
 def whole_numbers(values: Any, name: str, low: int, high: int, example: str,
                   unit: str = "days", sort: bool = True) -> np.ndarray:
     """Distinct whole numbers in [low, high] from an int or an iterable of them.
@@ -114,7 +119,7 @@ def whole_numbers(values: Any, name: str, low: int, high: int, example: str,
         ends = (min(values[0], values[-1]), max(values[0], values[-1]))
         if ends[0] < low or ends[1] > high:
             bad = ends[0] if ends[0] < low else ends[1]
-            raise ValueError(f"{name} must lie in {low:,}..{high:,} {unit}; got {bad:,} ({hint})")
+            raise ValueError(_range_text(name, low, high, unit, bad, hint))
         arr = np.arange(values.start, values.stop, values.step, dtype=np.int64)
     else:
         limit = 4 * (high - low + 1) + 16          # generous: duplicates are allowed
@@ -137,7 +142,7 @@ def whole_numbers(values: Any, name: str, low: int, high: int, example: str,
                 v = int(fv)
             v = int(v)
             if v < low or v > high:
-                raise ValueError(f"{name} must lie in {low:,}..{high:,} {unit}; got {v:,} ({hint})")
+                raise ValueError(_range_text(name, low, high, unit, v, hint))
             out.append(v)
         if not out:
             raise ValueError(f"{name} is empty; {hint}")

@@ -618,7 +618,11 @@ def cohort_table(tx: "Transactions", period: str = "M", end: Any = None, by: str
     ------
     ValueError
         Unknown ``period``, ``end`` before the first purchase, unknown ``by``,
-        ``margin`` outside (0, 1], ``existing_before`` after ``end``.
+        ``margin`` outside (0, 1], ``existing_before`` after ``end``; or a table too
+        big to build (e.g. daily cohorts over decades): its size is checked before
+        anything is allocated against ``siyu._periods.MAX_TABLE_BYTES`` (2 GiB), and
+        the message gives the size needed, the finest coarser ``period`` and the
+        latest ``end`` that fit.
 
     Examples
     --------

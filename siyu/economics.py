@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from siyu.cohorts import CohortTable
     from siyu.transactions import Transactions
 
-__all__ = ["unit_economics", "compare_channels"]
+__all__ = ["unit_economics", "compare_channels", "check_horizon", "check_margin"]
 
 # days per period in the models' calendar (siyu.clv): no 30-day months
 _PERIOD_DAYS = {"D": 1.0, "W": 7.0, "M": 365.25 / 12.0, "Q": 365.25 / 4.0, "Y": 365.25}
@@ -28,6 +28,16 @@ _PERIOD_DAYS = {"D": 1.0, "W": 7.0, "M": 365.25 / 12.0, "Q": 365.25 / 4.0, "Y": 
 # supported calendar (years 1..9999) holds days, so no cohort could ever be observed that long
 _MAX_PERIODS = 3_652_059
 _MAX_AGE = 120_000
+
+
+def check_horizon(value: Any, name: str = "horizon") -> int:
+    """A horizon / number of periods: a whole number from 1 to the calendar's span."""
+    return _check_positive_int(value, name)
+
+
+def check_margin(margin: Any) -> float:
+    """A gross margin in (0, 1]."""
+    return _check_margin(margin)
 
 
 def _check_positive_int(value: Any, name: str) -> int:
@@ -41,7 +51,7 @@ def _check_positive_int(value: Any, name: str) -> int:
 
 
 def _check_margin(margin: Any) -> float:
-    if isinstance(margin, bool) or not isinstance(margin, (int, float, np.integer, np.floating)):
+    if isinstance(margin, (bool, np.bool_)) or not isinstance(margin, (int, float, np.integer, np.floating)):
         raise TypeError(f"margin must be a number in (0, 1], got {per.show(margin)}")
     margin = float(margin)
     if not 0.0 < margin <= 1.0:

@@ -711,6 +711,8 @@ def _edges(value: Any, key: str, name: str) -> np.ndarray:
         raise TypeError(f"{name} must be a list of increasing numbers (inclusive upper bounds "
                         f"of the buckets), e.g. {name}={list(_DEFAULT_EDGES.get(key, (100, 500)))}"
                         f"; got {per.show(value)}")
+    if hasattr(value, "__len__") and len(value) > 1000:
+        raise ValueError(f"{name} has {len(value):,} bounds; at most 1,000 buckets per axis")
     items = list(itertools.islice(iter(value), 1001))     # never more than allowed
     if len(items) > 1000:
         raise ValueError(f"{name} has more than 1,000 bounds; at most 1,000 buckets per axis")

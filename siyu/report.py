@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import dataclasses
 import datetime as _dt
 import io
 import math
@@ -218,8 +217,9 @@ def top_channels(tx: "Transactions", top: int, lang: str,
         other = other + "*"
     lut = np.full(len(log.channel_labels), len(order), dtype=np.int64)
     lut[order] = np.arange(len(order))
-    new_log = dataclasses.replace(log, channel=lut[log.channel],
-                                  channel_labels=pd.Index(labels + [other], dtype=object))
+    new_log = copy.copy(log)            # the log's other columns are shared, never modified
+    new_log.channel = lut[log.channel]
+    new_log.channel_labels = pd.Index(labels + [other], dtype=object)
     new_tx = copy.copy(tx)
     new_tx._log = new_log
     info = {"n_channels": n_present, "kept": len(order), "other": other,
@@ -861,7 +861,13 @@ def build_report(tx: "Transactions", spend: pd.DataFrame | None = None, period: 
         raise TypeError(f"currency must be a short text such as '¥' or 'CNY', got {_show(currency)}")
     if progress is not None and not callable(progress):
         raise TypeError("progress must be a callable progress(step, index, total, seconds)")
-    if isinstance(top_channels, bool) or not isinstance(top_channels, (int, np.integer)) \
+    from siyu.economics import check_horizon, check_margin
+    from siyu.survival import check_churn_after
+
+    horizon = check_horizon(horizon)
+    margin = check_margin(margin)
+    churn_after = check_churn_after(churn_after)
+    if isinstance(top_channels, (bool, np.bool_)) or not isinstance(top_channels, (int, np.integer)) \
             or top_channels < 1:
         raise ValueError(f"top_channels must be a positive whole number, got {_show(top_channels)}")
     if not isinstance(plot_format, str) or plot_format not in ("png", "svg"):

@@ -806,6 +806,15 @@ def migration(tx: "Transactions", period: str = "M", segmentation: str = "lifecy
         ``period_ends`` and ``attrs`` (``n_excluded`` counts customers with no
         purchase by the last snapshot).
 
+    Raises
+    ------
+    ValueError
+        Unknown ``period`` or ``segmentation``, bad ``bounds``, an empty log, ``end``
+        before the first complete period; more than :data:`MAX_SNAPSHOTS` (20,000)
+        period ends, or a customers x snapshots table above
+        ``siyu._periods.MAX_TABLE_BYTES`` (checked before anything is allocated; the
+        message names a longer period and an earlier ``end`` that fit).
+
     Examples
     --------
     >>> import pandas as pd, siyu
@@ -938,7 +947,15 @@ def markov_clv(transition_matrix: Any, value_per_stage: Any, discount_rate: floa
     ValueError
         Non-square, negative, non-finite or non-stochastic matrix, value vector of
         the wrong length or labels, negative discount rate, horizon < 1, or an
-        infinite horizon with ``discount_rate == 0``.
+        infinite horizon with ``discount_rate == 0`` or so close to 0 that the sum
+        cannot be computed accurately (the condition number of ``I - P / (1 + d)``
+        above 1e9), a horizon above 10**15 periods, or a value that overflows.
+
+    Notes
+    -----
+    A finite horizon is summed by binary powering (``S(2n) = S(n) + Q^n S(n)``), in
+    O(s^3 log horizon) for any horizon and any ``d >= 0`` (also ``d = 0``, where
+    ``I - P`` has no inverse).
 
     Examples
     --------

@@ -31,6 +31,13 @@ def kaplan_meier(duration: np.ndarray, event: np.ndarray, alpha: float = 0.05) -
     Returns one row per time with an event or a censoring, plus time 0, with columns
     ``time, at_risk, events, censored, survival, lower, upper``.  The bands are the
     log-log ("exponential Greenwood") ``1 - alpha`` intervals, as lifelines.
+
+    Raises
+    ------
+    ValueError, TypeError
+        ``duration`` not whole numbers of days in 0..3,652,058 (the supported
+        calendar), ``event`` not 0/1 (or bool), different lengths, ``alpha`` outside
+        (0, 1).
     """
     _check_alpha(alpha)
     duration = _whole_days(duration, "duration", _MAX_DURATION)
@@ -63,6 +70,17 @@ def kaplan_meier(duration: np.ndarray, event: np.ndarray, alpha: float = 0.05) -
 _MAX_DURATION = 3_652_058
 
 
+def check_churn_after(churn_after: Any) -> float:
+    """Days of inactivity after which a customer counts as churned: a number > 0."""
+    if isinstance(churn_after, (bool, np.bool_)) or not isinstance(churn_after, numbers.Real):
+        raise TypeError(f"churn_after must be a number of days such as 180, got {_show(churn_after)}")
+    churn_after = float(churn_after)
+    if not np.isfinite(churn_after) or churn_after <= 0:
+        raise ValueError(f"churn_after={churn_after:g} must be > 0 days of inactivity, "
+                         "e.g. churn_after=180")
+    return churn_after
+
+
 def _check_alpha(alpha: Any) -> float:
     if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, numbers.Real):
         raise TypeError(f"alpha must be a number in (0, 1), e.g. alpha=0.05; got {_show(alpha)}")
@@ -73,9 +91,10 @@ def _check_alpha(alpha: Any) -> float:
 
 def _whole_days(values: Any, name: str, high: int) -> np.ndarray:
     """A 1-d int64 array of whole numbers in [0, high] (ValueError/TypeError naming it)."""
-    what = "0/1 events" if high == 1 else f"whole numbers of days in 0..{high:,}"
+    what = ("0/1 events (or bools)" if high == 1 else
+            f"durations: whole numbers of days in 0..{high:,}")
     if isinstance(values, (str, bytes)) or values is None:
-        raise TypeError(f"{name} must be an array of {what}, got {_show(values)}")
+        raise TypeError(f"{name} must be an array of {what}; got {_show(values)}")
     arr = np.asarray(values)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-dimensional (one entry per subject), got shape "
@@ -89,12 +108,12 @@ def _whole_days(values: Any, name: str, high: int) -> np.ndarray:
     if arr.dtype.kind == "f":
         bad = ~np.isfinite(arr) | (arr != np.round(arr))
         if bad.any():
-            raise ValueError(f"{name} must be {what}; got {arr[bad][0].item()!r} at position "
+            raise ValueError(f"{name} must hold {what}; got {arr[bad][0].item()!r} at position "
                              f"{int(np.flatnonzero(bad)[0])}")
     lo, hi = arr.min(), arr.max()
     if lo < 0 or hi > high:
         v = lo if lo < 0 else hi
-        raise ValueError(f"{name} must be {what}; got {v.item()!r} at position "
+        raise ValueError(f"{name} must hold {what}; got {v.item()!r} at position "
                          f"{int(np.flatnonzero(arr == v)[0])}")
     return np.ascontiguousarray(arr, dtype=np.int64)
 
@@ -258,12 +277,7 @@ def survival(tx: "Transactions", churn_after: float = 180, end: Any = None,
     >>> round(sc.rmst(180), 2)      # restricted mean lifetime over 180 days
     132.25
     """
-    if isinstance(churn_after, bool) or not isinstance(churn_after, numbers.Real):
-        raise TypeError(f"churn_after must be a number of days such as 180, got {_show(churn_after)}")
-    churn_after = float(churn_after)
-    if not np.isfinite(churn_after) or churn_after <= 0:
-        raise ValueError(f"churn_after={churn_after:g} must be > 0 days of inactivity, "
-                         "e.g. churn_after=180")
+    churn_after = check_churn_after(churn_after)
     alpha = _check_alpha(alpha)
     end_day = tx._end_day(end)
     acq = acquisition(tx, end_day, by, existing_before)

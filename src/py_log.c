@@ -21,8 +21,21 @@ static PyObject *py_period_index(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "Oi", &day_obj, &period)) return NULL;
     if (sy_check_period(period)) return NULL;
     if (!(day = sy_as_1d(day_obj, NPY_INT64, "day", -1))) goto fail;
-    if (sy_check_days(day, "day") < 0) goto fail;
     npy_intp n = PyArray_DIM(day, 0);
+    {
+        /* the kernel range, and the first days of its first and last periods (period
+           arithmetic is exact well beyond it) */
+        const int64_t *d = SY_I64(day);
+        for (npy_intp i = 0; i < n; i++) {
+            if (d[i] < SY_DAY_MIN - 400 || d[i] > SY_DAY_MAX + 400) {
+                PyErr_Format(PyExc_ValueError, "argument 'day': day numbers must lie in "
+                             "[%lld, %lld] (got %lld); build the log with siyu.Transactions, "
+                             "which checks the supported dates", (long long)SY_DAY_MIN,
+                             (long long)SY_DAY_MAX, (long long)d[i]);
+                goto fail;
+            }
+        }
+    }
     if (!(out = sy_new_1d(n, NPY_INT64))) goto fail;
     SY_NOGIL_BEGIN
     st = sy_period_index_array((const int64_t *)PyArray_DATA(day), (int64_t)n, period,

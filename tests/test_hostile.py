@@ -272,15 +272,15 @@ case("metric_windows_far_apart")('''
 # ------------------------------------------------------------------ compare_channels ages
 case("compare_channels_retention_ages")('''
     base = siyu.compare_channels(TX, retention_ages=(1, 3))
-    for bad, exc, pat in [((-1,), ValueError, r"retention_ages must lie in 0\\.\\.120,000 months; got -1"),
+    for bad, exc, pat in [((-1,), ValueError, r"retention_ages must be >= 0 months \\(from 0 to 120,000\\); got -1"),
                           ((1.5,), TypeError, r"retention_ages must be whole numbers of months .*got 1.5"),
-                          ((10**20,), ValueError, r"retention_ages must lie in .*100,000,000,000,000,000,000"),
+                          ((10**20,), ValueError, r"retention_ages must be <= 120,000 months .*100,000,000,000,000,000,000"),
                           ((True,), TypeError, "retention_ages"), ("13", TypeError, "retention_ages"),
                           (b"x", TypeError, "retention_ages"), ({1: 2}, TypeError, "retention_ages"),
                           (None, TypeError, "retention_ages"), ((), ValueError, "retention_ages is empty"),
                           ((float("nan"),), TypeError, "retention_ages"),
                           (itertools.count(), ValueError, "retention_ages has more than"),
-                          (range(0, 10**12), ValueError, "retention_ages must lie in")]:
+                          (range(0, 10**12), ValueError, "retention_ages must be <= 120,000")]:
         raises(exc, pat, lambda: siyu.compare_channels(TX, retention_ages=bad))
     # a scalar, a generator, an array, NumPy ints and floats that are whole: same columns
     for ok in [(1, 3), [1, 3], np.array([1, 3]), (np.int32(1), np.uint8(3)), (1.0, 3.0),
@@ -430,8 +430,8 @@ case("retention_days_and_repurchase_within")('''
         pd.testing.assert_frame_equal(TX.retention(days=ok).table, base)
     assert TX.retention(days=7).table.index.tolist() == [7]
     assert (TX.retention(days=range(0, 36526)).table.index == np.arange(36526)).all()
-    for bad, exc, pat in [(10**19, ValueError, r"days must lie in 0\\.\\.36,525 days; got 10,000,000,000,000,000,000"),
-                          (range(0, 10**12), ValueError, r"days must lie in 0\\.\\.36,525 days; got 999,999,999,999"),
+    for bad, exc, pat in [(10**19, ValueError, r"days must be <= 36,525 days \\(from 0 to 36,525\\); got 10,000,000,000,000,000,000"),
+                          (range(0, 10**12), ValueError, r"days must be <= 36,525 days .*got 999,999,999,999"),
                           (range(-5, 5), ValueError, "got -5"), (itertools.count(), ValueError, "days has more than"),
                           ([1.5], TypeError, "whole numbers of days .*got 1.5"), (True, TypeError, "days"),
                           ("7", TypeError, "days"), (b"x", TypeError, "days"), ({1: 2}, TypeError, "days"),
@@ -468,7 +468,7 @@ case("kaplan_meier_inputs")('''
     for dur in ([1, 2, 2, 5], np.array([1.0, 2.0, 2.0, 5.0]), np.array([1, 2, 2, 5], np.uint8),
                 pd.Series([1, 2, 2, 5])):
         pd.testing.assert_frame_equal(km(dur, [True, False, True, True]), ok)
-    for bad, pat in [([1, -1], "duration must be whole numbers of days in 0..3,652,058; got -1"),
+    for bad, pat in [([1, -1], "duration must hold durations: whole numbers of days in 0..3,652,058; got -1 at position 1"),
                      ([1, 1e19], "duration"), ([1, np.nan], "duration"), ([1, np.inf], "duration"),
                      ([1.5, 2], "got 1.5"), (["1", "2"], "duration"), (None, "duration"),
                      (np.zeros((2, 2)), "1-dimensional"), ("12", "duration")]:
@@ -540,6 +540,67 @@ case("dates_of_every_kind_as_end_and_as_of")('''
                     float("nan")) + (("2022-01-01",) if name != "start" else ()):
             clear(lambda: fn(bad), name)
     assert TX.cohorts(end="9999-12-31").end == pd.Timestamp("9999-12-31")
+''')
+
+# ------------------------------------------------------------------ files and the CLI
+case("hostile_files_give_one_clear_error")('''
+    import subprocess, sys, tempfile
+    folder = tempfile.mkdtemp()
+    def write(name, data):
+        path = os.path.join(folder, name)
+        with open(path, "wb") as fh:
+            fh.write(data)
+        return path
+    head = b"customer_id,date,amount\\n"
+    files = {
+        "missing": (os.path.join(folder, "nope.csv"), OSError, "no such file"),
+        "folder": (folder, ValueError, "is a folder"),
+        "empty": (write("empty.csv", b""), ValueError, "is empty"),
+        "header_only": (write("header.csv", head), ValueError, "no data rows"),
+        "random_bytes": (write("garbage.csv", np.random.default_rng(1).integers(0, 256, 3000, dtype=np.uint8).tobytes()),
+                         ValueError, "encoding"),
+        "bad_dates": (write("dates.csv", head + b"1,2024-01-01,1\\n1,0000-00-00,1\\n1,99999-01-01,1\\n1,2024-02-30,1\\n"),
+                      ValueError, r"3 value\\(s\\) are not dates: line 3: '0000-00-00', line 4: '99999-01-01', line 5: '2024-02-30'"),
+        "overflowing_amount": (write("big.csv", head + b"1,2024-01-01,1e400\\n1,2024-01-02,nan\\n"),
+                               ValueError, r"2 value\\(s\\) are not amounts: line 2: '1e400', line 3: 'nan'"),
+        "long_number": (write("long.csv", head + b"1,2024-01-01," + b"9" * 100000 + b"\\n"),
+                        ValueError, "not amounts"),
+        "ragged": (write("ragged.csv", head + b"1,2024-01-01,1,9\\n"), ValueError, "do not match the header"),
+    }
+    for name, (path, exc, pat) in files.items():
+        raises(exc, pat, lambda: siyu.read_orders(path, customer="customer_id", time="date", amount="amount"))
+        p = subprocess.run([sys.executable, "-m", "siyu", "report", path, "--out",
+                            os.path.join(folder, "r.html")] + COLS, capture_output=True, text=True)
+        assert p.returncode == 2, (name, p.returncode, p.stderr[-2000:])
+        lines = p.stderr.strip().splitlines()
+        assert lines[-1].startswith("siyu: error: ") and "Traceback" not in p.stderr, (name, p.stderr)
+    assert not [f for f in os.listdir(folder) if f.endswith((".part", ".html"))]
+    # the small public helpers refuse what they cannot read
+    raises(TypeError, "sample must be bytes", lambda: siyu.io.detect_encoding("text"))
+    assert siyu.io.detect_encoding(bytearray(b"a,b\\n")) == "utf-8"
+    raises(TypeError, "lines must be a list of text lines", lambda: siyu.io.sniff_delimiter([1, 2]))
+    raises(TypeError, "lines must be a list of text lines", lambda: siyu.io.sniff_delimiter("a,b"))
+    assert isinstance(siyu.io.header_hint([1, None, 2.5]), str)
+    raises(TypeError, "header must be", lambda: siyu.io.header_hint(None))
+    raises(TypeError, "columns must map roles", lambda: siyu.io.read_table(files["bad_dates"][0], columns=None))
+''')
+
+case("report_arguments_are_checked_before_any_work")('''
+    for kw, name in [({"margin": float("inf")}, "margin"), ({"margin": 0}, "margin"), ({"margin": float("nan")}, "margin"),
+                     ({"margin": "0.3"}, "margin"), ({"margin": True}, "margin"),
+                     ({"horizon": 0}, "horizon"), ({"horizon": 1.5}, "horizon"), ({"horizon": "12"}, "horizon"),
+                     ({"horizon": 10**19}, "horizon"), ({"horizon": None}, "horizon"), ({"horizon": [12]}, "horizon"),
+                     ({"churn_after": 0}, "churn_after"), ({"churn_after": float("nan")}, "churn_after"),
+                     ({"churn_after": "180"}, "churn_after"), ({"churn_after": None}, "churn_after"),
+                     ({"top_channels": 0}, "top_channels"), ({"top_channels": 1.5}, "top_channels"),
+                     ({"top_channels": -2}, "top_channels"), ({"currency": 5}, "currency"),
+                     ({"title": 5}, "title"), ({"existing_before": "x"}, "existing_before"),
+                     ({"existing_before": "9999-12-31"}, "existing_before"), ({"spend": "x"}, "spend"),
+                     ({"data_quality": [1]}, "data_quality"), ({"progress": 5}, "progress")]:
+        clear(lambda: siyu.report.build_report(TX, **kw), name)
+    page = siyu.report.build_report(TX, horizon=np.int64(6), margin=np.float32(0.5), churn_after=np.int32(90),
+                                    top_channels=np.uint8(3))
+    assert page.startswith("<!DOCTYPE html>")
 ''')
 
 # ------------------------------------------------------------------ threads
@@ -827,12 +888,14 @@ INTERRUPT = textwrap.dedent('''
 
     def make(scale):
         if family == "cohorts":
-            # one customer per 16 rows, days over 10M days: no day->period table, a
-            # calendar conversion per row
+            # 16 rows per customer over 10M days: no day -> period table, a calendar
+            # conversion per row
             n = 1 << scale
             k = n >> 4
             off = np.arange(0, n + 1, 16, dtype=np.int64)
-            day = np.sort(rng.integers(-5_000_000, 5_000_000, n).reshape(k, 16), axis=1).ravel()
+            day = rng.integers(-5_000_000, 5_000_000, n).reshape(k, 16)
+            day.sort(axis=1)
+            day = day.ravel()
             first = day[off[:-1]]
             per = _core.period_index(first, 4)
             lo_day = int(_core.period_start(np.array([per.min()]), 4)[0])
@@ -861,13 +924,13 @@ INTERRUPT = textwrap.dedent('''
             v = rng.random(1 << scale)
             return lambda: _core.quantile_scores(v, 5, 0)
         if family == "metrics":
+            # 8 rows per customer over 3M days (no day -> bucket table): monthly buckets
             n = 1 << scale
-            cust = np.sort(rng.integers(0, n >> 3, n))
-            # days over 3M days (no day -> bucket table): monthly buckets
-            day = rng.integers(0, 3_000_000, n)
-            order = np.lexsort((day, cust))
-            cust, day = cust[order], day[order]
-            k = int(cust.max()) + 1
+            k = n >> 3
+            cust = np.repeat(np.arange(k, dtype=np.int64), 8)
+            day = rng.integers(0, 3_000_000, n).reshape(k, 8)
+            day.sort(axis=1)
+            day = day.ravel()
             p0 = int(_core.period_index(np.array([0]), 2)[0])
             nb = int(_core.period_index(np.array([2_999_999]), 2)[0]) - p0 + 1
             return lambda: _core.metric_periods(cust, day, None, k, None, 1, 0, 2_999_999, 2, p0,
@@ -886,16 +949,21 @@ INTERRUPT = textwrap.dedent('''
             return lambda: _core.parse_amounts(data, off, np.nan)[0]
         raise SystemExit(family)
 
-    scale = {"cohorts": 20, "retention": 10, "segments": 10, "scores": 20, "metrics": 20,
-             "calendar": 22, "parse": 18}[family]
-    while True:
+    scale = {"cohorts": 18, "retention": 8, "segments": 8, "scores": 18, "metrics": 18,
+             "calendar": 20, "parse": 16}[family]
+    def timed(scale):
         call = make(scale)
         t0 = time.monotonic()
         ref = call()
-        took = time.monotonic() - t0
-        if took >= target or scale >= cap:
-            break
-        scale += 1
+        return call, ref, time.monotonic() - t0
+
+    # a probe, then a jump to the scale that should take `target` (work is linear in
+    # 2**scale), then one more doubling if the machine turned out faster
+    call, ref, took = timed(scale)
+    while took < target and scale < cap:
+        need = scale + max(1, int(np.ceil(np.log2(target / max(took, 1e-3)))))
+        scale = min(cap, need)
+        call, ref, took = timed(scale)
     got = {}
     def handler(sig, frame):
         got["handled"] = time.monotonic()
@@ -919,8 +987,8 @@ INTERRUPT = textwrap.dedent('''
 ''')
 
 # (family, largest scale: caps memory at a few hundred MB)
-FAMILIES = [("cohorts", 24), ("retention", 17), ("segments", 17), ("scores", 23),
-            ("metrics", 23), ("calendar", 25), ("parse", 23)]
+FAMILIES = [("cohorts", 26), ("retention", 17), ("segments", 17), ("scores", 23),
+            ("metrics", 25), ("calendar", 25), ("parse", 24)]
 
 
 def _interrupt(family: str, cap: int) -> dict:
@@ -930,7 +998,7 @@ def _interrupt(family: str, cap: int) -> dict:
         line = proc.stdout.readline()
         assert line, proc.stderr.read()[-3000:]
         ready = json.loads(line)
-        time.sleep(min(0.5 * ready["took"], 1.0) + 0.3)     # well inside a call
+        time.sleep(0.25)    # early in the first call: without polls it would run >= 1 s more
         sent = time.monotonic()
         os.kill(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=300)
@@ -938,7 +1006,7 @@ def _interrupt(family: str, cap: int) -> dict:
         if proc.poll() is None:
             proc.kill()
     res = json.loads(out.strip().splitlines()[-1])
-    res["sent"], res["err"] = sent, err[-2000:]
+    res["sent"], res["err"], res["scale"] = sent, err[-2000:], ready["scale"]
     return res
 
 
