@@ -51,6 +51,12 @@ def _check_metric(metric: Any) -> str:
     return metric
 
 
+def _check_flag(value: Any, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {per.show(value)}")
+    return bool(value)
+
+
 def _check_age(value: Any, name: str) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 0:
         raise ValueError(f"{name} must be a whole number of periods >= 0 (an age), got {per.show(value)}")
@@ -196,7 +202,8 @@ class CohortTable:
         """The last age of the default balanced average: the largest age K such that at
         least half of the cohorts are observed (complete, unless ``include_partial``)
         at every age 0..K; None when no cohort has a complete cell."""
-        ok = self._observed if include_partial else (self._observed & ~self._partial)
+        ok = self._observed if _check_flag(include_partial, "include_partial") \
+            else (self._observed & ~self._partial)
         n = ok.shape[0]
         if n == 0 or not ok.any():
             return None
@@ -256,7 +263,9 @@ class CohortTable:
         0.1884
         """
         metric = _check_metric(metric)
-        ok = self._observed if include_partial else (self._observed & ~self._partial)
+        balanced = _check_flag(balanced, "balanced")
+        ok = self._observed if _check_flag(include_partial, "include_partial") \
+            else (self._observed & ~self._partial)
         n_ages = ok.shape[1]
         sizes = self.sizes.to_numpy(dtype=float)
         chosen: np.ndarray | None = None
@@ -303,6 +312,8 @@ class CohortTable:
         (:meth:`average` with the same arguments) and, with ``existing_before``, the
         ``existing`` row first."""
         metric = _check_metric(metric)
+        average = _check_flag(average, "average")
+        existing = _check_flag(existing, "existing")
         df = getattr(self, metric)
         ex = self.existing if existing else None
         if not average and ex is None:

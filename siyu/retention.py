@@ -441,8 +441,18 @@ class InterpurchaseTimes:
 
     def quantiles(self, q: Sequence[float] = (0.1, 0.25, 0.5, 0.75, 0.9)) -> pd.Series:
         """Quantiles of the gaps (linear interpolation, as numpy/pandas)."""
-        qs = np.asarray(q, dtype=float)
-        if ((qs < 0) | (qs > 1)).any():
+        if hasattr(q, "__len__") and not isinstance(q, str) and len(q) > 10_000:
+            raise ValueError("q must be a short list of quantiles in [0, 1], e.g. "
+                             "q=(0.25, 0.5, 0.75)")
+        try:
+            qs = np.asarray(q, dtype=float)
+        except (TypeError, ValueError):
+            raise TypeError(f"q must be numbers in [0, 1], e.g. q=(0.25, 0.5, 0.75); got "
+                            f"{_show(q)}") from None
+        if qs.ndim > 1 or qs.size > 10_000:
+            raise ValueError("q must be a short list of quantiles in [0, 1], e.g. "
+                             "q=(0.25, 0.5, 0.75)")
+        if not np.isfinite(qs).all() or ((qs < 0) | (qs > 1)).any():
             raise ValueError("quantiles q must lie in [0, 1], e.g. q=(0.25, 0.5, 0.75)")
         if not len(self.gaps):
             return pd.Series(np.nan, index=pd.Index(qs, name="q"), name="gap_days")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numbers
 from statistics import NormalDist
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Hashable
 
 import numpy as np
 import pandas as pd
@@ -180,8 +180,10 @@ class SurvivalCurve:
         """The Kaplan–Meier table of one group (``by``), or the pooled one without ``by``."""
         if self.by is None:
             return self.table
-        if group not in self._tables:
-            raise KeyError(f"no group {_show(group)}; groups are {self.groups}")
+        if not isinstance(group, Hashable) or isinstance(group, np.ndarray) \
+                or group not in self._tables:
+            raise ValueError(f"group={_show(group)} is not a group of this curve; groups are "
+                             f"{list(self.groups)}")
         return self._tables[group]
 
     def rmst(self, t: float) -> float | pd.Series:

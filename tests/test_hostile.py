@@ -514,6 +514,40 @@ case("unit_economics_and_cohort_table_arguments")('''
         clear(lambda: siyu.report.build_report(TX, plot_format=bad), "plot_format")
 ''')
 
+case("result_object_methods")('''
+    ct = TX.cohorts()
+    for bad in ("x", 1, None, np.nan, [], "True"):
+        clear(lambda: ct.average(balanced=bad), "balanced")
+        clear(lambda: ct.average(include_partial=bad), "include_partial")
+        clear(lambda: ct.balanced_through(include_partial=bad), "include_partial")
+        clear(lambda: ct.table(average=bad), "average")
+        clear(lambda: ct.table(existing=bad), "existing")
+    pd.testing.assert_series_equal(ct.average(balanced=np.bool_(True)), ct.average())
+    sc = TX.survival(by="ch")
+    for bad in ("nope", [], np.array(["pub"]), None, 1.5):
+        clear(lambda: sc.group_table(bad), "group")
+    pd.testing.assert_frame_equal(sc.group_table("pub"), sc.group_table("pub"))
+    for bad in (-1, float("nan"), float("inf"), "10", None, True, [1]):
+        clear(lambda: sc.rmst(bad), "t")
+    assert TX.survival().rmst(1e300) >= TX.survival().rmst(100)
+    it = TX.interpurchase_times()
+    for bad in ((1.5,), (-0.1,), (float("nan"),), "x", [[0.5], [0.2]], range(0, 10**12), [None]):
+        clear(lambda: it.quantiles(bad), "q")
+    assert it.quantiles((0.0, 1.0)).tolist() == [it.gaps.min(), it.gaps.max()]
+    mg = TX.migration()
+    for bad in ([1.0], [1.0, 2.0, float("nan")], "x", None):
+        clear(lambda: mg.clv(bad, 0.01, 12), "value_per_stage")
+    clear(lambda: mg.clv([1.0, 2.0, 3.0], -1, 12), "discount_rate")
+    clear(lambda: mg.clv([1.0, 2.0, 3.0], 0.01, 0), "horizon")
+    from siyu import plotting
+    for fn, name in [(lambda v: plotting.interpurchase_histogram([1, 2, 3], bins=v), "bins"),
+                     (lambda v: plotting.cohort_heatmap(ct.retention, max_ticks=v), "max_ticks"),
+                     (lambda v: plotting.cohort_heatmap(ct.retention, max_annot_cells=v), "max_annot_cells"),
+                     (lambda v: plotting.cohort_curves(ct.retention, max_lines=v), "max_lines")]:
+        for bad in (10**9, -1, 1.5, "5", None, True):
+            clear(lambda: fn(bad), name)
+''')
+
 case("huge_and_tiny_amounts_in_cohort_revenue")('''
     # large but summable amounts: revenue is their exact sum, never NaN ("not observed")
     tx = siyu.Transactions(customer=[1, 1, 1], time=D(0, 40, 0), amount=[1e307, 1e307, -1e307])
@@ -735,6 +769,38 @@ case("segment_and_metric_entry_points_do_not_trust_their_caller")('''
     raises(ValueError, "p0", lambda: _core.metric_periods(cust, day, None, 2, g, 1, 0, 40, 2, I64.min, 1, False))
     raises(ValueError, "too many cells", lambda: _core.metric_periods(cust, day, None, 2, g, 2**20, 0, 40, 2, 0, 2**20, False))
     raises(ValueError, "metric_periods", lambda: _core.metric_periods(cust, day, None, 2, np.array([0, 5]), 1, 0, 40, 2, 0, 1, False))
+''')
+
+case("segment_sweep_in_any_row_order_agrees")('''
+    # the grouped walk, the day-sorted sweep, the bucketed (threaded) sweep and the
+    # sorted-pairs sweep give the same stages and states
+    r = np.random.default_rng(5)
+    before = siyu.get_num_threads()
+    try:
+        siyu.set_num_threads(2)
+        for n, k, span in [(3000, 500, 400), (250_000, 70_000, 300), (5000, 800, 10**7)]:
+            cust = r.integers(0, k, n)
+            day = r.integers(0, span, n)
+            amount = r.normal(10, 5, n)
+            member = (r.random(n) < 0.05).astype(np.int8)
+            ends = np.sort(r.choice(np.arange(span // 4, span + 10), 12, replace=False))
+            order = np.lexsort((day, cust))
+            byday = np.argsort(day, kind="stable")
+            for mode, b in ((0, np.array([30, 180])), (1, np.array([], np.int64))):
+                ref = _core.segment_sweep(cust[order], day[order], amount[order], member[order], k,
+                                          ends, mode, b, True)
+                for perm in (byday, np.arange(n), r.permutation(n)):
+                    got = _core.segment_sweep(cust[perm], day[perm], amount[perm], member[perm], k,
+                                              ends, mode, b, True)
+                    for a, c in zip(ref, got):
+                        if a is None:
+                            assert c is None
+                        elif a.dtype.kind == "f":
+                            np.testing.assert_allclose(a, c, rtol=1e-9, atol=1e-9)
+                        else:
+                            np.testing.assert_array_equal(a, c)
+    finally:
+        siyu.set_num_threads(before)
 ''')
 
 case("quantile_scores_large_inputs_match_the_definition")('''
