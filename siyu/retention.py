@@ -17,8 +17,8 @@ import pandas as pd
 from siyu import _core
 from siyu import _input as inp
 from siyu._periods import show as _show
-from siyu._periods import (NO_DAY, acquisition, bitset_budget, check_period, dense_codes,
-                           period_labels, warn_existing, whole_numbers)
+from siyu._periods import (NO_DAY, acquisition, bitset_budget, check_period, check_table_size,
+                           dense_codes, period_labels, warn_existing, whole_numbers)
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.transactions import Transactions
@@ -361,14 +361,42 @@ def repurchase(tx: "Transactions", within: Iterable[int] = (30, 90, 180), end: A
         uniq, inv = np.zeros((0, 2), np.int64), np.zeros(0, np.int64)
     inv = inv.ravel()
     n_rows = uniq.shape[0]
-    elig = np.zeros((n_rows, ks_arr.size), dtype=np.int64)
-    rep = np.zeros_like(elig)
-    for j, kk in enumerate(ks_arr):
-        e = avail >= kk
-        elig[:, j] = np.bincount(inv[e], minlength=n_rows)
-        rep[:, j] = np.bincount(inv[e & (gap <= kk)], minlength=n_rows)
+    check_table_size(f"repurchase(period={period!r})", (n_rows, ks_arr.size), 64,
+                     ["fewer within= windows", "a longer period (fewer cohorts)"])
+    elig, rep = _repurchase_counts(inv, n_rows, avail, gap, ks_arr)
     return repurchase_table_from_counts(uniq, elig, rep, ks_arr, codes, acq.group_labels,
                                         period, end_day, acq.by_name, acq.n_existing)
+
+
+def _repurchase_counts(row: np.ndarray, n_rows: int, avail: np.ndarray, gap: np.ndarray,
+                       ks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per (row, k): customers with k days observable (avail >= k) and those of them who
+    repurchased within k days (gap <= k), for all k at once (no loop over ``ks``).
+
+    A second purchase lies on or before ``end``, so gap <= avail: every repeat buyer
+    with avail < k also has gap <= k.  Hence eligible(k) = n - #(avail < k) and
+    repurchased(k) = #(gap <= k) - #(repeat buyers with avail < k).
+    """
+    if n_rows == 0 or ks.size == 0:
+        z = np.zeros((n_rows, ks.size), np.int64)
+        return z, z.copy()
+    width = int(ks.max()) + 2                       # values clipped to width - 1 > every k
+    base = np.arange(n_rows, dtype=np.int64)[:, None] * width
+    q = base + ks[None, :]
+
+    def below(key: np.ndarray, side: str) -> np.ndarray:
+        """Per (row, k): how many of the row's values are < k (side "left") or <= k."""
+        key = np.sort(key)
+        return np.searchsorted(key, q, side=side) - np.searchsorted(key, base, side="left")
+
+    # repeat buyers whose gap can be <= some k (a larger gap, and avail >= gap, count for
+    # no k at all)
+    again = gap < width - 1
+    short = below(row * width + np.minimum(avail, width - 1), "left")
+    n = np.bincount(row, minlength=n_rows)[:, None]
+    hit = below(row[again] * width + gap[again], "right")
+    short_again = below(row[again] * width + np.minimum(avail[again], width - 1), "left")
+    return n - short, hit - short_again
 
 
 def repurchase_table_from_counts(rows: np.ndarray, eligible: np.ndarray, repurchased: np.ndarray,

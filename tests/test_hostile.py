@@ -1086,6 +1086,7 @@ def interrupts() -> dict[str, dict]:
 @pytest.mark.parametrize("family", [f for f, _ in FAMILIES])
 def test_ctrl_c_stops_the_kernel_within_a_second(family, interrupts):
     res = interrupts[family]
+    assert not _SANITIZER.search(res["err"]), res["err"]
     assert res["same"], res                       # the call works again, same answer
     assert res["in_call"], res                    # the signal came during a kernel call
     assert res["stopped"] - res["sent"] < 1.0, res
