@@ -613,9 +613,9 @@ def _add_cluster_args(rep: argparse.ArgumentParser) -> None:
 
 
 def _one_line(exc: BaseException) -> str:
+    # (a KeyError is never a user error: siyu checks names and columns with clear errors,
+    # so one that escapes is reported as an internal error, with its type, never bare)
     text = " ".join(str(exc).split())
-    if isinstance(exc, KeyError):
-        text = text.strip("'\"")
     return text or type(exc).__name__
 
 
@@ -631,8 +631,7 @@ def main(argv: list[str] | None = None) -> int:
         _abandon_line()
         sys.stderr.write("siyu: interrupted\n")
         return 130
-    except (UsageError, ValueError, TypeError, OSError, KeyError, ImportError,
-            MemoryError) as exc:
+    except (UsageError, ValueError, TypeError, OSError, ImportError, MemoryError) as exc:
         _abandon_line()
         sys.stderr.write(f"siyu: error: {_one_line(exc)}\n")
         return 2

@@ -758,7 +758,7 @@ CATALOGUE: dict[str, Entry] = _merge(_COMMON, _QUALITY, _COHORTS, _SEGMENTS, _ME
 
 def check_lang(lang: Any) -> str:
     """Return ``lang`` when it is a supported language, else raise a ValueError."""
-    if lang not in LANGS:
+    if not isinstance(lang, str) or lang not in LANGS:
         raise ValueError(f"lang must be 'en' (English labels) or 'zh' (Chinese labels), "
                          f"got {lang!r}")
     return lang

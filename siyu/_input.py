@@ -27,7 +27,7 @@ def period_code(value: str, allowed: str, what: str) -> str:
                         f"got {value!r}")
     key = value.strip().upper()
     key = _PERIOD_ALIASES.get(key, key)
-    if key not in allowed:
+    if key not in tuple(allowed):   # exact names: "DW" or "" is not a substring match
         raise ValueError(f"unknown {what} {value!r}; use one of "
                          f"{', '.join(repr(a) for a in allowed)}")
     return key
@@ -703,7 +703,10 @@ def to_day(value: Any, name: str) -> int:
         raise ValueError(f"{name} must be a date, got NaT")
     if ts.tzinfo is not None:
         ts = ts.tz_localize(None)
-    return int(np.datetime64(ts.to_datetime64(), "D").view(np.int64))
+    day = int(np.datetime64(ts.to_datetime64(), "D").view(np.int64))
+    if not DAY_MIN <= day <= DAY_MAX:      # e.g. "0000-01-01": outside the supported calendar
+        raise ValueError(f"{name}={show(value)} is outside the supported range ({TIME_RANGE_TEXT})")
+    return day
 
 
 def days_to_dates(days: np.ndarray) -> np.ndarray:

@@ -13,11 +13,14 @@ This module sits below every analysis module and imports none of them.
 """
 from __future__ import annotations
 
+import itertools
+import math
+import numbers
 import os
 import sys
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -39,6 +42,115 @@ MAX_BITSET_WORDS: int | None = None
 #: The first cohort is suspect (probably customers acquired before the log starts)
 #: when it is more than this many times the median size of the next three cohorts.
 EXISTING_RATIO = 2.0
+
+
+#: Largest table an analysis may build, in bytes (its C counts plus the pandas frames
+#: of the result).  A table whose size comes from the span of the data (daily cohorts
+#: over decades, migration over thousands of period ends) is checked against it before
+#: anything is allocated; the error says what it would need and what to change.  Raise
+#: it on a big machine (``siyu._periods.MAX_TABLE_BYTES = 16 << 30``).
+MAX_TABLE_BYTES = 2 << 30
+
+
+def show(value: Any) -> str:
+    """A value as a user would type it, for messages (no NumPy reprs: 3, not np.int64(3))."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    elif isinstance(value, np.ndarray) and value.size <= 10:
+        return f"array({value.tolist()!r})"
+    return repr(value)
+
+
+def table_bytes(cells: int, bytes_per_cell: int) -> int:
+    """Bytes of a table of ``cells`` cells (Python ints: never overflows)."""
+    return int(cells) * int(bytes_per_cell)
+
+
+def size_text(nbytes: int) -> str:
+    """Human size: '3.2 GiB', '640 MiB'."""
+    if nbytes >= 1 << 30:
+        return f"{nbytes / (1 << 30):,.1f} GiB"
+    return f"{max(nbytes, 1) / (1 << 20):,.0f} MiB"
+
+
+def check_table_size(what: str, shape: tuple[int, ...], bytes_per_cell: int,
+                     fixes: list[str]) -> None:
+    """ValueError when a table of ``shape`` would exceed :data:`MAX_TABLE_BYTES`.
+
+    ``what`` names the call (e.g. "cohorts(period='D')"), ``fixes`` are pasteable
+    suggestions, best first."""
+    cells = 1
+    for dim in shape:
+        cells *= int(dim)
+    need = table_bytes(cells, bytes_per_cell)
+    if need <= MAX_TABLE_BYTES:
+        return
+    dims = " x ".join(f"{int(d):,}" for d in shape)
+    gib = 1 << max((need - 1) >> 30, 1).bit_length()     # a power of two >= need, in GiB
+    tips = "; ".join(fixes + [f"or raise the limit on a machine with the memory: "
+                              f"siyu._periods.MAX_TABLE_BYTES = {gib} << 30"])
+    raise ValueError(f"{what} would build a {dims} table ({cells:,} cells, about "
+                     f"{size_text(need)}), more than the {size_text(MAX_TABLE_BYTES)} siyu "
+                     f"allows for one table.  To fit: {tips}")
+
+
+def _range_text(name: str, low: int, high: int, unit: str, got: int, hint: str) -> str:
+    bound = f">= {low:,}" if got < low else f"<= {high:,}"
+    return f"{name} must be {bound} {unit} (from {low:,} to {high:,}); got {got:,} ({hint})"
+
+
+def whole_numbers(values: Any, name: str, low: int, high: int, example: str,
+                  unit: str = "days", sort: bool = True) -> np.ndarray:
+    """Distinct whole numbers in [low, high] from an int or an iterable of them.
+
+    Sorted (``sort``) or in first-seen order.  Never iterates more than a bounded
+    number of entries (a ``range`` is checked from its ends; an endless generator is
+    refused), so a huge argument is an error at once, not a hang.  Errors name the
+    argument and show ``example``.
+    """
+    hint = f"e.g. {name}={example}"
+    if isinstance(values, (bool, np.bool_, str, bytes, Mapping)) or values is None:
+        raise TypeError(f"{name} must be whole numbers of {unit} ({hint}), got {show(values)}")
+    if isinstance(values, (numbers.Number, np.generic)):
+        values = [values]
+    if isinstance(values, range):
+        if len(values) == 0:
+            raise ValueError(f"{name} is empty; {hint}")
+        ends = (min(values[0], values[-1]), max(values[0], values[-1]))
+        if ends[0] < low or ends[1] > high:
+            bad = ends[0] if ends[0] < low else ends[1]
+            raise ValueError(_range_text(name, low, high, unit, bad, hint))
+        arr = np.arange(values.start, values.stop, values.step, dtype=np.int64)
+    else:
+        limit = 4 * (high - low + 1) + 16          # generous: duplicates are allowed
+        try:
+            items = list(itertools.islice(iter(values), limit + 1))
+        except TypeError:
+            raise TypeError(f"{name} must be whole numbers of {unit} ({hint}), got "
+                            f"{show(values)}") from None
+        if len(items) > limit:
+            raise ValueError(f"{name} has more than {limit:,} entries; {name} lists distinct "
+                             f"{unit} in {low:,}..{high:,} ({hint})")
+        out = []
+        for v in items:
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (numbers.Real, np.number)):
+                raise TypeError(f"{name} must be whole numbers of {unit} ({hint}); got {show(v)}")
+            if not isinstance(v, (numbers.Integral, np.integer)):
+                fv = float(v)
+                if not (math.isfinite(fv) and fv.is_integer()):
+                    raise TypeError(f"{name} must be whole numbers of {unit} ({hint}); got {show(v)}")
+                v = int(fv)
+            v = int(v)
+            if v < low or v > high:
+                raise ValueError(_range_text(name, low, high, unit, v, hint))
+            out.append(v)
+        if not out:
+            raise ValueError(f"{name} is empty; {hint}")
+        arr = np.array(out, dtype=np.int64)
+    if sort:
+        return np.unique(arr)
+    _, first = np.unique(arr, return_index=True)
+    return arr[np.sort(first)]
 
 
 def bitset_budget(n_rows: int, k: int) -> int:
@@ -114,7 +226,7 @@ def existing_day(tx: "Transactions", existing_before: Any) -> int | None:
         return None
     if isinstance(existing_before, (bool, int, float, np.integer, np.floating)):
         raise TypeError(f"existing_before must be a date such as '2011-01-01', got "
-                        f"{existing_before!r}")
+                        f"{show(existing_before)}")
     return inp.to_day(existing_before, "existing_before")
 
 
@@ -147,11 +259,11 @@ def resolve_by(tx: "Transactions", by: Any) -> str | None:
         raise TypeError(f"by must be a column name (str) such as {chname or 'channel'!r}, "
                         f"got {type(by).__name__}")
     if log.channel is None:
-        raise ValueError(f"by={by!r}: the log has no channel column; pass channel={by!r} "
+        raise ValueError(f"by={show(by)}: the log has no channel column; pass channel={show(by)} "
                          "when building siyu.Transactions to split by it")
     if by not in (chname, "channel"):
-        raise ValueError(f"by={by!r} is not a column of this log; the available column is "
-                         f"{chname!r} (the channel= given to Transactions)")
+        raise ValueError(f"by={show(by)} is not a column of this log; the available column is "
+                         f"{show(chname)} (the channel= given to Transactions)")
     return chname or "channel"
 
 
@@ -200,7 +312,7 @@ def existing_suspect(first_day: np.ndarray, period: str = "M") -> str | None:
     """
     if first_day.size == 0:
         return None
-    check = period if period in "MQY" else "M"
+    check = period if period in ("M", "Q", "Y") else "M"
     per = _core.period_index(np.ascontiguousarray(first_day, dtype=np.int64),
                              inp.PERIOD_CODES[check])
     lo = int(per.min())

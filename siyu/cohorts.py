@@ -46,14 +46,20 @@ _MONEY = ("revenue", "ltv")
 
 
 def _check_metric(metric: Any) -> str:
-    if metric not in _METRICS:
-        raise ValueError(f"unknown metric {metric!r}; use one of {', '.join(map(repr, _METRICS))}")
+    if not isinstance(metric, str) or metric not in _METRICS:
+        raise ValueError(f"unknown metric {per.show(metric)}; use one of {', '.join(map(repr, _METRICS))}")
     return metric
+
+
+def _check_flag(value: Any, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {per.show(value)}")
+    return bool(value)
 
 
 def _check_age(value: Any, name: str) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"{name} must be a whole number of periods >= 0 (an age), got {value!r}")
+        raise ValueError(f"{name} must be a whole number of periods >= 0 (an age), got {per.show(value)}")
     return int(value)
 
 
@@ -196,7 +202,8 @@ class CohortTable:
         """The last age of the default balanced average: the largest age K such that at
         least half of the cohorts are observed (complete, unless ``include_partial``)
         at every age 0..K; None when no cohort has a complete cell."""
-        ok = self._observed if include_partial else (self._observed & ~self._partial)
+        ok = self._observed if _check_flag(include_partial, "include_partial") \
+            else (self._observed & ~self._partial)
         n = ok.shape[0]
         if n == 0 or not ok.any():
             return None
@@ -256,7 +263,9 @@ class CohortTable:
         0.1884
         """
         metric = _check_metric(metric)
-        ok = self._observed if include_partial else (self._observed & ~self._partial)
+        balanced = _check_flag(balanced, "balanced")
+        ok = self._observed if _check_flag(include_partial, "include_partial") \
+            else (self._observed & ~self._partial)
         n_ages = ok.shape[1]
         sizes = self.sizes.to_numpy(dtype=float)
         chosen: np.ndarray | None = None
@@ -303,6 +312,8 @@ class CohortTable:
         (:meth:`average` with the same arguments) and, with ``existing_before``, the
         ``existing`` row first."""
         metric = _check_metric(metric)
+        average = _check_flag(average, "average")
+        existing = _check_flag(existing, "existing")
         df = getattr(self, metric)
         ex = self.existing if existing else None
         if not average and ex is None:
@@ -322,7 +333,18 @@ class CohortTable:
     def subset(self, cohorts: slice | None = None, ages: int | None = None) -> "CohortTable":
         """A CohortTable of some cohorts (a positional slice of the rows) and the first
         ``ages`` ages; the ``existing`` row is kept (same ages)."""
+        if cohorts is not None and not isinstance(cohorts, slice):
+            raise TypeError(f"cohorts must be a slice of cohort rows, e.g. cohorts=slice(0, 6) "
+                            f"(the first six) or slice(-12, None) (the last twelve); got "
+                            f"{per.show(cohorts)}")
         rows = slice(None) if cohorts is None else cohorts
+        for part in (rows.start, rows.stop, rows.step):
+            if part is not None and (isinstance(part, (bool, np.bool_))
+                                     or not isinstance(part, numbers.Integral)):
+                raise TypeError(f"cohorts must be a slice of whole row positions, e.g. "
+                                f"slice(0, 6); got {per.show(cohorts)}")
+        if rows.step is not None and rows.step == 0:
+            raise ValueError("cohorts: a slice step cannot be 0; e.g. cohorts=slice(0, 6)")
         cols = slice(None) if ages is None else slice(0, _check_age(ages, "ages"))
 
         def cut(f: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -444,6 +466,9 @@ class CohortTable:
         """HTML table of one metric with a white-to-blue colour gradient (no extra
         dependencies); unobserved cells are blank, partial cells hatched and in italics."""
         lang = check_lang(lang)
+        if table_id is not None and not isinstance(table_id, str):
+            raise TypeError(f"table_id must be a string (the HTML id of the table), e.g. "
+                            f"table_id='cohorts'; got {per.show(table_id)}")
         names = [text("word.cohort", lang) if n == "cohort" else str(n)
                  for n in self.active.index.names] + [text("word.size", lang)]
         head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
@@ -534,7 +559,7 @@ class CohortTable:
             return plotting.cohort_curves(frame, average=avg, metric=what, period=self.period,
                                           partial=self.partial, note=note, ax=ax, lang=lang,
                                           currency=currency, **kwargs)
-        raise ValueError(f"unknown kind {kind!r}; use 'heatmap', 'retention' or 'ltv'")
+        raise ValueError(f"unknown kind {per.show(kind)}; use 'heatmap', 'retention' or 'ltv'")
 
 
 def _label(key: Any) -> str:
@@ -604,7 +629,11 @@ def cohort_table(tx: "Transactions", period: str = "M", end: Any = None, by: str
     ------
     ValueError
         Unknown ``period``, ``end`` before the first purchase, unknown ``by``,
-        ``margin`` outside (0, 1], ``existing_before`` after ``end``.
+        ``margin`` outside (0, 1], ``existing_before`` after ``end``; or a table too
+        big to build (e.g. daily cohorts over decades): its size is checked before
+        anything is allocated against ``siyu._periods.MAX_TABLE_BYTES`` (2 GiB), and
+        the message gives the size needed, the finest coarser ``period`` and the
+        latest ``end`` that fit.
 
     Examples
     --------
@@ -627,10 +656,10 @@ def cohort_table(tx: "Transactions", period: str = "M", end: Any = None, by: str
     period = per.check_period(period)
     if margin is not None:
         if isinstance(margin, bool) or not isinstance(margin, (int, float, np.integer, np.floating)):
-            raise TypeError(f"margin must be a number in (0, 1], got {margin!r}")
+            raise TypeError(f"margin must be a number in (0, 1], got {per.show(margin)}")
         margin = float(margin)
         if not (0.0 < margin <= 1.0):
-            raise ValueError(f"margin={margin!r} must be a gross-margin fraction in (0, 1], "
+            raise ValueError(f"margin={per.show(margin)} must be a gross-margin fraction in (0, 1], "
                              "e.g. margin=0.35")
     log = tx._log
     k = tx.n_customers
@@ -669,6 +698,9 @@ def cohort_table(tx: "Transactions", period: str = "M", end: Any = None, by: str
         n_ages_all, lo_day = 0, end_day
     n_ages = end_per - int(cohorts[0]) + 1 if n_c else 0
     n_all_rows = n_rows + ex_groups.size
+    if per.table_bytes(n_all_rows * n_ages_all, _CELL_BYTES) > per.MAX_TABLE_BYTES:
+        per.check_table_size(f"cohorts(period={per.show(period)})", (n_all_rows, n_ages_all), _CELL_BYTES,
+                             _size_fixes(acq, has, n_g, ex_groups.size, end_day, period))
     active, orders, revenue, n_dropped = _core.cohort_matrix(
         None, log.day, log.amount, k, end_day, code, cell_row, cper, n_all_rows,
         n_ages_all, lo_day, per.bitset_budget(tx.n_rows, k), log.offsets)
@@ -706,6 +738,51 @@ def cohort_table(tx: "Transactions", period: str = "M", end: Any = None, by: str
             None if revenue is None else revenue[n_rows:][ex_keep], acq.n_excluded,
             int(n_dropped), last_period, acq.existing_before, suspect)
     return table
+
+
+# peak bytes per cohort x age cell: the kernel's counts and partial sums, the frames
+_CELL_BYTES = 80
+_PERIOD_ORDER = "DWMQY"
+
+
+def _size_fixes(acq: "per.Acquisition", has: np.ndarray, n_g: int, n_ex: int, end_day: int,
+                period: str) -> list[str]:
+    """Pasteable ways to make a too-big cohort table fit: a coarser period, an earlier end."""
+    first = acq.first_day[has]
+    ex = acq.existing_group is not None and bool((acq.existing_group >= 0).any())
+    lo_day = int(first.min()) if first.size else end_day
+    if ex:
+        lo_day = min(lo_day, int(acq.first_day[acq.existing_group >= 0].min()))
+    fixes = []
+    for p in _PERIOD_ORDER[_PERIOD_ORDER.index(period) + 1:]:
+        code = inp.PERIOD_CODES[p]
+        n_c = np.unique(_core.period_index(first, code)).size if first.size else 0
+        ages = per.period_of(end_day, p) - per.period_of(lo_day, p) + 1
+        shape = (n_g * n_c + n_ex, ages)
+        if per.table_bytes(shape[0] * shape[1], _CELL_BYTES) <= per.MAX_TABLE_BYTES:
+            fixes.append(f"a coarser period, period={per.show(p)} ({shape[0]:,} x {shape[1]:,})")
+            break
+    # the latest end whose table fits (cells grow with the end)
+    code = inp.PERIOD_CODES[period]
+    cohorts = np.unique(_core.period_index(first, code)) if first.size else np.zeros(0, np.int64)
+    lo_per = per.period_of(lo_day, period)
+
+    def cells(e: int) -> int:
+        return (n_g * int(np.searchsorted(cohorts, e, side="right")) + n_ex) * (e - lo_per + 1)
+
+    a, b = lo_per, per.period_of(end_day, period)
+    while a < b:      # largest e in [lo_per, b] with cells(e) within the limit
+        mid = (a + b + 1) // 2
+        if per.table_bytes(cells(mid), _CELL_BYTES) <= per.MAX_TABLE_BYTES:
+            a = mid
+        else:
+            b = mid - 1
+    if per.table_bytes(cells(a), _CELL_BYTES) <= per.MAX_TABLE_BYTES:
+        last = inp.day_to_timestamp(per.period_start_day(a + 1, period) - 1).date()
+        fixes.append(f"an earlier end, end='{last}' (the latest that fits)")
+    fixes.append("or a shorter log: keep the recent rows only (and pass existing_before= "
+                 "their first day, so earlier customers stay out of the cohorts)")
+    return fixes
 
 
 def _last_period(ep: "per.EndPeriod", period: str, existing_start: int | None) -> dict:

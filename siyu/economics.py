@@ -5,7 +5,7 @@ the arithmetic on top of it is plain pandas.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Hashable
 
 import numpy as np
 import pandas as pd
@@ -18,24 +18,44 @@ if TYPE_CHECKING:  # pragma: no cover
     from siyu.cohorts import CohortTable
     from siyu.transactions import Transactions
 
-__all__ = ["unit_economics", "compare_channels"]
+__all__ = ["unit_economics", "compare_channels", "check_horizon", "check_margin"]
 
 # days per period in the models' calendar (siyu.clv): no 30-day months
 _PERIOD_DAYS = {"D": 1.0, "W": 7.0, "M": 365.25 / 12.0, "Q": 365.25 / 4.0, "Y": 365.25}
 
 
+# longest horizon (periods) and retention age (months) accepted: more periods than the
+# supported calendar (years 1..9999) holds days, so no cohort could ever be observed that long
+_MAX_PERIODS = 3_652_059
+_MAX_AGE = 120_000
+
+
+def check_horizon(value: Any, name: str = "horizon") -> int:
+    """A horizon / number of periods: a whole number from 1 to the calendar's span."""
+    return _check_positive_int(value, name)
+
+
+def check_margin(margin: Any) -> float:
+    """A gross margin in (0, 1]."""
+    return _check_margin(margin)
+
+
 def _check_positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive whole number of periods, got {value!r}")
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be a positive whole number of periods (e.g. {name}=12), "
+                        f"got {per.show(value)}")
+    if not 1 <= value <= _MAX_PERIODS:
+        raise ValueError(f"{name} must be a whole number of periods from 1 to {_MAX_PERIODS:,} "
+                         f"(e.g. {name}=12), got {int(value):,}")
     return int(value)
 
 
 def _check_margin(margin: Any) -> float:
-    if isinstance(margin, bool) or not isinstance(margin, (int, float, np.integer, np.floating)):
-        raise TypeError(f"margin must be a number in (0, 1], got {margin!r}")
+    if isinstance(margin, (bool, np.bool_)) or not isinstance(margin, (int, float, np.integer, np.floating)):
+        raise TypeError(f"margin must be a number in (0, 1], got {per.show(margin)}")
     margin = float(margin)
     if not 0.0 < margin <= 1.0:
-        raise ValueError(f"margin={margin!r} must be a gross-margin fraction in (0, 1], "
+        raise ValueError(f"margin={per.show(margin)} must be a gross-margin fraction in (0, 1], "
                          "e.g. margin=0.35")
     return margin
 
@@ -45,7 +65,7 @@ def _spend_table(spend: pd.DataFrame, period: str, by: str | None,
     """Validate acquisition spend and sum it per (channel,) cohort period."""
     if not isinstance(spend, pd.DataFrame):
         raise TypeError("spend must be a DataFrame with columns 'period' (date-like) and "
-                        "'amount'" + (f" and {by!r}" if by else ""))
+                        "'amount'" + (f" and {per.show(by)}" if by else ""))
     need = ["period", "amount"] + ([by] if by else [])
     missing = [c for c in need if c not in spend.columns]
     if missing:
@@ -72,7 +92,7 @@ def _spend_table(spend: pd.DataFrame, period: str, by: str | None,
         unknown = sorted(set(labels) - set(channels if channels is not None else []), key=str)
         if unknown:
             raise ValueError(f"spend has channel(s) {unknown} that never appear in the "
-                             f"transactions' {by!r} column (known: {list(channels)}); fix the "
+                             f"transactions' {per.show(by)} column (known: {list(channels)}); fix the "
                              "labels or drop those rows")
         keys = [pd.Index(labels, name=by), when]
         names = [by, "cohort"]
@@ -192,8 +212,8 @@ def unit_economics(tx: "Transactions", spend: pd.DataFrame | None = None, period
     """
     horizon = _check_positive_int(horizon, "horizon")
     margin = _check_margin(margin)
-    if ltv not in ("historical", "predicted"):
-        raise ValueError(f"ltv must be 'historical' or 'predicted', got {ltv!r}")
+    if not isinstance(ltv, str) or ltv not in ("historical", "predicted"):
+        raise ValueError(f"ltv must be 'historical' or 'predicted', got {per.show(ltv)}")
     if ltv == "predicted" and (models is None or len(models) != 2):
         raise ValueError("ltv='predicted' needs models=(transaction_model, spend_model), "
                          "e.g. (siyu.BetaGeo().fit(s), siyu.GammaGamma().fit(s))")
@@ -377,7 +397,7 @@ def _predicted(tx: "Transactions", ct: "CohortTable", models: tuple[Any, Any], h
     trans_model, spend_model = models
     model_unit = getattr(trans_model, "unit", None) or "D"
     end_day = inp.to_day(ct.end, "end")
-    s = tx.summary(end=ct.end, unit=model_unit if model_unit in "DWM" else "D")
+    s = tx.summary(end=ct.end, unit=model_unit if model_unit in ("D", "W", "M") else "D")
     # cohort row of each customer in the summary (same rule as the cohort table)
     acq = per.acquisition(tx, end_day, ct.by, ct.existing_before)
     code = inp.PERIOD_CODES[period]
@@ -506,7 +526,8 @@ def compare_channels(tx: "Transactions", by: str = "channel", spend: pd.DataFram
     """
     horizon = _check_positive_int(horizon, "horizon")
     margin = _check_margin(margin)
-    ages = [_check_positive_int(a, "retention_ages") if a != 0 else 0 for a in retention_ages]
+    ages = per.whole_numbers(retention_ages, "retention_ages", 0, _MAX_AGE, "(1, 3, 6, 12)",
+                             unit="months", sort=False).tolist()
     ct = tx.cohorts(period="M", by=by, margin=margin, existing_before=existing_before)
     if ct.by is None:
         raise ValueError("compare_channels needs a channel column: pass channel= to "
@@ -554,8 +575,8 @@ def compare_channels(tx: "Transactions", by: str = "channel", spend: pd.DataFram
         out["existing_customers"] = ct.existing.sizes.droplevel(-1).reindex(
             channels, fill_value=0).to_numpy(np.int64) if ct.existing is not None else 0
     ref = channels[0] if reference is None else reference
-    if ref not in out.index:
-        raise ValueError(f"reference channel {ref!r} not found; channels are {list(channels)}")
+    if not isinstance(ref, Hashable) or isinstance(ref, np.ndarray) or ref not in out.index:
+        raise ValueError(f"reference channel {per.show(ref)} not found; channels are {list(channels)}")
     metrics = [c for c in out.columns if c not in ("customers", "existing_customers")]
     with np.errstate(divide="ignore", invalid="ignore"):
         for c in metrics:

@@ -26,7 +26,7 @@ import os
 import re
 import sys
 import time as _time
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -315,6 +315,10 @@ def detect_encoding(sample: bytes, complete: bool = True) -> str:
     >>> detect_encoding("买家ID,金额\\n".encode("utf-8-sig"))
     'utf-8-sig'
     """
+    if not isinstance(sample, (bytes, bytearray, memoryview)):
+        raise TypeError(f"sample must be bytes read from the file (open it with 'rb'), got "
+                        f"{type(sample).__name__}")
+    sample = bytes(sample)
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -426,6 +430,10 @@ def sniff_delimiter(lines: Sequence[str]) -> str | None:
     >>> sniff_delimiter(["00001 19970101 1  11.77", "00002 19970112 2  12.00"]) is None
     True
     """
+    if isinstance(lines, (str, bytes)) or not all(isinstance(ln, str) for ln in lines[:50]
+                                                   if hasattr(lines, "__getitem__")):
+        raise TypeError("lines must be a list of text lines (str), e.g. "
+                        "sniff_delimiter(['a,b', '1,2'])")
     lines = [ln for ln in lines if ln.strip()][:50]
     if not lines:
         return ","
@@ -462,6 +470,9 @@ def _looks_like_data(fields: Sequence[str]) -> bool:
 
 def header_hint(header: Sequence[str]) -> str:
     """A sentence for errors when the header line looks like data (no header line)."""
+    if header is None or isinstance(header, (str, bytes)):
+        raise TypeError("header must be the list of column names of the file's first line")
+    header = ["" if h is None else str(h) for h in header]     # Excel headers: numbers, blanks
     if not _looks_like_data(header):
         return ""
     guess = ["customer", "date", "quantity", "amount"] if len(header) == 4 else \
@@ -999,6 +1010,9 @@ def read_table(path_or_buffer: Any, columns: dict[str, str], *, encoding: str | 
     column name.  Returns an object with ``columns`` (name -> pyarrow array, text
     columns as strings), ``header``, ``n_rows`` and ``lines`` (row -> "line N").
     """
+    if not isinstance(columns, Mapping):
+        raise TypeError("columns must map roles to column names, e.g. "
+                        "columns={'customer': '买家ID', 'time': '付款时间'}")
     src = _Source(path_or_buffer)
     wanted = {r: c for r, c in columns.items() if c is not None}
     if src.kind == "excel":

@@ -23,6 +23,7 @@ count scans the log in C (one pass, GIL released, Ctrl-C honoured).
 """
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 import warnings
@@ -43,6 +44,8 @@ __all__ = ["RFM8_LABELS", "repeat_rate", "return_rate", "new_customer_repeat_rat
            "rfm_matrix"]
 
 _NO_DAY = np.iinfo(np.int64).max
+# bytes per (group, period) row of the counts and the result frame
+_BUCKET_BYTES = 96
 _WINDOW = -1                                  # metric_periods: the window is one bucket
 _SAME_DAY = ("merge", "orders")
 
@@ -81,7 +84,7 @@ _WITHIN_DEFAULT = _DefaultWithin(30)
 def _whole(value: Any, name: str, low: int, example: str) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) \
             or not float(value).is_integer():
-        raise TypeError(f"{name} must be a whole number, e.g. {name}={example}; got {value!r}")
+        raise TypeError(f"{name} must be a whole number, e.g. {name}={example}; got {per.show(value)}")
     v = int(value)
     if v < low:
         raise ValueError(f"{name} must be >= {low}, e.g. {name}={example}; got {v}")
@@ -92,7 +95,7 @@ def _whole(value: Any, name: str, low: int, example: str) -> int:
 
 def _check_bool(value: Any, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
+        raise TypeError(f"{name} must be True or False, got {per.show(value)}")
     return bool(value)
 
 
@@ -115,6 +118,16 @@ def _groups(tx: "Transactions", by: Any, end_day: int, need_first: bool = False
     if by_name is None:
         return None, None, None, first, int(n_refund_only)
     return group, log.channel_labels, by_name, first, int(n_refund_only)
+
+
+def _check_buckets(what: str, n_groups: int, nb: int, lo: int, hi: int, code: str) -> None:
+    """A clear error before allocating when n_groups x periods would be too big."""
+    coarser = [p for p in "DWMQY"[("DWMQY".index(code) + 1):]
+               if per.table_bytes(n_groups * (per.period_of(hi, p) - per.period_of(lo, p) + 1),
+                                  _BUCKET_BYTES) <= per.MAX_TABLE_BYTES]
+    per.check_table_size(f"{what}(period={per.show(code)})", (n_groups, nb), _BUCKET_BYTES,
+                         ([f"a longer period, period={per.show(coarser[0])}"] if coarser else [])
+                         + ["a later start= or an earlier end= (fewer periods)"])
 
 
 def _period_bounds(p0: int, n: int, code: str) -> tuple[np.ndarray, np.ndarray]:
@@ -225,9 +238,9 @@ def repeat_rate(tx: "Transactions", start: Any = None, end: Any = None, same_day
     1.0
     """
     lang = check_lang(lang)
-    if same_day not in _SAME_DAY:
+    if not isinstance(same_day, str) or same_day not in _SAME_DAY:
         raise ValueError(f"same_day must be 'merge' (same-day orders are one purchase) or "
-                         f"'orders' (every order counts), got {same_day!r}")
+                         f"'orders' (every order counts), got {per.show(same_day)}")
     lo_log, hi_log = _log_span(tx)
     lo = inp.to_day(start, "start") if start is not None else lo_log
     hi = inp.to_day(end, "end") if end is not None else hi_log
@@ -248,6 +261,7 @@ def repeat_rate(tx: "Transactions", start: Any = None, end: Any = None, same_day
     else:
         p0 = per.period_of(lo, code)
         nb = per.period_of(hi, code) - p0 + 1
+        _check_buckets("repeat_rate", n_groups, nb, lo, hi, code)
         pcode = inp.PERIOD_CODES[code]
         first, last = _period_bounds(p0, nb, code)
         partial = ((first < max(lo, lo_log)) | (last > min(hi, hi_log)))
@@ -335,6 +349,7 @@ def return_rate(tx: "Transactions", period: str = "M", by: str | None = None, st
     n_groups = 1 if group is None else max(len(glabels), 1)
     p0 = per.period_of(lo, code)
     nb = per.period_of(hi, code) - p0 + 1
+    _check_buckets("return_rate", n_groups, nb, lo, hi, code)
     first, last = _period_bounds(p0, nb, code)
     # observed: start (when given; the log's first period is taken as whole) .. end
     cut = (last > hi) if start is None else (first < lo) | (last > hi)
@@ -473,6 +488,7 @@ def new_customer_repeat_rate(tx: "Transactions", period: str = "M", within: int 
         cper = _core.period_index(f, pcode)
         p0 = int(cper.min())
         nb = int(cper.max()) - p0 + 1
+        _check_buckets("new_customer_repeat_rate", n_groups, nb, int(f.min()), int(f.max()), code)
     else:
         cper = np.zeros(0, np.int64)
         p0, nb = per.period_of(end_day, code), 0
@@ -544,14 +560,14 @@ def _thresholds(threshold: Any, values: dict[str, np.ndarray]) -> dict[str, floa
         spec = {key: threshold.get(key, "mean") for key in "RFM"}
     else:
         raise TypeError(f"threshold must be 'mean', 'median' or a dict such as "
-                        f"{{'R': 90, 'F': 1.5, 'M': 500}}; got {threshold!r}")
+                        f"{{'R': 90, 'F': 1.5, 'M': 500}}; got {per.show(threshold)}")
     out = {}
     for key, rule in spec.items():
         v = values[key]
         if isinstance(rule, str):
             if rule not in ("mean", "median"):
                 raise ValueError(f"threshold for {key} must be 'mean', 'median' or a number, "
-                                 f"got {rule!r}")
+                                 f"got {per.show(rule)}")
             if v.size == 0:
                 out[key] = float("nan")
             elif rule == "mean":
@@ -563,7 +579,7 @@ def _thresholds(threshold: Any, values: dict[str, np.ndarray]) -> dict[str, floa
             out[key] = float(rule)
         else:
             raise TypeError(f"threshold for {key} must be 'mean', 'median' or a finite number, "
-                            f"got {rule!r}")
+                            f"got {per.show(rule)}")
     return out
 
 
@@ -675,30 +691,34 @@ def _edges(value: Any, key: str, name: str) -> np.ndarray:
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
         raise TypeError(f"{name} must be a list of increasing numbers (inclusive upper bounds "
                         f"of the buckets), e.g. {name}={list(_DEFAULT_EDGES.get(key, (100, 500)))}"
-                        f"; got {value!r}")
-    items = list(value)
+                        f"; got {per.show(value)}")
+    if hasattr(value, "__len__") and len(value) > 1000:
+        raise ValueError(f"{name} has {len(value):,} bounds; at most 1,000 buckets per axis")
+    items = list(itertools.islice(iter(value), 1001))     # never more than allowed
+    if len(items) > 1000:
+        raise ValueError(f"{name} has more than 1,000 bounds; at most 1,000 buckets per axis")
     if not items:
         raise ValueError(f"{name} is empty; give at least one bucket bound, e.g. "
                          f"{name}={list(_DEFAULT_EDGES.get(key, (100, 500)))}")
     for v in items:
         if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) \
                 or not math.isfinite(float(v)):
-            raise TypeError(f"{name} must hold finite numbers; got {v!r} in {items!r}")
+            raise TypeError(f"{name} must hold finite numbers; got {per.show(v)} in {per.show(items)}")
     if len(items) > 1000:
         raise ValueError(f"{name} has {len(items):,} bounds; at most 1,000 buckets per axis")
     e = np.array([float(v) for v in items])
     if (np.diff(e) <= 0).any():
-        raise ValueError(f"{name} must be strictly increasing, e.g. sorted({items!r}) without "
-                         f"repeats; got {items!r}")
+        raise ValueError(f"{name} must be strictly increasing, e.g. sorted({per.show(items)}) without "
+                         f"repeats; got {per.show(items)}")
     if key in "RF":
         if not all(float(v).is_integer() for v in e):
             unit = "days" if key == "R" else "occasions"
-            raise ValueError(f"{name} must be whole numbers ({unit}); got {items!r}")
+            raise ValueError(f"{name} must be whole numbers ({unit}); got {per.show(items)}")
         low = 0 if key == "R" else 1
         if e[0] < low:
             raise ValueError(f"{name} must start at >= {low} (the smallest "
                              f"{'days since the last purchase' if key == 'R' else 'occasions'}); "
-                             f"got {items!r}")
+                             f"got {per.show(items)}")
     return e
 
 
@@ -782,14 +802,14 @@ def rfm_matrix(tx: "Transactions", rows: str = "R", cols: str = "F", values: str
     """
     lang = check_lang(lang)
     for name, v in (("rows", rows), ("cols", cols)):
-        if v not in ("R", "F", "M"):
-            raise ValueError(f"{name} must be 'R', 'F' or 'M', got {v!r}")
+        if not isinstance(v, str) or v not in ("R", "F", "M"):
+            raise ValueError(f"{name} must be 'R', 'F' or 'M', got {per.show(v)}")
     if rows == cols:
-        raise ValueError(f"rows and cols must differ (got {rows!r} for both); e.g. rows='R', "
+        raise ValueError(f"rows and cols must differ (got {per.show(rows)} for both); e.g. rows='R', "
                          "cols='F'")
-    if values not in _VALUES:
+    if not isinstance(values, str) or values not in _VALUES:
         raise ValueError(f"values must be 'customers', 'revenue' or 'aov' (average order "
-                         f"value), got {values!r}")
+                         f"value), got {per.show(values)}")
     needs_amount = "M" in (rows, cols) or values != "customers"
     if needs_amount and not tx.has_amount:
         raise ValueError("M, revenue and aov need amounts; build Transactions with amount=")

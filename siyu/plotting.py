@@ -233,6 +233,15 @@ def _legend_outside(ax: Any, title: str | None = None, ncol: int = 1) -> None:
               ncol=ncol, title=title, title_fontsize=7, frameon=False)
 
 
+def _count(value: Any, name: str, low: int, high: int) -> int:
+    """A whole-number drawing setting in [low, high] (ValueError/TypeError naming it)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be a whole number from {low:,} to {high:,}, got {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be a whole number from {low:,} to {high:,}, got {int(value):,}")
+    return int(value)
+
+
 def _thin_ticks(ax: Any, axis: str, labels: list[str], max_ticks: int) -> None:
     """Label at most ``max_ticks`` positions of a categorical axis."""
     n = len(labels)
@@ -299,6 +308,8 @@ def cohort_heatmap(frame: pd.DataFrame, metric: str = "retention", period: str =
     -------
     matplotlib.axes.Axes
     """
+    max_annot_cells = _count(max_annot_cells, "max_annot_cells", 0, 10**7)
+    max_ticks = _count(max_ticks, "max_ticks", 1, 10**4)
     from matplotlib.patches import Rectangle
 
     data = frame.to_numpy(dtype=float)
@@ -362,6 +373,7 @@ def cohort_curves(frame: pd.DataFrame, average: pd.Series | None = None,
     -------
     matplotlib.axes.Axes
     """
+    max_lines = _count(max_lines, "max_lines", 1, 10**4)
     plt = get_pyplot()
     ax = _axes(ax)
     pmask = np.zeros(frame.shape, dtype=bool) if partial is None else \
@@ -494,6 +506,7 @@ def survival_curve(tables: pd.DataFrame | Mapping[Any, pd.DataFrame], churn_afte
 def repurchase_rates(rate: pd.DataFrame, period: str = "M", ax: Any = None,
                      max_ticks: int = 20, lang: str = "en", title: str | None = None) -> Any:
     """Repurchase rate by cohort (rows of ``rate``), one line per window (columns, days)."""
+    max_ticks = _count(max_ticks, "max_ticks", 1, 10**4)
     ax = _axes(ax)
     labels = _row_labels(rate.index, lang)
     x = np.arange(len(labels))
@@ -518,6 +531,7 @@ def repurchase_rates(rate: pd.DataFrame, period: str = "M", ax: Any = None,
 def interpurchase_histogram(gaps: Any, median: float | None = None, ax: Any = None,
                             bins: int = 50, lang: str = "en", title: str | None = None) -> Any:
     """Histogram of inter-purchase gaps (days) with the median marked."""
+    bins = _count(bins, "bins", 1, 10**5)
     ax = _axes(ax)
     gaps = np.asarray(gaps)
     if gaps.size:
@@ -565,6 +579,7 @@ def cac_ltv(rows: pd.DataFrame, horizon: int, period: str = "M", ax: Any = None,
     younger cohorts their LTV to date as separate hollow markers -- not joined to the
     line, since fewer periods of value are not a drop in value.
     """
+    max_ticks = _count(max_ticks, "max_ticks", 1, 10**4)
     ax = _axes(ax, (9.0, 4.8))
     if isinstance(rows.index, pd.MultiIndex):
         groups = [(str(g), rows.xs(g, level=0, drop_level=True))

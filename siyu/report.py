@@ -37,6 +37,7 @@ import pandas as pd
 
 from siyu import _input as inp
 from siyu import _periods as per
+from siyu._periods import show as _show
 from siyu._i18n import CATALOGUE, check_lang, text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -870,9 +871,8 @@ def build_report(tx: "Transactions", spend: pd.DataFrame | None = None, period: 
     native = isinstance(tx, Transactions)
     if not native and not type(tx).__module__.startswith("siyu.dask"):
         raise TypeError(f"tx must be a siyu.Transactions, got {type(tx).__name__}")
-    if lang not in ("en", "zh"):
-        raise ValueError(f"unknown lang {lang!r}; use 'en' or 'zh'")
-    check_lang(lang)
+    if not isinstance(lang, str) or lang not in ("en", "zh"):
+        raise ValueError(f"unknown lang {_show(lang)}; use 'en' or 'zh'")
     period = inp.period_code(period, "DWMQY", "period")
     if tx.n_rows == 0:
         raise ValueError("the log is empty: nothing to report")
@@ -884,14 +884,20 @@ def build_report(tx: "Transactions", spend: pd.DataFrame | None = None, period: 
     if title is not None and not isinstance(title, str):
         raise TypeError(f"title must be a string, got {type(title).__name__}")
     if currency is not None and (not isinstance(currency, str) or not currency.strip()):
-        raise TypeError(f"currency must be a short text such as '¥' or 'CNY', got {currency!r}")
+        raise TypeError(f"currency must be a short text such as '¥' or 'CNY', got {_show(currency)}")
     if progress is not None and not callable(progress):
         raise TypeError("progress must be a callable progress(step, index, total, seconds)")
-    if isinstance(top_channels, bool) or not isinstance(top_channels, (int, np.integer)) \
+    from siyu.economics import check_horizon, check_margin
+    from siyu.survival import check_churn_after
+
+    horizon = check_horizon(horizon)
+    margin = check_margin(margin)
+    churn_after = check_churn_after(churn_after)
+    if isinstance(top_channels, (bool, np.bool_)) or not isinstance(top_channels, (int, np.integer)) \
             or top_channels < 1:
-        raise ValueError(f"top_channels must be a positive whole number, got {top_channels!r}")
-    if plot_format not in ("png", "svg"):
-        raise ValueError(f"plot_format must be 'png' or 'svg', got {plot_format!r}")
+        raise ValueError(f"top_channels must be a positive whole number, got {_show(top_channels)}")
+    if not isinstance(plot_format, str) or plot_format not in ("png", "svg"):
+        raise ValueError(f"plot_format must be 'png' or 'svg', got {_show(plot_format)}")
     if data_quality is not None and not isinstance(data_quality, pd.DataFrame):
         raise TypeError("data_quality must be a DataFrame with columns 'count' and "
                         f"'description', got {type(data_quality).__name__}")
@@ -934,13 +940,25 @@ def write_report(tx: "Transactions", spend: pd.DataFrame | None = None, period: 
     """
     path = os.path.abspath(os.fspath(out))
     folder = os.path.dirname(path)
+    if os.path.isdir(path):
+        raise OSError(f"cannot write {out!s}: it is a folder; name a file in it, e.g. "
+                      f"out={os.path.join(os.fspath(out), 'report.html')!r}")
     if not os.path.isdir(folder):
         raise OSError(f"cannot write {out!s}: folder {folder} does not exist")
     page = build_report(tx, spend=spend, period=period, lang=lang, title=title,
                         progress=progress, **kwargs)
     tmp = path + ".part"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(page)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(page)
+        os.replace(tmp, path)
+    except BaseException:
+        # a failed write or rename (disk full, out replaced by a folder meanwhile, Ctrl-C)
+        # leaves no .part file behind
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise
     return path
 

@@ -16,8 +16,9 @@ import pandas as pd
 
 from siyu import _core
 from siyu import _input as inp
-from siyu._periods import (NO_DAY, acquisition, bitset_budget, check_period, dense_codes,
-                           period_labels, warn_existing)
+from siyu._periods import show as _show
+from siyu._periods import (NO_DAY, acquisition, bitset_budget, check_period, check_table_size,
+                           dense_codes, period_labels, warn_existing, whole_numbers)
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.transactions import Transactions
@@ -30,11 +31,11 @@ _KIND_ALIASES = {"nday": "n-day", "n_day": "n-day", "n day": "n-day", "classic":
 
 def _check_kind(kind: Any) -> str:
     if not isinstance(kind, str):
-        raise TypeError(f"kind must be 'n-day', 'unbounded' or 'bracket', got {kind!r}")
+        raise TypeError(f"kind must be 'n-day', 'unbounded' or 'bracket', got {_show(kind)}")
     key = kind.strip().lower()
     key = _KIND_ALIASES.get(key, key)
     if key not in _KINDS:
-        raise ValueError(f"unknown kind {kind!r}; use 'n-day', 'unbounded' or 'bracket'")
+        raise ValueError(f"unknown kind {_show(kind)}; use 'n-day', 'unbounded' or 'bracket'")
     return key
 
 
@@ -42,29 +43,12 @@ def _as_int(value: Any, what: str) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         if isinstance(value, numbers.Real) and float(value).is_integer():
             return int(value)
-        raise TypeError(f"{what} must be whole numbers of days, got {value!r}")
+        raise TypeError(f"{what} must be whole numbers of days, got {_show(value)}")
     return int(value)
 
 
 def _check_days(days: Any) -> np.ndarray:
-    if isinstance(days, numbers.Number):
-        days = [days]
-    try:
-        vals = [_as_int(d, "days") for d in days]
-    except TypeError as exc:
-        if "whole numbers" in str(exc):
-            raise
-        raise TypeError(f"days must be an iterable of whole numbers of days such as "
-                        f"range(0, 91), got {days!r}") from None
-    if not vals:
-        raise ValueError("days is empty; pass e.g. days=range(0, 91)")
-    arr = np.array(vals, dtype=np.int64)
-    if (arr < 0).any():
-        raise ValueError(f"days must be >= 0 (days since the first purchase); got "
-                         f"{int(arr.min())}")
-    if arr.max() > _MAX_DAYS:
-        raise ValueError(f"days must be <= {_MAX_DAYS:,} (about 100 years); got {int(arr.max()):,}")
-    return np.unique(arr)
+    return whole_numbers(days, "days", 0, _MAX_DAYS, "range(0, 91)")
 
 
 def _check_brackets(brackets: Any) -> np.ndarray:
@@ -80,14 +64,14 @@ def _check_brackets(brackets: Any) -> np.ndarray:
     out = []
     for p in pairs:
         if len(p) != 2:
-            raise ValueError(f"bracket {p!r} must be a (lo, hi) pair of days")
+            raise ValueError(f"bracket {_show(p)} must be a (lo, hi) pair of days")
         lo, hi = _as_int(p[0], "brackets"), _as_int(p[1], "brackets")
         if lo < 0:
-            raise ValueError(f"bracket {p!r}: days must be >= 0")
+            raise ValueError(f"bracket {_show(p)}: days must be >= 0")
         if hi < lo:
-            raise ValueError(f"bracket {p!r} is reversed: write it as ({hi}, {lo}) (lo <= hi)")
+            raise ValueError(f"bracket {_show(p)} is reversed: write it as ({hi}, {lo}) (lo <= hi)")
         if hi > _MAX_DAYS:
-            raise ValueError(f"bracket {p!r}: days must be <= {_MAX_DAYS:,} (about 100 years)")
+            raise ValueError(f"bracket {_show(p)}: days must be <= {_MAX_DAYS:,} (about 100 years)")
         out.append((lo, hi))
     arr = np.array(sorted(out), dtype=np.int64)
     for a, b in zip(arr[:-1], arr[1:]):
@@ -158,7 +142,7 @@ class RetentionTable:
         return (f"<siyu.RetentionTable: {self.kind}, end {self.end.date()}"
                 + (f", by {self.by}" if self.by else "")
                 + (f", {self.n_existing:,} existing customers left out" if self.n_existing else "")
-                + f">\n{self.table!r}")
+                + f">\n{_show(self.table)}")
 
     def _repr_html_(self) -> str:
         head = (f"<b>siyu.RetentionTable</b>: {html.escape(self.kind)} retention, end "
@@ -230,7 +214,7 @@ def retention(tx: "Transactions", kind: str = "n-day", days: Iterable[int] = ran
         inner: pd.Index = pd.IntervalIndex.from_arrays(lo, hi, closed="both", name="bracket")
     else:
         if brackets is not None:
-            raise ValueError(f"brackets= is only used with kind='bracket' (got kind={kind!r})")
+            raise ValueError(f"brackets= is only used with kind='bracket' (got kind={_show(kind)})")
         lo = _check_days(days)
         hi = lo
         inner = pd.Index(lo, name="day")
@@ -300,7 +284,7 @@ class RepurchaseTable:
                                          **kwargs)
 
     def __repr__(self) -> str:
-        return f"<siyu.RepurchaseTable: end {self.end.date()}>\n{self.overall!r}"
+        return f"<siyu.RepurchaseTable: end {self.end.date()}>\n{_show(self.overall)}"
 
     def _repr_html_(self) -> str:
         return ("<b>siyu.RepurchaseTable</b> (overall)" +
@@ -348,22 +332,7 @@ def repurchase(tx: "Transactions", within: Iterable[int] = (30, 90, 180), end: A
     >>> rp.overall["repurchased"].tolist()
     [778, 1533]
     """
-    if isinstance(within, numbers.Number):
-        within = [within]
-    try:
-        ks = [_as_int(w, "within") for w in within]
-    except TypeError as exc:
-        if "whole numbers" in str(exc):
-            raise
-        raise TypeError(f"within must be whole numbers of days such as (30, 90, 180), "
-                        f"got {within!r}") from None
-    if not ks:
-        raise ValueError("within is empty; pass e.g. within=(30, 90, 180)")
-    ks_arr = np.unique(np.array(ks, dtype=np.int64))
-    if (ks_arr < 1).any():
-        raise ValueError(f"within must be >= 1 day; got {int(ks_arr.min())}")
-    if ks_arr.max() > _MAX_DAYS:
-        raise ValueError(f"within must be <= {_MAX_DAYS:,} days (about 100 years)")
+    ks_arr = whole_numbers(within, "within", 1, _MAX_DAYS, "(30, 90, 180)")
     period = check_period(period)
     end_day = tx._end_day(end)
     acq = acquisition(tx, end_day, by, existing_before)
@@ -392,14 +361,42 @@ def repurchase(tx: "Transactions", within: Iterable[int] = (30, 90, 180), end: A
         uniq, inv = np.zeros((0, 2), np.int64), np.zeros(0, np.int64)
     inv = inv.ravel()
     n_rows = uniq.shape[0]
-    elig = np.zeros((n_rows, ks_arr.size), dtype=np.int64)
-    rep = np.zeros_like(elig)
-    for j, kk in enumerate(ks_arr):
-        e = avail >= kk
-        elig[:, j] = np.bincount(inv[e], minlength=n_rows)
-        rep[:, j] = np.bincount(inv[e & (gap <= kk)], minlength=n_rows)
+    check_table_size(f"repurchase(period={period!r})", (n_rows, ks_arr.size), 64,
+                     ["fewer within= windows", "a longer period (fewer cohorts)"])
+    elig, rep = _repurchase_counts(inv, n_rows, avail, gap, ks_arr)
     return repurchase_table_from_counts(uniq, elig, rep, ks_arr, codes, acq.group_labels,
                                         period, end_day, acq.by_name, acq.n_existing)
+
+
+def _repurchase_counts(row: np.ndarray, n_rows: int, avail: np.ndarray, gap: np.ndarray,
+                       ks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per (row, k): customers with k days observable (avail >= k) and those of them who
+    repurchased within k days (gap <= k), for all k at once (no loop over ``ks``).
+
+    A second purchase lies on or before ``end``, so gap <= avail: every repeat buyer
+    with avail < k also has gap <= k.  Hence eligible(k) = n - #(avail < k) and
+    repurchased(k) = #(gap <= k) - #(repeat buyers with avail < k).
+    """
+    if n_rows == 0 or ks.size == 0:
+        z = np.zeros((n_rows, ks.size), np.int64)
+        return z, z.copy()
+    width = int(ks.max()) + 2                       # values clipped to width - 1 > every k
+    base = np.arange(n_rows, dtype=np.int64)[:, None] * width
+    q = base + ks[None, :]
+
+    def below(key: np.ndarray, side: str) -> np.ndarray:
+        """Per (row, k): how many of the row's values are < k (side "left") or <= k."""
+        key = np.sort(key)
+        return np.searchsorted(key, q, side=side) - np.searchsorted(key, base, side="left")
+
+    # repeat buyers whose gap can be <= some k (a larger gap, and avail >= gap, count for
+    # no k at all)
+    again = gap < width - 1
+    short = below(row * width + np.minimum(avail, width - 1), "left")
+    n = np.bincount(row, minlength=n_rows)[:, None]
+    hit = below(row[again] * width + gap[again], "right")
+    short_again = below(row[again] * width + np.minimum(avail[again], width - 1), "left")
+    return n - short, hit - short_again
 
 
 def repurchase_table_from_counts(rows: np.ndarray, eligible: np.ndarray, repurchased: np.ndarray,
@@ -472,8 +469,18 @@ class InterpurchaseTimes:
 
     def quantiles(self, q: Sequence[float] = (0.1, 0.25, 0.5, 0.75, 0.9)) -> pd.Series:
         """Quantiles of the gaps (linear interpolation, as numpy/pandas)."""
-        qs = np.asarray(q, dtype=float)
-        if ((qs < 0) | (qs > 1)).any():
+        if hasattr(q, "__len__") and not isinstance(q, str) and len(q) > 10_000:
+            raise ValueError("q must be a short list of quantiles in [0, 1], e.g. "
+                             "q=(0.25, 0.5, 0.75)")
+        try:
+            qs = np.asarray(q, dtype=float)
+        except (TypeError, ValueError):
+            raise TypeError(f"q must be numbers in [0, 1], e.g. q=(0.25, 0.5, 0.75); got "
+                            f"{_show(q)}") from None
+        if qs.ndim > 1 or qs.size > 10_000:
+            raise ValueError("q must be a short list of quantiles in [0, 1], e.g. "
+                             "q=(0.25, 0.5, 0.75)")
+        if not np.isfinite(qs).all() or ((qs < 0) | (qs > 1)).any():
             raise ValueError("quantiles q must lie in [0, 1], e.g. q=(0.25, 0.5, 0.75)")
         if not len(self.gaps):
             return pd.Series(np.nan, index=pd.Index(qs, name="q"), name="gap_days")

@@ -26,17 +26,19 @@ many period ends, quantile binning, transition counting) run in C.
 from __future__ import annotations
 
 import html
+import itertools
 import math
 import numbers
 import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Hashable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from siyu import _core
 from siyu import _input as inp
+from siyu import _periods as per
 from siyu._i18n import LANGS, check_lang, labels, text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -79,30 +81,44 @@ DEFAULT_RFM_SEGMENTS: tuple[tuple[str, str, tuple[int, int], tuple[int, int]], .
 
 _TIES = {"min": 0, "average": 1, "max": 2}
 
+# markov_clv: longest finite horizon, and the largest condition number of I - P/(1+d)
+# whose solve is trusted (relative error about cond * 2.2e-16 <= 1e-7)
+_MAX_HORIZON = 10 ** 15
+_MAX_COND = 1e9
+
+# a day count longer than any gap between two supported days (years 1..9999)
+_NEVER = 1 << 40
+# most snapshots migration() takes (one column of its stages frame each)
+MAX_SNAPSHOTS = 20_000
+
 
 # ---------------------------------------------------------------------------- helpers
 def _check_bounds(bounds: Any) -> tuple[int, int]:
     try:
-        items = list(bounds)
+        items = list(itertools.islice(iter(bounds), 3))   # never more than needed
     except TypeError:
         raise TypeError(f"bounds must be a pair of day counts such as (30, 180), "
-                        f"got {bounds!r}") from None
+                        f"got {per.show(bounds)}") from None
     if len(items) != 2:
         raise ValueError(f"bounds must have exactly 2 entries (recent/stable and stable/lapsing "
-                         f"limits in days), e.g. (30, 180); got {bounds!r}")
+                         f"limits in days), e.g. (30, 180); got {per.show(bounds)}")
     out = []
     for b in items:
-        if isinstance(b, (bool, np.bool_)) or not isinstance(b, numbers.Integral):
+        if isinstance(b, (bool, np.bool_)):
+            raise TypeError(f"bounds must be whole numbers of days, e.g. (30, 180); got {per.show(bounds)}")
+        if not isinstance(b, numbers.Integral):
             if isinstance(b, numbers.Real) and float(b).is_integer():
                 b = int(b)
             else:
                 raise TypeError(f"bounds must be whole numbers of days, e.g. (30, 180); "
-                                f"got {bounds!r}")
+                                f"got {per.show(bounds)}")
         out.append(int(b))
     if out[0] < 1 or out[1] <= out[0]:
         raise ValueError(f"bounds must be strictly increasing positive day counts, e.g. "
                          f"(30, 180); got {tuple(out)}")
-    return out[0], out[1]
+    # no gap between two days of the supported calendar exceeds _NEVER: a larger bound
+    # means the same (that stage is never left), so it is clipped, order kept
+    return min(out[0], _NEVER - 1), min(out[1], _NEVER)
 
 
 def _as_of_day(tx: "Transactions", as_of: Any) -> int:
@@ -221,6 +237,8 @@ def lifecycle(tx: "Transactions", as_of: Any = None, bounds: Sequence[int] = (30
 
 # ---------------------------------------------------------------------------- value tiers
 def _roster_index(roster: Any) -> pd.Index:
+    if isinstance(roster, range):
+        return pd.RangeIndex(roster.start, roster.stop, roster.step).unique()
     if isinstance(roster, (str, bytes)):
         raise TypeError("roster must be an iterable of customer ids (e.g. a list or a "
                         "pandas Series), not a single string")
@@ -232,9 +250,19 @@ def _roster_index(roster: Any) -> pd.Index:
                         f"{type(roster).__name__}") from None
     if idx.nlevels != 1:
         raise TypeError("roster must be a flat iterable of customer ids")
-    if idx.isna().any():
-        raise ValueError(f"roster has {int(idx.isna().sum())} missing id(s); drop them first")
-    return idx.unique()
+    try:
+        uniq = idx.unique()
+    except TypeError:
+        bad = next((v for v in idx if not isinstance(v, Hashable)), None)
+        raise TypeError(f"roster must hold customer ids (numbers or strings), one per entry; "
+                        f"it holds {type(bad).__name__} values such as {per.show(bad)}"
+                        + (" (a list of lists: pass the flat list, e.g. "
+                           f"roster={list(bad)!r})" if isinstance(bad, (list, tuple)) else "")
+                        ) from None
+    if uniq.isna().any():
+        raise ValueError(f"roster has {int(idx.isna().sum())} missing id(s); drop them first, "
+                         "e.g. roster=ids.dropna()")
+    return uniq
 
 
 def value_tiers(tx: "Transactions", as_of: Any = None, roster: Iterable[Any] | None = None,
@@ -391,8 +419,10 @@ def stage_summary(data: Any, by: str | None = None, **kwargs: Any) -> pd.DataFra
         if by is None:
             raise ValueError("no 'stage', 'tier' or 'segment' column found; pass by= with the "
                              "name of the Categorical column to summarise")
-    elif by not in data.columns:
-        raise ValueError(f"by={by!r} is not a column of data; columns are {list(data.columns)}")
+    elif not isinstance(by, Hashable) or isinstance(by, (list, np.ndarray)) \
+            or by not in data.columns:
+        raise ValueError(f"by={per.show(by)} is not a column of data; columns are {list(data.columns)}, "
+                         "e.g. by='stage'")
     key = data[by]
     if not isinstance(key.dtype, pd.CategoricalDtype):
         key = key.astype("category")
@@ -416,7 +446,7 @@ def stage_summary(data: Any, by: str | None = None, **kwargs: Any) -> pd.DataFra
 # ---------------------------------------------------------------------------- RFM
 def _check_bins(bins: Any) -> int:
     if isinstance(bins, (bool, np.bool_)) or not isinstance(bins, numbers.Integral):
-        raise TypeError(f"bins must be an integer >= 2 (e.g. 5), got {bins!r}")
+        raise TypeError(f"bins must be an integer >= 2 (e.g. 5), got {per.show(bins)}")
     bins = int(bins)
     if bins < 2:
         raise ValueError(f"bins must be >= 2 (e.g. 5 for quintile scores), got {bins}")
@@ -432,10 +462,10 @@ def _range(value: Any, bins: int, name: str) -> tuple[int, int]:
         try:
             lo, hi = (int(v) for v in value)
         except (TypeError, ValueError):
-            raise TypeError(f"segment_map entry {name!r}: ranges must be an int or an "
-                            f"inclusive (low, high) pair, got {value!r}") from None
+            raise TypeError(f"segment_map entry {per.show(name)}: ranges must be an int or an "
+                            f"inclusive (low, high) pair, got {per.show(value)}") from None
     if not (1 <= lo <= hi <= bins):
-        raise ValueError(f"segment_map entry {name!r}: range {value!r} must satisfy "
+        raise ValueError(f"segment_map entry {per.show(name)}: range {per.show(value)} must satisfy "
                          f"1 <= low <= high <= bins ({bins})")
     return lo, hi
 
@@ -461,8 +491,8 @@ def _segment_table(segment_map: Any, bins: int, lang: str) -> tuple[np.ndarray, 
             try:
                 r, f = spec
             except (TypeError, ValueError):
-                raise TypeError(f"segment_map entry {name!r} must be a pair (R range, F range), "
-                                f"got {spec!r}") from None
+                raise TypeError(f"segment_map entry {per.show(name)} must be a pair (R range, F range), "
+                                f"got {per.show(spec)}") from None
             entries.append((str(name), _range(r, bins, str(name)), _range(f, bins, str(name))))
     names = [e[0] for e in entries]
     if len(set(names)) != len(names):
@@ -566,6 +596,8 @@ def rfm(tx: "Transactions", as_of: Any = None, bins: int = 5, lang: str = "en",
     >>> r["segment"].tolist()
     ['loyal', 'about to sleep', 'at risk']
     """
+    if isinstance(scheme, np.ndarray) or scheme is None:
+        scheme = repr(scheme)             # never a valid scheme: the error below
     if scheme == "8" or scheme == 8:
         if bins != 5 or segment_map is not None or ties != "min":
             raise ValueError("bins=, segment_map= and ties= belong to scheme='scores'; the "
@@ -575,13 +607,13 @@ def rfm(tx: "Transactions", as_of: Any = None, bins: int = 5, lang: str = "en",
         return rfm8(tx, as_of=as_of, threshold=threshold, lang=lang)
     if scheme != "scores":
         raise ValueError(f"scheme must be 'scores' (quantile scores 1..bins) or '8' (RFM 八大类, "
-                         f"eight classes), got {scheme!r}")
+                         f"eight classes), got {per.show(scheme)}")
     if not (isinstance(threshold, str) and threshold == "mean"):
         raise ValueError("threshold= belongs to the 8-class RFM; pass scheme='8' with it")
     bins = _check_bins(bins)
     lang = check_lang(lang)
-    if ties not in _TIES:
-        raise ValueError(f"ties must be 'min', 'average' or 'max', got {ties!r}")
+    if not isinstance(ties, str) or ties not in _TIES:
+        raise ValueError(f"ties must be 'min', 'average' or 'max', got {per.show(ties)}")
     day = _as_of_day(tx, as_of)
     _, lday, occ, rev, _ = _sweep(tx, [day], _MODE_LIFECYCLE, (), with_stages=False)
     keep = occ > 0
@@ -774,6 +806,15 @@ def migration(tx: "Transactions", period: str = "M", segmentation: str = "lifecy
         ``period_ends`` and ``attrs`` (``n_excluded`` counts customers with no
         purchase by the last snapshot).
 
+    Raises
+    ------
+    ValueError
+        Unknown ``period`` or ``segmentation``, bad ``bounds``, an empty log, ``end``
+        before the first complete period; more than :data:`MAX_SNAPSHOTS` (20,000)
+        period ends, or a customers x snapshots table above
+        ``siyu._periods.MAX_TABLE_BYTES`` (checked before anything is allocated; the
+        message names a longer period and an earlier ``end`` that fit).
+
     Examples
     --------
     >>> import pandas as pd, siyu
@@ -789,6 +830,9 @@ def migration(tx: "Transactions", period: str = "M", segmentation: str = "lifecy
     """
     code = inp.period_code(period, "DWMQY", "period")
     lang = check_lang(lang)
+    if not isinstance(segmentation, str):
+        raise TypeError(f"segmentation must be 'lifecycle' or 'value_tiers', got "
+                        f"{per.show(segmentation)}")
     if segmentation == "lifecycle":
         mode, labels = _MODE_LIFECYCLE, LIFECYCLE_LABELS[lang]
         b: tuple[int, ...] = _check_bounds(bounds)
@@ -797,7 +841,7 @@ def migration(tx: "Transactions", period: str = "M", segmentation: str = "lifecy
         mode, labels = _MODE_VALUE_TIER, VALUE_TIER_LABELS[lang][1:]
         b = ()
     else:
-        raise ValueError(f"unknown segmentation {segmentation!r}; use 'lifecycle' or "
+        raise ValueError(f"unknown segmentation {per.show(segmentation)}; use 'lifecycle' or "
                          "'value_tiers'")
     end_day = tx._end_day(end, "end")
     if not tx.n_rows:
@@ -808,12 +852,23 @@ def migration(tx: "Transactions", period: str = "M", segmentation: str = "lifecy
     ends = _period_ends(first_day, end_day, pcode)
     if ends.size == 0:
         raise ValueError(f"end={inp.day_to_timestamp(end_day).date()} is before the end of the "
-                         f"first complete period {code!r} of the log; pass a later end or a "
+                         f"first complete period {per.show(code)} of the log; pass a later end or a "
                          "shorter period")
     m = int(ends.size)
-    if m * max(tx.n_customers, 1) > 2_000_000_000:
-        raise ValueError(f"{tx.n_customers} customers x {m} period ends is too large; use a "
-                         "longer period")
+    what = f"migration(period={per.show(code)})"
+    if m > MAX_SNAPSHOTS:
+        last_ok = inp.day_to_timestamp(int(ends[MAX_SNAPSHOTS - 1])).date()
+        coarser = [p for p in "DWMQY"[("DWMQY".index(code) + 1):]
+                   if _period_ends(first_day, end_day, inp.PERIOD_CODES[p]).size
+                   <= MAX_SNAPSHOTS]
+        fixes = [f"period={per.show(coarser[0])}"] if coarser else []
+        raise ValueError(f"{what} from {inp.day_to_timestamp(first_day).date()} to "
+                         f"{inp.day_to_timestamp(end_day).date()} would take {m:,} snapshots "
+                         f"(one per period end); at most {MAX_SNAPSHOTS:,} are taken.  Use "
+                         + " or ".join(fixes + [f"an earlier end, e.g. end='{last_ok}'"]))
+    per.check_table_size(what, (m, tx.n_customers), 4,
+                         ["a longer period (fewer snapshots)", "an earlier end=",
+                          "or fewer customers (a sample of the log)"])
     codes = _sweep(tx, ends, mode, b)[0]                          # (m, k) int8
     s = len(labels)
     counts3 = _core.segment_transitions(codes, s)                  # (m-1, s, s)
@@ -821,7 +876,8 @@ def migration(tx: "Transactions", period: str = "M", segmentation: str = "lifecy
     dates = pd.DatetimeIndex(inp.days_to_dates(ends), name="period_end")
     cats = pd.CategoricalIndex(list(labels), categories=list(labels), ordered=True)
     sub = codes[:, seen]
-    stages = pd.DataFrame({d: _categorical(sub[j], labels) for j, d in enumerate(dates)},
+    sdt = pd.CategoricalDtype(list(labels), ordered=True)
+    stages = pd.DataFrame({j: pd.Categorical.from_codes(sub[j], dtype=sdt) for j in range(m)},
                           index=tx._log.ids[seen])
     stages.columns = dates
     trans_dates = dates[1:]
@@ -835,11 +891,11 @@ def migration(tx: "Transactions", period: str = "M", segmentation: str = "lifecy
                                         columns=counts.columns)
     ent = np.zeros((m, s), dtype=np.int64)
     if m and codes.shape[1]:
-        new0 = codes[0]
-        ent[0] = np.bincount(new0[new0 >= 0], minlength=s)
-        for j in range(1, m):
-            fresh = (codes[j - 1] < 0) & (codes[j] >= 0)
-            ent[j] = np.bincount(codes[j, fresh].astype(np.int64), minlength=s)
+        # a customer's entry: present at snapshot j and absent at j - 1 (or j == 0)
+        fresh = codes >= 0
+        fresh[1:] &= codes[:-1] < 0
+        j, c = np.nonzero(fresh)
+        ent = np.bincount(j * s + codes[j, c], minlength=m * s).reshape(m, s)
     entries = pd.DataFrame(ent, index=dates, columns=cats.rename("stage"))
     attrs = dict(period=code, segmentation=segmentation, end=inp.day_to_timestamp(end_day),
                  bounds=b if b else None, lang=lang, n_excluded=int((~seen).sum()))
@@ -891,7 +947,15 @@ def markov_clv(transition_matrix: Any, value_per_stage: Any, discount_rate: floa
     ValueError
         Non-square, negative, non-finite or non-stochastic matrix, value vector of
         the wrong length or labels, negative discount rate, horizon < 1, or an
-        infinite horizon with ``discount_rate == 0``.
+        infinite horizon with ``discount_rate == 0`` or so close to 0 that the sum
+        cannot be computed accurately (the condition number of ``I - P / (1 + d)``
+        above 1e9), a horizon above 10**15 periods, or a value that overflows.
+
+    Notes
+    -----
+    A finite horizon is summed by binary powering (``S(2n) = S(n) + Q^n S(n)``), in
+    O(s^3 log horizon) for any horizon and any ``d >= 0`` (also ``d = 0``, where
+    ``I - P`` has no inverse).
 
     Examples
     --------
@@ -929,7 +993,7 @@ def markov_clv(transition_matrix: Any, value_per_stage: Any, discount_rate: floa
     bad = np.flatnonzero(np.abs(rows - 1.0) > 1e-6)
     if bad.size:
         who = index[bad[0]] if index is not None else int(bad[0])
-        raise ValueError(f"transition_matrix is not row-stochastic: row {who!r} sums to "
+        raise ValueError(f"transition_matrix is not row-stochastic: row {per.show(who)} sums to "
                          f"{rows[bad[0]]:.6g}; normalise it, e.g. P.div(P.sum(axis=1), axis=0)")
     if index is None:
         index = pd.RangeIndex(s, name="stage")
@@ -955,32 +1019,52 @@ def markov_clv(transition_matrix: Any, value_per_stage: Any, discount_rate: floa
     # --- discount and horizon
     if isinstance(discount_rate, (bool, np.bool_)) or not isinstance(discount_rate, numbers.Real):
         raise TypeError(f"discount_rate must be a number >= 0 (e.g. 0.01 per period), "
-                        f"got {discount_rate!r}")
+                        f"got {per.show(discount_rate)}")
     d = float(discount_rate)
     if not math.isfinite(d) or d < 0:
         raise ValueError(f"discount_rate must be finite and >= 0 (e.g. 0.01 per period), got {d}")
     if horizon is not None:
         if isinstance(horizon, (bool, np.bool_)) or not isinstance(horizon, numbers.Integral):
             raise TypeError(f"horizon must be a whole number of periods or None (infinite), "
-                            f"got {horizon!r}")
+                            f"got {per.show(horizon)}")
         horizon = int(horizon)
         if horizon < 1:
             raise ValueError(f"horizon must be >= 1 period (or None for infinite), got {horizon}")
+        if horizon > _MAX_HORIZON:
+            raise ValueError(f"horizon={horizon:,} periods is beyond any use (at most "
+                             f"{_MAX_HORIZON:,}); for an unlimited horizon pass horizon=None "
+                             "with a discount_rate > 0")
     Q = P / (1.0 + d)
     if horizon is None:
         if d <= 0:
             raise ValueError("an infinite horizon needs discount_rate > 0 (the undiscounted sum "
                              "diverges); pass a positive discount_rate or a finite horizon")
-        value = np.linalg.solve(np.eye(s) - Q, v)
-    elif d > 0 and horizon > 64:
-        # sum_{t<H} Q^t v = (I - Q)^{-1} (I - Q^H) v
-        value = np.linalg.solve(np.eye(s) - Q, v - np.linalg.matrix_power(Q, horizon) @ v)
+        # (I - P / (1 + d)) V = v; with d tiny the matrix is singular to working precision
+        # (the sum diverges as d -> 0) and the solution would be noise
+        A = np.eye(s) - Q
+        if not np.linalg.cond(A) < _MAX_COND:
+            raise ValueError(f"discount_rate={per.show(d)} is too close to 0 for an infinite horizon: "
+                             "the discounted sum is then too large to compute accurately "
+                             "(it diverges as the rate goes to 0); pass a larger rate "
+                             "(e.g. discount_rate=0.01 per period) or a finite horizon "
+                             "(e.g. horizon=120)")
+        value = np.linalg.solve(A, v)
     else:
-        value = v.copy()
-        term = v.copy()
-        for _ in range(1, horizon):
-            term = Q @ term
-            value += term
+        # sum_{t<H} Q^t v by binary powering (O(s^3 log H), no loop of H steps; exact
+        # for any d, including d = 0 or tiny, where (I - Q)^-1 does not exist)
+        total = np.zeros((s, s))
+        power = np.eye(s)                           # Q^n for the n bits read so far
+        for bit in bin(horizon)[2:]:
+            total = total + power @ total           # S(2n) = S(n) + Q^n S(n)
+            power = power @ power
+            if bit == "1":                          # S(n + 1) = S(n) + Q^n
+                total = total + power
+                power = power @ Q
+        value = total @ v
+    if not np.isfinite(value).all():
+        raise ValueError("the expected value overflows (value_per_stage or horizon too large "
+                         "for floating point); rescale value_per_stage (e.g. in thousands) or "
+                         "shorten the horizon")
     out = pd.Series(value, index=index, name="clv")
     out.attrs.update(discount_rate=d, horizon=horizon)
     return out

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import numbers
 from statistics import NormalDist
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Hashable
 
 import numpy as np
 import pandas as pd
 
 from siyu import _core
 from siyu import _input as inp
+from siyu._periods import show as _show
 from siyu._periods import acquisition, warn_existing
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,14 +31,23 @@ def kaplan_meier(duration: np.ndarray, event: np.ndarray, alpha: float = 0.05) -
     Returns one row per time with an event or a censoring, plus time 0, with columns
     ``time, at_risk, events, censored, survival, lower, upper``.  The bands are the
     log-log ("exponential Greenwood") ``1 - alpha`` intervals, as lifelines.
+
+    Raises
+    ------
+    ValueError, TypeError
+        ``duration`` not whole numbers of days in 0..3,652,058 (the supported
+        calendar), ``event`` not 0/1 (or bool), different lengths, ``alpha`` outside
+        (0, 1).
     """
-    duration = np.ascontiguousarray(duration, dtype=np.int64)
-    event = np.ascontiguousarray(event, dtype=np.int64)
+    _check_alpha(alpha)
+    duration = _whole_days(duration, "duration", _MAX_DURATION)
+    event = _whole_days(event, "event", 1)
+    if event.shape != duration.shape:
+        raise ValueError(f"event has {event.size:,} entries but duration has {duration.size:,}; "
+                         "give one 0/1 event per duration")
     if duration.size == 0:
         return pd.DataFrame({c: np.zeros(0, dtype=np.int64 if c in _COLUMNS[:4] else float)
                              for c in _COLUMNS})
-    if duration.min() < 0:
-        raise ValueError("durations must be >= 0 days")
     tmax = int(duration.max())
     events, censored, at_risk, surv, var_sum = _core.survival_km(duration, event, tmax)
     keep = (events + censored) > 0
@@ -54,6 +64,58 @@ def kaplan_meier(duration: np.ndarray, event: np.ndarray, alpha: float = 0.05) -
     return pd.DataFrame({"time": t, "at_risk": at_risk[keep], "events": events[keep],
                          "censored": censored[keep], "survival": s, "lower": lower,
                          "upper": upper})
+
+
+# longest duration: the supported calendar (years 1..9999) in days
+_MAX_DURATION = 3_652_058
+
+
+def check_churn_after(churn_after: Any) -> float:
+    """Days of inactivity after which a customer counts as churned: a number > 0."""
+    if isinstance(churn_after, (bool, np.bool_)) or not isinstance(churn_after, numbers.Real):
+        raise TypeError(f"churn_after must be a number of days such as 180, got {_show(churn_after)}")
+    churn_after = float(churn_after)
+    if not np.isfinite(churn_after) or churn_after <= 0:
+        raise ValueError(f"churn_after={churn_after:g} must be > 0 days of inactivity, "
+                         "e.g. churn_after=180")
+    return churn_after
+
+
+def _check_alpha(alpha: Any) -> float:
+    if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, numbers.Real):
+        raise TypeError(f"alpha must be a number in (0, 1), e.g. alpha=0.05; got {_show(alpha)}")
+    if not 0 < float(alpha) < 1:
+        raise ValueError(f"alpha must lie in (0, 1), e.g. alpha=0.05; got {float(alpha)!r}")
+    return float(alpha)
+
+
+def _whole_days(values: Any, name: str, high: int) -> np.ndarray:
+    """A 1-d int64 array of whole numbers in [0, high] (ValueError/TypeError naming it)."""
+    what = ("0/1 events (or bools)" if high == 1 else
+            f"durations: whole numbers of days in 0..{high:,}")
+    if isinstance(values, (str, bytes)) or values is None:
+        raise TypeError(f"{name} must be an array of {what}; got {_show(values)}")
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-dimensional (one entry per subject), got shape "
+                         f"{arr.shape}")
+    if arr.dtype.kind == "b":
+        arr = arr.astype(np.int64)
+    if arr.dtype.kind not in "iuf" and not (arr.dtype == object and arr.size == 0):
+        raise TypeError(f"{name} must be an array of {what}, got dtype {arr.dtype}")
+    if arr.size == 0:
+        return np.zeros(0, np.int64)
+    if arr.dtype.kind == "f":
+        bad = ~np.isfinite(arr) | (arr != np.round(arr))
+        if bad.any():
+            raise ValueError(f"{name} must hold {what}; got {arr[bad][0].item()!r} at position "
+                             f"{int(np.flatnonzero(bad)[0])}")
+    lo, hi = arr.min(), arr.max()
+    if lo < 0 or hi > high:
+        v = lo if lo < 0 else hi
+        raise ValueError(f"{name} must hold {what}; got {v.item()!r} at position "
+                         f"{int(np.flatnonzero(arr == v)[0])}")
+    return np.ascontiguousarray(arr, dtype=np.int64)
 
 
 def _median(table: pd.DataFrame) -> float:
@@ -118,14 +180,16 @@ class SurvivalCurve:
         """The Kaplan–Meier table of one group (``by``), or the pooled one without ``by``."""
         if self.by is None:
             return self.table
-        if group not in self._tables:
-            raise KeyError(f"no group {group!r}; groups are {self.groups}")
+        if not isinstance(group, Hashable) or isinstance(group, np.ndarray) \
+                or group not in self._tables:
+            raise ValueError(f"group={_show(group)} is not a group of this curve; groups are "
+                             f"{list(self.groups)}")
         return self._tables[group]
 
     def rmst(self, t: float) -> float | pd.Series:
         """Restricted mean lifetime up to ``t`` days: the area under the curve on [0, t]."""
         if isinstance(t, bool) or not isinstance(t, numbers.Real) or not np.isfinite(t) or t < 0:
-            raise ValueError(f"rmst(t): t must be a finite number of days >= 0, got {t!r}")
+            raise ValueError(f"rmst(t): t must be a finite number of days >= 0, got {_show(t)}")
         if self.by is None:
             return _rmst(self.table, float(t))
         return pd.Series({g: _rmst(tab, float(t)) for g, tab in self._tables.items()},
@@ -215,14 +279,8 @@ def survival(tx: "Transactions", churn_after: float = 180, end: Any = None,
     >>> round(sc.rmst(180), 2)      # restricted mean lifetime over 180 days
     132.25
     """
-    if isinstance(churn_after, bool) or not isinstance(churn_after, numbers.Real):
-        raise TypeError(f"churn_after must be a number of days such as 180, got {churn_after!r}")
-    churn_after = float(churn_after)
-    if not np.isfinite(churn_after) or churn_after <= 0:
-        raise ValueError(f"churn_after={churn_after:g} must be > 0 days of inactivity, "
-                         "e.g. churn_after=180")
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < alpha < 1:
-        raise ValueError(f"alpha must lie in (0, 1), e.g. alpha=0.05; got {alpha!r}")
+    churn_after = check_churn_after(churn_after)
+    alpha = _check_alpha(alpha)
     end_day = tx._end_day(end)
     acq = acquisition(tx, end_day, by, existing_before)
     warn_existing(acq)

@@ -32,6 +32,7 @@ static int coerce_log_or_grouped(PyObject *cust_obj, PyObject *day_obj, PyObject
     if (cust_obj != Py_None && !(*cust = sy_as_1d(cust_obj, NPY_INT64, "customer", n))) return -1;
     if (amount_obj != Py_None && !(*amount = sy_as_1d(amount_obj, NPY_FLOAT64, "amount", n)))
         return -1;
+    if (sy_check_days(*day, "time") < 0) return -1;
     if (!(*offsets = sy_as_1d(offsets_obj, NPY_INT64, "offsets", k + 1))) return -1;
     if (!sy_offsets_ok(SY_I64(*offsets), (int64_t)k, (int64_t)n)) {
         PyErr_SetString(PyExc_ValueError, "offsets must rise from 0 to the number of rows");
@@ -41,6 +42,23 @@ static int coerce_log_or_grouped(PyObject *cust_obj, PyObject *day_obj, PyObject
 }
 
 
+
+/* 0, or -1 with ValueError when v[c] (a day or period index) is outside [SY_DAY_MIN,
+   SY_DAY_MAX] for some c with sel[c] >= 0: the kernels subtract these values. */
+static int check_selected_days(PyArrayObject *v, PyArrayObject *sel, const char *name)
+{
+    const int64_t *x = SY_I64(v), *s = SY_I64(sel);
+    npy_intp k = PyArray_DIM(v, 0);
+    for (npy_intp c = 0; c < k; c++) {
+        if (s[c] >= 0 && (x[c] < SY_DAY_MIN || x[c] > SY_DAY_MAX)) {
+            PyErr_Format(PyExc_ValueError, "argument '%s': entry %zd (%lld) is outside [%lld, "
+                         "%lld]", name, (Py_ssize_t)c, (long long)x[c], (long long)SY_DAY_MIN,
+                         (long long)SY_DAY_MAX);
+            return -1;
+        }
+    }
+    return 0;
+}
 
 /* cohort_first(cust, day, amount|None, group|None, k, end)
        -> (first_day, first_group, n_refund_only)
@@ -62,6 +80,7 @@ static PyObject *py_cohort_first(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "number of customers must be >= 0");
         return NULL;
     }
+    if (sy_check_day((int64_t)end, "end") < 0) return NULL;
     if (coerce_log_or_grouped(cust_obj, day_obj, amount_obj, offsets_obj, k, &cust, &day, &amount,
                               &offsets))
         goto fail;
@@ -116,6 +135,7 @@ static PyObject *py_cohort_second(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "number of customers must be >= 0");
         return NULL;
     }
+    if (sy_check_day((int64_t)end, "end") < 0) return NULL;
     if (coerce_log_or_grouped(cust_obj, day_obj, amount_obj, offsets_obj, k, &cust, &day, &amount,
                               &offsets))
         goto fail;
@@ -172,6 +192,8 @@ static PyObject *py_cohort_matrix(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "cohort_matrix: sizes must be >= 0");
         return NULL;
     }
+    if (sy_check_day((int64_t)end, "end") < 0 || sy_check_day((int64_t)lo_day, "lo_day") < 0)
+        return NULL;
     {
         int64_t cells;
         if (!sy_mul_ok((int64_t)n_rows, (int64_t)n_ages, &cells) || cells > NPY_MAX_INTP / 8) {
@@ -185,6 +207,7 @@ static PyObject *py_cohort_matrix(PyObject *self, PyObject *args)
     npy_intp n = PyArray_DIM(day, 0);
     if (!(row = sy_as_1d(row_obj, NPY_INT64, "cell_row", k))) goto fail;
     if (!(per = sy_as_1d(per_obj, NPY_INT64, "cust_per", k))) goto fail;
+    if (check_selected_days(per, row, "cust_per") < 0) goto fail;
     {
         npy_intp dims[2] = {n_rows, n_ages};
         if (!(active = (PyArrayObject *)PyArray_ZEROS(2, dims, NPY_INT64, 0))) goto fail;
@@ -253,6 +276,7 @@ static PyObject *py_retention_count(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "retention_count: sizes must be >= 0");
         return NULL;
     }
+    if (sy_check_day((int64_t)end, "end") < 0) return NULL;
     if (kind != SY_RET_NDAY && kind != SY_RET_UNBOUNDED && kind != SY_RET_BRACKET) {
         PyErr_Format(PyExc_ValueError, "retention_count: kind code must be 0, 1 or 2, got %d", kind);
         return NULL;
@@ -263,6 +287,7 @@ static PyObject *py_retention_count(PyObject *self, PyObject *args)
     npy_intp n = PyArray_DIM(day, 0);
     if (!(first = sy_as_1d(first_obj, NPY_INT64, "first_day", k))) goto fail;
     if (!(group = sy_as_1d(group_obj, NPY_INT64, "group", k))) goto fail;
+    if (check_selected_days(first, group, "first_day") < 0) goto fail;
     if (!(lo = sy_as_1d(lo_obj, NPY_INT64, "lo", -1))) goto fail;
     npy_intp m = PyArray_DIM(lo, 0);
     if (!(hi = sy_as_1d(hi_obj, NPY_INT64, "hi", m))) goto fail;
@@ -332,6 +357,7 @@ static PyObject *py_interpurchase(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "number of customers must be >= 0");
         return NULL;
     }
+    if (sy_check_day((int64_t)end, "end") < 0) return NULL;
     if (coerce_log_or_grouped(cust_obj, day_obj, amount_obj, offsets_obj, k, &cust, &day, &amount,
                               &offsets))
         goto fail;

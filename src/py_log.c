@@ -15,12 +15,14 @@ typedef struct {
     const int64_t *day;
     int64_t *out;
     int period;
+    _Atomic int stop;       /* a worker saw an interrupt (SY_EINTR) */
 } period_ctx;
 
 static void period_range(void *vctx, int64_t i0, int64_t i1)
 {
-    const period_ctx *x = (const period_ctx *)vctx;
-    (void)sy_period_index_array(x->day + i0, i1 - i0, x->period, x->out + i0);
+    period_ctx *x = (period_ctx *)vctx;
+    if (sy_period_index_array(x->day + i0, i1 - i0, x->period, x->out + i0) != SY_OK)
+        x->stop = 1;
 }
 
 static PyObject *py_period_index(PyObject *self, PyObject *args)
@@ -34,12 +36,26 @@ static PyObject *py_period_index(PyObject *self, PyObject *args)
     if (sy_check_period(period)) return NULL;
     if (!(day = sy_as_1d(day_obj, NPY_INT64, "day", -1))) goto fail;
     npy_intp n = PyArray_DIM(day, 0);
+    {
+        /* the kernel range, and the first days of its first and last periods (period
+           arithmetic is exact well beyond it) */
+        const int64_t *d = SY_I64(day);
+        for (npy_intp i = 0; i < n; i++) {
+            if (d[i] < SY_DAY_MIN - 400 || d[i] > SY_DAY_MAX + 400) {
+                PyErr_Format(PyExc_ValueError, "argument 'day': day numbers must lie in "
+                             "[%lld, %lld] (got %lld); build the log with siyu.Transactions, "
+                             "which checks the supported dates", (long long)SY_DAY_MIN,
+                             (long long)SY_DAY_MAX, (long long)d[i]);
+                goto fail;
+            }
+        }
+    }
     if (!(out = sy_new_1d(n, NPY_INT64))) goto fail;
     SY_NOGIL_BEGIN
     if (n >= 1000000) {        /* calendar arithmetic per day: split across threads */
-        period_ctx x = {(const int64_t *)PyArray_DATA(day), (int64_t *)PyArray_DATA(out), period};
+        period_ctx x = {(const int64_t *)PyArray_DATA(day), (int64_t *)PyArray_DATA(out), period, 0};
         sy_parallel_for((int64_t)n, 250000, period_range, &x);
-        st = SY_OK;
+        st = x.stop ? SY_EINTR : SY_OK;
     } else {
         st = sy_period_index_array((const int64_t *)PyArray_DATA(day), (int64_t)n, period,
                                    (int64_t *)PyArray_DATA(out));
@@ -67,13 +83,33 @@ static PyObject *py_period_start(PyObject *self, PyObject *args)
     if (sy_check_period(period)) return NULL;
     if (!(idx = sy_as_1d(idx_obj, NPY_INT64, "index", -1))) goto fail;
     npy_intp n = PyArray_DIM(idx, 0);
+    {
+        /* indices of periods within [SY_DAY_MIN, SY_DAY_MAX] (and the one after): their
+           start days are computed without overflow */
+        const int64_t *in = (const int64_t *)PyArray_DATA(idx);
+        const int64_t lo = sy_period_index(SY_DAY_MIN, period);
+        const int64_t hi = sy_period_index(SY_DAY_MAX, period) + 1;
+        for (npy_intp i = 0; i < n; i++) {
+            if (in[i] < lo || in[i] > hi) {
+                PyErr_Format(PyExc_ValueError, "argument 'index': period index %lld is "
+                             "outside [%lld, %lld] (periods of the days siyu supports)",
+                             (long long)in[i], (long long)lo, (long long)hi);
+                goto fail;
+            }
+        }
+    }
     if (!(out = sy_new_1d(n, NPY_INT64))) goto fail;
     {
         const int64_t *in = (const int64_t *)PyArray_DATA(idx);
         int64_t *o = (int64_t *)PyArray_DATA(out);
+        int st;
         SY_NOGIL_BEGIN
-        for (npy_intp i = 0; i < n; i++) o[i] = sy_period_start(in[i], period);
+        st = sy_period_start_array(in, (int64_t)n, period, o);
         SY_NOGIL_END
+        if (st != SY_OK) {
+            sy_raise(st, "period_start");
+            goto fail;
+        }
     }
     Py_DECREF(idx);
     return (PyObject *)out;
@@ -620,13 +656,28 @@ fail:
 static PyObject *py_set_num_threads(PyObject *self, PyObject *args)
 {
     (void)self;
-    int n;
-    if (!PyArg_ParseTuple(args, "i", &n)) return NULL;
-    if (n < 1) {
-        PyErr_SetString(PyExc_ValueError, "number of threads must be >= 1");
+    PyObject *obj, *idx;
+    int overflow = 0;
+    if (!PyArg_ParseTuple(args, "O", &obj)) return NULL;
+    if (PyBool_Check(obj) || !PyIndex_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "set_num_threads(n): n must be a whole number of threads "
+                     "from 1 to %d, e.g. siyu.set_num_threads(2); got %R", SY_THREADS_CAP, obj);
         return NULL;
     }
-    sy_set_num_threads(n);
+    if (!(idx = PyNumber_Index(obj))) return NULL;
+    long long n = PyLong_AsLongLongAndOverflow(idx, &overflow);
+    if (n == -1 && PyErr_Occurred()) {
+        Py_DECREF(idx);
+        return NULL;
+    }
+    if (overflow || n < 1 || n > SY_THREADS_CAP) {
+        PyErr_Format(PyExc_ValueError, "set_num_threads(n): n must be from 1 to %d threads "
+                     "(e.g. siyu.set_num_threads(os.cpu_count())); got %S", SY_THREADS_CAP, idx);
+        Py_DECREF(idx);
+        return NULL;
+    }
+    Py_DECREF(idx);
+    sy_set_num_threads((int)n);
     Py_RETURN_NONE;
 }
 

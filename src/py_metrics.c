@@ -42,6 +42,11 @@ static PyObject *py_metric_periods(PyObject *self, PyObject *args)
                      "cells; use a longer period or fewer groups", n_groups, n_buckets);
         return NULL;
     }
+    if (period != SY_METRICS_WINDOW && sy_check_day((int64_t)p0, "p0") < 0) return NULL;
+    /* every day of the log lies in [SY_DAY_MIN, SY_DAY_MAX] (checked below), so clamping
+       the window there selects the same rows and keeps the kernel's day arithmetic exact */
+    if (lo < SY_DAY_MIN) lo = SY_DAY_MIN;
+    if (hi > SY_DAY_MAX) hi = SY_DAY_MAX;
     if (sy_coerce_log(cust_obj, day_obj, amount_obj, &cust, &day, &amount)) goto fail;
     npy_intp n = PyArray_DIM(cust, 0);
     if (group_obj != Py_None && !(group = sy_as_1d(group_obj, NPY_INT64, "group", k))) goto fail;

@@ -57,8 +57,10 @@ int64_t sy_days_from_civil(int64_t y, int64_t m, int64_t d);
 int64_t sy_period_index(int64_t day, int period);
 /* First day of period `index` (inverse of sy_period_index). */
 int64_t sy_period_start(int64_t index, int period);
-/* Map a whole array of days to period indices. */
+/* Map a whole array of days to period indices (SY_EINTR when Ctrl-C stops it). */
 int sy_period_index_array(const int64_t *day, int64_t n, int period, int64_t *out);
+/* First days of a whole array of period indices (SY_EINTR when Ctrl-C stops it). */
+int sy_period_start_array(const int64_t *index, int64_t n, int period, int64_t *out);
 
 /* ---- summaries (sy_summary.c) ------------------------------------------ */
 typedef struct {

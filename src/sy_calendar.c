@@ -91,17 +91,32 @@ int64_t sy_period_start(int64_t index, int period)
     }
 }
 
+/* Rows converted between two sy_interrupted() polls. */
+#define SY_CAL_CHUNK 65536
+
 int sy_period_index_array(const int64_t *day, int64_t n, int period, int64_t *out)
 {
     if (period < SY_PERIOD_D || period > SY_PERIOD_Y || n < 0) return SY_EINVAL;
-    if (period == SY_PERIOD_D) {
-        for (int64_t i = 0; i < n; i++) out[i] = day[i];
-        return SY_OK;
+    for (int64_t lo = 0; lo < n; lo += SY_CAL_CHUNK) {
+        const int64_t hi = n - lo > SY_CAL_CHUNK ? lo + SY_CAL_CHUNK : n;
+        if (lo > 0 && sy_interrupted()) return SY_EINTR;
+        if (period == SY_PERIOD_D)
+            for (int64_t i = lo; i < hi; i++) out[i] = day[i];
+        else if (period == SY_PERIOD_W)
+            for (int64_t i = lo; i < hi; i++) out[i] = week_index(day[i]);
+        else
+            for (int64_t i = lo; i < hi; i++) out[i] = sy_period_index(day[i], period);
     }
-    if (period == SY_PERIOD_W) {
-        for (int64_t i = 0; i < n; i++) out[i] = week_index(day[i]);
-        return SY_OK;
+    return SY_OK;
+}
+
+int sy_period_start_array(const int64_t *index, int64_t n, int period, int64_t *out)
+{
+    if (period < SY_PERIOD_D || period > SY_PERIOD_Y || n < 0) return SY_EINVAL;
+    for (int64_t lo = 0; lo < n; lo += SY_CAL_CHUNK) {
+        const int64_t hi = n - lo > SY_CAL_CHUNK ? lo + SY_CAL_CHUNK : n;
+        if (lo > 0 && sy_interrupted()) return SY_EINTR;
+        for (int64_t i = lo; i < hi; i++) out[i] = sy_period_start(index[i], period);
     }
-    for (int64_t i = 0; i < n; i++) out[i] = sy_period_index(day[i], period);
     return SY_OK;
 }

@@ -76,6 +76,10 @@ int sy_cohort_first(const int64_t *cust, const int64_t *day, const double *amoun
             free(rec);
             return SY_EINVAL;
         }
+        if ((i & (SY_POLL_WORK - 1)) == SY_POLL_WORK - 1 && sy_interrupted()) {
+            free(rec);
+            return SY_EINTR;
+        }
         if (i + SY_PREFETCH < n) {
             int64_t cp = cust[i + SY_PREFETCH];
             if (cp >= 0 && cp < k) __builtin_prefetch(rec + 2 * cp, 1, 0);
@@ -116,6 +120,7 @@ int sy_cohort_second(const int64_t *cust, const int64_t *day, const double *amou
     for (int64_t i = 0; i < n; i++) {
         int64_t c = cust[i];
         if (c < 0 || c >= k) return SY_EINVAL;
+        if ((i & (SY_POLL_WORK - 1)) == SY_POLL_WORK - 1 && sy_interrupted()) return SY_EINTR;
         int64_t d = day[i];
         if (d > end || !IS_PURCHASE(amount, i)) continue;
         if (first_day[c] != SY_NO_DAY && d > first_day[c] && d < second_day[c]) second_day[c] = d;
@@ -176,6 +181,10 @@ static void *matrix_worker(void *arg)
             int64_t c = cust[i];
             if (c < 0 || c >= k) {
                 j->st = SY_EINVAL;
+                break;
+            }
+            if (((i - lo) & (SY_POLL_WORK - 1)) == SY_POLL_WORK - 1 && sy_interrupted()) {
+                j->st = SY_EINTR;
                 break;
             }
             if (i + SY_PREFETCH < hi) {
@@ -334,11 +343,19 @@ int sy_cohort_matrix(const int64_t *cust, const int64_t *day, const double *amou
         if (!offsets) { st = SY_ENOMEM; goto done; }
         st = sy_bucket_by_customer(cust, day, amount, n, k, lo_day - 1, end, offsets, &rows);
         if (st != SY_OK) { free(offsets); goto done; }
+        int64_t work = 0;
         for (int64_t c = 0; c < k; c++) {
             int64_t r = cell_row[c];
             if (r < 0) continue;
             sy_row *rr = rows + offsets[c];
             int64_t len = offsets[c + 1] - offsets[c];
+            if ((work += len + 1) >= SY_POLL_WORK) {
+                work = 0;
+                if (sy_interrupted()) {
+                    st = SY_EINTR;
+                    break;
+                }
+            }
             sy_sort_rows(rr, len);
             int64_t last = -1;
             for (int64_t j = 0; j < len; j++) {
@@ -408,10 +425,14 @@ static void first_range(void *vctx, int64_t c0, int64_t c1)
 {
     first_ctx *x = (first_ctx *)vctx;
     int64_t ro = 0;
+    int64_t work = 0;
     for (int64_t c = c0; c < c1; c++) {
-        if ((c & 16383) == 0 && sy_interrupted()) {
-            x->stop = 1;
-            return;
+        if ((work += x->offsets[c + 1] - x->offsets[c] + 1) >= SY_POLL_WORK) {
+            work = 0;
+            if (sy_interrupted()) {
+                x->stop = 1;
+                return;
+            }
         }
         int64_t i = x->offsets[c], e = x->offsets[c + 1], fd = SY_NO_DAY, fg = -1;
         int any = 0;
@@ -460,10 +481,14 @@ typedef struct {
 static void second_range(void *vctx, int64_t c0, int64_t c1)
 {
     second_ctx *x = (second_ctx *)vctx;
+    int64_t work = 0;
     for (int64_t c = c0; c < c1; c++) {
-        if ((c & 16383) == 0 && sy_interrupted()) {
-            x->stop = 1;
-            return;
+        if ((work += x->offsets[c + 1] - x->offsets[c] + 1) >= SY_POLL_WORK) {
+            work = 0;
+            if (sy_interrupted()) {
+                x->stop = 1;
+                return;
+            }
         }
         int64_t sd = SY_NO_DAY, f = x->first_day[c];
         if (f != SY_NO_DAY) {
@@ -509,11 +534,14 @@ static void *gmatrix_worker(void *arg)
         int64_t *act = x->act_c + ch * x->cells, *ord = x->ord_c + ch * x->cells;
         double *rev = x->rev_c ? x->rev_c + ch * x->cells : NULL;
         double *cmp = x->cmp_c ? x->cmp_c + ch * x->cells : NULL;
-        int64_t dropped = 0;
+        int64_t dropped = 0, work = 0;
         for (int64_t c = x->chunk_start[ch]; c < x->chunk_start[ch + 1]; c++) {
-            if ((c & 16383) == 0 && sy_interrupted()) {
-                x->st = SY_EINTR;
-                return NULL;
+            if ((work += x->offsets[c + 1] - x->offsets[c] + 1) >= SY_POLL_WORK) {
+                work = 0;
+                if (sy_interrupted()) {
+                    x->st = SY_EINTR;
+                    return NULL;
+                }
             }
             int64_t r = x->cell_row[c];
             if (r < 0) continue;

@@ -13,6 +13,10 @@
 /* "no such day" marker for per-customer day outputs. */
 #define SY_NO_DAY INT64_MAX
 
+/* Units of work (rows, cells, snapshots) between two sy_interrupted() polls of a loop:
+   a few hundred microseconds, so Ctrl-C stops a kernel well within a second. */
+#define SY_POLL_WORK 65536
+
 /* How many rows ahead the row loops prefetch per-customer records. */
 #define SY_PREFETCH 16
 

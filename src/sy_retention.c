@@ -48,6 +48,10 @@ static void *retention_worker(void *arg)
             j->st = SY_EINVAL;
             return NULL;
         }
+        if (((i - j->lo_row) & (SY_POLL_WORK - 1)) == SY_POLL_WORK - 1 && sy_interrupted()) {
+            j->st = SY_EINTR;
+            return NULL;
+        }
         if (i + SY_PREFETCH < n) {
             int64_t cp = cust[i + SY_PREFETCH];
             if (cp >= 0 && cp < k) __builtin_prefetch(rec + cp * stride, 1, 0);
@@ -194,9 +198,15 @@ int sy_retention_count(const int64_t *cust, const int64_t *day, const double *am
         goto done;
     }
 
+    int64_t work = 0;
     for (int64_t c = 0; c < k; c++) {
         int64_t g = group[c];
         if (g < 0) continue;
+        if ((work += words + (kind == SY_RET_BRACKET ? n_out : 0) +
+                     (rows ? offsets[c + 1] - offsets[c] : 0)) >= SY_POLL_WORK) {
+            work = 0;
+            if (sy_interrupted()) { st = SY_EINTR; goto done; }
+        }
         const uint64_t *b;
         if (rows) {
             memset(one, 0, sizeof(uint64_t) * (size_t)words);
@@ -254,10 +264,14 @@ int sy_retention_interpurchase(const int64_t *cust, const int64_t *day, const do
     if (st != SY_OK) goto done;
     gaps = (int64_t *)malloc(sizeof(int64_t) * (size_t)(offsets[k] > 0 ? offsets[k] : 1));
     if (!gaps) { st = SY_ENOMEM; goto done; }
-    int64_t m = 0;
+    int64_t m = 0, work = 0;
     for (int64_t c = 0; c < k; c++) {
         sy_row *r = rows + offsets[c];
         int64_t len = offsets[c + 1] - offsets[c];
+        if ((work += len + 1) >= SY_POLL_WORK) {
+            work = 0;
+            if (sy_interrupted()) { st = SY_EINTR; goto done; }
+        }
         sy_sort_rows(r, len);
         int64_t prev = 0, have = 0, cnt = 0;
         for (int64_t j = 0; j < len; j++) {
@@ -310,10 +324,16 @@ static void *gret_worker(void *arg)
     int64_t c0 = x->k * jb->t / x->T, c1 = x->k * (jb->t + 1) / x->T;
     int64_t *hits = x->hits_t + (int64_t)jb->t * x->n_groups * x->width;
     int64_t *ret = x->ret_t + (int64_t)jb->t * x->n_groups * x->n_out;
+    int64_t work = 0;
     for (int64_t c = c0; c < c1; c++) {
-        if ((c & 16383) == 0 && sy_interrupted()) {
-            x->stop = 1;
-            return NULL;
+        /* work: the customer's rows, and its windows for brackets */
+        if ((work += x->offsets[c + 1] - x->offsets[c] + 1 +
+                     (x->kind == SY_RET_BRACKET ? x->n_out : 0)) >= SY_POLL_WORK) {
+            work = 0;
+            if (sy_interrupted()) {
+                x->stop = 1;
+                return NULL;
+            }
         }
         int64_t g = x->group[c];
         if (g < 0) continue;
@@ -439,10 +459,14 @@ static int64_t customer_gaps(const gip_ctx *x, int64_t c, int64_t *out)
 static void gip_count(void *vctx, int64_t c0, int64_t c1)
 {
     gip_ctx *x = (gip_ctx *)vctx;
+    int64_t work = 0;
     for (int64_t c = c0; c < c1; c++) {
-        if ((c & 16383) == 0 && sy_interrupted()) {
-            x->stop = 1;
-            return;
+        if ((work += x->offsets[c + 1] - x->offsets[c] + 1) >= SY_POLL_WORK) {
+            work = 0;
+            if (sy_interrupted()) {
+                x->stop = 1;
+                return;
+            }
         }
         x->count[c] = customer_gaps(x, c, NULL);
     }
@@ -451,10 +475,14 @@ static void gip_count(void *vctx, int64_t c0, int64_t c1)
 static void gip_fill(void *vctx, int64_t c0, int64_t c1)
 {
     gip_ctx *x = (gip_ctx *)vctx;
+    int64_t work = 0;
     for (int64_t c = c0; c < c1; c++) {
-        if ((c & 16383) == 0 && sy_interrupted()) {
-            x->stop = 1;
-            return;
+        if ((work += x->offsets[c + 1] - x->offsets[c] + 1) >= SY_POLL_WORK) {
+            work = 0;
+            if (sy_interrupted()) {
+                x->stop = 1;
+                return;
+            }
         }
         (void)customer_gaps(x, c, x->gaps + x->gap_start[c]);
     }

@@ -21,7 +21,7 @@
 #include "siyu.h"
 #include "sy_segments.h"
 
-#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,6 +97,9 @@ static void emit_snapshot(const cust_state *s, int64_t k, int64_t e, int mode,
 
 enum { SWEEP_SORTED, SWEEP_BUCKETS, SWEEP_PAIRS };
 
+/* Units of work (rows, stages written) between two sy_interrupted() polls. */
+#define SY_SEG_POLL 65536
+
 /* Everything one sweep over the day-ordered rows needs. */
 typedef struct {
     const int64_t *cust, *day;
@@ -116,7 +119,21 @@ typedef struct {
     const day_rec *rec;
     const day_idx *pairs;       /* PAIRS: (day, row) sorted */
     int64_t nrel;
+    _Atomic int *stop;          /* set when a poll saw Ctrl-C: every range returns */
 } sweep_ctx;
+
+/* Count `units` of work; every SY_SEG_POLL units poll for Ctrl-C.  Nonzero: stop. */
+static int sweep_poll(const sweep_ctx *x, int64_t *work, int64_t units)
+{
+    if ((*work += units) < SY_SEG_POLL) return 0;
+    *work = 0;
+    if (atomic_load_explicit(x->stop, memory_order_relaxed)) return 1;
+    if (sy_interrupted()) {
+        atomic_store_explicit(x->stop, 1, memory_order_relaxed);
+        return 1;
+    }
+    return 0;
+}
 
 /* Sweep the rows in day order, updating and emitting only customers c0 <= c < c1
    (with SWEEP_BUCKETS: the records of part `part`, which hold exactly those customers):
@@ -126,17 +143,19 @@ static void sweep_range(const sweep_ctx *x, int64_t c0, int64_t c1, int64_t part
     cust_state *s = x->s;
     const double *amount = x->amount;
     const int8_t *member = x->member;
-    int64_t j = 0, w = c1 - c0;
+    int64_t j = 0, w = c1 - c0, work = 0;
 #define SY_ADVANCE(d)                                                                   \
     while ((d) > x->ends[j]) {                                                          \
         if (x->stages)                                                                  \
             emit_snapshot(s + c0, w, x->ends[j], x->mode, x->bounds, x->nb,             \
                           x->stages + j * x->k + c0);                                   \
         j++;                                                                            \
+        if (sweep_poll(x, &work, w)) return;                                            \
     }
     if (x->variant == SWEEP_SORTED) {
         for (int64_t i = 0; i < x->n; i++) {
             int64_t d = x->day[i], c = x->cust[i];
+            if (sweep_poll(x, &work, 1)) return;
             if (d > x->hi) continue;
             SY_ADVANCE(d);
             if (c < c0 || c >= c1) continue;
@@ -149,6 +168,7 @@ static void sweep_range(const sweep_ctx *x, int64_t c0, int64_t c1, int64_t part
         int64_t t = part == 0 ? 0 : be[-1];
         for (int64_t b = 0; b < x->ndays; b++) {
             int64_t d = x->dmin + b, stop = be[b];
+            if (sweep_poll(x, &work, 1 + stop - t)) return;
             if (t == stop) continue;
             SY_ADVANCE(d);
             for (; t < stop; t++) {
@@ -160,16 +180,19 @@ static void sweep_range(const sweep_ctx *x, int64_t c0, int64_t c1, int64_t part
     } else {
         for (int64_t t = 0; t < x->nrel; t++) {
             int64_t i = x->pairs[t].idx, d = x->pairs[t].day, c = x->cust[i];
+            if (sweep_poll(x, &work, 1)) return;
             SY_ADVANCE(d);
             if (c < c0 || c >= c1) continue;
             sweep_vals(s, c, d, !amount || amount[i] >= 0.0, amount ? amount[i] : 0.0,
                        member && member[i]);
         }
     }
-    for (; j < x->m; j++)
+    for (; j < x->m; j++) {
         if (x->stages)
             emit_snapshot(s + c0, w, x->ends[j], x->mode, x->bounds, x->nb,
                           x->stages + j * x->k + c0);
+        if (sweep_poll(x, &work, w)) return;
+    }
 #undef SY_ADVANCE
 }
 
@@ -195,8 +218,6 @@ typedef struct {
     int st;
 } grouped_job;
 
-#define SY_SEG_POLL 65536
-
 static void *grouped_worker(void *arg)
 {
     grouped_job *jb = (grouped_job *)arg;
@@ -204,17 +225,17 @@ static void *grouped_worker(void *arg)
     const int64_t *cust = x->cust, *day = x->day, *ends = x->ends;
     const double *amount = x->amount;
     const int8_t *member = x->member;
-    int64_t i = jb->i0, polled = jb->i0;
+    int64_t i = jb->i0, work = 0;
     jb->st = SY_OK;
     while (i < jb->i1) {
-        if (i - polled >= SY_SEG_POLL) {
-            polled = i;
+        if (work >= SY_SEG_POLL) {        /* work: rows walked and stages written */
+            work = 0;
             if (sy_interrupted()) {
                 jb->st = SY_EINTR;
                 return NULL;
             }
         }
-        int64_t c = cust[i], j = 0;
+        int64_t c = cust[i], j = 0, i_first = i;
         cust_state *st = x->s + c;
         for (; i < jb->i1 && cust[i] == c; i++) {
             int64_t d = day[i];
@@ -229,6 +250,7 @@ static void *grouped_worker(void *arg)
         if (x->stages)
             for (; j < x->m; j++)
                 x->stages[j * x->k + c] = stage_of(st, ends[j], x->mode, x->bounds, x->nb);
+        work += (i - i_first) + (x->stages ? x->m : 0);
     }
     return NULL;
 }
@@ -282,8 +304,9 @@ int sy_segments_sweep(const int64_t *cust, const int64_t *day, const double *amo
         if (d < dmin) dmin = d;
         if (d > dmax) dmax = d;
     }
+    _Atomic int stop = 0;
     sweep_ctx ctx = {cust, day, amount, member, n, k, hi, ends, m, mode, bounds, nb, stages, s,
-                     SWEEP_SORTED, NULL, 0, 0, NULL, NULL, nrel};
+                     SWEEP_SORTED, NULL, 0, 0, NULL, NULL, nrel, &stop};
     if (grouped && n > 0) {
         /* customers without rows stay absent at every snapshot */
         if (stages) memset(stages, 0xFF, (size_t)cells);
@@ -325,8 +348,10 @@ int sy_segments_sweep(const int64_t *cust, const int64_t *day, const double *amo
         if (!(rec = (day_rec *)alloc_n(nrel, (int64_t)sizeof(day_rec)))) goto done;
         memset(cnt, 0, sizeof(int64_t) * (size_t)(ncnt + 1));
 #define SY_KEY(i) ((cust[i] / per < nt ? cust[i] / per : nt - 1) * D + (day[i] - dmin))
+        if (sy_interrupted()) { st = SY_EINTR; goto done; }
         for (int64_t i = 0; i < n; i++)
             if (day[i] <= hi) cnt[SY_KEY(i) + 1]++;
+        if (sy_interrupted()) { st = SY_EINTR; goto done; }
         for (int64_t b = 0; b < ncnt; b++) cnt[b + 1] += cnt[b];
         for (int64_t i = 0; i < n; i++) {
             if (day[i] <= hi) {
@@ -362,22 +387,20 @@ int sy_segments_sweep(const int64_t *cust, const int64_t *day, const double *amo
     if (nt <= 1) {
         sweep_range(&ctx, 0, k, 0);
     } else {
-        pthread_t tid[64];
+        /* sy_run_jobs: the workers see the caller's Ctrl-C (and run here when a thread
+           cannot be started) */
         sweep_job jobs[64];
-        int started[64];
         for (int64_t t = 0; t < nt; t++) {
             jobs[t].ctx = &ctx;
             jobs[t].c0 = per * t;
             jobs[t].c1 = t == nt - 1 ? k : per * (t + 1);
             jobs[t].part = t;
         }
-        for (int64_t t = 1; t < nt; t++)
-            started[t] = pthread_create(&tid[t], NULL, sweep_thread, &jobs[t]) == 0;
-        sweep_thread(&jobs[0]);
-        for (int64_t t = 1; t < nt; t++) {
-            if (started[t]) pthread_join(tid[t], NULL);
-            else sweep_thread(&jobs[t]);     /* could not start a thread: do it here */
-        }
+        sy_run_jobs(sweep_thread, jobs, sizeof(sweep_job), (int)nt);
+    }
+    if (atomic_load_explicit(&stop, memory_order_relaxed)) {
+        st = SY_EINTR;
+        goto done;
     }
 copy_out:
     for (int64_t c = 0; c < k; c++) {
@@ -406,7 +429,12 @@ int sy_segments_transitions(const int8_t *stages, int64_t k, int64_t m, int64_t 
     memset(counts, 0, sizeof(int64_t) * (size_t)ss);
     for (int64_t t = 0; t < cells; t++)
         if (stages[t] < SY_SEG_ABSENT || stages[t] >= s) return SY_EINVAL;
+    int64_t work = 0;
     for (int64_t j = 0; j + 1 < m; j++) {
+        if ((work += k) >= SY_SEG_POLL) {
+            work = 0;
+            if (sy_interrupted()) return SY_EINTR;
+        }
         const int8_t *from = stages + j * k, *to = from + k;
         int64_t *cj = counts + j * s * s;
         for (int64_t c = 0; c < k; c++) {
@@ -428,6 +456,61 @@ static int cmp_val(const void *a, const void *b)
     if (x->v < y->v) return -1;
     if (x->v > y->v) return 1;
     return (x->i > y->i) - (x->i < y->i);
+}
+
+/* Order-preserving unsigned key of a finite double (-0.0 and 0.0 share a key). */
+static inline uint64_t value_key(double v)
+{
+    uint64_t u;
+    if (v == 0.0) v = 0.0;
+    memcpy(&u, &v, sizeof u);
+    return (u >> 63) ? ~u : (u | ((uint64_t)1 << 63));
+}
+
+/* Sort (value, index) pairs by value, ties by index, as qsort with cmp_val would:
+   small inputs by qsort, large ones by a stable LSD radix sort on the bytes of the
+   value's key (8 passes of 256 buckets, a pass skipped when every key shares its byte;
+   O(n), 3-5x faster than qsort measured on 20M values, and it polls sy_interrupted()
+   so Ctrl-C stops it). */
+static int radix_sort_values(val_idx *a, int64_t n)
+{
+    if (n < 4096) {
+        qsort(a, (size_t)n, sizeof(val_idx), cmp_val);
+        return SY_OK;
+    }
+    val_idx *b = (val_idx *)alloc_n(n, (int64_t)sizeof(val_idx));
+    if (!b) return SY_ENOMEM;
+    int64_t cnt[256];
+    val_idx *src = a, *dst = b;
+    for (int pass = 0; pass < 8; pass++) {
+        const int shift = 8 * pass;
+        if (sy_interrupted()) {
+            free(b);
+            return SY_EINTR;
+        }
+        memset(cnt, 0, sizeof cnt);
+        for (int64_t i = 0; i < n; i++) cnt[(value_key(src[i].v) >> shift) & 0xFF]++;
+        if (cnt[(value_key(src[0].v) >> shift) & 0xFF] == n) continue;   /* one byte value */
+        int64_t pos = 0;
+        for (int d = 0; d < 256; d++) {
+            int64_t c = cnt[d];
+            cnt[d] = pos;
+            pos += c;
+        }
+        for (int64_t i = 0; i < n; i++) {
+            if ((i & (SY_SEG_POLL - 1)) == SY_SEG_POLL - 1 && sy_interrupted()) {
+                free(b);
+                return SY_EINTR;
+            }
+            dst[cnt[(value_key(src[i].v) >> shift) & 0xFF]++] = src[i];
+        }
+        val_idx *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != a) memcpy(a, src, sizeof(val_idx) * (size_t)n);
+    free(b);
+    return SY_OK;
 }
 
 int sy_segments_scores(const double *values, int64_t n, int64_t bins, int ties,
@@ -480,7 +563,11 @@ int sy_segments_scores(const double *values, int64_t n, int64_t bins, int ties,
         a[i].v = values[i];
         a[i].i = i;
     }
-    qsort(a, (size_t)n, sizeof(val_idx), cmp_val);
+    int rs = radix_sort_values(a, n);
+    if (rs != SY_OK) {
+        free(a);
+        return rs;
+    }
     int64_t lo = 0;
     while (lo < n) {
         int64_t hi = lo;
