@@ -10,6 +10,8 @@ mutant survives.
 
     python tools/mutants.py                 # all mutants
     python tools/mutants.py -k calendar     # those whose name contains "calendar"
+    python tools/mutants.py -k km-,rfm8     # several name parts
+    python tools/mutants.py --check         # is every mutant's text still found once?
     python tools/mutants.py --list
 
 Run it before resolving an issue that touches the kernels or the definitions it covers;
@@ -128,6 +130,13 @@ MUTANTS: list[Mutant] = [
     M("cohort-balanced-half", "siyu/cohorts.py",
       "        need = max(1, math.ceil(n / 2))", "        need = max(1, n // 2)",
       (COH,), "balanced_through takes ages fewer than half of the cohorts reached"),
+    M("cohort-n-ages", "siyu/cohorts.py",
+      "    n_ages = end_per - int(cohorts[0]) + 1 if n_c else 0",
+      "    n_ages = end_per - int(cohorts[0]) if n_c else 0",
+      (COH,), "the last age (the period holding end) is cut off"),
+    M("cohort-observed-end", "siyu/cohorts.py",
+      "    observed = cell_per <= end_per", "    observed = cell_per < end_per",
+      (COH,), "cells of the period holding end are NaN (unobserved)"),
     # ---- retention and repurchase -----------------------------------------------------
     M("retention-eligible", "src/sy_retention.c",
       "    if (!hist || !hits_t || !ret_t) { st = SY_ENOMEM; goto done; }\n"
@@ -193,6 +202,16 @@ MUTANTS: list[Mutant] = [
       "disc_sum += (cum - prev) / (1.0 + discount_rate) ** s",
       "disc_sum += (cum - prev) / (1.0 + discount_rate) ** (s - 1)",
       (PRED, ECO), "the first step is not discounted"),
+    M("clv-unit-factor", "siyu/models/clv.py",
+      "    factor = UNIT_DAYS[unit] / UNIT_DAYS[model_unit]",
+      "    factor = UNIT_DAYS[model_unit] / UNIT_DAYS[unit]",
+      (PRED, ECO), "clv converts its steps to model units the wrong way round"),
+    M("migration-clv-closed-form", "siyu/segments.py",
+      "v - np.linalg.matrix_power(Q, horizon) @ v)", "v - np.linalg.matrix_power(Q, horizon + 1) @ v)",
+      (SEG,), "long-horizon stage CLV sums one period too many"),
+    M("migration-clv-loop", "siyu/segments.py",
+      "        for _ in range(1, horizon):", "        for _ in range(horizon):",
+      (SEG,), "short-horizon stage CLV sums one period too many"),
     # ---- operators' metrics (sy_metrics.c, metrics.py) --------------------------------
     M("metrics-repeat-threshold", "src/sy_metrics.c",
       "    if (units >= 2) out[cells + cell]++;", "    if (units > 2) out[cells + cell]++;",
@@ -238,8 +257,8 @@ MUTANTS: list[Mutant] = [
       "        while (st < nb && d > bounds[st]) st++;", "        while (st < nb && d >= bounds[st]) st++;",
       (SEG,), "d == 30 is stable, not recent"),
     M("value-tier-multi", "src/sy_segments.c",
-      "(o >= 3 ? 2 :", "(o > 3 ? 2 :",
-      (SEG,), "3 occasions is 'repeat', not 'multi-repeat'"),
+      "(o >= 3 ? 2 :", "(o >= 2 ? 2 :",
+      (SEG,), "2 occasions is 'multi-repeat', not 'repeat'"),
     M("value-tier-member-day", "src/sy_segments.c",
       "    return x->memd <= e ? 3 :", "    return x->memd < e ? 3 :",
       (SEG,), "membership from as_of itself ignored"),
@@ -267,6 +286,9 @@ MUTANTS: list[Mutant] = [
     M("recall-own-gaps", "siyu/actions.py",
       "    use_own = n_own >= min_own_gaps", "    use_own = n_own > min_own_gaps",
       (ACT,), "own rhythm needs one more gap than min_own_gaps"),
+    M("recall-typical-basis", "siyu/actions.py",
+      "    typical = np.where(use_own, own, min_cycle)", "    typical = np.where(use_own, min_cycle, own)",
+      (ACT,), "typical gap from the product cycle when the customer's own rhythm is known"),
     # ---- orders (sy_orders.c, _orders.py) -----------------------------------------------
     M("orders-full-refund-zero", "src/sy_orders.c",
       "        if (refunded && v <= 0.0) {", "        if (refunded && v < 0.0) {",
@@ -296,6 +318,9 @@ MUTANTS: list[Mutant] = [
     M("parse-fullwidth-digit", "src/sy_parse.c",
       "        return p[2] - 0x90;", "        return p[2] - 0x8F;",
       (IO,), "full-width digits off by one"),
+    M("parse-fullwidth-yen", "src/sy_parse.c",
+      'eat(s, "\\xEF\\xBF\\xA5") || ', "",
+      (IO,), "full-width ￥ not recognised"),
     M("parse-yyyymmdd", "src/sy_parse.c",
       "        m = (q[4] - '0') * 10 + (q[5] - '0');\n        d = (q[6] - '0') * 10 + (q[7] - '0');",
       "        d = (q[4] - '0') * 10 + (q[5] - '0');\n        m = (q[6] - '0') * 10 + (q[7] - '0');",
@@ -319,6 +344,9 @@ MUTANTS: list[Mutant] = [
     M("bgnbd-ll-dropout-time", "src/sy_bgnbd.c",
       "        double L2 = l2[jx] - rx * lt[j1];", "        double L2 = l2[jx] - rx * lt[j2];",
       (LIK,), "BG/NBD dropout term at T instead of t_x"),
+    M("bgnbd-weights", "src/sy_bgnbd.c",
+      "        sw[jx] += w;", "        sw[jx] += 1.0;",
+      (LIK, FIT), "BG/NBD: collapsed duplicate rows counted once in the x-only terms"),
     M("bgnbd-palive-odds", "src/sy_bgnbd.c",
       "    double den = mb ? (b + x) : (b + x - 1);", "    double den = mb ? (b + x) : (b + x);",
       (PRED,), "BG/NBD P(alive) odds with b + x"),
@@ -437,14 +465,16 @@ def check(chosen: list[Mutant]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("-k", default="", help="only mutants whose name contains this")
+    ap.add_argument("-k", default="", help="only mutants whose name contains this "
+                    "(several: comma-separated)")
     ap.add_argument("--list", action="store_true", help="list the mutants and exit")
     ap.add_argument("--check", action="store_true",
                     help="only check that every mutant's text is found once (no build)")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds per mutant")
     ap.add_argument("-v", action="store_true", help="show test output of survivors")
     args = ap.parse_args(argv)
-    chosen = [m for m in MUTANTS if args.k in m.name]
+    keys = [k for k in args.k.split(",") if k] or [""]
+    chosen = [m for m in MUTANTS if any(k in m.name for k in keys)]
     names = [m.name for m in MUTANTS]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
