@@ -435,8 +435,8 @@ def run_mutant(m: Mutant, scratch: str, timeout: float, saved: dict[str, bytes]
                             "--force"], scratch, timeout, env)
             if rc != 0:
                 return "killed (build)", time.perf_counter() - t0, out
-        rc, out = _run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-                        *m.tests], scratch, timeout, env)
+        rc, out = _run([sys.executable, "-m", "pytest", "-x", "-q", "-rs", "-p",
+                        "no:cacheprovider", *m.tests], scratch, timeout, env)
         status = "survived" if rc == 0 else ("killed" if rc in (1, 124) else f"error rc={rc}")
         return status, time.perf_counter() - t0, out
     finally:
@@ -489,6 +489,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{m.name:32s} {m.path:28s} {m.why}")
         return 0
     t_start = time.perf_counter()
+    # the scratch copy is not next to ../shared/data: point the tests at it, or tests that
+    # need the reference data would skip and their mutants survive unseen
+    if not os.environ.get("SIYU_SHARED_DATA"):
+        data = os.path.realpath(os.path.join(ROOT, "..", "shared", "data"))
+        if os.path.isdir(data):
+            os.environ["SIYU_SHARED_DATA"] = data
+        else:
+            print("warning: ../shared/data not found (set SIYU_SHARED_DATA): the tests that "
+                  "need it skip", flush=True)
     with tempfile.TemporaryDirectory(prefix="siyu-mutants-") as tmp:
         scratch = os.path.join(tmp, "repo")
         _copy_tree(scratch)
