@@ -385,7 +385,7 @@ MUTANTS: list[Mutant] = [
       "        double nu = sy_rng_gamma(&rg, q) / g;\n"
       "        for (int64_t j = 0; j < k[i]; j++) amounts[offset[i] + j] = sy_rng_gamma(&rg, pp) / nu;",
       "        for (int64_t j = 0; j < k[i]; j++) amounts[offset[i] + j] = sy_rng_gamma(&rg, pp) / (sy_rng_gamma(&rg, q) / g);",
-      (SIM,), "spend heterogeneity drawn per transaction, not per customer (issue 17)"),
+      (SIM, KILL), "spend heterogeneity drawn per transaction, not per customer (issue 17)"),
 ]
 
 
