@@ -660,3 +660,25 @@ def test_text_rows_kernel():
         _core.text_rows(tpl, choice, ints[:, :2], tables, "; ")
     assert _core.text_rows([[]], np.zeros((1, 0), np.int64), np.zeros((1, 0), np.int64),
                            [], "; ").size == 0
+
+
+def test_recall_overdue_boundaries_by_hand():
+    """overdue_ratio = days since last / median own gap, listed when >= overdue_at (equal
+    counts); the own rhythm needs >= min_own_gaps gaps (else NaN without line items)."""
+    d0 = pd.Timestamp("2024-01-01")
+    rows = [("a", 0), ("a", 20), ("a", 40), ("b", 10), ("b", 30), ("b", 50), ("c", 0), ("c", 20)]
+    df = pd.DataFrame({"c": [r[0] for r in rows], "amt": 10.0,
+                       "t": [d0 + pd.Timedelta(days=r[1]) for r in rows]})
+    tx = siyu.Transactions(df, customer="c", time="t", amount="amt")
+    as_of = d0 + pd.Timedelta(days=70)
+    # a: gaps 20, 20, 30 days since last -> 1.5 exactly; b: 20 / 20 = 1.0; c: one gap only
+    rl = tx.recall_list(as_of=as_of)
+    assert rl.index.tolist() == ["a"]
+    assert rl.loc["a", "overdue_ratio"] == 1.5 and rl.loc["a", "typical_gap"] == 20.0
+    assert rl.loc["a", "gap_basis"] == "own" and rl.loc["a", "reason_code"] == "overdue"
+    assert rl.loc["a", "value_at_stake"] == 10.0 * 30 / 20       # mean value x horizon / gap
+    assert tx.recall_list(as_of=as_of, overdue_at=1.5 + 1e-9).empty
+    # one own gap is enough with min_own_gaps=1: c (50 / 20 = 2.5) is listed first
+    rl1 = tx.recall_list(as_of=as_of, min_own_gaps=1)
+    assert rl1.index.tolist() == ["c", "a"]
+    assert rl1["overdue_ratio"].tolist() == [2.5, 1.5]

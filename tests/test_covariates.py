@@ -224,7 +224,7 @@ def test_numeric_covariates_reported_on_user_scale():
         assert m2.effects_[f"{proc}:age"] * 12 == pytest.approx(m1.effects_[f"{proc}:age"],
                                                                rel=1e-5)
         assert m2.effects_se_[f"{proc}:age"] * 12 == pytest.approx(
-            m1.effects_se_[f"{proc}:age"], rel=1e-3)
+            m1.effects_se_[f"{proc}:age"], rel=1e-6)       # measured 1e-12
     # baseline alpha refers to age = 0 on the user's scale: alpha_i = alpha exp(-g age)
     a1 = m1.params_["alpha"] * np.exp(m1.effects_["purchase:age"] * 0)
     a2 = m2.params_["alpha"] * np.exp(-m2.effects_["purchase:age"] * 100)
@@ -280,7 +280,7 @@ def test_categorical_dummy_coding_and_reference():
     assert m2.log_likelihood_ == pytest.approx(m.log_likelihood_, abs=1e-5)
     # reparametrisation: effect of 私域 vs 公域 = -(公域 vs 私域)
     assert m2.effects_["purchase:channel[私域]"] == pytest.approx(
-        -m.effects_["purchase:channel[公域]"], abs=1e-4)
+        -m.effects_["purchase:channel[公域]"], abs=1e-6)   # measured 5e-8
     with pytest.raises(ValueError, match="not seen in the fit"):
         m.expected_purchases(5.0, covariates={"channel": "小红书"})
 
@@ -410,7 +410,7 @@ def test_apparel_likelihood_at_clvtools_estimates(apparel, model, c, ll):
 def test_apparel_pareto_nbd_matches_clvtools(apparel):
     s, cov = apparel
     m0 = ParetoNBD().fit(s)
-    assert m0.log_likelihood_ == pytest.approx(CLV_PNBD_NOCOV_LL, abs=1e-4)
+    assert m0.log_likelihood_ == pytest.approx(CLV_PNBD_NOCOV_LL, abs=1e-6)   # measured 6e-8
     m = ParetoNBD().fit(s, covariates=cov)
     assert m.log_likelihood_ >= CLV_PNBD_LL - 1e-6       # at least as high as CLVTools'
     assert m.log_likelihood_ == pytest.approx(CLV_PNBD_LL, abs=1e-3)
@@ -431,7 +431,7 @@ def test_apparel_pareto_nbd_matches_clvtools(apparel):
     assert round(ours["trans.Channel"], 3) == 0.624   # the value the CLVTools paper prints
     # the likelihood-ratio test of the constrained Gender effect (CLVTools' lrtest: 10.943)
     tied = ParetoNBD().fit(s, covariates=cov, constrain=["Gender"])
-    assert 2 * (m.log_likelihood_ - tied.log_likelihood_) == pytest.approx(10.943, abs=2e-3)
+    assert 2 * (m.log_likelihood_ - tied.log_likelihood_) == pytest.approx(10.943, abs=6e-4)  # 3 decimals
 
 
 def test_apparel_bg_nbd_on_the_ridge_like_clvtools(apparel):
@@ -442,12 +442,13 @@ def test_apparel_bg_nbd_on_the_ridge_like_clvtools(apparel):
     with pytest.warns(RuntimeWarning, match="nearly the same for every customer"):
         m = BetaGeo().fit(s, covariates=cov)
     assert m.log_likelihood_ == pytest.approx(CLV_BG_LL, abs=0.1)
-    assert m.effects_["purchase:Gender"] == pytest.approx(CLV_BG["trans.Gender"], abs=0.02)
-    assert m.effects_["purchase:Channel"] == pytest.approx(CLV_BG["trans.Channel"], abs=0.02)
+    # measured: 0.0056 and 0.0035 apart (CLVTools stops elsewhere on the ridge)
+    assert m.effects_["purchase:Gender"] == pytest.approx(CLV_BG["trans.Gender"], abs=0.01)
+    assert m.effects_["purchase:Channel"] == pytest.approx(CLV_BG["trans.Channel"], abs=0.01)
     # the mean dropout probability a/(a+b) on the ridge matches CLVTools'
     p_ours = m.params_["a"] / (m.params_["a"] + m.params_["b"])
     p_clv = CLV_BG["a"] / (CLV_BG["a"] + CLV_BG["b"])
-    assert p_ours == pytest.approx(p_clv, rel=0.1)
+    assert p_ours == pytest.approx(p_clv, rel=0.02)        # measured 0.0086
 
 
 # ---- attributes from the log -------------------------------------------------------------
@@ -506,7 +507,7 @@ def test_fitted_loglik_is_the_likelihood_of_the_raw_rows(cls, params, kind):
                                    np.ascontiguousarray(F[:, cs.blocks["dropout"]].T),
                                    np.array(cs.effects["purchase"]),
                                    np.array(cs.effects["dropout"]), cs.ng)
-    assert ll == pytest.approx(m.log_likelihood_, abs=1e-6 * abs(ll))
+    assert ll == pytest.approx(m.log_likelihood_, rel=1e-12)      # the same evaluation
     row = m.summary.loc["purchase:member"]
     assert abs(row["coef"] - 0.5) < 4 * row["se"]
 

@@ -163,7 +163,8 @@ def test_read_csv_is_an_alias(files, reference):
     _same_log(tx, reference)
 
 
-@pytest.mark.parametrize("enc", ["utf-8", "utf-8-sig", "gb18030", "gbk", "utf-16"])
+@pytest.mark.parametrize("enc", ["utf-8", "utf-8-sig", "gb18030", "gbk", "utf-16",
+                                 "utf-16-le", "utf-16-be"])
 def test_detect_encoding(enc):
     text = "订单编号,买家ID,实付金额\nE1,00123,￥1,299.00\n" * 50
     got = sio.detect_encoding(text.encode(enc))
@@ -172,6 +173,16 @@ def test_detect_encoding(enc):
     data = text.encode(enc)
     cut = data[: len(data) // 2 + 1]
     assert sio.detect_encoding(cut, complete=False) == got
+
+
+@pytest.mark.parametrize("enc", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_reads_the_same_numbers(enc):
+    text = ("订单编号,买家ID,实付金额,付款时间\nE1,00123,\"￥1,299.00\",2024-03-01\n"
+            "E2,7,5.00,2024-03-02\nE3,00123,(12.50),2024-03-03\n")
+    tx = siyu.read_orders(io.BytesIO(text.encode(enc)), customer="买家ID", time="付款时间",
+                          amount="实付金额")
+    assert tx.customer_ids.tolist() == ["00123", "7"]
+    assert tx.summary()["revenue"].tolist() == [1286.5, 5.0]
 
 
 def test_detect_big5_with_charset_normalizer():

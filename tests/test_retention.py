@@ -219,9 +219,11 @@ def small_logs(draw):
 def test_property_retention_matches_oracle(log, by):
     df, end_off = log
     end = pd.Timestamp("2020-02-20") + pd.Timedelta(days=end_off)
-    if end < df["date"].min():
-        return
     tx = make_tx(df)
+    if end < df["date"].min():
+        with pytest.raises(ValueError, match="before the first purchase"):
+            tx.retention(days=[0, 1], end=end, by=by)
+        return
     days = [0, 1, 2, 5, 30, 64, 65, 100]
     br = [(0, 3), (4, 4), (5, 70)]
     if ref.first_purchase(df, end, by).empty:

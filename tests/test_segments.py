@@ -813,3 +813,24 @@ def test_segments_hypothesis_small_logs():
         np.testing.assert_array_equal(mg.matrix.to_numpy(), mat.to_numpy())
 
     check()
+
+
+def test_markov_clv_every_horizon_equals_the_explicit_sum():
+    """V = sum_{t<H} (P / (1+d))^t v by a plain loop, on both sides of the closed form used
+    for long horizons (H > 64), and the infinite horizon as the limit."""
+    P = np.array([[0.6, 0.3, 0.1], [0.2, 0.5, 0.3], [0.0, 0.1, 0.9]])
+    v = np.array([100.0, 40.0, 5.0])
+    d = 0.02
+    for H in (1, 2, 3, 64, 65, 66, 200):
+        want, term = np.zeros(3), v.copy()
+        for _ in range(H):
+            want += term
+            term = P @ term / (1 + d)
+        got = siyu.segments.markov_clv(P, v, discount_rate=d, horizon=H)
+        np.testing.assert_allclose(got.to_numpy(), want, rtol=1e-12, err_msg=str(H))
+    inf = siyu.segments.markov_clv(P, v, discount_rate=d, horizon=None).to_numpy()
+    want, term = np.zeros(3), v.copy()
+    for _ in range(5000):
+        want += term
+        term = P @ term / (1 + d)
+    np.testing.assert_allclose(inf, want, rtol=1e-12)

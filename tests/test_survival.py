@@ -221,3 +221,24 @@ def test_survival_bad_input():
         tx.survival().rmst(-1)
     with pytest.raises(ValueError, match="durations"):
         kaplan_meier(np.array([-1, 2]), np.array([1, 1]))
+
+
+def test_median_when_survival_reaches_exactly_one_half():
+    """The median is the first time with S(t) <= 0.5, as lifelines reports it: with two
+    customers, one churning at day 10 and one censored later, S(10) = 1/2 exactly, so
+    the median is 10 days (not inf), also per group; RMST(20) = 10 * 1 + 10 * 1/2."""
+    # a: last purchase 390 days before end -> churned at 10 days; b: 100 days -> censored
+    df = pd.DataFrame({"customer": ["a", "a", "b", "b"], "amount": 1.0,
+                       "channel": "wechat",
+                       "date": pd.to_datetime(["2023-01-01", "2023-01-11", "2023-01-01",
+                                               "2023-10-28"])})
+    tx = siyu.Transactions(df, customer="customer", time="date", amount="amount",
+                           channel="channel")
+    sc = tx.survival(churn_after=180, end="2024-02-05")
+    assert sc.durations["duration"].tolist() == [10, 400]
+    assert sc.durations["event"].tolist() == [1, 0]
+    assert sc.survival_at(10) == 0.5
+    assert sc.median_ == 10.0
+    assert sc.rmst(20) == pytest.approx(15.0, rel=1e-12)
+    by = tx.survival(churn_after=180, end="2024-02-05", by="channel")
+    assert by.median_.to_dict() == {"wechat": 10.0}
