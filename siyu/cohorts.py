@@ -453,32 +453,57 @@ def cohort_table(tx: "Transactions", period: str = "M", end: Any = None, by: str
         lo_day, _bitset_budget(tx.n_rows, k))
     sizes = np.bincount(cell_row[has], minlength=n_rows).astype(np.int64)
     keep = sizes > 0
+    row_group = np.repeat(np.arange(n_g, dtype=np.int64), n_c)[keep]
     row_cohort = np.tile(cohorts, n_g)[keep]
-    observed = (row_cohort[:, None] + np.arange(n_ages)[None, :]) <= end_per
+    glabels = None if acq.by_name is None else acq.group_labels[groups] if groups.size \
+        else acq.group_labels[:0]
+    return cohort_table_from_counts(
+        period=period, end_day=end_day, margin=margin, by=acq.by_name, group_labels=glabels,
+        row_group=row_group, row_cohort=row_cohort, sizes=sizes[keep], active=active[keep],
+        orders=orders[keep], revenue=None if revenue is None else revenue[keep],
+        n_excluded=acq.n_excluded, n_dropped=int(n_dropped))
 
-    labels = period_labels(cohorts, period)
-    if acq.by_name is None:
+
+def cohort_table_from_counts(*, period: str, end_day: int, margin: float | None, by: str | None,
+                             group_labels: pd.Index | None, row_group: np.ndarray,
+                             row_cohort: np.ndarray, sizes: np.ndarray, active: np.ndarray,
+                             orders: np.ndarray, revenue: np.ndarray | None, n_excluded: int,
+                             n_dropped: int) -> CohortTable:
+    """A :class:`CohortTable` from its counts (the last step of :func:`cohort_table`).
+
+    One row per (group, cohort) with at least one customer, sorted by group code then
+    cohort: ``row_group`` indexes ``group_labels`` (ignored without ``by``),
+    ``row_cohort`` is the siyu period index of the cohort.  ``active``, ``orders`` and
+    ``revenue`` are rows × ages (age 0 .. last age observed for the oldest cohort)
+    counts and sums with 0 in unobserved cells.  Partial results (e.g. of the
+    partitions of a Dask log) can be added up and passed here.
+    """
+    code = inp.PERIOD_CODES[period]
+    end_per = int(_core.period_index(np.array([end_day], dtype=np.int64), code)[0])
+    n_ages = int(active.shape[1]) if active.ndim == 2 else 0
+    row_cohort = np.asarray(row_cohort, dtype=np.int64)
+    observed = (row_cohort[:, None] + np.arange(n_ages)[None, :]) <= end_per
+    labels = period_labels(row_cohort, period)
+    if by is None:
         index: pd.Index = pd.PeriodIndex(labels, name="cohort")
-        index = index[keep[:n_c]] if n_c else index
     else:
-        glabels = acq.group_labels[groups] if groups.size else acq.group_labels[:0]
-        index = pd.MultiIndex.from_product([glabels, labels], names=[acq.by_name, "cohort"])
-        index = index[keep]
+        glab = group_labels[np.asarray(row_group, dtype=np.int64)]
+        index = pd.MultiIndex.from_arrays([glab, labels], names=[by, "cohort"])
     ages = pd.RangeIndex(n_ages, name="age")
 
-    attrs = {"period": period, "end": inp.day_to_timestamp(end_day), "by": acq.by_name}
+    attrs = {"period": period, "end": inp.day_to_timestamp(end_day), "by": by}
 
     def frame(a: np.ndarray) -> pd.DataFrame:
-        a = a[keep].astype(np.float64)
+        a = np.array(a, dtype=np.float64).reshape(len(index), n_ages)
         a[~observed] = np.nan
         out = pd.DataFrame(a, index=index, columns=ages)
         out.attrs.update(attrs)
         return out
 
     table = CohortTable(
-        period=period, end=inp.day_to_timestamp(end_day), margin=margin, by=acq.by_name,
-        sizes=pd.Series(sizes[keep], index=index, name="size"),
+        period=period, end=inp.day_to_timestamp(end_day), margin=margin, by=by,
+        sizes=pd.Series(np.asarray(sizes, dtype=np.int64), index=index, name="size"),
         active=frame(active), orders=frame(orders),
         revenue=None if revenue is None else frame(revenue),
-        observed=observed, n_excluded=acq.n_excluded, n_dropped=int(n_dropped))
+        observed=observed, n_excluded=int(n_excluded), n_dropped=int(n_dropped))
     return table

@@ -232,12 +232,22 @@ def retention(tx: "Transactions", kind: str = "n-day", days: Iterable[int] = ran
                                       first, compact, n_groups, _KINDS[kind], lo, hi,
                                       _bitset_budget(tx.n_rows, tx.n_customers))
     index = _group_index(acq, codes, inner)
-    e, r = elig.ravel(), ret.ravel()
+    return retention_table_from_counts(elig.ravel(), ret.ravel(), index, kind, end_day,
+                                       acq.by_name, acq.n_excluded)
+
+
+def retention_table_from_counts(eligible: np.ndarray, retained: np.ndarray, index: pd.Index,
+                                kind: str, end_day: int, by: str | None,
+                                n_excluded: int) -> RetentionTable:
+    """A :class:`RetentionTable` from eligible / retained counts per row of ``index``
+    (the last step of :func:`retention`; partial counts can be added up first)."""
+    e = np.asarray(eligible, dtype=np.int64)
+    r = np.asarray(retained, dtype=np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(e > 0, r / np.where(e > 0, e, 1), np.nan)
     table = pd.DataFrame({"eligible": e, "retained": r, "rate": rate}, index=index)
-    table.attrs.update(kind=kind, end=inp.day_to_timestamp(end_day), n_excluded=acq.n_excluded)
-    return RetentionTable(table, kind, inp.day_to_timestamp(end_day), acq.by_name)
+    table.attrs.update(kind=kind, end=inp.day_to_timestamp(end_day), n_excluded=int(n_excluded))
+    return RetentionTable(table, kind, inp.day_to_timestamp(end_day), by)
 
 
 # --------------------------------------------------------------------------- repurchase
@@ -366,14 +376,34 @@ def repurchase(tx: "Transactions", within: Iterable[int] = (30, 90, 180), end: A
         e = avail >= kk
         elig[:, j] = np.bincount(inv[e], minlength=n_rows)
         rep[:, j] = np.bincount(inv[e & (gap <= kk)], minlength=n_rows)
+    return repurchase_table_from_counts(uniq, elig, rep, ks_arr, codes, acq.group_labels,
+                                        period, end_day, acq.by_name)
+
+
+def repurchase_table_from_counts(rows: np.ndarray, eligible: np.ndarray, repurchased: np.ndarray,
+                                 within: np.ndarray, codes: np.ndarray,
+                                 group_labels: pd.Index | None, period: str, end_day: int,
+                                 by: str | None) -> RepurchaseTable:
+    """A :class:`RepurchaseTable` from counts (the last step of :func:`repurchase`).
+
+    ``rows`` is (n, 2): group code and cohort period index per cohort row, sorted;
+    ``eligible`` / ``repurchased`` are n × len(within) counts; ``codes`` the sorted
+    group codes present (``[0]`` without ``by``).  Partial counts can be added up first.
+    """
+    uniq = np.asarray(rows, dtype=np.int64).reshape(-1, 2)
+    elig = np.asarray(eligible, dtype=np.int64).reshape(uniq.shape[0], len(within))
+    rep = np.asarray(repurchased, dtype=np.int64).reshape(elig.shape)
+    ks_arr = np.asarray(within, dtype=np.int64)
+    codes = np.asarray(codes, dtype=np.int64)
+    n_rows = uniq.shape[0]
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(elig > 0, rep / np.maximum(elig, 1), np.nan)
     cohort_lab = period_labels(uniq[:, 1], period) if n_rows else period_labels(np.zeros(0, np.int64), period)
-    if acq.by_name is None:
+    if by is None:
         row_index: pd.Index = pd.PeriodIndex(cohort_lab, name="cohort")
     else:
-        row_index = pd.MultiIndex.from_arrays([acq.group_labels[uniq[:, 0]], cohort_lab],
-                                              names=[acq.by_name, "cohort"])
+        row_index = pd.MultiIndex.from_arrays([group_labels[uniq[:, 0]], cohort_lab],
+                                              names=[by, "cohort"])
     cols = pd.MultiIndex.from_product([["eligible", "repurchased", "rate"], ks_arr],
                                       names=["", "within"])
     by_cohort = pd.DataFrame(np.hstack([elig, rep, rate]), index=row_index, columns=cols)
@@ -381,7 +411,7 @@ def repurchase(tx: "Transactions", within: Iterable[int] = (30, 90, 180), end: A
         by_cohort[name] = by_cohort[name].astype(np.int64)
 
     # overall (per group)
-    if acq.by_name is None:
+    if by is None:
         oe, orp = elig.sum(axis=0)[None, :], rep.sum(axis=0)[None, :]
     else:
         gi = np.searchsorted(codes, uniq[:, 0]) if n_rows else np.zeros(0, np.int64)
@@ -390,13 +420,15 @@ def repurchase(tx: "Transactions", within: Iterable[int] = (30, 90, 180), end: A
         np.add.at(oe, gi, elig)
         np.add.at(orp, gi, rep)
     inner = pd.Index(ks_arr, name="within")
-    index = _group_index(acq, codes, inner)
+    if by is None:
+        index: pd.Index = inner
+    else:
+        index = pd.MultiIndex.from_product([group_labels[codes], inner], names=[by, "within"])
     oe, orp = oe.ravel(), orp.ravel()
     with np.errstate(invalid="ignore", divide="ignore"):
         orate = np.where(oe > 0, orp / np.maximum(oe, 1), np.nan)
     overall = pd.DataFrame({"eligible": oe, "repurchased": orp, "rate": orate}, index=index)
-    return RepurchaseTable(overall, by_cohort, ks_arr, period, inp.day_to_timestamp(end_day),
-                           acq.by_name)
+    return RepurchaseTable(overall, by_cohort, ks_arr, period, inp.day_to_timestamp(end_day), by)
 
 
 # --------------------------------------------------------------------------- gaps
