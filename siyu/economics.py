@@ -338,6 +338,32 @@ def _predicted(tx: "Transactions", ct: "CohortTable", models: tuple[Any, Any], h
     return ltv_out, orders_out
 
 
+def channel_totals(tx: "Transactions", end: Any, by: str) -> pd.DataFrame:
+    """Per acquisition channel (of the first purchase): ``customers``, ``repeat``
+    (customers with a repeat purchase), ``orders`` (purchase rows), ``revenue`` and
+    ``years`` (customer-years observed, each customer at least one day) up to ``end``
+    -- the sums behind :func:`compare_channels`.  A log with its own
+    ``channel_totals`` method (a ``siyu.dask.Transactions``) adds them over its parts.
+    """
+    if hasattr(tx, "channel_totals"):
+        return tx.channel_totals(end=end, by=by)
+    from siyu.cohorts import acquisition
+
+    s = tx.summary(end=end)
+    acq = acquisition(tx, inp.to_day(end, "end"), by)
+    grp = pd.Series(acq.group, index=tx.customer_ids).reindex(s.index).to_numpy()
+    lab = np.asarray(tx._log.channel_labels, dtype=object)[grp]
+    years = np.maximum(s["T"].to_numpy(dtype=float), 1.0) / 365.25
+    frame = pd.DataFrame({"ch": lab, "repeat": s["frequency"].to_numpy() > 0,
+                          "orders": s["n_orders"].to_numpy(),
+                          "revenue": s["revenue"].to_numpy() if "revenue" in s else np.nan,
+                          "years": years})
+    g = frame.groupby("ch", sort=False)
+    return pd.DataFrame({"customers": g.size(), "repeat": g["repeat"].sum(),
+                         "orders": g["orders"].sum(), "revenue": g["revenue"].sum(),
+                         "years": g["years"].sum()})
+
+
 def compare_channels(tx: "Transactions", by: str = "channel", spend: pd.DataFrame | None = None,
                      horizon: int = 12, reference: Any = None, margin: float = 1.0,
                      retention_ages: tuple[int, ...] = (1, 3, 6, 12)) -> pd.DataFrame:
@@ -402,23 +428,12 @@ def compare_channels(tx: "Transactions", by: str = "channel", spend: pd.DataFram
                          "siyu.Transactions and by= its name")
     level = ct.sizes.index.get_level_values(0)
     channels = pd.Index(pd.unique(level), name=ct.by)
-    s = tx.summary(end=ct.end)
-    from siyu.cohorts import acquisition
-
-    acq = acquisition(tx, inp.to_day(ct.end, "end"), ct.by)
-    grp = pd.Series(acq.group, index=tx.customer_ids).reindex(s.index).to_numpy()
-    lab = np.asarray(tx._log.channel_labels, dtype=object)[grp]
-    years = np.maximum(s["T"].to_numpy(dtype=float), 1.0) / 365.25
-    frame = pd.DataFrame({"ch": lab, "repeat": s["frequency"].to_numpy() > 0,
-                          "orders": s["n_orders"].to_numpy(),
-                          "revenue": s["revenue"].to_numpy() if "revenue" in s else np.nan,
-                          "years": years})
-    g = frame.groupby("ch", sort=False)
+    tot = channel_totals(tx, end=ct.end, by=ct.by).reindex(channels)
     out = pd.DataFrame(index=channels)
-    out["customers"] = g.size().reindex(channels).astype(np.int64)
-    out["repurchase_rate"] = g["repeat"].mean().reindex(channels)
-    out["annual_spend_per_customer"] = (g["revenue"].sum() / g["years"].sum()).reindex(channels)
-    out["orders_per_customer"] = g["orders"].mean().reindex(channels)
+    out["customers"] = tot["customers"].astype(np.int64)
+    out["repurchase_rate"] = tot["repeat"] / tot["customers"]
+    out["annual_spend_per_customer"] = tot["revenue"] / tot["years"]
+    out["orders_per_customer"] = tot["orders"] / tot["customers"]
     obs = ct._observed
     active = np.nan_to_num(ct.active.to_numpy(), nan=0.0)
     sizes = ct.sizes.to_numpy(dtype=float)

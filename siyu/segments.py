@@ -397,19 +397,33 @@ def stage_summary(data: Any, by: str | None = None, **kwargs: Any) -> pd.DataFra
     if not isinstance(key.dtype, pd.CategoricalDtype):
         key = key.astype("category")
     g = data.groupby(key, observed=False, sort=True)
-    n = g.size().astype(np.int64)
+    has_days = "days_since_last" in data.columns
+    return stage_summary_from_sums(
+        g.size(), g["revenue"].sum() if "revenue" in data.columns else None,
+        g["days_since_last"].sum() if has_days else None,
+        g["days_since_last"].count() if has_days else None, by, data.attrs)
+
+
+def stage_summary_from_sums(customers: pd.Series, revenue: pd.Series | None,
+                            days_sum: pd.Series | None, days_count: pd.Series | None,
+                            by: str, attrs: Mapping[str, Any]) -> pd.DataFrame:
+    """The :func:`stage_summary` table from per-stage customer counts and sums (its last
+    step; the sums of several parts of a frame can be added up first)."""
+    n = customers.astype(np.int64)
     total = int(n.sum())
     out = pd.DataFrame({"customers": n})
     out["share"] = n / total if total else np.nan
-    if "revenue" in data.columns:
-        rev = g["revenue"].sum().astype(float)
+    if revenue is not None:
+        rev = revenue.astype(float)
         out["revenue"] = rev
         tot = float(rev.sum())
         out["revenue_share"] = rev / tot if tot != 0 else np.nan
-    if "days_since_last" in data.columns:
-        out["mean_days_since_last"] = g["days_since_last"].mean().astype(float)
+    if days_sum is not None and days_count is not None:
+        cnt = days_count.astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["mean_days_since_last"] = np.where(cnt > 0, days_sum.astype(float) / cnt, np.nan)
     out.index.name = by
-    out.attrs.update(data.attrs)
+    out.attrs.update(attrs)
     return out
 
 

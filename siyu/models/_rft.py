@@ -7,12 +7,13 @@ from typing import Any
 import numpy as np
 
 from siyu.models._base import (PRED_COND, PRED_EXPECTED, PRED_PALIVE, BaseFitter, check_rft,
-                               rft_input, time_input, validate_pred)
+                               dask_aware, rft_input, time_input, validate_pred)
 
 
 class RFTModel(BaseFitter):
     """Base of the continuous-time models fitted on (frequency, recency, T)."""
 
+    @dask_aware
     def fit(self, frequency: Any, recency: Any = None, T: Any = None,
             weights: Any = None) -> "RFTModel":
         """Fit by maximum likelihood.
@@ -61,6 +62,7 @@ class RFTModel(BaseFitter):
             raise ValueError("t must be >= 0")
         return self._predict(PRED_EXPECTED, [t], ["t"])
 
+    @dask_aware
     def conditional_expected_purchases(self, t: Any, frequency: Any, recency: Any = None,
                                        T: Any = None) -> Any:
         """Expected repeat purchases in the next ``t`` time units given each customer's history.
@@ -73,6 +75,7 @@ class RFTModel(BaseFitter):
             raise ValueError("t must be >= 0")
         return self._predict(PRED_COND, [t, x, tx, T_], ["t", "frequency", "recency", "T"], idx)
 
+    @dask_aware
     def probability_alive(self, frequency: Any, recency: Any = None, T: Any = None) -> Any:
         """Probability that each customer is still active at the end of the observation."""
         x, tx, T_, idx = time_input(self, frequency, recency, T)

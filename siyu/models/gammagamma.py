@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from siyu.models._base import PRED_GG_VALUE, BaseFitter, _pick, as_float, check_integer
+from siyu.models._base import PRED_GG_VALUE, BaseFitter, _pick, as_float, check_integer, dask_aware
 
 
 class GammaGamma(BaseFitter):
@@ -34,6 +34,7 @@ class GammaGamma(BaseFitter):
     _param_names = ("p", "q", "gamma")
     _default_starts = ((0.0, 0.0, 0.0), (1.0, 1.0, 2.0), (2.0, 1.0, 3.0), (0.0, 2.0, 0.0))
 
+    @dask_aware
     def fit(self, frequency: Any, monetary_value: Any = None,
             weights: Any = None) -> "GammaGamma":
         """Fit by maximum likelihood; ``frequency`` may be a summary DataFrame with
@@ -69,18 +70,22 @@ class GammaGamma(BaseFitter):
             w = w[keep]
         if x.size == 0:
             raise ValueError("no customer with frequency > 0: Gamma-Gamma needs repeat buyers")
+        # weights count identical customers: the same warning and start as unweighted rows
         if x.size > 2 and np.std(x) > 0 and np.std(m) > 0:
-            c = float(np.corrcoef(x, m)[0, 1])
+            cov = np.cov(x, m, aweights=w)
+            c = float(cov[0, 1] / np.sqrt(cov[0, 0] * cov[1, 1]))
             if c > 0.3:
                 warnings.warn(f"frequency and monetary_value correlate ({c:.2f} > 0.3); the "
                               "Gamma-Gamma model assumes they are independent, so spend "
                               "predictions may be biased", UserWarning, stacklevel=2)
         self.unit = unit
-        mean_m = float(np.mean(m))
+        mean_m = float(np.average(m, weights=w)) if w is not None and w.sum() > 0 \
+            else float(np.mean(m))
         self._run_fit(np.ascontiguousarray(x), np.ascontiguousarray(m), None, w,
                       [2.0, 2.0, max(mean_m, 1e-6)])
         return self
 
+    @dask_aware
     def conditional_expected_average_value(self, frequency: Any,
                                            monetary_value: Any = None) -> Any:
         """E[mean transaction value | frequency, monetary_value]; for frequency 0 the

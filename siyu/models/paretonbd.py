@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from siyu.models._base import PRED_DERT, PRED_PMF, time_input, validate_pred
+from siyu.models._base import PRED_DERT, PRED_PMF, dask_aware, time_input, validate_pred
 from siyu.models._rft import RFTModel
 
 
@@ -36,6 +36,7 @@ class ParetoNBD(RFTModel):
     def _data_start(self, mean_x: float, mean_T: float) -> list[float]:
         return [1.0, max(mean_T / (mean_x + 0.1), 1e-3), 1.0, max(mean_T, 1e-3)]
 
+    @dask_aware
     def dert(self, discount_rate: float, frequency: Any, recency: Any = None,
              T: Any = None) -> Any:
         """Discounted expected residual transactions (Fader, Hardie & Lee 2005, "RFM and CLV").
