@@ -456,7 +456,8 @@ class _Report:
         tx, t = self.tx, self.t
         lc = self._lifecycle_frame
         n_buyers = len(lc)
-        repeat = float((lc["occasions"] >= 2).mean()) if n_buyers else float("nan")
+        repeat = (lc["occasions"] >= 2).mean() if n_buyers else float("nan")
+        repeat = float(repeat.compute() if hasattr(repeat, "compute") else repeat)  # Dask log
         kpis = [(t["rows"], _int(tx.n_rows)), (t["customers"], _int(tx.n_customers)),
                 (t["first_day"], str(tx.start.date())), (t["last_day"], str(tx.end.date())),
                 (t["repeat_share"], _pct(repeat))]
@@ -837,7 +838,7 @@ def build_report(tx: "Transactions", spend: pd.DataFrame | None = None, period: 
     """
     from siyu.transactions import Transactions
 
-    if not isinstance(tx, Transactions):
+    if not isinstance(tx, Transactions) and not type(tx).__module__.startswith("siyu.dask"):
         raise TypeError(f"tx must be a siyu.Transactions, got {type(tx).__name__}")
     if lang not in _TEXT:
         raise ValueError(f"unknown lang {lang!r}; use 'en' or 'zh'")

@@ -149,7 +149,9 @@ def _facts(part: _Part) -> dict[str, Any]:
 def _from_delayed(frames: list[Any], meta: pd.DataFrame) -> dd.DataFrame:
     """dd.from_delayed keeping pandas' dtypes (text stays ``object``, as on one machine)."""
     with dask.config.set({"dataframe.convert-string": False}):
-        return dd.from_delayed(frames, meta=meta, verify_meta=False)
+        out = dd.from_delayed(frames, meta=meta, verify_meta=False)
+    out.attrs = dict(meta.attrs)      # the settings (not per-partition counts), as on one machine
+    return out
 
 
 def _combine_all(combine: Callable[[Any, Any], Any], items: list[Any]) -> Any:
