@@ -91,12 +91,14 @@ def _add_neigh(a: tuple[np.ndarray, ...], b: tuple[np.ndarray, ...]) -> tuple[np
     return a[0] + b[0], a[1] + b[1], np.minimum(a[2], b[2])
 
 
-def select(reduce: Any, parts: Sequence[Any], ranks: Sequence[int]) -> np.ndarray:
+def select(reduce: Any, parts: Sequence[Any], ranks: Sequence[int],
+           n: int | None = None) -> np.ndarray:
     """Values at 0-based ``ranks`` of the sorted values of all ``parts``.
 
     ``parts`` are (persisted) Dask objects holding sorted float64 arrays; ``reduce(func,
     combine, *args)`` runs ``func(part, *args)`` on every part and combines the results
-    (a tree reduction on the cluster).
+    (a tree reduction on the cluster).  ``n``, the number of values when known, lets a
+    small total be gathered at once.
     """
     ranks = [int(r) for r in ranks]
     out = np.zeros(len(ranks))
@@ -104,7 +106,9 @@ def select(reduce: Any, parts: Sequence[Any], ranks: Sequence[int]) -> np.ndarra
         return out
     prefix = np.zeros(len(ranks), dtype=np.uint64)
     below = np.zeros(len(ranks), dtype=np.int64)
-    inside = np.full(len(ranks), np.iinfo(np.int64).max, dtype=np.int64)
+    # values in each target's current key range (all of them at first, when n is known)
+    inside = np.full(len(ranks), np.iinfo(np.int64).max if n is None else int(n),
+                     dtype=np.int64)
     bits = 0
     todo = np.ones(len(ranks), dtype=bool)
     while todo.any():
@@ -149,7 +153,7 @@ def thresholds(reduce: Any, parts: Sequence[Any], n: int, bins: int, ties: str) 
     if n == 0:
         return np.full(bins - 1, np.inf)
     pos = [(s * n) // bins for s in range(1, bins)]
-    vals = select(reduce, parts, pos)
+    vals = select(reduce, parts, pos, n)
     uq = np.unique(vals)
     less, equal, nxt = reduce(neighbourhood, _add_neigh, uq)
     u = np.empty(bins - 1)

@@ -652,9 +652,7 @@ class Transactions:
         self._probe.rfm(as_of=as_of, bins=bins, lang=lang, segment_map=segment_map, ties=ties)
         day = self._resolve(as_of, "as_of")
         vals = list(dask.persist(*[delayed(_rfm_values)(p, day) for p in self._parts]))
-        r_u, r_c = self._reduce(_value_counts, _add_counts, "R", parts=vals)
-        f_u, f_c = self._reduce(_value_counts, _add_counts, "F", parts=vals)
-        n = int(r_c.sum())
+        (r_u, r_c), (f_u, f_c), n = self._reduce(_value_counts, _add_counts, parts=vals)
         m_cut = None
         if self.has_amount:
             sorted_m = list(dask.persist(*[delayed(_sorted_revenue)(v) for v in vals]))
@@ -873,18 +871,25 @@ def _rfm_values(part: _Part, as_of: Any) -> pd.DataFrame:
     return lc.drop(columns=["stage", "last_purchase"])
 
 
-def _value_counts(vals: pd.DataFrame, which: str) -> tuple[np.ndarray, np.ndarray]:
-    v = -vals["days_since_last"].to_numpy(np.float64) if which == "R" \
-        else vals["occasions"].to_numpy(np.float64)
-    u, c = np.unique(v, return_counts=True)
-    return u, c.astype(np.int64)
+def _value_counts(vals: pd.DataFrame) -> tuple[Any, ...]:
+    """Value counts of the R quantity (-days since last) and of F (occasions), and n."""
+    out = []
+    for v in (-vals["days_since_last"].to_numpy(np.float64),
+              vals["occasions"].to_numpy(np.float64)):
+        u, c = np.unique(v, return_counts=True)
+        out.append((u, c.astype(np.int64)))
+    return out[0], out[1], len(vals)
 
 
-def _add_counts(a: tuple[np.ndarray, np.ndarray],
-                b: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def _add_count_pair(a: tuple[np.ndarray, np.ndarray],
+                    b: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     u, inv = np.unique(np.concatenate([a[0], b[0]]), return_inverse=True)
     c = np.bincount(inv.ravel(), weights=np.concatenate([a[1], b[1]]), minlength=u.size)
     return u, c.astype(np.int64)
+
+
+def _add_counts(a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[Any, ...]:
+    return _add_count_pair(a[0], b[0]), _add_count_pair(a[1], b[1]), a[2] + b[2]
 
 
 def _sorted_revenue(vals: pd.DataFrame) -> np.ndarray:
