@@ -378,7 +378,7 @@ def _load_cluster(args: argparse.Namespace) -> tuple[Any, Callable[[], None]]:
                 from None
     else:
         cluster = distributed.LocalCluster(n_workers=args.workers, threads_per_worker=1,
-                                           processes=True, dashboard_address=None,
+                                           processes=True, dashboard_address=":0",
                                            silence_logs=logging.ERROR)
         client = distributed.Client(cluster)
 

@@ -304,6 +304,28 @@ def _predicted(tx: "Transactions", ct: "CohortTable", models: tuple[Any, Any], h
                orders: np.ndarray, obs_periods: np.ndarray, complete: np.ndarray,
                ltv_h: np.ndarray, orders_pc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Observed margin to date plus model-predicted margin for the rest of the horizon."""
+    remaining = np.where(complete, 0, horizon - obs_periods).astype(np.int64)
+    clv_sum, purchases_sum = predicted_sums(tx, ct, models, remaining, period, margin,
+                                            discount_rate)
+    ltv_out, orders_out = ltv_h.copy(), orders_pc.copy()
+    sizes = ct.sizes.to_numpy(dtype=float)
+    for r in np.flatnonzero(~complete):
+        if not purchases_sum[1][r]:
+            continue
+        done = int(obs_periods[r]) - 1
+        ltv_out[r] = ltv_curve[r, done] + clv_sum[r] / sizes[r]
+        orders_out[r] = (orders[r, :done + 1].sum() + purchases_sum[0][r]) / sizes[r]
+    return ltv_out, orders_out
+
+
+def predicted_sums(tx: "Transactions", ct: "CohortTable", models: tuple[Any, Any],
+                   remaining: np.ndarray, period: str, margin: float,
+                   discount_rate: float) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Per row of ``ct``: the summed :func:`siyu.clv` of its customers over ``remaining``
+    periods (0: none), and (summed expected purchases, customers predicted).  A log with
+    its own ``predicted_sums`` method (a ``siyu.dask.Transactions``) adds its parts'."""
+    if hasattr(tx, "predicted_sums"):
+        return tx.predicted_sums(ct, models, remaining, period, margin, discount_rate)
     import siyu
 
     trans_model, spend_model = models
@@ -323,19 +345,18 @@ def _predicted(tx: "Transactions", ct: "CohortTable", models: tuple[Any, Any], h
     else:
         keys = coh
     pos = pd.Series(np.arange(len(ct.sizes)), index=ct.sizes.index).reindex(keys).to_numpy()
-    ltv_out, orders_out = ltv_h.copy(), orders_pc.copy()
-    sizes = ct.sizes.to_numpy(dtype=float)
-    for r in np.flatnonzero(~complete):
-        remaining = horizon - int(obs_periods[r])
+    n = len(ct.sizes)
+    clv_sum, exp_sum, count = np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64)
+    for r in np.flatnonzero(np.asarray(remaining) > 0):
         members = s[pos == r]
         if members.empty:
             continue
-        pred = siyu.clv(trans_model, spend_model, members, horizon=remaining * per, unit=unit,
-                        discount_rate=discount_rate, margin=margin)
-        done = int(obs_periods[r]) - 1
-        ltv_out[r] = ltv_curve[r, done] + pred["clv"].sum() / sizes[r]
-        orders_out[r] = (orders[r, :done + 1].sum() + pred["expected_purchases"].sum()) / sizes[r]
-    return ltv_out, orders_out
+        pred = siyu.clv(trans_model, spend_model, members, horizon=int(remaining[r]) * per,
+                        unit=unit, discount_rate=discount_rate, margin=margin)
+        clv_sum[r] = pred["clv"].sum()
+        exp_sum[r] = pred["expected_purchases"].sum()
+        count[r] = len(members)
+    return clv_sum, (exp_sum, count)
 
 
 def channel_totals(tx: "Transactions", end: Any, by: str) -> pd.DataFrame:

@@ -31,7 +31,7 @@ RTOL = 1e-9
 @pytest.fixture(scope="module")
 def client():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None, silence_logs=logging.ERROR) as cluster:
+                                  dashboard_address=":0", silence_logs=logging.ERROR) as cluster:
         with distributed.Client(cluster) as c:
             yield c
 
@@ -174,6 +174,15 @@ def test_random_log_uneven_and_empty_partitions(client):
     pd.testing.assert_frame_equal(siyu.unit_economics(tx, spend, by="channel", horizon=3),
                                   siyu.unit_economics(dtx, spend, by="channel", horizon=3),
                                   rtol=RTOL)
+    s = tx.summary(unit="W")
+    s = s[s["T"] > 0]
+    models = (siyu.BetaGeo(penalizer=0.01).fit(s),
+              siyu.GammaGamma(penalizer=0.01).fit(s[s["frequency"] > 0]))
+    pd.testing.assert_frame_equal(
+        siyu.unit_economics(tx, spend, horizon=18, ltv="predicted", models=models,
+                            by="channel", discount_rate=0.01),
+        siyu.unit_economics(dtx, spend, horizon=18, ltv="predicted", models=models,
+                            by="channel", discount_rate=0.01), rtol=RTOL)
     pd.testing.assert_frame_equal(siyu.compare_channels(tx, reference="公域", horizon=6),
                                   siyu.compare_channels(dtx, reference="公域", horizon=6),
                                   rtol=RTOL)

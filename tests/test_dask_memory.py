@@ -72,7 +72,7 @@ def small_cluster():
            "distributed.nanny.pre-spawn-environ": env}
     with dask.config.set(cfg):
         with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                      memory_limit=LIMIT, dashboard_address=None,
+                                      memory_limit=LIMIT, dashboard_address=":0",
                                       silence_logs=logging.ERROR) as cluster:
             with distributed.Client(cluster) as client:
                 yield client

@@ -698,6 +698,14 @@ class Transactions:
         end_ts = self._resolve(end)
         return self._reduce(_channel_totals, _add_frame, end_ts, by)
 
+    def predicted_sums(self, ct: _cohorts.CohortTable, models: tuple[Any, Any],
+                       remaining: np.ndarray, period: str, margin: float,
+                       discount_rate: float) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+        """:func:`siyu.economics.predicted_sums` added over partitions (the models and
+        the cohort table are broadcast)."""
+        return self._reduce(_predicted_sums, _add_nested, delayed(ct), delayed(models),
+                            remaining, period, margin, discount_rate)
+
 
 # --------------------------------------------------------------------------- partition tasks
 def _drop_attrs(out: pd.DataFrame, *names: str) -> pd.DataFrame:
@@ -961,6 +969,18 @@ def _migration_stages(part: _Part, period: str, segmentation: str, end: Any, bou
 
 def _channel_totals(part: _Part, end: Any, by: str) -> pd.DataFrame:
     return _economics.channel_totals(part, end=end, by=by)
+
+
+def _predicted_sums(part: _Part, ct: Any, models: Any, remaining: np.ndarray, period: str,
+                    margin: float, discount_rate: float) -> tuple[Any, ...]:
+    return _economics.predicted_sums(part, ct, models, remaining, period, margin,
+                                     discount_rate)
+
+
+def _add_nested(a: Any, b: Any) -> Any:
+    if isinstance(a, tuple):
+        return tuple(_add_nested(x, y) for x, y in zip(a, b))
+    return a + b
 
 
 # --------------------------------------------------------------------------- stage summary
