@@ -201,6 +201,9 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=None, help="folder of the generated data")
     ap.add_argument("--idiom-max-rows", type=int, default=None,
                     help="skip the idiom above this many rows (default: never skip)")
+    ap.add_argument("--shuffle", default=None, choices=("p2p", "tasks"),
+                    help="dask's shuffle method for both contenders (default: dask's own, "
+                         "p2p on a distributed cluster)")
     ap.add_argument("--quick", action="store_true", help="2M rows")
     args = ap.parse_args()
     rows = 2_000_000 if args.quick else args.rows
@@ -209,6 +212,7 @@ def main() -> int:
     rows = generate(folder, rows, files)
     workers = [int(w) for w in args.workers.split(",")]
     nparts = max(files, 2 * max(workers))
+    print(f"shuffle method: {args.shuffle or 'dask default (p2p)'}")
     print(f"log: {rows:,} rows, {files} Parquet files, "
           f"{nparts} partitions; cores {os.cpu_count()}; load avg "
           f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -216,7 +220,10 @@ def main() -> int:
     ok = True
     for w in workers:
         env = dict(dask.config.get("distributed.nanny.pre-spawn-environ"), MALLOC_ARENA_MAX="2")
-        with dask.config.set({"distributed.nanny.pre-spawn-environ": env}), \
+        cfg = {"distributed.nanny.pre-spawn-environ": env}
+        if args.shuffle:
+            cfg["dataframe.shuffle.method"] = args.shuffle
+        with dask.config.set(cfg), \
                 distributed.LocalCluster(n_workers=w, threads_per_worker=1, processes=True,
                                          dashboard_address=":0",
                                          silence_logs=logging.ERROR) as cluster, \

@@ -456,3 +456,20 @@ def test_select_returns_exact_order_statistics():
     ranks = [0, 1, 17, 1500, 2999, 3200, v.size - 1]
     got = _select.select(_local_reduce(parts), parts, ranks)
     np.testing.assert_array_equal(got, np.sort(v)[ranks])
+
+
+def test_order_columns_pass_through_or_are_refused(client):
+    import inspect
+
+    df = random_log(8, n_rows=400, n_cust=50)
+    # line items: pairs of a customer's rows share an order id
+    df["order_id"] = df["user"] + "-" + (df.groupby("user").cumcount() // 2).astype(str)
+    kw = dict(customer="user", time="paid", amount="amount", order="order_id")
+    if "order" not in inspect.signature(siyu.Transactions).parameters:
+        with pytest.raises(TypeError, match="does not accept order="):
+            siyu.dask.Transactions(dd.from_pandas(df, npartitions=2), **kw)
+        return
+    tx = siyu.Transactions(df, **kw)                      # once order semantics exist
+    dtx = siyu.dask.Transactions(dd.from_pandas(df, npartitions=2), npartitions=3, **kw)
+    same_frame(tx.summary(), dtx.summary())
+    same_cohorts(tx.cohorts(), dtx.cohorts())

@@ -69,19 +69,13 @@ def _collapse(df: pd.DataFrame, cols: list[str], weights: str | None,
     return out, df.attrs.get("unit")
 
 
-def _add_collapsed(a: tuple[pd.DataFrame, Any], b: tuple[pd.DataFrame, Any]
-                   ) -> tuple[pd.DataFrame, Any]:
-    cols = [c for c in a[0].columns if c != "weights"]
-    both = pd.concat([a[0], b[0]], ignore_index=True)
+def _add_collapsed(items: list[tuple[pd.DataFrame, Any]]) -> tuple[pd.DataFrame, Any]:
+    """Distinct rows of several collapsed pieces, with their counts added (one group-by)."""
+    cols = [c for c in items[0][0].columns if c != "weights"]
+    both = pd.concat([f for f, _ in items], ignore_index=True)
     out = both.groupby(cols, sort=False, dropna=False, as_index=False)["weights"].sum()
-    return out, a[1] if a[1] is not None else b[1]
-
-
-def _combine_all(combine: Callable[[Any, Any], Any], items: list[Any]) -> Any:
-    out = items[0]
-    for x in items[1:]:
-        out = combine(out, x)
-    return out
+    units = [u for _, u in items if u is not None]
+    return out, units[0] if units else None
 
 
 def collapse(frame: dd.DataFrame, cols: list[str], weights: str | None = None,
@@ -90,7 +84,7 @@ def collapse(frame: dd.DataFrame, cols: list[str], weights: str | None = None,
     (customers per row); ``attrs["unit"]`` from the partitions."""
     pieces = [delayed(_collapse)(p, cols, weights, repeat_only) for p in frame.to_delayed()]
     while len(pieces) > 1:
-        pieces = [delayed(_combine_all)(_add_collapsed, pieces[i:i + _SPLIT_EVERY])
+        pieces = [delayed(_add_collapsed)(pieces[i:i + _SPLIT_EVERY])
                   for i in range(0, len(pieces), _SPLIT_EVERY)]
     out, unit = dask.compute(pieces[0])[0]
     out.attrs["unit"] = unit

@@ -124,10 +124,25 @@ def _as_object(s: pd.Series) -> pd.Series:
     return s.astype(object) if isinstance(s.dtype, pd.StringDtype) else s
 
 
+def _pin_threads() -> None:
+    """On a distributed worker, let siyu's C kernels use no more threads than the worker
+    runs tasks with (several worker processes per machine would oversubscribe it)."""
+    try:
+        from distributed import get_worker
+
+        n = int(get_worker().state.nthreads)
+    except (ImportError, ValueError, AttributeError):
+        return
+    if _core.get_num_threads() > n:
+        _core.set_num_threads(n)
+
+
 def _build(df: pd.DataFrame, spec: _Spec) -> _Part:
     """The C log of one shuffled partition, with the facts the caller needs."""
+    _pin_threads()
     c = spec.columns
-    df = pd.DataFrame({k: _as_object(v) for k, v in df.items()})
+    if any(isinstance(v.dtype, pd.StringDtype) for _, v in df.items()):
+        df = pd.DataFrame({k: _as_object(v) for k, v in df.items()})
     day = df[c["time"]].to_numpy(dtype=np.int64).view("datetime64[D]")
     kwargs = {k: v for k, v in c.items() if k not in ("customer", "time")}
     kwargs.setdefault("amount", None)
@@ -446,7 +461,7 @@ class Transactions:
     @property
     def customer_ids(self) -> dd.Series:
         """The distinct customer ids, as a Dask Series (each partition sorted)."""
-        return self._frame(_ids)["customer"]
+        return self._frame(_ids)[self._spec.columns["customer"]]
 
     def __len__(self) -> int:
         return self.n_rows
@@ -620,7 +635,7 @@ class Transactions:
         Roster ids absent from the log form one extra partition of potential customers.
         ``attrs`` keep ``as_of``, ``lang``, ``n_roster`` and ``segmentation``.
         """
-        check = self._probe.value_tiers(as_of=as_of, roster=None, lang=lang)
+        self._probe.value_tiers(as_of=as_of, roster=None, lang=lang)
         day = self._resolve(as_of, "as_of")
         if roster is None:
             return self._frame(_value_tiers, day, None, lang, 0)
@@ -635,7 +650,6 @@ class Transactions:
                           f"differ ({ids.dtype} vs {self._empty._log.ids.dtype}); check that "
                           "the roster holds the same ids (and id type) as the customer column",
                           UserWarning, stacklevel=2)
-        del check
         n_roster = int(len(ids))
         meta = _value_tiers(self._empty, day, None, lang, n_roster)
         frames = [delayed(_value_tiers)(p, day, rid, lang, n_roster) for p in self._parts]
@@ -720,7 +734,8 @@ def _drop_attrs(out: pd.DataFrame, *names: str) -> pd.DataFrame:
 
 
 def _ids(part: _Part) -> pd.DataFrame:
-    return pd.DataFrame({"customer": part.customer_ids})
+    ids = part.customer_ids
+    return pd.DataFrame({ids.name: ids}, index=pd.RangeIndex(len(ids)))
 
 
 def _summary(part: _Part, end: Any, freq: str, unit: str | None,
