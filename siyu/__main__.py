@@ -610,6 +610,71 @@ def _add_report_args(rep: argparse.ArgumentParser) -> None:
 
 def _add_cluster_args(rep: argparse.ArgumentParser) -> None:
     """Running the report on a Dask cluster."""
+    grp = rep.add_argument_group("on a Dask cluster (pip install \"siyu[dask]\")")
+    where = grp.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run on the Dask cluster whose scheduler is at ADDRESS (e.g. "
+                            "tcp://10.0.0.5:8786); INPUT may then be a folder or glob of "
+                            "Parquet / CSV files the workers can read")
+    where.add_argument("--workers", type=int, metavar="N",
+                       help="start a local Dask cluster of N worker processes (one thread "
+                            "each) and run on it; INPUT may be a folder or glob")
+    grp.add_argument("--partitions", type=int, metavar="N",
+                     help="partitions of the log after its shuffle by customer (default: as "
+                          "many as the input has)")
+
+
+def _wants_cluster(args: argparse.Namespace) -> bool:
+    """Whether --scheduler or --workers asks for the Dask path."""
+    return getattr(args, "scheduler", None) is not None or \
+        getattr(args, "workers", None) is not None
+
+
+def _load_cluster(args: argparse.Namespace) -> tuple[Any, Callable[[], None]]:
+    """INPUT as a ``siyu.dask.Transactions`` on the cluster that --scheduler / --workers
+    asks for.  Returns the log and a function closing the client (and a local cluster)."""
+    import glob
+    import logging
+
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers {args.workers} must be a number of worker processes >= 1")
+    if getattr(args, "partitions", None) is not None and args.partitions < 1:
+        raise UsageError(f"--partitions {args.partitions} must be >= 1")
+    path = args.input
+    if "://" not in path and not glob.has_magic(path) and not os.path.exists(path):
+        raise UsageError(f"input {path!r} not found")
+    try:
+        import distributed
+        import siyu.dask
+    except ImportError:
+        raise UsageError("running on a cluster needs Dask: pip install \"siyu[dask]\"") from None
+    cluster = None
+    if args.scheduler is not None:
+        try:
+            client = distributed.Client(args.scheduler, timeout="15s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise UsageError(f"--scheduler {args.scheduler}: cannot connect ({_one_line(exc)})") \
+                from None
+    else:
+        cluster = distributed.LocalCluster(n_workers=args.workers, threads_per_worker=1,
+                                           processes=True, dashboard_address=":0",
+                                           silence_logs=logging.ERROR)
+        client = distributed.Client(cluster)
+
+    def close() -> None:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+    try:
+        tx = siyu.dask.Transactions(path, customer=args.customer, time=args.time,
+                                    amount=args.amount, channel=args.channel,
+                                    member=args.member, tz=args.tz,
+                                    npartitions=getattr(args, "partitions", None))
+    except BaseException:
+        close()
+        raise
+    return tx, close
 
 
 def _one_line(exc: BaseException) -> str:

@@ -392,6 +392,36 @@ def _predicted(tx: "Transactions", ct: "CohortTable", models: tuple[Any, Any], h
     """Observed margin (and orders) through ``end`` plus the model's prediction for the
     rest of each incomplete cohort's horizon, from the day after ``end`` to the day the
     horizon ends."""
+    end_day = inp.to_day(ct.end, "end")
+    cohort_index = ct.sizes.index.get_level_values(-1) if ct.by else ct.sizes.index
+    remaining = np.zeros(len(ct.sizes))
+    for r in np.flatnonzero(~complete):
+        start = inp.to_day(cohort_index[r].start_time, "cohort")
+        horizon_end = per.period_start_day(
+            per.period_of(start, period) + horizon, period)      # first day after the horizon
+        remaining[r] = max(horizon_end - (end_day + 1), 0) / _PERIOD_DAYS[period]
+    clv_sum, (exp_sum, _) = predicted_sums(tx, ct, models, remaining, period, margin,
+                                           discount_rate)
+    ltv_out, orders_out = ltv_h.copy(), orders_pc.copy()
+    sizes = ct.sizes.to_numpy(dtype=float)
+    for r in np.flatnonzero(~complete):
+        done = int(obs_all[r]) - 1
+        observed_value = ltv_curve[r, done] if done >= 0 else 0.0
+        ltv_out[r] = observed_value + clv_sum[r] / sizes[r]
+        orders_out[r] = (orders[r, :done + 1].sum() + exp_sum[r]) / sizes[r]
+    return ltv_out, orders_out
+
+
+def predicted_sums(tx: "Transactions", ct: "CohortTable", models: tuple[Any, Any],
+                   remaining: np.ndarray, period: str, margin: float,
+                   discount_rate: float) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Per row of ``ct``: the summed :func:`siyu.clv` of its customers over ``remaining``
+    periods (fractional; 0: none), and (summed expected purchases, customers predicted).
+    Customers are assigned to rows by the cohort table's own rule (``ct.existing_before``
+    included).  A log with its own ``predicted_sums`` method (a ``siyu.dask.Transactions``)
+    adds its parts'."""
+    if hasattr(tx, "predicted_sums"):
+        return tx.predicted_sums(ct, models, remaining, period, margin, discount_rate)
     from siyu.models import clv
 
     trans_model, spend_model = models
@@ -413,26 +443,18 @@ def _predicted(tx: "Transactions", ct: "CohortTable", models: tuple[Any, Any], h
         keys = coh
     pos = pd.Series(np.arange(len(ct.sizes)), index=ct.sizes.index).reindex(keys).to_numpy()
     pos = np.where(cper >= 0, pos, np.nan)
-    ltv_out, orders_out = ltv_h.copy(), orders_pc.copy()
-    sizes = ct.sizes.to_numpy(dtype=float)
-    cohort_index = ct.sizes.index.get_level_values(-1) if ct.by else ct.sizes.index
-    for r in np.flatnonzero(~complete):
-        start = inp.to_day(cohort_index[r].start_time, "cohort")
-        horizon_end = per.period_start_day(
-            per.period_of(start, period) + horizon, period)      # first day after the horizon
-        remaining = max(horizon_end - (end_day + 1), 0) / _PERIOD_DAYS[period]
+    n = len(ct.sizes)
+    clv_sum, exp_sum, count = np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64)
+    for r in np.flatnonzero(np.asarray(remaining) > 0):
         members = s[pos == r]
-        done = int(obs_all[r]) - 1
-        observed_value = ltv_curve[r, done] if done >= 0 else 0.0
-        observed_orders = orders[r, :done + 1].sum()
-        if members.empty or remaining <= 0:
-            ltv_out[r], orders_out[r] = observed_value, observed_orders / sizes[r]
+        if members.empty:
             continue
-        pred = clv(trans_model, spend_model, members, horizon=remaining, unit=period,
+        pred = clv(trans_model, spend_model, members, horizon=float(remaining[r]), unit=period,
                    discount_rate=discount_rate, margin=margin)
-        ltv_out[r] = observed_value + pred["clv"].sum() / sizes[r]
-        orders_out[r] = (observed_orders + pred["expected_purchases"].sum()) / sizes[r]
-    return ltv_out, orders_out
+        clv_sum[r] = pred["clv"].sum()
+        exp_sum[r] = pred["expected_purchases"].sum()
+        count[r] = len(members)
+    return clv_sum, (exp_sum, count)
 
 
 def channel_totals(tx: "Transactions", end: Any, by: str,

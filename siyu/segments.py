@@ -123,20 +123,14 @@ def _check_bounds(bounds: Any) -> tuple[int, int]:
 
 def _as_of_day(tx: "Transactions", as_of: Any) -> int:
     """Resolve ``as_of`` to a day; before the first row of the log is an error."""
-    log = tx._log
-    if as_of is None:
-        if not tx.n_rows:
-            raise ValueError("the log is empty; pass as_of= explicitly")
-        return int(log.day.max())
-    try:
-        d = inp.to_day(as_of, "as_of")
-    except ValueError as exc:
-        raise ValueError(f"{exc}; pass a date such as '2024-06-30' or a pandas "
-                         "Timestamp") from None
-    if tx.n_rows and d < int(log.day.min()):
-        raise ValueError(f"as_of={inp.day_to_timestamp(d).date()} is before the first purchase "
-                         f"in the log ({tx.start.date()}); choose a later as_of")
-    return d
+    if as_of is not None:
+        try:
+            inp.to_day(as_of, "as_of")
+        except ValueError as exc:
+            raise ValueError(f"{exc}; pass a date such as '2024-06-30' or a pandas "
+                             "Timestamp") from None
+    # the range check (and the default) is the log's own, as for end=
+    return tx._end_day(as_of, "as_of")
 
 
 def _sweep(tx: "Transactions", ends: Any, mode: int, bounds: Sequence[int] = (),
@@ -406,6 +400,11 @@ def stage_summary(data: Any, by: str | None = None, **kwargs: Any) -> pd.DataFra
     """
     from siyu.transactions import Transactions
 
+    if type(data).__module__.split(".")[0] == "dask" or \
+            type(data).__module__.startswith("siyu.dask"):
+        from siyu.dask import stage_summary as distributed_stage_summary   # optional extra
+
+        return distributed_stage_summary(data, by=by, **kwargs)
     if isinstance(data, Transactions):
         data = lifecycle(data, **kwargs)
     elif kwargs:
@@ -427,19 +426,33 @@ def stage_summary(data: Any, by: str | None = None, **kwargs: Any) -> pd.DataFra
     if not isinstance(key.dtype, pd.CategoricalDtype):
         key = key.astype("category")
     g = data.groupby(key, observed=False, sort=True)
-    n = g.size().astype(np.int64)
+    has_days = "days_since_last" in data.columns
+    return stage_summary_from_sums(
+        g.size(), g["revenue"].sum() if "revenue" in data.columns else None,
+        g["days_since_last"].sum() if has_days else None,
+        g["days_since_last"].count() if has_days else None, by, data.attrs)
+
+
+def stage_summary_from_sums(customers: pd.Series, revenue: pd.Series | None,
+                            days_sum: pd.Series | None, days_count: pd.Series | None,
+                            by: str, attrs: Mapping[str, Any]) -> pd.DataFrame:
+    """The :func:`stage_summary` table from per-stage customer counts and sums (its last
+    step; the sums of several parts of a frame can be added up first)."""
+    n = customers.astype(np.int64)
     total = int(n.sum())
     out = pd.DataFrame({"customers": n})
     out["share"] = n / total if total else np.nan
-    if "revenue" in data.columns:
-        rev = g["revenue"].sum().astype(float)
+    if revenue is not None:
+        rev = revenue.astype(float)
         out["revenue"] = rev
         tot = float(rev.sum())
         out["revenue_share"] = rev / tot if tot != 0 else np.nan
-    if "days_since_last" in data.columns:
-        out["mean_days_since_last"] = g["days_since_last"].mean().astype(float)
+    if days_sum is not None and days_count is not None:
+        cnt = days_count.astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["mean_days_since_last"] = np.where(cnt > 0, days_sum.astype(float) / cnt, np.nan)
     out.index.name = by
-    out.attrs.update(data.attrs)
+    out.attrs.update(attrs)
     return out
 
 
@@ -620,23 +633,38 @@ def rfm(tx: "Transactions", as_of: Any = None, bins: int = 5, lang: str = "en",
     dsl = (day - lday[keep]).astype(np.int64)
     freq = occ[keep]
     t = _TIES[ties]
-    r = _core.quantile_scores(-dsl.astype(np.float64), bins, t)
-    f = _core.quantile_scores(freq.astype(np.float64), bins, t)
-    cols: dict[str, Any] = {"days_since_last": dsl, "occasions": freq}
-    scores = [r, f]
+    scores = [_core.quantile_scores(-dsl.astype(np.float64), bins, t),
+              _core.quantile_scores(freq.astype(np.float64), bins, t)]
     if tx.has_amount:
         # ranked at micro-unit precision: equal money totals tie whatever the
         # floating-point summation order made of their last bits
-        m = _core.quantile_scores(np.round(rev[keep], 6), bins, t)
-        cols["revenue"] = rev[keep]
-        scores.append(m)
+        scores.append(_core.quantile_scores(np.round(rev[keep], 6), bins, t))
+    return rfm_from_scores(tx._log.ids[keep], dsl, freq, rev[keep] if tx.has_amount else None,
+                           scores, as_of_day=day, bins=bins, lang=lang,
+                           segment_map=segment_map, ties=ties,
+                           n_excluded=int((~keep).sum()))
+
+
+def rfm_from_scores(ids: pd.Index, days_since_last: np.ndarray, occasions: np.ndarray,
+                    revenue: np.ndarray | None, scores: Sequence[np.ndarray], *,
+                    as_of_day: int, bins: int, lang: str, segment_map: Any, ties: str,
+                    n_excluded: int) -> pd.DataFrame:
+    """The :func:`rfm` table from each customer's values and R, F (, M) scores (its last
+    step; the scores may come from the whole log when ``ids`` is one part of it)."""
+    scores = [np.asarray(sc, dtype=np.int64) for sc in scores]
+    r, f = scores[0], scores[1]
+    n = len(ids)
+    cols: dict[str, Any] = {"days_since_last": np.asarray(days_since_last, dtype=np.int64),
+                            "occasions": occasions}
+    if revenue is not None:
+        cols["revenue"] = revenue
     cols["R"] = r
     cols["F"] = f
-    if tx.has_amount:
+    if revenue is not None:
         cols["M"] = scores[2]
     sep = "" if bins <= 9 else "-"
     # rfm_code: format each distinct score combination once
-    flat = np.zeros(int(keep.sum()), dtype=np.int64)
+    flat = np.zeros(n, dtype=np.int64)
     for sc in scores:
         flat = flat * bins + (sc - 1)
     uniq, inv = np.unique(flat, return_inverse=True)
@@ -648,14 +676,13 @@ def rfm(tx: "Transactions", as_of: Any = None, bins: int = 5, lang: str = "en",
     labels_u = np.array([sep.join(str(int(d[i])) for d in reversed(digits))
                          for i in range(uniq.size)], dtype=object)
     cols["rfm_code"] = labels_u[inv.reshape(-1)] if uniq.size else np.zeros(0, dtype=object)
-    cols["rfm_score"] = np.sum(scores, axis=0) if keep.any() else np.zeros(0, np.int64)
+    cols["rfm_score"] = np.sum(scores, axis=0) if n else np.zeros(0, np.int64)
     table, names = _segment_table(segment_map, bins, lang)
-    seg = table[r - 1, f - 1] if keep.any() else np.zeros(0, np.int64)
+    seg = table[r - 1, f - 1] if n else np.zeros(0, np.int64)
     cols["segment"] = _categorical(seg, names)
-    out = pd.DataFrame(cols, index=tx._log.ids[keep])
-    out.attrs.update(segmentation="rfm", scheme="scores", as_of=inp.day_to_timestamp(day),
-                     bins=bins, ties=ties,
-                     lang=lang, n_excluded=int((~keep).sum()))
+    out = pd.DataFrame(cols, index=ids)
+    out.attrs.update(segmentation="rfm", scheme="scores", as_of=inp.day_to_timestamp(as_of_day),
+                     bins=bins, ties=ties, lang=lang, n_excluded=int(n_excluded))
     return out
 
 
@@ -873,13 +900,40 @@ def migration(tx: "Transactions", period: str = "M", segmentation: str = "lifecy
     s = len(labels)
     counts3 = _core.segment_transitions(codes, s)                  # (m-1, s, s)
     seen = (codes >= 0).any(axis=0)
-    dates = pd.DatetimeIndex(inp.days_to_dates(ends), name="period_end")
-    cats = pd.CategoricalIndex(list(labels), categories=list(labels), ordered=True)
     sub = codes[:, seen]
+    ent = np.zeros((m, s), dtype=np.int64)
+    if m and codes.shape[1]:
+        # a customer's entry: present at snapshot j and absent at j - 1 (or j == 0)
+        fresh = codes >= 0
+        fresh[1:] &= codes[:-1] < 0
+        j, c = np.nonzero(fresh)
+        ent = np.bincount(j * s + codes[j, c], minlength=m * s).reshape(m, s)
+    dates = pd.DatetimeIndex(inp.days_to_dates(ends), name="period_end")
     sdt = pd.CategoricalDtype(list(labels), ordered=True)
     stages = pd.DataFrame({j: pd.Categorical.from_codes(sub[j], dtype=sdt) for j in range(m)},
                           index=tx._log.ids[seen])
     stages.columns = dates
+    attrs = dict(period=code, segmentation=segmentation, end=inp.day_to_timestamp(end_day),
+                 bounds=b if b else None, lang=lang, n_excluded=int((~seen).sum()))
+    return migration_from_counts(stages, counts3, ent, ends, labels, attrs)
+
+
+def migration_from_counts(stages: Any, transitions: np.ndarray, entries: np.ndarray,
+                          ends: np.ndarray, labels: Sequence[str],
+                          attrs: dict[str, Any]) -> Migration:
+    """A :class:`Migration` from its counts (the last step of :func:`migration`).
+
+    ``transitions`` is (m − 1, s, s) counts between consecutive period ends ``ends``
+    (m day numbers), ``entries`` (m, s) counts of customers first seen at each end,
+    ``stages`` the per-customer stage frame; counts of several parts of a log can be
+    added up first.
+    """
+    counts3 = np.asarray(transitions, dtype=np.int64)
+    ent = np.asarray(entries, dtype=np.int64)
+    s = len(labels)
+    dates = pd.DatetimeIndex(inp.days_to_dates(np.asarray(ends, dtype=np.int64)),
+                             name="period_end")
+    cats = pd.CategoricalIndex(list(labels), categories=list(labels), ordered=True)
     trans_dates = dates[1:]
     mi = pd.MultiIndex.from_product([trans_dates, cats], names=["period_end", "from"])
     counts = pd.DataFrame(counts3.reshape(-1, s), index=mi,
@@ -889,20 +943,12 @@ def migration(tx: "Transactions", period: str = "M", segmentation: str = "lifecy
     probabilities = pd.DataFrame(_row_normalise(total), index=matrix.index, columns=matrix.columns)
     period_probabilities = pd.DataFrame(_row_normalise(counts3).reshape(-1, s), index=mi,
                                         columns=counts.columns)
-    ent = np.zeros((m, s), dtype=np.int64)
-    if m and codes.shape[1]:
-        # a customer's entry: present at snapshot j and absent at j - 1 (or j == 0)
-        fresh = codes >= 0
-        fresh[1:] &= codes[:-1] < 0
-        j, c = np.nonzero(fresh)
-        ent = np.bincount(j * s + codes[j, c], minlength=m * s).reshape(m, s)
-    entries = pd.DataFrame(ent, index=dates, columns=cats.rename("stage"))
-    attrs = dict(period=code, segmentation=segmentation, end=inp.day_to_timestamp(end_day),
-                 bounds=b if b else None, lang=lang, n_excluded=int((~seen).sum()))
-    for frame in (stages, counts, matrix, probabilities, period_probabilities, entries):
-        frame.attrs.update(attrs)
+    entries_df = pd.DataFrame(ent, index=dates, columns=cats.rename("stage"))
+    for frame in (stages, counts, matrix, probabilities, period_probabilities, entries_df):
+        if isinstance(frame, pd.DataFrame):      # stages of a Dask log stay lazy
+            frame.attrs.update(attrs)
     return Migration(stages=stages, counts=counts, matrix=matrix, probabilities=probabilities,
-                     period_probabilities=period_probabilities, entries=entries,
+                     period_probabilities=period_probabilities, entries=entries_df,
                      period_ends=dates, attrs=attrs)
 
 

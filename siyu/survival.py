@@ -49,7 +49,41 @@ def kaplan_meier(duration: np.ndarray, event: np.ndarray, alpha: float = 0.05) -
         return pd.DataFrame({c: np.zeros(0, dtype=np.int64 if c in _COLUMNS[:4] else float)
                              for c in _COLUMNS})
     tmax = int(duration.max())
-    events, censored, at_risk, surv, var_sum = _core.survival_km(duration, event, tmax)
+    return _km_frame(*_core.survival_km(duration, event, tmax), alpha)
+
+
+def kaplan_meier_from_counts(time: np.ndarray, events: np.ndarray, censored: np.ndarray,
+                             alpha: float = 0.05) -> pd.DataFrame:
+    """:func:`kaplan_meier` from event and censoring counts per integer time (days).
+
+    ``time`` holds distinct times >= 0 (any order); ``events`` / ``censored`` the number
+    of customers churning / censored at each.  Counts of several parts of a log can be
+    added up first: the result equals :func:`kaplan_meier` of all their durations (the
+    same product-limit arithmetic, in the same order).
+    """
+    time = np.asarray(time, dtype=np.int64)
+    if time.size == 0 or int(np.sum(events) + np.sum(censored)) == 0:
+        return kaplan_meier(np.zeros(0, np.int64), np.zeros(0, np.int64), alpha)
+    if time.min() < 0:
+        raise ValueError("durations must be >= 0 days")
+    tmax = int(time.max())
+    ev = np.zeros(tmax + 1, dtype=np.int64)
+    ce = np.zeros(tmax + 1, dtype=np.int64)
+    np.add.at(ev, time, np.asarray(events, dtype=np.int64))
+    np.add.at(ce, time, np.asarray(censored, dtype=np.int64))
+    n = int(ev.sum() + ce.sum())
+    at_risk = n - np.concatenate([[0], np.cumsum(ev + ce)[:-1]])
+    hit = ev > 0
+    risk_f = at_risk.astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(hit, 1.0 - ev / risk_f, 1.0)
+        term = np.where(hit & (at_risk > ev),
+                        ev / (risk_f * (at_risk - ev).astype(np.float64)), 0.0)
+    return _km_frame(ev, ce, at_risk, np.cumprod(factor), np.cumsum(term), alpha)
+
+
+def _km_frame(events: np.ndarray, censored: np.ndarray, at_risk: np.ndarray, surv: np.ndarray,
+              var_sum: np.ndarray, alpha: float) -> pd.DataFrame:
     keep = (events + censored) > 0
     keep[0] = True
     t = np.flatnonzero(keep)

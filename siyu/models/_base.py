@@ -2,6 +2,7 @@
 summaries, JSON round-trips."""
 from __future__ import annotations
 
+import functools
 import json
 import math
 import warnings
@@ -38,12 +39,35 @@ def check_unit(unit: str | None, name: str = "unit") -> str | None:
     return unit.upper()
 
 
-def _pick(df: pd.DataFrame, names: Sequence[str], what: str) -> np.ndarray:
+def _is_dask(obj: Any) -> bool:
+    return type(obj).__module__.split(".")[0] == "dask"
+
+
+def dask_aware(func: Any) -> Any:
+    """Hand a call with a Dask DataFrame / Series argument to :mod:`siyu.dask`: ``fit``
+    reduces the partitions to distinct rows with counts and fits once; predictions map
+    over the partitions with the fitted parameters.  Dask is never imported otherwise."""
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if any(_is_dask(a) for a in args) or any(_is_dask(v) for v in kwargs.values()):
+            from siyu.dask import _models   # optional extra: pip install "siyu[dask]"
+
+            return _models.dispatch(func, args, kwargs)
+        return func(*args, **kwargs)
+    return wrapper
+
+
+def pick_column(df: pd.DataFrame, names: Sequence[str], what: str) -> str:
+    """The first of ``names`` that is a column of ``df`` (the error names them all)."""
     for n in names:
         if n in df.columns:
-            return df[n].to_numpy()
+            return n
     raise ValueError(f"the DataFrame has no {what} column (looked for {', '.join(names)}); "
                      f"pass the arrays explicitly or rename the column")
+
+
+def _pick(df: pd.DataFrame, names: Sequence[str], what: str) -> np.ndarray:
+    return df[pick_column(df, names, what)].to_numpy()
 
 
 def as_float(a: Any, name: str) -> np.ndarray:

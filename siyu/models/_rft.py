@@ -9,12 +9,13 @@ import pandas as pd
 
 from siyu.models import _covariates as covmod
 from siyu.models._base import (PRED_COND, PRED_EXPECTED, PRED_PALIVE, BaseFitter, check_rft,
-                               rft_input, time_input, validate_pred)
+                               dask_aware, rft_input, time_input, validate_pred)
 
 
 class RFTModel(BaseFitter):
     """Base of the continuous-time models fitted on (frequency, recency, T)."""
 
+    @dask_aware
     def fit(self, frequency: Any, recency: Any = None, T: Any = None,
             weights: Any = None, *, covariates: Any = None, purchase_covariates: Any = None,
             dropout_covariates: Any = None, constrain: Any = None, reference: Any = None,
@@ -124,6 +125,7 @@ class RFTModel(BaseFitter):
             self._cov_rows(None, covariates, 1)
         return self._predict(PRED_EXPECTED, [t], ["t"], index, params=params)
 
+    @dask_aware
     def conditional_expected_purchases(self, t: Any, frequency: Any, recency: Any = None,
                                        T: Any = None, covariates: Any = None) -> Any:
         """Expected repeat purchases in the next ``t`` time units given each customer's history.
@@ -140,6 +142,7 @@ class RFTModel(BaseFitter):
         return self._predict(PRED_COND, [t, x, tx, T_], ["t", "frequency", "recency", "T"], idx,
                              params=params)
 
+    @dask_aware
     def probability_alive(self, frequency: Any, recency: Any = None, T: Any = None,
                           covariates: Any = None) -> Any:
         """Probability that each customer is still active at the end of the observation."""

@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 
 from siyu.models._base import (PRED_COND, PRED_DERT, PRED_EXPECTED, PRED_PALIVE, BaseFitter,
-                               _pick, check_integer, rft_input)
+                               _pick, check_integer, dask_aware, rft_input)
 
 
 def _bgbb_input(frequency: Any, recency: Any, n_periods: Any):
@@ -56,6 +56,7 @@ class BetaGeoBetaBinom(BaseFitter):
     _param_names = ("alpha", "beta", "gamma", "delta")
     _default_starts = ((0.0, 0.0, 0.0, 0.0), (-1.0, 0.0, -1.0, 1.0), (1.0, 1.0, 1.0, 1.0))
 
+    @dask_aware
     def fit(self, frequency: Any, recency: Any = None, n_periods: Any = None,
             weights: Any = None) -> "BetaGeoBetaBinom":
         """Fit by maximum likelihood (``frequency`` may be a DataFrame with columns
@@ -89,6 +90,7 @@ class BetaGeoBetaBinom(BaseFitter):
         _check_bgbb(*[v.reshape(-1) for v in b])
         return x, tx, n, idx
 
+    @dask_aware
     def conditional_expected_purchases(self, n_star: Any, frequency: Any, recency: Any = None,
                                        n_periods: Any = None) -> Any:
         """Expected transactions in the next ``n_star`` opportunities given the history."""
@@ -96,12 +98,14 @@ class BetaGeoBetaBinom(BaseFitter):
         return self._predict(PRED_COND, [n_star, x, tx, n],
                              ["n_star", "frequency", "recency", "n_periods"], idx)
 
+    @dask_aware
     def probability_alive(self, frequency: Any, recency: Any = None,
                           n_periods: Any = None) -> Any:
         """Probability of being alive at opportunity n_periods + 1."""
         x, tx, n, idx = self._hist(frequency, recency, n_periods)
         return self._predict(PRED_PALIVE, [x, tx, n], ["frequency", "recency", "n_periods"], idx)
 
+    @dask_aware
     def dert(self, discount_rate: float, frequency: Any, recency: Any = None,
              n_periods: Any = None) -> Any:
         """Discounted expected residual transactions, ``sum_i E[Y_{n+i}] / (1+d)^i``,

@@ -5,11 +5,12 @@ import math
 import numpy as np
 import pandas as pd
 
-from siyu.models._base import UNIT_DAYS, _pick, check_unit
+from siyu.models._base import UNIT_DAYS, _pick, check_unit, dask_aware
 from siyu.models._rft import RFTModel
 from siyu.models.gammagamma import GammaGamma
 
 
+@dask_aware
 def clv(transaction_model: RFTModel, spend_model: GammaGamma, summary: pd.DataFrame,
         horizon: float, discount_rate: float, margin: float = 1.0,
         unit: str | None = None) -> pd.DataFrame:

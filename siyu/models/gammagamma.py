@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from siyu.models import _covariates as covmod
-from siyu.models._base import PRED_GG_VALUE, BaseFitter, _pick, as_float, check_integer
+from siyu.models._base import PRED_GG_VALUE, BaseFitter, _pick, as_float, check_integer, dask_aware
 
 
 class GammaGamma(BaseFitter):
@@ -51,6 +51,7 @@ class GammaGamma(BaseFitter):
     def _boundary_meanings(self) -> list[tuple[tuple[str, ...], tuple[str, ...], str]]:
         return [(("q", "gamma"), (), "models.boundary.spend_homogeneous")]
 
+    @dask_aware
     def fit(self, frequency: Any, monetary_value: Any = None,
             weights: Any = None, *, covariates: Any = None, reference: Any = None,
             verbose: bool = False) -> "GammaGamma":
@@ -105,18 +106,22 @@ class GammaGamma(BaseFitter):
             cov = sub
         if x.size == 0:
             raise ValueError("no customer with frequency > 0: Gamma-Gamma needs repeat buyers")
+        # weights count identical customers: the same warning and start as unweighted rows
         if x.size > 2 and np.std(x) > 0 and np.std(m) > 0:
-            c = float(np.corrcoef(x, m)[0, 1])
+            cm = np.cov(x, m, aweights=w)
+            c = float(cm[0, 1] / np.sqrt(cm[0, 0] * cm[1, 1]))
             if c > 0.3:
                 warnings.warn(f"frequency and monetary_value correlate ({c:.2f} > 0.3); the "
                               "Gamma-Gamma model assumes they are independent, so spend "
                               "predictions may be biased", UserWarning, stacklevel=2)
         self.unit = unit
-        mean_m = float(np.mean(m))
+        mean_m = float(np.average(m, weights=w)) if w is not None and w.sum() > 0 \
+            else float(np.mean(m))
         self._run_fit(np.ascontiguousarray(x), np.ascontiguousarray(m), None, w,
                       [2.0, 2.0, max(mean_m, 1e-6)], cov=cov, verbose=verbose)
         return self
 
+    @dask_aware
     def conditional_expected_average_value(self, frequency: Any,
                                            monetary_value: Any = None,
                                            covariates: Any = None) -> Any:

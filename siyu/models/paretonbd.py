@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from siyu.models._base import PRED_DERT, PRED_PMF, time_input, validate_pred
+from siyu.models._base import PRED_DERT, PRED_PMF, dask_aware, time_input, validate_pred
 from siyu.models._rft import RFTModel
 
 
@@ -59,6 +59,7 @@ class ParetoNBD(RFTModel):
                 ((), ("s",), "models.boundary.pnbd_no_dropout"),
                 (("beta",), (), "models.boundary.pnbd_no_dropout")]
 
+    @dask_aware
     def dert(self, discount_rate: float, frequency: Any, recency: Any = None,
              T: Any = None, covariates: Any = None) -> Any:
         """Discounted expected residual transactions (Fader, Hardie & Lee 2005, "RFM and CLV").
