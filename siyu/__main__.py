@@ -447,7 +447,10 @@ def _report(args: argparse.Namespace) -> int:
     if not os.path.isdir(os.path.dirname(out)):
         raise UsageError(f"--out {args.out}: folder {os.path.dirname(out)} does not exist")
     spend = _load_spend(args)
-    kind = _check_input(args)
+    on_cluster = _wants_cluster(args)
+    if on_cluster:
+        _check_cluster_options(args)
+    kind = None if on_cluster else _check_input(args)
     recall_csv = _recall_csv_path(args)
     if args.top_channels < 1:
         raise UsageError(f"--top-channels {args.top_channels} must be a positive number of "
@@ -464,16 +467,20 @@ def _report(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     if show:
         _start(_msg("cli.reading", args.lang, name=args.input))
-    tx = _load(args, kind)
-    if show:
-        _end(_msg("cli.read_done", args.lang, seconds=f"{time.perf_counter() - t0:.2f}",
-                  rows=f"{tx.n_rows:,}", customers=f"{tx.n_customers:,}"))
-    _font_line(args.lang)
-    path = write_report(tx, spend=spend, period=period, lang=args.lang, title=args.title,
-                        progress=_progress(args), out=out, churn_after=args.churn_after,
-                        margin=args.margin, horizon=args.horizon, currency=args.currency,
-                        existing_before=args.existing_before, top_channels=args.top_channels,
-                        recall_csv=recall_csv)
+    tx, close = _load_cluster(args) if on_cluster else (_load(args, kind), None)
+    try:
+        if show:
+            _end(_msg("cli.read_done", args.lang, seconds=f"{time.perf_counter() - t0:.2f}",
+                      rows=f"{tx.n_rows:,}", customers=f"{tx.n_customers:,}"))
+        _font_line(args.lang)
+        path = write_report(tx, spend=spend, period=period, lang=args.lang, title=args.title,
+                            progress=_progress(args), out=out, churn_after=args.churn_after,
+                            margin=args.margin, horizon=args.horizon, currency=args.currency,
+                            existing_before=args.existing_before,
+                            top_channels=args.top_channels, recall_csv=recall_csv)
+    finally:
+        if close is not None:
+            close()
     if show:
         _end("siyu: " + _msg("cli.total", args.lang, seconds=f"{time.perf_counter() - t0:.2f}"))
     print(_msg("cli.written", args.lang, path=path))
@@ -624,6 +631,23 @@ def _add_cluster_args(rep: argparse.ArgumentParser) -> None:
                           "many as the input has)")
 
 
+# reading options of one machine's reader that the cluster path (Dask's Parquet / CSV
+# readers) does not have
+_SINGLE_ONLY = (("time_format", None, "--time-format"), ("on_bad", "raise", "--on-bad"),
+                ("encoding", "auto", "--encoding"), ("sheet", None, "--sheet"),
+                ("sep", None, "--sep"), ("recall_csv", None, "--recall-csv"))
+
+
+def _check_cluster_options(args: argparse.Namespace) -> None:
+    """Refuse the options that only the single-machine report has, before any work."""
+    for key, default, flag in _SINGLE_ONLY:
+        value = getattr(args, key, default)
+        if value is not None and value != default:
+            raise UsageError(f"{flag} is not available with --scheduler / --workers (the "
+                             "cluster reads Parquet or CSV files with Dask); drop it, or run "
+                             "the report without --scheduler / --workers")
+
+
 def _wants_cluster(args: argparse.Namespace) -> bool:
     """Whether --scheduler or --workers asks for the Dask path."""
     return getattr(args, "scheduler", None) is not None or \
@@ -667,10 +691,16 @@ def _load_cluster(args: argparse.Namespace) -> tuple[Any, Callable[[], None]]:
             cluster.close()
 
     try:
+        opts = {key: _split_list(getattr(args, key)) for key in ("paid", "refunded", "void")
+                if _split_list(getattr(args, key, None))}
+        for key in ("product", "category", "quantity"):
+            if getattr(args, key, None) is not None:
+                opts[key] = getattr(args, key)
         tx = siyu.dask.Transactions(path, customer=args.customer, time=args.time,
-                                    amount=args.amount, channel=args.channel,
+                                    amount=args.amount, order=args.order, status=args.status,
+                                    refund=args.refund, channel=args.channel,
                                     member=args.member, tz=args.tz,
-                                    npartitions=getattr(args, "partitions", None))
+                                    npartitions=getattr(args, "partitions", None), **opts)
     except BaseException:
         close()
         raise

@@ -310,16 +310,35 @@ def existing_suspect(first_day: np.ndarray, period: str = "M") -> str | None:
     cohort is suspect when it has at least 10 customers and more than
     :data:`EXISTING_RATIO` times the median size of the (up to) three cohorts after it.
     """
-    if first_day.size == 0:
-        return None
+    return existing_suspect_from_counts(*suspect_counts(first_day, period), period)
+
+
+def suspect_counts(first_day: np.ndarray, period: str = "M") -> tuple[np.ndarray, np.ndarray]:
+    """The checked periods (siyu period index) of ``first_day`` and their customer counts:
+    what :func:`existing_suspect_from_counts` needs (counts of disjoint logs add up)."""
     check = period if period in ("M", "Q", "Y") else "M"
+    if first_day.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     per = _core.period_index(np.ascontiguousarray(first_day, dtype=np.int64),
                              inp.PERIOD_CODES[check])
-    lo = int(per.min())
-    n_next = min(3, int(per.max()) - lo)       # cohorts after the first, up to the last one
+    index, counts = np.unique(per, return_counts=True)
+    return index.astype(np.int64), counts.astype(np.int64)
+
+
+def existing_suspect_from_counts(index: np.ndarray, counts: np.ndarray,
+                                 period: str = "M") -> str | None:
+    """:func:`existing_suspect` from :func:`suspect_counts` (sorted distinct periods)."""
+    if len(index) == 0:
+        return None
+    check = period if period in ("M", "Q", "Y") else "M"
+    index = np.asarray(index, dtype=np.int64)
+    lo = int(index[0])
+    n_next = min(3, int(index[-1]) - lo)       # cohorts after the first, up to the last one
     if n_next == 0:
         return None
-    sizes = np.bincount(per - lo, minlength=4)[:4]
+    near = index <= lo + 3
+    sizes = np.zeros(4, np.int64)
+    sizes[index[near] - lo] = np.asarray(counts, dtype=np.int64)[near]
     nxt = sizes[1:1 + n_next]
     if sizes[0] < 10:
         return None
@@ -353,7 +372,11 @@ def warn_existing(acq: Acquisition, period: str = "M") -> str | None:
     """Warn (UserWarning) when the first cohort looks pre-existing; return the message."""
     if acq.existing is not None:
         return None
-    msg = existing_suspect(acq.first_day[acq.group >= 0], period)
+    return warn_suspect(existing_suspect(acq.first_day[acq.group >= 0], period))
+
+
+def warn_suspect(msg: str | None) -> str | None:
+    """Give the :class:`ExistingCustomersWarning` ``msg`` (if any); return it."""
     if msg is not None:
         warnings.warn(msg, ExistingCustomersWarning, stacklevel=user_stacklevel())
     return msg

@@ -25,6 +25,7 @@ from __future__ import annotations
 import html
 import math
 import numbers
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -705,39 +706,29 @@ def cohort_table(tx: "Transactions", period: str = "M", end: Any = None, by: str
         None, log.day, log.amount, k, end_day, code, cell_row, cper, n_all_rows,
         n_ages_all, lo_day, per.bitset_budget(tx.n_rows, k), log.offsets)
 
-    last_period = _last_period(ep, period, ex_start)
     all_sizes = np.bincount(cell_row[cell_row >= 0], minlength=n_all_rows).astype(np.int64)
     sizes = all_sizes[:n_rows]
     keep = sizes > 0
     row_group = np.repeat(np.arange(n_g, dtype=np.int64), n_c)[keep]
+    if acq.by_name is not None and groups.size:
+        row_group = groups[row_group]           # codes of acq.group_labels
     row_cohort = np.tile(cohorts, n_g)[keep]
-    glabels = None if acq.by_name is None else (acq.group_labels[groups] if groups.size
-                                                else acq.group_labels[:0])
-    table = cohort_table_from_counts(
-        period=period, end_day=end_day, margin=margin, by=acq.by_name, group_labels=glabels,
-        row_group=row_group, row_cohort=row_cohort, sizes=sizes[keep],
-        active=active[:n_rows][keep][:, :n_ages], orders=orders[:n_rows][keep][:, :n_ages],
+    existing = None
+    if ex is not None:
+        ex_keep = all_sizes[n_rows:] > 0
+        existing = ExistingCounts(
+            row_group=ex_groups[ex_keep] if ex_groups.size else np.zeros(0, np.int64),
+            start=ex_start, sizes=all_sizes[n_rows:][ex_keep],
+            active=active[n_rows:][ex_keep], orders=orders[n_rows:][ex_keep],
+            revenue=None if revenue is None else revenue[n_rows:][ex_keep])
+    return cohort_table_from_counts(
+        period=period, end_day=end_day, margin=margin, by=acq.by_name,
+        group_labels=acq.group_labels, row_group=row_group, row_cohort=row_cohort,
+        sizes=sizes[keep], active=active[:n_rows][keep][:, :n_ages],
+        orders=orders[:n_rows][keep][:, :n_ages],
         revenue=None if revenue is None else revenue[:n_rows][keep][:, :n_ages],
         n_excluded=acq.n_excluded, n_dropped=int(n_dropped),
-        existing_before=acq.existing_before, suspect_existing=suspect)
-    table.last_period = last_period
-    if ex is not None:
-        ex_sizes = all_sizes[n_rows:]
-        ex_keep = ex_sizes > 0
-        if acq.by_name is None:
-            ex_index: pd.Index = pd.Index(["existing"] * int(ex_keep.sum()), name="cohort")
-        else:
-            labels = acq.group_labels[ex_groups[ex_keep]] if ex_groups.size else \
-                acq.group_labels[:0]
-            ex_index = pd.MultiIndex.from_arrays([labels, ["existing"] * len(labels)],
-                                                 names=[acq.by_name, "cohort"])
-        start_per = np.full(int(ex_keep.sum()), ex_start if ex_start is not None else 0)
-        table.existing = _table(
-            period, end_day, margin, acq.by_name, ex_index, start_per, ex_sizes[ex_keep],
-            active[n_rows:][ex_keep], orders[n_rows:][ex_keep],
-            None if revenue is None else revenue[n_rows:][ex_keep], acq.n_excluded,
-            int(n_dropped), last_period, acq.existing_before, suspect)
-    return table
+        existing_before=acq.existing_before, suspect_existing=suspect, existing=existing)
 
 
 # peak bytes per cohort x age cell: the kernel's counts and partial sums, the frames
@@ -829,7 +820,8 @@ def cohort_table_from_counts(*, period: str, end_day: int, margin: float | None,
                              row_cohort: np.ndarray, sizes: np.ndarray, active: np.ndarray,
                              orders: np.ndarray, revenue: np.ndarray | None, n_excluded: int,
                              n_dropped: int, existing_before: pd.Timestamp | None = None,
-                             suspect_existing: str | None = None) -> CohortTable:
+                             suspect_existing: str | None = None,
+                             existing: "ExistingCounts | None" = None) -> CohortTable:
     """A :class:`CohortTable` from its counts (the last step of :func:`cohort_table`).
 
     One row per (group, cohort) with at least one customer, sorted by group code then
@@ -838,7 +830,8 @@ def cohort_table_from_counts(*, period: str, end_day: int, margin: float | None,
     ``revenue`` are rows × ages (age 0 .. last age observed for the oldest cohort)
     counts and sums with 0 in unobserved cells.  Partial results (e.g. of the
     partitions of a Dask log) can be added up and passed here; partial cells and the
-    last period follow from ``end_day``.
+    last period follow from ``end_day``.  ``existing`` (with ``existing_before``): the
+    counts of the ``existing`` rows.
     """
     row_cohort = np.asarray(row_cohort, dtype=np.int64)
     labels = per.period_labels(row_cohort, period)
@@ -847,6 +840,36 @@ def cohort_table_from_counts(*, period: str, end_day: int, margin: float | None,
     else:
         glab = group_labels[np.asarray(row_group, dtype=np.int64)]
         index = pd.MultiIndex.from_arrays([glab, labels], names=[by, "cohort"])
-    last_period = _last_period(per.end_period(end_day, period), period, None)
-    return _table(period, end_day, margin, by, index, row_cohort, sizes, active, orders,
-                  revenue, n_excluded, n_dropped, last_period, existing_before, suspect_existing)
+    ex_start = None if existing is None else existing.start
+    last_period = _last_period(per.end_period(end_day, period), period, ex_start)
+    table = _table(period, end_day, margin, by, index, row_cohort, sizes, active, orders,
+                   revenue, n_excluded, n_dropped, last_period, existing_before, suspect_existing)
+    if existing is not None:
+        n_ex = len(existing.sizes)
+        if by is None:
+            ex_index: pd.Index = pd.Index(["existing"] * n_ex, name="cohort")
+        else:
+            ex_index = pd.MultiIndex.from_arrays(
+                [group_labels[np.asarray(existing.row_group, dtype=np.int64)], ["existing"] * n_ex],
+                names=[by, "cohort"])
+        table.existing = _table(
+            period, end_day, margin, by, ex_index,
+            np.full(n_ex, ex_start if ex_start is not None else 0), existing.sizes,
+            existing.active, existing.orders, existing.revenue, n_excluded, n_dropped,
+            last_period, existing_before, suspect_existing)
+    return table
+
+
+@dataclass
+class ExistingCounts:
+    """Counts of the ``existing`` rows of a cohort table (one per group with any existing
+    customer, sorted by group code; ``row_group`` codes of the table's group labels):
+    rows × ages from period index ``start``, the first period of the earliest existing
+    customer (None when there is none)."""
+
+    row_group: np.ndarray
+    start: int | None
+    sizes: np.ndarray
+    active: np.ndarray
+    orders: np.ndarray
+    revenue: np.ndarray | None

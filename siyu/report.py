@@ -506,9 +506,11 @@ class _Report:
         def med(v: float) -> str:
             return t("report.never") if not np.isfinite(v) else _num(v, 0)
 
+        # a group's customers: at risk at its first time (the durations of a Dask log
+        # are on the cluster; the curve's tables are here)
         cols[t("report.col.customers")] = [
             _int(len(sc.durations)) if by is None else
-            _int((sc.durations[sc.by] == g).sum()) for g in groups]
+            _int(sc.table.loc[g, "at_risk"].iloc[0]) for g in groups]
         cols[t("report.col.median_life")] = [med(sc.median_ if by is None else sc.median_[g])
                                              for g in groups]
         for d in _SURVIVAL_DAYS:

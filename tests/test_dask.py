@@ -6,6 +6,7 @@ from __future__ import annotations
 import doctest
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -83,6 +84,21 @@ def same_cohorts(a: siyu.CohortTable, b: siyu.CohortTable) -> None:
     pd.testing.assert_frame_equal(a.to_frame(), b.to_frame(), rtol=RTOL)
     assert (a.n_excluded, a.n_dropped, a.period, a.end, a.by, a.margin) == \
         (b.n_excluded, b.n_dropped, b.period, b.end, b.by, b.margin)
+
+
+def same_existing(a: siyu.CohortTable, b: siyu.CohortTable) -> None:
+    """same_cohorts, with the existing customers' row and the first-cohort check."""
+    same_cohorts(a, b)
+    assert (a.existing_before, a.n_existing, a.suspect_existing, a.last_period) == \
+        (b.existing_before, b.n_existing, b.suspect_existing, b.last_period)
+    assert (a.existing is None) == (b.existing is None)
+    if a.existing is not None:
+        same_cohorts(a.existing, b.existing)
+        pd.testing.assert_frame_equal(a.existing.to_frame(), b.existing.to_frame(), rtol=RTOL)
+        pd.testing.assert_frame_equal(a.existing.partial, b.existing.partial)
+    for avg in (False, True):
+        pd.testing.assert_frame_equal(a.table("retention", average=avg),
+                                      b.table("retention", average=avg), rtol=RTOL)
 
 
 def same_survival(a, b) -> None:
@@ -189,6 +205,96 @@ def test_random_log_uneven_and_empty_partitions(client):
     assert "in 7 partitions" in repr(dtx)
 
 
+def _warned(call):
+    """call()'s result and its ExistingCustomersWarnings as (message, file) pairs."""
+    import warnings
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        out = call()
+    return out, [(str(w.message), w.filename) for w in seen
+                 if issubclass(w.category, siyu.ExistingCustomersWarning)]
+
+
+@pytest.mark.parametrize("scheduler", ["distributed", "sync"])
+def test_existing_before_and_the_first_cohort_warning(client, scheduler):
+    """existing_before= everywhere, and the suspect-first-cohort warning given once, on the
+    added counts (with the in-process scheduler a partition's warning would be seen)."""
+    df = random_log(11, n_rows=5000, n_cust=600)
+    # customers of the shop before the log: many first purchases in its first month
+    early = df.drop_duplicates("user").iloc[::3].assign(paid=np.datetime64("2022-11-25"))
+    df = pd.concat([df, early], ignore_index=True).sample(frac=1.0, random_state=1) \
+        .reset_index(drop=True)
+    kw = dict(customer="user", time="paid", amount="amount", channel="channel")
+    tx = siyu.Transactions(df, **kw)
+    local = {"scheduler": "sync", "dataframe.shuffle.method": "tasks"}
+    with dask.config.set(local if scheduler == "sync" else {}):
+        dtx = siyu.dask.Transactions(uneven(df, [0, 0, 900, 3000, len(df)]), **kw,
+                                     npartitions=5)
+        n_warned = 0
+        for args in ({}, {"period": "Q"}, {"period": "W", "by": "channel", "end": "2023-11-05"},
+                     {"existing_before": "2023-01-01"},
+                     {"existing_before": "2023-03-15", "period": "W", "by": "channel",
+                      "end": "2023-12-20", "margin": 0.5},
+                     {"existing_before": "2022-01-01"},                  # nobody is existing
+                     {"existing_before": "2024-01-10", "period": "Q"}):  # nearly everybody
+            (a, wa), (b, wb) = _warned(lambda: tx.cohorts(**args)), \
+                _warned(lambda: dtx.cohorts(**args))
+            same_existing(a, b)
+            assert wa == wb and (not wa or wa[0][1] == __file__), args
+            n_warned += len(wa)
+        assert n_warned >= 3                  # the check is exercised, not only skipped
+        for ex in (None, "2023-02-01"):
+            for method, args in (("retention", {"days": [0, 7, 30], "by": "channel"}),
+                                 ("retention", {"kind": "bracket", "brackets": [(1, 30)]}),
+                                 ("repurchase", {"within": (30, 90), "period": "Q"}),
+                                 ("survival", {"churn_after": 60, "by": "channel"})):
+                (a, wa), (b, wb) = _warned(lambda: getattr(tx, method)(existing_before=ex, **args)), \
+                    _warned(lambda: getattr(dtx, method)(existing_before=ex, **args))
+                assert wa == wb and (ex is not None or len(wa) == 1), (method, ex)
+                assert a.n_existing == b.n_existing and (ex is None) == (a.n_existing == 0)
+                if method == "retention":
+                    pd.testing.assert_frame_equal(a.table, b.table)
+                    assert a.table.attrs == b.table.attrs
+                elif method == "repurchase":
+                    pd.testing.assert_frame_equal(a.overall, b.overall)
+                    pd.testing.assert_frame_equal(a.by_cohort, b.by_cohort)
+                else:
+                    same_survival(a, b)
+    spend = pd.DataFrame({"period": list(pd.period_range("2022-11", "2024-01", freq="M")) * 3,
+                          "amount": 700.0, "channel": ["私域"] * 15 + ["公域"] * 15 + ["live"] * 15})
+    for ex in ("2023-01-01", "2023-05-01"):
+        pd.testing.assert_frame_equal(
+            siyu.unit_economics(tx, spend, by="channel", horizon=4, existing_before=ex),
+            siyu.unit_economics(dtx, spend, by="channel", horizon=4, existing_before=ex),
+            rtol=RTOL)
+        pd.testing.assert_frame_equal(
+            siyu.compare_channels(tx, reference="公域", horizon=3, existing_before=ex),
+            siyu.compare_channels(dtx, reference="公域", horizon=3, existing_before=ex),
+            rtol=RTOL)
+    for bad in ("2030-01-01", 20230101):
+        with pytest.raises((ValueError, TypeError)) as one:
+            tx.cohorts(existing_before=bad)
+        with pytest.raises(one.type, match=f"^{re.escape(str(one.value))}$"):
+            dtx.cohorts(existing_before=bad)
+
+
+def test_blank_and_padded_text_ids_as_on_one_machine(client):
+    ids = ["a", " a", "a ", "b", "b\t", "c", " c"] * 9
+    df = pd.DataFrame({"u": ids, "t": pd.date_range("2023-01-01", periods=len(ids)),
+                       "x": np.arange(len(ids), dtype=float)})
+    tx = siyu.Transactions(df, customer="u", time="t", amount="x")
+    dtx = siyu.dask.Transactions(dd.from_pandas(df, npartitions=3), customer="u", time="t",
+                                 amount="x", npartitions=8)
+    assert dtx.n_customers == tx.n_customers == 3          # " a" and "a" are one customer
+    same_frame(tx.summary(), dtx.summary())
+    df.loc[40, "u"] = "   "
+    with pytest.raises(ValueError) as one:
+        siyu.Transactions(df, customer="u", time="t", amount="x")
+    with pytest.raises(ValueError, match=f"^{re.escape(str(one.value))}$"):
+        siyu.dask.Transactions(dd.from_pandas(df, npartitions=3), customer="u", time="t",
+                               amount="x")
+
+
 def test_more_partitions_than_customers_and_integer_ids(client):
     df = random_log(2, n_rows=300, n_cust=5, str_ids=False)
     tx = siyu.Transactions(df, customer="user", time="paid", amount="amount")
@@ -273,7 +379,10 @@ def test_bgbb_on_a_dask_frame(client):
     b = siyu.BetaGeoBetaBinom().fit(dd.from_pandas(df, npartitions=4))
     assert_params(a, b)
     got = b.probability_alive(dd.from_pandas(df, npartitions=4)).compute().loc[df.index]
-    pd.testing.assert_series_equal(got, a.probability_alive(df), rtol=1e-9)
+    # mapped over partitions: the same numbers as the same model on one machine
+    pd.testing.assert_series_equal(got, b.probability_alive(df), rtol=1e-9)
+    # and the two fits' predictions agree as closely as their parameters
+    pd.testing.assert_series_equal(got, a.probability_alive(df), rtol=1e-6)
 
 
 def test_one_customer_across_files_parquet_and_csv(client, tmp_path):
@@ -363,8 +472,16 @@ def test_worker_killed_mid_computation(client):
     same_cohorts(tx.cohorts(), dtx.cohorts())
 
 
+def _sections(path) -> dict[str, str]:
+    """The report's sections by id, without the (binary) plot images."""
+    page = re.sub(r"data:image/png;base64,[^\"']+", "", open(path, encoding="utf-8").read())
+    return dict(re.findall(r'<section id="([^"]+)">(.*?)</section>', page, flags=re.S))
+
+
 def test_cluster_report_and_cli_options(client, tmp_path):
-    from siyu.__main__ import _load_cluster, _parser, _wants_cluster
+    """`python -m siyu report FOLDER --scheduler ADDRESS` end to end (through _report),
+    with --existing-before: every section equals the single-machine report's."""
+    from siyu.__main__ import UsageError, _parser, _report, _wants_cluster, main
     from siyu.report import write_report
 
     df = random_log(6, n_rows=2500, n_cust=300)
@@ -372,28 +489,34 @@ def test_cluster_report_and_cli_options(client, tmp_path):
     (tmp_path / "log").mkdir()
     for i in range(2):
         df.iloc[i * 1250:(i + 1) * 1250].to_parquet(tmp_path / "log" / f"p{i}.parquet")
-    args = _parser().parse_args(["report", str(tmp_path / "log"), "--customer", "user",
-                                 "--time", "paid", "--amount", "amount", "--channel",
-                                 "channel", "--scheduler", client.scheduler.address,
-                                 "--partitions", "3"])
+    argv = ["report", str(tmp_path / "log"), "--customer", "user", "--time", "paid",
+            "--amount", "amount", "--channel", "channel", "--scheduler",
+            client.scheduler.address, "--partitions", "3", "--existing-before", "2023-01-01",
+            "--quiet", "--out", str(tmp_path / "a.html")]
+    args = _parser().parse_args(argv)
     assert _wants_cluster(args) and args.partitions == 3
-    dtx, close = _load_cluster(args)
-    try:
-        assert dtx.npartitions == 3
-        tx = siyu.Transactions(df, customer="user", time="paid", amount="amount",
-                               channel="channel")
-        a = write_report(dtx, out=str(tmp_path / "a.html"))
-        b = write_report(tx, out=str(tmp_path / "b.html"))
-        import re
-        strip = lambda p: re.sub(r"data:image/png;base64,[^\"']+", "", open(p).read())  # noqa
-        assert strip(a) == strip(b)
-    finally:
-        close()
+    assert main(argv) == 0
+    tx = siyu.Transactions(df, customer="user", time="paid", amount="amount", channel="channel")
+    b = write_report(tx, out=str(tmp_path / "b.html"), existing_before="2023-01-01")
+    got, want = _sections(tmp_path / "a.html"), _sections(b)
+    assert "existing" in got["cohorts"] and "2023-01-01" in got["cohorts"]
+    # a Dask log has no construction data-quality table and no recall list (yet)
+    assert set(want) - set(got) == {"data", "contact"} and set(got) <= set(want)
+    for name in got:
+        assert got[name] == want[name], name
     assert not _wants_cluster(_parser().parse_args(["report", "x.csv", "--customer", "u",
                                                     "--time", "t", "--amount", "a"]))
     with pytest.raises(SystemExit):
         _parser().parse_args(["report", "x", "--customer", "u", "--time", "t", "--amount", "a",
                               "--scheduler", "tcp://x:1", "--workers", "2"])
+    base = argv[:10] + ["--quiet", "--out", str(tmp_path / "c.html")]
+    for extra in (["--scheduler", client.scheduler.address, "--recall-csv",
+                   str(tmp_path / "r.csv")],
+                  ["--scheduler", client.scheduler.address, "--time-format", "dmy"],
+                  ["--workers", "0"]):
+        with pytest.raises(UsageError, match=extra[2] if len(extra) > 2 else extra[0]):
+            _report(_parser().parse_args(base + extra))
+    assert not (tmp_path / "c.html").exists()
 
 
 def test_docstring_examples(client):

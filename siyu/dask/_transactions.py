@@ -14,6 +14,7 @@ import glob
 import inspect
 import os
 import re
+import warnings
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Iterable, Sequence
 
@@ -26,6 +27,7 @@ from dask.sizeof import sizeof
 
 from siyu import _core
 from siyu import _input as inp
+from siyu import _periods as _per
 from siyu import cohorts as _cohorts
 from siyu import economics as _economics
 from siyu import retention as _retention
@@ -103,7 +105,7 @@ def _prepare(df: pd.DataFrame, spec: _Spec, partition_info: dict | None = None) 
             if key == "customer":
                 if s.dtype == bool or bool(s.isna().any()):
                     inp.customers(s, name)                    # raises the single-machine error
-                out[name] = s.array
+                out[name] = _stripped(s, name).array
             elif key == "time":
                 days = inp.times_to_days(s, name, spec.tz)
                 # days since 1970 fit int32 for +-5.8 million years: 4 bytes less to shuffle
@@ -118,6 +120,27 @@ def _prepare(df: pd.DataFrame, spec: _Spec, partition_info: dict | None = None) 
         return pd.DataFrame(out)
     except (ValueError, TypeError) as exc:
         raise _InputError(type(exc).__name__, str(exc), number) from None
+
+
+def _stripped(s: pd.Series, name: str) -> pd.Series:
+    """Text ids with surrounding whitespace stripped before the shuffle (as one machine
+    strips them), so " a" and "a" hash to the same partition; blank ids raise the
+    single-machine missing-id error."""
+    if not (isinstance(s.dtype, pd.StringDtype) or s.dtype == object) or not len(s):
+        return s
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    u = np.asarray(uniques, dtype=object)
+    is_str = np.fromiter((isinstance(v, str) for v in u), bool, len(u))
+    if not is_str.any():
+        return s
+    st = u.copy()
+    st[is_str] = [v.strip() for v in u[is_str]]
+    if (st[is_str] == "").any():
+        inp.customers(s, name)                                # raises the single-machine error
+    if not (is_str & (st != u)).any():
+        return s
+    return pd.Series(st[np.asarray(codes, dtype=np.int64)], index=s.index, name=s.name,
+                     dtype=s.dtype)
 
 
 def _as_object(s: pd.Series) -> pd.Series:
@@ -280,7 +303,9 @@ class DistributedSurvivalCurve(_survival.SurvivalCurve):
     def __repr__(self) -> str:
         med = self.median_ if self.by is None else dict(self.median_)
         return (f"<siyu.SurvivalCurve: churn_after={self.churn_after:g} days, end "
-                f"{self.end.date()}, {self.n_customers:,} customers, median {med}>")
+                f"{self.end.date()}, {self.n_customers:,} customers, median {med}"
+                + (f", {self.n_existing:,} existing customers left out" if self.n_existing
+                   else "") + ">")
 
     def _repr_html_(self) -> str:
         return (f"<b>siyu.SurvivalCurve</b>: churn after {self.churn_after:g} days of "
@@ -517,49 +542,74 @@ class Transactions:
 
     # ------------------------------------------------------------------ tables
     def cohorts(self, period: str = "M", end: Any = None, by: str | None = None,
-                margin: float | None = None) -> _cohorts.CohortTable:
-        """:meth:`siyu.Transactions.cohorts`: count and sum matrices added over partitions."""
-        check = self._probe.cohorts(period=period, end=end, by=by, margin=margin)
+                margin: float | None = None,
+                existing_before: Any = None) -> _cohorts.CohortTable:
+        """:meth:`siyu.Transactions.cohorts`: count and sum matrices added over partitions
+        (the existing customers' rows too); the first-cohort check runs once, on the sums."""
+        check = self._probe.cohorts(period=period, end=end, by=by, margin=margin,
+                                    existing_before=existing_before)
         if not self.n_rows:
             return check
         end_ts = self._resolve(end)
         labels = self._labels if check.by else None
-        piece = self._reduce(_cohort_piece, _add_frames, check.period, end_ts, by, labels)
+        piece = self._reduce(_cohort_piece, _add_cohort_pieces, check.period, end_ts, by, labels,
+                             existing_before)
         sizes = piece["sizes"].sort_index()
         keys = sizes.index
         g = keys.get_level_values(0).to_numpy(dtype=np.int64)
         c = keys.get_level_values(1).to_numpy(dtype=np.int64)
         end_day = inp.to_day(end_ts, "end")
-        code = inp.PERIOD_CODES[check.period]
-        end_per = int(_core.period_index(np.array([end_day], dtype=np.int64), code)[0])
+        end_per = _per.period_of(end_day, check.period)
         n_ages = end_per - int(c.min()) + 1 if c.size else 0
 
-        def mat(name: str) -> np.ndarray | None:
-            if piece.get(name) is None:
+        def mat(got: dict[str, Any], name: str, index: pd.Index, columns: Any) -> Any:
+            if got.get(name) is None:
                 return None
-            return piece[name].reindex(index=keys, columns=range(n_ages)).fillna(0.0) \
+            return got[name].reindex(index=index, columns=columns).fillna(0.0) \
                 .to_numpy(dtype=np.float64)
 
+        existing = None
+        if check.existing_before is not None:
+            ex = piece["existing"]
+            start = ex["start"]
+            ex_sizes = ex["sizes"].sort_index()
+            cols = range(start, end_per + 1) if start is not None else range(n_ages)
+            existing = _cohorts.ExistingCounts(
+                row_group=ex_sizes.index.to_numpy(dtype=np.int64), start=start,
+                sizes=ex_sizes.to_numpy().astype(np.int64),
+                active=mat(ex, "active", ex_sizes.index, cols),
+                orders=mat(ex, "orders", ex_sizes.index, cols),
+                revenue=mat(ex, "revenue", ex_sizes.index, cols) if self.has_amount else None)
+        suspect = None if check.existing_before is not None else \
+            _per.warn_suspect(_suspect_message(piece["suspect"], check.period))
         return _cohorts.cohort_table_from_counts(
             period=check.period, end_day=end_day, margin=check.margin, by=check.by,
             group_labels=labels, row_group=g, row_cohort=c,
-            sizes=sizes.to_numpy().astype(np.int64), active=mat("active"),
-            orders=mat("orders"), revenue=mat("revenue") if self.has_amount else None,
-            n_excluded=int(piece["n_excluded"]), n_dropped=int(piece["n_dropped"]))
+            sizes=sizes.to_numpy().astype(np.int64), active=mat(piece, "active", keys, range(n_ages)),
+            orders=mat(piece, "orders", keys, range(n_ages)),
+            revenue=mat(piece, "revenue", keys, range(n_ages)) if self.has_amount else None,
+            n_excluded=int(piece["n_excluded"]), n_dropped=int(piece["n_dropped"]),
+            existing_before=check.existing_before, suspect_existing=suspect, existing=existing)
 
     def retention(self, kind: str = "n-day", days: Iterable[int] = range(0, 91),
                   brackets: Sequence[tuple[int, int]] | None = None, end: Any = None,
-                  by: str | None = None) -> _retention.RetentionTable:
+                  by: str | None = None,
+                  existing_before: Any = None) -> _retention.RetentionTable:
         """:meth:`siyu.Transactions.retention`: eligible / retained counts added."""
-        check = self._probe.retention(kind=kind, days=days, brackets=brackets, end=end, by=by)
+        check = self._probe.retention(kind=kind, days=days, brackets=brackets, end=end, by=by,
+                                      existing_before=existing_before)
         if not self.n_rows:
             return check
+        if existing_before is not None:   # the probe's one customer may be existing: no rows
+            check = self._probe.retention(kind=kind, days=days, brackets=brackets, end=end,
+                                          by=by)
         inner = check.table.index if check.by is None else check.table.index.get_level_values(1)
         end_ts = self._resolve(end)
         labels = self._labels if check.by else None
         got = self._reduce(_retention_piece, _add_keyed, check.kind, days, brackets, end_ts, by,
-                           labels)
-        n_excl = got.pop("n_excluded")
+                           labels, existing_before)
+        n_excl, n_ex = got.pop("n_excluded"), got.pop("n_existing")
+        _per.warn_suspect(_suspect_message(got.pop("suspect", None), "M"))
         codes = sorted(got)
         e = np.concatenate([got[k][0] for k in codes]) if codes else np.zeros(0, np.int64)
         r = np.concatenate([got[k][1] for k in codes]) if codes else np.zeros(0, np.int64)
@@ -570,18 +620,21 @@ class Transactions:
                                                names=[check.by, inner.name])
         return _retention.retention_table_from_counts(e, r, index, check.kind,
                                                       inp.to_day(end_ts, "end"), check.by,
-                                                      int(n_excl))
+                                                      int(n_excl), int(n_ex))
 
     def repurchase(self, within: Iterable[int] = (30, 90, 180), end: Any = None,
-                   by: str | None = None, period: str = "M") -> _retention.RepurchaseTable:
+                   by: str | None = None, period: str = "M",
+                   existing_before: Any = None) -> _retention.RepurchaseTable:
         """:meth:`siyu.Transactions.repurchase`: eligible / repurchased counts added."""
-        check = self._probe.repurchase(within=within, end=end, by=by, period=period)
+        check = self._probe.repurchase(within=within, end=end, by=by, period=period,
+                                       existing_before=existing_before)
         if not self.n_rows:
             return check
         end_ts = self._resolve(end)
         labels = self._labels if check.by else None
         got = self._reduce(_repurchase_piece, _add_frames, within, end_ts, by, check.period,
-                           labels)
+                           labels, existing_before)
+        _per.warn_suspect(_suspect_message(got["suspect"], check.period))
         k = len(check.within)
         e = got["eligible"].sort_index()
         r = got["repurchased"].reindex(e.index).fillna(0)
@@ -590,18 +643,23 @@ class Transactions:
         return _retention.repurchase_table_from_counts(
             rows, e.reindex(columns=range(k)).fillna(0).to_numpy(dtype=np.int64),
             r.reindex(columns=range(k)).fillna(0).to_numpy(dtype=np.int64), check.within,
-            np.unique(rows[:, 0]), labels, check.period, inp.to_day(end_ts, "end"), check.by)
+            np.unique(rows[:, 0]), labels, check.period, inp.to_day(end_ts, "end"), check.by,
+            int(got["n_existing"]))
 
     def survival(self, churn_after: float = 180, end: Any = None, by: str | None = None,
-                 alpha: float = 0.05) -> _survival.SurvivalCurve:
+                 alpha: float = 0.05, existing_before: Any = None) -> _survival.SurvivalCurve:
         """:meth:`siyu.Transactions.survival`: Kaplan–Meier from summed event and
         censoring counts (exact); ``durations`` is a Dask DataFrame."""
-        check = self._probe.survival(churn_after=churn_after, end=end, by=by, alpha=alpha)
+        check = self._probe.survival(churn_after=churn_after, end=end, by=by, alpha=alpha,
+                                     existing_before=existing_before)
         if not self.n_rows:
             return check
         end_ts = self._resolve(end)
         labels = self._labels if check.by else None
-        got = self._reduce(_survival_piece, _add_keyed, churn_after, end_ts, by, alpha, labels)
+        got = self._reduce(_survival_piece, _add_keyed, churn_after, end_ts, by, alpha, labels,
+                           existing_before)
+        n_ex = int(got.pop("n_existing"))
+        _per.warn_suspect(_suspect_message(got.pop("suspect", None), "M"))
         tables: dict[Any, pd.DataFrame] = {}
         n = 0
         for code in sorted(got):
@@ -614,9 +672,10 @@ class Transactions:
         if check.by is None and None not in tables:
             tables[None] = _survival.kaplan_meier(np.zeros(0, np.int64), np.zeros(0, np.int64),
                                                   alpha)
-        durations = self._frame(_survival_durations, churn_after, end_ts, by, alpha)
+        durations = self._frame(_survival_durations, churn_after, end_ts, by, alpha,
+                                existing_before)
         curve = DistributedSurvivalCurve(tables, durations, check.churn_after, end_ts,
-                                         check.by, float(alpha))
+                                         check.by, float(alpha), n_ex)
         curve.n_customers = n
         return curve
 
@@ -770,19 +829,75 @@ def _keyed(index: pd.Index, labels: pd.Index | None, period: str) -> pd.MultiInd
                                      names=["group", "cohort"])
 
 
-def _cohort_piece(part: _Part, period: str, end: Any, by: Any,
-                  labels: pd.Index | None) -> dict[str, Any]:
-    ct = _cohorts.cohort_table(part, period=period, end=end, by=by)
+def _quiet(func: Callable[..., Any]) -> Callable[..., Any]:
+    """A partition task that gives no ExistingCustomersWarning: a partition holds a
+    fraction of the customers; the caller checks the added counts once."""
+    def task(*args: Any) -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", _per.ExistingCustomersWarning)
+            return func(*args)
+    task.__name__ = task.__qualname__ = func.__name__
+    task.__doc__ = func.__doc__
+    return task
+
+
+def _suspect_piece(part: _Part, end: Any, by: Any, period: str) -> pd.Series:
+    """Customers of the acquisition cohorts per checked period (added over partitions)."""
+    acq = _per.acquisition(part, inp.to_day(end, "end"), by)
+    index, counts = _per.suspect_counts(acq.first_day[acq.group >= 0], period)
+    return pd.Series(counts.astype(np.float64), index=index)
+
+
+def _suspect_message(counts: pd.Series | None, period: str) -> str | None:
+    if counts is None or not len(counts):
+        return None
+    counts = counts.sort_index()
+    return _per.existing_suspect_from_counts(counts.index.to_numpy(np.int64),
+                                             counts.to_numpy().astype(np.int64), period)
+
+
+@_quiet
+def _cohort_piece(part: _Part, period: str, end: Any, by: Any, labels: pd.Index | None,
+                  existing_before: Any) -> dict[str, Any]:
+    ct = _cohorts.cohort_table(part, period=period, end=end, by=by,
+                               existing_before=existing_before)
     keys = _keyed(ct.sizes.index, labels, period)
 
-    def frame(df: pd.DataFrame) -> pd.DataFrame:
-        return pd.DataFrame(np.nan_to_num(df.to_numpy(dtype=np.float64)), index=keys,
-                            columns=df.columns.to_numpy())
+    def frame(df: pd.DataFrame, index: pd.Index, columns: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame(np.nan_to_num(df.to_numpy(dtype=np.float64)), index=index,
+                            columns=columns)
 
-    return {"sizes": pd.Series(ct.sizes.to_numpy(dtype=np.float64), index=keys),
-            "active": frame(ct.active), "orders": frame(ct.orders),
-            "revenue": frame(ct._revenue) if ct._revenue is not None else None,
-            "n_excluded": ct.n_excluded, "n_dropped": ct.n_dropped}
+    def metrics(t: _cohorts.CohortTable, index: pd.Index, columns: np.ndarray) -> dict:
+        return {"sizes": pd.Series(t.sizes.to_numpy(dtype=np.float64), index=index),
+                "active": frame(t.active, index, columns),
+                "orders": frame(t.orders, index, columns),
+                "revenue": frame(t._revenue, index, columns) if t._revenue is not None
+                else None}
+
+    out = metrics(ct, keys, ct.active.columns.to_numpy())
+    out.update(n_excluded=ct.n_excluded, n_dropped=ct.n_dropped)
+    if existing_before is None:
+        out["suspect"] = _suspect_piece(part, end, by, period)
+    else:
+        ex = ct.existing
+        start = ct.last_period["existing_start"]
+        start = None if start is None else int(_period_ints(pd.PeriodIndex([start]), period)[0])
+        sizes = ex.sizes.index if ct.by is None else ex.sizes.index.get_level_values(0)
+        # existing rows keyed by group code, columns by absolute period (starts differ)
+        ex_keys = pd.Index(_group_codes(sizes, labels) if ct.by else np.zeros(len(sizes), np.int64))
+        cols = (start if start is not None else 0) + ex.active.columns.to_numpy()
+        out["existing"] = dict(metrics(ex, ex_keys, cols), start=start)
+    return out
+
+
+def _add_cohort_pieces(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    out = _add_frames({k: v for k, v in a.items() if k != "existing"},
+                      {k: v for k, v in b.items() if k != "existing"})
+    if "existing" in a:
+        ea, eb = dict(a["existing"]), dict(b["existing"])
+        starts = [x for x in (ea.pop("start"), eb.pop("start")) if x is not None]
+        out["existing"] = dict(_add_frames(ea, eb), start=min(starts) if starts else None)
+    return out
 
 
 def _add_frames(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
@@ -805,7 +920,7 @@ def _add_keyed(a: dict[Any, Any], b: dict[Any, Any]) -> dict[Any, Any]:
     for k, v in b.items():
         if k not in out:
             out[k] = v
-        elif isinstance(v, pd.DataFrame):
+        elif isinstance(v, (pd.Series, pd.DataFrame)):
             out[k] = out[k].add(v, fill_value=0)
         elif isinstance(v, tuple):
             out[k] = tuple(x + y for x, y in zip(out[k], v))
@@ -820,11 +935,16 @@ def _group_codes(index: pd.Index, labels: pd.Index | None) -> np.ndarray:
     return np.asarray(labels.get_indexer(index), dtype=np.int64)
 
 
+@_quiet
 def _retention_piece(part: _Part, kind: str, days: Any, brackets: Any, end: Any, by: Any,
-                     labels: pd.Index | None) -> dict[Any, Any]:
-    rt = _retention.retention(part, kind=kind, days=days, brackets=brackets, end=end, by=by)
+                     labels: pd.Index | None, existing_before: Any) -> dict[Any, Any]:
+    rt = _retention.retention(part, kind=kind, days=days, brackets=brackets, end=end, by=by,
+                              existing_before=existing_before)
     t = rt.table
-    out: dict[Any, Any] = {"n_excluded": int(t.attrs.get("n_excluded", 0))}
+    out: dict[Any, Any] = {"n_excluded": int(t.attrs.get("n_excluded", 0)),
+                           "n_existing": int(rt.n_existing)}
+    if existing_before is None:
+        out["suspect"] = _suspect_piece(part, end, by, "M")
     if rt.by is None:
         out[0] = (t["eligible"].to_numpy(np.int64), t["retained"].to_numpy(np.int64))
         return out
@@ -834,21 +954,31 @@ def _retention_piece(part: _Part, kind: str, days: Any, brackets: Any, end: Any,
     return out
 
 
+@_quiet
 def _repurchase_piece(part: _Part, within: Any, end: Any, by: Any, period: str,
-                      labels: pd.Index | None) -> dict[str, pd.DataFrame]:
-    rp = _retention.repurchase(part, within=within, end=end, by=by, period=period)
+                      labels: pd.Index | None, existing_before: Any) -> dict[str, Any]:
+    rp = _retention.repurchase(part, within=within, end=end, by=by, period=period,
+                               existing_before=existing_before)
     bc = rp.by_cohort
     keys = _keyed(bc.index, labels, period)
     k = len(rp.within)
-    return {name: pd.DataFrame(bc[name].to_numpy(dtype=np.float64).reshape(len(keys), k),
-                               index=keys, columns=range(k))
-            for name in ("eligible", "repurchased")}
+    out: dict[str, Any] = {
+        name: pd.DataFrame(bc[name].to_numpy(dtype=np.float64).reshape(len(keys), k),
+                           index=keys, columns=range(k))
+        for name in ("eligible", "repurchased")}
+    out["n_existing"] = int(rp.n_existing)
+    out["suspect"] = _suspect_piece(part, end, by, period) if existing_before is None else None
+    return out
 
 
+@_quiet
 def _survival_piece(part: _Part, churn_after: float, end: Any, by: Any, alpha: float,
-                    labels: pd.Index | None) -> dict[Any, pd.DataFrame]:
-    sc = _survival.survival(part, churn_after=churn_after, end=end, by=by, alpha=alpha)
-    out: dict[Any, pd.DataFrame] = {}
+                    labels: pd.Index | None, existing_before: Any) -> dict[Any, Any]:
+    sc = _survival.survival(part, churn_after=churn_after, end=end, by=by, alpha=alpha,
+                            existing_before=existing_before)
+    out: dict[Any, Any] = {"n_existing": int(sc.n_existing)}
+    if existing_before is None:
+        out["suspect"] = _suspect_piece(part, end, by, "M")
     for key, tab in sc._tables.items():
         code = 0 if sc.by is None else int(labels.get_indexer([key])[0])
         hit = (tab["events"] + tab["censored"]).to_numpy() > 0
@@ -858,9 +988,11 @@ def _survival_piece(part: _Part, churn_after: float, end: Any, by: Any, alpha: f
     return out
 
 
+@_quiet
 def _survival_durations(part: _Part, churn_after: float, end: Any, by: Any,
-                        alpha: float) -> pd.DataFrame:
-    sc = _survival.survival(part, churn_after=churn_after, end=end, by=by, alpha=alpha)
+                        alpha: float, existing_before: Any) -> pd.DataFrame:
+    sc = _survival.survival(part, churn_after=churn_after, end=end, by=by, alpha=alpha,
+                            existing_before=existing_before)
     return sc.durations
 
 
