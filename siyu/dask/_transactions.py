@@ -143,6 +143,15 @@ def _stripped(s: pd.Series, name: str) -> pd.Series:
                      dtype=s.dtype)
 
 
+def _default_strings(s: pd.Series) -> pd.Series:
+    """Dask turns pandas 3's text columns ("str") into "string[pyarrow]" when it reads
+    or wraps them; labels go back to pandas' default text dtype, as one machine has them."""
+    if (isinstance(s.dtype, pd.StringDtype) and s.dtype.na_value is pd.NA
+            and int(pd.__version__.split(".")[0]) >= 3):
+        return s.astype(pd.StringDtype(storage=s.dtype.storage, na_value=np.nan))
+    return s
+
+
 def _as_object(s: pd.Series) -> pd.Series:
     return s.astype(object) if isinstance(s.dtype, pd.StringDtype) else s
 
@@ -164,6 +173,9 @@ def _build(df: pd.DataFrame, spec: _Spec) -> _Part:
     """The C log of one shuffled partition, with the facts the caller needs."""
     _pin_threads()
     c = spec.columns
+    ch = c.get("channel")
+    # the channel labels keep the input's dtype (pandas 3's str, as one machine has them)
+    channels = df[ch].drop_duplicates() if ch else None
     if any(isinstance(v.dtype, pd.StringDtype) for _, v in df.items()):
         df = pd.DataFrame({k: _as_object(v) for k, v in df.items()})
     day = df[c["time"]].to_numpy(dtype=np.int64).view("datetime64[D]")
@@ -172,14 +184,17 @@ def _build(df: pd.DataFrame, spec: _Spec) -> _Part:
     part = _Part(df, customer=c["customer"], time=day, **kwargs, **spec.options)
     part._log.names["time"] = c["time"]
     log = part._log
-    ch = c.get("channel")
+    if ch and isinstance(channels.dtype, pd.StringDtype) and log.channel_labels is not None:
+        text = _default_strings(channels).dtype
+        log.channel_labels = log.channel_labels.astype(text)
+        channels = channels.astype(text)
     part._dask_facts = {
         "n_rows": part.n_rows, "n_customers": part.n_customers,
         "min_day": int(log.day.min()) if part.n_rows else None,
         "max_day": int(log.day.max()) if part.n_rows else None,
         "revenue": float(log.amount.sum()) if log.amount is not None else None,
         "purchases": int((log.amount >= 0).sum()) if log.amount is not None else part.n_rows,
-        "channels": df[ch].drop_duplicates() if ch else None,
+        "channels": channels,
         "names": dict(log.names),
     }
     return part
@@ -434,7 +449,8 @@ class Transactions:
         ch = spec.columns.get("channel")
         labels = None
         if ch:
-            values = pd.concat([f["channels"] for f in facts], ignore_index=True)
+            values = _default_strings(pd.concat([f["channels"] for f in facts],
+                                                ignore_index=True))
             labels = inp.labels(values.drop_duplicates(), ch)[1]
         self._labels = labels
         has_amount = "amount" in spec.columns
