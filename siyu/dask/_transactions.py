@@ -144,11 +144,11 @@ def _stripped(s: pd.Series, name: str) -> pd.Series:
 
 
 def _default_strings(s: pd.Series) -> pd.Series:
-    """Dask turns pandas 3's text columns ("str") into "string[pyarrow]" when it reads
-    or wraps them; labels go back to pandas' default text dtype, as one machine has them."""
-    if (isinstance(s.dtype, pd.StringDtype) and s.dtype.na_value is pd.NA
-            and int(pd.__version__.split(".")[0]) >= 3):
-        return s.astype(pd.StringDtype(storage=s.dtype.storage, na_value=np.nan))
+    """Dask turns text columns (object with pandas 2, "str" with pandas 3) into
+    "string[pyarrow]" when it reads or wraps them; labels go back to pandas' default
+    text dtype, as one machine has them."""
+    if isinstance(s.dtype, pd.StringDtype) and s.dtype.na_value is pd.NA:
+        return s.astype(pd.Series(["a"]).dtype)
     return s
 
 
@@ -184,10 +184,9 @@ def _build(df: pd.DataFrame, spec: _Spec) -> _Part:
     part = _Part(df, customer=c["customer"], time=day, **kwargs, **spec.options)
     part._log.names["time"] = c["time"]
     log = part._log
-    if ch and isinstance(channels.dtype, pd.StringDtype) and log.channel_labels is not None:
-        text = _default_strings(channels).dtype
-        log.channel_labels = log.channel_labels.astype(text)
-        channels = channels.astype(text)
+    if ch and log.channel_labels is not None and channels.dtype != _default_strings(channels).dtype:
+        channels = _default_strings(channels)
+        log.channel_labels = log.channel_labels.astype(channels.dtype)
     part._dask_facts = {
         "n_rows": part.n_rows, "n_customers": part.n_customers,
         "min_day": int(log.day.min()) if part.n_rows else None,
@@ -256,7 +255,8 @@ def _read(data: Any, id_columns: Sequence[str]) -> dd.DataFrame:
     if isinstance(data, dd.DataFrame):
         return data
     if isinstance(data, pd.DataFrame):
-        return dd.from_pandas(data, npartitions=max(1, min(os.cpu_count() or 1, len(data) // 100_000 + 1)))
+        n = max(1, min(os.cpu_count() or 1, len(data) // 100_000 + 1))
+        return dd.from_pandas(data, npartitions=n)
     paths = _paths(data)
     if paths is None:
         raise TypeError(f"unsupported data type {type(data).__name__}: pass a Dask DataFrame, "
@@ -601,7 +601,8 @@ class Transactions:
         return _cohorts.cohort_table_from_counts(
             period=check.period, end_day=end_day, margin=check.margin, by=check.by,
             group_labels=labels, row_group=g, row_cohort=c,
-            sizes=sizes.to_numpy().astype(np.int64), active=mat(piece, "active", keys, range(n_ages)),
+            sizes=sizes.to_numpy().astype(np.int64),
+            active=mat(piece, "active", keys, range(n_ages)),
             orders=mat(piece, "orders", keys, range(n_ages)),
             revenue=mat(piece, "revenue", keys, range(n_ages)) if self.has_amount else None,
             n_excluded=int(piece["n_excluded"]), n_dropped=int(piece["n_dropped"]),
