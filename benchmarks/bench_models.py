@@ -49,14 +49,18 @@ def data_dir() -> Path | None:
 
 # ---- the "analyst" baselines: vectorised NumPy likelihoods + scipy.optimize -----------
 
-def np_bgnbd_nll(lp, x, tx, T):
+def _wmean(v, w):
+    return np.mean(v) if w is None else np.sum(w * v) / np.sum(w)
+
+
+def np_bgnbd_nll(lp, x, tx, T, w=None):
     r, al, a, b = np.exp(lp)
     c = gammaln(r + x) - gammaln(r) + r * np.log(al)
     t1 = betaln(a, b + x) - betaln(a, b) - (r + x) * np.log(al + T)
     with np.errstate(all="ignore"):
         t2 = np.where(x > 0, betaln(a + 1, b + x - 1) - betaln(a, b)
                       - (r + x) * np.log(al + tx), -np.inf)
-    return -np.mean(c + np.logaddexp(t1, t2))
+    return -_wmean(c + np.logaddexp(t1, t2), w)
 
 
 def np_mbgnbd_nll(lp, x, tx, T):
@@ -67,7 +71,7 @@ def np_mbgnbd_nll(lp, x, tx, T):
     return -np.mean(c + np.logaddexp(t1, t2))
 
 
-def np_pnbd_nll(lp, x, tx, T):
+def np_pnbd_nll(lp, x, tx, T, w=None):
     r, al, s, be = np.exp(lp)
     a1 = r + s + x
     if al >= be:
@@ -79,7 +83,7 @@ def np_pnbd_nll(lp, x, tx, T):
               - hyp2f1(a1, b1, a1 + 1, d / (big + T)) / (big + T) ** a1)
         L = (np.exp(gammaln(r + x) - gammaln(r) + r * np.log(al) + s * np.log(be))
              * (1 / ((al + T) ** (r + x) * (be + T) ** s) + s / a1 * A0))
-        v = -np.mean(np.log(L))
+        v = -_wmean(np.log(L), w)
     return v if np.isfinite(v) else 1e10
 
 
