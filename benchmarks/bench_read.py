@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 
-from _bench_util import peak_rss
+from _bench_util import CRASHES, child_ran, peak_rss
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CACHE = os.environ.get("SIYU_BENCH_CACHE", "/tmp/siyu_bench")
@@ -281,8 +281,7 @@ def main() -> int:
             continue
         out = subprocess.run([sys.executable, __file__, "--child", name, "--path", path,
                               "--repeat", str(args.repeat)], capture_output=True, text=True)
-        if out.returncode != 0:
-            print(f"  {name:34s} failed: {out.stderr.strip().splitlines()[-1:]}")
+        if not child_ran(out, name):
             continue
         results[name] = json.loads(out.stdout.strip().splitlines()[-1])
     if not results:
@@ -310,6 +309,9 @@ def main() -> int:
         if res != base:
             ok = False
             print(f"  MISMATCH {name}: {res} vs {base}")
+    for c in CRASHES:
+        ok = False
+        print(f"  MISMATCH {c}")
     print(f"  results agree: {ok} ({base})")
     print(f"  load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0 if ok else 1

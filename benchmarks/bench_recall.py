@@ -242,7 +242,8 @@ def compare(a_table, a_recall, b_table, b_recall) -> list[str]:
     b_same = b_recall.loc[a_recall.index]                      # per customer
     for col in a_recall.columns:
         x, y = a_recall[col], b_same[col]
-        if x.dtype == object or y.dtype == object:
+        if not (pd.api.types.is_numeric_dtype(x) and pd.api.types.is_numeric_dtype(y)):
+            # text (object on pandas 2, "str" on pandas 3): compared exactly
             ok = (x.fillna("").astype(str) == y.fillna("").astype(str)).to_numpy()
         else:
             ok = np.isclose(x.to_numpy(float), y.to_numpy(float), rtol=1e-9, atol=1e-9,
