@@ -22,7 +22,6 @@ warn, or when predictions are non-finite.  The number of distinct rows is printe
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 import warnings
@@ -64,8 +63,8 @@ def main() -> int:
     peak_build = max(peak_rss() - base, 0) / 2**20
     distinct = len(s[["frequency", "recency", "T"]].drop_duplicates())
     x, tx_, T = (s[k].to_numpy(float) for k in ("frequency", "recency", "T"))
-    u, w = np.unique(np.column_stack([x, tx_, T]), axis=0, return_counts=True)
-    cx, ctx, cT, cw = u[:, 0], u[:, 1], u[:, 2], w.astype(float)
+    u, counts = np.unique(np.column_stack([x, tx_, T]), axis=0, return_counts=True)
+    cx, ctx, cT, cw = u[:, 0], u[:, 1], u[:, 2], counts.astype(float)
     print(f"{args.orders:,} orders, {len(s):,} customers, {distinct:,} distinct (x, t_x, T) rows "
           f"(daily units); Transactions() {t_tx:.2f} s, summary() {t_s:.2f} s, peak "
           f"{peak_build:,.0f} MiB above the input")
