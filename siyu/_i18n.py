@@ -40,7 +40,32 @@ _METRICS: dict[str, Entry] = {}
 _ACTIONS: dict[str, Entry] = {}
 
 # ---- models and diagnostics ----------------------------------------------------------
-_MODELS: dict[str, Entry] = {}
+_MODELS: dict[str, Entry] = {
+    # model names (print_summary, plots)
+    "models.name.BetaGeo": {"en": "BG/NBD (beta-geometric / negative binomial)",
+                            "zh": "BG/NBD 模型（贝塔几何/负二项）"},
+    "models.name.ModifiedBetaGeo": {"en": "MBG/NBD (modified BG/NBD)",
+                                    "zh": "MBG/NBD 模型（修正 BG/NBD）"},
+    "models.name.ParetoNBD": {"en": "Pareto/NBD", "zh": "Pareto/NBD 模型"},
+    "models.name.BetaGeoBetaBinom": {"en": "BG/BB (beta-geometric / beta-binomial)",
+                                     "zh": "BG/BB 模型（贝塔几何/贝塔二项）"},
+    "models.name.GammaGamma": {"en": "Gamma-Gamma spend model", "zh": "Gamma-Gamma 客单价模型"},
+    "models.name.ShiftedBetaGeometric": {"en": "sBG (shifted beta-geometric retention)",
+                                         "zh": "sBG 模型（移位贝塔几何留存）"},
+    # print_summary
+    "models.summary.model": {"en": "model", "zh": "模型"},
+    "models.summary.n_obs": {"en": "number of customers", "zh": "客户数"},
+    "models.summary.distinct": {"en": "({n} distinct rows)", "zh": "（{n} 个不同行）"},
+    "models.summary.unit": {"en": "time unit", "zh": "时间单位"},
+    "models.summary.loglik": {"en": "log-likelihood", "zh": "对数似然"},
+    "models.summary.penalizer": {"en": "penalizer", "zh": "惩罚系数"},
+    "models.summary.converged": {"en": "converged", "zh": "是否收敛"},
+    "models.summary.iterations": {"en": "{ok} ({n} iterations)", "zh": "{ok}（迭代 {n} 次）"},
+    "models.summary.coef": {"en": "coef", "zh": "估计值"},
+    "models.summary.se": {"en": "se(coef)", "zh": "标准误"},
+    "models.summary.lower95": {"en": "coef lower 95%", "zh": "95% 下限"},
+    "models.summary.upper95": {"en": "coef upper 95%", "zh": "95% 上限"},
+}
 
 # ---- plots -----------------------------------------------------------------------------
 _PLOTS: dict[str, Entry] = {}

@@ -11,6 +11,7 @@
 
 static PyMethodDef *const sy_tables[] = {
     sy_log_methods, sy_cohort_methods, sy_segment_methods, sy_model_methods, sy_shop_methods,
+    sy_trust_methods,
 };
 #define SY_N_TABLES ((int)(sizeof(sy_tables) / sizeof(sy_tables[0])))
 

@@ -77,5 +77,6 @@ extern PyMethodDef sy_cohort_methods[];
 extern PyMethodDef sy_segment_methods[];
 extern PyMethodDef sy_model_methods[];
 extern PyMethodDef sy_shop_methods[];
+extern PyMethodDef sy_trust_methods[];
 
 #endif /* SY_PY_GLUE_H */
