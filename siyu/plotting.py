@@ -283,3 +283,14 @@ def interpurchase_histogram(ip: Any, ax: Any = None, bins: int = 50) -> Any:
     ax.set_ylabel("gaps")
     ax.set_title("inter-purchase times")
     return ax
+
+
+# ---- model diagnostics (siyu.model_plots) ---------------------------------------------
+from siyu.model_plots import (plot_calibration_vs_holdout, plot_frequency_recency_matrix,  # noqa: E402
+                              plot_period_transactions, plot_prediction_interval,
+                              plot_probability_alive_history, plot_probability_alive_matrix,
+                              plot_tracking)
+
+__all__ += ["plot_tracking", "plot_period_transactions", "plot_calibration_vs_holdout",
+            "plot_frequency_recency_matrix", "plot_probability_alive_matrix",
+            "plot_probability_alive_history", "plot_prediction_interval"]

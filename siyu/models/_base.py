@@ -290,8 +290,9 @@ class BaseFitter:
         rows.append((text("models.summary.penalizer", lang), f"{self.penalizer:g}"))
         if getattr(self, "converged_", None) is not None:
             rows.append((text("models.summary.converged", lang),
-                         text("models.summary.iterations", lang, ok=self.converged_,
-                              n=self.n_iter_)))
+                         text("models.summary.iterations", lang,
+                              ok=text("models.summary.yes" if self.converged_ else
+                                      "models.summary.no", lang), n=self.n_iter_)))
         width = max(len(k) for k, _ in rows)
         print(f"<siyu.{name}> {text(f'models.name.{name}', lang)}")
         for k, v in rows[1:]:

@@ -15,7 +15,7 @@ from siyu.models._base import (PRED_COND, PRED_DERT, PRED_EXPECTED, PRED_PALIVE,
 MAX_OPPORTUNITIES = 10_000_000
 
 
-def _bgbb_input(frequency: Any, recency: Any, n_periods: Any):
+def bgbb_input(frequency: Any, recency: Any, n_periods: Any):
     if hasattr(frequency, "columns"):
         df = frequency
         return (_pick(df, ("frequency_cal", "frequency", "x"), "frequency"),
@@ -25,7 +25,7 @@ def _bgbb_input(frequency: Any, recency: Any, n_periods: Any):
     return frequency, recency, n_periods, idx
 
 
-def _check_opportunities(n: Any, name: str, minimum: int = 0) -> None:
+def check_opportunities(n: Any, name: str, minimum: int = 0) -> None:
     a = np.asarray(n, dtype=float)
     if not np.all(np.isfinite(a)) or np.any(a != np.round(a)) or np.any(a < minimum):
         raise ValueError(f"{name} must hold whole numbers >= {minimum} (purchase opportunities)")
@@ -34,12 +34,12 @@ def _check_opportunities(n: Any, name: str, minimum: int = 0) -> None:
                          "counts discrete opportunities (e.g. years or campaigns), not days")
 
 
-def _check_bgbb(x: np.ndarray, tx: np.ndarray, n: np.ndarray) -> None:
+def check_bgbb(x: np.ndarray, tx: np.ndarray, n: np.ndarray) -> None:
     check_integer(tx, "recency")
     check_integer(n, "n_periods")
     if np.any(n < 1):
         raise ValueError("n_periods must be >= 1 (number of purchase opportunities)")
-    _check_opportunities(n, "n_periods", 1)
+    check_opportunities(n, "n_periods", 1)
     if np.any(tx > n):
         raise ValueError("recency (the last opportunity with a transaction) must be <= n_periods")
     if np.any(x > tx):
@@ -82,12 +82,12 @@ class BetaGeoBetaBinom(BaseFitter):
                 weights = df[weights].to_numpy()
             elif weights is None and "weights" in df.columns:
                 weights = df["weights"].to_numpy()
-            x, tx, n, idx = _bgbb_input(df, None, None)
+            x, tx, n, idx = bgbb_input(df, None, None)
             self.unit = df.attrs.get("unit")
         else:
             x, tx, n, idx = frequency, recency, n_periods, None
         x, tx, n, w, _, _ = rft_input(x, tx, n, weights, t_label="n_periods")
-        _check_bgbb(x, tx, n)
+        check_bgbb(x, tx, n)
         self._run_fit(x, tx, n, w)
         return self
 
@@ -98,7 +98,7 @@ class BetaGeoBetaBinom(BaseFitter):
         (closed form, Fader, Hardie & Shang 2010 eq. 8).  ``interval``, ``method``,
         ``n_boot``, ``seed``: a prediction interval (see
         ``BetaGeo.conditional_expected_purchases``)."""
-        _check_opportunities(n, "n")
+        check_opportunities(n, "n")
         if interval is not None:
             idx = None if isinstance(n, pd.Series) else pd.Index(
                 np.atleast_1d(np.asarray(n, dtype=float)).reshape(-1), name="n")
@@ -124,16 +124,16 @@ class BetaGeoBetaBinom(BaseFitter):
         xa = np.asarray(x, dtype=float)
         if np.any(xa < 0) or np.any(xa != np.round(xa)):
             raise ValueError("x must hold whole numbers >= 0")
-        _check_opportunities(n, "n")
+        check_opportunities(n, "n")
         return self._predict(PRED_PMF, [x, n], ["x", "n"])
 
     def loglik(self, frequency: Any, recency: Any = None, n_periods: Any = None) -> Any:
         """Log-likelihood of each (frequency, recency, n_periods) row at the fitted
         parameters; with the fit's weights, their weighted sum is :attr:`log_likelihood_`."""
         self._check_fitted()
-        x, tx, n, idx = _bgbb_input(frequency, recency, n_periods)
+        x, tx, n, idx = bgbb_input(frequency, recency, n_periods)
         x, tx, n, _, _, _ = rft_input(x, tx, n, t_label="n_periods")
-        _check_bgbb(x, tx, n)
+        check_bgbb(x, tx, n)
         out = self._loglik_rows(x, tx, n)
         return pd.Series(out, index=idx) if idx is not None else out
 
@@ -144,10 +144,10 @@ class BetaGeoBetaBinom(BaseFitter):
                              output=output)
 
     def _hist(self, frequency, recency, n_periods):
-        x, tx, n, idx = _bgbb_input(frequency, recency, n_periods)
+        x, tx, n, idx = bgbb_input(frequency, recency, n_periods)
         xa, ta, na = (np.asarray(v, dtype=float) for v in (x, tx, n))
         b = np.broadcast_arrays(xa, ta, na)
-        _check_bgbb(*[v.reshape(-1) for v in b])
+        check_bgbb(*[v.reshape(-1) for v in b])
         return x, tx, n, idx
 
     def conditional_expected_purchases(self, n_star: Any, frequency: Any, recency: Any = None,
@@ -159,7 +159,7 @@ class BetaGeoBetaBinom(BaseFitter):
         (closed form, FHS 2010 eq. 13).  ``interval``, ``method``, ``n_boot``, ``seed``: a
         prediction interval (see ``BetaGeo.conditional_expected_purchases``)."""
         x, tx, n, idx = self._hist(frequency, recency, n_periods)
-        _check_opportunities(n_star, "n_star")
+        check_opportunities(n_star, "n_star")
         cols, names = [n_star, x, tx, n], ["n_star", "frequency", "recency", "n_periods"]
         if interval is not None:
             return _intervals.predict_interval(self, PRED_COND, cols, names, idx, interval,
@@ -244,11 +244,11 @@ def simulate_bgbb(params: Any, n_customers: int, n_periods: Any, n_holdout: int 
     if n < 0:
         raise ValueError("n_customers must be >= 0")
     nper = np.asarray(n_periods, dtype=float)
-    _check_opportunities(nper, "n_periods", 1)
+    check_opportunities(nper, "n_periods", 1)
     nper = np.ascontiguousarray(np.broadcast_to(nper, (n,)).astype(np.int64))
     if isinstance(n_holdout, bool) or not isinstance(n_holdout, (int, np.integer)):
         raise TypeError("n_holdout must be a whole number")
-    _check_opportunities(n_holdout, "n_holdout")
+    check_opportunities(n_holdout, "n_holdout")
     if output not in ("summary", "collapsed"):
         raise ValueError("output must be 'summary' or 'collapsed'")
     s = _intervals.seed_value(seed)
