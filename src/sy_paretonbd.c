@@ -276,9 +276,9 @@ static double pnbd_pmf(double r, double al, double s, double be, double k, doubl
  *   P(n | alive) = (Bt/(Bt+t))^s NB(n | t) + int_0^t s Bt^s (Bt+u)^-(s+1) NB(n | u) du
  * (NB: the NBD(R, A) probability of n purchases in a window of length u).  The integral is
  * taken in y = log(1 + u/c), c = min(A, Bt), on equal Gauss-Legendre panels no wider than
- * 2/(R+n+s+2) (the log-integrand's slope is bounded by that sum), and accepted when doubling
- * the panels changes it by less than 1e-14 + 1e-11 of its value (at most three doublings;
- * SY_ENOCONV otherwise).  A customer who has dropped out makes 0 purchases.
+ * 1/sqrt(R+n+s+2) (the log-integrand's curvature near its peak is about R+n+s+2), and
+ * accepted when doubling the panels changes it by less than 1e-14 + 1e-11 of its value (at
+ * most three doublings; SY_ENOCONV otherwise).  A customer who has dropped out makes 0 purchases.
  */
 static int pnbd_cond_integral(double R, double A, double s, double Bt, double n, double t,
                               int64_t panels, double *out)
@@ -322,7 +322,9 @@ static int pnbd_cond_pmf(double r, double al, double s, double be, double n, dou
     const double v0 = exp(-s * log1p(t / Bt) + pnbd_lnb(R, A, n, t, lgk));
     const double c = A < Bt ? A : Bt;
     const double Y = log1p(t / c);
-    double hmax = 2.0 / (R + n + s + 2.0);
+    /* near its peak the log-integrand has curvature ~ (R+n+s+2): panels of width
+       1/sqrt(R+n+s+2) keep it smooth there (the doubling check below guards the rest) */
+    double hmax = 1.0 / sqrt(R + n + s + 2.0);
     if (hmax > 0.25) hmax = 0.25;
     double pd = ceil(Y / hmax);
     if (pd < 1) pd = 1;
