@@ -185,8 +185,8 @@ fail:
     return NULL;
 }
 
-/* trust_bootstrap(model, c0, c1, c2, w, starts, penalizer, pen_kind, maxiter, gtol, n_boot,
-                   seed, return_counts)
+/* trust_bootstrap(model, c0, c1, c2, w, starts, hinv0 or None, penalizer, pen_kind, maxiter,
+                   gtol, n_boot, seed, return_counts)
    -> (logp (n_boot*k), loglik, status int8, n_iter int32, unique rows tuple or None,
        counts (n_boot*m) or None, m) */
 static PyObject *py_trust_bootstrap(PyObject *self, PyObject *args)
@@ -196,13 +196,13 @@ static PyObject *py_trust_bootstrap(PyObject *self, PyObject *args)
     double pen, gtol;
     long long n_boot_ll;
     unsigned long long seed;
-    PyObject *o0, *o1, *o2, *ow, *so;
-    PyArrayObject *a0 = NULL, *a1 = NULL, *a2 = NULL, *aw = NULL, *starts = NULL;
+    PyObject *o0, *o1, *o2, *ow, *so, *ho;
+    PyArrayObject *a0 = NULL, *a1 = NULL, *a2 = NULL, *aw = NULL, *starts = NULL, *hinv = NULL;
     PyArrayObject *logp = NULL, *ll = NULL, *stat = NULL, *nit = NULL, *counts = NULL;
     PyArrayObject *u[3] = {NULL, NULL, NULL};
     sy_mdata d;
-    if (!PyArg_ParseTuple(args, "iOOOOOdiidLKp", &model, &o0, &o1, &o2, &ow, &so, &pen, &pen_kind,
-                          &maxiter, &gtol, &n_boot_ll, &seed, &ret_counts))
+    if (!PyArg_ParseTuple(args, "iOOOOOOdiidLKp", &model, &o0, &o1, &o2, &ow, &so, &ho, &pen,
+                          &pen_kind, &maxiter, &gtol, &n_boot_ll, &seed, &ret_counts))
         return NULL;
     if (trust_check_model(model)) return NULL;
     const int k = sy_models_npar(model);
@@ -231,6 +231,15 @@ static PyObject *py_trust_bootstrap(PyObject *self, PyObject *args)
         PyErr_Format(PyExc_ValueError, "bootstrap: starts must hold 1 to 1000 rows of %d values", k);
         goto fail;
     }
+    if (ho != Py_None) {
+        if (!(hinv = sy_as_1d(ho, NPY_FLOAT64, "hinv0", (npy_intp)k * k))) goto fail;
+        const double *hp = SY_F64(hinv);
+        for (int i = 0; i < k * k; i++)
+            if (!isfinite(hp[i])) {
+                PyErr_SetString(PyExc_ValueError, "bootstrap: hinv0 must be finite");
+                goto fail;
+            }
+    }
     int64_t tot;
     if (!sy_mul_ok((int64_t)n_boot, k, &tot)) {
         PyErr_NoMemory();
@@ -258,7 +267,8 @@ static PyObject *py_trust_bootstrap(PyObject *self, PyObject *args)
         int nstart = (int)(ns / k);
         double *cnt = counts ? SY_F64(counts) : NULL;
         SY_NOGIL_BEGIN
-        st = sy_bootstrap_fit(model, &d, sp, nstart, pen, pen_kind, maxiter, gtol, (int64_t)n_boot,
+        const double *hp = hinv ? SY_F64(hinv) : NULL;
+        st = sy_bootstrap_fit(model, &d, sp, nstart, hp, pen, pen_kind, maxiter, gtol, (int64_t)n_boot,
                               (uint64_t)seed, SY_F64(logp), SY_F64(ll), (int8_t *)PyArray_DATA(stat),
                               (int32_t *)PyArray_DATA(nit), cnt, ret_counts ? ucp : NULL, &m);
         SY_NOGIL_END
@@ -277,6 +287,7 @@ static PyObject *py_trust_bootstrap(PyObject *self, PyObject *args)
     Py_XDECREF(a2);
     Py_XDECREF(aw);
     Py_DECREF(starts);
+    Py_XDECREF(hinv);
     PyObject *urows = Py_None, *cnts = Py_None;
     if (ret_counts) {
         /* keep the first m values (the unique rows) and the n_boot x m counts */
@@ -318,6 +329,7 @@ fail:
     Py_XDECREF(a2);
     Py_XDECREF(aw);
     Py_XDECREF(starts);
+    Py_XDECREF(hinv);
     Py_XDECREF(logp);
     Py_XDECREF(ll);
     Py_XDECREF(stat);
@@ -481,8 +493,8 @@ PyMethodDef sy_trust_methods[] = {
     {"trust_loglik_rows", py_trust_loglik_rows, METH_VARARGS,
      "trust_loglik_rows(model, params, c0, c1, c2) -> per-row log-likelihood"},
     {"trust_bootstrap", py_trust_bootstrap, METH_VARARGS,
-     "trust_bootstrap(model, c0, c1, c2, w, starts, penalizer, pen_kind, maxiter, gtol, n_boot, "
-     "seed, return_counts) -> (logp, loglik, status, n_iter, unique_rows, counts, m)"},
+     "trust_bootstrap(model, c0, c1, c2, w, starts, hinv0, penalizer, pen_kind, maxiter, gtol, "
+     "n_boot, seed, return_counts) -> (logp, loglik, status, n_iter, unique_rows, counts, m)"},
     {"trust_bootstrap_means", py_trust_bootstrap_means, METH_VARARGS,
      "trust_bootstrap_means(X, n_boot, seed) -> (n_boot, k) means of resampled rows"},
     {"trust_bgbb_simulate", py_trust_bgbb_simulate, METH_VARARGS,

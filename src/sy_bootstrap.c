@@ -119,11 +119,79 @@ static int boot_objective(const double *theta, void *vctx, double *f, double *g)
     return SY_OK;
 }
 
+/* Quasi-Newton (BFGS) started from a given inverse Hessian H0 of the objective.  A
+   replicate's objective has nearly the curvature of the full-data fit, so from the fitted
+   point it converges in a few steps.  Returns 1 when the gradient tolerance is met, 0
+   otherwise (the caller then falls back to sy_optim_bfgs from the usual starts). */
+static int qn_from(boot_obj *ctx, const double *H0, double *th, int maxiter, double gtol,
+                   double *fout, int *nit)
+{
+    const int k = ctx->k;
+    double H[SY_MODEL_MAXPAR * SY_MODEL_MAXPAR], g[SY_MODEL_MAXPAR], gn[SY_MODEL_MAXPAR];
+    double d[SY_MODEL_MAXPAR], tn[SY_MODEL_MAXPAR], sv[SY_MODEL_MAXPAR], yv[SY_MODEL_MAXPAR];
+    double f, fn;
+    memcpy(H, H0, (size_t)(k * k) * sizeof(double));
+    if (boot_objective(th, ctx, &f, g) != SY_OK || !isfinite(f)) return 0;
+    int stalled = 0;
+    if (maxiter > 200) maxiter = 200; /* a fast path: long runs go to the fallback */
+    for (int it = 0; it < maxiter; it++) {
+        double gmax = 0.0, gd = 0.0;
+        for (int i = 0; i < k; i++) gmax = fmax(gmax, fabs(g[i]));
+        /* converged, or no further progress at rounding level with a near-zero gradient
+           (the same acceptance as sy_optim_bfgs) */
+        if (gmax < gtol || (stalled >= 3 && gmax < 1e3 * gtol)) {
+            *fout = f;
+            *nit = it;
+            return 1;
+        }
+        for (int i = 0; i < k; i++) {
+            double v = 0.0;
+            for (int j = 0; j < k; j++) v -= H[i * k + j] * g[j];
+            d[i] = v;
+            gd += v * g[i];
+        }
+        if (!(gd < 0.0)) return 0;
+        double step = 1.0;
+        int ok = 0;
+        for (int ls = 0; ls < 30 && !ok; ls++, step *= 0.5) {
+            for (int i = 0; i < k; i++) tn[i] = th[i] + step * d[i];
+            ok = boot_objective(tn, ctx, &fn, gn) == SY_OK && isfinite(fn) &&
+                 fn <= f + 1e-4 * step * gd;
+        }
+        if (!ok) return 0;
+        double sy = 0.0, yHy = 0.0, Hy[SY_MODEL_MAXPAR], smax = 0.0;
+        for (int i = 0; i < k; i++) {
+            sv[i] = tn[i] - th[i];
+            yv[i] = gn[i] - g[i];
+            sy += sv[i] * yv[i];
+            smax = fmax(smax, fabs(sv[i]));
+        }
+        stalled = (fabs(f - fn) <= 1e-15 * fabs(f) && smax < 1e-10) ? stalled + 1 : 0;
+        if (sy > 0.0) {
+            for (int i = 0; i < k; i++) {
+                double v = 0.0;
+                for (int j = 0; j < k; j++) v += H[i * k + j] * yv[j];
+                Hy[i] = v;
+                yHy += yv[i] * v;
+            }
+            const double rho = 1.0 / sy, c = rho * rho * yHy + rho;
+            for (int i = 0; i < k; i++)
+                for (int j = 0; j < k; j++)
+                    H[i * k + j] += c * sv[i] * sv[j] - rho * (Hy[i] * sv[j] + sv[i] * Hy[j]);
+        }
+        memcpy(th, tn, (size_t)k * sizeof(double));
+        memcpy(g, gn, (size_t)k * sizeof(double));
+        f = fn;
+    }
+    return 0;
+}
+
 /* ---- replicates ----------------------------------------------------------------------- */
 
 typedef struct {
     int model, k, n_starts, pen_kind, maxiter;
     const double *starts;
+    const double *hinv0;  /* inverse Hessian of the objective at starts[0], or NULL */
     double pen, gtol;
     const sy_mdata *d;    /* prepared unique rows (w unused) */
     const alias_table *at;
@@ -170,7 +238,23 @@ static void *boot_worker(void *arg)
         boot_obj ctx = {j->model, k, j->pen_kind, &d, (double)j->N, j->pen};
         double best_th[SY_MODEL_MAXPAR], best_f = INFINITY;
         int have = 0, conv_best = 0, it_best = 0;
-        for (int s = 0; s < j->n_starts; s++) {
+        if (j->hinv0) {
+            double th[SY_MODEL_MAXPAR], fmin;
+            int nit;
+            memcpy(th, j->starts, (size_t)k * sizeof(double));
+            if (qn_from(&ctx, j->hinv0, th, j->maxiter, j->gtol, &fmin, &nit)) {
+                memcpy(best_th, th, (size_t)k * sizeof(double));
+                best_f = fmin;
+                conv_best = 1;
+                it_best = nit;
+                have = 1;
+            }
+            if (sy_interrupted()) {
+                j->err = SY_EINTR;
+                break;
+            }
+        }
+        for (int s = 0; s < j->n_starts && !conv_best; s++) {
             double th[SY_MODEL_MAXPAR], fmin;
             int nit, conv;
             memcpy(th, j->starts + (size_t)s * (size_t)k, (size_t)k * sizeof(double));
@@ -214,7 +298,8 @@ static void *boot_worker(void *arg)
 }
 
 int sy_bootstrap_fit(int model, const sy_mdata *raw, const double *starts, int n_starts,
-                     double penalizer, int pen_kind, int maxiter, double gtol, int64_t n_boot,
+                     const double *hinv0, double penalizer, int pen_kind, int maxiter,
+                     double gtol, int64_t n_boot,
                      uint64_t seed, double *logp, double *loglik, int8_t *status, int32_t *n_iter,
                      double *counts_out, double *const *ucols_out, int64_t *m_out)
 {
@@ -286,7 +371,7 @@ int sy_bootstrap_fit(int model, const sy_mdata *raw, const double *starts, int n
         return SY_ENOMEM;
     }
     for (int t = 0; t < nth; t++) {
-        jobs[t] = (boot_job){model, k, n_starts, pen_kind, maxiter, starts, penalizer, gtol, &d,
+        jobs[t] = (boot_job){model, k, n_starts, pen_kind, maxiter, starts, hinv0, penalizer, gtol, &d,
                              &at, (int64_t)N, n_boot, seed, t, nth, logp, loglik, counts_out,
                              status, n_iter, SY_OK};
     }

@@ -186,13 +186,17 @@ int sy_tracking_counts(const int64_t *day, const double *amount, const int64_t *
    N = sum(counts) customers with replacement (a multinomial reweighting of the m rows, from
    its own random stream (seed, b), so results do not depend on the thread count) and refits
    by BFGS from the starts (n_starts x npar log-parameters; the first that converges wins).
+   hinv0 (npar x npar, may be NULL): the inverse Hessian of the objective -LL/N + penalty at
+   starts[0] (the full-data fit); each refit first runs a quasi-Newton from starts[0] with it,
+   which usually converges in a few steps, and falls back to the starts otherwise.
    pen_kind 0 penalises sum(log(p)^2), 1 sum(p^2).  Outputs per replicate: logp (n_boot x
    npar; NaN when every start failed), loglik, status (1 converged, 0 not converged, -1
    failed) and iterations.  When counts_out is not NULL it receives the n_boot x m counts and
    ucols[0..2] (capacity n) the unique rows (ucols[2] ignored for two-column models); *m_out
    is the number of unique rows.  Replicates run on all threads; Ctrl-C stops them. */
 int sy_bootstrap_fit(int model, const sy_mdata *raw, const double *starts, int n_starts,
-                     double penalizer, int pen_kind, int maxiter, double gtol, int64_t n_boot,
+                     const double *hinv0, double penalizer, int pen_kind, int maxiter,
+                     double gtol, int64_t n_boot,
                      uint64_t seed, double *logp, double *loglik, int8_t *status, int32_t *n_iter,
                      double *counts_out, double *const *ucols, int64_t *m_out);
 

@@ -419,8 +419,15 @@ class BaseFitter:
             return cache[key]
         starts = np.ascontiguousarray(np.concatenate(
             [np.log(self._p())] + [np.asarray(st, dtype=float) for st in self._default_starts]))
+        # inverse Hessian of the mean objective at the fit: W * covariance of theta
+        cov = getattr(self, "_cov_theta", None)
+        W = float(w.sum()) if w is not None else float(c0.shape[0])
+        hinv = None
+        if cov is not None and np.all(np.isfinite(cov)) and np.all(np.linalg.eigvalsh(
+                0.5 * (cov + cov.T)) > 0):
+            hinv = np.ascontiguousarray((W * np.asarray(cov, dtype=float)).reshape(-1))
         lp, _, status, _, _, _, _ = _core.trust_bootstrap(
-            self._code, c0, c1, c2, w, starts, self.penalizer, pen_kind, self.maxiter,
+            self._code, c0, c1, c2, w, starts, hinv, self.penalizer, pen_kind, self.maxiter,
             self.tol, int(n_boot), int(seed), False)
         out = (np.asarray(lp).reshape(int(n_boot), k), np.asarray(status))
         if cache is not None:
