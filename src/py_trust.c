@@ -118,6 +118,69 @@ fail:
     return NULL;
 }
 
+/* trust_predict_draws(model, what, params (B, npar), (col0, ...)) -> (out (B, n), ok int8 (B)) */
+static PyObject *py_trust_predict_draws(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int model, what, st;
+    PyObject *po, *tup;
+    PyArrayObject *par = NULL, *out = NULL, *ok = NULL;
+    PyArrayObject *cols[SY_PRED_MAXCOLS] = {NULL};
+    const double *cp[SY_PRED_MAXCOLS] = {NULL};
+    if (!PyArg_ParseTuple(args, "iiOO!", &model, &what, &po, &PyTuple_Type, &tup)) return NULL;
+    if (trust_check_model(model)) return NULL;
+    Py_ssize_t nc = PyTuple_GET_SIZE(tup);
+    if (nc < 1 || nc > SY_PRED_MAXCOLS) {
+        PyErr_Format(PyExc_ValueError, "trust_predict_draws: 1 to %d input columns expected",
+                     SY_PRED_MAXCOLS);
+        return NULL;
+    }
+    npy_intp n = -1;
+    for (Py_ssize_t j = 0; j < nc; j++) {
+        if (!(cols[j] = sy_as_1d(PyTuple_GET_ITEM(tup, j), NPY_FLOAT64, "prediction input", n)))
+            goto fail;
+        n = PyArray_DIM(cols[j], 0);
+        cp[j] = SY_F64(cols[j]);
+    }
+    const int k = sy_models_npar(model);
+    par = (PyArrayObject *)PyArray_FROM_OTF(po, NPY_FLOAT64, NPY_ARRAY_IN_ARRAY);
+    if (!par) goto fail;
+    if (PyArray_NDIM(par) != 2 || PyArray_DIM(par, 1) != k) {
+        PyErr_Format(PyExc_ValueError, "params must have shape (n_draws, %d)", k);
+        goto fail;
+    }
+    npy_intp B = PyArray_DIM(par, 0);
+    int64_t tot;
+    if (!sy_mul_ok((int64_t)B, (int64_t)n, &tot)) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    npy_intp dims[2] = {B, n};
+    if (!(out = (PyArrayObject *)PyArray_EMPTY(2, dims, NPY_FLOAT64, 0))) goto fail;
+    if (!(ok = sy_new_1d(B, NPY_INT8))) goto fail;
+    {
+        const double *pp = SY_F64(par);
+        double *o = SY_F64(out);
+        int8_t *okp = (int8_t *)PyArray_DATA(ok);
+        SY_NOGIL_BEGIN
+        st = sy_predict_draws(model, what, pp, (int64_t)B, (int64_t)n, cp, o, okp);
+        SY_NOGIL_END
+    }
+    if (st != SY_OK) {
+        trust_raise(st, "prediction");
+        goto fail;
+    }
+    Py_DECREF(par);
+    for (int j = 0; j < SY_PRED_MAXCOLS; j++) Py_XDECREF(cols[j]);
+    return Py_BuildValue("(NN)", out, ok);
+fail:
+    Py_XDECREF(par);
+    for (int j = 0; j < SY_PRED_MAXCOLS; j++) Py_XDECREF(cols[j]);
+    Py_XDECREF(out);
+    Py_XDECREF(ok);
+    return NULL;
+}
+
 /* Coerce two or three data columns (c2 may be None) and optional weights. */
 static int trust_data(PyObject *o0, PyObject *o1, PyObject *o2, PyObject *ow, PyArrayObject **a0,
                       PyArrayObject **a1, PyArrayObject **a2, PyArrayObject **aw, sy_mdata *d)
@@ -490,6 +553,8 @@ fail:
 PyMethodDef sy_trust_methods[] = {
     {"trust_predict", py_trust_predict, METH_VARARGS,
      "trust_predict(model, what, params, cols) -> float64 array (params (npar,) or (n, npar))"},
+    {"trust_predict_draws", py_trust_predict_draws, METH_VARARGS,
+     "trust_predict_draws(model, what, params (B, npar), cols) -> (out (B, n), ok (B,))"},
     {"trust_loglik_rows", py_trust_loglik_rows, METH_VARARGS,
      "trust_loglik_rows(model, params, c0, c1, c2) -> per-row log-likelihood"},
     {"trust_bootstrap", py_trust_bootstrap, METH_VARARGS,

@@ -170,6 +170,12 @@ int sy_betainc_reg(double a, double b, double x, double *out);
 /* out[i] = log-likelihood of row i alone (NaN where the row has zero likelihood). */
 int sy_models_loglik_rows(int model, const double *params, const sy_mdata *d, double *out);
 
+/* Predictions for B parameter vectors (params: B x npar, row major) on the same n rows:
+   out is B x n.  A draw whose prediction fails numerically (SY_ENOCONV, SY_ENAN, SY_ERANGE)
+   gets NaN and ok[b] = 0; other failures are returned.  Draws run on all threads. */
+int sy_predict_draws(int model, int what, const double *params, int64_t B, int64_t n,
+                     const double *const *cols, double *out, int8_t *ok);
+
 /* Repeat occasions per period for the tracking plot.  Rows grouped by customer
    (offsets, k + 1 entries), sorted by day within a customer; rows with amount < 0 (amount
    may be NULL) are refunds.  An occasion is a day with a purchase row; a customer's first

@@ -224,3 +224,61 @@ int sy_tracking_counts(const int64_t *day, const double *amount, const int64_t *
     free(buf);
     return st;
 }
+
+/* ---- predictions for many parameter draws --------------------------------------------- */
+
+typedef struct {
+    int model, what, k;
+    const double *params;
+    int64_t B, n;
+    const double *const *cols;
+    double *out;
+    int8_t *ok;
+    int tid, nth;
+    int status;
+} draws_job;
+
+static void *draws_worker(void *arg)
+{
+    draws_job *j = (draws_job *)arg;
+    j->status = SY_OK;
+    for (int64_t b = j->tid; b < j->B; b += j->nth) {
+        if (sy_interrupted()) {
+            j->status = SY_EINTR;
+            return NULL;
+        }
+        double *o = j->out + b * j->n;
+        int st = sy_models_predict(j->model, j->what, j->params + b * j->k, j->n, j->cols, o);
+        if (st == SY_OK) {
+            j->ok[b] = 1;
+        } else if (st == SY_ENOCONV || st == SY_ENAN || st == SY_ERANGE) {
+            /* extreme draw: no finite prediction; reported, the interval uses the others */
+            j->ok[b] = 0;
+            for (int64_t i = 0; i < j->n; i++) o[i] = NAN;
+        } else {
+            j->status = st;
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+int sy_predict_draws(int model, int what, const double *params, int64_t B, int64_t n,
+                     const double *const *cols, double *out, int8_t *ok)
+{
+    const int k = sy_models_npar(model);
+    if (k == 0 || B < 0 || n < 0) return SY_EINVAL;
+    int nth = sy_get_num_threads();
+    if (nth > SY_THREADS_CAP) nth = SY_THREADS_CAP;
+    if ((int64_t)nth > B) nth = (int)(B > 0 ? B : 1);
+    int64_t work;
+    if (!sy_mul_ok(B, n, &work)) return SY_ENOMEM;
+    if (work < 20000) nth = 1;
+    draws_job jobs[SY_THREADS_CAP];
+    for (int t = 0; t < nth; t++)
+        jobs[t] = (draws_job){model, what, k, params, B, n, cols, out, ok, t, nth, SY_OK};
+    sy_run_jobs(draws_worker, jobs, sizeof(draws_job), nth);
+    for (int t = 0; t < nth; t++)
+        if (jobs[t].status != SY_OK) return jobs[t].status;
+    return SY_OK;
+}

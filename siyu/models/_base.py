@@ -267,10 +267,14 @@ class BaseFitter:
         Examples
         --------
         >>> import siyu
-        >>> m = siyu.ShiftedBetaGeometric().fit([1, 2, 2, 3, 4, 4], [4, 4, 4, 4, 4, 4])
+        >>> m = siyu.ShiftedBetaGeometric().fit_survival([1000, 631, 468, 382, 326, 289, 262, 241])
         >>> m.print_summary(decimals=3)  # doctest: +ELLIPSIS
         <siyu.ShiftedBetaGeometric> sBG (shifted beta-geometric retention)
+        number of customers = 1,000 (8 distinct rows)
         ...
+        log-likelihood = -1680.265
+        ...
+        alpha  0.704 ...
         """
         from siyu._i18n import text
         self._check_fitted()

@@ -118,13 +118,27 @@ def _safe(fn: Callable[..., np.ndarray], *args: Any) -> np.ndarray | None:
         return None
 
 
+def batchable(model: Any) -> bool:
+    """True when the model predicts through the plain C kernel with one parameter vector for
+    every customer, so all draws can be predicted in one parallel C call."""
+    from siyu.models._base import BaseFitter
+    return (type(model)._predict is BaseFitter._predict
+            and np.asarray(model._row_params(model._theta())).ndim == 1)
+
+
 def draws_interval(models: Sequence[Any], fn: Callable[..., np.ndarray], n: int, level: float,
-                   method: str, n_boot: int, seed: Any, index: pd.Index | None) -> pd.DataFrame:
+                   method: str, n_boot: int, seed: Any, index: pd.Index | None,
+                   fn_batch: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None,
+                   inverse: np.ndarray | None = None) -> pd.DataFrame:
     """Point estimate and percentile interval of ``fn`` over parameter draws.
 
-    ``fn(params_list, rows)`` returns the prediction for the customers ``rows`` (a slice of
+    ``fn(params_list, rows)`` returns the prediction for the rows ``rows`` (a slice of
     0..n) with one natural-parameter array per model (``None`` in params_list: the fitted
-    parameters).  Each model gets its own draws (independent seeds derived from ``seed``).
+    parameters).  ``fn_batch(matrices, rows)``, used when every model is :func:`batchable`,
+    takes one (n_draws, npar) matrix per model and returns (values (n_draws, rows), ok
+    (n_draws,)).  Each model gets its own draws (independent seeds derived from ``seed``).
+    With ``inverse``, the n rows are the distinct input rows and the result is expanded to
+    ``inverse`` (one entry per input row).
     """
     s = seed_value(seed)
     ss = np.random.SeedSequence(s).spawn(len(models))
@@ -141,41 +155,68 @@ def draws_interval(models: Sequence[Any], fn: Callable[..., np.ndarray], n: int,
     upper = np.empty(n)
     q = [(1.0 - level) / 2.0, (1.0 + level) / 2.0]
     block = max(1, min(n, _BLOCK_VALUES // max(B, 1)))
-    n_bad = 0
+    bad = np.zeros(B, dtype=bool)
+    use_batch = fn_batch is not None and all(batchable(m) for m in models)
+    mats = ([np.ascontiguousarray(np.stack([np.asarray(m._row_params(th), dtype=np.float64)
+                                            for th in d[:B]])) for m, d in zip(models, draws)]
+            if use_batch else None)
     for start in range(0, n, block):
         rows = slice(start, min(n, start + block))
         width = rows.stop - rows.start
-        vals = np.full((B, width), np.nan)
-        for b in range(B):
-            pb = []
-            for m, d in zip(models, draws):
-                p = np.asarray(m._row_params(d[b]), dtype=np.float64)
-                pb.append(np.ascontiguousarray(p[rows]) if p.ndim == 2 else p)
-            v = _safe(fn, pb, rows)
-            if v is None or v.shape[0] != width:
-                if start == 0:
-                    n_bad += 1
-                continue
-            vals[b] = v
+        if use_batch:
+            with np.errstate(all="ignore"):
+                vals, ok = fn_batch(mats, rows)
+            vals = np.array(vals, dtype=float, copy=True)
+            bad |= ~np.asarray(ok, dtype=bool)
+            vals[~np.asarray(ok, dtype=bool)] = np.nan
+        else:
+            vals = np.full((B, width), np.nan)
+            for b in range(B):
+                pb = []
+                for m, d in zip(models, draws):
+                    p = np.asarray(m._row_params(d[b]), dtype=np.float64)
+                    pb.append(np.ascontiguousarray(p[rows]) if p.ndim == 2 else p)
+                v = _safe(fn, pb, rows)
+                if v is None or v.shape[0] != width:
+                    bad[b] = True
+                    continue
+                vals[b] = v
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             lo, hi = np.nanquantile(vals, q, axis=0)
         lower[rows], upper[rows] = lo, hi
+    n_bad = int(bad.sum())
     if n_bad > 0.05 * B:
         warnings.warn(f"{n_bad} of {B} parameter draws gave no finite prediction (extreme "
                       "parameters); the interval uses the others", UserWarning, stacklevel=3)
+    if inverse is not None:
+        point, lower, upper = point[inverse], lower[inverse], upper[inverse]
     out = pd.DataFrame({"estimate": point, "lower": lower, "upper": upper},
-                       index=index if index is not None and len(index) == n else None)
+                       index=index if index is not None and len(index) == point.shape[0]
+                       else None)
     out.attrs.update({"interval": level, "method": method, "n_draws": int(B),
-                      "seed": s, "n_failed_draws": int(n_bad),
+                      "seed": s, "n_failed_draws": n_bad,
                       "n_failed_refits": int(sum(i.get("n_failed", 0) for i in infos))})
     return out
+
+
+def distinct_rows(cols: Sequence[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray | None]:
+    """The distinct rows of equal-length columns and the inverse index (None when there are
+    few repeats: then the columns are returned as they are)."""
+    n = cols[0].shape[0]
+    if n < 64:
+        return list(cols), None
+    uniq, inv = np.unique(np.column_stack(cols), axis=0, return_inverse=True)
+    if uniq.shape[0] > 0.8 * n:
+        return list(cols), None
+    return [np.ascontiguousarray(uniq[:, j]) for j in range(uniq.shape[1])], inv.reshape(-1)
 
 
 def predict_interval(model: Any, what: int, cols: Sequence[Any], names: Sequence[str],
                      index: pd.Index | None, interval: Any, method: Any, n_boot: Any,
                      seed: Any) -> pd.DataFrame:
-    """Interval of one of the model's ``_predict`` codes over broadcast input columns."""
+    """Interval of one of the model's ``_predict`` codes over broadcast input columns
+    (predicted once per distinct input row)."""
     level, method, n_boot = check_interval(interval, method, n_boot)
     arrs = np.broadcast_arrays(*[np.asarray(c, dtype=np.float64) for c in cols])
     flat = [np.ascontiguousarray(a.reshape(-1)) for a in arrs]
@@ -185,12 +226,18 @@ def predict_interval(model: Any, what: int, cols: Sequence[Any], names: Sequence
             if isinstance(c, pd.Series) and len(c) == n:
                 index = c.index
                 break
+    ucols, inv = distinct_rows(flat)
+    m = ucols[0].shape[0]
 
     def fn(params: list, rows: slice) -> np.ndarray:
-        return np.asarray(model._predict(what, [f[rows] for f in flat], names,
+        return np.asarray(model._predict(what, [f[rows] for f in ucols], names,
                                          params=params[0]), dtype=float).reshape(-1)
 
-    return draws_interval([model], fn, n, level, method, n_boot, seed, index)
+    def fn_batch(mats: list, rows: slice) -> tuple[np.ndarray, np.ndarray]:
+        return _core.trust_predict_draws(model._code, what, mats[0],
+                                         tuple(np.ascontiguousarray(f[rows]) for f in ucols))
+
+    return draws_interval([model], fn, m, level, method, n_boot, seed, index, fn_batch, inv)
 
 
 def bootstrap_means(stat: Callable[..., Any], *groups: Any, n_boot: int = 1000,

@@ -15,6 +15,27 @@ from siyu.models.bgbb import BetaGeoBetaBinom, bgbb_input, check_bgbb, check_opp
 from siyu.models.gammagamma import GammaGamma
 
 
+def _clv_draws(tm: Any, sm: Any, cols: tuple, m: np.ndarray, steps: np.ndarray, factor: float,
+               discount_rate: float, margin: float, ptx: np.ndarray, pgg: np.ndarray,
+               rows: slice) -> tuple[np.ndarray, np.ndarray]:
+    """CLV of the customers ``rows`` for every pair of parameter draws (ptx, pgg: one row
+    per draw), all draws in parallel C calls.  Returns (values (n_draws, rows), ok)."""
+    from siyu import _core
+    x, tx, T = (np.ascontiguousarray(c[rows]) for c in cols)
+    mv = np.ascontiguousarray(m[rows])
+    value, ok = _core.trust_predict_draws(sm._code, PRED_GG_VALUE, pgg, (x, mv))
+    ok = ok.astype(bool)
+    prev = np.zeros_like(value)
+    disc = np.zeros_like(value)
+    for s in steps:
+        t = np.full(x.shape[0], s * factor)
+        cum, ok_s = _core.trust_predict_draws(tm._code, PRED_COND, ptx, (t, x, tx, T))
+        ok &= ok_s.astype(bool)
+        disc += (cum - prev) / (1.0 + discount_rate) ** s
+        prev = cum
+    return margin * value * disc, ok
+
+
 def _clv_values(tm: Any, sm: Any, cols: tuple, m: np.ndarray, steps: np.ndarray, factor: float,
                 discount_rate: float, margin: float, ptx: Any = None, pgg: Any = None,
                 rows: slice = slice(None)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -156,12 +177,19 @@ def clv(transaction_model: RFTModel | BetaGeoBetaBinom, spend_model: GammaGamma,
     if interval is not None:
         level, method, n_boot = _intervals.check_interval(interval, method, n_boot)
 
+        ucols, inv = _intervals.distinct_rows([*cols, m])
+        ucols, um = tuple(ucols[:3]), ucols[3]
+
         def fn(params: list, rows: slice) -> np.ndarray:
-            return _clv_values(transaction_model, spend_model, cols, m, steps, factor,
+            return _clv_values(transaction_model, spend_model, ucols, um, steps, factor,
                                discount_rate, margin, params[0], params[1], rows)[2]
 
-        out = _intervals.draws_interval([transaction_model, spend_model], fn, x.shape[0], level,
-                                        method, n_boot, seed, summary.index)
+        def fn_batch(mats: list, rows: slice) -> tuple[np.ndarray, np.ndarray]:
+            return _clv_draws(transaction_model, spend_model, ucols, um, steps, factor,
+                              discount_rate, margin, mats[0], mats[1], rows)
+
+        out = _intervals.draws_interval([transaction_model, spend_model], fn, um.shape[0], level,
+                                        method, n_boot, seed, summary.index, fn_batch, inv)
         out.attrs.update(attrs)
         return out
     purchases, value, clv_ = _clv_values(transaction_model, spend_model, cols, m, steps, factor,
