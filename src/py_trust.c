@@ -90,7 +90,17 @@ static PyObject *py_trust_predict(PyObject *self, PyObject *args)
         double *o = SY_F64(out);
         SY_NOGIL_BEGIN
         if (!per_row) {
-            st = sy_models_predict(model, what, pp, (int64_t)n, cp, o);
+            /* blocks of rows, so a long call notices Ctrl-C between them */
+            const double *bc[SY_PRED_MAXCOLS];
+            for (npy_intp lo = 0; lo < n && st == SY_OK; lo += 65536) {
+                npy_intp len = n - lo < 65536 ? n - lo : 65536;
+                if (lo > 0 && sy_interrupted()) {
+                    st = SY_EINTR;
+                    break;
+                }
+                for (Py_ssize_t j = 0; j < nc; j++) bc[j] = cp[j] + lo;
+                st = sy_models_predict(model, what, pp, (int64_t)len, bc, o + lo);
+            }
         } else {
             const double *rc[SY_PRED_MAXCOLS];
             for (npy_intp i = 0; i < n && st == SY_OK; i++) {
@@ -341,6 +351,11 @@ static PyObject *py_trust_bootstrap(PyObject *self, PyObject *args)
             PyErr_SetString(PyExc_ValueError,
                             "bootstrap: the weights must be whole numbers >= 0 (counts of "
                             "customers) with a positive total");
+        else if (st == SY_ERANGE)
+            PyErr_Format(PyExc_ValueError,
+                         "bootstrap: the weights add up to more than %.0f customers; a "
+                         "bootstrap resamples every customer, so weights must be counts of "
+                         "customers (use method='asymptotic' otherwise)", SY_BOOT_MAX_CUSTOMERS);
         else
             trust_raise(st, "bootstrap");
         goto fail;

@@ -339,9 +339,13 @@ int sy_bootstrap_fit(int model, const sy_mdata *raw, const double *starts, int n
     }
     m = mm;
     if (m_out) *m_out = m;
-    if (!(N >= 1) || N > 9.0e15) {
+    if (!(N >= 1)) {
         free(buf);
         return SY_EINVAL;
+    }
+    if (N > SY_BOOT_MAX_CUSTOMERS) { /* each replicate draws N customers */
+        free(buf);
+        return SY_ERANGE;
     }
     if (ucols_out)
         for (int c = 0; c < ncol; c++) memcpy(ucols_out[c], ucols[c], (size_t)m * sizeof(double));

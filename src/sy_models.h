@@ -162,6 +162,8 @@ int sy_simulate_amounts(const double *pqg, int64_t n, const int64_t *k, const in
    loops over them are bounded by these (larger values are SY_ERANGE). */
 #define SY_MAX_OPPORTUNITIES 10000000.0
 #define SY_MAX_PMF_N       1000000000.0
+/* Most customers (sum of the weights) a bootstrap replicate resamples. */
+#define SY_BOOT_MAX_CUSTOMERS 1000000000.0
 
 /* Regularised incomplete beta function I_x(a, b) (continued fraction, convergence
    checked: SY_ENOCONV when it fails). */

@@ -135,11 +135,16 @@ def expected_cumulative_transactions(model: Any, tx: Any, calibration_end: Any, 
     births, n_born = np.unique(first[kept], return_counts=True)
     dpu = UNIT_DAYS[unit]
     ends = bounds[1:].astype(float)
-    t = np.clip((ends[:, None] - births[None, :]) / dpu, 0.0, None)
     t0 = np.clip((start_day - births) / dpu, 0.0, None)
-    E = np.asarray(model.expected_purchases(t.reshape(-1)), dtype=float).reshape(t.shape)
     E0 = np.asarray(model.expected_purchases(t0), dtype=float).reshape(-1)
-    expected = (E - E0[None, :]) @ n_born.astype(float)
+    base = float(E0 @ n_born)
+    expected = np.empty(ends.size)
+    step = max(1, 2_000_000 // births.size)          # periods per block of evaluations
+    for lo in range(0, ends.size, step):
+        e = ends[lo:lo + step]
+        t = np.clip((e[:, None] - births[None, :]) / dpu, 0.0, None)
+        E = np.asarray(model.expected_purchases(t.reshape(-1)), dtype=float).reshape(t.shape)
+        expected[lo:lo + step] = E @ n_born.astype(float) - base
     actual = np.cumsum(counts)
     K = counts.size
     out = pd.DataFrame({
