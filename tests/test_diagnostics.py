@@ -549,3 +549,23 @@ def test_model_plots(cdnow, fitted):
         plotting.plot_tracking(s["frequency"])
     with pytest.raises(ValueError, match="lang"):
         plotting.plot_tracking(frames[0][1], lang="fr")
+
+
+def test_sbg_from_a_real_cohort_table_of_subscriptions():
+    """Monthly subscribers who renew on their signup day until they churn (sBG with
+    alpha=0.7, beta=1.2): each monthly cohort's active counts are its survival counts."""
+    rng = np.random.default_rng(5)
+    cohort = np.repeat(np.arange(3), 3000)              # cohorts Jan, Feb, Mar 2023
+    life = np.minimum(rng.geometric(rng.beta(0.7, 1.2, cohort.size)), 24)  # paid months
+    cust = np.repeat(np.arange(cohort.size), life)
+    k = np.arange(cust.size) - np.repeat(np.cumsum(life) - life, life)     # month of life
+    month = np.datetime64("2023-01", "M") + (cohort[cust] + k).astype("timedelta64[M]")
+    log = pd.DataFrame({"customer": cust, "date": month.astype("datetime64[D]") + 4,
+                        "amount": 9.9})
+    tx = siyu.Transactions(log, customer="customer", time="date", amount="amount")
+    ct = tx.cohorts(period="M", end="2024-06-30")
+    out = siyu.sbg_from_cohorts(ct)
+    assert len(out) == 3 and (out["n_customers"] == 3000).all()
+    assert list(out["n_periods"]) == [17, 16, 15]
+    for _, r in out.iterrows():
+        assert abs(r["alpha"] - 0.7) < 4 * r["alpha_se"] and abs(r["beta"] - 1.2) < 4 * r["beta_se"]
