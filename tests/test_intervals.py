@@ -210,9 +210,10 @@ def test_gamma_gamma_bgbb_sbg_and_clv_intervals(shared_data, cdnow_ch):
 # ---- coverage on simulated data -----------------------------------------------------------
 
 def _simulated_summary(seed):
-    # exact continuous-time summaries: rounding recency to days (as a daily log would) biases
-    # alpha by about its standard error at 5,000 customers and its coverage drops to 0.86
-    s = simulate(BG_TRUE, 5000, T=52, seed=seed, unit="W", acquisition=26, output="summary")
+    # exact continuous-time summaries of customers acquired together (T = 52 for all, so
+    # the no-repeat customers collapse into one row); rounding recency to whole days, as a
+    # daily log would, biases alpha by about its standard error at 5,000 customers
+    s = simulate(BG_TRUE, 5000, T=52, seed=seed, unit="W", acquisition=0, output="summary")
     s.attrs["unit"] = "W"
     return s
 
@@ -225,31 +226,43 @@ def _truth_expected(t):
 
 @pytest.mark.slow
 def test_interval_coverage_on_simulated_data():
-    """Over 1,000 simulated data sets of 5,000 customers (asymptotic) and 400 of them
-    (bootstrap, 100 refits each), the 90% intervals for E[X(52)] and for each population
-    parameter cover the truth 90% +- 3% of the time.  The Monte Carlo standard error of a
-    coverage is 0.95% (1,000 sets) and 1.5% (400 sets)."""
+    """90% intervals (the default 200 draws / refits) for E[X(52)] of a new customer and
+    for each population parameter cover the truth 90% +- 3% of the time, over 1,000
+    simulated data sets of 5,000 customers (asymptotic) and 800 of them (bootstrap).  The
+    Monte Carlo standard error of a coverage is 0.95% (1,000 sets) and 1.06% (800).
+
+    Measured over 1,000 sets for both methods: parameters 0.878-0.903, E[X(13)], E[X(26)],
+    E[X(52)] 0.869-0.886.  A percentile interval from 200 draws covers 0.890 even for an
+    exactly normal estimate, and at 5,000 customers the spread of E[X(t)] is about 7% wider
+    than the fitted curvature says, hence coverages a little under 0.9.
+
+    Under the sanitizer build of CI (LD_PRELOAD holds libasan; everything runs several
+    times slower) the same code runs on 150 / 100 sets with a band of +- 9% (3 Monte Carlo
+    standard errors): that stage checks memory safety, this one the statistics."""
+    sanitized = "asan" in os.environ.get("LD_PRELOAD", "")
+    n_asym, n_boot_sets, tol = (150, 100, 0.09) if sanitized else (1000, 800, 0.03)
     level = 0.9
     names = list(BG_TRUE)
     truth_par = np.log(np.array(list(BG_TRUE.values())))
     truth_e = _truth_expected(52.0)
     q = [(1 - level) / 2, (1 + level) / 2]
     hits = {"asymptotic": [], "bootstrap": []}
-    for k in range(1000):
-        s = _simulated_summary(1000 + k)
-        m = siyu.BetaGeo().fit(s)
-        for method in ("asymptotic",) + (("bootstrap",) if k < 400 else ()):
-            n = 200 if method == "asymptotic" else 100
-            th, _ = _intervals.theta_draws(m, method, n, 77 + k)
+    for k in range(n_asym):
+        m = siyu.BetaGeo().fit(_simulated_summary(1000 + k))
+        for method in ("asymptotic",) + (("bootstrap",) if k < n_boot_sets else ()):
+            seed = 77 + k
+            e = m.expected_purchases(52.0, interval=level, method=method, seed=seed)
+            # the parameter draws behind that interval (the bootstrap refits are cached)
+            sub = np.random.SeedSequence(_intervals.seed_value(seed)).spawn(1)[0]
+            th, _ = _intervals.theta_draws(m, method, 200,
+                                           int(sub.generate_state(1, dtype=np.uint64)[0]))
             lo, hi = np.quantile(th, q, axis=0)
-            par_hit = (lo <= truth_par) & (truth_par <= hi)
-            e = m.expected_purchases(52.0, interval=level, method=method, n_boot=n, seed=77 + k)
             e_hit = bool(e["lower"].iloc[0] <= truth_e <= e["upper"].iloc[0])
-            hits[method].append(np.r_[par_hit, e_hit])
+            hits[method].append(np.r_[(lo <= truth_par) & (truth_par <= hi), e_hit])
     for method, h in hits.items():
         cov = np.mean(h, axis=0)
         for name, c in zip(names + ["E[X(52)]"], cov):
-            assert abs(c - level) <= 0.03, (method, name, cov)
+            assert abs(c - level) <= tol, (method, name, cov)
 
 
 # ---- bootstrap_means ------------------------------------------------------------------------

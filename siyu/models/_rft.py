@@ -148,9 +148,9 @@ class RFTModel(BaseFitter):
 
         Examples
         --------
-        >>> import numpy as np, siyu
+        >>> import numpy as np, pandas as pd, siyu
         >>> m = siyu.BetaGeo()
-        >>> m.params_ = __import__("pandas").Series([0.24, 4.4, 0.79, 2.4], index=list(m._param_names))
+        >>> m.params_ = pd.Series({"r": 0.24, "alpha": 4.4, "a": 0.79, "b": 2.4})
         >>> p = m.conditional_purchase_pmf(np.arange(200), 39.0, 2, 30.4, 38.9)
         >>> round(float(p.sum()), 10)
         1.0
