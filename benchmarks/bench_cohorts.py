@@ -1,38 +1,46 @@
 """Benchmark: monthly cohort matrix and 90-day n-day retention, siyu vs peers.
 
 Same synthetic log for everyone (default 10M rows, 2M customers, shuffled, int64 ids,
-datetime64 times over ~3 years, positive amounts), one timed run per tool in one
-process, ratios printed.  What is timed:
+datetime64[ns] times over ~3 years, positive amounts), written once to .npy files.  Each
+contender runs each task in its own process, starting from the same pandas DataFrame
+(built outside the timed region), three times; the best of 3 is reported for everyone.
 
 - cohort matrix: active customers, orders and revenue per (monthly cohort, age) as a
   cohort x age matrix;
 - n-day retention: eligible and retained customers for days 0..90.
 
-siyu is timed on the call (``tx.cohorts("M")``, ``tx.retention(days=range(91))``)
-excluding ``Transactions`` construction, which is reported separately; likewise the
-polars frame conversion is excluded (DuckDB scans the pandas frame in place).  The
-results of every tool are cross-checked against siyu's.
+siyu's time is its whole call, ``siyu.Transactions(df, ...)`` plus ``tx.cohorts("M")``
+(or ``tx.retention(days=range(91))``); the construction share is printed separately.
+polars' frame conversion is timed as part of its run; DuckDB scans the pandas frame in
+place.  Every contender's full result is compared with siyu's -- every cell's active
+customers and orders exactly and revenue to rtol 1e-9; eligible and retained exactly --
+and the script exits 1 on a mismatch.  siyu is also run with 1 and 2 threads.
 
 Run:  python benchmarks/bench_cohorts.py [--rows 10_000_000] [--customers 2_000_000]
-      [--repeat N]   (best of N calls per tool; useful on a shared, noisy machine)
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import resource
+import subprocess
+import sys
+import tempfile
 import time
 
 import numpy as np
-import pandas as pd
 
-import siyu
+from _bench_util import cpu_seconds, load_average, peak_rss, rss
+
+REPEAT = 3
+RTOL = 1e-9
+DAYS = 90
 
 
-def make_log(rows: int, customers: int, seed: int = 42) -> pd.DataFrame:
+def make_log(rows: int, customers: int, seed: int = 42):
+    """(customer ids, times datetime64[ns], amounts): acquisition, then later orders."""
     rng = np.random.default_rng(seed)
     ids = rng.choice(np.int64(10) ** 12, size=customers, replace=False).astype(np.int64)
-    # each customer gets an acquisition time; their orders follow it (realistic cohorts)
     start = np.datetime64("2021-01-01T00:00:00", "s").astype(np.int64)
     span = 3 * 365 * 86_400
     acq = start + (rng.random(customers) ** 0.8 * span).astype(np.int64)
@@ -41,58 +49,96 @@ def make_log(rows: int, customers: int, seed: int = 42) -> pd.DataFrame:
                            (rng.exponential(120 * 86_400, rows - customers)).astype(np.int64)])
     t = np.minimum(acq[cust] + offs, start + span - 1)
     perm = rng.permutation(rows)
-    return pd.DataFrame({
-        "customer_id": ids[cust][perm],
-        "paid_at": t[perm].astype("datetime64[s]").astype("datetime64[ns]"),
-        "amount": np.round(rng.gamma(2.0, 40.0, rows), 2)[perm],
-    })
+    return (ids[cust][perm], t[perm].astype("datetime64[s]").astype("datetime64[ns]"),
+            np.round(rng.gamma(2.0, 40.0, rows), 2)[perm])
 
 
-REPEAT = 1
+# ----------------------------------------------------------------------------- results
+def month_ordinal(values) -> np.ndarray:
+    """year * 12 + month - 1 of datetimes / periods / dates."""
+    import pandas as pd
+
+    idx = pd.DatetimeIndex(pd.PeriodIndex(values, freq="M").to_timestamp()) \
+        if isinstance(values, pd.PeriodIndex) else pd.DatetimeIndex(pd.to_datetime(values))
+    return (idx.year * 12 + idx.month - 1).to_numpy(np.int64)
 
 
-def timed(fn):
-    """Seconds of one call (the best of REPEAT calls with --repeat), and its result."""
-    best = float("inf")
-    for _ in range(REPEAT):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+def cells_from_long(cohort, age, active, orders, revenue) -> dict:
+    order = np.lexsort((np.asarray(age), np.asarray(cohort)))
+    return {"cohort": np.asarray(cohort)[order], "age": np.asarray(age)[order],
+            "active": np.asarray(active, np.int64)[order],
+            "orders": np.asarray(orders, np.int64)[order],
+            "revenue": np.asarray(revenue, np.float64)[order]}
 
 
-# ----------------------------------------------------------------------------- pandas
-def pandas_cohorts(df: pd.DataFrame) -> pd.DataFrame:
+def cells_from_wide(cohorts: np.ndarray, active, orders, revenue) -> dict:
+    """Cells with at least one order of cohort x age matrices (NaN = not observed)."""
+    a, o, r = (np.nan_to_num(np.asarray(m, np.float64)) for m in (active, orders, revenue))
+    ci, ai = np.nonzero(o > 0)
+    return cells_from_long(cohorts[ci], ai, a[ci, ai], o[ci, ai], r[ci, ai])
+
+
+# ----------------------------------------------------------------------------- contenders
+def siyu_cohorts(df, pd, out):
+    import siyu
+
+    t0 = time.perf_counter()
+    tx = siyu.Transactions(df, customer="customer_id", time="paid_at", amount="amount")
+    out["construct_s"] = time.perf_counter() - t0
+    ct = tx.cohorts("M")
+    return lambda: cells_from_wide(month_ordinal(ct.active.index), ct.active, ct.orders,
+                                   ct.revenue)
+
+
+def siyu_retention(df, pd, out):
+    import siyu
+
+    t0 = time.perf_counter()
+    tx = siyu.Transactions(df, customer="customer_id", time="paid_at", amount="amount")
+    out["construct_s"] = time.perf_counter() - t0
+    rt = tx.retention(days=range(DAYS + 1))
+    return lambda: {"eligible": rt.table["eligible"].to_numpy(np.int64),
+                    "retained": rt.table["retained"].to_numpy(np.int64)}
+
+
+def pandas_cohorts(df, pd, out):
     first = df.groupby("customer_id")["paid_at"].transform("min")
-    cohort = first.dt.to_period("M")
-    period = df["paid_at"].dt.to_period("M")
     age = ((df["paid_at"].dt.year - first.dt.year) * 12
            + (df["paid_at"].dt.month - first.dt.month))
-    g = df.assign(cohort=cohort, age=age).groupby(["cohort", "age"])
-    out = pd.DataFrame({"active": g["customer_id"].nunique(), "orders": g.size(),
-                        "revenue": g["amount"].sum()})
-    del period
-    return out.unstack("age")
+    g = df.assign(cohort=first.dt.to_period("M"), age=age).groupby(["cohort", "age"])
+    res = pd.DataFrame({"active": g["customer_id"].nunique(), "orders": g.size(),
+                        "revenue": g["amount"].sum()}).unstack("age")
+
+    def convert():
+        cohorts = month_ordinal(res.index)
+        ages = res["active"].columns.to_numpy()
+        full = np.arange(ages.max() + 1)
+        m = {k: res[k].reindex(columns=full).to_numpy() for k in ("active", "orders", "revenue")}
+        return cells_from_wide(cohorts, m["active"], m["orders"], m["revenue"])
+    return convert
 
 
-def pandas_retention(df: pd.DataFrame, end: pd.Timestamp, days: int = 90) -> pd.DataFrame:
+def pandas_retention(df, pd, out):
+    end = df["paid_at"].max().normalize()
     day = df["paid_at"].dt.normalize()
     first = day.groupby(df["customer_id"]).transform("min")
     gap = (day - first).dt.days
-    sel = gap <= days
+    sel = gap <= DAYS
     hits = (pd.DataFrame({"c": df["customer_id"][sel], "gap": gap[sel]})
             .drop_duplicates().groupby("gap").size())
     firsts = day.groupby(df["customer_id"]).min()
-    avail = (end - firsts).dt.days.clip(upper=days)
-    elig = avail.value_counts().reindex(range(days + 1), fill_value=0)[::-1].cumsum()[::-1]
-    return pd.DataFrame({"eligible": elig, "retained": hits.reindex(range(days + 1),
-                                                                    fill_value=0)})
+    avail = (end - firsts).dt.days.clip(upper=DAYS)
+    elig = avail.value_counts().reindex(range(DAYS + 1), fill_value=0)[::-1].cumsum()[::-1]
+    retained = hits.reindex(range(DAYS + 1), fill_value=0)
+    return lambda: {"eligible": elig.to_numpy(np.int64), "retained": retained.to_numpy(np.int64)}
 
 
-# ----------------------------------------------------------------------------- polars
-def polars_cohorts(pl, lf):
+def polars_cohorts(df, pd, out):
+    import polars as pl
+
     c = pl.col
-    out = (lf.with_columns(c("paid_at").min().over("customer_id").alias("first"))
+    res = (pl.from_pandas(df).lazy()
+           .with_columns(c("paid_at").min().over("customer_id").alias("first"))
            .with_columns(cohort=c("first").dt.truncate("1mo"),
                          age=(c("paid_at").dt.year() - c("first").dt.year()) * 12
                          + c("paid_at").dt.month().cast(pl.Int32)
@@ -100,25 +146,38 @@ def polars_cohorts(pl, lf):
            .group_by("cohort", "age")
            .agg(active=c("customer_id").n_unique(), orders=pl.len(), revenue=c("amount").sum())
            .collect())
-    return out.pivot(on="age", index="cohort", values=["active", "orders", "revenue"],
+    wide = res.pivot(on="age", index="cohort", values=["active", "orders", "revenue"],
                      sort_columns=True).sort("cohort")
+    del wide                      # the matrix a user would look at; compared in long form
+    return lambda: cells_from_long(month_ordinal(res["cohort"].to_numpy()), res["age"].to_numpy(),
+                                   res["active"].to_numpy(), res["orders"].to_numpy(),
+                                   res["revenue"].to_numpy())
 
 
-def polars_retention(pl, lf, end, days: int = 90):
+def polars_retention(df, pd, out):
+    import polars as pl
+
     c = pl.col
-    base = lf.with_columns(day=c("paid_at").dt.date()).with_columns(
-        first=c("day").min().over("customer_id"))
+    base = (pl.from_pandas(df).lazy().with_columns(day=c("paid_at").dt.date())
+            .with_columns(first=c("day").min().over("customer_id")))
+    end = base.select(c("day").max()).collect().item()
     hits = (base.with_columns(gap=(c("day") - c("first")).dt.total_days())
-            .filter(c("gap") <= days).select("customer_id", "gap").unique()
+            .filter(c("gap") <= DAYS).select("customer_id", "gap").unique()
             .group_by("gap").agg(retained=pl.len()))
     elig = (base.group_by("customer_id").agg(first=c("first").first())
-            .with_columns(avail=(pl.lit(end.date()) - c("first")).dt.total_days().clip(upper_bound=days))
+            .with_columns(avail=(pl.lit(end) - c("first")).dt.total_days().clip(upper_bound=DAYS))
             .group_by("avail").agg(n=pl.len()))
     hits, elig = pl.collect_all([hits, elig])
-    return hits.sort("gap"), elig.sort("avail")
+
+    def convert():
+        e = np.zeros(DAYS + 1, np.int64)
+        e[elig["avail"].to_numpy()] = elig["n"].to_numpy()
+        r = np.zeros(DAYS + 1, np.int64)
+        r[hits["gap"].to_numpy()] = hits["retained"].to_numpy()
+        return {"eligible": e[::-1].cumsum()[::-1], "retained": r}
+    return convert
 
 
-# ----------------------------------------------------------------------------- duckdb
 DUCK_COHORTS = """
 WITH f AS (SELECT customer_id, min(paid_at) AS first FROM log GROUP BY 1)
 SELECT date_trunc('month', f.first) AS cohort,
@@ -130,14 +189,115 @@ GROUP BY 1, 2
 
 DUCK_RETENTION = """
 WITH d AS (SELECT customer_id, CAST(paid_at AS DATE) AS day FROM log),
+e AS (SELECT max(day) AS end_day FROM d),
 f AS (SELECT customer_id, min(day) AS first FROM d GROUP BY 1),
 g AS (SELECT DISTINCT d.customer_id, d.day - f.first AS gap
       FROM d JOIN f USING (customer_id) WHERE d.day - f.first <= {days}),
 hits AS (SELECT gap, count(*) AS retained FROM g GROUP BY 1),
-av AS (SELECT least(DATE '{end}' - first, {days}) AS a, count(*) AS n FROM f GROUP BY 1),
+av AS (SELECT least((SELECT end_day FROM e) - first, {days}) AS a, count(*) AS n FROM f GROUP BY 1),
 elig AS (SELECT a AS gap, sum(n) OVER (ORDER BY a DESC) AS eligible FROM av)
 SELECT r.gap, e.eligible, r.retained FROM hits r JOIN elig e USING (gap) ORDER BY 1
 """
+
+
+def _duck(df):
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"SET threads TO {os.cpu_count()}")
+    con.register("log", df)
+    return con
+
+
+def duckdb_cohorts(df, pd, out):
+    res = _duck(df).execute(DUCK_COHORTS).df()
+    wide = res.pivot(index="cohort", columns="age", values=["active", "orders", "revenue"])
+    del wide
+    return lambda: cells_from_long(month_ordinal(res["cohort"]), res["age"], res["active"],
+                                   res["orders"], res["revenue"])
+
+
+def duckdb_retention(df, pd, out):
+    res = _duck(df).execute(DUCK_RETENTION.format(days=DAYS)).df()
+
+    def convert():
+        e = np.zeros(DAYS + 1, np.int64)
+        r = np.zeros(DAYS + 1, np.int64)
+        e[res["gap"].to_numpy()] = res["eligible"].to_numpy()
+        r[res["gap"].to_numpy()] = res["retained"].to_numpy()
+        return {"eligible": e, "retained": r}
+    return convert
+
+
+TASKS = {"cohorts": {"siyu": siyu_cohorts, "pandas": pandas_cohorts, "polars": polars_cohorts,
+                     "duckdb": duckdb_cohorts},
+         "retention": {"siyu": siyu_retention, "pandas": pandas_retention,
+                       "polars": polars_retention, "duckdb": duckdb_retention}}
+
+
+def child(path: str, task: str, who: str, threads: int) -> None:
+    import pandas as pd
+
+    df = pd.DataFrame({"customer_id": np.load(os.path.join(path, "customer.npy")),
+                       "paid_at": np.load(os.path.join(path, "time.npy")),
+                       "amount": np.load(os.path.join(path, "amount.npy"))}, copy=False)
+    out: dict = {"who": who, "task": task}
+    # every contender's library is imported before the memory baseline
+    import importlib
+    importlib.import_module({"siyu": "siyu", "polars": "polars", "duckdb": "duckdb",
+                             "lifetimes": "lifetimes.utils"}.get(who, "pandas"))
+    if threads:
+        import siyu
+        siyu.set_num_threads(threads)
+    base = rss()
+    walls, parts = [], []
+    for rep in range(REPEAT):
+        part: dict = {}
+        c0 = cpu_seconds()
+        t0 = time.perf_counter()
+        convert = TASKS[task][who](df, pd, part)
+        walls.append(time.perf_counter() - t0)
+        part["cpu_s"] = cpu_seconds() - c0
+        parts.append(part)
+        if rep == 0:
+            out["peak_extra_bytes"] = max(peak_rss() - base, 0)
+            np.savez(os.path.join(path, f"{task}_{who}_{threads}.npz"), **convert())
+        del convert
+    best = int(np.argmin(walls))
+    out.update(wall_s=walls[best], **parts[best])
+    print(json.dumps(out))
+
+
+def run(path: str, task: str, who: str, threads: int = 0):
+    proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", path, task, who,
+                           str(threads)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["?"])[-1]
+        print(f"  {task}/{who}: skipped ({last})")
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def compare(path: str, task: str, who: str, threads: int = 0) -> list[str]:
+    ref = dict(np.load(os.path.join(path, f"{task}_siyu_0.npz")))
+    got = dict(np.load(os.path.join(path, f"{task}_{who}_{threads}.npz")))
+    name = f"{task}/{who}" + (f" ({threads} threads)" if threads else "")
+    if task == "cohorts" and (len(ref["cohort"]) != len(got["cohort"]) or
+                              not (np.array_equal(ref["cohort"], got["cohort"])
+                                   and np.array_equal(ref["age"], got["age"]))):
+        return [f"{name}: the cells with orders differ ({len(got['cohort'])} vs siyu "
+                f"{len(ref['cohort'])})"]
+    problems = []
+    for key, a in ref.items():
+        if key in ("cohort", "age"):
+            continue
+        b = got[key]
+        bad = ~np.isclose(a, b, rtol=RTOL, atol=1e-9) if key == "revenue" else a != b
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            problems.append(f"{name}: {key} differs in {int(bad.sum())} cells, e.g. #{i}: "
+                            f"{b[i]!r} vs siyu {a[i]!r}")
+    return problems
 
 
 def main() -> None:
@@ -145,107 +305,56 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--customers", type=int, default=2_000_000)
     ap.add_argument("--skip", default="", help="comma list of peers to skip: pandas,polars,duckdb")
-    ap.add_argument("--repeat", type=int, default=1,
-                    help="time each call this many times and keep the best (default 1: one run)")
+    ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    global REPEAT
-    REPEAT = max(1, args.repeat)
+    if args.child:
+        path, task, who, threads = args.child
+        child(path, task, who, int(threads))
+        return
     skip = set(filter(None, args.skip.split(",")))
-
-    print(f"log: {args.rows:,} rows, {args.customers:,} customers; cores: {os.cpu_count()}; "
-          f"siyu threads: {siyu.get_num_threads()}; load avg {os.getloadavg()[0]:.2f}")
-    df = make_log(args.rows, args.customers)
-    t_build, tx = timed(lambda: siyu.Transactions(df, customer="customer_id", time="paid_at",
-                                                  amount="amount"))
-    print(f"siyu Transactions construction: {t_build:.2f} s (not included below)")
-    end = tx.end
-
-    results: dict[str, dict[str, float]] = {"cohorts": {}, "retention": {}}
-    t, ct = timed(lambda: tx.cohorts("M"))
-    results["cohorts"]["siyu"] = t
-    t, rt = timed(lambda: tx.retention(days=range(0, 91)))
-    results["retention"]["siyu"] = t
-    nthreads = siyu.get_num_threads()
-    siyu.set_num_threads(1)
-    results["cohorts"]["siyu-1thr"], _ = timed(lambda: tx.cohorts("M"))
-    results["retention"]["siyu-1thr"], _ = timed(lambda: tx.retention(days=range(0, 91)))
-    siyu.set_num_threads(nthreads)
-    s_active = ct.active.fillna(0).to_numpy()
-    s_ret = rt.table
-
-    def check_cohorts(name, active_matrix, revenue_total):
-        # active_matrix: DataFrame with age columns; ages without any activity are
-        # absent from group-by output
-        a = np.nan_to_num(active_matrix.reindex(columns=range(s_active.shape[1]))
-                          .to_numpy(dtype=float))
-        ok = a.shape == s_active.shape and np.array_equal(a, s_active) and \
-            np.isclose(revenue_total, np.nansum(ct.revenue.to_numpy()), rtol=1e-9)
-        print(f"  {name} cohort matrix matches siyu: {ok}")
-
-    def check_retention(name, eligible, retained):
-        ok = (np.array_equal(np.asarray(eligible), s_ret["eligible"].to_numpy())
-              and np.array_equal(np.asarray(retained), s_ret["retained"].to_numpy()))
-        print(f"  {name} retention matches siyu: {ok}")
-
-    if "pandas" not in skip:
-        t, out = timed(lambda: pandas_cohorts(df))
-        results["cohorts"]["pandas"] = t
-        check_cohorts("pandas", out["active"], np.nansum(out["revenue"].to_numpy()))
-        t, out = timed(lambda: pandas_retention(df, end))
-        results["retention"]["pandas"] = t
-        check_retention("pandas", out["eligible"], out["retained"])
-
-    if "polars" not in skip:
-        try:
-            import polars as pl
-        except ImportError:
-            print("polars not installed; skipped")
-        else:
-            t_conv, pdf = timed(lambda: pl.from_pandas(df))
-            print(f"polars frame conversion: {t_conv:.2f} s (not included)")
-            lf = pdf.lazy()
-            t, out = timed(lambda: polars_cohorts(pl, lf))
-            results["cohorts"]["polars"] = t
-            cols = [c for c in out.columns if c.startswith("active")]
-            act = pd.DataFrame(out.select(cols).to_numpy(),
-                               columns=[int(c.rsplit("_", 1)[1]) for c in cols])
-            rev = out.select([c for c in out.columns if c.startswith("revenue")]).to_numpy()
-            check_cohorts("polars", act, np.nansum(rev.astype(float)))
-            t, (hits, elig) = timed(lambda: polars_retention(pl, lf, end))
-            results["retention"]["polars"] = t
-            e = elig["n"].to_numpy()[::-1].cumsum()[::-1]
-            check_retention("polars", e, hits["retained"].to_numpy())
-
-    if "duckdb" not in skip:
-        try:
-            import duckdb
-        except ImportError:
-            print("duckdb not installed; skipped")
-        else:
-            con = duckdb.connect()
-            con.execute(f"SET threads TO {os.cpu_count()}")
-            con.register("log", df)
-            t, out = timed(lambda: con.execute(DUCK_COHORTS).df()
-                           .pivot(index="cohort", columns="age",
-                                  values=["active", "orders", "revenue"]))
-            results["cohorts"]["duckdb"] = t
-            check_cohorts("duckdb", out["active"],
-                          np.nansum(out["revenue"].to_numpy()))
-            sql = DUCK_RETENTION.format(days=90, end=end.date())
-            t, out = timed(lambda: con.execute(sql).df())
-            results["retention"]["duckdb"] = t
-            check_retention("duckdb", out["eligible"], out["retained"])
-
-    print()
-    for task, label in (("cohorts", "monthly cohort matrix (active, orders, revenue)"),
-                        ("retention", "n-day retention, days 0..90")):
-        r = results[task]
-        print(f"{label}:")
-        for name, secs in r.items():
-            ratio = "" if name.startswith("siyu") else f"   siyu is {secs / r['siyu']:.1f}x faster"
-            print(f"  {name:9s} {secs:8.3f} s{ratio}")
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\npeak RSS of the whole process: {rss:,.0f} MiB")
+    failures: list[str] = []
+    with tempfile.TemporaryDirectory() as path:
+        c, t, a = make_log(args.rows, args.customers)
+        for name, arr in (("customer", c), ("time", t), ("amount", a)):
+            np.save(os.path.join(path, f"{name}.npy"), arr)
+        del c, t, a
+        print(f"log: {args.rows:,} rows, {args.customers:,} customers, shuffled, int64 ids, "
+              f"datetime64[ns]; cores: {os.cpu_count()}; load average at start: "
+              f"{load_average()}")
+        print(f"policy: each contender and task in its own process, same pandas DataFrame input, "
+              f"best of {REPEAT}; results compared cell by cell (revenue rtol {RTOL:g})")
+        for task, label in (("cohorts", "monthly cohort matrix (active, orders, revenue)"),
+                            ("retention", f"n-day retention, days 0..{DAYS}")):
+            res = {}
+            for who in ("siyu", "pandas", "polars", "duckdb"):
+                if who in skip:
+                    continue
+                r = run(path, task, who)
+                if r:
+                    res[who] = r
+                    if who != "siyu":
+                        failures += compare(path, task, who)
+            for n in (1, 2):
+                r = run(path, task, "siyu", threads=n)
+                if r:
+                    res[f"siyu-{n}thr"] = r
+                    failures += compare(path, task, "siyu", threads=n)
+            s = res["siyu"]["wall_s"]
+            print(f"\n{label}:")
+            print(f"  {'contender':<11}{'wall s':>9}{'siyu is':>14}{'cpu s':>9}{'peak extra MB':>15}")
+            for who, r in res.items():
+                ratio = "" if who.startswith("siyu") else f"{r['wall_s'] / s:.1f}x faster"
+                print(f"  {who:<11}{r['wall_s']:>9.3f}{ratio:>14}{r['cpu_s']:>9.2f}"
+                      f"{r['peak_extra_bytes'] / 1e6:>15.0f}")
+            b = res["siyu"]
+            print(f"  siyu = Transactions() {b['construct_s']:.3f}s + {task} "
+                  f"{b['wall_s'] - b['construct_s']:.3f}s; every ratio includes both")
+        print("(cpu s: user + system seconds of the same run, all threads)")
+        print(f"\nload average at end: {load_average()}")
+    if failures:
+        print("\nMISMATCH:\n  " + "\n  ".join(failures))
+        sys.exit(1)
+    print("all contenders' results match siyu's")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ probabilistic CLV models, unit economics and customer segments, with the hot pat
 Start with :class:`siyu.Transactions`; see ``siyu.datasets`` for bundled data.
 """
 from siyu._core import ConvergenceError, get_num_threads, set_num_threads
-from siyu import datasets, plotting, segments
+from siyu._periods import ExistingCustomersWarning
+from siyu import datasets, metrics, plotting, segments
 from siyu.cohorts import CohortTable
 from siyu.retention import InterpurchaseTimes, RepurchaseTable, RetentionTable
 from siyu.survival import SurvivalCurve
@@ -18,15 +19,18 @@ from siyu.models import (bootstrap_means, calibration_vs_holdout, compare_models
                          holdout_errors, period_transactions, probability_alive_history,
                          probability_alive_matrix, sbg_from_cohorts, simulate_bgbb)
 from siyu.segments import Migration, markov_clv, stage_summary
-from siyu.transactions import Transactions, read_csv
+from siyu.transactions import Transactions
+from siyu.io import read_csv, read_orders
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "BetaGeo", "BetaGeoBetaBinom", "CohortTable", "ConvergenceError", "GammaGamma",
+    "BetaGeo", "BetaGeoBetaBinom", "CohortTable", "ConvergenceError", "ExistingCustomersWarning",
+    "GammaGamma",
     "InterpurchaseTimes", "Migration", "ModifiedBetaGeo", "ParetoNBD", "RepurchaseTable",
     "RetentionTable", "ShiftedBetaGeometric", "SurvivalCurve", "Transactions", "clv",
-    "compare_channels", "datasets", "get_num_threads", "markov_clv", "read_csv", "segments",
+    "compare_channels", "datasets", "get_num_threads", "markov_clv", "metrics", "read_csv",
+    "read_orders", "segments",
     "plotting", "set_num_threads", "stage_summary", "unit_economics", "__version__",
     # model diagnostics, intervals and extras
     "bootstrap_means", "calibration_vs_holdout", "compare_models",

@@ -3,274 +3,95 @@
 :func:`build_report` runs the standard analyses of siyu on a
 :class:`~siyu.Transactions` log -- acquisition cohorts, retention, survival,
 repurchase, lifecycle stages, value tiers and (with acquisition spend) unit
-economics -- and returns a single HTML page.  Plots are drawn with matplotlib's Agg
-canvas and embedded as base64 PNG ``data:`` URIs; styles are inline; the page has no
+economics -- and returns a single HTML page.  The numbers and words are prepared
+here, in Python; the markup lives in jinja2 templates (``siyu/templates/``: the page,
+one include per section, shared macros).  Plots are drawn with matplotlib's Agg
+canvas and embedded as base64 ``data:`` URIs; styles are inline; the page has no
 scripts and references no external resource, so it opens offline and can be mailed
-as one file.  :func:`write_report` writes it to disk; ``python -m siyu report``
-is the command-line front end.
+as one file.  :func:`write_report` writes it to disk; ``python -m siyu report`` is the
+command-line front end.
 
 Every section has a stable ``id`` (see :data:`SECTION_IDS`) so that links such as
-``report.html#repurchase`` keep working.  Labels are English by default and Chinese
-with ``lang="zh"``; the plots keep English (ASCII) text unless a CJK font is
-installed, with the Chinese titles in the HTML around them.
+``report.html#repurchase`` keep working.  Every word comes from the text catalogue
+(``siyu._i18n``): English by default, Chinese with ``lang="zh"`` (plots too, with a
+CJK font; without one the page says which font to install and the plots use English).
+
+Honest tables (DESIGN.md 2b'): partial last periods are hatched and left out of
+averages, the averages are balanced (the same cohorts at every age, their number
+stated), ``existing_before`` keeps customers acquired before the log out of the
+cohorts, and a first cohort that looks like them is flagged at the top of the page.
 """
 from __future__ import annotations
 
 import base64
 import datetime as _dt
-import html
 import io
 import math
 import os
-import re
 import time
 import warnings
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import pandas as pd
 
 from siyu import _input as inp
+from siyu import _periods as per
+from siyu._periods import show as _show
+from siyu._i18n import CATALOGUE, check_lang, text
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.transactions import Transactions
 
 __all__ = ["SECTION_IDS", "build_report", "write_report"]
 
-#: Section ids of the report, in page order (``unit-economics`` only with spend,
-#: ``channels`` only when the log has a channel column).
-SECTION_IDS: tuple[str, ...] = ("overview", "cohorts", "retention", "survival", "repurchase",
-                                "lifecycle", "value-tiers", "unit-economics", "channels",
-                                "definitions")
+#: Section ids of the report, in page order (``data`` only with ``data_quality``,
+#: ``unit-economics`` only with spend, ``channels`` only when the log has a channel
+#: column).
+SECTION_IDS: tuple[str, ...] = ("overview", "data", "cohorts", "retention", "survival",
+                                "repurchase", "lifecycle", "value-tiers", "contact",
+                                "unit-economics", "channels", "definitions")
 
 #: A progress callback: ``progress(step, index, total, seconds)``; called with
 #: ``seconds=None`` when a step starts and with its duration when it ends.
 Progress = Callable[[str, int, int, "float | None"], None]
 
+MAX_CHANNELS = 20           # more distinct channels than this: keep the top ones + other
 _MAX_TABLE_COHORTS = 36     # rows of cohort tables shown in HTML (latest cohorts)
 _MAX_TABLE_AGES = 37        # ages 0..36
-_CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN",
-              "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei",
-              "PingFang SC", "Heiti SC", "Hiragino Sans GB", "AR PL UMing CN",
-              "Droid Sans Fallback")
+_BRACKETS = [(1, 30), (31, 90), (91, 180), (181, 365)]
+_SURVIVAL_DAYS = (30, 90, 180, 365)
 
-_TEXT: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "Customer value report",
-        "overview": "Overview",
-        "cohorts": "Acquisition cohorts",
-        "retention": "Retention",
-        "survival": "Customer survival",
-        "repurchase": "Repurchase",
-        "lifecycle": "Lifecycle stages",
-        "value-tiers": "Value tiers",
-        "unit-economics": "Unit economics",
-        "channels": "Channels",
-        "definitions": "Definitions",
-        "contents": "Contents",
-        "rows": "rows (orders and refunds)",
-        "customers": "customers",
-        "first_day": "first day",
-        "last_day": "last day",
-        "revenue_total": "net revenue",
-        "repeat_share": "repeat buyers (2+ purchase days)",
-        "rev_per_customer": "net revenue per customer",
-        "columns": "columns",
-        "period": "cohort period",
-        "generated": "generated",
-        "cohorts_lead": "Share of each {period} cohort (customers by the {period} of their first "
-                        "purchase) that bought again k {periods} later.",
-        "cohorts_table_note": "Latest {shown} of {total} cohorts and ages 0-{ages} shown; the "
-                              "heat map above covers all of them.",
-        "avg_retention": "Average retention by age (size-weighted over observed cohorts)",
-        "avg_ltv": "Average cumulative net revenue per acquired customer by age",
-        "age": "age",
-        "retention_lead": "Retention curves of the cohorts (thin lines) and their size-weighted "
-                          "average (black); below, the share of eligible customers who bought "
-                          "again within day ranges after their first purchase.",
-        "bracket": "days after first purchase",
-        "survival_lead": "Kaplan-Meier estimate of the share of customers still active, where "
-                         "a customer churns at their last purchase when more than {d} days "
-                         "pass without another one.",
-        "median_life": "median lifetime (days)",
-        "never": "not reached",
-        "survival_at": "still active after {t} days",
-        "rmst": "mean lifetime within the first 365 days (days)",
-        "repurchase_lead": "Share of customers whose second purchase day came within k days of "
-                           "the first, among customers observed for at least k days.",
-        "lifecycle_lead": "Customers by days since their last purchase at {date}: "
-                          "new up to {b1} days, stable up to {b2} days, lapsing beyond.",
-        "tiers_lead": "Customers by purchase days up to {date}: one-time, repeat (2), "
-                      "multi-repeat (3+); members (membership flag) win over the count.",
-        "ue_lead": "Acquisition spend against customer value per {period} cohort: CAC = spend "
-                   "/ new customers; LTV = cumulative net revenue{margin} per customer over "
-                   "the first {h} {periods}; payback = first age at which it covers CAC.",
-        "ue_table_note": "Latest {shown} of {total} cohorts shown, plus the blended total.",
-        "channels_lead": "One row per acquisition channel (the channel of a customer's first "
-                         "purchase).",
-        "within": "within {k} days",
-        "total": "total",
-        "footer": "Made with siyu {version}. Self-contained page: no scripts, no network.",
-    },
-    "zh": {
-        "title": "客户价值报告",
-        "overview": "数据概览",
-        "cohorts": "获客同期群",
-        "retention": "留存",
-        "survival": "客户生存曲线",
-        "repurchase": "复购",
-        "lifecycle": "生命周期阶段",
-        "value-tiers": "客户价值分层",
-        "unit-economics": "单位经济模型",
-        "channels": "渠道对比",
-        "definitions": "指标定义",
-        "contents": "目录",
-        "rows": "记录数（订单与退款）",
-        "customers": "客户数",
-        "first_day": "首日",
-        "last_day": "末日",
-        "revenue_total": "净收入",
-        "repeat_share": "复购客户占比（2个及以上购买日）",
-        "rev_per_customer": "人均净收入",
-        "columns": "字段",
-        "period": "同期群周期",
-        "generated": "生成时间",
-        "cohorts_lead": "按首次购买所在{period}划分的客户同期群，在其后第 k 个{period}再次购买的客户占比。",
-        "cohorts_table_note": "表中显示最近 {shown} 个同期群（共 {total} 个）及第 0-{ages} 期；"
-                              "上方热力图包含全部同期群。",
-        "avg_retention": "各期平均留存率（按同期群规模加权，仅含已观察到的同期群）",
-        "avg_ltv": "各期人均累计净收入（历史 LTV）",
-        "age": "期数",
-        "retention_lead": "各同期群的留存曲线（细线）及按规模加权的平均值（黑线）；下表为首次购买后"
-                          "各天数区间内再次购买的客户占比（仅统计可完整观察的客户）。",
-        "bracket": "首次购买后天数",
-        "survival_lead": "客户存活率的 Kaplan-Meier 估计：若客户最后一次购买后超过 {d} 天未再购买，"
-                         "则视为在最后一次购买时流失。",
-        "median_life": "生命周期中位数（天）",
-        "never": "未达到",
-        "survival_at": "{t} 天后仍活跃的比例",
-        "rmst": "前 365 天内的平均生命周期（天）",
-        "repurchase_lead": "首次购买后 k 天内产生第二个购买日的客户占比（仅统计已观察满 k 天的客户）。",
-        "lifecycle_lead": "按截至 {date} 距上次购买的天数划分：{b1} 天内为新交易后，{b2} 天内为稳定关系，"
-                          "超过则为关系衰退。",
-        "tiers_lead": "按截至 {date} 的购买日数划分：已购一次、复购用户（2 次）、复购多次（3 次及以上）；"
-                      "会员标记优先。",
-        "ue_lead": "各{period}获客同期群的投放费用与客户价值：获客成本 = 投放费用 / 新客数；"
-                   "LTV = 前 {h} 个{period}人均累计净收入{margin}；回本周期 = 累计价值首次覆盖获客成本的期数。",
-        "ue_table_note": "显示最近 {shown} 个同期群（共 {total} 个）及汇总行。",
-        "channels_lead": "每个获客渠道一行（客户首次购买所在的渠道）。",
-        "within": "{k} 天内",
-        "total": "合计",
-        "footer": "由 siyu {version} 生成。本页面独立完整：无脚本，无网络请求。",
-    },
-}
-
-_PERIOD_NAMES = {
-    "en": {"D": ("day", "days"), "W": ("week", "weeks"), "M": ("month", "months"),
-           "Q": ("quarter", "quarters"), "Y": ("year", "years")},
-    "zh": {"D": ("日", "日"), "W": ("周", "周"), "M": ("月", "月"), "Q": ("季度", "季度"),
-           "Y": ("年", "年")},
-}
-
-_COLUMNS: dict[str, dict[str, str]] = {
-    "en": {"customers": "customers", "share": "share", "revenue": "revenue",
-           "revenue_share": "revenue share", "mean_days_since_last": "mean days since last",
-           "eligible": "eligible", "repurchased": "repurchased", "retained": "retained",
-           "rate": "rate", "new_customers": "new customers", "spend": "spend", "cac": "CAC",
-           "ltv": "LTV", "ltv_to_date": "LTV to date", "ltv_cac": "LTV/CAC",
-           "payback_periods": "payback (periods)", "orders_per_customer": "orders per customer",
-           "cost_per_order": "cost per order", "observed_periods": "periods observed",
-           "repurchase_rate": "repurchase rate",
-           "annual_spend_per_customer": "annual spend per customer", "metric": "metric",
-           "value": "value"},
-    "zh": {"customers": "客户数", "share": "客户占比", "revenue": "净收入",
-           "revenue_share": "收入占比", "mean_days_since_last": "平均距上次购买天数",
-           "eligible": "可观察客户数", "repurchased": "复购客户数", "retained": "留存客户数",
-           "rate": "比例", "new_customers": "新客数", "spend": "投放费用", "cac": "获客成本",
-           "ltv": "LTV", "ltv_to_date": "至今 LTV", "ltv_cac": "LTV/获客成本",
-           "payback_periods": "回本周期（期）", "orders_per_customer": "人均订单数",
-           "cost_per_order": "每单获客成本", "observed_periods": "已观察期数",
-           "repurchase_rate": "复购率", "annual_spend_per_customer": "人均年消费",
-           "metric": "指标", "value": "数值"},
-}
-
-_DEFINITIONS = {
-    "en": [
-        ("Purchase / refund", "A row with amount ≥ 0 is a purchase; a negative amount is a "
-                              "refund that reduces revenue but is never a purchase."),
-        ("Occasion", "All purchases of one customer on one calendar day."),
-        ("Cohort, age", "A customer's cohort is the calendar period of their first purchase; "
-                        "age k is the number of periods after it. Blank cells are not "
-                        "observed yet."),
-        ("Retention", "Share of a cohort (or of the eligible customers) active at an age or "
-                      "within a day range; only customers who could be observed count."),
-        ("Survival", "Inactivity churn: a customer whose last purchase is more than the churn "
-                     "window before the end has churned at that purchase; others are "
-                     "censored (Kaplan-Meier)."),
-        ("Lifecycle stage", "By days since the last purchase: new, stable, lapsing."),
-        ("Value tier", "one-time (1 purchase day), repeat (2), multi-repeat (3+), member "
-                       "(membership flag wins)."),
-        ("CAC, LTV, payback", "CAC = acquisition spend / new customers; LTV = cumulative net "
-                              "revenue (× margin) per acquired customer; payback = first age "
-                              "at which LTV ≥ CAC."),
-    ],
-    "zh": [
-        ("购买 / 退款", "金额 ≥ 0 的记录为购买；金额为负的记录为退款，计入收入但不算购买。"),
-        ("购买日", "同一客户同一自然日的所有购买合并为一次。"),
-        ("同期群、期数", "客户首次购买所在的自然周期为其同期群；期数 k 为此后的周期数；空白单元格表示尚未观察到。"),
-        ("留存", "同期群（或可观察客户）在某期或某天数区间内活跃的比例；只统计可观察到的客户。"),
-        ("生存曲线", "不活跃流失：最后一次购买距截止日超过流失窗口的客户视为在最后一次购买时流失，"
-                     "其余客户为删失（Kaplan-Meier 估计）。"),
-        ("生命周期阶段", "按距上次购买的天数：新交易后、稳定关系、关系衰退。"),
-        ("价值分层", "已购一次（1 个购买日）、复购用户（2 个）、复购多次（3 个及以上）、会员用户（会员标记优先）。"),
-        ("获客成本、LTV、回本周期", "获客成本 = 投放费用 / 新客数；LTV = 人均累计净收入（× 毛利率）；"
-                                  "回本周期 = LTV 首次 ≥ 获客成本的期数。"),
-    ],
-}
-
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,
-"PingFang SC","Hiragino Sans GB","Microsoft YaHei","Noto Sans CJK SC","Source Han Sans SC",
-"WenQuanYi Micro Hei","Noto Sans",sans-serif;margin:0;color:#1f2933;background:#f5f7fa}
-main{max-width:1180px;margin:0 auto;padding:24px}
-header{background:#1d3557;color:#fff;padding:24px}
-header h1{margin:0 0 6px 0;font-size:26px}
-header p{margin:0;opacity:.85}
-nav{margin:12px 0 0 0;font-size:14px}
-nav a{color:#fff;margin-right:14px}
-section{background:#fff;border-radius:8px;padding:18px 22px;margin:18px 0;
-box-shadow:0 1px 3px rgba(0,0,0,.08)}
-h2{margin-top:0;color:#1d3557;border-bottom:2px solid #e4e7eb;padding-bottom:6px}
-h3{font-size:15px;color:#3e4c59}
-p.lead{color:#52606d}
-p.note{color:#7b8794;font-size:12px}
-img{max-width:100%;height:auto;display:block;margin:8px 0}
-table{border-collapse:collapse;font-size:12px;margin:8px 0}
-th,td{border:1px solid #e4e7eb;padding:3px 6px}
-th{white-space:nowrap}
-td{text-align:right}
-thead th{background:#f0f4f8}
-.scroll{overflow-x:auto}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(220px,1fr));gap:10px}
-.kpi{background:#f0f4f8;border-radius:6px;padding:10px}
-.kpi b{display:block;font-size:20px;color:#1d3557}
-.kpi span{font-size:12px;color:#52606d}
-dl dt{font-weight:600;margin-top:6px}
-dl dd{margin:2px 0 0 16px;color:#52606d}
-footer{color:#7b8794;font-size:12px;text-align:center;padding:12px}
-"""
+# Definitions table: (term key, definition key, siyu API): siyu's own metrics next to the
+# operators' metrics with similar names, so nobody confuses them.
+_DEFINITIONS = (
+    ("report.term.purchase", "report.def.purchase", "Transactions(amount=...)"),
+    ("report.term.occasion", "report.def.occasion", "tx.summary()"),
+    ("report.term.cohort", "report.def.cohort", "tx.cohorts()"),
+    ("report.term.partial", "report.def.partial", "CohortTable.partial"),
+    ("report.term.existing", "report.def.existing", "existing_before="),
+    ("report.term.balanced", "report.def.balanced", "CohortTable.average(balanced=True)"),
+    ("report.term.retention", "report.def.retention", "tx.retention()"),
+    ("report.term.repurchase", "report.def.repurchase", "tx.repurchase(within=...)"),
+    ("report.term.survival", "report.def.survival", "tx.survival(churn_after=...)"),
+    ("report.term.lifecycle", "report.def.lifecycle", "tx.lifecycle()"),
+    ("report.term.value_tier", "report.def.value_tier", "tx.value_tiers()"),
+    ("report.term.cac_ltv", "report.def.cac_ltv", "siyu.unit_economics()"),
+    ("report.term.repeat_rate", "def.repeat_rate", "tx.repeat_rate(start, end)"),
+    ("report.term.return_rate", "def.return_rate", "tx.return_rate(period)"),
+    ("report.term.new_customer_repeat_rate", "def.new_customer_repeat_rate",
+     "tx.new_customer_repeat_rate(period, within)"),
+    ("report.term.rfm8", "def.rfm8", "tx.rfm(scheme=\"8\")"),
+    ("report.term.rfm_matrix", "def.rfm_matrix", "tx.rfm_matrix(rows, cols)"),
+)
 
 
-# --------------------------------------------------------------------------- helpers
-def _esc(x: Any) -> str:
-    return html.escape(str(x), quote=True)
-
-
-def _pct(x: float) -> str:
+# --------------------------------------------------------------------------- formatting
+def _pct(x: Any) -> str:
     return "" if x is None or not np.isfinite(x) else f"{x:.1%}"
 
 
-def _num(x: float, digits: int = 2) -> str:
+def _num(x: Any, digits: int = 2) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return ""
     if isinstance(x, float) and math.isinf(x):
@@ -282,85 +103,60 @@ def _int(x: Any) -> str:
     return "" if x is None or (isinstance(x, float) and not np.isfinite(x)) else f"{int(x):,}"
 
 
-def _cjk_font() -> str | None:
-    """Name of an installed matplotlib font that can draw Chinese, or None."""
-    from matplotlib import font_manager
-
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    return next((n for n in _CJK_FONTS if n in names), None)
+def _text_of(x: Any) -> str:
+    return _num(x) if isinstance(x, float) else str(x)
 
 
 def _figure(width: float = 9.0, height: float = 4.5, left: float = 0.9,
-            bottom: float = 0.6) -> tuple[Any, Any]:
+            bottom: float = 0.6, right: float = 0.25, top: float = 0.45) -> tuple[Any, Any]:
     """A matplotlib Figure on an Agg canvas (never pyplot: no global state).
 
     Margins are fixed (inches) rather than computed by ``tight_layout``, which would
-    draw every figure twice.
+    draw every figure twice; ``right`` leaves room for a legend outside the axes.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(width, height), dpi=100)
     FigureCanvasAgg(fig)
-    fig.subplots_adjust(left=left / width, right=1 - 0.25 / width, bottom=bottom / height,
-                        top=1 - 0.4 / height)
+    fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height,
+                        top=1 - top / height)
     return fig, fig.add_subplot(1, 1, 1)
 
 
-def _png(fig: Any, alt: str) -> str:
-    """Render ``fig`` to PNG and return an ``<img>`` with a base64 data URI."""
+def _image(fig: Any, alt: str, fmt: str) -> dict[str, Any]:
+    """Render ``fig`` (PNG, or SVG with text kept as text) into an image block."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return f'<img alt="{_esc(alt)}" src="data:image/png;base64,{data}">'
+    if fmt == "svg":
+        import matplotlib
 
-
-def _thin_ticks(ax: Any, axis: str, max_ticks: int = 20) -> None:
-    """Keep at most ``max_ticks`` labelled ticks on a categorical axis."""
-    get = ax.get_xticks if axis == "x" else ax.get_yticks
-    labels = (ax.get_xticklabels() if axis == "x" else ax.get_yticklabels())
-    ticks = list(get())
-    if len(ticks) <= max_ticks:
-        return
-    step = int(math.ceil(len(ticks) / max_ticks))
-    keep = list(range(0, len(ticks), step))
-    texts = [labels[i].get_text() for i in keep]
-    if axis == "x":
-        ax.set_xticks([ticks[i] for i in keep])
-        ax.set_xticklabels(texts, rotation=ax.get_xticklabels()[0].get_rotation()
-                           if ax.get_xticklabels() else 0)
+        with matplotlib.rc_context({"svg.fonttype": "none"}):
+            fig.savefig(buf, format="svg")
+        mime = "image/svg+xml"
     else:
-        ax.set_yticks([ticks[i] for i in keep])
-        ax.set_yticklabels(texts)
+        fig.savefig(buf, format="png", dpi=100)
+        mime = "image/png"
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return {"kind": "image", "alt": alt, "src": f"data:{mime};base64,{data}"}
 
 
-def _table(df: pd.DataFrame, formats: dict[str, Callable[[Any], str]], lang: str,
-           table_id: str, index_label: str | None = None) -> str:
-    """A small HTML table; column names translated, cells formatted, all escaped."""
-    names = [index_label if index_label is not None else (df.index.name or "")]
-    head = "".join(f"<th>{_esc(n)}</th>" for n in names)
-    head += "".join(f"<th>{_esc(_col_label(str(c), lang))}</th>" for c in df.columns)
+def _note(msg: str, level: str = "note") -> dict[str, Any]:
+    return {"kind": "note", "text": msg, "level": level}
+
+
+def _table(df: pd.DataFrame, formats: dict[str, Callable[[Any], str]], table_id: str,
+           index_label: str, headers: dict[str, str] | None = None,
+           classes: list[str] | None = None, text_cells: bool = False) -> dict[str, Any]:
+    """A table block: header labels, row labels and formatted cells (escaped by jinja)."""
+    headers = headers or {}
+    columns = [index_label] + [headers.get(str(c), str(c)) for c in df.columns]
     rows = []
-    for key, rec in zip(df.index, df.itertuples(index=False)):
+    for i, (key, rec) in enumerate(zip(df.index, df.itertuples(index=False))):
         label = " · ".join(map(str, key)) if isinstance(key, tuple) else str(key)
-        cells = f"<th style='text-align:left'>{_esc(label)}</th>"
-        for c, v in zip(df.columns, rec):
-            f = formats.get(str(c), lambda x: _num(x) if isinstance(x, float) else str(x))
-            cells += f"<td>{_esc(f(v))}</td>"
-        rows.append(f"<tr>{cells}</tr>")
-    return (f"<div class='scroll'><table id='{_esc(table_id)}'><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table></div>")
-
-
-def _col_label(col: str, lang: str) -> str:
-    m = re.fullmatch(r"retention_m(\d+)", col)
-    if m:
-        return f"retention month {m.group(1)}" if lang == "en" else f"第 {m.group(1)} 月留存率"
-    return _COLUMNS[lang].get(col, col)
-
-
-def _section(sid: str, title: str, body: str) -> str:
-    return f'<section id="{sid}"><h2>{_esc(title)}</h2>\n{body}\n</section>'
+        cells = [formats.get(str(c), _text_of)(v) for c, v in zip(df.columns, rec)]
+        rows.append({"label": label, "cells": cells, "cls": classes[i] if classes else ""})
+    return {"kind": "table", "id": table_id, "columns": columns, "rows": rows,
+            "text_cells": text_cells, "code_last": False}
 
 
 def _check_spend(spend: Any, channel: str | None) -> pd.DataFrame | None:
@@ -379,39 +175,115 @@ def _check_spend(spend: Any, channel: str | None) -> pd.DataFrame | None:
     return spend
 
 
-# --------------------------------------------------------------------------- sections
+def _environment() -> Any:
+    try:
+        import jinja2
+    except ImportError:
+        raise ImportError("the siyu HTML report is rendered with jinja2, which is not "
+                          "installed; install it with: pip install \"siyu[plot]\"") from None
+    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(folder),
+                              autoescape=jinja2.select_autoescape(["html", "j2"],
+                                                                  default_for_string=True),
+                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+
+
+# --------------------------------------------------------------------------- channels
+def top_channels(tx: "Transactions", top: int, lang: str,
+                 max_channels: int = MAX_CHANNELS) -> tuple["Transactions", dict | None]:
+    """``tx`` with its channel column cut to the ``top`` acquisition channels (by
+    customers) plus ``other``, when it has more than ``max_channels`` distinct values.
+
+    Returns the (possibly new) log and None, or a summary dict (``n_channels``,
+    ``kept``, ``n_other_customers``, ``other`` label) when channels were grouped.
+    The input is never modified.
+    """
+    from siyu.transactions import Transactions
+
+    log = getattr(tx, "_log", None)
+    if not isinstance(tx, Transactions) or log.channel is None \
+            or len(log.channel_labels) <= max(max_channels, top):
+        return tx, None
+    acq = per.acquisition(tx, int(log.day.max()), log.names.get("channel") or "channel")
+    counts = np.bincount(acq.group[acq.group >= 0], minlength=len(log.channel_labels))
+    n_present = int((counts > 0).sum())
+    if n_present <= max(max_channels, top):
+        return tx, None
+    order = np.argsort(-counts, kind="stable")[:top]
+    other = text("word.other", lang)
+    labels = [str(log.channel_labels[c]) for c in order]
+    while other in labels:
+        other = other + "*"
+    new_tx = tx.lump_channels(labels, other=other)
+    info = {"n_channels": n_present, "kept": len(order), "other": other,
+            "n_other_customers": int(counts.sum() - counts[order].sum()),
+            "labels": labels}
+    return new_tx, info
+
+
+# --------------------------------------------------------------------------- report
 class _Report:
     def __init__(self, tx: "Transactions", spend: pd.DataFrame | None, period: str, lang: str,
                  title: str | None, churn_after: float, margin: float, horizon: int,
-                 progress: Progress | None) -> None:
+                 progress: Progress | None, currency: str | None, existing_before: Any,
+                 top: int, plot_format: str, data_quality: pd.DataFrame | None,
+                 recall_csv: str | None = None) -> None:
+        from siyu import plotting
+
         self.tx = tx
         self.spend = spend
         self.period = period
         self.lang = lang
-        self.t = _TEXT[lang]
         self.title = title
         self.churn_after = churn_after
         self.margin = margin
         self.horizon = horizon
         self.progress = progress
+        self.currency = currency
+        self.existing_before = existing_before
+        self.top = top
+        self.plot_format = plot_format
+        self.data_quality = data_quality
+        self.recall_csv = recall_csv
         self.channel = tx._log.names.get("channel") if tx._log.channel is not None else None
-        font = _cjk_font() if lang == "zh" else None
-        self.font = font
-        self.zh_plots = font is not None
+        if self.channel is None and tx._log.channel is not None:
+            self.channel = "channel"
+        self.font = plotting.find_cjk_font() if lang == "zh" else None
+        self.plot_lang = "zh" if (lang == "zh" and self.font is not None) else "en"
         self.timings: dict[str, float] = {}
+        from siyu.transactions import Transactions
+        self.native = isinstance(tx, Transactions)
+        self.notes: list[dict[str, Any]] = []
+        self.channel_info: dict | None = None
+        self.suspect: str | None = None
 
-    # plot text: Chinese only when a CJK font is installed
-    def ptext(self, en: str, zh: str) -> str:
-        return zh if self.zh_plots else en
+    # ------------------------------------------------------------------ words
+    def t(self, key: str, **fmt: Any) -> str:
+        return text(key, self.lang, **fmt)
 
-    def pname(self, plural: bool = False) -> str:
-        return _PERIOD_NAMES[self.lang][self.period][1 if plural else 0]
+    def money(self, label: str) -> str:
+        return label + text("money.suffix", self.lang, currency=self.currency) \
+            if self.currency else label
 
-    def steps(self) -> list[tuple[str, Callable[[], str]]]:
-        s: list[tuple[str, Callable[[], str]]] = [
+    def pname(self, form: str = "") -> str:
+        return self.t(f"period.{self.period}{form}")
+
+    def image(self, fig: Any, alt: str) -> dict[str, Any]:
+        return _image(fig, alt, self.plot_format)
+
+    def section(self, sid: str, title_key: str, blocks: list[dict[str, Any]],
+                lead: str | None = None) -> dict[str, Any]:
+        return {"id": sid, "title": self.t(title_key), "lead": lead, "blocks": blocks,
+                "template": f"sections/{sid}.html.j2"}
+
+    # ------------------------------------------------------------------ running
+    def steps(self) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
+        s: list[tuple[str, Callable[[], dict[str, Any]]]] = [
             ("cohorts", self.cohorts), ("retention", self.retention),
             ("survival", self.survival), ("repurchase", self.repurchase),
             ("lifecycle", self.lifecycle), ("value tiers", self.value_tiers)]
+        if self.native:
+            s.append(("contact", self.contact))
         if self.spend is not None:
             s.append(("unit economics", self.unit_economics))
         if self.channel is not None:
@@ -424,23 +296,31 @@ class _Report:
         except ImportError:
             raise ImportError("the siyu HTML report draws its plots with matplotlib, which is "
                               "not installed; install it with: pip install \"siyu[plot]\"") from None
-
+        env = _environment()
+        if self.channel is not None:
+            self.tx, self.channel_info = top_channels(self.tx, self.top, self.lang)
+            if self.channel_info is not None and self.spend is not None:
+                self.spend = self._lump_spend(self.spend)
         steps = self.steps()
         total = len(steps) + 1
-        rc = {"font.size": 9}
-        if self.font:
-            rc["font.sans-serif"] = [self.font] + list(matplotlib.rcParams["font.sans-serif"])
-            rc["axes.unicode_minus"] = False
-        parts = []
-        with matplotlib.rc_context(rc), warnings.catch_warnings():
+        sections = []
+        with matplotlib.rc_context({"font.size": 9}), warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always", per.ExistingCustomersWarning)
             # labels such as 公域/私域 without a CJK font: the HTML tables show them right
             warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+            warnings.filterwarnings("ignore", message="no font with Chinese glyphs")
             for i, (name, fn) in enumerate(steps, start=1):
-                parts.append(self._timed(name, i, total, fn))
+                sections.append(self._timed(name, i, total, fn))
             overview = self._timed("overview", total, total, self.overview)
-        return self.page(overview, parts)
+        for w in seen:           # anything else that was warned stays visible to the caller
+            if not issubclass(w.category, per.ExistingCustomersWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        head = [overview]
+        if self.data_quality is not None:
+            head.append(self.data())
+        return self.page(env, head + sections + [self.definitions()])
 
-    def _timed(self, name: str, i: int, total: int, fn: Callable[[], str]) -> str:
+    def _timed(self, name: str, i: int, total: int, fn: Callable[[], Any]) -> Any:
         if self.progress is not None:
             self.progress(name, i, total, None)
         t0 = time.perf_counter()
@@ -451,193 +331,262 @@ class _Report:
             self.progress(name, i, total, dt)
         return out
 
+    def _lump_spend(self, spend: pd.DataFrame) -> pd.DataFrame:
+        info = self.channel_info
+        col = self.channel
+        kept = set(info["labels"])
+        lab = spend[col].astype(object).where(spend[col].notna(), text("word.missing", "en"))
+        out = spend.copy()
+        out[col] = [x if str(x) in kept else info["other"] for x in lab]
+        return out
+
     # ------------------------------------------------------------------ overview
-    def overview(self) -> str:
+    def overview(self) -> dict[str, Any]:
         tx, t = self.tx, self.t
         lc = self._lifecycle_frame
         n_buyers = len(lc)
-        repeat = float((lc["occasions"] >= 2).mean()) if n_buyers else float("nan")
-        kpis = [(t["rows"], _int(tx.n_rows)), (t["customers"], _int(tx.n_customers)),
-                (t["first_day"], str(tx.start.date())), (t["last_day"], str(tx.end.date())),
-                (t["repeat_share"], _pct(repeat))]
+        repeat = (lc["occasions"] >= 2).mean() if n_buyers else float("nan")
+        repeat = float(repeat.compute() if hasattr(repeat, "compute") else repeat)  # Dask log
+        kpis = [(t("report.kpi.rows"), _int(tx.n_rows)),
+                (t("report.kpi.customers"), _int(tx.n_customers)),
+                (t("report.kpi.first_day"), str(tx.start.date())),
+                (t("report.kpi.last_day"), str(tx.end.date())),
+                (t("report.kpi.repeat_share"), _pct(repeat))]
         if tx.has_amount:
             rev = float(tx._log.amount.sum())
-            kpis.append((t["revenue_total"], _num(rev, 0)))
+            kpis.append((self.money(t("report.kpi.revenue")), _num(rev, 0)))
             if n_buyers:
-                kpis.append((t["rev_per_customer"], _num(rev / n_buyers)))
-        grid = "".join(f"<div class='kpi'><b>{_esc(v)}</b><span>{_esc(k)}</span></div>"
-                       for k, v in kpis)
+                kpis.append((self.money(t("report.kpi.rev_per_customer")), _num(rev / n_buyers)))
         names = tx._log.names
-        cols = ", ".join(f"{k} = {v}" for k, v in names.items() if v)
-        note = (f"<p class='note'>{_esc(t['columns'])}: {_esc(cols)} · {_esc(t['period'])}: "
-                f"{_esc(self.pname())}</p>")
-        return _section("overview", t["overview"],
-                        f"<div class='grid' id='overview-kpis'>{grid}</div>{note}")
+        roles = ", ".join(f"{self._role(k)} = {v}" for k, v in names.items() if v)
+        note = t("report.columns_note", columns=roles, period=self.pname())
+        return self.section("overview", "report.section.overview",
+                            [{"kind": "kpis", "items": [{"label": k, "value": v}
+                                                        for k, v in kpis]}, _note(note)])
+
+    def _role(self, key: str) -> str:
+        k = f"report.role.{key}"
+        return self.t(k) if k in CATALOGUE else key
+
+    def data(self) -> dict[str, Any]:
+        dq = self.data_quality
+        # rows labelled by their description (the rule keys are English identifiers)
+        rows = dq.set_index("description")[["count"]] if "description" in dq.columns \
+            else dq[["count"]]
+        table = _table(rows, {"count": _int}, "data-table", self.t("report.col.description"),
+                       {"count": self.t("report.col.count")})
+        return self.section("data", "report.section.data", [table],
+                            self.t("report.lead.data"))
 
     # ------------------------------------------------------------------ cohorts
-    def cohorts(self) -> str:
-        from siyu import plotting
-        from siyu.cohorts import CohortTable
-
+    def cohorts(self) -> dict[str, Any]:
         t = self.t
-        ct = self.tx.cohorts(period=self.period)
+        ct = self.tx.cohorts(period=self.period, existing_before=self.existing_before)
         self._ct = ct
+        if ct.suspect_existing:
+            self.suspect = ct.suspect_existing
+            self.notes.append(_note(t("report.note.suspect", first=str(ct.sizes.index[0]),
+                                      n=f"{int(ct.sizes.iloc[0]):,}",
+                                      day=self._suggest_existing(ct)), "warn"))
         n_c, n_a = ct.active.shape
-        fig, ax = _figure(10.0, max(3.5, min(12.0, 0.22 * n_c + 1.8)), left=1.0)
-        plotting.cohort_heatmap(ct, "retention", ax=ax, annot=n_c * n_a <= 400)
-        ax.set_title(self.ptext(f"retention by {self.period} cohort", "各同期群留存率"))
-        _thin_ticks(ax, "x")
-        _thin_ticks(ax, "y", 40)
-        img = _png(fig, t["cohorts"])
-        # coloured HTML table of the latest cohorts (CohortTable.to_html)
-        shown = ct
-        note = ""
+        n_rows = n_c + (len(ct.existing.sizes) if ct.existing is not None else 0)
+        fig, ax = _figure(10.0, max(3.5, min(12.0, 0.22 * n_rows + 1.8)), left=1.7, right=1.3)
+        ct.plot("heatmap", "retention", ax=ax, annot=n_rows * n_a <= 400, lang=self.plot_lang)
+        blocks: list[dict[str, Any]] = [self.image(fig, t("report.section.cohorts"))]
+        shown, note = ct, None
         if n_c > _MAX_TABLE_COHORTS or n_a > _MAX_TABLE_AGES:
-            rows = slice(max(n_c - _MAX_TABLE_COHORTS, 0), n_c)
-            ages = min(n_a, _MAX_TABLE_AGES)
-            shown = CohortTable(period=ct.period, end=ct.end, margin=ct.margin, by=ct.by,
-                                sizes=ct.sizes.iloc[rows], active=ct.active.iloc[rows, :ages],
-                                orders=ct.orders.iloc[rows, :ages],
-                                revenue=None,
-                                observed=ct._observed[rows, :ages], n_excluded=ct.n_excluded,
-                                n_dropped=ct.n_dropped)
-            note = (f"<p class='note'>{_esc(t['cohorts_table_note'].format(shown=len(shown.sizes), total=n_c, ages=ages - 1))}</p>")
-        table = shown.to_html("retention").replace("<table class='siyu-cohorts'>",
-                                                   "<table class='siyu-cohorts' id='cohort-table'>",
-                                                   1)
-        if self.lang == "zh":
-            table = table.replace("<th>cohort</th><th>size</th>", "<th>同期群</th><th>规模</th>", 1)
-        lead = t["cohorts_lead"].format(period=self.pname(), periods=self.pname(True))
-        body = (f"<p class='lead'>{_esc(lead)}</p>{img}<div class='scroll'>{table}</div>{note}")
-        # average rows
+            shown = ct.subset(slice(max(n_c - _MAX_TABLE_COHORTS, 0), n_c),
+                              min(n_a, _MAX_TABLE_AGES))
+            note = t("report.note.cohort_cut", shown=len(shown.sizes), total=n_c,
+                     ages=min(n_a, _MAX_TABLE_AGES) - 1)
+        blocks.append(self._cohort_table(shown, "cohort-table"))
+        if note:
+            blocks.append(_note(note))
+        pnote = ct.partial_note(self.lang)
+        if pnote:
+            blocks.append(_note(t("report.note.partial", note=pnote)))
+        if ct.existing is not None:
+            blocks.append(_note(t("report.note.existing", n=f"{ct.n_existing:,}",
+                                  day=str(ct.existing_before.date()))))
+        blocks += self._averages(ct)
+        lead = t("report.lead.cohorts", period=self.pname(), periods=self.pname(".plural"))
+        return self.section("cohorts", "report.section.cohorts", blocks, lead)
+
+    def _suggest_existing(self, ct: Any) -> str:
+        first = ct.sizes.index[0]
+        first = first[-1] if isinstance(first, tuple) else first
+        return str((first + 1).start_time.date())
+
+    def _cohort_table(self, ct: Any, table_id: str) -> dict[str, Any]:
+        rows = ct.html_cells("retention")
+        for r in rows:
+            if r["existing"]:
+                r["keys"] = r["keys"][:-1] + [self.t("cohorts.existing")]
+        names = [self.t("word.cohort") if n == "cohort" else str(n)
+                 for n in ct.active.index.names] + [self.t("word.size")]
+        return {"kind": "cohort_table", "id": table_id, "rows": rows,
+                "columns": names + [str(c) for c in range(ct.n_ages_shown)],
+                "partial_title": ct.partial_note(self.lang) or ""}
+
+    def _averages(self, ct: Any) -> list[dict[str, Any]]:
+        t = self.t
         avg = ct.average("retention")
-        ages_shown = [a for a in avg.index if a < 13]
-        rows_df = pd.DataFrame({str(a): [avg[a]] for a in ages_shown},
-                               index=pd.Index([t["avg_retention"]]))
-        fm = {str(a): _pct for a in ages_shown}
-        tables = _table(rows_df, fm, self.lang, "cohort-average", t["age"])
+        k = avg.attrs["through"]
+        if k is None:
+            return [_note(t("report.note.no_average"))]
+        cohorts = avg.attrs["cohorts"]
+        span = cohorts[0] if len(cohorts) == 1 else f"{cohorts[0]} – {cohorts[-1]}"
+        ages = list(range(k + 1))
+        label = t("report.avg.retention", n=len(cohorts), span=span)
+        rows = [(label, [_pct(avg[a]) for a in ages]),
+                (t("report.avg.customers"), [_int(avg.attrs["n_customers"][a]) for a in ages])]
+        table = {"kind": "table", "id": "cohort-average", "text_cells": False, "code_last": False,
+                 "columns": [t("word.age")] + [str(a) for a in ages],
+                 "rows": [{"label": name, "cells": c, "cls": ""} for name, c in rows]}
+        out = [table]
         if self.tx.has_amount:
-            ltv = ct.average("ltv")
-            ltv_df = pd.DataFrame({str(a): [ltv[a]] for a in ages_shown},
-                                  index=pd.Index([t["avg_ltv"]]))
-            tables += _table(ltv_df, {}, self.lang, "cohort-ltv", t["age"])
-        return _section("cohorts", t["cohorts"], body + tables)
+            ltv = ct.average("ltv", through=k)
+            out.append({"kind": "table", "id": "cohort-ltv", "text_cells": False, "code_last": False,
+                        "columns": [t("word.age")] + [str(a) for a in ages],
+                        "rows": [{"label": self.money(t("report.avg.ltv", n=len(cohorts))),
+                                  "cells": [_num(ltv[a]) for a in ages], "cls": ""}]})
+        out.append(_note(t("report.note.balanced", n=len(cohorts), k=k, span=span)))
+        return out
 
     # ------------------------------------------------------------------ retention
-    def retention(self) -> str:
-        from siyu import plotting
-
+    def retention(self) -> dict[str, Any]:
         t = self.t
-        fig, ax = _figure(9.0, 4.5)
-        plotting.retention_curves(self._ct, ax=ax, max_lines=12)
-        ax.set_title(self.ptext(f"retention by {self.period} cohort (latest 12 and average)",
-                                "各同期群留存曲线（最近 12 个及平均）"))
-        img = _png(fig, t["retention"])
-        br = self.tx.retention(kind="bracket", brackets=[(1, 30), (31, 90), (91, 180),
-                                                         (181, 365)])
+        fig, ax = _figure(9.0, 4.5, right=2.4)
+        self._ct.plot("retention", ax=ax, max_lines=12, lang=self.plot_lang)
+        img = self.image(fig, t("report.section.retention"))
+        br = self.tx.retention(kind="bracket", brackets=_BRACKETS,
+                               existing_before=self.existing_before)
         tab = br.table[["eligible", "retained", "rate"]].copy()
-        tab.index = [f"{iv.left}-{iv.right}" for iv in tab.index]
+        if isinstance(tab.index, pd.MultiIndex):
+            tab.index = [f"{g} · {iv.left}-{iv.right}" for g, iv in tab.index]
+        else:
+            tab.index = [f"{iv.left}-{iv.right}" for iv in tab.index]
         fm = {"eligible": _int, "retained": _int, "rate": _pct}
-        table = _table(tab, fm, self.lang, "retention-table", t["bracket"])
-        return _section("retention", t["retention"],
-                        f"<p class='lead'>{_esc(t['retention_lead'])}</p>{img}{table}")
+        table = _table(tab, fm, "retention-table", t("report.col.bracket"), self._headers())
+        blocks = [img, table]
+        if br.n_existing:
+            blocks.append(_note(t("report.note.existing_excluded", n=f"{br.n_existing:,}")))
+        return self.section("retention", "report.section.retention", blocks,
+                            t("report.lead.retention"))
+
+    def _headers(self) -> dict[str, str]:
+        cols = ("customers", "share", "revenue", "revenue_share", "mean_days_since_last",
+                "eligible", "repurchased", "retained", "rate", "new_customers", "spend", "cac",
+                "ltv", "ltv_to_date", "ltv_cac", "payback_periods", "orders_per_customer",
+                "cost_per_order", "observed_periods", "repurchase_rate",
+                "annual_spend_per_customer", "existing_customers")
+        money = {"revenue", "spend", "cac", "ltv", "ltv_to_date", "cost_per_order",
+                 "annual_spend_per_customer"}
+        out = {c: self.t(f"report.col.{c}") for c in cols}
+        for c in money:
+            out[c] = self.money(out[c])
+        out["payback_periods"] = self.t("report.col.payback_periods",
+                                        periods=self.pname(".plural"))
+        for age in (1, 3, 6, 12):
+            out[f"retention_m{age}"] = self.t("report.col.retention_m", k=age)
+        return out
 
     # ------------------------------------------------------------------ survival
-    def survival(self) -> str:
+    def survival(self) -> dict[str, Any]:
         t = self.t
         by = self.channel
-        sc = self.tx.survival(churn_after=self.churn_after, by=by)
-        fig, ax = _figure(9.0, 4.5)
-        sc.plot(ax=ax)
-        ax.set_title(self.ptext(f"survival (churn after {self.churn_after:g} days inactive)",
-                                f"客户存活率（{self.churn_after:g} 天未购买视为流失）"))
-        img = _png(fig, t["survival"])
+        sc = self.tx.survival(churn_after=self.churn_after, by=by,
+                              existing_before=self.existing_before)
+        fig, ax = _figure(9.0, 4.5, right=2.4 if by else 0.25)
+        sc.plot(ax=ax, lang=self.plot_lang)
+        img = self.image(fig, t("report.section.survival"))
+        groups = [None] if by is None else sc.groups
+        cols: dict[str, list[str]] = {}
 
         def med(v: float) -> str:
-            return t["never"] if not np.isfinite(v) else _num(v, 0)
+            return t("report.never") if not np.isfinite(v) else _num(v, 0)
 
-        rows: dict[str, list[str]] = {}
-        groups = [None] if by is None else sc.groups
-        rows[t["median_life"]] = [med(sc.median_ if by is None else sc.median_[g])
-                                  for g in groups]
-        for d in (30, 90, 180, 365):
+        cols[t("report.col.customers")] = [
+            _int(len(sc.durations)) if by is None else
+            _int((sc.durations[sc.by] == g).sum()) for g in groups]
+        cols[t("report.col.median_life")] = [med(sc.median_ if by is None else sc.median_[g])
+                                             for g in groups]
+        for d in _SURVIVAL_DAYS:
             s = sc.survival_at(d)
-            rows[t["survival_at"].format(t=d)] = [_pct(s if by is None else s[g]) for g in groups]
+            cols[t("report.col.survival_at", t=d)] = [_pct(s if by is None else s[g])
+                                                      for g in groups]
         r = sc.rmst(365)
-        rows[t["rmst"]] = [_num(r if by is None else r[g], 1) for g in groups]
-        head = [t["customers"]] if by is None else [str(g) for g in groups]
-        df = pd.DataFrame(rows, index=head).T
-        table = _table(df, {c: str for c in df.columns}, self.lang, "survival-table",
-                       _COLUMNS[self.lang]["metric"])
-        lead = t["survival_lead"].format(d=f"{self.churn_after:g}")
-        return _section("survival", t["survival"], f"<p class='lead'>{_esc(lead)}</p>{img}{table}")
+        cols[t("report.col.rmst")] = [_num(r if by is None else r[g], 1) for g in groups]
+        index = [t("word.all_customers")] if by is None else [str(g) for g in groups]
+        df = pd.DataFrame(cols, index=index)
+        table = _table(df, {c: str for c in df.columns}, "survival-table",
+                       t("report.col.group") if by is None else str(by))
+        blocks = [img, table]
+        if sc.n_existing:
+            blocks.append(_note(t("report.note.existing_excluded", n=f"{sc.n_existing:,}")))
+        lead = t("report.lead.survival", d=f"{self.churn_after:g}")
+        return self.section("survival", "report.section.survival", blocks, lead)
 
     # ------------------------------------------------------------------ repurchase
-    def repurchase(self) -> str:
+    def repurchase(self) -> dict[str, Any]:
         t = self.t
-        rp = self.tx.repurchase(within=(30, 90, 180), period=self.period)
-        fig, ax = _figure(9.0, 4.8, bottom=1.1)
-        rp.plot(ax=ax)
-        ax.set_title(self.ptext(f"second purchase within k days, by {self.period} cohort",
-                                "各同期群 k 天内复购率"))
-        _thin_ticks(ax, "x")
-        img = _png(fig, t["repurchase"])
+        rp = self.tx.repurchase(within=(30, 90, 180), period=self.period,
+                                existing_before=self.existing_before)
+        fig, ax = _figure(9.0, 4.8, bottom=1.1, right=1.6)
+        rp.plot(ax=ax, lang=self.plot_lang)
+        img = self.image(fig, t("report.section.repurchase"))
         ov = rp.overall.copy()
         if isinstance(ov.index, pd.MultiIndex):
-            ov.index = [f"{g} · " + t["within"].format(k=int(k)) for g, k in ov.index]
+            ov.index = [f"{g} · " + t("plot.legend.within", k=int(k)) for g, k in ov.index]
         else:
-            ov.index = [t["within"].format(k=int(k)) for k in ov.index]
+            ov.index = [t("plot.legend.within", k=int(k)) for k in ov.index]
         fm = {"eligible": _int, "repurchased": _int, "rate": _pct}
-        table = _table(ov[["eligible", "repurchased", "rate"]], fm, self.lang,
-                       "repurchase-table", "")
-        return _section("repurchase", t["repurchase"],
-                        f"<p class='lead'>{_esc(t['repurchase_lead'])}</p>{img}{table}")
+        table = _table(ov[["eligible", "repurchased", "rate"]], fm, "repurchase-table",
+                       t("report.col.window"), self._headers())
+        blocks = [img, table]
+        if rp.n_existing:
+            blocks.append(_note(t("report.note.existing_excluded", n=f"{rp.n_existing:,}")))
+        return self.section("repurchase", "report.section.repurchase", blocks,
+                            t("report.lead.repurchase"))
 
     # ------------------------------------------------------------------ segments
-    def _bars(self, summary: pd.DataFrame, en_labels: Sequence[str], title_en: str,
-              title_zh: str, alt: str) -> str:
-        fig, ax = _figure(9.0, 3.6)
-        labels = [str(x) for x in summary.index] if self.zh_plots else list(en_labels)
-        x = np.arange(len(labels))
-        share = summary["share"].to_numpy(dtype=float)
-        ax.bar(x - 0.2, share, width=0.4, color="#457b9d",
-               label=self.ptext("customers", "客户占比"))
-        if "revenue_share" in summary:
-            ax.bar(x + 0.2, summary["revenue_share"].to_numpy(dtype=float), width=0.4,
-                   color="#e76f51", label=self.ptext("revenue", "收入占比"))
-        ax.set_xticks(x)
-        ax.set_xticklabels(labels)
-        from matplotlib.ticker import PercentFormatter
+    def _segment_blocks(self, s: pd.DataFrame, title: str, table_id: str,
+                        plot_labels: list[str]) -> list[dict[str, Any]]:
+        from siyu import plotting
 
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-        ax.set_title(self.ptext(title_en, title_zh))
-        ax.grid(axis="y", alpha=0.3)
-        ax.legend()
-        return _png(fig, alt)
-
-    def _segment_table(self, s: pd.DataFrame, table_id: str) -> str:
+        fig, ax = _figure(9.0, 3.6, right=1.7)
+        shown = s.copy()
+        shown.index = plot_labels
+        plotting.share_bars(shown, title, ax=ax, lang=self.plot_lang)
         cols = [c for c in ("customers", "share", "revenue", "revenue_share",
                             "mean_days_since_last") if c in s.columns]
         fm = {"customers": _int, "share": _pct, "revenue": lambda x: _num(x, 0),
               "revenue_share": _pct, "mean_days_since_last": lambda x: _num(x, 1)}
-        return _table(s[cols], fm, self.lang, table_id, "")
+        return [self.image(fig, title), _table(s[cols], fm, table_id, "", self._headers())]
 
-    def lifecycle(self) -> str:
+    def _labels_for_plot(self, shown: pd.Index, all_labels: dict[str, tuple[str, ...]]) -> list[str]:
+        if self.plot_lang == self.lang:
+            return [str(x) for x in shown]
+        own = list(all_labels[self.lang])
+        return [all_labels[self.plot_lang][own.index(str(x))] if str(x) in own else str(x)
+                for x in shown]
+
+    def lifecycle(self) -> dict[str, Any]:
         from siyu.segments import LIFECYCLE_LABELS, stage_summary
 
         t = self.t
         lc = self.tx.lifecycle(lang=self.lang)
         self._lifecycle_frame = lc
         s = stage_summary(lc)
-        img = self._bars(s, LIFECYCLE_LABELS["en"], "lifecycle stages", "生命周期阶段",
-                         t["lifecycle"])
+        blocks = self._segment_blocks(s, t("report.section.lifecycle"), "lifecycle-table",
+                                      self._labels_for_plot(s.index, LIFECYCLE_LABELS))
         b1, b2 = lc.attrs["bounds"]
-        lead = t["lifecycle_lead"].format(date=lc.attrs["as_of"].date(), b1=b1, b2=b2)
-        return _section("lifecycle", t["lifecycle"],
-                        f"<p class='lead'>{_esc(lead)}</p>{img}"
-                        + self._segment_table(s, "lifecycle-table"))
+        names = LIFECYCLE_LABELS[self.lang]
+        lead = t("report.lead.lifecycle", date=lc.attrs["as_of"].date(), b1=b1, b2=b2,
+                 s1=names[0], s2=names[1], s3=names[2])
+        return self.section("lifecycle", "report.section.lifecycle", blocks, lead)
 
-    def value_tiers(self) -> str:
+    def value_tiers(self) -> dict[str, Any]:
         from siyu.segments import VALUE_TIER_LABELS, stage_summary
 
         t = self.t
@@ -647,141 +596,206 @@ class _Report:
             s = s.iloc[:-1]
         if not vt.attrs.get("n_roster"):      # no potential customers without a roster
             s = s.iloc[1:]
-        en = [VALUE_TIER_LABELS["en"][VALUE_TIER_LABELS[self.lang].index(str(x))]
-              for x in s.index]
-        img = self._bars(s, en, "value tiers", "客户价值分层", t["value-tiers"])
-        lead = t["tiers_lead"].format(date=vt.attrs["as_of"].date())
-        return _section("value-tiers", t["value-tiers"],
-                        f"<p class='lead'>{_esc(lead)}</p>{img}"
-                        + self._segment_table(s, "value-tiers-table"))
+        blocks = self._segment_blocks(s, t("report.section.value-tiers"), "value-tiers-table",
+                                      self._labels_for_plot(s.index, VALUE_TIER_LABELS))
+        lead = t("report.lead.tiers", date=vt.attrs["as_of"].date())
+        return self.section("value-tiers", "report.section.value-tiers", blocks, lead)
+
+    def contact(self) -> dict[str, Any]:
+        """Who to contact this week (the top of the recall list) and, with line items,
+        the replenishment cycles (siyu.actions)."""
+        from siyu import actions
+
+        csv = None
+        if self.recall_csv is not None:
+            csv = actions.write_recall_csv(self.tx, self.recall_csv, lang=self.lang)
+        sec = actions.report_section(self.tx, lang=self.lang, csv_path=csv)
+        blocks: list[dict[str, Any]] = [_note(sec["value_note"])]
+        if sec["csv_note"]:
+            blocks.append(_note(sec["csv_note"]))
+        contacts = sec["contacts"]
+        blocks.append(_table(contacts, {}, "contact-table", str(contacts.index.name or ""),
+                             text_cells=True))
+        if sec["cycles"] is not None:
+            blocks.append({"kind": "heading", "text": sec["cycles_title"]})
+            blocks.append(_note(sec["cycles_intro"]))
+            cyc = sec["cycles"]
+            blocks.append(_table(cyc, {}, "cycles-table", str(cyc.index.name or "")))
+        return self.section("contact", "actions.section.title", blocks, sec["intro"])
 
     # ------------------------------------------------------------------ economics
-    def unit_economics(self) -> str:
+    def unit_economics(self) -> dict[str, Any]:
         import siyu
+        from siyu import plotting
 
         t = self.t
         ue = siyu.unit_economics(self.tx, self.spend, period=self.period, by=self.channel,
-                                 margin=self.margin, horizon=self.horizon)
+                                 margin=self.margin, horizon=self.horizon,
+                                 existing_before=self.existing_before)
         self._ue = ue
-        body_rows = ue.iloc[:-1]
-        img = self._ue_plot(body_rows)
+        is_cohort = ~ue["existing"].to_numpy(dtype=bool)
+        label0 = ue.index.get_level_values(0) if isinstance(ue.index, pd.MultiIndex) else ue.index
+        is_cohort &= np.asarray(label0 != "total")
+        body_rows = ue[is_cohort]
+        fig, ax = _figure(9.0, 4.8, bottom=1.1, right=2.9)
+        plotting.cac_ltv(body_rows, self.horizon, period=self.period, ax=ax,
+                         lang=self.plot_lang, currency=self.currency)
+        img = self.image(fig, t("report.section.unit-economics"))
         cols = ["new_customers", "spend", "cac", "ltv_to_date", "ltv", "ltv_cac",
                 "payback_periods", "orders_per_customer", "cost_per_order"]
         shown = ue[cols]
-        note = ""
-        cohort = (body_rows.index.get_level_values(-1) if isinstance(body_rows.index, pd.MultiIndex)
-                  else body_rows.index)
+        blocks: list[dict[str, Any]] = [img]
+        cohort = (body_rows.index.get_level_values(-1)
+                  if isinstance(body_rows.index, pd.MultiIndex) else body_rows.index)
         latest = sorted(set(cohort))[-_MAX_TABLE_COHORTS:]
+        keep = np.ones(len(ue), dtype=bool)
         if len(latest) < len(set(cohort)):
-            keep = np.asarray(cohort.isin(latest))
-            shown = pd.concat([shown.iloc[:-1][keep], shown.iloc[-1:]])
-            note = ("<p class='note'>" + _esc(t["ue_table_note"].format(
-                shown=len(latest), total=len(set(cohort)))) + "</p>")
-        shown = shown.rename(index={"total": t["total"]})
-        if isinstance(shown.index, pd.MultiIndex):
-            shown.index = [t["total"] if k[0] == "total" else " · ".join(k)
-                           for k in shown.index]
+            cl = (ue.index.get_level_values(-1) if isinstance(ue.index, pd.MultiIndex)
+                  else ue.index)
+            keep = ~is_cohort | np.asarray(cl.isin(latest))
+        shown = shown[keep]
+        classes = ["existing" if e else "" for e in ue["existing"].to_numpy(dtype=bool)[keep]]
+        labels = []
+        for key in shown.index:
+            parts = list(key) if isinstance(key, tuple) else [key]
+            if parts[0] == "total":
+                labels.append(t("word.total"))
+                continue
+            parts = [t("cohorts.existing") if p == "existing" else str(p) for p in parts]
+            labels.append(" · ".join(p for p in parts if p))
+        shown = shown.copy()
+        shown.index = labels
         fm = {"new_customers": _int, "spend": lambda x: _num(x, 0), "cac": _num,
               "ltv_to_date": _num, "ltv": _num, "ltv_cac": _num,
               "payback_periods": lambda x: _num(x, 0), "orders_per_customer": _num,
               "cost_per_order": _num}
-        table = _table(shown, fm, self.lang, "unit-economics-table", "")
-        margin = "" if self.margin == 1.0 else (f" × {self.margin:g}" if self.lang == "en"
-                                               else f" × 毛利率 {self.margin:g}")
-        lead = t["ue_lead"].format(period=self.pname(), periods=self.pname(True),
-                                   h=self.horizon, margin=margin)
-        return _section("unit-economics", t["unit-economics"],
-                        f"<p class='lead'>{_esc(lead)}</p>{img}{table}{note}")
+        blocks.append(_table(shown, fm, "unit-economics-table", t("word.cohort"),
+                             self._headers(), classes))
+        if len(latest) < len(set(cohort)):
+            blocks.append(_note(t("report.note.ue_cut", shown=len(latest),
+                                  total=len(set(cohort)))))
+        blocks += self._spend_notes(ue)
+        margin = "" if self.margin == 1.0 else t("report.margin_factor", m=f"{self.margin:g}")
+        lead = t("report.lead.ue", period=self.pname(), periods=self.pname(".plural"),
+                 h=self.horizon, margin=margin)
+        return self.section("unit-economics", "report.section.unit-economics", blocks, lead)
 
-    def _ue_plot(self, rows: pd.DataFrame) -> str:
-        """CAC (dashed) and LTV to date (solid) by cohort, one colour per channel."""
-        fig, ax = _figure(9.0, 4.8, bottom=1.1)
-        if isinstance(rows.index, pd.MultiIndex):
-            groups = [(str(g), rows.xs(g, level=0, drop_level=True))
-                      for g in pd.unique(rows.index.get_level_values(0))]
-        else:
-            groups = [(None, rows)]
-        cohorts = sorted({str(c) for _, r in groups for c in r.index})
-        pos = {c: i for i, c in enumerate(cohorts)}
-        colors = ["#1d3557", "#e76f51", "#2a9d8f", "#e9c46a", "#8d5fd3", "#6c757d"]
-        ltv_label = self.ptext(f"LTV to date (first {self.horizon} periods)",
-                               f"至今 LTV（前 {self.horizon} 期）")
-        for i, (g, r) in enumerate(groups):
-            x = [pos[str(c)] for c in r.index]
-            color = colors[i % len(colors)]
-            prefix = "" if g is None else f"{g}: "
-            ax.plot(x, r["ltv_to_date"].to_numpy(dtype=float), marker="o", ms=3, color=color,
-                    label=prefix + ltv_label)
-            ax.plot(x, r["cac"].to_numpy(dtype=float), ls="--", color=color,
-                    label=prefix + "CAC")
-        ax.set_xticks(np.arange(len(cohorts)))
-        ax.set_xticklabels(cohorts, rotation=45, ha="right")
-        _thin_ticks(ax, "x")
-        ax.set_title(self.ptext(f"CAC and LTV by {self.period} cohort", "各同期群获客成本与 LTV"))
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, ncol=2 if len(groups) > 1 else 1)
-        return _png(fig, self.t["unit-economics"])
+    def _spend_notes(self, ue: pd.DataFrame) -> list[dict[str, Any]]:
+        t = self.t
+        out = []
+        outside = ue.attrs.get("spend_outside", [])
+        if outside:
+            out.append(_note(t("report.note.spend_outside", n=len(outside),
+                               periods=", ".join(_fmt_key(k) for k in outside[:12])
+                               + (" …" if len(outside) > 12 else "")), "warn"))
+        idle = [k for k in ue.attrs.get("no_customers", []) if k not in outside]
+        if idle:
+            out.append(_note(t("report.note.spend_no_customers", n=len(idle),
+                               periods=", ".join(_fmt_key(k) for k in idle[:12])
+                               + (" …" if len(idle) > 12 else ""))))
+        missing = ue.attrs.get("no_spend_row", [])
+        if missing:
+            out.append(_note(t("report.note.no_spend_row", n=len(missing),
+                               periods=", ".join(_fmt_key(k) for k in missing[:12])
+                               + (" …" if len(missing) > 12 else "")), "warn"))
+        note = self._ct.partial_note(self.lang) if ue.attrs.get("partial") else None
+        if note:
+            out.append(_note(t("report.note.ue_partial", note=note)))
+        return out
 
-    def channels(self) -> str:
+    def channels(self) -> dict[str, Any]:
         import siyu
 
         t = self.t
-        cmp = siyu.compare_channels(self.tx, by=self.channel, horizon=12, margin=self.margin)
+        cmp = siyu.compare_channels(self.tx, by=self.channel, horizon=12, margin=self.margin,
+                                    existing_before=self.existing_before)
         cols = [c for c in ("customers", "repurchase_rate", "annual_spend_per_customer",
                             "orders_per_customer", "retention_m1", "retention_m3",
-                            "retention_m6", "retention_m12", "ltv") if c in cmp.columns]
-        fm: dict[str, Callable[[Any], str]] = {"customers": _int, "repurchase_rate": _pct}
+                            "retention_m6", "retention_m12", "ltv", "existing_customers")
+                if c in cmp.columns]
+        fm: dict[str, Callable[[Any], str]] = {"customers": _int, "repurchase_rate": _pct,
+                                               "existing_customers": _int}
         fm.update({c: _pct for c in cols if c.startswith("retention_m")})
-        table = _table(cmp[cols], fm, self.lang, "channels-table", str(self.channel))
-        return _section("channels", t["channels"],
-                        f"<p class='lead'>{_esc(t['channels_lead'])}</p>{table}")
+        headers = self._headers()
+        headers["ltv"] = self.money(t("report.col.ltv_12"))
+        blocks = [_table(cmp[cols], fm, "channels-table", str(self.channel), headers)]
+        return self.section("channels", "report.section.channels", blocks,
+                            t("report.lead.channels"))
+
+    def definitions(self) -> dict[str, Any]:
+        t = self.t
+        rows = []
+        for term, key, api in _DEFINITIONS:
+            rows.append({"label": t(term), "cells": [t(key), api], "cls": ""})
+        table = {"kind": "table", "id": "definitions-table", "text_cells": True, "code_last": True,
+                 "columns": [t("report.col.term"), t("report.col.definition"),
+                             t("report.col.api")], "rows": rows}
+        return self.section("definitions", "report.section.definitions", [table],
+                            t("report.lead.definitions"))
 
     # ------------------------------------------------------------------ page
-    def page(self, overview: str, parts: list[str]) -> str:
+    def page(self, env: Any, sections: list[dict[str, Any]]) -> str:
         import siyu
 
         t = self.t
-        title = self.title or t["title"]
-        present = ["overview"] + [sid for sid in SECTION_IDS[1:-1]
-                                  if any(p.startswith(f'<section id="{sid}"') for p in parts)]
-        present.append("definitions")
-        nav = "".join(f'<a href="#{sid}">{_esc(t[sid])}</a>' for sid in present)
-        defs = "".join(f"<dt>{_esc(k)}</dt><dd>{_esc(v)}</dd>" for k, v in _DEFINITIONS[self.lang])
-        definitions = _section("definitions", t["definitions"], f"<dl>{defs}</dl>")
-        sub = (f"{self.tx.n_rows:,} {t['rows']} · {self.tx.n_customers:,} {t['customers']} · "
-               f"{self.tx.start.date()} – {self.tx.end.date()}")
+        title = self.title or t("report.title")
+        notes = []
+        if self.lang == "zh" and self.font is None:
+            notes.append(_note(t("report.note.no_font", hint=t("plot.no_cjk_font")), "warn"))
+        if self.channel_info is not None:
+            ci = self.channel_info
+            notes.append(_note(t("report.note.top_channels", column=str(self.channel),
+                                 n=f"{ci['n_channels']:,}", top=ci["kept"], other=ci["other"],
+                                 customers=f"{ci['n_other_customers']:,}"), "warn"))
+        notes += self.notes
+        sub = t("report.subtitle", rows=f"{self.tx.n_rows:,}",
+                customers=f"{self.tx.n_customers:,}", start=self.tx.start.date(),
+                end=self.tx.end.date())
         stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        footer = _esc(t["footer"].format(version=siyu.__version__)) + f" {_esc(t['generated'])}: {stamp}"
-        html_lang = "zh-CN" if self.lang == "zh" else "en"
-        return (f'<!DOCTYPE html>\n<html lang="{html_lang}">\n<head>\n<meta charset="utf-8">\n'
-                f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-                f"<title>{_esc(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
-                f"<header><h1>{_esc(title)}</h1><p>{_esc(sub)}</p>"
-                f"<nav aria-label='{_esc(t['contents'])}'>{nav}</nav></header>\n<main>\n"
-                + overview + "\n" + "\n".join(parts) + "\n" + definitions
-                + f"\n</main>\n<footer>{footer}</footer>\n</body>\n</html>\n")
+        footer = t("report.footer", version=siyu.__version__, stamp=stamp)
+        nav = [{"id": s["id"], "title": s["title"]} for s in sections]
+        page = {"html_lang": "zh-CN" if self.lang == "zh" else "en", "title": title,
+                "subtitle": sub, "contents": t("report.contents"), "nav": nav,
+                "notes": notes, "sections": sections, "footer": footer}
+        return env.get_template("report.html.j2").render(page=page)
+
+
+def _fmt_key(key: Any) -> str:
+    return " · ".join(map(str, key)) if isinstance(key, tuple) else str(key)
 
 
 # --------------------------------------------------------------------------- API
 def build_report(tx: "Transactions", spend: pd.DataFrame | None = None, period: str = "M",
                  lang: str = "en", title: str | None = None, progress: Progress | None = None,
-                 *, churn_after: float = 180, margin: float = 1.0, horizon: int = 12) -> str:
+                 *, churn_after: float = 180, margin: float = 1.0, horizon: int = 12,
+                 currency: str | None = None, existing_before: Any = None,
+                 top_channels: int = 10, plot_format: str = "png",
+                 data_quality: pd.DataFrame | None = None,
+                 recall_csv: str | os.PathLike[str] | None = None) -> str:
     """The customer-value report of a log as one self-contained HTML page.
 
     Sections (each a ``<section>`` with a stable id, see :data:`SECTION_IDS`):
-    ``overview`` (data overview), ``cohorts`` (retention heat map and coloured
-    cohort table, average retention and LTV by age), ``retention`` (cohort curves
-    and day-bracket retention), ``survival`` (Kaplan-Meier curve under inactivity
-    churn), ``repurchase`` (second purchase within 30/90/180 days), ``lifecycle``
-    (new / stable / lapsing), ``value-tiers`` (one-time / repeat / multi-repeat /
-    member), ``unit-economics`` (only with ``spend``: CAC, LTV, LTV/CAC, payback per
-    cohort), ``channels`` (only when the log has a channel column) and
-    ``definitions``.  The definitions are those of the underlying functions
-    (:meth:`Transactions.cohorts`, :func:`siyu.unit_economics`, ...).
+    ``overview`` (data overview), ``data`` (only with ``data_quality``: what happened
+    to the rows), ``cohorts`` (retention heat map and coloured cohort table, balanced
+    average retention and LTV by age), ``retention`` (cohort curves and day-bracket
+    retention), ``survival`` (Kaplan-Meier curve under inactivity churn),
+    ``repurchase`` (second purchase within 30/90/180 days), ``lifecycle``,
+    ``value-tiers``, ``unit-economics`` (only with ``spend``: CAC, LTV, LTV/CAC,
+    payback per cohort), ``channels`` (only when the log has a channel column) and
+    ``definitions`` (siyu's metrics next to the operators' ones).  The definitions
+    are those of the underlying functions (:meth:`Transactions.cohorts`,
+    :func:`siyu.unit_economics`, ...).
 
-    Plots are PNGs embedded as ``data:`` URIs, drawn on matplotlib's Agg canvas
-    without touching pyplot's state; the page has no scripts and loads nothing from
-    the network.
+    The page flags what would mislead: partial last periods (hatched, left out of
+    averages), a first cohort that looks like customers acquired before the log
+    (suggesting ``existing_before``), spend periods outside the data or cohorts with
+    no spend row, a channel column with too many values (more than 20: the
+    ``top_channels`` largest by customers are kept, the rest grouped as "other"), and
+    -- in Chinese -- a machine without a CJK font (the plots then use English).
+
+    Plots are embedded as ``data:`` URIs, drawn on matplotlib's Agg canvas without
+    touching pyplot's state; the page has no scripts and loads nothing from the
+    network.
 
     Parameters
     ----------
@@ -794,7 +808,7 @@ def build_report(tx: "Transactions", spend: pd.DataFrame | None = None, period: 
     period : {"D", "W", "M", "Q", "Y"}, default "M"
         Cohort period (of cohorts, repurchase by cohort and unit economics).
     lang : {"en", "zh"}, default "en"
-        Language of titles, texts and column labels.
+        Language of every word on the page and in the plots.
     title : str, optional
         Page title (default "Customer value report" / "客户价值报告").
     progress : callable, optional
@@ -806,6 +820,23 @@ def build_report(tx: "Transactions", spend: pd.DataFrame | None = None, period: 
         Gross margin applied to LTV in unit economics.
     horizon : int, default 12
         Periods of LTV in unit economics.
+    currency : str, optional
+        Currency sign shown with money headers and axes (e.g. ``"¥"``); none by default.
+    existing_before : date-like, optional
+        Customers whose first purchase is before this date are existing customers:
+        one row of their own, in no cohort, average, CAC or payback.
+    top_channels : int, default 10
+        With more than 20 distinct channels, how many to keep (the rest: "other").
+    plot_format : {"png", "svg"}, default "png"
+        Image format of the embedded plots (SVG keeps text as text).
+    data_quality : pandas.DataFrame, optional
+        Rows with ``count`` and ``description``, shown as the Data section (what reading
+        and the order rules did to the rows).  Default: the log's own
+        ``tx.data_quality(lang)``.
+    recall_csv : path, optional
+        Also write the full recall list (who to contact and why, with CRM tags; see
+        :func:`siyu.actions.write_recall_csv`) to this CSV; the "Who to contact" section
+        shows its top 50 either way.
 
     Returns
     -------
@@ -815,8 +846,8 @@ def build_report(tx: "Transactions", spend: pd.DataFrame | None = None, period: 
     Raises
     ------
     ValueError
-        Unknown ``period`` or ``lang``, an empty log, bad ``spend`` (see
-        :func:`siyu.unit_economics`).
+        Unknown ``period``, ``lang`` or ``plot_format``, an empty log, bad ``spend``
+        (see :func:`siyu.unit_economics`), bad ``existing_before``.
     TypeError
         ``tx`` is not a Transactions or ``spend`` not a DataFrame.
 
@@ -829,7 +860,7 @@ def build_report(tx: "Transactions", spend: pd.DataFrame | None = None, period: 
     ...                                "2024-03-05"],
     ...                    "amount": [30.0, 25.0, 12.0, 80.0, 40.0]})
     >>> tx = siyu.Transactions(df, customer="user_id", time="paid_at", amount="amount")
-    >>> page = build_report(tx, lang="en")
+    >>> page = build_report(tx, lang="en", currency="¥")
     >>> page.startswith("<!DOCTYPE html>"), 'id="repurchase"' in page
     (True, True)
     >>> 'id="unit-economics"' in page      # only with spend
@@ -837,10 +868,11 @@ def build_report(tx: "Transactions", spend: pd.DataFrame | None = None, period: 
     """
     from siyu.transactions import Transactions
 
-    if not isinstance(tx, Transactions):
+    native = isinstance(tx, Transactions)
+    if not native and not type(tx).__module__.startswith("siyu.dask"):
         raise TypeError(f"tx must be a siyu.Transactions, got {type(tx).__name__}")
-    if lang not in _TEXT:
-        raise ValueError(f"unknown lang {lang!r}; use 'en' or 'zh'")
+    if not isinstance(lang, str) or lang not in ("en", "zh"):
+        raise ValueError(f"unknown lang {_show(lang)}; use 'en' or 'zh'")
     period = inp.period_code(period, "DWMQY", "period")
     if tx.n_rows == 0:
         raise ValueError("the log is empty: nothing to report")
@@ -851,11 +883,34 @@ def build_report(tx: "Transactions", spend: pd.DataFrame | None = None, period: 
                          "nothing to report")
     if title is not None and not isinstance(title, str):
         raise TypeError(f"title must be a string, got {type(title).__name__}")
+    if currency is not None and (not isinstance(currency, str) or not currency.strip()):
+        raise TypeError(f"currency must be a short text such as '¥' or 'CNY', got {_show(currency)}")
     if progress is not None and not callable(progress):
         raise TypeError("progress must be a callable progress(step, index, total, seconds)")
+    from siyu.economics import check_horizon, check_margin
+    from siyu.survival import check_churn_after
+
+    horizon = check_horizon(horizon)
+    margin = check_margin(margin)
+    churn_after = check_churn_after(churn_after)
+    if isinstance(top_channels, (bool, np.bool_)) or not isinstance(top_channels, (int, np.integer)) \
+            or top_channels < 1:
+        raise ValueError(f"top_channels must be a positive whole number, got {_show(top_channels)}")
+    if not isinstance(plot_format, str) or plot_format not in ("png", "svg"):
+        raise ValueError(f"plot_format must be 'png' or 'svg', got {_show(plot_format)}")
+    if data_quality is not None and not isinstance(data_quality, pd.DataFrame):
+        raise TypeError("data_quality must be a DataFrame with columns 'count' and "
+                        f"'description', got {type(data_quality).__name__}")
+    if data_quality is None and native:
+        data_quality = tx.data_quality(lang)
+    if existing_before is not None and native:
+        per.acquisition(tx, int(tx._log.day.max()), None, existing_before)   # validate early
     spend = _check_spend(spend, tx._log.names.get("channel") if tx._log.channel is not None
                          else None)
-    rep = _Report(tx, spend, period, lang, title, churn_after, margin, horizon, progress)
+    rep = _Report(tx, spend, period, lang, title, churn_after, margin, horizon, progress,
+                  currency.strip() if currency else None, existing_before, int(top_channels),
+                  plot_format, data_quality,
+                  None if recall_csv is None else os.fspath(recall_csv))
     return rep.run()
 
 
@@ -885,12 +940,25 @@ def write_report(tx: "Transactions", spend: pd.DataFrame | None = None, period: 
     """
     path = os.path.abspath(os.fspath(out))
     folder = os.path.dirname(path)
+    if os.path.isdir(path):
+        raise OSError(f"cannot write {out!s}: it is a folder; name a file in it, e.g. "
+                      f"out={os.path.join(os.fspath(out), 'report.html')!r}")
     if not os.path.isdir(folder):
         raise OSError(f"cannot write {out!s}: folder {folder} does not exist")
     page = build_report(tx, spend=spend, period=period, lang=lang, title=title,
                         progress=progress, **kwargs)
     tmp = path + ".part"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(page)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(page)
+        os.replace(tmp, path)
+    except BaseException:
+        # a failed write or rename (disk full, out replaced by a folder meanwhile, Ctrl-C)
+        # leaves no .part file behind
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise
     return path
+

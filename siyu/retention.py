@@ -16,8 +16,9 @@ import pandas as pd
 
 from siyu import _core
 from siyu import _input as inp
-from siyu.cohorts import (NO_DAY, _bitset_budget, acquisition, check_end_period, dense_codes,
-                          period_labels)
+from siyu._periods import show as _show
+from siyu._periods import (NO_DAY, acquisition, bitset_budget, check_period, check_table_size,
+                           dense_codes, period_labels, warn_existing, whole_numbers)
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.transactions import Transactions
@@ -30,11 +31,11 @@ _KIND_ALIASES = {"nday": "n-day", "n_day": "n-day", "n day": "n-day", "classic":
 
 def _check_kind(kind: Any) -> str:
     if not isinstance(kind, str):
-        raise TypeError(f"kind must be 'n-day', 'unbounded' or 'bracket', got {kind!r}")
+        raise TypeError(f"kind must be 'n-day', 'unbounded' or 'bracket', got {_show(kind)}")
     key = kind.strip().lower()
     key = _KIND_ALIASES.get(key, key)
     if key not in _KINDS:
-        raise ValueError(f"unknown kind {kind!r}; use 'n-day', 'unbounded' or 'bracket'")
+        raise ValueError(f"unknown kind {_show(kind)}; use 'n-day', 'unbounded' or 'bracket'")
     return key
 
 
@@ -42,29 +43,12 @@ def _as_int(value: Any, what: str) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         if isinstance(value, numbers.Real) and float(value).is_integer():
             return int(value)
-        raise TypeError(f"{what} must be whole numbers of days, got {value!r}")
+        raise TypeError(f"{what} must be whole numbers of days, got {_show(value)}")
     return int(value)
 
 
 def _check_days(days: Any) -> np.ndarray:
-    if isinstance(days, numbers.Number):
-        days = [days]
-    try:
-        vals = [_as_int(d, "days") for d in days]
-    except TypeError as exc:
-        if "whole numbers" in str(exc):
-            raise
-        raise TypeError(f"days must be an iterable of whole numbers of days such as "
-                        f"range(0, 91), got {days!r}") from None
-    if not vals:
-        raise ValueError("days is empty; pass e.g. days=range(0, 91)")
-    arr = np.array(vals, dtype=np.int64)
-    if (arr < 0).any():
-        raise ValueError(f"days must be >= 0 (days since the first purchase); got "
-                         f"{int(arr.min())}")
-    if arr.max() > _MAX_DAYS:
-        raise ValueError(f"days must be <= {_MAX_DAYS:,} (about 100 years); got {int(arr.max()):,}")
-    return np.unique(arr)
+    return whole_numbers(days, "days", 0, _MAX_DAYS, "range(0, 91)")
 
 
 def _check_brackets(brackets: Any) -> np.ndarray:
@@ -80,14 +64,14 @@ def _check_brackets(brackets: Any) -> np.ndarray:
     out = []
     for p in pairs:
         if len(p) != 2:
-            raise ValueError(f"bracket {p!r} must be a (lo, hi) pair of days")
+            raise ValueError(f"bracket {_show(p)} must be a (lo, hi) pair of days")
         lo, hi = _as_int(p[0], "brackets"), _as_int(p[1], "brackets")
         if lo < 0:
-            raise ValueError(f"bracket {p!r}: days must be >= 0")
+            raise ValueError(f"bracket {_show(p)}: days must be >= 0")
         if hi < lo:
-            raise ValueError(f"bracket {p!r} is reversed: write it as ({hi}, {lo}) (lo <= hi)")
+            raise ValueError(f"bracket {_show(p)} is reversed: write it as ({hi}, {lo}) (lo <= hi)")
         if hi > _MAX_DAYS:
-            raise ValueError(f"bracket {p!r}: days must be <= {_MAX_DAYS:,} (about 100 years)")
+            raise ValueError(f"bracket {_show(p)}: days must be <= {_MAX_DAYS:,} (about 100 years)")
         out.append((lo, hi))
     arr = np.array(sorted(out), dtype=np.int64)
     for a, b in zip(arr[:-1], arr[1:]):
@@ -125,13 +109,18 @@ class RetentionTable:
     kind : str
     end : pandas.Timestamp
     by : str or None
+    n_existing : int
+        Existing customers left out (``existing_before``): their real first purchase
+        is unknown, so no day gap from it can be counted.
     """
 
-    def __init__(self, table: pd.DataFrame, kind: str, end: pd.Timestamp, by: str | None) -> None:
+    def __init__(self, table: pd.DataFrame, kind: str, end: pd.Timestamp, by: str | None,
+                 n_existing: int = 0) -> None:
         self.table = table
         self.kind = kind
         self.end = end
         self.by = by
+        self.n_existing = n_existing
 
     @property
     def rate(self) -> pd.Series | pd.DataFrame:
@@ -142,15 +131,18 @@ class RetentionTable:
     def to_frame(self) -> pd.DataFrame:
         return self.table.reset_index()
 
-    def plot(self, ax: Any = None, **kwargs: Any) -> Any:
-        """Retention curve(s) with matplotlib; returns the Axes."""
+    def plot(self, ax: Any = None, lang: str = "en", **kwargs: Any) -> Any:
+        """Retention curve(s) with matplotlib (``lang`` "en" or "zh"); returns the Axes."""
         from siyu import plotting
 
-        return plotting.retention_curves(self, ax=ax, **kwargs)
+        return plotting.retention_curves(self.rate, kind=self.kind, by=self.by, ax=ax,
+                                         lang=lang, **kwargs)
 
     def __repr__(self) -> str:
         return (f"<siyu.RetentionTable: {self.kind}, end {self.end.date()}"
-                + (f", by {self.by}" if self.by else "") + f">\n{self.table!r}")
+                + (f", by {self.by}" if self.by else "")
+                + (f", {self.n_existing:,} existing customers left out" if self.n_existing else "")
+                + f">\n{_show(self.table)}")
 
     def _repr_html_(self) -> str:
         head = (f"<b>siyu.RetentionTable</b>: {html.escape(self.kind)} retention, end "
@@ -160,7 +152,7 @@ class RetentionTable:
 
 def retention(tx: "Transactions", kind: str = "n-day", days: Iterable[int] = range(0, 91),
               brackets: Sequence[tuple[int, int]] | None = None, end: Any = None,
-              by: str | None = None) -> RetentionTable:
+              by: str | None = None, existing_before: Any = None) -> RetentionTable:
     """Retention report: of the customers who could be observed, how many came back.
 
     Day gaps are calendar-day differences from the customer's first purchase day
@@ -189,11 +181,14 @@ def retention(tx: "Transactions", kind: str = "n-day", days: Iterable[int] = ran
         Split by acquisition channel (the ``channel=`` column of Transactions); a
         customer's group is the channel of their first purchase row; missing values
         form the group ``"(missing)"``.
+    existing_before : date-like, optional
+        Customers whose first purchase in the log is before this date are existing
+        (acquired before the log starts): left out and counted in ``n_existing``.
 
     Returns
     -------
     RetentionTable
-        ``.table`` (eligible, retained, rate), ``.rate``, ``.plot()``.
+        ``.table`` (eligible, retained, rate), ``.rate``, ``.plot()``, ``n_existing``.
 
     Raises
     ------
@@ -219,25 +214,37 @@ def retention(tx: "Transactions", kind: str = "n-day", days: Iterable[int] = ran
         inner: pd.Index = pd.IntervalIndex.from_arrays(lo, hi, closed="both", name="bracket")
     else:
         if brackets is not None:
-            raise ValueError(f"brackets= is only used with kind='bracket' (got kind={kind!r})")
+            raise ValueError(f"brackets= is only used with kind='bracket' (got kind={_show(kind)})")
         lo = _check_days(days)
         hi = lo
         inner = pd.Index(lo, name="day")
     end_day = tx._end_day(end)
-    acq = acquisition(tx, end_day, by)
+    acq = acquisition(tx, end_day, by, existing_before)
+    warn_existing(acq)
     codes, compact, n_groups = _groups(acq)
     log = tx._log
     first = np.where(acq.group >= 0, acq.first_day, 0).astype(np.int64)
-    elig, ret = _core.retention_count(log.cust, log.day, log.amount, tx.n_customers, end_day,
+    elig, ret = _core.retention_count(None, log.day, log.amount, tx.n_customers, end_day,
                                       first, compact, n_groups, _KINDS[kind], lo, hi,
-                                      _bitset_budget(tx.n_rows, tx.n_customers))
+                                      bitset_budget(tx.n_rows, tx.n_customers), log.offsets)
     index = _group_index(acq, codes, inner)
-    e, r = elig.ravel(), ret.ravel()
+    return retention_table_from_counts(elig.ravel(), ret.ravel(), index, kind, end_day,
+                                       acq.by_name, acq.n_excluded, acq.n_existing)
+
+
+def retention_table_from_counts(eligible: np.ndarray, retained: np.ndarray, index: pd.Index,
+                                kind: str, end_day: int, by: str | None, n_excluded: int,
+                                n_existing: int = 0) -> RetentionTable:
+    """A :class:`RetentionTable` from eligible / retained counts per row of ``index``
+    (the last step of :func:`retention`; partial counts can be added up first)."""
+    e = np.asarray(eligible, dtype=np.int64)
+    r = np.asarray(retained, dtype=np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(e > 0, r / np.where(e > 0, e, 1), np.nan)
     table = pd.DataFrame({"eligible": e, "retained": r, "rate": rate}, index=index)
-    table.attrs.update(kind=kind, end=inp.day_to_timestamp(end_day), n_excluded=acq.n_excluded)
-    return RetentionTable(table, kind, inp.day_to_timestamp(end_day), acq.by_name)
+    table.attrs.update(kind=kind, end=inp.day_to_timestamp(end_day), n_excluded=int(n_excluded),
+                       n_existing=int(n_existing))
+    return RetentionTable(table, kind, inp.day_to_timestamp(end_day), by, int(n_existing))
 
 
 # --------------------------------------------------------------------------- repurchase
@@ -255,27 +262,29 @@ class RepurchaseTable:
     """
 
     def __init__(self, overall: pd.DataFrame, by_cohort: pd.DataFrame, within: np.ndarray,
-                 period: str, end: pd.Timestamp, by: str | None) -> None:
+                 period: str, end: pd.Timestamp, by: str | None, n_existing: int = 0) -> None:
         self.overall = overall
         self.by_cohort = by_cohort
         self.within = within
         self.period = period
         self.end = end
         self.by = by
+        self.n_existing = n_existing
 
     @property
     def rate(self) -> pd.DataFrame:
         """Repurchase rate per cohort (rows) and window (columns)."""
         return self.by_cohort["rate"]
 
-    def plot(self, ax: Any = None, **kwargs: Any) -> Any:
+    def plot(self, ax: Any = None, lang: str = "en", **kwargs: Any) -> Any:
         """Repurchase rate by cohort, one line per window; returns the Axes."""
         from siyu import plotting
 
-        return plotting.repurchase_rates(self, ax=ax, **kwargs)
+        return plotting.repurchase_rates(self.rate, period=self.period, ax=ax, lang=lang,
+                                         **kwargs)
 
     def __repr__(self) -> str:
-        return f"<siyu.RepurchaseTable: end {self.end.date()}>\n{self.overall!r}"
+        return f"<siyu.RepurchaseTable: end {self.end.date()}>\n{_show(self.overall)}"
 
     def _repr_html_(self) -> str:
         return ("<b>siyu.RepurchaseTable</b> (overall)" +
@@ -285,7 +294,8 @@ class RepurchaseTable:
 
 
 def repurchase(tx: "Transactions", within: Iterable[int] = (30, 90, 180), end: Any = None,
-               by: str | None = None, period: str = "M") -> RepurchaseTable:
+               by: str | None = None, period: str = "M",
+               existing_before: Any = None) -> RepurchaseTable:
     """Share of customers who bought a second time within k days of their first purchase.
 
     The second occasion is the customer's second distinct purchase day (rows with
@@ -303,11 +313,15 @@ def repurchase(tx: "Transactions", within: Iterable[int] = (30, 90, 180), end: A
         Split by acquisition channel (see :meth:`Transactions.cohorts`).
     period : {"D", "W", "M", "Q", "Y"}, default "M"
         Cohort period for ``by_cohort``.
+    existing_before : date-like, optional
+        Customers whose first purchase in the log is before this date are existing
+        (their real first purchase is unknown): left out, counted in ``n_existing``.
 
     Returns
     -------
     RepurchaseTable
-        ``overall`` and ``by_cohort`` tables of eligible, repurchased, rate.
+        ``overall`` and ``by_cohort`` tables of eligible, repurchased, rate;
+        ``n_existing``.
 
     Examples
     --------
@@ -318,28 +332,15 @@ def repurchase(tx: "Transactions", within: Iterable[int] = (30, 90, 180), end: A
     >>> rp.overall["repurchased"].tolist()
     [778, 1533]
     """
-    if isinstance(within, numbers.Number):
-        within = [within]
-    try:
-        ks = [_as_int(w, "within") for w in within]
-    except TypeError as exc:
-        if "whole numbers" in str(exc):
-            raise
-        raise TypeError(f"within must be whole numbers of days such as (30, 90, 180), "
-                        f"got {within!r}") from None
-    if not ks:
-        raise ValueError("within is empty; pass e.g. within=(30, 90, 180)")
-    ks_arr = np.unique(np.array(ks, dtype=np.int64))
-    if (ks_arr < 1).any():
-        raise ValueError(f"within must be >= 1 day; got {int(ks_arr.min())}")
-    if ks_arr.max() > _MAX_DAYS:
-        raise ValueError(f"within must be <= {_MAX_DAYS:,} days (about 100 years)")
-    period = check_end_period(period)
+    ks_arr = whole_numbers(within, "within", 1, _MAX_DAYS, "(30, 90, 180)")
+    period = check_period(period)
     end_day = tx._end_day(end)
-    acq = acquisition(tx, end_day, by)
+    acq = acquisition(tx, end_day, by, existing_before)
+    warn_existing(acq, period)
     log = tx._log
     k = tx.n_customers
-    second = _core.cohort_second(log.cust, log.day, log.amount, k, end_day, acq.first_day)
+    second = _core.cohort_second(None, log.day, log.amount, k, end_day, acq.first_day,
+                                 log.offsets)
     has = acq.group >= 0
     first = acq.first_day[has]
     gap = np.where(second[has] == NO_DAY, np.iinfo(np.int64).max, second[has] - first)
@@ -360,20 +361,68 @@ def repurchase(tx: "Transactions", within: Iterable[int] = (30, 90, 180), end: A
         uniq, inv = np.zeros((0, 2), np.int64), np.zeros(0, np.int64)
     inv = inv.ravel()
     n_rows = uniq.shape[0]
-    elig = np.zeros((n_rows, ks_arr.size), dtype=np.int64)
-    rep = np.zeros_like(elig)
-    for j, kk in enumerate(ks_arr):
-        e = avail >= kk
-        elig[:, j] = np.bincount(inv[e], minlength=n_rows)
-        rep[:, j] = np.bincount(inv[e & (gap <= kk)], minlength=n_rows)
+    check_table_size(f"repurchase(period={period!r})", (n_rows, ks_arr.size), 64,
+                     ["fewer within= windows", "a longer period (fewer cohorts)"])
+    elig, rep = _repurchase_counts(inv, n_rows, avail, gap, ks_arr)
+    return repurchase_table_from_counts(uniq, elig, rep, ks_arr, codes, acq.group_labels,
+                                        period, end_day, acq.by_name, acq.n_existing)
+
+
+def _repurchase_counts(row: np.ndarray, n_rows: int, avail: np.ndarray, gap: np.ndarray,
+                       ks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per (row, k): customers with k days observable (avail >= k) and those of them who
+    repurchased within k days (gap <= k), for all k at once (no loop over ``ks``).
+
+    A second purchase lies on or before ``end``, so gap <= avail: every repeat buyer
+    with avail < k also has gap <= k.  Hence eligible(k) = n - #(avail < k) and
+    repurchased(k) = #(gap <= k) - #(repeat buyers with avail < k).
+    """
+    if n_rows == 0 or ks.size == 0:
+        z = np.zeros((n_rows, ks.size), np.int64)
+        return z, z.copy()
+    width = int(ks.max()) + 2                       # values clipped to width - 1 > every k
+    base = np.arange(n_rows, dtype=np.int64)[:, None] * width
+    q = base + ks[None, :]
+
+    def below(key: np.ndarray, side: str) -> np.ndarray:
+        """Per (row, k): how many of the row's values are < k (side "left") or <= k."""
+        key = np.sort(key)
+        return np.searchsorted(key, q, side=side) - np.searchsorted(key, base, side="left")
+
+    # repeat buyers whose gap can be <= some k (a larger gap, and avail >= gap, count for
+    # no k at all)
+    again = gap < width - 1
+    short = below(row * width + np.minimum(avail, width - 1), "left")
+    n = np.bincount(row, minlength=n_rows)[:, None]
+    hit = below(row[again] * width + gap[again], "right")
+    short_again = below(row[again] * width + np.minimum(avail[again], width - 1), "left")
+    return n - short, hit - short_again
+
+
+def repurchase_table_from_counts(rows: np.ndarray, eligible: np.ndarray, repurchased: np.ndarray,
+                                 within: np.ndarray, codes: np.ndarray,
+                                 group_labels: pd.Index | None, period: str, end_day: int,
+                                 by: str | None, n_existing: int = 0) -> RepurchaseTable:
+    """A :class:`RepurchaseTable` from counts (the last step of :func:`repurchase`).
+
+    ``rows`` is (n, 2): group code and cohort period index per cohort row, sorted;
+    ``eligible`` / ``repurchased`` are n × len(within) counts; ``codes`` the sorted
+    group codes present (``[0]`` without ``by``).  Partial counts can be added up first.
+    """
+    uniq = np.asarray(rows, dtype=np.int64).reshape(-1, 2)
+    elig = np.asarray(eligible, dtype=np.int64).reshape(uniq.shape[0], len(within))
+    rep = np.asarray(repurchased, dtype=np.int64).reshape(elig.shape)
+    ks_arr = np.asarray(within, dtype=np.int64)
+    codes = np.asarray(codes, dtype=np.int64)
+    n_rows = uniq.shape[0]
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(elig > 0, rep / np.maximum(elig, 1), np.nan)
     cohort_lab = period_labels(uniq[:, 1], period) if n_rows else period_labels(np.zeros(0, np.int64), period)
-    if acq.by_name is None:
+    if by is None:
         row_index: pd.Index = pd.PeriodIndex(cohort_lab, name="cohort")
     else:
-        row_index = pd.MultiIndex.from_arrays([acq.group_labels[uniq[:, 0]], cohort_lab],
-                                              names=[acq.by_name, "cohort"])
+        row_index = pd.MultiIndex.from_arrays([group_labels[uniq[:, 0]], cohort_lab],
+                                              names=[by, "cohort"])
     cols = pd.MultiIndex.from_product([["eligible", "repurchased", "rate"], ks_arr],
                                       names=["", "within"])
     by_cohort = pd.DataFrame(np.hstack([elig, rep, rate]), index=row_index, columns=cols)
@@ -381,7 +430,7 @@ def repurchase(tx: "Transactions", within: Iterable[int] = (30, 90, 180), end: A
         by_cohort[name] = by_cohort[name].astype(np.int64)
 
     # overall (per group)
-    if acq.by_name is None:
+    if by is None:
         oe, orp = elig.sum(axis=0)[None, :], rep.sum(axis=0)[None, :]
     else:
         gi = np.searchsorted(codes, uniq[:, 0]) if n_rows else np.zeros(0, np.int64)
@@ -390,13 +439,14 @@ def repurchase(tx: "Transactions", within: Iterable[int] = (30, 90, 180), end: A
         np.add.at(oe, gi, elig)
         np.add.at(orp, gi, rep)
     inner = pd.Index(ks_arr, name="within")
-    index = _group_index(acq, codes, inner)
+    index: pd.Index = inner if by is None else pd.MultiIndex.from_product(
+        [group_labels[codes], inner], names=[by, inner.name])
     oe, orp = oe.ravel(), orp.ravel()
     with np.errstate(invalid="ignore", divide="ignore"):
         orate = np.where(oe > 0, orp / np.maximum(oe, 1), np.nan)
     overall = pd.DataFrame({"eligible": oe, "repurchased": orp, "rate": orate}, index=index)
     return RepurchaseTable(overall, by_cohort, ks_arr, period, inp.day_to_timestamp(end_day),
-                           acq.by_name)
+                           by, int(n_existing))
 
 
 # --------------------------------------------------------------------------- gaps
@@ -419,8 +469,18 @@ class InterpurchaseTimes:
 
     def quantiles(self, q: Sequence[float] = (0.1, 0.25, 0.5, 0.75, 0.9)) -> pd.Series:
         """Quantiles of the gaps (linear interpolation, as numpy/pandas)."""
-        qs = np.asarray(q, dtype=float)
-        if ((qs < 0) | (qs > 1)).any():
+        if hasattr(q, "__len__") and not isinstance(q, str) and len(q) > 10_000:
+            raise ValueError("q must be a short list of quantiles in [0, 1], e.g. "
+                             "q=(0.25, 0.5, 0.75)")
+        try:
+            qs = np.asarray(q, dtype=float)
+        except (TypeError, ValueError):
+            raise TypeError(f"q must be numbers in [0, 1], e.g. q=(0.25, 0.5, 0.75); got "
+                            f"{_show(q)}") from None
+        if qs.ndim > 1 or qs.size > 10_000:
+            raise ValueError("q must be a short list of quantiles in [0, 1], e.g. "
+                             "q=(0.25, 0.5, 0.75)")
+        if not np.isfinite(qs).all() or ((qs < 0) | (qs > 1)).any():
             raise ValueError("quantiles q must lie in [0, 1], e.g. q=(0.25, 0.5, 0.75)")
         if not len(self.gaps):
             return pd.Series(np.nan, index=pd.Index(qs, name="q"), name="gap_days")
@@ -430,11 +490,12 @@ class InterpurchaseTimes:
     def describe(self) -> pd.Series:
         return self.gaps.describe()
 
-    def plot(self, ax: Any = None, **kwargs: Any) -> Any:
+    def plot(self, ax: Any = None, lang: str = "en", **kwargs: Any) -> Any:
         """Histogram of the gaps; returns the Axes."""
         from siyu import plotting
 
-        return plotting.interpurchase_histogram(self, ax=ax, **kwargs)
+        return plotting.interpurchase_histogram(self.gaps.to_numpy(), self.median_, ax=ax,
+                                                lang=lang, **kwargs)
 
     def __len__(self) -> int:
         return len(self.gaps)
@@ -473,7 +534,8 @@ def interpurchase_times(tx: "Transactions", end: Any = None) -> InterpurchaseTim
     """
     end_day = tx._end_day(end)
     log = tx._log
-    count, gaps = _core.interpurchase(log.cust, log.day, log.amount, tx.n_customers, end_day)
+    count, gaps = _core.interpurchase(None, log.day, log.amount, tx.n_customers, end_day,
+                                      log.offsets)
     ids = log.ids.repeat(count)
     s = pd.Series(gaps, index=ids, name="gap_days")
     return InterpurchaseTimes(s, inp.day_to_timestamp(end_day))

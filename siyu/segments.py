@@ -1,6 +1,6 @@
 """Customer segments: lifecycle stages, value tiers, RFM, migration and Markov value.
 
-Private-domain (私域) operators run different plays for new, stable and lapsing
+Private-domain (私域) operators run different plays for recent, stable and lapsing
 customers (lifecycle), and for one-time, repeat and member customers (value tiers).
 This module assigns those segments at any day, follows them over consecutive
 calendar periods (migration matrices) and turns a migration matrix into expected
@@ -13,7 +13,7 @@ Definitions (DESIGN.md section 2):
   calendar day with at least one purchase.
 - ``days_since_last`` = whole calendar days from the last purchase to ``as_of``.
 - **Lifecycle stage** by ``d = days_since_last`` and ``bounds=(b1, b2)``:
-  ``d <= b1`` new (新交易后), ``b1 < d <= b2`` stable (稳定关系), ``d > b2`` lapsing
+  ``d <= b1`` recent (新交易后), ``b1 < d <= b2`` stable (稳定关系), ``d > b2`` lapsing
   (关系衰退).  Default bounds (30, 180).
 - **Value tier**: member (会员用户; a member flag on any row up to ``as_of`` wins),
   else by occasions up to ``as_of``: 1 one-time (已购一次), 2 repeat (复购用户),
@@ -25,17 +25,21 @@ many period ends, quantile binning, transition counting) run in C.
 """
 from __future__ import annotations
 
+import html
+import itertools
 import math
 import numbers
 import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Hashable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from siyu import _core
 from siyu import _input as inp
+from siyu import _periods as per
+from siyu._i18n import LANGS, check_lang, labels, text
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.transactions import Transactions
@@ -46,84 +50,87 @@ __all__ = ["LIFECYCLE_LABELS", "VALUE_TIER_LABELS", "DEFAULT_RFM_SEGMENTS", "Mig
 _MODE_LIFECYCLE = 0
 _MODE_VALUE_TIER = 1
 
-#: Lifecycle stage labels, in stage order.
+_STAGE_KEYS = ("stage.recent", "stage.stable", "stage.lapsing")
+_TIER_KEYS = ("tier.potential", "tier.one_time", "tier.repeat", "tier.multi_repeat",
+              "tier.member")
+
+#: Lifecycle stage labels, in stage order (from the text catalogue ``siyu._i18n``).
 LIFECYCLE_LABELS: dict[str, tuple[str, ...]] = {
-    "en": ("new", "stable", "lapsing"),
-    "zh": ("新交易后", "稳定关系", "关系衰退"),
-}
+    lang: tuple(labels(_STAGE_KEYS, lang)) for lang in LANGS}
 #: Value tier labels, in tier order.
 VALUE_TIER_LABELS: dict[str, tuple[str, ...]] = {
-    "en": ("potential", "one-time", "repeat", "multi-repeat", "member"),
-    "zh": ("潜在用户", "已购一次", "复购用户", "复购多次", "会员用户"),
-}
-_OTHER = {"en": "other", "zh": "其他"}
+    lang: tuple(labels(_TIER_KEYS, lang)) for lang in LANGS}
 
-#: Default RFM segment map on a 5-point scale: (English, Chinese, R range, F range),
+#: (catalogue key, R range, F range) of the default RFM segments on a 5-point scale,
 #: ranges inclusive.  First match wins; together they cover all 25 (R, F) cells.
-DEFAULT_RFM_SEGMENTS: tuple[tuple[str, str, tuple[int, int], tuple[int, int]], ...] = (
-    ("champions", "重要价值客户", (5, 5), (4, 5)),
-    ("loyal", "忠诚客户", (3, 4), (4, 5)),
-    ("potential loyalists", "潜力客户", (4, 5), (2, 3)),
-    ("new customers", "新客户", (5, 5), (1, 1)),
-    ("promising", "有潜力新客", (4, 4), (1, 1)),
-    ("need attention", "需要关注", (3, 3), (3, 3)),
-    ("about to sleep", "即将沉睡", (3, 3), (1, 2)),
-    ("cannot lose them", "不能流失", (1, 2), (5, 5)),
-    ("at risk", "流失风险", (1, 2), (3, 4)),
-    ("hibernating", "沉睡客户", (1, 2), (1, 2)),
+_RFM_SEGMENT_KEYS: tuple[tuple[str, tuple[int, int], tuple[int, int]], ...] = (
+    ("rfm.champions", (5, 5), (4, 5)),
+    ("rfm.loyal", (3, 4), (4, 5)),
+    ("rfm.potential_loyalists", (4, 5), (2, 3)),
+    ("rfm.new_customers", (5, 5), (1, 1)),
+    ("rfm.promising", (4, 4), (1, 1)),
+    ("rfm.need_attention", (3, 3), (3, 3)),
+    ("rfm.about_to_sleep", (3, 3), (1, 2)),
+    ("rfm.cannot_lose", (1, 2), (5, 5)),
+    ("rfm.at_risk", (1, 2), (3, 4)),
+    ("rfm.hibernating", (1, 2), (1, 2)),
 )
+#: Default RFM segment map on a 5-point scale: (English, Chinese, R range, F range).
+DEFAULT_RFM_SEGMENTS: tuple[tuple[str, str, tuple[int, int], tuple[int, int]], ...] = tuple(
+    (text(key, "en"), text(key, "zh"), r, f) for key, r, f in _RFM_SEGMENT_KEYS)
 
 _TIES = {"min": 0, "average": 1, "max": 2}
 
+# markov_clv: longest finite horizon, and the largest condition number of I - P/(1+d)
+# whose solve is trusted (relative error about cond * 2.2e-16 <= 1e-7)
+_MAX_HORIZON = 10 ** 15
+_MAX_COND = 1e9
+
+# a day count longer than any gap between two supported days (years 1..9999)
+_NEVER = 1 << 40
+# most snapshots migration() takes (one column of its stages frame each)
+MAX_SNAPSHOTS = 20_000
+
 
 # ---------------------------------------------------------------------------- helpers
-def _check_lang(lang: Any) -> str:
-    if lang not in ("en", "zh"):
-        raise ValueError(f"lang must be 'en' (English labels) or 'zh' (Chinese labels), "
-                         f"got {lang!r}")
-    return lang
-
-
 def _check_bounds(bounds: Any) -> tuple[int, int]:
     try:
-        items = list(bounds)
+        items = list(itertools.islice(iter(bounds), 3))   # never more than needed
     except TypeError:
         raise TypeError(f"bounds must be a pair of day counts such as (30, 180), "
-                        f"got {bounds!r}") from None
+                        f"got {per.show(bounds)}") from None
     if len(items) != 2:
-        raise ValueError(f"bounds must have exactly 2 entries (new/stable and stable/lapsing "
-                         f"limits in days), e.g. (30, 180); got {bounds!r}")
+        raise ValueError(f"bounds must have exactly 2 entries (recent/stable and stable/lapsing "
+                         f"limits in days), e.g. (30, 180); got {per.show(bounds)}")
     out = []
     for b in items:
-        if isinstance(b, (bool, np.bool_)) or not isinstance(b, numbers.Integral):
+        if isinstance(b, (bool, np.bool_)):
+            raise TypeError(f"bounds must be whole numbers of days, e.g. (30, 180); got {per.show(bounds)}")
+        if not isinstance(b, numbers.Integral):
             if isinstance(b, numbers.Real) and float(b).is_integer():
                 b = int(b)
             else:
                 raise TypeError(f"bounds must be whole numbers of days, e.g. (30, 180); "
-                                f"got {bounds!r}")
+                                f"got {per.show(bounds)}")
         out.append(int(b))
     if out[0] < 1 or out[1] <= out[0]:
         raise ValueError(f"bounds must be strictly increasing positive day counts, e.g. "
                          f"(30, 180); got {tuple(out)}")
-    return out[0], out[1]
+    # no gap between two days of the supported calendar exceeds _NEVER: a larger bound
+    # means the same (that stage is never left), so it is clipped, order kept
+    return min(out[0], _NEVER - 1), min(out[1], _NEVER)
 
 
 def _as_of_day(tx: "Transactions", as_of: Any) -> int:
     """Resolve ``as_of`` to a day; before the first row of the log is an error."""
-    log = tx._log
-    if as_of is None:
-        if not tx.n_rows:
-            raise ValueError("the log is empty; pass as_of= explicitly")
-        return int(log.day.max())
-    try:
-        d = inp.to_day(as_of, "as_of")
-    except ValueError as exc:
-        raise ValueError(f"{exc}; pass a date such as '2024-06-30' or a pandas "
-                         "Timestamp") from None
-    if tx.n_rows and d < int(log.day.min()):
-        raise ValueError(f"as_of={inp.day_to_timestamp(d).date()} is before the first purchase "
-                         f"in the log ({tx.start.date()}); choose a later as_of")
-    return d
+    if as_of is not None:
+        try:
+            inp.to_day(as_of, "as_of")
+        except ValueError as exc:
+            raise ValueError(f"{exc}; pass a date such as '2024-06-30' or a pandas "
+                             "Timestamp") from None
+    # the range check (and the default) is the log's own, as for end=
+    return tx._end_day(as_of, "as_of")
 
 
 def _sweep(tx: "Transactions", ends: Any, mode: int, bounds: Sequence[int] = (),
@@ -148,16 +155,18 @@ def _index_name(tx: "Transactions") -> Any:
 # ---------------------------------------------------------------------------- lifecycle
 def lifecycle(tx: "Transactions", as_of: Any = None, bounds: Sequence[int] = (30, 180),
               lang: str = "en") -> pd.DataFrame:
-    """Lifecycle stage (new / stable / lapsing) of every customer at ``as_of``.
+    """Lifecycle stage (recent / stable / lapsing) of every customer at ``as_of``.
 
     The stage depends on ``d``, the whole calendar days from the customer's last
     purchase (row with amount >= 0) on or before ``as_of`` to ``as_of``:
-    ``d <= bounds[0]`` new (新交易后), ``bounds[0] < d <= bounds[1]`` stable
+    ``d <= bounds[0]`` recent (新交易后), ``bounds[0] < d <= bounds[1]`` stable
     (稳定关系), ``d > bounds[1]`` lapsing (关系衰退).  With the default bounds a
-    customer who last bought 30 days ago is new, 31 days ago stable, 180 days ago
+    customer who last bought 30 days ago is recent, 31 days ago stable, 180 days ago
     stable and 181 days ago lapsing.  Rows after ``as_of`` are ignored; customers
     whose first purchase is after ``as_of`` (or who only have refunds) are left out
-    and counted in ``attrs["n_excluded"]``.
+    and counted in ``attrs["n_excluded"]``.  "Recent" means *bought recently*, not
+    "newly acquired" (newly acquired customers are what the cohorts and
+    :func:`siyu.metrics.new_customer_repeat_rate` count).
 
     Parameters
     ----------
@@ -167,7 +176,7 @@ def lifecycle(tx: "Transactions", as_of: Any = None, bounds: Sequence[int] = (30
         Snapshot day (inclusive).  Defaults to the last day in the log.  A day before
         the first purchase in the log is an error.
     bounds : pair of int, default (30, 180)
-        Strictly increasing positive day limits of the new and stable stages.
+        Strictly increasing positive day limits of the recent and stable stages.
     lang : {"en", "zh"}, default "en"
         Stage labels in English or Chinese.
 
@@ -177,7 +186,7 @@ def lifecycle(tx: "Transactions", as_of: Any = None, bounds: Sequence[int] = (30
         Indexed by customer id (customers with a purchase by ``as_of``), columns
         ``days_since_last`` (int), ``last_purchase`` (date), ``occasions`` (int),
         ``revenue`` (net amount up to ``as_of``; only with amounts) and ``stage``
-        (ordered Categorical new < stable < lapsing).  A frame rather than a Series,
+        (ordered Categorical recent < stable < lapsing).  A frame rather than a Series,
         so that :func:`stage_summary` can report revenue and mean days per stage.
         ``attrs``: ``as_of``, ``bounds``, ``lang``, ``n_excluded``, ``segmentation``.
 
@@ -196,12 +205,12 @@ def lifecycle(tx: "Transactions", as_of: Any = None, bounds: Sequence[int] = (30
     >>> tx = siyu.Transactions(df, customer="id", time="t", amount="amount")
     >>> lc = tx.lifecycle(as_of="2024-06-30")
     >>> lc["stage"].tolist()
-    ['new', 'stable', 'lapsing']
+    ['recent', 'stable', 'lapsing']
     >>> lc["days_since_last"].tolist()
     [0, 60, 546]
     """
     b = _check_bounds(bounds)
-    lang = _check_lang(lang)
+    lang = check_lang(lang)
     day = _as_of_day(tx, as_of)
     stages, lday, occ, rev, _ = _sweep(tx, [day], _MODE_LIFECYCLE, b)
     codes = stages[0]
@@ -222,6 +231,8 @@ def lifecycle(tx: "Transactions", as_of: Any = None, bounds: Sequence[int] = (30
 
 # ---------------------------------------------------------------------------- value tiers
 def _roster_index(roster: Any) -> pd.Index:
+    if isinstance(roster, range):
+        return pd.RangeIndex(roster.start, roster.stop, roster.step).unique()
     if isinstance(roster, (str, bytes)):
         raise TypeError("roster must be an iterable of customer ids (e.g. a list or a "
                         "pandas Series), not a single string")
@@ -233,9 +244,19 @@ def _roster_index(roster: Any) -> pd.Index:
                         f"{type(roster).__name__}") from None
     if idx.nlevels != 1:
         raise TypeError("roster must be a flat iterable of customer ids")
-    if idx.isna().any():
-        raise ValueError(f"roster has {int(idx.isna().sum())} missing id(s); drop them first")
-    return idx.unique()
+    try:
+        uniq = idx.unique()
+    except TypeError:
+        bad = next((v for v in idx if not isinstance(v, Hashable)), None)
+        raise TypeError(f"roster must hold customer ids (numbers or strings), one per entry; "
+                        f"it holds {type(bad).__name__} values such as {per.show(bad)}"
+                        + (" (a list of lists: pass the flat list, e.g. "
+                           f"roster={list(bad)!r})" if isinstance(bad, (list, tuple)) else "")
+                        ) from None
+    if uniq.isna().any():
+        raise ValueError(f"roster has {int(idx.isna().sum())} missing id(s); drop them first, "
+                         "e.g. roster=ids.dropna()")
+    return uniq
 
 
 def value_tiers(tx: "Transactions", as_of: Any = None, roster: Iterable[Any] | None = None,
@@ -291,7 +312,7 @@ def value_tiers(tx: "Transactions", as_of: Any = None, roster: Iterable[Any] | N
     >>> siyu.segments.stage_summary(vt)["customers"].tolist()
     [1, 1, 1, 1, 1]
     """
-    lang = _check_lang(lang)
+    lang = check_lang(lang)
     day = _as_of_day(tx, as_of)
     stages, lday, occ, rev, _ = _sweep(tx, [day], _MODE_VALUE_TIER)
     codes = stages[0].astype(np.int64)
@@ -379,6 +400,11 @@ def stage_summary(data: Any, by: str | None = None, **kwargs: Any) -> pd.DataFra
     """
     from siyu.transactions import Transactions
 
+    if type(data).__module__.split(".")[0] == "dask" or \
+            type(data).__module__.startswith("siyu.dask"):
+        from siyu.dask import stage_summary as distributed_stage_summary   # optional extra
+
+        return distributed_stage_summary(data, by=by, **kwargs)
     if isinstance(data, Transactions):
         data = lifecycle(data, **kwargs)
     elif kwargs:
@@ -392,32 +418,48 @@ def stage_summary(data: Any, by: str | None = None, **kwargs: Any) -> pd.DataFra
         if by is None:
             raise ValueError("no 'stage', 'tier' or 'segment' column found; pass by= with the "
                              "name of the Categorical column to summarise")
-    elif by not in data.columns:
-        raise ValueError(f"by={by!r} is not a column of data; columns are {list(data.columns)}")
+    elif not isinstance(by, Hashable) or isinstance(by, (list, np.ndarray)) \
+            or by not in data.columns:
+        raise ValueError(f"by={per.show(by)} is not a column of data; columns are {list(data.columns)}, "
+                         "e.g. by='stage'")
     key = data[by]
     if not isinstance(key.dtype, pd.CategoricalDtype):
         key = key.astype("category")
     g = data.groupby(key, observed=False, sort=True)
-    n = g.size().astype(np.int64)
+    has_days = "days_since_last" in data.columns
+    return stage_summary_from_sums(
+        g.size(), g["revenue"].sum() if "revenue" in data.columns else None,
+        g["days_since_last"].sum() if has_days else None,
+        g["days_since_last"].count() if has_days else None, by, data.attrs)
+
+
+def stage_summary_from_sums(customers: pd.Series, revenue: pd.Series | None,
+                            days_sum: pd.Series | None, days_count: pd.Series | None,
+                            by: str, attrs: Mapping[str, Any]) -> pd.DataFrame:
+    """The :func:`stage_summary` table from per-stage customer counts and sums (its last
+    step; the sums of several parts of a frame can be added up first)."""
+    n = customers.astype(np.int64)
     total = int(n.sum())
     out = pd.DataFrame({"customers": n})
     out["share"] = n / total if total else np.nan
-    if "revenue" in data.columns:
-        rev = g["revenue"].sum().astype(float)
+    if revenue is not None:
+        rev = revenue.astype(float)
         out["revenue"] = rev
         tot = float(rev.sum())
         out["revenue_share"] = rev / tot if tot != 0 else np.nan
-    if "days_since_last" in data.columns:
-        out["mean_days_since_last"] = g["days_since_last"].mean().astype(float)
+    if days_sum is not None and days_count is not None:
+        cnt = days_count.astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["mean_days_since_last"] = np.where(cnt > 0, days_sum.astype(float) / cnt, np.nan)
     out.index.name = by
-    out.attrs.update(data.attrs)
+    out.attrs.update(attrs)
     return out
 
 
 # ---------------------------------------------------------------------------- RFM
 def _check_bins(bins: Any) -> int:
     if isinstance(bins, (bool, np.bool_)) or not isinstance(bins, numbers.Integral):
-        raise TypeError(f"bins must be an integer >= 2 (e.g. 5), got {bins!r}")
+        raise TypeError(f"bins must be an integer >= 2 (e.g. 5), got {per.show(bins)}")
     bins = int(bins)
     if bins < 2:
         raise ValueError(f"bins must be >= 2 (e.g. 5 for quintile scores), got {bins}")
@@ -433,10 +475,10 @@ def _range(value: Any, bins: int, name: str) -> tuple[int, int]:
         try:
             lo, hi = (int(v) for v in value)
         except (TypeError, ValueError):
-            raise TypeError(f"segment_map entry {name!r}: ranges must be an int or an "
-                            f"inclusive (low, high) pair, got {value!r}") from None
+            raise TypeError(f"segment_map entry {per.show(name)}: ranges must be an int or an "
+                            f"inclusive (low, high) pair, got {per.show(value)}") from None
     if not (1 <= lo <= hi <= bins):
-        raise ValueError(f"segment_map entry {name!r}: range {value!r} must satisfy "
+        raise ValueError(f"segment_map entry {per.show(name)}: range {per.show(value)} must satisfy "
                          f"1 <= low <= high <= bins ({bins})")
     return lo, hi
 
@@ -447,10 +489,10 @@ def _segment_table(segment_map: Any, bins: int, lang: str) -> tuple[np.ndarray, 
         # score -> 1..5 linearly, ends to ends: 1 + round((s - 1) * 4 / (bins - 1))
         scale = 1 + np.floor((np.arange(bins) * 4) / (bins - 1) + 0.5).astype(int)
         entries = []
-        for en, zh, (rl, rh), (fl, fh) in DEFAULT_RFM_SEGMENTS:
+        for key, (rl, rh), (fl, fh) in _RFM_SEGMENT_KEYS:
             rs = np.flatnonzero((scale >= rl) & (scale <= rh)) + 1
             fs = np.flatnonzero((scale >= fl) & (scale <= fh)) + 1
-            name = en if lang == "en" else zh
+            name = text(key, lang)
             entries.append((name, (int(rs.min()), int(rs.max())) if rs.size else None,
                             (int(fs.min()), int(fs.max())) if fs.size else None))
     else:
@@ -462,8 +504,8 @@ def _segment_table(segment_map: Any, bins: int, lang: str) -> tuple[np.ndarray, 
             try:
                 r, f = spec
             except (TypeError, ValueError):
-                raise TypeError(f"segment_map entry {name!r} must be a pair (R range, F range), "
-                                f"got {spec!r}") from None
+                raise TypeError(f"segment_map entry {per.show(name)} must be a pair (R range, F range), "
+                                f"got {per.show(spec)}") from None
             entries.append((str(name), _range(r, bins, str(name)), _range(f, bins, str(name))))
     names = [e[0] for e in entries]
     if len(set(names)) != len(names):
@@ -475,17 +517,24 @@ def _segment_table(segment_map: Any, bins: int, lang: str) -> tuple[np.ndarray, 
         sub = table[r[0] - 1:r[1], f[0] - 1:f[1]]
         sub[sub < 0] = code                      # first match wins
     if (table < 0).any():
-        other = _OTHER[lang]
+        other = text("word.other", lang)
         if other in names:
-            other = other + " (unmatched)"
+            other = text("segments.unmatched", lang, other=other)
         table[table < 0] = len(names)
         names.append(other)
     return table, names
 
 
 def rfm(tx: "Transactions", as_of: Any = None, bins: int = 5, lang: str = "en",
-        segment_map: Mapping[str, Any] | None = None, ties: str = "min") -> pd.DataFrame:
+        segment_map: Mapping[str, Any] | None = None, ties: str = "min",
+        scheme: str = "scores", threshold: Any = "mean") -> pd.DataFrame:
     """RFM table: days since last purchase, occasions, revenue, scores and segments.
+
+    Two schemes: ``scheme="scores"`` (default, described here) scores R, F and M
+    1..``bins`` by quantiles; ``scheme="8"`` is the Chinese operators' RFM 八大类, each
+    of R, F, M high or low against ``threshold`` (mean, median or given values), in
+    eight classes 重要价值客户 ... 一般挽留客户: see :func:`siyu.metrics.rfm8` for its
+    definition, ties and columns.
 
     For every customer with a purchase by ``as_of``: R = ``days_since_last`` (whole
     days from last purchase to ``as_of``), F = purchase ``occasions`` (calendar days
@@ -500,12 +549,14 @@ def rfm(tx: "Transactions", as_of: Any = None, bins: int = 5, lang: str = "en",
     ``score = ceil(r * bins / n)`` in exact integer arithmetic.  Equal values thus
     always share a score, larger values never score lower, and the result does not
     depend on row order.  With ``"min"`` a large block at the bottom (e.g. the many
-    one-time buyers) scores 1 and bins above it may stay empty.
+    one-time buyers) scores 1 and bins above it may stay empty.  Revenue is ranked
+    rounded to 6 decimals, so equal money totals tie even when floating-point sums
+    of their rows differ in the last bits.
 
     **Segments** come from the R and F scores.  The default map (English or Chinese
     by ``lang``), on the 5-point scale (other ``bins`` are rescaled with
     ``1 + round((score - 1) * 4 / (bins - 1))``, half up), is :data:`DEFAULT_RFM_SEGMENTS`:
-    champions 重要价值客户 (R5, F4-5), loyal 忠诚客户 (R3-4, F4-5), potential
+    champions 冠军客户 (R5, F4-5), loyal 忠诚客户 (R3-4, F4-5), potential
     loyalists 潜力客户 (R4-5, F2-3), new customers 新客户 (R5, F1), promising
     有潜力新客 (R4, F1), need attention 需要关注 (R3, F3), about to sleep 即将沉睡
     (R3, F1-2), cannot lose them 不能流失 (R1-2, F5), at risk 流失风险 (R1-2, F3-4),
@@ -528,6 +579,12 @@ def rfm(tx: "Transactions", as_of: Any = None, bins: int = 5, lang: str = "en",
         entry covers are labelled "other" / "其他".  Segment order = dict order.
     ties : {"min", "average", "max"}, default "min"
         Rank given to a block of equal values (see above).
+    scheme : {"scores", "8"}, default "scores"
+        Quantile scores with segments (this page), or the 8-class RFM
+        (:func:`siyu.metrics.rfm8`; ``bins``, ``segment_map`` and ``ties`` do not
+        apply to it).
+    threshold : "mean", "median" or dict, default "mean"
+        High/low threshold of ``scheme="8"`` (see :func:`siyu.metrics.rfm8`).
 
     Returns
     -------
@@ -552,31 +609,62 @@ def rfm(tx: "Transactions", as_of: Any = None, bins: int = 5, lang: str = "en",
     >>> r["segment"].tolist()
     ['loyal', 'about to sleep', 'at risk']
     """
+    if isinstance(scheme, np.ndarray) or scheme is None:
+        scheme = repr(scheme)             # never a valid scheme: the error below
+    if scheme == "8" or scheme == 8:
+        if bins != 5 or segment_map is not None or ties != "min":
+            raise ValueError("bins=, segment_map= and ties= belong to scheme='scores'; the "
+                             "8-class RFM (scheme='8') takes threshold= instead")
+        from siyu.metrics import rfm8
+
+        return rfm8(tx, as_of=as_of, threshold=threshold, lang=lang)
+    if scheme != "scores":
+        raise ValueError(f"scheme must be 'scores' (quantile scores 1..bins) or '8' (RFM 八大类, "
+                         f"eight classes), got {per.show(scheme)}")
+    if not (isinstance(threshold, str) and threshold == "mean"):
+        raise ValueError("threshold= belongs to the 8-class RFM; pass scheme='8' with it")
     bins = _check_bins(bins)
-    lang = _check_lang(lang)
-    if ties not in _TIES:
-        raise ValueError(f"ties must be 'min', 'average' or 'max', got {ties!r}")
+    lang = check_lang(lang)
+    if not isinstance(ties, str) or ties not in _TIES:
+        raise ValueError(f"ties must be 'min', 'average' or 'max', got {per.show(ties)}")
     day = _as_of_day(tx, as_of)
     _, lday, occ, rev, _ = _sweep(tx, [day], _MODE_LIFECYCLE, (), with_stages=False)
     keep = occ > 0
     dsl = (day - lday[keep]).astype(np.int64)
     freq = occ[keep]
     t = _TIES[ties]
-    r = _core.quantile_scores(-dsl.astype(np.float64), bins, t)
-    f = _core.quantile_scores(freq.astype(np.float64), bins, t)
-    cols: dict[str, Any] = {"days_since_last": dsl, "occasions": freq}
-    scores = [r, f]
+    scores = [_core.quantile_scores(-dsl.astype(np.float64), bins, t),
+              _core.quantile_scores(freq.astype(np.float64), bins, t)]
     if tx.has_amount:
-        m = _core.quantile_scores(rev[keep], bins, t)
-        cols["revenue"] = rev[keep]
-        scores.append(m)
+        # ranked at micro-unit precision: equal money totals tie whatever the
+        # floating-point summation order made of their last bits
+        scores.append(_core.quantile_scores(np.round(rev[keep], 6), bins, t))
+    return rfm_from_scores(tx._log.ids[keep], dsl, freq, rev[keep] if tx.has_amount else None,
+                           scores, as_of_day=day, bins=bins, lang=lang,
+                           segment_map=segment_map, ties=ties,
+                           n_excluded=int((~keep).sum()))
+
+
+def rfm_from_scores(ids: pd.Index, days_since_last: np.ndarray, occasions: np.ndarray,
+                    revenue: np.ndarray | None, scores: Sequence[np.ndarray], *,
+                    as_of_day: int, bins: int, lang: str, segment_map: Any, ties: str,
+                    n_excluded: int) -> pd.DataFrame:
+    """The :func:`rfm` table from each customer's values and R, F (, M) scores (its last
+    step; the scores may come from the whole log when ``ids`` is one part of it)."""
+    scores = [np.asarray(sc, dtype=np.int64) for sc in scores]
+    r, f = scores[0], scores[1]
+    n = len(ids)
+    cols: dict[str, Any] = {"days_since_last": np.asarray(days_since_last, dtype=np.int64),
+                            "occasions": occasions}
+    if revenue is not None:
+        cols["revenue"] = revenue
     cols["R"] = r
     cols["F"] = f
-    if tx.has_amount:
+    if revenue is not None:
         cols["M"] = scores[2]
     sep = "" if bins <= 9 else "-"
     # rfm_code: format each distinct score combination once
-    flat = np.zeros(int(keep.sum()), dtype=np.int64)
+    flat = np.zeros(n, dtype=np.int64)
     for sc in scores:
         flat = flat * bins + (sc - 1)
     uniq, inv = np.unique(flat, return_inverse=True)
@@ -588,13 +676,13 @@ def rfm(tx: "Transactions", as_of: Any = None, bins: int = 5, lang: str = "en",
     labels_u = np.array([sep.join(str(int(d[i])) for d in reversed(digits))
                          for i in range(uniq.size)], dtype=object)
     cols["rfm_code"] = labels_u[inv.reshape(-1)] if uniq.size else np.zeros(0, dtype=object)
-    cols["rfm_score"] = np.sum(scores, axis=0) if keep.any() else np.zeros(0, np.int64)
+    cols["rfm_score"] = np.sum(scores, axis=0) if n else np.zeros(0, np.int64)
     table, names = _segment_table(segment_map, bins, lang)
-    seg = table[r - 1, f - 1] if keep.any() else np.zeros(0, np.int64)
+    seg = table[r - 1, f - 1] if n else np.zeros(0, np.int64)
     cols["segment"] = _categorical(seg, names)
-    out = pd.DataFrame(cols, index=tx._log.ids[keep])
-    out.attrs.update(segmentation="rfm", as_of=inp.day_to_timestamp(day), bins=bins, ties=ties,
-                     lang=lang, n_excluded=int((~keep).sum()))
+    out = pd.DataFrame(cols, index=ids)
+    out.attrs.update(segmentation="rfm", scheme="scores", as_of=inp.day_to_timestamp(as_of_day),
+                     bins=bins, ties=ties, lang=lang, n_excluded=int(n_excluded))
     return out
 
 
@@ -644,7 +732,8 @@ class Migration:
                 f"{int(self.matrix.to_numpy().sum())} transitions>")
 
     def _repr_html_(self) -> str:
-        return (f"<b>{self.__repr__()[1:-1]}</b><br>Transition probabilities (pooled):"
+        caption = text("segments.pooled_probabilities", self.attrs.get("lang", "en"))
+        return (f"<b>{html.escape(self.__repr__()[1:-1])}</b><br>{caption}:"
                 + self.probabilities.to_html(float_format=lambda x: f"{x:.3f}"))
 
     def clv(self, value_per_stage: Any, discount_rate: float,
@@ -660,16 +749,16 @@ class Migration:
         >>> mg = tx.migration(end="2024-04-30", bounds=(30, 60))
         >>> mg.probabilities.round(2).values.tolist()
         [[0.33, 0.67, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 1.0]]
-        >>> mg.clv({"new": 10.0, "stable": 2.0, "lapsing": 0.0}, 0.01, 3).round(3).tolist()
+        >>> mg.clv({"recent": 10.0, "stable": 2.0, "lapsing": 0.0}, 0.01, 3).round(3).tolist()
         [16.145, 2.0, 0.0]
         """
         return markov_clv(self.probabilities, value_per_stage, discount_rate, horizon)
 
     def plot(self, ax: Any = None, cmap: str = "Blues") -> Any:
         """Heat map of the pooled transition probabilities (needs matplotlib)."""
-        from siyu.plotting import _pyplot, _with_cjk
+        from siyu.plotting import get_pyplot, use_cjk
 
-        plt = _pyplot()
+        plt = get_pyplot()
         if ax is None:
             _, ax = plt.subplots(figsize=(1.2 * len(self.matrix) + 2, 1.0 * len(self.matrix) + 1))
         p = self.probabilities.to_numpy(dtype=float)
@@ -677,15 +766,16 @@ class Migration:
         labels = [str(c) for c in self.probabilities.columns]
         ax.set_xticks(range(len(labels)), labels)
         ax.set_yticks(range(len(labels)), [str(c) for c in self.probabilities.index])
-        ax.set_xlabel("to")
-        ax.set_ylabel("from")
+        lang = self.attrs.get("lang", "en")
+        ax.set_xlabel(text("segments.to", lang))
+        ax.set_ylabel(text("segments.from", lang))
         for i in range(p.shape[0]):
             for j in range(p.shape[1]):
                 if np.isfinite(p[i, j]):
                     ax.text(j, i, f"{p[i, j]:.2f}", ha="center", va="center",
                             color="white" if p[i, j] > 0.5 else "black")
         ax.figure.colorbar(im, ax=ax)
-        return _with_cjk(ax)
+        return use_cjk(ax)
 
 
 def _period_ends(first_day: int, end_day: int, period: int) -> np.ndarray:
@@ -743,6 +833,15 @@ def migration(tx: "Transactions", period: str = "M", segmentation: str = "lifecy
         ``period_ends`` and ``attrs`` (``n_excluded`` counts customers with no
         purchase by the last snapshot).
 
+    Raises
+    ------
+    ValueError
+        Unknown ``period`` or ``segmentation``, bad ``bounds``, an empty log, ``end``
+        before the first complete period; more than :data:`MAX_SNAPSHOTS` (20,000)
+        period ends, or a customers x snapshots table above
+        ``siyu._periods.MAX_TABLE_BYTES`` (checked before anything is allocated; the
+        message names a longer period and an earlier ``end`` that fit).
+
     Examples
     --------
     >>> import pandas as pd, siyu
@@ -752,12 +851,15 @@ def migration(tx: "Transactions", period: str = "M", segmentation: str = "lifecy
     >>> tx = siyu.Transactions(df, customer="id", time="t", amount="amount")
     >>> mg = tx.migration(period="M", end="2024-03-31")
     >>> mg.stages.astype(str).values.tolist()
-    [['new', 'stable', 'new'], ['new', 'stable', 'stable']]
+    [['recent', 'stable', 'recent'], ['recent', 'stable', 'stable']]
     >>> mg.matrix.values.tolist()
     [[0, 2, 0], [1, 1, 0], [0, 0, 0]]
     """
     code = inp.period_code(period, "DWMQY", "period")
-    lang = _check_lang(lang)
+    lang = check_lang(lang)
+    if not isinstance(segmentation, str):
+        raise TypeError(f"segmentation must be 'lifecycle' or 'value_tiers', got "
+                        f"{per.show(segmentation)}")
     if segmentation == "lifecycle":
         mode, labels = _MODE_LIFECYCLE, LIFECYCLE_LABELS[lang]
         b: tuple[int, ...] = _check_bounds(bounds)
@@ -766,30 +868,72 @@ def migration(tx: "Transactions", period: str = "M", segmentation: str = "lifecy
         mode, labels = _MODE_VALUE_TIER, VALUE_TIER_LABELS[lang][1:]
         b = ()
     else:
-        raise ValueError(f"unknown segmentation {segmentation!r}; use 'lifecycle' or "
+        raise ValueError(f"unknown segmentation {per.show(segmentation)}; use 'lifecycle' or "
                          "'value_tiers'")
     end_day = tx._end_day(end, "end")
+    if not tx.n_rows:
+        raise ValueError("the log is empty: there are no customers to follow from period to "
+                         "period")
     first_day = int(tx._log.day.min())
     pcode = inp.PERIOD_CODES[code]
     ends = _period_ends(first_day, end_day, pcode)
     if ends.size == 0:
         raise ValueError(f"end={inp.day_to_timestamp(end_day).date()} is before the end of the "
-                         f"first complete period {code!r} of the log; pass a later end or a "
+                         f"first complete period {per.show(code)} of the log; pass a later end or a "
                          "shorter period")
     m = int(ends.size)
-    if m * max(tx.n_customers, 1) > 2_000_000_000:
-        raise ValueError(f"{tx.n_customers} customers x {m} period ends is too large; use a "
-                         "longer period")
+    what = f"migration(period={per.show(code)})"
+    if m > MAX_SNAPSHOTS:
+        last_ok = inp.day_to_timestamp(int(ends[MAX_SNAPSHOTS - 1])).date()
+        coarser = [p for p in "DWMQY"[("DWMQY".index(code) + 1):]
+                   if _period_ends(first_day, end_day, inp.PERIOD_CODES[p]).size
+                   <= MAX_SNAPSHOTS]
+        fixes = [f"period={per.show(coarser[0])}"] if coarser else []
+        raise ValueError(f"{what} from {inp.day_to_timestamp(first_day).date()} to "
+                         f"{inp.day_to_timestamp(end_day).date()} would take {m:,} snapshots "
+                         f"(one per period end); at most {MAX_SNAPSHOTS:,} are taken.  Use "
+                         + " or ".join(fixes + [f"an earlier end, e.g. end='{last_ok}'"]))
+    per.check_table_size(what, (m, tx.n_customers), 4,
+                         ["a longer period (fewer snapshots)", "an earlier end=",
+                          "or fewer customers (a sample of the log)"])
     codes = _sweep(tx, ends, mode, b)[0]                          # (m, k) int8
     s = len(labels)
     counts3 = _core.segment_transitions(codes, s)                  # (m-1, s, s)
     seen = (codes >= 0).any(axis=0)
-    dates = pd.DatetimeIndex(inp.days_to_dates(ends), name="period_end")
-    cats = pd.CategoricalIndex(list(labels), categories=list(labels), ordered=True)
     sub = codes[:, seen]
-    stages = pd.DataFrame({d: _categorical(sub[j], labels) for j, d in enumerate(dates)},
+    ent = np.zeros((m, s), dtype=np.int64)
+    if m and codes.shape[1]:
+        # a customer's entry: present at snapshot j and absent at j - 1 (or j == 0)
+        fresh = codes >= 0
+        fresh[1:] &= codes[:-1] < 0
+        j, c = np.nonzero(fresh)
+        ent = np.bincount(j * s + codes[j, c], minlength=m * s).reshape(m, s)
+    dates = pd.DatetimeIndex(inp.days_to_dates(ends), name="period_end")
+    sdt = pd.CategoricalDtype(list(labels), ordered=True)
+    stages = pd.DataFrame({j: pd.Categorical.from_codes(sub[j], dtype=sdt) for j in range(m)},
                           index=tx._log.ids[seen])
     stages.columns = dates
+    attrs = dict(period=code, segmentation=segmentation, end=inp.day_to_timestamp(end_day),
+                 bounds=b if b else None, lang=lang, n_excluded=int((~seen).sum()))
+    return migration_from_counts(stages, counts3, ent, ends, labels, attrs)
+
+
+def migration_from_counts(stages: Any, transitions: np.ndarray, entries: np.ndarray,
+                          ends: np.ndarray, labels: Sequence[str],
+                          attrs: dict[str, Any]) -> Migration:
+    """A :class:`Migration` from its counts (the last step of :func:`migration`).
+
+    ``transitions`` is (m − 1, s, s) counts between consecutive period ends ``ends``
+    (m day numbers), ``entries`` (m, s) counts of customers first seen at each end,
+    ``stages`` the per-customer stage frame; counts of several parts of a log can be
+    added up first.
+    """
+    counts3 = np.asarray(transitions, dtype=np.int64)
+    ent = np.asarray(entries, dtype=np.int64)
+    s = len(labels)
+    dates = pd.DatetimeIndex(inp.days_to_dates(np.asarray(ends, dtype=np.int64)),
+                             name="period_end")
+    cats = pd.CategoricalIndex(list(labels), categories=list(labels), ordered=True)
     trans_dates = dates[1:]
     mi = pd.MultiIndex.from_product([trans_dates, cats], names=["period_end", "from"])
     counts = pd.DataFrame(counts3.reshape(-1, s), index=mi,
@@ -799,20 +943,12 @@ def migration(tx: "Transactions", period: str = "M", segmentation: str = "lifecy
     probabilities = pd.DataFrame(_row_normalise(total), index=matrix.index, columns=matrix.columns)
     period_probabilities = pd.DataFrame(_row_normalise(counts3).reshape(-1, s), index=mi,
                                         columns=counts.columns)
-    ent = np.zeros((m, s), dtype=np.int64)
-    if m and codes.shape[1]:
-        new0 = codes[0]
-        ent[0] = np.bincount(new0[new0 >= 0], minlength=s)
-        for j in range(1, m):
-            fresh = (codes[j - 1] < 0) & (codes[j] >= 0)
-            ent[j] = np.bincount(codes[j, fresh].astype(np.int64), minlength=s)
-    entries = pd.DataFrame(ent, index=dates, columns=cats.rename("stage"))
-    attrs = dict(period=code, segmentation=segmentation, end=inp.day_to_timestamp(end_day),
-                 bounds=b if b else None, lang=lang, n_excluded=int((~seen).sum()))
-    for frame in (stages, counts, matrix, probabilities, period_probabilities, entries):
-        frame.attrs.update(attrs)
+    entries_df = pd.DataFrame(ent, index=dates, columns=cats.rename("stage"))
+    for frame in (stages, counts, matrix, probabilities, period_probabilities, entries_df):
+        if isinstance(frame, pd.DataFrame):      # stages of a Dask log stay lazy
+            frame.attrs.update(attrs)
     return Migration(stages=stages, counts=counts, matrix=matrix, probabilities=probabilities,
-                     period_probabilities=period_probabilities, entries=entries,
+                     period_probabilities=period_probabilities, entries=entries_df,
                      period_ends=dates, attrs=attrs)
 
 
@@ -857,7 +993,15 @@ def markov_clv(transition_matrix: Any, value_per_stage: Any, discount_rate: floa
     ValueError
         Non-square, negative, non-finite or non-stochastic matrix, value vector of
         the wrong length or labels, negative discount rate, horizon < 1, or an
-        infinite horizon with ``discount_rate == 0``.
+        infinite horizon with ``discount_rate == 0`` or so close to 0 that the sum
+        cannot be computed accurately (the condition number of ``I - P / (1 + d)``
+        above 1e9), a horizon above 10**15 periods, or a value that overflows.
+
+    Notes
+    -----
+    A finite horizon is summed by binary powering (``S(2n) = S(n) + Q^n S(n)``), in
+    O(s^3 log horizon) for any horizon and any ``d >= 0`` (also ``d = 0``, where
+    ``I - P`` has no inverse).
 
     Examples
     --------
@@ -895,7 +1039,7 @@ def markov_clv(transition_matrix: Any, value_per_stage: Any, discount_rate: floa
     bad = np.flatnonzero(np.abs(rows - 1.0) > 1e-6)
     if bad.size:
         who = index[bad[0]] if index is not None else int(bad[0])
-        raise ValueError(f"transition_matrix is not row-stochastic: row {who!r} sums to "
+        raise ValueError(f"transition_matrix is not row-stochastic: row {per.show(who)} sums to "
                          f"{rows[bad[0]]:.6g}; normalise it, e.g. P.div(P.sum(axis=1), axis=0)")
     if index is None:
         index = pd.RangeIndex(s, name="stage")
@@ -921,32 +1065,52 @@ def markov_clv(transition_matrix: Any, value_per_stage: Any, discount_rate: floa
     # --- discount and horizon
     if isinstance(discount_rate, (bool, np.bool_)) or not isinstance(discount_rate, numbers.Real):
         raise TypeError(f"discount_rate must be a number >= 0 (e.g. 0.01 per period), "
-                        f"got {discount_rate!r}")
+                        f"got {per.show(discount_rate)}")
     d = float(discount_rate)
     if not math.isfinite(d) or d < 0:
         raise ValueError(f"discount_rate must be finite and >= 0 (e.g. 0.01 per period), got {d}")
     if horizon is not None:
         if isinstance(horizon, (bool, np.bool_)) or not isinstance(horizon, numbers.Integral):
             raise TypeError(f"horizon must be a whole number of periods or None (infinite), "
-                            f"got {horizon!r}")
+                            f"got {per.show(horizon)}")
         horizon = int(horizon)
         if horizon < 1:
             raise ValueError(f"horizon must be >= 1 period (or None for infinite), got {horizon}")
+        if horizon > _MAX_HORIZON:
+            raise ValueError(f"horizon={horizon:,} periods is beyond any use (at most "
+                             f"{_MAX_HORIZON:,}); for an unlimited horizon pass horizon=None "
+                             "with a discount_rate > 0")
     Q = P / (1.0 + d)
     if horizon is None:
         if d <= 0:
             raise ValueError("an infinite horizon needs discount_rate > 0 (the undiscounted sum "
                              "diverges); pass a positive discount_rate or a finite horizon")
-        value = np.linalg.solve(np.eye(s) - Q, v)
-    elif d > 0 and horizon > 64:
-        # sum_{t<H} Q^t v = (I - Q)^{-1} (I - Q^H) v
-        value = np.linalg.solve(np.eye(s) - Q, v - np.linalg.matrix_power(Q, horizon) @ v)
+        # (I - P / (1 + d)) V = v; with d tiny the matrix is singular to working precision
+        # (the sum diverges as d -> 0) and the solution would be noise
+        A = np.eye(s) - Q
+        if not np.linalg.cond(A) < _MAX_COND:
+            raise ValueError(f"discount_rate={per.show(d)} is too close to 0 for an infinite horizon: "
+                             "the discounted sum is then too large to compute accurately "
+                             "(it diverges as the rate goes to 0); pass a larger rate "
+                             "(e.g. discount_rate=0.01 per period) or a finite horizon "
+                             "(e.g. horizon=120)")
+        value = np.linalg.solve(A, v)
     else:
-        value = v.copy()
-        term = v.copy()
-        for _ in range(1, horizon):
-            term = Q @ term
-            value += term
+        # sum_{t<H} Q^t v by binary powering (O(s^3 log H), no loop of H steps; exact
+        # for any d, including d = 0 or tiny, where (I - Q)^-1 does not exist)
+        total = np.zeros((s, s))
+        power = np.eye(s)                           # Q^n for the n bits read so far
+        for bit in bin(horizon)[2:]:
+            total = total + power @ total           # S(2n) = S(n) + Q^n S(n)
+            power = power @ power
+            if bit == "1":                          # S(n + 1) = S(n) + Q^n
+                total = total + power
+                power = power @ Q
+        value = total @ v
+    if not np.isfinite(value).all():
+        raise ValueError("the expected value overflows (value_per_stage or horizon too large "
+                         "for floating point); rescale value_per_stage (e.g. in thousands) or "
+                         "shorten the horizon")
     out = pd.Series(value, index=index, name="clv")
     out.attrs.update(discount_rate=d, horizon=horizon)
     return out

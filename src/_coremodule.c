@@ -11,6 +11,9 @@
 
 static PyMethodDef *const sy_tables[] = {
     sy_log_methods, sy_cohort_methods, sy_segment_methods, sy_model_methods, sy_shop_methods,
+    sy_metric_methods,
+    sy_parse_methods,
+    sy_items_methods,
     sy_trust_methods,
 };
 #define SY_N_TABLES ((int)(sizeof(sy_tables) / sizeof(sy_tables[0])))

@@ -7,8 +7,58 @@
 #include "py_glue.h"
 #include "sy_cohort.h"
 
-/* Wrappers of the cohort / retention / survival kernels (sy_cohort.h). */
+/* Wrappers of the cohort / retention / survival kernels (sy_cohort.h).  Each log kernel
+   takes an optional last argument, the offsets of the stored (grouped) log; it then
+   runs the grouped kernel and the customer codes may be None. */
 
+/* The columns of a log given either as (cust, day, amount) or, with offsets (the stored
+   log of siyu.Transactions: rows grouped by customer, sorted by day), as (None or cust,
+   day, amount, offsets).  Returns 0 (offsets NULL when not given) or -1 with an error. */
+static int coerce_log_or_grouped(PyObject *cust_obj, PyObject *day_obj, PyObject *amount_obj,
+                                 PyObject *offsets_obj, Py_ssize_t k, PyArrayObject **cust,
+                                 PyArrayObject **day, PyArrayObject **amount,
+                                 PyArrayObject **offsets)
+{
+    *cust = *day = *amount = *offsets = NULL;
+    if (offsets_obj == Py_None || offsets_obj == NULL) {
+        if (cust_obj == Py_None) {
+            PyErr_SetString(PyExc_TypeError, "customer codes are needed without offsets");
+            return -1;
+        }
+        return sy_coerce_log(cust_obj, day_obj, amount_obj, cust, day, amount);
+    }
+    if (!(*day = sy_as_1d(day_obj, NPY_INT64, "time", -1))) return -1;
+    npy_intp n = PyArray_DIM(*day, 0);
+    if (cust_obj != Py_None && !(*cust = sy_as_1d(cust_obj, NPY_INT64, "customer", n))) return -1;
+    if (amount_obj != Py_None && !(*amount = sy_as_1d(amount_obj, NPY_FLOAT64, "amount", n)))
+        return -1;
+    if (sy_check_days(*day, "time") < 0) return -1;
+    if (!(*offsets = sy_as_1d(offsets_obj, NPY_INT64, "offsets", k + 1))) return -1;
+    if (!sy_offsets_ok(SY_I64(*offsets), (int64_t)k, (int64_t)n)) {
+        PyErr_SetString(PyExc_ValueError, "offsets must rise from 0 to the number of rows");
+        return -1;
+    }
+    return 0;
+}
+
+
+
+/* 0, or -1 with ValueError when v[c] (a day or period index) is outside [SY_DAY_MIN,
+   SY_DAY_MAX] for some c with sel[c] >= 0: the kernels subtract these values. */
+static int check_selected_days(PyArrayObject *v, PyArrayObject *sel, const char *name)
+{
+    const int64_t *x = SY_I64(v), *s = SY_I64(sel);
+    npy_intp k = PyArray_DIM(v, 0);
+    for (npy_intp c = 0; c < k; c++) {
+        if (s[c] >= 0 && (x[c] < SY_DAY_MIN || x[c] > SY_DAY_MAX)) {
+            PyErr_Format(PyExc_ValueError, "argument '%s': entry %zd (%lld) is outside [%lld, "
+                         "%lld]", name, (Py_ssize_t)c, (long long)x[c], (long long)SY_DAY_MIN,
+                         (long long)SY_DAY_MAX);
+            return -1;
+        }
+    }
+    return 0;
+}
 
 /* cohort_first(cust, day, amount|None, group|None, k, end)
        -> (first_day, first_group, n_refund_only)
@@ -16,42 +66,53 @@
 static PyObject *py_cohort_first(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *cust_obj, *day_obj, *amount_obj, *group_obj;
+    PyObject *cust_obj, *day_obj, *amount_obj, *group_obj, *offsets_obj = Py_None;
     Py_ssize_t k;
     long long end;
-    PyArrayObject *cust = NULL, *day = NULL, *amount = NULL, *group = NULL;
+    PyArrayObject *cust = NULL, *day = NULL, *amount = NULL, *group = NULL, *offsets = NULL;
     PyArrayObject *first = NULL, *fgroup = NULL;
     int64_t refund_only = 0;
     int st;
-    if (!PyArg_ParseTuple(args, "OOOOnL", &cust_obj, &day_obj, &amount_obj, &group_obj, &k, &end))
+    if (!PyArg_ParseTuple(args, "OOOOnL|O", &cust_obj, &day_obj, &amount_obj, &group_obj, &k,
+                          &end, &offsets_obj))
         return NULL;
     if (k < 0) {
         PyErr_SetString(PyExc_ValueError, "number of customers must be >= 0");
         return NULL;
     }
-    if (sy_coerce_log(cust_obj, day_obj, amount_obj, &cust, &day, &amount)) goto fail;
-    npy_intp n = PyArray_DIM(cust, 0);
+    if (sy_check_day((int64_t)end, "end") < 0) return NULL;
+    if (coerce_log_or_grouped(cust_obj, day_obj, amount_obj, offsets_obj, k, &cust, &day, &amount,
+                              &offsets))
+        goto fail;
+    npy_intp n = PyArray_DIM(day, 0);
     if (group_obj != Py_None && !(group = sy_as_1d(group_obj, NPY_INT64, "group", n))) goto fail;
     if (!(first = sy_new_1d(k, NPY_INT64)) || !(fgroup = sy_new_1d(k, NPY_INT64))) goto fail;
     SY_NOGIL_BEGIN
-    st = sy_cohort_first(SY_I64(cust), SY_I64(day), SY_OPT_F64(amount),
-                         group ? SY_I64(group) : NULL, (int64_t)n, (int64_t)k, (int64_t)end,
-                         SY_I64(first), SY_I64(fgroup), &refund_only);
+    if (offsets)
+        st = sy_cohort_first_grouped(SY_I64(day), SY_OPT_F64(amount), group ? SY_I64(group) : NULL,
+                                     SY_I64(offsets), (int64_t)k, (int64_t)end, SY_I64(first),
+                                     SY_I64(fgroup), &refund_only);
+    else
+        st = sy_cohort_first(SY_I64(cust), SY_I64(day), SY_OPT_F64(amount),
+                             group ? SY_I64(group) : NULL, (int64_t)n, (int64_t)k, (int64_t)end,
+                             SY_I64(first), SY_I64(fgroup), &refund_only);
     SY_NOGIL_END
     if (st != SY_OK) {
         sy_raise_codes(st, "cohort_first");
         goto fail;
     }
-    Py_DECREF(cust);
+    Py_XDECREF(cust);
     Py_DECREF(day);
     Py_XDECREF(amount);
     Py_XDECREF(group);
+    Py_XDECREF(offsets);
     return Py_BuildValue("(NNL)", first, fgroup, (long long)refund_only);
 fail:
     Py_XDECREF(cust);
     Py_XDECREF(day);
     Py_XDECREF(amount);
     Py_XDECREF(group);
+    Py_XDECREF(offsets);
     Py_XDECREF(first);
     Py_XDECREF(fgroup);
     return NULL;
@@ -61,33 +122,43 @@ fail:
 static PyObject *py_cohort_second(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *cust_obj, *day_obj, *amount_obj, *first_obj;
+    PyObject *cust_obj, *day_obj, *amount_obj, *first_obj, *offsets_obj = Py_None;
     Py_ssize_t k;
     long long end;
     PyArrayObject *cust = NULL, *day = NULL, *amount = NULL, *first = NULL, *second = NULL;
+    PyArrayObject *offsets = NULL;
     int st;
-    if (!PyArg_ParseTuple(args, "OOOnLO", &cust_obj, &day_obj, &amount_obj, &k, &end, &first_obj))
+    if (!PyArg_ParseTuple(args, "OOOnLO|O", &cust_obj, &day_obj, &amount_obj, &k, &end, &first_obj,
+                          &offsets_obj))
         return NULL;
     if (k < 0) {
         PyErr_SetString(PyExc_ValueError, "number of customers must be >= 0");
         return NULL;
     }
-    if (sy_coerce_log(cust_obj, day_obj, amount_obj, &cust, &day, &amount)) goto fail;
-    npy_intp n = PyArray_DIM(cust, 0);
+    if (sy_check_day((int64_t)end, "end") < 0) return NULL;
+    if (coerce_log_or_grouped(cust_obj, day_obj, amount_obj, offsets_obj, k, &cust, &day, &amount,
+                              &offsets))
+        goto fail;
+    npy_intp n = PyArray_DIM(day, 0);
     if (!(first = sy_as_1d(first_obj, NPY_INT64, "first_day", k))) goto fail;
     if (!(second = sy_new_1d(k, NPY_INT64))) goto fail;
     SY_NOGIL_BEGIN
-    st = sy_cohort_second(SY_I64(cust), SY_I64(day), SY_OPT_F64(amount), (int64_t)n, (int64_t)k,
-                          (int64_t)end, SY_I64(first), SY_I64(second));
+    if (offsets)
+        st = sy_cohort_second_grouped(SY_I64(day), SY_OPT_F64(amount), SY_I64(offsets), (int64_t)k,
+                                      (int64_t)end, SY_I64(first), SY_I64(second));
+    else
+        st = sy_cohort_second(SY_I64(cust), SY_I64(day), SY_OPT_F64(amount), (int64_t)n,
+                              (int64_t)k, (int64_t)end, SY_I64(first), SY_I64(second));
     SY_NOGIL_END
     if (st != SY_OK) {
         sy_raise_codes(st, "cohort_second");
         goto fail;
     }
-    Py_DECREF(cust);
+    Py_XDECREF(cust);
     Py_DECREF(day);
     Py_XDECREF(amount);
     Py_DECREF(first);
+    Py_XDECREF(offsets);
     return (PyObject *)second;
 fail:
     Py_XDECREF(cust);
@@ -95,6 +166,7 @@ fail:
     Py_XDECREF(amount);
     Py_XDECREF(first);
     Py_XDECREF(second);
+    Py_XDECREF(offsets);
     return NULL;
 }
 
@@ -104,21 +176,24 @@ fail:
 static PyObject *py_cohort_matrix(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *cust_obj, *day_obj, *amount_obj, *row_obj, *per_obj;
+    PyObject *cust_obj, *day_obj, *amount_obj, *row_obj, *per_obj, *offsets_obj = Py_None;
     Py_ssize_t k, n_rows, n_ages;
     long long end, lo_day, max_words;
     int period, st;
     int64_t dropped = 0;
     PyArrayObject *cust = NULL, *day = NULL, *amount = NULL, *row = NULL, *per = NULL;
-    PyArrayObject *active = NULL, *orders = NULL, *revenue = NULL;
-    if (!PyArg_ParseTuple(args, "OOOnLiOOnnLL", &cust_obj, &day_obj, &amount_obj, &k, &end,
-                          &period, &row_obj, &per_obj, &n_rows, &n_ages, &lo_day, &max_words))
+    PyArrayObject *active = NULL, *orders = NULL, *revenue = NULL, *offsets = NULL;
+    if (!PyArg_ParseTuple(args, "OOOnLiOOnnLL|O", &cust_obj, &day_obj, &amount_obj, &k, &end,
+                          &period, &row_obj, &per_obj, &n_rows, &n_ages, &lo_day, &max_words,
+                          &offsets_obj))
         return NULL;
     if (sy_check_period(period)) return NULL;
     if (k < 0 || n_rows < 0 || n_ages < 0) {
         PyErr_SetString(PyExc_ValueError, "cohort_matrix: sizes must be >= 0");
         return NULL;
     }
+    if (sy_check_day((int64_t)end, "end") < 0 || sy_check_day((int64_t)lo_day, "lo_day") < 0)
+        return NULL;
     {
         int64_t cells;
         if (!sy_mul_ok((int64_t)n_rows, (int64_t)n_ages, &cells) || cells > NPY_MAX_INTP / 8) {
@@ -126,10 +201,13 @@ static PyObject *py_cohort_matrix(PyObject *self, PyObject *args)
             return NULL;
         }
     }
-    if (sy_coerce_log(cust_obj, day_obj, amount_obj, &cust, &day, &amount)) goto fail;
-    npy_intp n = PyArray_DIM(cust, 0);
+    if (coerce_log_or_grouped(cust_obj, day_obj, amount_obj, offsets_obj, k, &cust, &day, &amount,
+                              &offsets))
+        goto fail;
+    npy_intp n = PyArray_DIM(day, 0);
     if (!(row = sy_as_1d(row_obj, NPY_INT64, "cell_row", k))) goto fail;
     if (!(per = sy_as_1d(per_obj, NPY_INT64, "cust_per", k))) goto fail;
+    if (check_selected_days(per, row, "cust_per") < 0) goto fail;
     {
         npy_intp dims[2] = {n_rows, n_ages};
         if (!(active = (PyArrayObject *)PyArray_ZEROS(2, dims, NPY_INT64, 0))) goto fail;
@@ -138,20 +216,28 @@ static PyObject *py_cohort_matrix(PyObject *self, PyObject *args)
             goto fail;
     }
     SY_NOGIL_BEGIN
-    st = sy_cohort_matrix(SY_I64(cust), SY_I64(day), SY_OPT_F64(amount), (int64_t)n, (int64_t)k,
-                          (int64_t)end, period, SY_I64(row), SY_I64(per), (int64_t)n_rows,
-                          (int64_t)n_ages, (int64_t)lo_day, (int64_t)max_words, SY_I64(active),
-                          SY_I64(orders), revenue ? SY_F64(revenue) : NULL, &dropped);
+    if (offsets)
+        st = sy_cohort_matrix_grouped(SY_I64(day), SY_OPT_F64(amount), SY_I64(offsets), (int64_t)k,
+                                      (int64_t)end, period, SY_I64(row), SY_I64(per),
+                                      (int64_t)n_rows, (int64_t)n_ages, (int64_t)lo_day,
+                                      SY_I64(active), SY_I64(orders),
+                                      revenue ? SY_F64(revenue) : NULL, &dropped);
+    else
+        st = sy_cohort_matrix(SY_I64(cust), SY_I64(day), SY_OPT_F64(amount), (int64_t)n, (int64_t)k,
+                              (int64_t)end, period, SY_I64(row), SY_I64(per), (int64_t)n_rows,
+                              (int64_t)n_ages, (int64_t)lo_day, (int64_t)max_words, SY_I64(active),
+                              SY_I64(orders), revenue ? SY_F64(revenue) : NULL, &dropped);
     SY_NOGIL_END
     if (st != SY_OK) {
         sy_raise_codes(st, "cohort_matrix");
         goto fail;
     }
-    Py_DECREF(cust);
+    Py_XDECREF(cust);
     Py_DECREF(day);
     Py_XDECREF(amount);
     Py_DECREF(row);
     Py_DECREF(per);
+    Py_XDECREF(offsets);
     if (!revenue) {
         Py_INCREF(Py_None);
         revenue = (PyArrayObject *)Py_None;
@@ -166,6 +252,7 @@ fail:
     Py_XDECREF(active);
     Py_XDECREF(orders);
     Py_XDECREF(revenue);
+    Py_XDECREF(offsets);
     return NULL;
 }
 
@@ -175,26 +262,32 @@ static PyObject *py_retention_count(PyObject *self, PyObject *args)
 {
     (void)self;
     PyObject *cust_obj, *day_obj, *amount_obj, *first_obj, *group_obj, *lo_obj, *hi_obj;
+    PyObject *offsets_obj = Py_None;
     Py_ssize_t k, n_groups;
     long long end, max_words;
     int kind, st;
     PyArrayObject *cust = NULL, *day = NULL, *amount = NULL, *first = NULL, *group = NULL;
-    PyArrayObject *lo = NULL, *hi = NULL, *elig = NULL, *ret = NULL;
-    if (!PyArg_ParseTuple(args, "OOOnLOOniOOL", &cust_obj, &day_obj, &amount_obj, &k, &end,
-                          &first_obj, &group_obj, &n_groups, &kind, &lo_obj, &hi_obj, &max_words))
+    PyArrayObject *lo = NULL, *hi = NULL, *elig = NULL, *ret = NULL, *offsets = NULL;
+    if (!PyArg_ParseTuple(args, "OOOnLOOniOOL|O", &cust_obj, &day_obj, &amount_obj, &k, &end,
+                          &first_obj, &group_obj, &n_groups, &kind, &lo_obj, &hi_obj, &max_words,
+                          &offsets_obj))
         return NULL;
     if (k < 0 || n_groups < 0) {
         PyErr_SetString(PyExc_ValueError, "retention_count: sizes must be >= 0");
         return NULL;
     }
+    if (sy_check_day((int64_t)end, "end") < 0) return NULL;
     if (kind != SY_RET_NDAY && kind != SY_RET_UNBOUNDED && kind != SY_RET_BRACKET) {
         PyErr_Format(PyExc_ValueError, "retention_count: kind code must be 0, 1 or 2, got %d", kind);
         return NULL;
     }
-    if (sy_coerce_log(cust_obj, day_obj, amount_obj, &cust, &day, &amount)) goto fail;
-    npy_intp n = PyArray_DIM(cust, 0);
+    if (coerce_log_or_grouped(cust_obj, day_obj, amount_obj, offsets_obj, k, &cust, &day, &amount,
+                              &offsets))
+        goto fail;
+    npy_intp n = PyArray_DIM(day, 0);
     if (!(first = sy_as_1d(first_obj, NPY_INT64, "first_day", k))) goto fail;
     if (!(group = sy_as_1d(group_obj, NPY_INT64, "group", k))) goto fail;
+    if (check_selected_days(first, group, "first_day") < 0) goto fail;
     if (!(lo = sy_as_1d(lo_obj, NPY_INT64, "lo", -1))) goto fail;
     npy_intp m = PyArray_DIM(lo, 0);
     if (!(hi = sy_as_1d(hi_obj, NPY_INT64, "hi", m))) goto fail;
@@ -209,24 +302,32 @@ static PyObject *py_retention_count(PyObject *self, PyObject *args)
         if (!(ret = (PyArrayObject *)PyArray_ZEROS(2, dims, NPY_INT64, 0))) goto fail;
     }
     SY_NOGIL_BEGIN
-    st = sy_retention_count(SY_I64(cust), SY_I64(day), SY_OPT_F64(amount), (int64_t)n,
-                            (int64_t)k, (int64_t)end, SY_I64(first), SY_I64(group),
-                            (int64_t)n_groups, kind, SY_I64(lo), SY_I64(hi), (int64_t)m,
-                            (int64_t)max_words, SY_I64(elig), SY_I64(ret));
+    if (offsets)
+        st = sy_retention_count_grouped(SY_I64(day), SY_OPT_F64(amount), SY_I64(offsets),
+                                        (int64_t)k, (int64_t)end, SY_I64(first), SY_I64(group),
+                                        (int64_t)n_groups, kind, SY_I64(lo), SY_I64(hi), (int64_t)m,
+                                        SY_I64(elig), SY_I64(ret));
+    else
+        st = sy_retention_count(SY_I64(cust), SY_I64(day), SY_OPT_F64(amount), (int64_t)n,
+                                (int64_t)k, (int64_t)end, SY_I64(first), SY_I64(group),
+                                (int64_t)n_groups, kind, SY_I64(lo), SY_I64(hi), (int64_t)m,
+                                (int64_t)max_words, SY_I64(elig), SY_I64(ret));
     SY_NOGIL_END
     if (st != SY_OK) {
         sy_raise_codes(st, "retention_count");
         goto fail;
     }
-    Py_DECREF(cust);
+    Py_XDECREF(cust);
     Py_DECREF(day);
     Py_XDECREF(amount);
     Py_DECREF(first);
     Py_DECREF(group);
     Py_DECREF(lo);
     Py_DECREF(hi);
+    Py_XDECREF(offsets);
     return Py_BuildValue("(NN)", elig, ret);
 fail:
+    Py_XDECREF(offsets);
     Py_XDECREF(cust);
     Py_XDECREF(day);
     Py_XDECREF(amount);
@@ -243,23 +344,33 @@ fail:
 static PyObject *py_interpurchase(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *cust_obj, *day_obj, *amount_obj;
+    PyObject *cust_obj, *day_obj, *amount_obj, *offsets_obj = Py_None;
     Py_ssize_t k;
     long long end;
     int st;
     int64_t *gaps = NULL, n_gaps = 0;
     PyArrayObject *cust = NULL, *day = NULL, *amount = NULL, *count = NULL, *out = NULL;
-    if (!PyArg_ParseTuple(args, "OOOnL", &cust_obj, &day_obj, &amount_obj, &k, &end)) return NULL;
+    PyArrayObject *offsets = NULL;
+    if (!PyArg_ParseTuple(args, "OOOnL|O", &cust_obj, &day_obj, &amount_obj, &k, &end, &offsets_obj))
+        return NULL;
     if (k < 0) {
         PyErr_SetString(PyExc_ValueError, "number of customers must be >= 0");
         return NULL;
     }
-    if (sy_coerce_log(cust_obj, day_obj, amount_obj, &cust, &day, &amount)) goto fail;
-    npy_intp n = PyArray_DIM(cust, 0);
+    if (sy_check_day((int64_t)end, "end") < 0) return NULL;
+    if (coerce_log_or_grouped(cust_obj, day_obj, amount_obj, offsets_obj, k, &cust, &day, &amount,
+                              &offsets))
+        goto fail;
+    npy_intp n = PyArray_DIM(day, 0);
     if (!(count = sy_new_1d(k, NPY_INT64))) goto fail;
     SY_NOGIL_BEGIN
-    st = sy_retention_interpurchase(SY_I64(cust), SY_I64(day), SY_OPT_F64(amount), (int64_t)n,
-                                    (int64_t)k, (int64_t)end, SY_I64(count), &gaps, &n_gaps);
+    if (offsets)
+        st = sy_retention_interpurchase_grouped(SY_I64(day), SY_OPT_F64(amount), SY_I64(offsets),
+                                                (int64_t)k, (int64_t)end, SY_I64(count), &gaps,
+                                                &n_gaps);
+    else
+        st = sy_retention_interpurchase(SY_I64(cust), SY_I64(day), SY_OPT_F64(amount), (int64_t)n,
+                                        (int64_t)k, (int64_t)end, SY_I64(count), &gaps, &n_gaps);
     SY_NOGIL_END
     if (st != SY_OK) {
         sy_raise_codes(st, "interpurchase");
@@ -268,12 +379,14 @@ static PyObject *py_interpurchase(PyObject *self, PyObject *args)
     if (!(out = sy_new_1d((npy_intp)n_gaps, NPY_INT64))) goto fail;
     if (n_gaps > 0) memcpy(PyArray_DATA(out), gaps, sizeof(int64_t) * (size_t)n_gaps);
     free(gaps);
-    Py_DECREF(cust);
+    Py_XDECREF(cust);
     Py_DECREF(day);
     Py_XDECREF(amount);
+    Py_XDECREF(offsets);
     return Py_BuildValue("(NN)", count, out);
 fail:
     free(gaps);
+    Py_XDECREF(offsets);
     Py_XDECREF(cust);
     Py_XDECREF(day);
     Py_XDECREF(amount);

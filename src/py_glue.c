@@ -90,12 +90,42 @@ int sy_check_period(int period)
 }
 
 /* Coerce the (customer, time, amount-or-None) columns of a log; returns 0 or -1. */
+int sy_check_days(PyArrayObject *day, const char *name)
+{
+    const int64_t *d = (const int64_t *)PyArray_DATA(day);
+    npy_intp n = PyArray_DIM(day, 0);
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (npy_intp i = 0; i < n; i++) {
+        lo = d[i] < lo ? d[i] : lo;
+        hi = d[i] > hi ? d[i] : hi;
+    }
+    if (n > 0 && (lo < SY_DAY_MIN || hi > SY_DAY_MAX)) {
+        PyErr_Format(PyExc_ValueError, "argument '%s': day numbers must lie in [%lld, %lld] "
+                     "(got %lld .. %lld); build the log with siyu.Transactions, which checks "
+                     "the supported dates", name, (long long)SY_DAY_MIN, (long long)SY_DAY_MAX,
+                     (long long)lo, (long long)hi);
+        return -1;
+    }
+    return 0;
+}
+
+int sy_check_day(int64_t day, const char *name)
+{
+    if (day < SY_DAY_MIN || day > SY_DAY_MAX) {
+        PyErr_Format(PyExc_ValueError, "argument '%s': day number %lld is outside [%lld, %lld]",
+                     name, (long long)day, (long long)SY_DAY_MIN, (long long)SY_DAY_MAX);
+        return -1;
+    }
+    return 0;
+}
+
 int sy_coerce_log(PyObject *cust_obj, PyObject *day_obj, PyObject *amount_obj,
                          PyArrayObject **cust, PyArrayObject **day, PyArrayObject **amount)
 {
     if (!(*cust = sy_as_1d(cust_obj, NPY_INT64, "customer", -1))) return -1;
     npy_intp n = PyArray_DIM(*cust, 0);
     if (!(*day = sy_as_1d(day_obj, NPY_INT64, "time", n))) return -1;
+    if (sy_check_days(*day, "time") < 0) return -1;
     if (amount_obj != Py_None && !(*amount = sy_as_1d(amount_obj, NPY_FLOAT64, "amount", n)))
         return -1;
     return 0;

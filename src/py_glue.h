@@ -44,7 +44,12 @@ PyArrayObject *sy_new_1d(npy_intp n, int typenum);
 PyArrayObject *sy_empty_1d(npy_intp n, int typenum);
 /* 0, or -1 with ValueError when `period` is not a SY_PERIOD_* code. */
 int sy_check_period(int period);
-/* Coerce the (customer, time, amount-or-None) columns of a log; returns 0 or -1. */
+/* 0, or -1 with ValueError naming `name` when a day number (array) lies outside
+   [SY_DAY_MIN, SY_DAY_MAX]. */
+int sy_check_days(PyArrayObject *day, const char *name);
+int sy_check_day(int64_t day, const char *name);
+/* Coerce the (customer, time, amount-or-None) columns of a log (the days range-checked);
+   returns 0 or -1. */
 int sy_coerce_log(PyObject *cust_obj, PyObject *day_obj, PyObject *amount_obj,
                   PyArrayObject **cust, PyArrayObject **day, PyArrayObject **amount);
 
@@ -77,6 +82,9 @@ extern PyMethodDef sy_cohort_methods[];
 extern PyMethodDef sy_segment_methods[];
 extern PyMethodDef sy_model_methods[];
 extern PyMethodDef sy_shop_methods[];
+extern PyMethodDef sy_metric_methods[];
+extern PyMethodDef sy_parse_methods[];
+extern PyMethodDef sy_items_methods[];
 extern PyMethodDef sy_trust_methods[];
 
 #endif /* SY_PY_GLUE_H */

@@ -122,7 +122,7 @@ static PyObject *py_model_fit(PyObject *self, PyObject *args)
     if (!(lp = sy_new_1d(k, NPY_FLOAT64)) || !(hess = sy_new_1d((npy_intp)k * k, NPY_FLOAT64)))
         goto fail;
     {
-        sy_fit_opts opts = {pen, maxiter, gtol};
+        sy_fit_opts opts = {pen, maxiter, gtol, SY_PEN_LOG, NULL, 0, NULL, NULL};
         const double *sp = (const double *)PyArray_DATA(starts);
         int nstart = (int)(ns / k);
         SY_NOGIL_BEGIN
@@ -174,8 +174,21 @@ static PyObject *py_model_predict(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "model_predict: 1 to 4 input columns expected");
         return NULL;
     }
-    if (!(par = sy_as_1d(po, NPY_FLOAT64, "params", sy_models_npar(model)))) goto fail;
-    npy_intp n = -1;
+    const int k = sy_models_npar(model);
+    int per_row = 0;
+    if (PyArray_Check(po) && PyArray_NDIM((PyArrayObject *)po) == 2) {
+        /* one parameter vector per row: params of shape (n, k) */
+        par = (PyArrayObject *)PyArray_FROM_OTF(po, NPY_FLOAT64, NPY_ARRAY_IN_ARRAY);
+        if (!par) goto fail;
+        if (PyArray_DIM(par, 1) != k) {
+            PyErr_Format(PyExc_ValueError, "model_predict: params of shape (n, %d) expected", k);
+            goto fail;
+        }
+        per_row = 1;
+    } else if (!(par = sy_as_1d(po, NPY_FLOAT64, "params", k))) {
+        goto fail;
+    }
+    npy_intp n = per_row ? PyArray_DIM(par, 0) : -1;
     for (Py_ssize_t j = 0; j < nc; j++) {
         if (!(cols[j] = sy_as_1d(PyTuple_GET_ITEM(tup, j), NPY_FLOAT64, "prediction input", n)))
             goto fail;
@@ -184,8 +197,23 @@ static PyObject *py_model_predict(PyObject *self, PyObject *args)
     }
     if (!(out = sy_new_1d(n, NPY_FLOAT64))) goto fail;
     SY_NOGIL_BEGIN
-    st = sy_models_predict(model, what, (const double *)PyArray_DATA(par), (int64_t)n, cp,
-                           (double *)PyArray_DATA(out));
+    if (!per_row) {
+        st = sy_models_predict(model, what, (const double *)PyArray_DATA(par), (int64_t)n, cp,
+                               (double *)PyArray_DATA(out));
+    } else {
+        const double *pp = (const double *)PyArray_DATA(par);
+        double *o = (double *)PyArray_DATA(out);
+        st = SY_OK;
+        for (npy_intp i = 0; i < n && st == SY_OK; i++) {
+            if ((i & 4095) == 4095 && sy_interrupted()) {
+                st = SY_EINTR;
+                break;
+            }
+            const double *ci[4] = {NULL, NULL, NULL, NULL};
+            for (Py_ssize_t j = 0; j < nc; j++) ci[j] = cp[j] + i;
+            st = sy_models_predict(model, what, pp + (size_t)i * (size_t)k, 1, ci, o + i);
+        }
+    }
     SY_NOGIL_END
     if (st != SY_OK) {
         if (st == SY_ENOCONV)
@@ -224,17 +252,26 @@ static PyObject *py_simulate_purchases(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "simulate_purchases: model must be BG/NBD or Pareto/NBD");
         return NULL;
     }
-    if (!(par = sy_as_1d(po, NPY_FLOAT64, "params", 4))) goto fail;
+    int per_row = PyArray_Check(po) && PyArray_NDIM((PyArrayObject *)po) == 2;
+    if (per_row) {
+        if (!(par = (PyArrayObject *)PyArray_FROM_OTF(po, NPY_FLOAT64, NPY_ARRAY_IN_ARRAY))) goto fail;
+    } else if (!(par = sy_as_1d(po, NPY_FLOAT64, "params", 4))) {
+        goto fail;
+    }
     if (!(T = sy_as_1d(to, NPY_FLOAT64, "T", -1))) goto fail;
     npy_intp n = PyArray_DIM(T, 0);
+    if (per_row && (PyArray_DIM(par, 0) != n || PyArray_DIM(par, 1) != 4)) {
+        PyErr_SetString(PyExc_ValueError, "simulate_purchases: params must have shape (4,) or (n, 4)");
+        goto fail;
+    }
     if (!(count = sy_new_1d(n, NPY_INT64)) || !(offset = sy_new_1d(n, NPY_INT64)) ||
         !(tx = sy_new_1d(n, NPY_FLOAT64)))
         goto fail;
     int64_t total = 0;
     SY_NOGIL_BEGIN
-    st = sy_simulate_purchases(model, (const double *)PyArray_DATA(par), (int64_t)n,
-                               (const double *)PyArray_DATA(T), (uint64_t)seed,
-                               (int64_t *)PyArray_DATA(count), NULL, NULL, NULL);
+    st = sy_simulate_purchases_ex(model, (const double *)PyArray_DATA(par), per_row, (int64_t)n,
+                                  (const double *)PyArray_DATA(T), (uint64_t)seed,
+                                  (int64_t *)PyArray_DATA(count), NULL, NULL, NULL);
     if (st == SY_OK) {
         int64_t *c = (int64_t *)PyArray_DATA(count), *o = (int64_t *)PyArray_DATA(offset);
         for (npy_intp i = 0; i < n; i++) {
@@ -253,10 +290,10 @@ static PyObject *py_simulate_purchases(PyObject *self, PyObject *args)
     }
     if (!(times = sy_new_1d((npy_intp)total, NPY_FLOAT64))) goto fail;
     SY_NOGIL_BEGIN
-    st = sy_simulate_purchases(model, (const double *)PyArray_DATA(par), (int64_t)n,
-                               (const double *)PyArray_DATA(T), (uint64_t)seed,
-                               (int64_t *)PyArray_DATA(count), (const int64_t *)PyArray_DATA(offset),
-                               (double *)PyArray_DATA(times), (double *)PyArray_DATA(tx));
+    st = sy_simulate_purchases_ex(model, (const double *)PyArray_DATA(par), per_row, (int64_t)n,
+                                  (const double *)PyArray_DATA(T), (uint64_t)seed,
+                                  (int64_t *)PyArray_DATA(count), (const int64_t *)PyArray_DATA(offset),
+                                  (double *)PyArray_DATA(times), (double *)PyArray_DATA(tx));
     SY_NOGIL_END
     if (st != SY_OK) {
         sy_raise(st, "simulate_purchases");
@@ -285,9 +322,18 @@ static PyObject *py_simulate_amounts(PyObject *self, PyObject *args)
     PyObject *po, *ko;
     PyArrayObject *par = NULL, *k = NULL, *offset = NULL, *out = NULL;
     if (!PyArg_ParseTuple(args, "OOK", &po, &ko, &seed)) return NULL;
-    if (!(par = sy_as_1d(po, NPY_FLOAT64, "params", 3))) goto fail;
+    int per_row = PyArray_Check(po) && PyArray_NDIM((PyArrayObject *)po) == 2;
+    if (per_row) {
+        if (!(par = (PyArrayObject *)PyArray_FROM_OTF(po, NPY_FLOAT64, NPY_ARRAY_IN_ARRAY))) goto fail;
+    } else if (!(par = sy_as_1d(po, NPY_FLOAT64, "params", 3))) {
+        goto fail;
+    }
     if (!(k = sy_as_1d(ko, NPY_INT64, "k", -1))) goto fail;
     npy_intp n = PyArray_DIM(k, 0);
+    if (per_row && (PyArray_DIM(par, 0) != n || PyArray_DIM(par, 1) != 3)) {
+        PyErr_SetString(PyExc_ValueError, "simulate_amounts: params must have shape (3,) or (n, 3)");
+        goto fail;
+    }
     if (!(offset = sy_new_1d(n, NPY_INT64))) goto fail;
     int64_t total = 0;
     {
@@ -304,7 +350,7 @@ static PyObject *py_simulate_amounts(PyObject *self, PyObject *args)
     }
     if (!(out = sy_new_1d((npy_intp)total, NPY_FLOAT64))) goto fail;
     SY_NOGIL_BEGIN
-    st = sy_simulate_amounts((const double *)PyArray_DATA(par), (int64_t)n,
+    st = sy_simulate_amounts_ex((const double *)PyArray_DATA(par), per_row, (int64_t)n,
                              (const int64_t *)PyArray_DATA(k), (const int64_t *)PyArray_DATA(offset),
                              (uint64_t)seed, (double *)PyArray_DATA(out));
     SY_NOGIL_END
@@ -324,11 +370,272 @@ fail:
     return NULL;
 }
 
+/* ---- fits with options and static covariates -------------------------------------- */
+
+static int py_progress(void *ctx, int iter, double wf, double gnorm)
+{
+    PyGILState_STATE gs = PyGILState_Ensure();
+    PyObject *r = PyObject_CallFunction((PyObject *)ctx, "idd", iter, -wf, gnorm);
+    int stop = r == NULL;
+    Py_XDECREF(r);
+    PyGILState_Release(gs);
+    return stop;
+}
+
+/* Coerce an optional covariate block: None, or a C-contiguous 2-d (k, n) float64 array
+   (one row per covariate, i.e. column-major n x k). */
+static int sy_cov_block(PyObject *o, npy_intp n, const char *name, PyArrayObject **out, int *k)
+{
+    *k = 0;
+    if (o == Py_None) return 0;
+    *out = (PyArrayObject *)PyArray_FROM_OTF(o, NPY_FLOAT64, NPY_ARRAY_IN_ARRAY);
+    if (!*out) return -1;
+    if (PyArray_NDIM(*out) != 2 || PyArray_DIM(*out, 1) != n || PyArray_DIM(*out, 0) > SY_FIT_MAXPAR) {
+        PyErr_Format(PyExc_ValueError, "%s must have shape (k, %zd) with k <= %d", name, (Py_ssize_t)n,
+                     SY_FIT_MAXPAR);
+        return -1;
+    }
+    *k = (int)PyArray_DIM(*out, 0);
+    const double *z = (const double *)PyArray_DATA(*out);
+    for (npy_intp i = 0; i < PyArray_SIZE(*out); i++)
+        if (!isfinite(z[i])) {
+            PyErr_Format(PyExc_ValueError, "%s contains NaN or inf", name);
+            return -1;
+        }
+    return 0;
+}
+
+static int sy_cov_index(PyObject *o, int k, int ng, const char *name, PyArrayObject **out)
+{
+    if (k == 0) return 0;
+    *out = (PyArrayObject *)PyArray_FROM_OTF(o, NPY_INT32, NPY_ARRAY_IN_ARRAY | NPY_ARRAY_FORCECAST);
+    if (!*out) return -1;
+    if (PyArray_NDIM(*out) != 1 || PyArray_DIM(*out, 0) != k) {
+        PyErr_Format(PyExc_ValueError, "%s must hold %d effect indices", name, k);
+        return -1;
+    }
+    const int *ix = (const int *)PyArray_DATA(*out);
+    for (int j = 0; j < k; j++)
+        if (ix[j] < 0 || ix[j] >= ng) {
+            PyErr_Format(PyExc_ValueError, "%s: effect index out of range 0..%d", name, ng - 1);
+            return -1;
+        }
+    return 0;
+}
+
+static int sy_cov_nbase(int model)
+{
+    if (model == SY_MODEL_PARETO || model == SY_MODEL_BGNBD) return 4;
+    if (model == SY_MODEL_GG) return 3;
+    return 0;
+}
+
+/* model_loglik_cov(model, theta, c0, c1, c2, w, zp, zd, ip, id, ng) -> (loglik, grad wrt theta) */
+static PyObject *py_model_loglik_cov(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int model, ng, st, kp = 0, kd = 0;
+    PyObject *to, *o0, *o1, *o2, *ow, *ozp, *ozd, *oip, *oid;
+    PyArrayObject *th = NULL, *a0 = NULL, *a1 = NULL, *a2 = NULL, *aw = NULL, *zp = NULL, *zd = NULL;
+    PyArrayObject *ip = NULL, *id = NULL, *grad = NULL;
+    sy_mdata d;
+    double ll = 0.0;
+    if (!PyArg_ParseTuple(args, "iOOOOOOOOOi", &model, &to, &o0, &o1, &o2, &ow, &ozp, &ozd, &oip,
+                          &oid, &ng))
+        return NULL;
+    const int nb = sy_cov_nbase(model);
+    if (nb == 0 || ng < 0 || nb + ng > SY_FIT_MAXPAR) {
+        PyErr_SetString(PyExc_ValueError, "model_loglik_cov: model must be BG/NBD, Pareto/NBD or "
+                                          "Gamma-Gamma with at most 60 effects");
+        return NULL;
+    }
+    if (!(th = sy_as_1d(to, NPY_FLOAT64, "theta", nb + ng))) goto fail;
+    if (sy_model_data(o0, o1, o2, ow, &a0, &a1, &a2, &aw, &d)) goto fail;
+    if (model != SY_MODEL_GG && !a2) {
+        PyErr_SetString(PyExc_ValueError, "model_loglik_cov: this model needs three data columns");
+        goto fail;
+    }
+    if (sy_cov_block(ozp, (npy_intp)d.n, "zp", &zp, &kp) || sy_cov_block(ozd, (npy_intp)d.n, "zd", &zd, &kd))
+        goto fail;
+    if (sy_cov_index(oip, kp, ng, "ip", &ip) || sy_cov_index(oid, kd, ng, "id", &id)) goto fail;
+    if (model == SY_MODEL_GG && kd) {
+        PyErr_SetString(PyExc_ValueError, "model_loglik_cov: Gamma-Gamma takes one covariate block");
+        goto fail;
+    }
+    if (!(grad = sy_new_1d(nb + ng, NPY_FLOAT64))) goto fail;
+    {
+        sy_covspec cs = {kp, kd, ng, zp ? SY_F64(zp) : NULL, zd ? SY_F64(zd) : NULL,
+                         ip ? (const int *)PyArray_DATA(ip) : NULL, id ? (const int *)PyArray_DATA(id) : NULL};
+        SY_NOGIL_BEGIN
+        st = sy_cov_loglik(model, SY_F64(th), &d, &cs, &ll, SY_F64(grad));
+        SY_NOGIL_END
+    }
+    if (st != SY_OK) {
+        sy_raise(st, "model_loglik_cov");
+        goto fail;
+    }
+    Py_DECREF(th);
+    Py_DECREF(a0);
+    Py_DECREF(a1);
+    Py_XDECREF(a2);
+    Py_XDECREF(aw);
+    Py_XDECREF(zp);
+    Py_XDECREF(zd);
+    Py_XDECREF(ip);
+    Py_XDECREF(id);
+    return Py_BuildValue("(dN)", ll, grad);
+fail:
+    Py_XDECREF(th);
+    Py_XDECREF(a0);
+    Py_XDECREF(a1);
+    Py_XDECREF(a2);
+    Py_XDECREF(aw);
+    Py_XDECREF(zp);
+    Py_XDECREF(zd);
+    Py_XDECREF(ip);
+    Py_XDECREF(id);
+    Py_XDECREF(grad);
+    return NULL;
+}
+
+/* model_fit_ex(model, c0, c1, c2, w, zp, zd, ip, id, ng, starts, penalizer, pen_kind, shift,
+                maxiter, gtol, boundary, progress) -> dict
+   zp/zd None for a fit without covariates (any model); shift None or one value per base
+   parameter; progress None or a callable (iteration, loglik, gradient norm). */
+static PyObject *py_model_fit_ex(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int model, ng, pen_kind, maxiter, boundary, st, kp = 0, kd = 0;
+    double pen, gtol;
+    PyObject *o0, *o1, *o2, *ow, *ozp, *ozd, *oip, *oid, *so, *osh, *prog;
+    PyArrayObject *a0 = NULL, *a1 = NULL, *a2 = NULL, *aw = NULL, *zp = NULL, *zd = NULL;
+    PyArrayObject *ip = NULL, *id = NULL, *starts = NULL, *shift = NULL, *lp = NULL, *hess = NULL;
+    PyArrayObject *bfl = NULL;
+    sy_mdata d;
+    sy_fit_result res;
+    if (!PyArg_ParseTuple(args, "iOOOOOOOOiOdiOidiO", &model, &o0, &o1, &o2, &ow, &ozp, &ozd, &oip,
+                          &oid, &ng, &so, &pen, &pen_kind, &osh, &maxiter, &gtol, &boundary, &prog))
+        return NULL;
+    if (sy_model_check(model)) return NULL;
+    if (!(pen >= 0.0) || !isfinite(pen) || maxiter < 1 || !(gtol > 0.0) ||
+        (pen_kind != SY_PEN_LOG && pen_kind != SY_PEN_PARAMS)) {
+        PyErr_SetString(PyExc_ValueError, "model_fit_ex: penalizer must be >= 0, maxiter >= 1, "
+                                          "gtol > 0 and pen_kind 0 or 1");
+        return NULL;
+    }
+    if (prog != Py_None && !PyCallable_Check(prog)) {
+        PyErr_SetString(PyExc_TypeError, "model_fit_ex: progress must be None or callable");
+        return NULL;
+    }
+    const int cov = ozp != Py_None || ozd != Py_None;
+    const int nb = sy_models_npar(model);
+    if (cov && (sy_cov_nbase(model) == 0 || ng < 0 || nb + ng > SY_FIT_MAXPAR)) {
+        PyErr_SetString(PyExc_ValueError, "model_fit_ex: covariates need BG/NBD, Pareto/NBD or "
+                                          "Gamma-Gamma and at most 60 effects");
+        return NULL;
+    }
+    if (!cov) ng = 0;
+    const int k = nb + ng;
+    if (sy_model_data(o0, o1, o2, ow, &a0, &a1, &a2, &aw, &d)) goto fail;
+    if (d.n < 1) {
+        PyErr_SetString(PyExc_ValueError, "model_fit: no rows to fit");
+        goto fail;
+    }
+    if (cov) {
+        if (sy_cov_block(ozp, (npy_intp)d.n, "zp", &zp, &kp) ||
+            sy_cov_block(ozd, (npy_intp)d.n, "zd", &zd, &kd))
+            goto fail;
+        if (sy_cov_index(oip, kp, ng, "ip", &ip) || sy_cov_index(oid, kd, ng, "id", &id)) goto fail;
+        if (model != SY_MODEL_GG && !a2) {
+            PyErr_SetString(PyExc_ValueError, "model_fit_ex: this model needs three data columns");
+            goto fail;
+        }
+    }
+    if (!(starts = sy_as_1d(so, NPY_FLOAT64, "starts", -1))) goto fail;
+    npy_intp ns = PyArray_DIM(starts, 0);
+    if (ns < k || ns % k != 0) {
+        PyErr_Format(PyExc_ValueError, "model_fit: starts must hold a multiple of %d values", k);
+        goto fail;
+    }
+    if (osh != Py_None) {
+        if (!(shift = sy_as_1d(osh, NPY_FLOAT64, "shift", nb))) goto fail;
+        for (int j = 0; j < nb; j++)
+            if (!(SY_F64(shift)[j] >= 0.0) || !isfinite(SY_F64(shift)[j])) {
+                PyErr_SetString(PyExc_ValueError, "model_fit_ex: shift must be finite and >= 0");
+                goto fail;
+            }
+    }
+    if (!(lp = sy_new_1d(k, NPY_FLOAT64)) || !(hess = sy_new_1d((npy_intp)k * k, NPY_FLOAT64)) ||
+        !(bfl = sy_new_1d(k, NPY_INT64)))
+        goto fail;
+    {
+        sy_fit_opts opts = {pen, maxiter, gtol, pen_kind, shift ? SY_F64(shift) : NULL, boundary != 0,
+                            prog != Py_None ? py_progress : NULL, prog != Py_None ? (void *)prog : NULL};
+        const double *sp = SY_F64(starts);
+        int nstart = (int)(ns / k);
+        sy_covspec cs = {kp, kd, ng, zp ? SY_F64(zp) : NULL, zd ? SY_F64(zd) : NULL,
+                         ip ? (const int *)PyArray_DATA(ip) : NULL, id ? (const int *)PyArray_DATA(id) : NULL};
+        SY_NOGIL_BEGIN
+        if (cov)
+            st = sy_cov_fit(model, &d, &cs, sp, nstart, &opts, &res, SY_F64(hess));
+        else
+            st = sy_models_fit(model, &d, sp, nstart, &opts, &res);
+        SY_NOGIL_END
+    }
+    if (st != SY_OK) {
+        if (st == SY_ENAN || st == SY_ENOCONV || st == SY_EINVAL)
+            PyErr_SetString(sy_ConvergenceError,
+                            "model_fit: every start produced non-finite likelihoods; check the "
+                            "data (units, recency <= T) or try penalizer > 0");
+        else
+            sy_raise(st, "model_fit");
+        goto fail;
+    }
+    memcpy(PyArray_DATA(lp), res.logp, (size_t)k * sizeof(double));
+    if (!cov) memcpy(PyArray_DATA(hess), res.hess, (size_t)k * k * sizeof(double));
+    for (int j = 0; j < k; j++) SY_I64(bfl)[j] = res.bflag[j];
+    Py_DECREF(a0);
+    Py_DECREF(a1);
+    Py_XDECREF(a2);
+    Py_XDECREF(aw);
+    Py_XDECREF(zp);
+    Py_XDECREF(zd);
+    Py_XDECREF(ip);
+    Py_XDECREF(id);
+    Py_DECREF(starts);
+    Py_XDECREF(shift);
+    return Py_BuildValue("{s:N,s:d,s:d,s:N,s:i,s:i,s:i,s:L,s:i,s:N,s:i,s:d}", "theta", lp, "loglik",
+                         res.loglik, "objective", res.objective, "hessian", hess, "n_iter", res.n_iter,
+                         "converged", res.converged, "start_used", res.start_used, "n_unique",
+                         (long long)res.n_unique, "at_boundary", res.at_boundary, "boundary_flags", bfl,
+                         "n_total_iter", res.n_total_iter, "gnorm", res.gnorm);
+fail:
+    Py_XDECREF(a0);
+    Py_XDECREF(a1);
+    Py_XDECREF(a2);
+    Py_XDECREF(aw);
+    Py_XDECREF(zp);
+    Py_XDECREF(zd);
+    Py_XDECREF(ip);
+    Py_XDECREF(id);
+    Py_XDECREF(starts);
+    Py_XDECREF(shift);
+    Py_XDECREF(lp);
+    Py_XDECREF(hess);
+    Py_XDECREF(bfl);
+    return NULL;
+}
+
 PyMethodDef sy_model_methods[] = {
     {"model_loglik", py_model_loglik, METH_VARARGS,
      "model_loglik(model, params, c0, c1, c2, w) -> (loglik, gradient)"},
     {"model_fit", py_model_fit, METH_VARARGS,
      "model_fit(model, c0, c1, c2, w, starts, penalizer, maxiter, gtol) -> fit tuple"},
+    {"model_loglik_cov", py_model_loglik_cov, METH_VARARGS,
+     "model_loglik_cov(model, theta, c0, c1, c2, w, zp, zd, ip, id, ng) -> (loglik, gradient)"},
+    {"model_fit_ex", py_model_fit_ex, METH_VARARGS,
+     "model_fit_ex(model, c0, c1, c2, w, zp, zd, ip, id, ng, starts, penalizer, pen_kind, shift, "
+     "maxiter, gtol, boundary, progress) -> dict"},
     {"model_predict", py_model_predict, METH_VARARGS,
      "model_predict(model, what, params, cols) -> float64 array"},
     {"simulate_purchases", py_simulate_purchases, METH_VARARGS,

@@ -49,7 +49,9 @@ static PyObject *py_segment_sweep(PyObject *self, PyObject *args)
         goto fail;
     if (member_obj != Py_None && !(member = sy_as_1d(member_obj, NPY_INT8, "member", n)))
         goto fail;
+    if (sy_check_days(day, "time") < 0) goto fail;
     if (!(ends = sy_as_1d(ends_obj, NPY_INT64, "ends", -1))) goto fail;
+    if (sy_check_days(ends, "ends") < 0) goto fail;
     if (!(bounds = sy_as_1d(bounds_obj, NPY_INT64, "bounds", -1))) goto fail;
     npy_intp m = PyArray_DIM(ends, 0);
     {

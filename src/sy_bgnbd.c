@@ -73,6 +73,11 @@ int sy_bgnbd_loglik(const double *p, const sy_mdata *d, int modified, double *ll
     double tot = 0.0, g_r = 0.0, g_al = 0.0;
     int bad = 0;
     for (int64_t i = 0; i < n; i++) {
+        if ((i & 65535) == 65535 && sy_interrupted()) {
+            free(xt);
+            free(tt);
+            return SY_EINTR;
+        }
         const double w = d->w ? d->w[i] : 1.0;
         const int64_t jx = d->ix[i], j1 = d->i1[i], j2 = d->i2[i];
         const double rx = r + d->ux[jx];

@@ -2,7 +2,9 @@
  * sy_calendar.c -- calendar arithmetic on int64 day numbers (days since 1970-01-01).
  *
  * Civil conversions use the era-based algorithms of H. Hinnant ("chrono-compatible
- * low-level date algorithms"), valid for the whole int64 day range used here.
+ * low-level date algorithms").  Every function is free of signed overflow for any int64
+ * day in [SY_DAY_MIN, SY_DAY_MAX] (siyu.h), far wider than the supported calendar (years
+ * 1..9999); the glue rejects days outside that range before a kernel runs.
  */
 #include "siyu.h"
 
@@ -13,11 +15,20 @@ static int64_t floordiv(int64_t a, int64_t b)
     return q;
 }
 
+/* floor((day + 3) / 7) without forming day + 3 */
+static int64_t week_index(int64_t day)
+{
+    int64_t q = floordiv(day, 7);
+    return q + (day - q * 7 + 3) / 7;
+}
+
 void sy_civil_from_days(int64_t z, int64_t *y, int64_t *m, int64_t *d)
 {
-    z += 719468;
+    /* shift to 0000-03-01 without overflowing z itself: split into eras first */
     int64_t era = floordiv(z, 146097);
-    int64_t doe = z - era * 146097;                                  /* [0, 146096] */
+    int64_t doe = z - era * 146097 + 719468;                         /* [719468, 865564] */
+    era += doe / 146097;
+    doe %= 146097;                                                   /* [0, 146096] */
     int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
     int64_t yy = yoe + era * 400;
     int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);          /* [0, 365] */
@@ -47,7 +58,7 @@ int64_t sy_period_index(int64_t day, int period)
         return day;
     case SY_PERIOD_W:
         /* 1970-01-01 was a Thursday; Monday 1969-12-29 is day -3. */
-        return floordiv(day + 3, 7);
+        return week_index(day);
     case SY_PERIOD_M:
         sy_civil_from_days(day, &y, &m, &d);
         return y * 12 + (m - 1);
@@ -80,17 +91,32 @@ int64_t sy_period_start(int64_t index, int period)
     }
 }
 
+/* Rows converted between two sy_interrupted() polls. */
+#define SY_CAL_CHUNK 65536
+
 int sy_period_index_array(const int64_t *day, int64_t n, int period, int64_t *out)
 {
     if (period < SY_PERIOD_D || period > SY_PERIOD_Y || n < 0) return SY_EINVAL;
-    if (period == SY_PERIOD_D) {
-        for (int64_t i = 0; i < n; i++) out[i] = day[i];
-        return SY_OK;
+    for (int64_t lo = 0; lo < n; lo += SY_CAL_CHUNK) {
+        const int64_t hi = n - lo > SY_CAL_CHUNK ? lo + SY_CAL_CHUNK : n;
+        if (lo > 0 && sy_interrupted()) return SY_EINTR;
+        if (period == SY_PERIOD_D)
+            for (int64_t i = lo; i < hi; i++) out[i] = day[i];
+        else if (period == SY_PERIOD_W)
+            for (int64_t i = lo; i < hi; i++) out[i] = week_index(day[i]);
+        else
+            for (int64_t i = lo; i < hi; i++) out[i] = sy_period_index(day[i], period);
     }
-    if (period == SY_PERIOD_W) {
-        for (int64_t i = 0; i < n; i++) out[i] = floordiv(day[i] + 3, 7);
-        return SY_OK;
+    return SY_OK;
+}
+
+int sy_period_start_array(const int64_t *index, int64_t n, int period, int64_t *out)
+{
+    if (period < SY_PERIOD_D || period > SY_PERIOD_Y || n < 0) return SY_EINVAL;
+    for (int64_t lo = 0; lo < n; lo += SY_CAL_CHUNK) {
+        const int64_t hi = n - lo > SY_CAL_CHUNK ? lo + SY_CAL_CHUNK : n;
+        if (lo > 0 && sy_interrupted()) return SY_EINTR;
+        for (int64_t i = lo; i < hi; i++) out[i] = sy_period_start(index[i], period);
     }
-    for (int64_t i = 0; i < n; i++) out[i] = sy_period_index(day[i], period);
     return SY_OK;
 }

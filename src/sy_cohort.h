@@ -13,6 +13,10 @@
 /* "no such day" marker for per-customer day outputs. */
 #define SY_NO_DAY INT64_MAX
 
+/* Units of work (rows, cells, snapshots) between two sy_interrupted() polls of a loop:
+   a few hundred microseconds, so Ctrl-C stops a kernel well within a second. */
+#define SY_POLL_WORK 65536
+
 /* How many rows ahead the row loops prefetch per-customer records. */
 #define SY_PREFETCH 16
 
@@ -112,6 +116,31 @@ int sy_retention_count(const int64_t *cust, const int64_t *day, const double *am
 int sy_retention_interpurchase(const int64_t *cust, const int64_t *day, const double *amount,
                                int64_t n, int64_t k, int64_t end, int64_t *count,
                                int64_t **gaps_out, int64_t *n_gaps);
+
+/* ---- grouped log ---------------------------------------------------------- */
+/* The same results for a log whose rows are grouped by customer and sorted by day
+   (siyu.Transactions stores it so): offsets (k + 1) delimit customer c's rows.  They
+   split the work by customer ranges (no per-customer record tables, no atomics) and
+   give identical results for any thread count. */
+int sy_offsets_ok(const int64_t *offsets, int64_t k, int64_t n);
+int sy_cohort_first_grouped(const int64_t *day, const double *amount, const int64_t *group,
+                            const int64_t *offsets, int64_t k, int64_t end, int64_t *first_day,
+                            int64_t *first_group, int64_t *n_refund_only);
+int sy_cohort_second_grouped(const int64_t *day, const double *amount, const int64_t *offsets,
+                             int64_t k, int64_t end, const int64_t *first_day, int64_t *second_day);
+int sy_cohort_matrix_grouped(const int64_t *day, const double *amount, const int64_t *offsets,
+                             int64_t k, int64_t end, int period, const int64_t *cell_row,
+                             const int64_t *cust_per, int64_t n_rows, int64_t n_ages,
+                             int64_t lo_day, int64_t *active, int64_t *orders, double *revenue,
+                             int64_t *n_dropped);
+int sy_retention_count_grouped(const int64_t *day, const double *amount, const int64_t *offsets,
+                               int64_t k, int64_t end, const int64_t *first_day,
+                               const int64_t *group, int64_t n_groups, int kind,
+                               const int64_t *lo, const int64_t *hi, int64_t n_out,
+                               int64_t *eligible, int64_t *retained);
+int sy_retention_interpurchase_grouped(const int64_t *day, const double *amount,
+                                       const int64_t *offsets, int64_t k, int64_t end,
+                                       int64_t *count, int64_t **gaps_out, int64_t *n_gaps);
 
 /* ---- sy_survival.c ------------------------------------------------------- */
 

@@ -24,6 +24,8 @@
 #define SY_MODEL_COUNT  6
 
 #define SY_MODEL_MAXPAR 4
+/* Parameters the optimiser handles: base parameters plus covariate effects. */
+#define SY_FIT_MAXPAR 64
 
 /* Rows of a model's data set.  c0, c1, c2 are the model's three data columns (see above;
    unused columns may be NULL).  w may be NULL (all weights 1). */
@@ -63,24 +65,75 @@ typedef int (*sy_rowfn)(const double *p, const sy_mdata *d, int64_t lo, int64_t 
                         double *acc);
 int sy_models_blocked(sy_rowfn fn, const double *p, const sy_mdata *d, int k, double *ll,
                       double *grad);
+/* The same over n rows with an opaque context (k <= SY_FIT_MAXPAR): fn adds rows [lo, hi)
+   to acc[0] (log-likelihood) and acc[1..k] (gradient).  Workers poll sy_interrupted(). */
+typedef int (*sy_rowfn_ctx)(void *ctx, int64_t lo, int64_t hi, int want_grad, double *acc);
+int sy_blocked_sum(sy_rowfn_ctx fn, void *ctx, int64_t n, int k, double *ll, double *grad);
+
+/* One Pareto/NBD row: log-likelihood and its gradient (g may be NULL) with respect to
+   the natural parameters (r, alpha, s, beta); lgr = lgamma(r), psir = digamma(r). */
+int sy_paretonbd_row(double r, double al, double s, double be, double x, double tx, double T,
+                     double lgr, double psir, double *ll, double *g);
 
 /* ---- fitting -------------------------------------------------------------- */
+/* Penalizer kinds.  The optimiser works on theta = (log(p - shift) for the base
+   parameters, covariate effects as they are).  SY_PEN_LOG: penalizer * sum(theta^2);
+   SY_PEN_PARAMS (lifetimes' form): penalizer * (sum(p^2) over base parameters + sum of
+   squared covariate effects). */
+#define SY_PEN_LOG    0
+#define SY_PEN_PARAMS 1
+
+/* Progress hook, called once per BFGS iteration (without the GIL) with the iteration,
+   the total (unpenalised-scale) objective W*f and the max-norm of its gradient wrt theta.
+   A nonzero return stops the fit with SY_EINTR. */
+typedef int (*sy_progress_fn)(void *ctx, int iter, double wf, double gnorm);
+
 typedef struct {
-    double penalizer;   /* objective = -LL/W + penalizer * sum(log(p)^2), W = sum of weights */
-    int maxiter;        /* BFGS iterations per start                                           */
-    double gtol;        /* convergence: max |gradient of objective wrt log-params| < gtol        */
+    double penalizer;   /* objective = -LL/W + penalizer * penalty (see SY_PEN_*)            */
+    int maxiter;        /* BFGS iterations, over all starts                                  */
+    double gtol;        /* convergence: max |gradient of objective wrt theta| < gtol         */
+    int pen_kind;       /* SY_PEN_LOG (default) or SY_PEN_PARAMS                             */
+    const double *shift;/* per base parameter lower bound (p = shift + e^theta); NULL = 0   */
+    int boundary;       /* 1: stop early when parameters run to a boundary (flat direction) */
+    sy_progress_fn progress;
+    void *progress_ctx;
 } sy_fit_opts;
 
 typedef struct {
-    double logp[SY_MODEL_MAXPAR];     /* optimum (log-parameters)                     */
+    double logp[SY_FIT_MAXPAR];       /* optimum theta (log-parameters, then effects) */
     double loglik;                    /* unpenalised total log-likelihood at optimum  */
     double objective;                 /* penalised objective (mean scale)             */
-    double hess[SY_MODEL_MAXPAR * SY_MODEL_MAXPAR]; /* Hessian of W*objective wrt log-params */
+    double hess[SY_MODEL_MAXPAR * SY_MODEL_MAXPAR]; /* Hessian (no-covariate fits)     */
     int n_iter;                       /* iterations of the accepted start             */
     int converged;                    /* 1 if a start met the gradient tolerance      */
     int start_used;                   /* index of the accepted start                  */
     int64_t n_unique;                 /* rows after collapsing identical rows         */
+    int at_boundary;                  /* 1: stopped because parameters ran off        */
+    int bflag[SY_FIT_MAXPAR];         /* per theta: +1 ran to +inf, -1 to -inf, 0 no  */
+    int n_total_iter;                 /* iterations over all starts                   */
+    double gnorm;                     /* max |gradient| of the objective at the end   */
 } sy_fit_result;
+
+/* Static covariates (sy_cov.c).  theta = (log base parameters, ng effects).  Column j of
+   the purchase block zp (column-major, n x kp) uses effect ip[j]; of the dropout block zd
+   (n x kd) effect id[j] (several columns may share one effect: constrained covariates).
+   Per customer:
+     Pareto/NBD : alpha_i = alpha e^{-gp'z},  beta_i = beta e^{-gd'z}     (CLVTools)
+     BG/NBD     : alpha_i = alpha e^{-gp'z},  a_i = a e^{gd'z}, b_i = b e^{gd'z} (CLVTools)
+     Gamma-Gamma: gamma_i = gamma e^{gp'z}   (spend scale; kd must be 0)            */
+typedef struct {
+    int kp, kd, ng;
+    const double *zp, *zd;
+    const int *ip, *id;
+} sy_covspec;
+
+/* Total log-likelihood and gradient wrt theta (grad may be NULL) on raw rows. */
+int sy_cov_loglik(int model, const double *theta, const sy_mdata *d, const sy_covspec *cs,
+                  double *ll, double *grad);
+/* Collapse identical (data, covariate) rows, then fit as sy_models_fit; hess receives the
+   (nb + ng)^2 Hessian of -LL (penalised) wrt theta. */
+int sy_cov_fit(int model, const sy_mdata *raw, const sy_covspec *cs, const double *starts,
+               int n_starts, const sy_fit_opts *opts, sy_fit_result *res, double *hess);
 
 /* Collapse identical rows, then run BFGS from each start (n_starts x npar log-params,
    row-major) until one converges; the best start is kept.  Status SY_ENAN when every
@@ -88,10 +141,33 @@ typedef struct {
 int sy_models_fit(int model, const sy_mdata *raw, const double *starts, int n_starts,
                   const sy_fit_opts *opts, sy_fit_result *res);
 
-/* Generic BFGS minimiser on R^k. */
+/* Generic BFGS minimiser on R^k (k <= SY_FIT_MAXPAR). */
 typedef int (*sy_objfn)(const double *theta, void *ctx, double *f, double *g);
 int sy_optim_bfgs(sy_objfn fn, void *ctx, int k, double *theta, int maxiter, double gtol,
                   double *fmin, int *n_iter, int *converged);
+/* As sy_optim_bfgs with a progress hook and boundary detection: when over the last
+   iterations some coordinates kept moving outward (|theta| > 4.6 and growing by more than
+   a factor e) while the total objective fscale*f improved by less than 1 + 1e-5 *
+   fscale, the run stops with at_boundary = 1 and bflag[j] = +-1 for those coordinates;
+   likewise when the run ends without converging with such coordinates. */
+typedef struct {
+    sy_progress_fn progress;
+    void *progress_ctx;
+    int boundary;
+    double fscale;       /* W: converts the mean objective to log-likelihood units */
+    int iter0;           /* iterations already spent (numbering for progress)      */
+    int *bflag;          /* out (k), may be NULL                                   */
+    int at_boundary;     /* out                                                    */
+    double gnorm;        /* out                                                    */
+} sy_bfgs_ext;
+int sy_optim_bfgs_ex(sy_objfn fn, void *ctx, int k, double *theta, int maxiter, double gtol,
+                     sy_bfgs_ext *ext, double *fmin, int *n_iter, int *converged);
+
+/* Pieces of sy_models_fit shared with sy_cov.c. */
+double sy_fit_penalty(const sy_fit_opts *o, int nb, int k, const double *theta, double *g);
+int sy_fit_run_starts(sy_objfn obj, void *ctx, int k, const double *starts, int n_starts,
+                      const sy_fit_opts *opts, double W, sy_fit_result *res);
+int sy_fit_hessian(sy_objfn obj, void *ctx, int k, const double *theta, double W, double *hess);
 
 /* ---- predictions ---------------------------------------------------------- */
 /* what codes */
@@ -131,7 +207,7 @@ double sy_logaddexp(double a, double b);
 #define SY_GL_N 24
 void sy_gl_get(const double **nodes, const double **weights);
 
-/* Collapse identical rows of k (<= 3) double columns.  ucols[j] (capacity n) receive the
+/* Collapse identical rows of k (<= SY_FIT_MAXPAR + 3) double columns.  ucols[j] (capacity n) receive the
    unique rows in first-seen order, uw (capacity n, may be NULL) the summed weights
    (w NULL = 1 each), inv (may be NULL) the unique index of each row, *m the count. */
 int sy_dedup(const double *const *cols, int k, const double *w, int64_t n,
@@ -146,6 +222,13 @@ int sy_dedup(const double *const *cols, int k, const double *w, int64_t n,
    (offset = exclusive cumsum of count).  x/tx summary per customer into x, tx (may be NULL). */
 int sy_simulate_purchases(int model, const double *p, int64_t n, const double *T, uint64_t seed,
                           int64_t *count, const int64_t *offset, double *times, double *tx);
+/* The same with one parameter vector per customer when per_row (p: n x 4, row-major). */
+int sy_simulate_purchases_ex(int model, const double *p, int per_row, int64_t n, const double *T,
+                             uint64_t seed, int64_t *count, const int64_t *offset, double *times,
+                             double *tx);
+/* per_row: pqg is n x 3 (one (p, q, gamma) per customer). */
+int sy_simulate_amounts_ex(const double *pqg, int per_row, int64_t n, const int64_t *k,
+                           const int64_t *offset, uint64_t seed, double *amounts);
 /* Gamma-Gamma amounts: for customer i with k[i] = count[i] + 1 occasions, fill
    amounts[offset2[i] .. offset2[i]+k[i]) with Gamma(p, nu_i), nu_i ~ Gamma(q, gamma). */
 int sy_simulate_amounts(const double *pqg, int64_t n, const int64_t *k, const int64_t *offset,

@@ -4,7 +4,6 @@
  * gradient) used for standard errors.
  */
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,9 +123,9 @@ int sy_models_predict(int model, int what, const double *params, int64_t n,
 #define SY_BLOCK 4096
 
 typedef struct {
-    sy_rowfn fn;
-    const double *p;
-    const sy_mdata *d;
+    sy_rowfn_ctx fn;
+    void *ctx;
+    int64_t n;
     int k, want_grad, tid, nth;
     int64_t nblocks;
     double *acc; /* nblocks x (1 + k) */
@@ -138,9 +137,13 @@ static void *blk_worker(void *arg)
     blk_job *j = (blk_job *)arg;
     j->status = SY_OK;
     for (int64_t b = j->tid; b < j->nblocks; b += j->nth) {
-        int64_t lo = b * SY_BLOCK, hi = lo + SY_BLOCK < j->d->n ? lo + SY_BLOCK : j->d->n;
+        if (sy_interrupted()) {
+            j->status = SY_EINTR;
+            break;
+        }
+        int64_t lo = b * SY_BLOCK, hi = lo + SY_BLOCK < j->n ? lo + SY_BLOCK : j->n;
         double *a = j->acc + b * (j->k + 1);
-        int st = j->fn(j->p, j->d, lo, hi, j->want_grad, a);
+        int st = j->fn(j->ctx, lo, hi, j->want_grad, a);
         if (st != SY_OK) {
             j->status = st;
             break;
@@ -149,10 +152,9 @@ static void *blk_worker(void *arg)
     return NULL;
 }
 
-int sy_models_blocked(sy_rowfn fn, const double *p, const sy_mdata *d, int k, double *ll,
-                      double *grad)
+int sy_blocked_sum(sy_rowfn_ctx fn, void *ctx, int64_t n, int k, double *ll, double *grad)
 {
-    const int64_t n = d->n;
+    if (k < 0 || k > SY_FIT_MAXPAR || n < 0) return SY_EINVAL;
     const int64_t nblocks = n > 0 ? (n + SY_BLOCK - 1) / SY_BLOCK : 0;
     int64_t bytes;
     if (!sy_mul_ok(nblocks + 1, (int64_t)(k + 1) * (int64_t)sizeof(double), &bytes)) return SY_ENOMEM;
@@ -163,23 +165,15 @@ int sy_models_blocked(sy_rowfn fn, const double *p, const sy_mdata *d, int k, do
     if ((int64_t)nth > nblocks) nth = (int)(nblocks > 0 ? nblocks : 1);
     if (n < 4 * SY_BLOCK) nth = 1;
     blk_job jobs[64];
-    pthread_t th[64];
-    int started[64] = {0};
-    for (int t = 0; t < nth; t++) {
-        jobs[t] = (blk_job){fn, p, d, k, grad != NULL, t, nth, nblocks, acc, SY_OK};
-    }
-    for (int t = 1; t < nth; t++) started[t] = pthread_create(&th[t], NULL, blk_worker, &jobs[t]) == 0;
-    /* run thread 0's share here, and the share of any thread that failed to start */
-    blk_worker(&jobs[0]);
-    for (int t = 1; t < nth; t++) {
-        if (started[t]) pthread_join(th[t], NULL);
-        else blk_worker(&jobs[t]);
-    }
+    for (int t = 0; t < nth; t++)
+        jobs[t] = (blk_job){fn, ctx, n, k, grad != NULL, t, nth, nblocks, acc, SY_OK};
+    sy_run_jobs(blk_worker, jobs, sizeof(blk_job), nth);
     int st = SY_OK;
     for (int t = 0; t < nth; t++)
-        if (jobs[t].status != SY_OK) st = jobs[t].status;
+        if (jobs[t].status != SY_OK && st != SY_EINTR) st = jobs[t].status;
     if (st == SY_OK) {
-        double tot[SY_MODEL_MAXPAR + 1] = {0};
+        double tot[SY_FIT_MAXPAR + 1];
+        for (int j = 0; j <= k; j++) tot[j] = 0.0;
         for (int64_t b = 0; b < nblocks; b++)
             for (int j = 0; j <= k; j++) tot[j] += acc[b * (k + 1) + j];
         for (int j = 0; j <= k; j++)
@@ -192,29 +186,74 @@ int sy_models_blocked(sy_rowfn fn, const double *p, const sy_mdata *d, int k, do
     return st;
 }
 
+/* the per-model row functions take (p, d): adapt them to the context form */
+typedef struct {
+    sy_rowfn fn;
+    const double *p;
+    const sy_mdata *d;
+} rowfn_adapt;
+
+static int rowfn_adapter(void *ctx, int64_t lo, int64_t hi, int want_grad, double *acc)
+{
+    rowfn_adapt *a = (rowfn_adapt *)ctx;
+    return a->fn(a->p, a->d, lo, hi, want_grad, acc);
+}
+
+int sy_models_blocked(sy_rowfn fn, const double *p, const sy_mdata *d, int k, double *ll,
+                      double *grad)
+{
+    rowfn_adapt a = {fn, p, d};
+    return sy_blocked_sum(rowfn_adapter, &a, d->n, k, ll, grad);
+}
+
 /* ---- BFGS ------------------------------------------------------------------ */
 
-int sy_optim_bfgs(sy_objfn fn, void *ctx, int k, double *theta, int maxiter, double gtol,
-                  double *fmin, int *n_iter, int *converged)
+#define SY_BHIST 8 /* iterations looked back on by the boundary detection */
+
+int sy_optim_bfgs_ex(sy_objfn fn, void *ctx, int k, double *theta, int maxiter, double gtol,
+                     sy_bfgs_ext *ext, double *fmin, int *n_iter, int *converged)
 {
-    double H[SY_MODEL_MAXPAR * SY_MODEL_MAXPAR], g[SY_MODEL_MAXPAR], gn[SY_MODEL_MAXPAR];
-    double dvec[SY_MODEL_MAXPAR], tn[SY_MODEL_MAXPAR], s[SY_MODEL_MAXPAR], y[SY_MODEL_MAXPAR];
-    double Hy[SY_MODEL_MAXPAR];
     double f, fnew;
-    if (k < 1 || k > SY_MODEL_MAXPAR) return SY_EINVAL;
+    if (k < 1 || k > SY_FIT_MAXPAR || maxiter < 0) return SY_EINVAL;
     *converged = 0;
     *n_iter = 0;
+    if (ext) {
+        ext->at_boundary = 0;
+        ext->gnorm = NAN;
+        if (ext->bflag)
+            for (int i = 0; i < k; i++) ext->bflag[i] = 0;
+    }
+    /* work space: H (k*k), g, gn, dvec, tn, s, y, Hy (k each), history (SY_BHIST x k + f) */
+    const size_t kk = (size_t)k;
+    double *work = (double *)malloc(sizeof(double) * (kk * kk + 8 * kk + SY_BHIST * (kk + 1)));
+    if (!work) return SY_ENOMEM;
+    double *H = work, *g = H + kk * kk, *gn = g + kk, *dvec = gn + kk, *tn = dvec + kk;
+    double *s = tn + kk, *y = s + kk, *Hy = y + kk, *hist = Hy + kk, *hf = hist + SY_BHIST * kk;
+    double *t0 = hf + SY_BHIST;
+    memcpy(t0, theta, kk * sizeof(double));
     int st = fn(theta, ctx, &f, g);
-    if (st != SY_OK) return st;
-    if (!isfinite(f)) return SY_ENAN;
-    for (int i = 0; i < k * k; i++) H[i] = 0.0;
+    if (st != SY_OK) goto done;
+    if (!isfinite(f)) {
+        st = SY_ENAN;
+        goto done;
+    }
+    for (size_t i = 0; i < kk * kk; i++) H[i] = 0.0;
     for (int i = 0; i < k; i++) H[i * k + i] = 1.0;
-    int fresh = 1, small_steps = 0;
+    int fresh = 1, small_steps = 0, nacc = 0;
     int it;
+    double gmax = 0.0;
     for (it = 0; it < maxiter; it++) {
-        if (sy_interrupted()) return SY_EINTR;
-        double gmax = 0.0;
+        if (sy_interrupted()) {
+            st = SY_EINTR;
+            goto done;
+        }
+        gmax = 0.0;
         for (int i = 0; i < k; i++) gmax = fmax(gmax, fabs(g[i]));
+        if (ext && ext->progress &&
+            ext->progress(ext->progress_ctx, ext->iter0 + it, f * ext->fscale, gmax * ext->fscale)) {
+            st = SY_EINTR;
+            goto done;
+        }
         if (gmax < gtol) {
             *converged = 1;
             break;
@@ -228,12 +267,12 @@ int sy_optim_bfgs(sy_objfn fn, void *ctx, int k, double *theta, int maxiter, dou
             dmax = fmax(dmax, fabs(v));
         }
         if (!(gd < 0.0)) { /* not a descent direction: restart from steepest descent */
-            for (int i = 0; i < k * k; i++) H[i] = 0.0;
+            for (size_t i = 0; i < kk * kk; i++) H[i] = 0.0;
             for (int i = 0; i < k; i++) H[i * k + i] = 1.0;
-            for (int i = 0; i < k; i++) dvec[i] = -g[i];
             gd = 0.0;
             dmax = 0.0;
             for (int i = 0; i < k; i++) {
+                dvec[i] = -g[i];
                 gd -= g[i] * g[i];
                 dmax = fmax(dmax, fabs(g[i]));
             }
@@ -249,12 +288,20 @@ int sy_optim_bfgs(sy_objfn fn, void *ctx, int k, double *theta, int maxiter, dou
                 ok = 1;
                 break;
             }
-            if (st != SY_OK && st != SY_ENAN && st != SY_EINVAL && st != SY_ENOCONV) return st;
+            if (st != SY_OK && st != SY_ENAN && st != SY_EINVAL && st != SY_ENOCONV) goto done;
             step *= (st == SY_OK) ? 0.5 : 0.1;
+            /* steps whose predicted decrease is below the rounding of f (a sum over many
+               rows), or that no longer move theta, cannot show a decrease: stop */
+            if (step * dmax < 1e-11 * (1.0 + dmax) || -step * gd < 1e-15 * fabs(f)) break;
         }
+        st = SY_OK;
         if (!ok) {
+            if (-gd < 1e-14 * fabs(f) && gmax < 1e3 * gtol) { /* at the rounding floor */
+                *converged = 1;
+                break;
+            }
             if (!fresh) { /* retry with steepest descent */
-                for (int i = 0; i < k * k; i++) H[i] = 0.0;
+                for (size_t i = 0; i < kk * kk; i++) H[i] = 0.0;
                 for (int i = 0; i < k; i++) H[i * k + i] = 1.0;
                 fresh = 1;
                 continue;
@@ -272,13 +319,13 @@ int sy_optim_bfgs(sy_objfn fn, void *ctx, int k, double *theta, int maxiter, dou
             smax = fmax(smax, fabs(s[i]));
         }
         double fold = f;
-        memcpy(theta, tn, (size_t)k * sizeof(double));
-        memcpy(g, gn, (size_t)k * sizeof(double));
+        memcpy(theta, tn, kk * sizeof(double));
+        memcpy(g, gn, kk * sizeof(double));
         f = fnew;
         if (sy > 1e-12 * sqrt(yy) * smax) {
             if (fresh) { /* scale the initial inverse Hessian */
                 double sc = sy / yy;
-                for (int i = 0; i < k * k; i++) H[i] = 0.0;
+                for (size_t i = 0; i < kk * kk; i++) H[i] = 0.0;
                 for (int i = 0; i < k; i++) H[i * k + i] = sc;
                 fresh = 0;
             }
@@ -294,6 +341,40 @@ int sy_optim_bfgs(sy_objfn fn, void *ctx, int k, double *theta, int maxiter, dou
                 for (int j = 0; j < k; j++)
                     H[i * k + j] += -rho * (Hy[i] * s[j] + s[i] * Hy[j]) + (rho * rho * yHy + rho) * s[i] * s[j];
         }
+        /* boundary detection on the accepted iterates */
+        if (ext && ext->boundary) {
+            int slot = nacc % SY_BHIST;
+            if (nacc >= SY_BHIST) {
+                const double *old = hist + (size_t)slot * kk;
+                /* log-likelihood gained over the last SY_BHIST iterations while some
+                   far-out parameters moved by more than a factor e: below 1 plus 1e-5 per
+                   customer the likelihood is flat along that path (the caller checks the
+                   Hessian and finishes the fit when it is not) */
+                double gain = (hf[slot] - f) * ext->fscale;
+                int nflag = 0;
+                if (gain < 1.0 + 1e-5 * ext->fscale) {
+                    for (int j = 0; j < k; j++) {
+                        double d = theta[j] - old[j];
+                        if (fabs(theta[j]) > 4.6 && fabs(d) > 1.0 && d * theta[j] > 0) nflag++;
+                    }
+                }
+                if (nflag > 0) {
+                    if (ext->bflag)
+                        for (int j = 0; j < k; j++) {
+                            double d = theta[j] - old[j];
+                            ext->bflag[j] = (fabs(theta[j]) > 4.6 && fabs(d) > 1.0 && d * theta[j] > 0)
+                                                ? (theta[j] > 0 ? 1 : -1)
+                                                : 0;
+                        }
+                    ext->at_boundary = 1;
+                    it++;
+                    break;
+                }
+            }
+            memcpy(hist + (size_t)slot * kk, theta, kk * sizeof(double));
+            hf[slot] = f;
+            nacc++;
+        }
         if (fabs(fold - f) <= 1e-15 * fabs(f) && smax < 1e-10) {
             if (++small_steps >= 3) {
                 if (gmax < 1e3 * gtol) *converged = 1;
@@ -304,38 +385,148 @@ int sy_optim_bfgs(sy_objfn fn, void *ctx, int k, double *theta, int maxiter, dou
             small_steps = 0;
         }
     }
-    if (!*converged) {
-        double gmax = 0.0;
-        for (int i = 0; i < k; i++) gmax = fmax(gmax, fabs(g[i]));
-        if (gmax < gtol) *converged = 1;
+    gmax = 0.0;
+    for (int i = 0; i < k; i++) gmax = fmax(gmax, fabs(g[i]));
+    if (!*converged && gmax < gtol) *converged = 1;
+    if (ext) ext->gnorm = gmax;
+    /* stopped without converging (no descent possible, or steps too small) with
+       parameters far out and still heading out: a boundary, not a failure */
+    if (ext && ext->boundary && !*converged && !ext->at_boundary && it < maxiter) {
+        int nflag = 0;
+        for (int j = 0; j < k; j++) {
+            double d = theta[j] - t0[j];
+            int out = fabs(theta[j]) > 4.6 && fabs(d) > 1.0 && d * theta[j] > 0;
+            if (ext->bflag) ext->bflag[j] = out ? (theta[j] > 0 ? 1 : -1) : 0;
+            nflag += out;
+        }
+        if (nflag) ext->at_boundary = 1;
     }
     *n_iter = it;
     *fmin = f;
-    return SY_OK;
+done:
+    free(work);
+    return st;
+}
+
+int sy_optim_bfgs(sy_objfn fn, void *ctx, int k, double *theta, int maxiter, double gtol,
+                  double *fmin, int *n_iter, int *converged)
+{
+    return sy_optim_bfgs_ex(fn, ctx, k, theta, maxiter, gtol, NULL, fmin, n_iter, converged);
 }
 
 /* ---- fitting ---------------------------------------------------------------- */
 
+/* Penalty of theta (k entries, the first nb base parameters) and its gradient (added). */
+static double penalty(const sy_fit_opts *o, int nb, int k, const double *theta, double *g)
+{
+    double pen = 0.0;
+    for (int i = 0; i < k; i++) {
+        if (o->pen_kind == SY_PEN_PARAMS && i < nb) {
+            double e = exp(theta[i]), p = (o->shift ? o->shift[i] : 0.0) + e;
+            pen += p * p;
+            if (g) g[i] += 2.0 * o->penalizer * p * e;
+        } else {
+            pen += theta[i] * theta[i];
+            if (g) g[i] += 2.0 * o->penalizer * theta[i];
+        }
+    }
+    return o->penalizer * pen;
+}
+
 typedef struct {
     int model, k;
     const sy_mdata *d;
-    double W, pen;
+    double W;
+    const sy_fit_opts *o;
 } fit_ctx;
 
 static int fit_obj(const double *theta, void *vctx, double *f, double *g)
 {
     fit_ctx *c = (fit_ctx *)vctx;
-    double p[SY_MODEL_MAXPAR], gr[SY_MODEL_MAXPAR], ll;
+    double p[SY_MODEL_MAXPAR], e[SY_MODEL_MAXPAR], gr[SY_MODEL_MAXPAR], ll;
     for (int i = 0; i < c->k; i++) {
         if (!(fabs(theta[i]) < 50.0)) return SY_ENAN; /* parameters beyond e^+-50 */
-        p[i] = exp(theta[i]);
+        e[i] = exp(theta[i]);
+        p[i] = (c->o->shift ? c->o->shift[i] : 0.0) + e[i];
     }
     int st = sy_models_loglik(c->model, p, c->d, &ll, gr);
     if (st != SY_OK) return st;
-    double pen = 0.0;
-    for (int i = 0; i < c->k; i++) pen += theta[i] * theta[i];
-    *f = -ll / c->W + c->pen * pen;
-    for (int i = 0; i < c->k; i++) g[i] = -gr[i] * p[i] / c->W + 2.0 * c->pen * theta[i];
+    for (int i = 0; i < c->k; i++) g[i] = -gr[i] * e[i] / c->W;
+    *f = -ll / c->W + penalty(c->o, c->k, c->k, theta, g);
+    return SY_OK;
+}
+
+/* Run the starts; shared by the plain and the covariate fits. */
+static int run_starts(sy_objfn obj, void *ctx, int k, const double *starts, int n_starts,
+                      const sy_fit_opts *opts, double W, sy_fit_result *res)
+{
+    double best_f = INFINITY;
+    int have = 0, last_st = SY_ENOCONV, spent = 0;
+    int bflag[SY_FIT_MAXPAR];
+    for (int s = 0; s < n_starts && spent < opts->maxiter; s++) {
+        double th[SY_FIT_MAXPAR], fmin;
+        int nit, conv;
+        memcpy(th, starts + (size_t)s * (size_t)k, (size_t)k * sizeof(double));
+        sy_bfgs_ext ext = {opts->progress, opts->progress_ctx, opts->boundary, W, spent, bflag, 0,
+                           NAN};
+        int st = sy_optim_bfgs_ex(obj, ctx, k, th, opts->maxiter - spent, opts->gtol, &ext, &fmin,
+                                  &nit, &conv);
+        if (st == SY_ENOMEM || st == SY_EINTR) return st;
+        if (st != SY_OK) {
+            last_st = st;
+            spent += 1;
+            continue;
+        }
+        spent += nit;
+        int done = conv || ext.at_boundary;
+        int have_done = res->converged || res->at_boundary;
+        /* keep the best finished start (converged or at a boundary); an unfinished one only
+           when nothing finished */
+        if ((done && (!have_done || fmin < best_f)) || (!have_done && !done && fmin < best_f)) {
+            best_f = fmin;
+            memcpy(res->logp, th, (size_t)k * sizeof(double));
+            res->converged = conv;
+            res->at_boundary = ext.at_boundary;
+            for (int j = 0; j < k; j++) res->bflag[j] = ext.at_boundary ? bflag[j] : 0;
+            res->n_iter = nit;
+            res->start_used = s;
+            res->gnorm = ext.gnorm;
+            have = 1;
+        }
+        if (done) break;
+    }
+    res->n_total_iter = spent;
+    if (!have) return last_st == SY_OK ? SY_ENOCONV : last_st;
+    res->objective = best_f;
+    return SY_OK;
+}
+
+/* Hessian of W * objective wrt theta by central differences of the analytic gradient. */
+static int num_hessian(sy_objfn obj, void *ctx, int k, const double *theta, double W, double *hess)
+{
+    double th[SY_FIT_MAXPAR], gp[SY_FIT_MAXPAR], gm[SY_FIT_MAXPAR], f;
+    const double h = 1e-5;
+    int st = SY_OK;
+    for (int j = 0; j < k && st == SY_OK; j++) {
+        memcpy(th, theta, (size_t)k * sizeof(double));
+        th[j] += h;
+        st = obj(th, ctx, &f, gp);
+        if (st != SY_OK) break;
+        th[j] -= 2 * h;
+        st = obj(th, ctx, &f, gm);
+        if (st != SY_OK) break;
+        for (int i = 0; i < k; i++) hess[i * k + j] = W * (gp[i] - gm[i]) / (2 * h);
+    }
+    if (st == SY_EINTR || st == SY_ENOMEM) return st;
+    if (st != SY_OK) {
+        for (int i = 0; i < k * k; i++) hess[i] = NAN;
+    } else {
+        for (int i = 0; i < k; i++)
+            for (int j = 0; j < i; j++) {
+                double v = 0.5 * (hess[i * k + j] + hess[j * k + i]);
+                hess[i * k + j] = hess[j * k + i] = v;
+            }
+    }
     return SY_OK;
 }
 
@@ -381,74 +572,33 @@ int sy_models_fit(int model, const sy_mdata *raw, const double *starts, int n_st
         free(buf);
         return SY_EINVAL;
     }
-    fit_ctx ctx = {model, k, &d, W, opts->penalizer};
-    double best_f = INFINITY;
-    int have = 0, last_st = SY_ENOCONV;
-    for (int s = 0; s < n_starts; s++) {
-        double th[SY_MODEL_MAXPAR], fmin;
-        int nit, conv;
-        memcpy(th, starts + (size_t)s * (size_t)k, (size_t)k * sizeof(double));
-        st = sy_optim_bfgs(fit_obj, &ctx, k, th, opts->maxiter, opts->gtol, &fmin, &nit, &conv);
-        if (st == SY_ENOMEM || st == SY_EINTR) {
-            sy_models_release(&d);
-            free(buf);
-            return st;
-        }
-        if (st != SY_OK) {
-            last_st = st;
-            continue;
-        }
-        /* keep the best converged start; a non-converged one only if nothing converged */
-        if ((conv && (!res->converged || fmin < best_f)) || (!res->converged && !conv && fmin < best_f)) {
-            best_f = fmin;
-            memcpy(res->logp, th, (size_t)k * sizeof(double));
-            res->converged = conv;
-            res->n_iter = nit;
-            res->start_used = s;
-            have = 1;
-        }
-        if (res->converged) break;
-    }
-    if (!have) {
-        sy_models_release(&d);
-        free(buf);
-        return last_st == SY_OK ? SY_ENOCONV : last_st;
-    }
-    res->objective = best_f;
-    res->n_unique = m;
-    /* unpenalised log-likelihood */
-    {
+    fit_ctx ctx = {model, k, &d, W, opts};
+    st = run_starts(fit_obj, &ctx, k, starts, n_starts, opts, W, res);
+    if (st == SY_OK) {
+        res->n_unique = m;
+        /* unpenalised log-likelihood */
         double p[SY_MODEL_MAXPAR], ll;
-        for (int i = 0; i < k; i++) p[i] = exp(res->logp[i]);
-        st = sy_models_loglik(model, p, &d, &ll, NULL);
-        if (st != SY_OK) ll = NAN;
-        res->loglik = ll;
-    }
-    /* Hessian of W * objective wrt log-parameters by central differences of the gradient */
-    {
-        double th[SY_MODEL_MAXPAR], gp[SY_MODEL_MAXPAR], gm[SY_MODEL_MAXPAR], f;
-        const double h = 1e-5;
-        for (int j = 0; j < k && st == SY_OK; j++) {
-            memcpy(th, res->logp, (size_t)k * sizeof(double));
-            th[j] += h;
-            st = fit_obj(th, &ctx, &f, gp);
-            if (st != SY_OK) break;
-            th[j] -= 2 * h;
-            st = fit_obj(th, &ctx, &f, gm);
-            if (st != SY_OK) break;
-            for (int i = 0; i < k; i++) res->hess[i * k + j] = W * (gp[i] - gm[i]) / (2 * h);
-        }
-        if (st != SY_OK) {
-            for (int i = 0; i < k * k; i++) res->hess[i] = NAN;
-        } else {
-            for (int i = 0; i < k; i++)
-                for (int j = 0; j < i; j++) {
-                    double v = 0.5 * (res->hess[i * k + j] + res->hess[j * k + i]);
-                    res->hess[i * k + j] = res->hess[j * k + i] = v;
-                }
-        }
+        for (int i = 0; i < k; i++) p[i] = (opts->shift ? opts->shift[i] : 0.0) + exp(res->logp[i]);
+        int st2 = sy_models_loglik(model, p, &d, &ll, NULL);
+        res->loglik = st2 == SY_OK ? ll : NAN;
+        st = num_hessian(fit_obj, &ctx, k, res->logp, W, res->hess);
     }
     sy_models_release(&d);
     free(buf);
-    return SY_OK;
+    return st;
+}
+
+/* exported for sy_cov.c */
+double sy_fit_penalty(const sy_fit_opts *o, int nb, int k, const double *theta, double *g)
+{
+    return penalty(o, nb, k, theta, g);
+}
+int sy_fit_run_starts(sy_objfn obj, void *ctx, int k, const double *starts, int n_starts,
+                      const sy_fit_opts *opts, double W, sy_fit_result *res)
+{
+    return run_starts(obj, ctx, k, starts, n_starts, opts, W, res);
+}
+int sy_fit_hessian(sy_objfn obj, void *ctx, int k, const double *theta, double W, double *hess)
+{
+    return num_hessian(obj, ctx, k, theta, W, hess);
 }

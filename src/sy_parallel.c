@@ -1,10 +1,12 @@
 /*
  * sy_parallel.c -- the thread count shared by kernels that split work across cores.
  */
+#define _POSIX_C_SOURCE 200809L   /* nanosleep */
 #include "siyu.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- thread count ------------------------------------------------------ */
@@ -31,19 +33,54 @@ void sy_set_num_threads(int n)
                           memory_order_relaxed);
 }
 
+/* ---- waiting for workers ---------------------------------------------------
+   The calling thread is the one that polls Python's signal handlers (sy_interrupted):
+   once its own share is done it must keep polling while the workers finish, or a
+   slow (e.g. descheduled) worker would delay Ctrl-C until it is done.  A Ctrl-C seen
+   here sets the stop flag that the workers check. */
+static void wait_polling(_Atomic int *done, int expected)
+{
+    struct timespec pause = {0, 200000};   /* 0.2 ms */
+    while (atomic_load_explicit(done, memory_order_acquire) < expected) {
+        (void)sy_interrupted();
+        nanosleep(&pause, NULL);
+    }
+}
+
 /* ---- parallel for ------------------------------------------------------ */
+/* [0, n) is cut into contiguous chunks (up to 8 per thread, at least min_per_thread
+   items each) that the threads pull from a shared counter, so a thread that the OS
+   deschedules does not hold up the others: on a busy machine two threads are then
+   never much slower than one.  fn writes only its chunk's outputs, so the result does
+   not depend on which thread ran which chunk. */
 typedef struct {
     void (*fn)(void *, int64_t, int64_t);
     void *ctx;
+    int64_t n, nchunks;
+    _Atomic int64_t next;
+} sy_pf_shared;
+
+typedef struct {
+    sy_pf_shared *sh;
     void *intr;       /* the caller's interrupt context (sy_intr_adopt) */
-    int64_t begin, end;
+    _Atomic int *done;
 } sy_task;
+
+static void pf_chunks(sy_pf_shared *sh)
+{
+    for (;;) {
+        int64_t c = atomic_fetch_add_explicit(&sh->next, 1, memory_order_relaxed);
+        if (c >= sh->nchunks) return;
+        sh->fn(sh->ctx, sh->n * c / sh->nchunks, sh->n * (c + 1) / sh->nchunks);
+    }
+}
 
 static void *run_task(void *arg)
 {
     sy_task *t = (sy_task *)arg;
     sy_intr_adopt(t->intr);
-    t->fn(t->ctx, t->begin, t->end);
+    pf_chunks(t->sh);
+    atomic_fetch_add_explicit(t->done, 1, memory_order_release);
     return NULL;
 }
 
@@ -57,28 +94,29 @@ void sy_parallel_for(int64_t n, int64_t min_per_thread, void (*fn)(void *, int64
         if (n > 0) fn(ctx, 0, n);
         return;
     }
+    int64_t nchunks = 8 * (int64_t)nt;
+    if (n / min_per_thread < nchunks) nchunks = n / min_per_thread;
+    sy_pf_shared sh = {fn, ctx, n, nchunks, 0};
     sy_task tasks[SY_THREADS_CAP];
     pthread_t threads[SY_THREADS_CAP];
     int started[SY_THREADS_CAP];
+    _Atomic int done = 0;
+    int n_started = 0;
     void *intr = sy_intr_context();
-    for (int t = 0; t < nt; t++) {
-        tasks[t].fn = fn;
-        tasks[t].ctx = ctx;
-        tasks[t].intr = intr;
-        tasks[t].begin = n * t / nt;
-        tasks[t].end = n * (t + 1) / nt;
-    }
-    /* thread 0's share runs on the calling thread (which keeps its own interrupt
-       context and polls Python's signals); others on new threads.  If a thread cannot
-       be created its share runs here too, so the result never depends on how many
-       threads actually ran. */
-    for (int t = 1; t < nt; t++)
-        started[t] = pthread_create(&threads[t], NULL, run_task, &tasks[t]) == 0;
-    tasks[0].fn(tasks[0].ctx, tasks[0].begin, tasks[0].end);
     for (int t = 1; t < nt; t++) {
-        if (started[t]) pthread_join(threads[t], NULL);
-        else tasks[t].fn(tasks[t].ctx, tasks[t].begin, tasks[t].end);
+        tasks[t].sh = &sh;
+        tasks[t].intr = intr;
+        tasks[t].done = &done;
+        started[t] = pthread_create(&threads[t], NULL, run_task, &tasks[t]) == 0;
+        n_started += started[t];
     }
+    /* the calling thread works too (it keeps its own interrupt context and polls
+       Python's signals); chunks of threads that could not start are taken by the
+       others, so the result never depends on how many threads actually ran */
+    pf_chunks(&sh);
+    wait_polling(&done, n_started);
+    for (int t = 1; t < nt; t++)
+        if (started[t]) pthread_join(threads[t], NULL);
 }
 
 /* ---- jobs ---------------------------------------------------------------- */
@@ -86,13 +124,16 @@ typedef struct {
     void *(*fn)(void *);
     void *job;
     void *intr;
+    _Atomic int *done;
 } sy_job_start;
 
 static void *run_job(void *arg)
 {
     sy_job_start *s = (sy_job_start *)arg;
     sy_intr_adopt(s->intr);
-    return s->fn(s->job);
+    void *r = s->fn(s->job);
+    atomic_fetch_add_explicit(s->done, 1, memory_order_release);
+    return r;
 }
 
 void sy_run_jobs(void *(*fn)(void *), void *jobs, size_t job_size, int nthreads)
@@ -100,15 +141,20 @@ void sy_run_jobs(void *(*fn)(void *), void *jobs, size_t job_size, int nthreads)
     pthread_t th[SY_THREADS_CAP];
     sy_job_start starts[SY_THREADS_CAP];
     int started[SY_THREADS_CAP] = {0};
+    _Atomic int done = 0;
+    int n_started = 0;
     void *intr = sy_intr_context();
     if (nthreads > SY_THREADS_CAP) nthreads = SY_THREADS_CAP;
     for (int t = 1; t < nthreads; t++) {
         starts[t].fn = fn;
         starts[t].job = (char *)jobs + (size_t)t * job_size;
         starts[t].intr = intr;
+        starts[t].done = &done;
         started[t] = pthread_create(&th[t], NULL, run_job, &starts[t]) == 0;
+        n_started += started[t];
     }
     if (nthreads >= 1) fn(jobs);
+    wait_polling(&done, n_started);
     for (int t = 1; t < nthreads; t++) {
         if (started[t])
             pthread_join(th[t], NULL);

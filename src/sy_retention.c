@@ -48,6 +48,10 @@ static void *retention_worker(void *arg)
             j->st = SY_EINVAL;
             return NULL;
         }
+        if (((i - j->lo_row) & (SY_POLL_WORK - 1)) == SY_POLL_WORK - 1 && sy_interrupted()) {
+            j->st = SY_EINTR;
+            return NULL;
+        }
         if (i + SY_PREFETCH < n) {
             int64_t cp = cust[i + SY_PREFETCH];
             if (cp >= 0 && cp < k) __builtin_prefetch(rec + cp * stride, 1, 0);
@@ -79,37 +83,34 @@ static void *retention_worker(void *arg)
     return NULL;
 }
 
-int sy_retention_count(const int64_t *cust, const int64_t *day, const double *amount,
-                       int64_t n, int64_t k, int64_t end, const int64_t *first_day,
-                       const int64_t *group, int64_t n_groups, int kind,
-                       const int64_t *lo, const int64_t *hi, int64_t n_out,
-                       int64_t max_bitset_words, int64_t *eligible, int64_t *retained)
+/* Checks shared by both retention kernels; the largest window end and the size of a
+   groups x gaps histogram. */
+static int check_windows(int64_t k, const int64_t *group, int64_t n_groups, int kind,
+                         const int64_t *lo, const int64_t *hi, int64_t n_out, int64_t *max_gap,
+                         int64_t *hist_cells)
 {
-    int64_t max_gap = 0, width, hist_cells, words, nbits, stride, bytes;
-    int st = SY_OK;
-    if (n < 0 || k < 0 || n_groups < 0 || n_out < 0) return SY_EINVAL;
+    int64_t mg = 0;
+    if (k < 0 || n_groups < 0 || n_out < 0) return SY_EINVAL;
     if (kind != SY_RET_NDAY && kind != SY_RET_UNBOUNDED && kind != SY_RET_BRACKET) return SY_EINVAL;
     for (int64_t j = 0; j < n_out; j++) {
         if (lo[j] < 0 || hi[j] < lo[j]) return SY_EINVAL;
-        if (hi[j] > max_gap) max_gap = hi[j];
+        if (hi[j] > mg) mg = hi[j];
     }
-    if (max_gap > ((int64_t)1 << 40)) return SY_ENOMEM;
-    width = max_gap + 1;
-    if (!sy_mul_ok(n_groups, width, &hist_cells)) return SY_ENOMEM;
+    if (mg > ((int64_t)1 << 40)) return SY_ENOMEM;
+    if (!sy_mul_ok(n_groups, mg + 1, hist_cells)) return SY_ENOMEM;
     for (int64_t c = 0; c < k; c++)
         if (group[c] >= n_groups) return SY_EINVAL;
+    *max_gap = mg;
+    return SY_OK;
+}
 
-    /* per-customer record [first day, group, payload...]: the payload is the largest
-       gap (unbounded) or a bitset of the gaps 0..max_gap with a purchase */
-    int64_t *hist = (int64_t *)calloc((size_t)(hist_cells > 0 ? hist_cells : 1), sizeof(int64_t));
-    int64_t *hits = (int64_t *)calloc((size_t)(hist_cells > 0 ? hist_cells : 1), sizeof(int64_t));
-    int64_t *rec = NULL;
-    uint64_t *one = NULL;
-    int64_t *offsets = NULL;
-    sy_row *rows = NULL;
-    if (!hist || !hits) { st = SY_ENOMEM; goto done; }
-
-    /* eligibility: histogram of observable days (end - first), capped at max_gap */
+/* eligible[g, j]: customers of group g whose first purchase + hi[j] <= end, from a
+   histogram (zeroed, groups x (max_gap + 1)) of observable days capped at max_gap */
+static void count_eligible(int64_t k, int64_t end, const int64_t *first_day, const int64_t *group,
+                           int64_t n_groups, const int64_t *hi, int64_t n_out, int64_t max_gap,
+                           int64_t *hist, int64_t *eligible)
+{
+    const int64_t width = max_gap + 1;
     for (int64_t c = 0; c < k; c++) {
         int64_t g = group[c];
         if (g < 0) continue;
@@ -122,6 +123,33 @@ int sy_retention_count(const int64_t *cust, const int64_t *day, const double *am
         for (int64_t a = max_gap - 1; a >= 0; a--) h[a] += h[a + 1];   /* h[a] = #avail >= a */
         for (int64_t j = 0; j < n_out; j++) eligible[g * n_out + j] = h[hi[j]];
     }
+}
+
+int sy_retention_count(const int64_t *cust, const int64_t *day, const double *amount,
+                       int64_t n, int64_t k, int64_t end, const int64_t *first_day,
+                       const int64_t *group, int64_t n_groups, int kind,
+                       const int64_t *lo, const int64_t *hi, int64_t n_out,
+                       int64_t max_bitset_words, int64_t *eligible, int64_t *retained)
+{
+    int64_t max_gap, width, hist_cells, words, nbits, stride, bytes;
+    int st;
+    if (n < 0) return SY_EINVAL;
+    if ((st = check_windows(k, group, n_groups, kind, lo, hi, n_out, &max_gap, &hist_cells)) != SY_OK)
+        return st;
+    st = SY_OK;
+    width = max_gap + 1;
+
+    /* per-customer record [first day, group, payload...]: the payload is the largest
+       gap (unbounded) or a bitset of the gaps 0..max_gap with a purchase */
+    int64_t *hist = (int64_t *)calloc((size_t)(hist_cells > 0 ? hist_cells : 1), sizeof(int64_t));
+    int64_t *hits = (int64_t *)calloc((size_t)(hist_cells > 0 ? hist_cells : 1), sizeof(int64_t));
+    int64_t *rec = NULL;
+    uint64_t *one = NULL;
+    int64_t *offsets = NULL;
+    sy_row *rows = NULL;
+    if (!hist || !hits) { st = SY_ENOMEM; goto done; }
+
+    count_eligible(k, end, first_day, group, n_groups, hi, n_out, max_gap, hist, eligible);
 
     words = kind == SY_RET_UNBOUNDED ? 1 : (width + 63) / 64;
     int use_rec = sy_mul_ok(k, words, &nbits) && (kind == SY_RET_UNBOUNDED || nbits <= max_bitset_words);
@@ -170,9 +198,15 @@ int sy_retention_count(const int64_t *cust, const int64_t *day, const double *am
         goto done;
     }
 
+    int64_t work = 0;
     for (int64_t c = 0; c < k; c++) {
         int64_t g = group[c];
         if (g < 0) continue;
+        if ((work += words + (kind == SY_RET_BRACKET ? n_out : 0) +
+                     (rows ? offsets[c + 1] - offsets[c] : 0)) >= SY_POLL_WORK) {
+            work = 0;
+            if (sy_interrupted()) { st = SY_EINTR; goto done; }
+        }
         const uint64_t *b;
         if (rows) {
             memset(one, 0, sizeof(uint64_t) * (size_t)words);
@@ -230,10 +264,14 @@ int sy_retention_interpurchase(const int64_t *cust, const int64_t *day, const do
     if (st != SY_OK) goto done;
     gaps = (int64_t *)malloc(sizeof(int64_t) * (size_t)(offsets[k] > 0 ? offsets[k] : 1));
     if (!gaps) { st = SY_ENOMEM; goto done; }
-    int64_t m = 0;
+    int64_t m = 0, work = 0;
     for (int64_t c = 0; c < k; c++) {
         sy_row *r = rows + offsets[c];
         int64_t len = offsets[c + 1] - offsets[c];
+        if ((work += len + 1) >= SY_POLL_WORK) {
+            work = 0;
+            if (sy_interrupted()) { st = SY_EINTR; goto done; }
+        }
         sy_sort_rows(r, len);
         int64_t prev = 0, have = 0, cnt = 0;
         for (int64_t j = 0; j < len; j++) {
@@ -255,4 +293,231 @@ done:
     free(rows);
     free(offsets);
     return st;
+}
+
+/* ========================================================================== */
+/* Grouped log (rows grouped by customer, sorted by day: siyu.Transactions).   */
+/* ========================================================================== */
+/* Customer ranges with their own integer counts (summed after: identical for any
+   thread count); no per-customer records, no atomics. */
+
+typedef struct {
+    const int64_t *day, *offsets, *first_day, *group, *lo, *hi;
+    const double *amount;
+    int64_t end, max_gap, width, n_groups, n_out, k;
+    int kind, T;
+    int64_t *hits_t, *ret_t;     /* per job: n_groups x width, n_groups x n_out */
+    _Atomic int stop;
+} gret_ctx;
+
+typedef struct {
+    gret_ctx *x;
+    int t;
+} gret_job;
+
+static void *gret_worker(void *arg)
+{
+    gret_job *jb = (gret_job *)arg;
+    gret_ctx *x = jb->x;
+    const int64_t *day = x->day;
+    const double *amount = x->amount;
+    int64_t c0 = x->k * jb->t / x->T, c1 = x->k * (jb->t + 1) / x->T;
+    int64_t *hits = x->hits_t + (int64_t)jb->t * x->n_groups * x->width;
+    int64_t *ret = x->ret_t + (int64_t)jb->t * x->n_groups * x->n_out;
+    int64_t work = 0;
+    for (int64_t c = c0; c < c1; c++) {
+        /* work: the customer's rows, and its windows for brackets */
+        if ((work += x->offsets[c + 1] - x->offsets[c] + 1 +
+                     (x->kind == SY_RET_BRACKET ? x->n_out : 0)) >= SY_POLL_WORK) {
+            work = 0;
+            if (sy_interrupted()) {
+                x->stop = 1;
+                return NULL;
+            }
+        }
+        int64_t g = x->group[c];
+        if (g < 0) continue;
+        int64_t f = x->first_day[c], i0 = x->offsets[c], i1 = x->offsets[c + 1];
+        int64_t *h = hits + g * x->width;
+        if (x->kind == SY_RET_NDAY) {
+            int64_t last = -1;
+            for (int64_t i = i0; i < i1 && day[i] <= x->end; i++) {
+                if (!IS_PURCHASE(amount, i)) continue;
+                int64_t gap = day[i] - f;
+                if (gap < 0 || gap > x->max_gap) {
+                    if (gap > x->max_gap) break;
+                    continue;
+                }
+                if (gap != last) {
+                    h[gap]++;
+                    last = gap;
+                }
+            }
+        } else if (x->kind == SY_RET_UNBOUNDED) {
+            int64_t best = -1;
+            for (int64_t i = i0; i < i1 && day[i] <= x->end; i++)
+                if (IS_PURCHASE(amount, i) && day[i] - f > best) best = day[i] - f;
+            if (best >= 0) h[best > x->max_gap ? x->max_gap : best]++;
+        } else {
+            int64_t avail = x->end - f;
+            for (int64_t j = 0; j < x->n_out; j++) {
+                if (x->hi[j] > avail) continue;
+                int64_t dlo = f + x->lo[j], dhi = f + x->hi[j];
+                /* first row with day >= dlo (rows sorted by day) */
+                int64_t a = i0, b = i1;
+                while (a < b) {
+                    int64_t mid = a + (b - a) / 2;
+                    if (day[mid] < dlo) a = mid + 1;
+                    else b = mid;
+                }
+                for (int64_t i = a; i < i1 && day[i] <= dhi && day[i] <= x->end; i++) {
+                    if (IS_PURCHASE(amount, i)) {
+                        ret[g * x->n_out + j]++;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    return NULL;
+}
+
+int sy_retention_count_grouped(const int64_t *day, const double *amount, const int64_t *offsets,
+                               int64_t k, int64_t end, const int64_t *first_day,
+                               const int64_t *group, int64_t n_groups, int kind,
+                               const int64_t *lo, const int64_t *hi, int64_t n_out,
+                               int64_t *eligible, int64_t *retained)
+{
+    int64_t max_gap, width, hist_cells, total;
+    int st;
+    if ((st = check_windows(k, group, n_groups, kind, lo, hi, n_out, &max_gap, &hist_cells)) != SY_OK)
+        return st;
+    st = SY_OK;
+    width = max_gap + 1;
+    int T = sy_pass_threads(offsets[k]);
+    if (!sy_mul_ok(hist_cells + n_groups * n_out, T, &total) || total > ((int64_t)1 << 27))
+        T = 1;
+    int64_t *hist = (int64_t *)calloc((size_t)(hist_cells > 0 ? hist_cells : 1), sizeof(int64_t));
+    int64_t *hits_t = (int64_t *)calloc((size_t)(T * (hist_cells > 0 ? hist_cells : 1)), sizeof(int64_t));
+    int64_t *ret_t = (int64_t *)calloc((size_t)(T * (n_groups * n_out > 0 ? n_groups * n_out : 1)),
+                                       sizeof(int64_t));
+    if (!hist || !hits_t || !ret_t) { st = SY_ENOMEM; goto done; }
+    count_eligible(k, end, first_day, group, n_groups, hi, n_out, max_gap, hist, eligible);
+    {
+        gret_ctx x = {day, offsets, first_day, group, lo, hi, amount, end, max_gap, width,
+                      n_groups, n_out, k, kind, T, hits_t, ret_t, 0};
+        gret_job jobs[SY_MAX_THREADS];
+        for (int t = 0; t < T; t++) {
+            jobs[t].x = &x;
+            jobs[t].t = t;
+        }
+        sy_run_jobs(gret_worker, jobs, sizeof(gret_job), T);
+        if (x.stop) { st = SY_EINTR; goto done; }
+    }
+    for (int t = 1; t < T; t++) {
+        for (int64_t i = 0; i < hist_cells; i++) hits_t[i] += hits_t[t * hist_cells + i];
+        for (int64_t i = 0; i < n_groups * n_out; i++) ret_t[i] += ret_t[t * n_groups * n_out + i];
+    }
+    for (int64_t g = 0; g < n_groups; g++) {
+        int64_t *h = hits_t + g * width;
+        if (kind == SY_RET_UNBOUNDED)
+            for (int64_t a = max_gap - 1; a >= 0; a--) h[a] += h[a + 1];
+        for (int64_t j = 0; j < n_out; j++)
+            retained[g * n_out + j] = kind == SY_RET_BRACKET ? ret_t[g * n_out + j] : h[lo[j]];
+    }
+done:
+    free(hist);
+    free(hits_t);
+    free(ret_t);
+    return st;
+}
+
+typedef struct {
+    const int64_t *day, *offsets, *gap_start;
+    const double *amount;
+    int64_t end;
+    int64_t *count, *gaps;
+    _Atomic int stop;
+} gip_ctx;
+
+/* gaps of customer c; writes them when out != NULL; returns how many */
+static int64_t customer_gaps(const gip_ctx *x, int64_t c, int64_t *out)
+{
+    int64_t prev = 0, have = 0, cnt = 0;
+    for (int64_t i = x->offsets[c]; i < x->offsets[c + 1] && x->day[i] <= x->end; i++) {
+        if (x->amount && x->amount[i] < 0.0) continue;
+        if (have && x->day[i] != prev) {
+            if (out) out[cnt] = x->day[i] - prev;
+            cnt++;
+        }
+        prev = x->day[i];
+        have = 1;
+    }
+    return cnt;
+}
+
+static void gip_count(void *vctx, int64_t c0, int64_t c1)
+{
+    gip_ctx *x = (gip_ctx *)vctx;
+    int64_t work = 0;
+    for (int64_t c = c0; c < c1; c++) {
+        if ((work += x->offsets[c + 1] - x->offsets[c] + 1) >= SY_POLL_WORK) {
+            work = 0;
+            if (sy_interrupted()) {
+                x->stop = 1;
+                return;
+            }
+        }
+        x->count[c] = customer_gaps(x, c, NULL);
+    }
+}
+
+static void gip_fill(void *vctx, int64_t c0, int64_t c1)
+{
+    gip_ctx *x = (gip_ctx *)vctx;
+    int64_t work = 0;
+    for (int64_t c = c0; c < c1; c++) {
+        if ((work += x->offsets[c + 1] - x->offsets[c] + 1) >= SY_POLL_WORK) {
+            work = 0;
+            if (sy_interrupted()) {
+                x->stop = 1;
+                return;
+            }
+        }
+        (void)customer_gaps(x, c, x->gaps + x->gap_start[c]);
+    }
+}
+
+int sy_retention_interpurchase_grouped(const int64_t *day, const double *amount,
+                                       const int64_t *offsets, int64_t k, int64_t end,
+                                       int64_t *count, int64_t **gaps_out, int64_t *n_gaps)
+{
+    *gaps_out = NULL;
+    *n_gaps = 0;
+    if (k < 0) return SY_EINVAL;
+    int64_t *start = (int64_t *)malloc(sizeof(int64_t) * (size_t)(k + 1));
+    if (!start) return SY_ENOMEM;
+    gip_ctx x = {day, offsets, start, amount, end, count, NULL, 0};
+    sy_parallel_for(k, 50000, gip_count, &x);
+    if (x.stop) {
+        free(start);
+        return SY_EINTR;
+    }
+    start[0] = 0;
+    for (int64_t c = 0; c < k; c++) start[c + 1] = start[c] + count[c];
+    x.gaps = (int64_t *)malloc(sizeof(int64_t) * (size_t)(start[k] > 0 ? start[k] : 1));
+    if (!x.gaps) {
+        free(start);
+        return SY_ENOMEM;
+    }
+    sy_parallel_for(k, 50000, gip_fill, &x);
+    int64_t total = start[k];
+    free(start);
+    if (x.stop) {
+        free(x.gaps);
+        return SY_EINTR;
+    }
+    *gaps_out = x.gaps;
+    *n_gaps = total;
+    return SY_OK;
 }

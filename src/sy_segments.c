@@ -10,15 +10,18 @@
  *   lifecycle = days since the last purchase d: d <= b0 -> 0, b0 < d <= b1 -> 1, ...
  *   value tier= member (flag on any row so far) wins; else occasions 1 / 2 / 3+.
  *
- * Stages over time come from one sweep over the rows in day order (a log already in
- * time order is used as is; otherwise a counting sort on the day, O(n + days)),
- * keeping a small running state per customer and writing all customers' stages
- * at each snapshot day: O(n + k * m), no per-customer grouping.
+ * Stages over time come from one pass over the rows keeping a small running state per
+ * customer: O(n + k * m).  A log grouped by customer with days ascending (the order
+ * siyu.Transactions stores) is walked customer by customer, snapshot by snapshot, on
+ * threads over customer ranges, with no reordering; otherwise the rows are swept in
+ * day order (as given when already in time order, else a counting sort on the day,
+ * O(n + days)), writing all customers' stages at each snapshot day.  The grouped walk
+ * polls sy_interrupted() (Ctrl-C).
  */
 #include "siyu.h"
 #include "sy_segments.h"
 
-#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,30 +74,31 @@ typedef struct {
     double amount;
 } day_rec;
 
+/* Stage of one customer at snapshot day e. */
+static inline int8_t stage_of(const cust_state *x, int64_t e, int mode, const int64_t *bounds,
+                              int64_t nb)
+{
+    if (mode == SY_SEG_LIFECYCLE) {
+        if (x->last == INT64_MIN) return SY_SEG_ABSENT;
+        int64_t d = e - x->last;
+        int8_t st = 0;
+        while (st < nb && d > bounds[st]) st++;
+        return st;
+    }
+    int64_t o = x->occ;
+    return x->memd <= e ? 3 : (o >= 3 ? 2 : (o > 0 ? (int8_t)(o - 1) : SY_SEG_ABSENT));
+}
+
 static void emit_snapshot(const cust_state *s, int64_t k, int64_t e, int mode,
                           const int64_t *bounds, int64_t nb, int8_t *out)
 {
-    if (mode == SY_SEG_LIFECYCLE) {
-        for (int64_t c = 0; c < k; c++) {
-            int64_t l = s[c].last;
-            if (l == INT64_MIN) {
-                out[c] = SY_SEG_ABSENT;
-            } else {
-                int64_t d = e - l;
-                int8_t st = 0;
-                while (st < nb && d > bounds[st]) st++;
-                out[c] = st;
-            }
-        }
-    } else {
-        for (int64_t c = 0; c < k; c++) {
-            int64_t o = s[c].occ;
-            out[c] = s[c].memd <= e ? 3 : (o >= 3 ? 2 : (o > 0 ? (int8_t)(o - 1) : SY_SEG_ABSENT));
-        }
-    }
+    for (int64_t c = 0; c < k; c++) out[c] = stage_of(s + c, e, mode, bounds, nb);
 }
 
 enum { SWEEP_SORTED, SWEEP_BUCKETS, SWEEP_PAIRS };
+
+/* Units of work (rows, stages written) between two sy_interrupted() polls. */
+#define SY_SEG_POLL 65536
 
 /* Everything one sweep over the day-ordered rows needs. */
 typedef struct {
@@ -115,7 +119,21 @@ typedef struct {
     const day_rec *rec;
     const day_idx *pairs;       /* PAIRS: (day, row) sorted */
     int64_t nrel;
+    _Atomic int *stop;          /* set when a poll saw Ctrl-C: every range returns */
 } sweep_ctx;
+
+/* Count `units` of work; every SY_SEG_POLL units poll for Ctrl-C.  Nonzero: stop. */
+static int sweep_poll(const sweep_ctx *x, int64_t *work, int64_t units)
+{
+    if ((*work += units) < SY_SEG_POLL) return 0;
+    *work = 0;
+    if (atomic_load_explicit(x->stop, memory_order_relaxed)) return 1;
+    if (sy_interrupted()) {
+        atomic_store_explicit(x->stop, 1, memory_order_relaxed);
+        return 1;
+    }
+    return 0;
+}
 
 /* Sweep the rows in day order, updating and emitting only customers c0 <= c < c1
    (with SWEEP_BUCKETS: the records of part `part`, which hold exactly those customers):
@@ -125,17 +143,19 @@ static void sweep_range(const sweep_ctx *x, int64_t c0, int64_t c1, int64_t part
     cust_state *s = x->s;
     const double *amount = x->amount;
     const int8_t *member = x->member;
-    int64_t j = 0, w = c1 - c0;
+    int64_t j = 0, w = c1 - c0, work = 0;
 #define SY_ADVANCE(d)                                                                   \
     while ((d) > x->ends[j]) {                                                          \
         if (x->stages)                                                                  \
             emit_snapshot(s + c0, w, x->ends[j], x->mode, x->bounds, x->nb,             \
                           x->stages + j * x->k + c0);                                   \
         j++;                                                                            \
+        if (sweep_poll(x, &work, w)) return;                                            \
     }
     if (x->variant == SWEEP_SORTED) {
         for (int64_t i = 0; i < x->n; i++) {
             int64_t d = x->day[i], c = x->cust[i];
+            if (sweep_poll(x, &work, 1)) return;
             if (d > x->hi) continue;
             SY_ADVANCE(d);
             if (c < c0 || c >= c1) continue;
@@ -148,6 +168,7 @@ static void sweep_range(const sweep_ctx *x, int64_t c0, int64_t c1, int64_t part
         int64_t t = part == 0 ? 0 : be[-1];
         for (int64_t b = 0; b < x->ndays; b++) {
             int64_t d = x->dmin + b, stop = be[b];
+            if (sweep_poll(x, &work, 1 + stop - t)) return;
             if (t == stop) continue;
             SY_ADVANCE(d);
             for (; t < stop; t++) {
@@ -159,16 +180,19 @@ static void sweep_range(const sweep_ctx *x, int64_t c0, int64_t c1, int64_t part
     } else {
         for (int64_t t = 0; t < x->nrel; t++) {
             int64_t i = x->pairs[t].idx, d = x->pairs[t].day, c = x->cust[i];
+            if (sweep_poll(x, &work, 1)) return;
             SY_ADVANCE(d);
             if (c < c0 || c >= c1) continue;
             sweep_vals(s, c, d, !amount || amount[i] >= 0.0, amount ? amount[i] : 0.0,
                        member && member[i]);
         }
     }
-    for (; j < x->m; j++)
+    for (; j < x->m; j++) {
         if (x->stages)
             emit_snapshot(s + c0, w, x->ends[j], x->mode, x->bounds, x->nb,
                           x->stages + j * x->k + c0);
+        if (sweep_poll(x, &work, w)) return;
+    }
 #undef SY_ADVANCE
 }
 
@@ -181,6 +205,53 @@ static void *sweep_thread(void *arg)
 {
     const sweep_job *jb = (const sweep_job *)arg;
     sweep_range(jb->ctx, jb->c0, jb->c1, jb->part);
+    return NULL;
+}
+
+/* The log as siyu.Transactions stores it (grouped by customer, days ascending within a
+   customer): each customer's rows are walked once, snapshot by snapshot, with no
+   reordering at all.  A job covers rows [i0, i1), which start and end at customer
+   changes, and writes only its own customers' state and stages. */
+typedef struct {
+    const sweep_ctx *ctx;
+    int64_t i0, i1;
+    int st;
+} grouped_job;
+
+static void *grouped_worker(void *arg)
+{
+    grouped_job *jb = (grouped_job *)arg;
+    const sweep_ctx *x = jb->ctx;
+    const int64_t *cust = x->cust, *day = x->day, *ends = x->ends;
+    const double *amount = x->amount;
+    const int8_t *member = x->member;
+    int64_t i = jb->i0, work = 0;
+    jb->st = SY_OK;
+    while (i < jb->i1) {
+        if (work >= SY_SEG_POLL) {        /* work: rows walked and stages written */
+            work = 0;
+            if (sy_interrupted()) {
+                jb->st = SY_EINTR;
+                return NULL;
+            }
+        }
+        int64_t c = cust[i], j = 0, i_first = i;
+        cust_state *st = x->s + c;
+        for (; i < jb->i1 && cust[i] == c; i++) {
+            int64_t d = day[i];
+            if (d > x->hi) continue;
+            while (d > ends[j]) {
+                if (x->stages) x->stages[j * x->k + c] = stage_of(st, ends[j], x->mode, x->bounds, x->nb);
+                j++;
+            }
+            sweep_vals(x->s, c, d, !amount || amount[i] >= 0.0, amount ? amount[i] : 0.0,
+                       member && member[i]);
+        }
+        if (x->stages)
+            for (; j < x->m; j++)
+                x->stages[j * x->k + c] = stage_of(st, ends[j], x->mode, x->bounds, x->nb);
+        work += (i - i_first) + (x->stages ? x->m : 0);
+    }
     return NULL;
 }
 
@@ -221,9 +292,11 @@ int sy_segments_sweep(const int64_t *cust, const int64_t *day, const double *amo
     /* rows that matter (day <= last end): are they already in day order? */
     const int64_t hi = ends[m - 1];
     int64_t nrel = 0, dmin = INT64_MAX, dmax = INT64_MIN, prev = INT64_MIN;
-    int sorted = 1;
+    int sorted = 1, grouped = 1;
     for (int64_t i = 0; i < n; i++) {
         int64_t d = day[i];
+        if (i > 0 && (cust[i] < cust[i - 1] || (cust[i] == cust[i - 1] && d < day[i - 1])))
+            grouped = 0;
         if (d > hi) continue;
         nrel++;
         if (d < prev) sorted = 0;
@@ -231,10 +304,35 @@ int sy_segments_sweep(const int64_t *cust, const int64_t *day, const double *amo
         if (d < dmin) dmin = d;
         if (d > dmax) dmax = d;
     }
+    _Atomic int stop = 0;
+    sweep_ctx ctx = {cust, day, amount, member, n, k, hi, ends, m, mode, bounds, nb, stages, s,
+                     SWEEP_SORTED, NULL, 0, 0, NULL, NULL, nrel, &stop};
+    if (grouped && n > 0) {
+        /* customers without rows stay absent at every snapshot */
+        if (stages) memset(stages, 0xFF, (size_t)cells);
+        int T = sy_get_num_threads();
+        if (T > SY_THREADS_CAP) T = SY_THREADS_CAP;
+        if ((int64_t)T > n / 100000) T = (int)(n / 100000);
+        if (T < 1) T = 1;
+        grouped_job jobs[SY_THREADS_CAP];
+        int64_t prev_end = 0;
+        for (int t = 0; t < T; t++) {
+            int64_t b = t == T - 1 ? n : n / T * (t + 1);
+            if (b < prev_end) b = prev_end;
+            while (b > 0 && b < n && cust[b] == cust[b - 1]) b++;
+            jobs[t].ctx = &ctx;
+            jobs[t].i0 = prev_end;
+            jobs[t].i1 = b;
+            jobs[t].st = SY_OK;
+            prev_end = b;
+        }
+        sy_run_jobs(grouped_worker, jobs, sizeof(grouped_job), T);
+        for (int t = 0; t < T; t++)
+            if (jobs[t].st != SY_OK) { st = jobs[t].st; goto done; }
+        goto copy_out;
+    }
     /* order the rows by day: as given when already sorted, else a counting sort into
        compact records when the day range is small, else a comparison sort */
-    sweep_ctx ctx = {cust, day, amount, member, n, k, hi, ends, m, mode, bounds, nb, stages, s,
-                     SWEEP_SORTED, NULL, 0, 0, NULL, NULL, nrel};
     uint64_t range = nrel ? (uint64_t)dmax - (uint64_t)dmin + 1u : 0u;
     int buckets = !sorted && range != 0u && range <= (uint64_t)nrel * 4u + 4096u;
     /* threads only for the bucketed layout, where each part's rows are contiguous;
@@ -250,8 +348,10 @@ int sy_segments_sweep(const int64_t *cust, const int64_t *day, const double *amo
         if (!(rec = (day_rec *)alloc_n(nrel, (int64_t)sizeof(day_rec)))) goto done;
         memset(cnt, 0, sizeof(int64_t) * (size_t)(ncnt + 1));
 #define SY_KEY(i) ((cust[i] / per < nt ? cust[i] / per : nt - 1) * D + (day[i] - dmin))
+        if (sy_interrupted()) { st = SY_EINTR; goto done; }
         for (int64_t i = 0; i < n; i++)
             if (day[i] <= hi) cnt[SY_KEY(i) + 1]++;
+        if (sy_interrupted()) { st = SY_EINTR; goto done; }
         for (int64_t b = 0; b < ncnt; b++) cnt[b + 1] += cnt[b];
         for (int64_t i = 0; i < n; i++) {
             if (day[i] <= hi) {
@@ -287,23 +387,22 @@ int sy_segments_sweep(const int64_t *cust, const int64_t *day, const double *amo
     if (nt <= 1) {
         sweep_range(&ctx, 0, k, 0);
     } else {
-        pthread_t tid[64];
+        /* sy_run_jobs: the workers see the caller's Ctrl-C (and run here when a thread
+           cannot be started) */
         sweep_job jobs[64];
-        int started[64];
         for (int64_t t = 0; t < nt; t++) {
             jobs[t].ctx = &ctx;
             jobs[t].c0 = per * t;
             jobs[t].c1 = t == nt - 1 ? k : per * (t + 1);
             jobs[t].part = t;
         }
-        for (int64_t t = 1; t < nt; t++)
-            started[t] = pthread_create(&tid[t], NULL, sweep_thread, &jobs[t]) == 0;
-        sweep_thread(&jobs[0]);
-        for (int64_t t = 1; t < nt; t++) {
-            if (started[t]) pthread_join(tid[t], NULL);
-            else sweep_thread(&jobs[t]);     /* could not start a thread: do it here */
-        }
+        sy_run_jobs(sweep_thread, jobs, sizeof(sweep_job), (int)nt);
     }
+    if (atomic_load_explicit(&stop, memory_order_relaxed)) {
+        st = SY_EINTR;
+        goto done;
+    }
+copy_out:
     for (int64_t c = 0; c < k; c++) {
         if (last_day) last_day[c] = s[c].last;
         if (occ) occ[c] = s[c].occ;
@@ -330,7 +429,12 @@ int sy_segments_transitions(const int8_t *stages, int64_t k, int64_t m, int64_t 
     memset(counts, 0, sizeof(int64_t) * (size_t)ss);
     for (int64_t t = 0; t < cells; t++)
         if (stages[t] < SY_SEG_ABSENT || stages[t] >= s) return SY_EINVAL;
+    int64_t work = 0;
     for (int64_t j = 0; j + 1 < m; j++) {
+        if ((work += k) >= SY_SEG_POLL) {
+            work = 0;
+            if (sy_interrupted()) return SY_EINTR;
+        }
         const int8_t *from = stages + j * k, *to = from + k;
         int64_t *cj = counts + j * s * s;
         for (int64_t c = 0; c < k; c++) {
@@ -352,6 +456,61 @@ static int cmp_val(const void *a, const void *b)
     if (x->v < y->v) return -1;
     if (x->v > y->v) return 1;
     return (x->i > y->i) - (x->i < y->i);
+}
+
+/* Order-preserving unsigned key of a finite double (-0.0 and 0.0 share a key). */
+static inline uint64_t value_key(double v)
+{
+    uint64_t u;
+    if (v == 0.0) v = 0.0;
+    memcpy(&u, &v, sizeof u);
+    return (u >> 63) ? ~u : (u | ((uint64_t)1 << 63));
+}
+
+/* Sort (value, index) pairs by value, ties by index, as qsort with cmp_val would:
+   small inputs by qsort, large ones by a stable LSD radix sort on the bytes of the
+   value's key (8 passes of 256 buckets, a pass skipped when every key shares its byte;
+   O(n), 3-5x faster than qsort measured on 20M values, and it polls sy_interrupted()
+   so Ctrl-C stops it). */
+static int radix_sort_values(val_idx *a, int64_t n)
+{
+    if (n < 4096) {
+        qsort(a, (size_t)n, sizeof(val_idx), cmp_val);
+        return SY_OK;
+    }
+    val_idx *b = (val_idx *)alloc_n(n, (int64_t)sizeof(val_idx));
+    if (!b) return SY_ENOMEM;
+    int64_t cnt[256];
+    val_idx *src = a, *dst = b;
+    for (int pass = 0; pass < 8; pass++) {
+        const int shift = 8 * pass;
+        if (sy_interrupted()) {
+            free(b);
+            return SY_EINTR;
+        }
+        memset(cnt, 0, sizeof cnt);
+        for (int64_t i = 0; i < n; i++) cnt[(value_key(src[i].v) >> shift) & 0xFF]++;
+        if (cnt[(value_key(src[0].v) >> shift) & 0xFF] == n) continue;   /* one byte value */
+        int64_t pos = 0;
+        for (int d = 0; d < 256; d++) {
+            int64_t c = cnt[d];
+            cnt[d] = pos;
+            pos += c;
+        }
+        for (int64_t i = 0; i < n; i++) {
+            if ((i & (SY_SEG_POLL - 1)) == SY_SEG_POLL - 1 && sy_interrupted()) {
+                free(b);
+                return SY_EINTR;
+            }
+            dst[cnt[(value_key(src[i].v) >> shift) & 0xFF]++] = src[i];
+        }
+        val_idx *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != a) memcpy(a, src, sizeof(val_idx) * (size_t)n);
+    free(b);
+    return SY_OK;
 }
 
 int sy_segments_scores(const double *values, int64_t n, int64_t bins, int ties,
@@ -404,7 +563,11 @@ int sy_segments_scores(const double *values, int64_t n, int64_t bins, int ties,
         a[i].v = values[i];
         a[i].i = i;
     }
-    qsort(a, (size_t)n, sizeof(val_idx), cmp_val);
+    int rs = radix_sort_values(a, n);
+    if (rs != SY_OK) {
+        free(a);
+        return rs;
+    }
     int64_t lo = 0;
     while (lo < n) {
         int64_t hi = lo;

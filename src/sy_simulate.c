@@ -12,10 +12,15 @@
 #include "sy_rng.h"
 #include "sy_models.h"
 
-static int sim_range(int model, const double *p, int64_t lo, int64_t n, const double *T,
-                     uint64_t seed, int64_t *count, const int64_t *offset, double *times, double *tx)
+static int sim_range(int model, const double *p0, int per_row, int64_t lo, int64_t n,
+                     const double *T, uint64_t seed, int64_t *count, const int64_t *offset,
+                     double *times, double *tx)
 {
     for (int64_t i = lo; i < n; i++) {
+        const double *p = per_row ? p0 + 4 * i : p0;
+        if (per_row)
+            for (int j = 0; j < 4; j++)
+                if (!(p[j] > 0) || !isfinite(p[j])) return SY_EINVAL;
         sy_rng rg;
         sy_rng_seed(&rg, seed, (uint64_t)i);
         const double Ti = T[i];
@@ -53,6 +58,7 @@ static int sim_range(int model, const double *p, int64_t lo, int64_t n, const do
 typedef struct {
     int kind; /* 0 purchases, 1 amounts */
     int model;
+    int per_row; /* parameters per customer (4 or 3 per row) */
     const double *p;
     int64_t lo, hi;
     const double *T;
@@ -64,17 +70,18 @@ typedef struct {
     int status;
 } sim_job;
 
-static int amounts_range(const double *pqg, int64_t lo, int64_t n, const int64_t *k,
+static int amounts_range(const double *pqg, int per_row, int64_t lo, int64_t n, const int64_t *k,
                          const int64_t *offset, uint64_t seed, double *amounts);
 
 static void *sim_worker(void *arg)
 {
     sim_job *j = (sim_job *)arg;
     if (j->kind == 0)
-        j->status = sim_range(j->model, j->p, j->lo, j->hi, j->T, j->seed, j->count, j->offset,
-                              j->out, j->tx);
+        j->status = sim_range(j->model, j->p, j->per_row, j->lo, j->hi, j->T, j->seed, j->count,
+                              j->offset, j->out, j->tx);
     else
-        j->status = amounts_range(j->p, j->lo, j->hi, j->kcount, j->offset, j->seed, j->out);
+        j->status = amounts_range(j->p, j->per_row, j->lo, j->hi, j->kcount, j->offset, j->seed,
+                                  j->out);
     return NULL;
 }
 
@@ -103,29 +110,45 @@ static int sim_parallel(sim_job proto, int64_t n)
     return SY_OK;
 }
 
+int sy_simulate_purchases_ex(int model, const double *p, int per_row, int64_t n, const double *T,
+                             uint64_t seed, int64_t *count, const int64_t *offset, double *times,
+                             double *tx)
+{
+    if (model != SY_MODEL_BGNBD && model != SY_MODEL_PARETO) return SY_EINVAL;
+    if (!per_row)
+        for (int j = 0; j < 4; j++)
+            if (!(p[j] > 0) || !isfinite(p[j])) return SY_EINVAL;
+    sim_job proto = {0, model, per_row, p, 0, n, T, seed, count, NULL, offset, times, tx, SY_OK};
+    return sim_parallel(proto, n);
+}
+
 int sy_simulate_purchases(int model, const double *p, int64_t n, const double *T, uint64_t seed,
                           int64_t *count, const int64_t *offset, double *times, double *tx)
 {
-    if (model != SY_MODEL_BGNBD && model != SY_MODEL_PARETO) return SY_EINVAL;
-    for (int j = 0; j < 4; j++)
-        if (!(p[j] > 0) || !isfinite(p[j])) return SY_EINVAL;
-    sim_job proto = {0, model, p, 0, n, T, seed, count, NULL, offset, times, tx, SY_OK};
+    return sy_simulate_purchases_ex(model, p, 0, n, T, seed, count, offset, times, tx);
+}
+
+int sy_simulate_amounts_ex(const double *pqg, int per_row, int64_t n, const int64_t *k,
+                           const int64_t *offset, uint64_t seed, double *amounts)
+{
+    if (!per_row && !(pqg[0] > 0 && pqg[1] > 0 && pqg[2] > 0)) return SY_EINVAL;
+    sim_job proto = {1, 0, per_row, pqg, 0, n, NULL, seed, NULL, k, offset, amounts, NULL, SY_OK};
     return sim_parallel(proto, n);
 }
 
 int sy_simulate_amounts(const double *pqg, int64_t n, const int64_t *k, const int64_t *offset,
                         uint64_t seed, double *amounts)
 {
-    if (!(pqg[0] > 0 && pqg[1] > 0 && pqg[2] > 0)) return SY_EINVAL;
-    sim_job proto = {1, 0, pqg, 0, n, NULL, seed, NULL, k, offset, amounts, NULL, SY_OK};
-    return sim_parallel(proto, n);
+    return sy_simulate_amounts_ex(pqg, 0, n, k, offset, seed, amounts);
 }
 
-static int amounts_range(const double *pqg, int64_t lo, int64_t n, const int64_t *k,
+static int amounts_range(const double *pqg0, int per_row, int64_t lo, int64_t n, const int64_t *k,
                          const int64_t *offset, uint64_t seed, double *amounts)
 {
-    const double pp = pqg[0], q = pqg[1], g = pqg[2];
     for (int64_t i = lo; i < n; i++) {
+        const double *pqg = per_row ? pqg0 + 3 * i : pqg0;
+        const double pp = pqg[0], q = pqg[1], g = pqg[2];
+        if (!(pp > 0 && q > 0 && g > 0) || !isfinite(pp + q + g)) return SY_EINVAL;
         sy_rng rg;
         sy_rng_seed(&rg, seed ^ 0x5bd1e9955bd1e995ULL, (uint64_t)i);
         double nu = sy_rng_gamma(&rg, q) / g;

@@ -115,7 +115,7 @@ static uint64_t dbits(double v)
 int sy_dedup(const double *const *cols, int k, const double *w, int64_t n,
              double *const *ucols, double *uw, int64_t *inv, int64_t *m)
 {
-    if (k < 1 || k > 3 || n < 0) return SY_EINVAL;
+    if (k < 1 || k > 67 || n < 0) return SY_EINVAL;
     *m = 0;
     if (n == 0) return SY_OK;
     int64_t cap = 16;

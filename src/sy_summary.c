@@ -12,6 +12,7 @@
 #include "siyu.h"
 
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 
 static int row_cmp(const void *a, const void *b)
@@ -226,62 +227,87 @@ typedef struct {
     int64_t lo, hi;
     int64_t *n_occ, *first_day, *last_day, *first_per, *last_per, *n_orders;
     double *revenue, *first_amount, *repeat_sum;
+    _Atomic int stop;       /* Ctrl-C seen by a worker */
 } summary_ctx;
+
+typedef struct {
+    int64_t occ, fday, lday, fper, lper, orders;
+    double rev, famt, rsum;
+} cust_summary;
+
+/* One customer's rows [i, end), sorted by day: the figures of rows with lo < day <= hi. */
+static void summarise_customer(const int64_t *day, const double *amount, int64_t i, int64_t end,
+                               int period, int64_t lo, int64_t hi, cust_summary *o)
+{
+    while (i < end && day[i] <= lo) i++;
+    int64_t occ = 0, orders = 0, fday = 0, lday = 0, fper = 0, lper = 0;
+    double rev = 0.0, famt = 0.0, rsum = 0.0;
+    while (i < end && day[i] <= hi) {
+        /* one calendar period: rows i..j-1 */
+        int64_t per = sy_period_index(day[i], period);
+        int64_t pend = period == SY_PERIOD_D ? day[i] : sy_period_start(per + 1, period) - 1;
+        int64_t j = i;
+        int purchase = 0;
+        double amt = 0.0;
+        int64_t pfirst = 0, plast = 0;
+        while (j < end && day[j] <= pend && day[j] <= hi) {
+            double a = amount ? amount[j] : 0.0;
+            amt += a;
+            if (a >= 0.0) {
+                if (!purchase) pfirst = day[j];
+                plast = day[j];
+                purchase = 1;
+                orders++;
+            }
+            j++;
+        }
+        rev += amt;
+        if (purchase) {
+            if (occ == 0) {
+                fday = pfirst;
+                fper = per;
+                famt = amt;
+            } else {
+                rsum += amt;
+            }
+            lday = plast;
+            lper = per;
+            occ++;
+        }
+        i = j;
+    }
+    o->occ = occ;
+    o->fday = fday;
+    o->lday = lday;
+    o->fper = fper;
+    o->lper = lper;
+    o->orders = orders;
+    o->rev = rev;
+    o->famt = famt;
+    o->rsum = rsum;
+}
 
 /* Summarise customers [c0, c1); rows of a customer are contiguous and sorted by day. */
 static void summarise_range(void *vctx, int64_t c0, int64_t c1)
 {
-    const summary_ctx *x = (const summary_ctx *)vctx;
-    const int64_t *day = x->day;
-    const double *amount = x->amount;
+    summary_ctx *x = (summary_ctx *)vctx;
     for (int64_t c = c0; c < c1; c++) {
-        int64_t i = x->offsets[c], end = x->offsets[c + 1];
-        while (i < end && day[i] <= x->lo) i++;
-        int64_t occ = 0, orders = 0, fday = 0, lday = 0, fper = 0, lper = 0;
-        double rev = 0.0, famt = 0.0, rsum = 0.0;
-        while (i < end && day[i] <= x->hi) {
-            /* one calendar period: rows i..j-1 */
-            int64_t per = sy_period_index(day[i], x->period);
-            int64_t pend = x->period == SY_PERIOD_D ? day[i] : sy_period_start(per + 1, x->period) - 1;
-            int64_t j = i;
-            int purchase = 0;
-            double amt = 0.0;
-            int64_t pfirst = 0, plast = 0;
-            while (j < end && day[j] <= pend && day[j] <= x->hi) {
-                double a = amount ? amount[j] : 0.0;
-                amt += a;
-                if (a >= 0.0) {
-                    if (!purchase) pfirst = day[j];
-                    plast = day[j];
-                    purchase = 1;
-                    orders++;
-                }
-                j++;
-            }
-            rev += amt;
-            if (purchase) {
-                if (occ == 0) {
-                    fday = pfirst;
-                    fper = per;
-                    famt = amt;
-                } else {
-                    rsum += amt;
-                }
-                lday = plast;
-                lper = per;
-                occ++;
-            }
-            i = j;
+        if ((c & 8191) == 0 && sy_interrupted()) {
+            x->stop = 1;
+            return;
         }
-        x->n_occ[c] = occ;
-        if (x->first_day) x->first_day[c] = fday;
-        if (x->last_day) x->last_day[c] = lday;
-        if (x->first_per) x->first_per[c] = fper;
-        if (x->last_per) x->last_per[c] = lper;
-        if (x->n_orders) x->n_orders[c] = orders;
-        if (x->revenue) x->revenue[c] = rev;
-        if (x->first_amount) x->first_amount[c] = famt;
-        if (x->repeat_sum) x->repeat_sum[c] = rsum;
+        cust_summary o;
+        summarise_customer(x->day, x->amount, x->offsets[c], x->offsets[c + 1], x->period, x->lo,
+                           x->hi, &o);
+        x->n_occ[c] = o.occ;
+        if (x->first_day) x->first_day[c] = o.fday;
+        if (x->last_day) x->last_day[c] = o.lday;
+        if (x->first_per) x->first_per[c] = o.fper;
+        if (x->last_per) x->last_per[c] = o.lper;
+        if (x->n_orders) x->n_orders[c] = o.orders;
+        if (x->revenue) x->revenue[c] = o.rev;
+        if (x->first_amount) x->first_amount[c] = o.famt;
+        if (x->repeat_sum) x->repeat_sum[c] = o.rsum;
     }
 }
 
@@ -303,6 +329,7 @@ static void summarise_range(void *vctx, int64_t c0, int64_t c1)
  * them) are scanned in place; otherwise they are grouped first (O(n + k)).
  */
 int sy_summary_compute(const int64_t *cust, const int64_t *day, const double *amount,
+                       const int64_t *grouped_offsets,
                        int64_t n, int64_t k, int period, int64_t lo, int64_t hi,
                        int64_t *n_occ, int64_t *first_day, int64_t *last_day,
                        int64_t *first_per, int64_t *last_per, int64_t *n_orders,
@@ -311,6 +338,14 @@ int sy_summary_compute(const int64_t *cust, const int64_t *day, const double *am
     if (period < SY_PERIOD_D || period > SY_PERIOD_Y) return SY_EINVAL;
     if (k < 0 || n < 0 || !n_occ) return SY_EINVAL;
     int st = SY_OK;
+    if (grouped_offsets) {
+        /* the stored log: rows already grouped and sorted, offsets checked by the caller */
+        summary_ctx ctx = {day, amount, grouped_offsets, period, lo, hi, n_occ, first_day,
+                           last_day, first_per, last_per, n_orders, revenue, first_amount,
+                           repeat_sum, 0};
+        sy_parallel_for(k, 20000, summarise_range, &ctx);
+        return ctx.stop ? SY_EINTR : SY_OK;
+    }
     int64_t *offsets = (int64_t *)calloc((size_t)(k + 1), sizeof(int64_t));
     int64_t *perm = NULL, *day2 = NULL;
     double *amount2 = NULL;
@@ -339,12 +374,99 @@ int sy_summary_compute(const int64_t *cust, const int64_t *day, const double *am
         amount = amount2;
     }
     summary_ctx ctx = {day, amount, offsets, period, lo, hi, n_occ, first_day, last_day,
-                       first_per, last_per, n_orders, revenue, first_amount, repeat_sum};
+                       first_per, last_per, n_orders, revenue, first_amount, repeat_sum, 0};
     sy_parallel_for(k, 20000, summarise_range, &ctx);
+    if (ctx.stop) st = SY_EINTR;
 done:
     free(offsets);
     free(perm);
     free(day2);
     free(amount2);
     return st;
+}
+
+/* ---- the summary table ----------------------------------------------------- */
+typedef struct {
+    const int64_t *day;
+    const double *amount;
+    const int64_t *offsets;
+    int period, include_first;
+    int64_t lo, hi, end_per, end_day, date_scale;
+    double scale;
+    int64_t *frequency, *n_orders, *first, *last, *since;
+    double *recency, *T, *monetary, *revenue;
+    uint8_t *keep;
+    _Atomic int stop;
+} table_ctx;
+
+static void table_range(void *vctx, int64_t c0, int64_t c1)
+{
+    table_ctx *x = (table_ctx *)vctx;
+    for (int64_t c = c0; c < c1; c++) {
+        if ((c & 8191) == 0 && sy_interrupted()) {
+            x->stop = 1;
+            return;
+        }
+        cust_summary o;
+        summarise_customer(x->day, x->amount, x->offsets[c], x->offsets[c + 1], x->period, x->lo,
+                           x->hi, &o);
+        const int64_t occ = o.occ, fper = o.fper, lper = o.lper, lday = o.lday;
+        const double famt = o.famt, rsum = o.rsum;
+        x->keep[c] = occ > 0;
+        int64_t f = occ > 0 ? occ - 1 : 0;
+        x->frequency[c] = f;
+        x->recency[c] = (double)(lper - fper) * x->scale;
+        x->T[c] = (double)(x->end_per - fper) * x->scale;
+        if (x->monetary) {
+            if (x->include_first)
+                x->monetary[c] = occ > 0 ? (famt + rsum) / (double)occ : 0.0;
+            else
+                x->monetary[c] = f > 0 ? rsum / (double)f : 0.0;
+        }
+        x->n_orders[c] = o.orders;
+        if (x->revenue) x->revenue[c] = o.rev;
+        x->first[c] = o.fday * x->date_scale;
+        x->last[c] = lday * x->date_scale;
+        x->since[c] = x->end_day - lday;
+    }
+}
+
+#define COMPACT(arr, T_)                                                      \
+    do {                                                                      \
+        if (arr) {                                                            \
+            T_ *a_ = (arr);                                                   \
+            int64_t m_ = 0;                                                   \
+            for (int64_t c = 0; c < k; c++)                                   \
+                if (keep[c]) a_[m_++] = a_[c];                                \
+        }                                                                     \
+    } while (0)
+
+int sy_summary_table(const int64_t *day, const double *amount, const int64_t *offsets, int64_t k,
+                     int period, int64_t lo, int64_t hi, int64_t end_per, int64_t end_day,
+                     double scale, int include_first, int64_t date_scale,
+                     int64_t *frequency, double *recency, double *T, double *monetary,
+                     int64_t *n_orders, double *revenue, int64_t *first, int64_t *last,
+                     int64_t *since, uint8_t *keep, int64_t *n_kept)
+{
+    if (period < SY_PERIOD_D || period > SY_PERIOD_Y || k < 0) return SY_EINVAL;
+    table_ctx ctx = {day, amount, offsets, period, include_first, lo, hi, end_per, end_day,
+                     date_scale, scale, frequency, n_orders, first, last, since, recency, T,
+                     monetary, revenue, keep, 0};
+    sy_parallel_for(k, 20000, table_range, &ctx);
+    if (ctx.stop) return SY_EINTR;
+    int64_t m = 0;
+    for (int64_t c = 0; c < k; c++) m += keep[c];
+    *n_kept = m;
+    if (m < k) {   /* move the buyers to the front of every column, in code order */
+        COMPACT(frequency, int64_t);
+        COMPACT(recency, double);
+        COMPACT(T, double);
+        COMPACT(monetary, double);
+        COMPACT(n_orders, int64_t);
+        COMPACT(revenue, double);
+        COMPACT(first, int64_t);
+        COMPACT(last, int64_t);
+        COMPACT(since, int64_t);
+    }
+    return SY_OK;
 }

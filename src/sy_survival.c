@@ -14,6 +14,7 @@ int sy_survival_km(const int64_t *duration, const int64_t *event, int64_t n, int
     memset(events, 0, sizeof(int64_t) * (size_t)(tmax + 1));
     memset(censored, 0, sizeof(int64_t) * (size_t)(tmax + 1));
     for (int64_t i = 0; i < n; i++) {
+        if ((i & ((1 << 20) - 1)) == (1 << 20) - 1 && sy_interrupted()) return SY_EINTR;
         int64_t t = duration[i];
         if (t < 0 || t > tmax || (event[i] != 0 && event[i] != 1)) return SY_EINVAL;
         if (event[i]) events[t]++;

@@ -167,3 +167,42 @@ def random_log(seed: int, n_customers: int = 60, n_rows: int = 600, amounts: boo
         ch = rng.choice(np.array(["公域", "私域", None], dtype=object), len(df), p=[0.45, 0.45, 0.1])
         df["channel"] = ch
     return df.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+
+
+def partial_cells(index_periods, n_ages: int, end, period: str) -> np.ndarray:
+    """(cohort, age) cells whose calendar period holds ``end`` while ``end`` is before
+    the period's last day: pandas Periods, nothing else."""
+    end = pd.Timestamp(end)
+    end_p = pd.Period(end, FREQ[period])
+    cut = end.normalize() < end_p.end_time.normalize()
+    out = np.zeros((len(index_periods), n_ages), dtype=bool)
+    for i, c in enumerate(index_periods):
+        for a in range(n_ages):
+            out[i, a] = cut and (c + a) == end_p
+    return out
+
+
+def existing_row(df: pd.DataFrame, existing_before, period: str = "M", end=None) -> dict:
+    """The existing customers (first purchase before ``existing_before``): size and,
+    per age counted from the period of their earliest first purchase, active
+    customers, purchase rows and revenue (refunds included)."""
+    freq = FREQ[period]
+    d, purch, end = _prepare(df, end)
+    fp = first_purchase(df, end)
+    ex = fp.index[fp["first"] < pd.Timestamp(existing_before)]
+    start = fp.loc[ex, "first"].min().to_period(freq)
+    end_p = pd.Period(end, freq)
+    ages = (end_p - start).n + 1
+    p = purch[purch["customer"].isin(ex)]
+    age = pd.PeriodIndex(p["date"].dt.to_period(freq)).asi8 - start.ordinal
+    active = pd.Series(p["customer"].to_numpy()).groupby(age).nunique()
+    orders = pd.Series(age).value_counts()
+    out = {"size": len(ex), "start": start,
+           "active": active.reindex(range(ages), fill_value=0).to_numpy(float),
+           "orders": orders.reindex(range(ages), fill_value=0).to_numpy(float)}
+    if "amount" in d:
+        r = d[d["customer"].isin(ex)]
+        ra = pd.PeriodIndex(r["date"].dt.to_period(freq)).asi8 - start.ordinal
+        out["revenue"] = r.groupby(ra)["amount"].sum().reindex(range(ages),
+                                                                fill_value=0.0).to_numpy()
+    return out

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-LIFE_EN = ["new", "stable", "lapsing"]
+LIFE_EN = ["recent", "stable", "lapsing"]
 TIER_EN = ["potential", "one-time", "repeat", "multi-repeat", "member"]
 
 

@@ -27,7 +27,7 @@ import pytest
 from siyu.report import SECTION_IDS
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO_SECTIONS = [s for s in SECTION_IDS if s not in ("unit-economics", "channels")]
+DEMO_SECTIONS = [s for s in SECTION_IDS if s not in ("data", "unit-economics", "channels")]
 
 
 def find_chromium() -> str | None:

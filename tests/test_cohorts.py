@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import siyu
-from siyu import cohorts as cohorts_mod
+from siyu import _periods
 
 import reference_cohorts as ref
 
@@ -67,7 +67,7 @@ def test_bucketing_path_matches_bitset_path(period, monkeypatch):
     df = ref.random_log(3, n_customers=40, n_rows=500)
     tx = make_tx(df)
     a = tx.cohorts(period=period, by="channel")
-    monkeypatch.setattr(cohorts_mod, "_MAX_BITSET_WORDS", 0)
+    monkeypatch.setattr(_periods, "MAX_BITSET_WORDS", 0)
     b = tx.cohorts(period=period, by="channel")
     pd.testing.assert_frame_equal(a.active, b.active)
     pd.testing.assert_frame_equal(a.orders, b.orders)
@@ -184,19 +184,215 @@ def test_by_missing_channel_is_its_own_group():
     assert_matches(ct, ref.cohorts(df, "M", None, "channel"), "channel")
 
 
-def test_average_row_is_size_weighted_over_observed():
+def test_unbalanced_average_is_size_weighted_over_observed():
     df = ref.random_log(7)
     ct = make_tx(df).cohorts("M")
     obs = ~np.isnan(ct.active.to_numpy())
+    ok = obs & ~ct.partial.to_numpy()
     sizes = ct.sizes.to_numpy(float)
-    for k in range(ct.active.shape[1]):
-        w = sizes[obs[:, k]]
-        exp = ct.active.to_numpy()[obs[:, k], k].sum() / w.sum()
-        assert ct.average("retention").iloc[k] == pytest.approx(exp, rel=1e-12)
-        exp_ltv = (ct.ltv.to_numpy()[obs[:, k], k] * w).sum() / w.sum()
-        assert ct.average("ltv").iloc[k] == pytest.approx(exp_ltv, rel=1e-12)
+    for include_partial, use in ((False, ok), (True, obs)):
+        avg = ct.average("retention", balanced=False, include_partial=include_partial)
+        ltv = ct.average("ltv", balanced=False, include_partial=include_partial)
+        for k in range(ct.active.shape[1]):
+            w = sizes[use[:, k]]
+            if not w.size:
+                assert np.isnan(avg.iloc[k]) and avg.attrs["n_cohorts"].iloc[k] == 0
+                continue
+            exp = ct.active.to_numpy()[use[:, k], k].sum() / w.sum()
+            assert avg.iloc[k] == pytest.approx(exp, rel=1e-12)
+            exp_ltv = (ct.ltv.to_numpy()[use[:, k], k] * w).sum() / w.sum()
+            assert ltv.iloc[k] == pytest.approx(exp_ltv, rel=1e-12)
+            assert avg.attrs["n_cohorts"].iloc[k] == use[:, k].sum()
+            assert avg.attrs["n_customers"].iloc[k] == w.sum()
+        assert avg.attrs["balanced"] is False
     t = ct.table("retention", average=True)
     assert t.index[-1] == "average"
+
+
+def small_cohorts():
+    """Three monthly cohorts (sizes 2, 1, 4) observed to 2024-03-20: March is partial."""
+    rows = [(1, "2024-01-03", 10.0), (2, "2024-01-09", 5.0), (1, "2024-02-01", 7.0),
+            (1, "2024-03-02", 1.0), (2, "2024-03-05", 2.0),
+            (3, "2024-02-10", 4.0), (3, "2024-03-01", 4.0),
+            (4, "2024-03-01", 1.0), (5, "2024-03-02", 1.0), (6, "2024-03-03", 1.0),
+            (7, "2024-03-04", 1.0)]
+    return make_tx(tiny(rows)).cohorts("M", end="2024-03-20")
+
+
+def test_partial_cells_and_note_by_hand():
+    ct = small_cohorts()
+    assert ct.sizes.tolist() == [2, 1, 4]
+    # March 2024 is cut at the 20th: cells (Jan, 2), (Feb, 1), (Mar, 0)
+    np.testing.assert_array_equal(ct.partial.to_numpy(),
+                                  [[False, False, True], [False, True, False],
+                                   [True, False, False]])
+    assert ct.last_period == {"period": pd.Period("2024-03", "M"), "days_observed": 20,
+                              "days": 31, "partial": True, "existing_start": None}
+    assert ct.partial_note() == "last period (2024-03): 20 of 31 days"
+    assert ct.partial_note("zh") == "最后一期（2024-03）仅含 20/31 天"
+    long = ct.to_frame()
+    assert long["partial"].tolist() == [False, False, True, False, True, True]
+    assert "20 of 31 days" in repr(ct) and "hatched" in ct._repr_html_()
+    assert ct.to_html().count("class='partial'") == 3
+
+
+def test_balanced_average_by_hand():
+    ct = small_cohorts()
+    # complete cells: Jan at ages 0, 1; Feb at age 0; Mar none -> half of 3 cohorts = 2
+    # cohorts are complete through age 0 (Jan, Feb), one through age 1: through = 0
+    avg = ct.average("retention")
+    assert ct.balanced_through() == 0
+    assert avg.attrs["through"] == 0 and avg.attrs["cohorts"] == ["2024-01", "2024-02"]
+    assert avg.iloc[0] == 1.0 and np.isnan(avg.iloc[1]) and np.isnan(avg.iloc[2])
+    assert avg.attrs["n_cohorts"].tolist() == [2, 0, 0]
+    assert avg.attrs["n_customers"].tolist() == [3, 0, 0]
+    # through=1: only Jan (2 customers): active 2, 1 -> 1.0, 0.5
+    a1 = ct.average("retention", through=1)
+    assert a1.iloc[:2].tolist() == [1.0, 0.5] and np.isnan(a1.iloc[2])
+    assert a1.attrs["n_cohorts"].tolist() == [1, 1, 0] and a1.attrs["cohorts"] == ["2024-01"]
+    ltv = ct.average("ltv", through=1)
+    assert ltv.iloc[:2].tolist() == [7.5, 11.0]       # (10+5)/2, (10+5+7)/2
+    # the partial March cells join only with include_partial=True
+    a2 = ct.average("retention", through=2, include_partial=True)
+    assert a2.tolist() == [1.0, 0.5, 1.0] and a2.attrs["cohorts"] == ["2024-01"]
+    assert ct.average("retention", through=2).isna().all()     # nobody complete through 2
+    unb = ct.average("retention", balanced=False)
+    assert unb.iloc[0] == 1.0 and unb.attrs["n_cohorts"].tolist() == [2, 1, 0]
+    assert unb.iloc[1] == 0.5                                     # Jan only; Feb is partial
+    unb_p = ct.average("retention", balanced=False, include_partial=True)
+    assert unb_p.tolist() == [1.0, (1 + 1) / 3, 1.0]
+    assert unb_p.attrs["n_customers"].tolist() == [7, 3, 2]
+    with pytest.raises(ValueError, match="through"):
+        ct.average(through=-1)
+    with pytest.raises(ValueError, match="balanced=True"):
+        ct.average(balanced=False, through=1)
+    t = ct.table("retention", average=True, through=1)
+    assert t.loc["average"].tolist()[:2] == [1.0, 0.5]
+
+
+def test_balanced_average_is_flat_where_the_unbalanced_one_rises():
+    """Every cohort retains 20% at every age; young cohorts are bigger.  The unbalanced
+    average over whichever cohorts reached an age is the same here, but with retention
+    that differs by cohort it moves; the balanced one is one fixed set of cohorts."""
+    rows = []
+    cid = 0
+    # cohort m (Jan..Jun 2023) of size 10*(m+1); the first 2*(m+1) come back every month
+    for m in range(6):
+        for i in range(10 * (m + 1)):
+            cid += 1
+            start = pd.Timestamp(2023, m + 1, 5)
+            rows.append((cid, start, 1.0))
+            if i < (m + 1) * (6 - m) // 3:        # older cohorts retain more
+                for k in range(1, 6 - m):
+                    rows.append((cid, start + pd.DateOffset(months=k), 1.0))
+    ct = make_tx(tiny(rows)).cohorts("M", end="2023-06-30")
+    ret = ct.retention.to_numpy()
+    bal = ct.average("retention", through=2)
+    chosen = ct.complete.to_numpy()[:, :3].all(axis=1)
+    sizes = ct.sizes.to_numpy(float)
+    for k in range(3):
+        assert bal.iloc[k] == pytest.approx((ret[chosen, k] * sizes[chosen]).sum()
+                                            / sizes[chosen].sum())
+    assert bal.attrs["n_cohorts"].iloc[:3].tolist() == [int(chosen.sum())] * 3
+
+
+@pytest.mark.parametrize("period, last_day, before", [
+    ("M", "2024-02-29", "2024-02-28"), ("M", "2023-12-31", "2023-12-30"),
+    ("W", "2024-01-14", "2024-01-13"),           # 2024-01-14 is a Sunday
+    ("Q", "2024-03-31", "2024-03-30"), ("Q", "2024-06-30", "2024-06-29"),
+    ("Y", "2023-12-31", "2023-12-30")])
+def test_partial_mask_at_period_ends(period, last_day, before):
+    df = ref.random_log(12, start="2023-01-02", days=420)
+    tx = make_tx(df)
+    for end, partial in ((last_day, False), (before, True)):
+        ct = tx.cohorts(period, end=end)
+        exp = ref.partial_cells(ct.sizes.index, ct.active.shape[1], end, period)
+        np.testing.assert_array_equal(ct.partial.to_numpy(), exp)
+        assert ct.partial.to_numpy().any() == partial
+        assert ct.last_period["partial"] == partial
+        # averages (both kinds) never use a partial cell unless asked
+        ok = ct.complete.to_numpy()
+        unb = ct.average("orders", balanced=False)
+        assert (unb.attrs["n_cohorts"].to_numpy() == ok.sum(axis=0)).all()
+    assert not tx.cohorts("D", end=before).partial.to_numpy().any()     # a day is whole
+
+
+def test_existing_before_excludes_and_counts():
+    df = ref.random_log(13, n_customers=80, n_rows=700)
+    tx = make_tx(df)
+    cut = "2020-02-01"
+    ct = tx.cohorts("M", existing_before=cut)
+    fp = ref.first_purchase(df)
+    n_ex = int((fp["first"] < cut).sum())
+    assert ct.n_existing == n_ex > 0
+    assert ct.existing_before == pd.Timestamp(cut)
+    assert ct.sizes.sum() + n_ex == tx.cohorts("M").sizes.sum()
+    assert ct.sizes.index.min() >= pd.Period(cut, "M")
+    # the acquisition cohorts are those of the customers acquired from the cut on
+    late = df[df["customer"].isin(fp.index[fp["first"] >= cut])]
+    assert_matches(ct, ref.cohorts(late, "M", df["date"].max().normalize()), None)
+    # the existing row against its oracle
+    exp = ref.existing_row(df, cut, "M")
+    ex = ct.existing
+    assert ex.sizes.tolist() == [exp["size"]] and list(ex.sizes.index) == ["existing"]
+    np.testing.assert_array_equal(ex.active.to_numpy()[0], exp["active"])
+    np.testing.assert_array_equal(ex.orders.to_numpy()[0], exp["orders"])
+    np.testing.assert_allclose(ex.revenue.to_numpy()[0], exp["revenue"], rtol=1e-9, atol=1e-9)
+    assert ct.last_period["existing_start"] == exp["start"]
+    # never in averages; first in table(); its own to_frame
+    t = ct.table("retention", average=True, balanced=False)
+    assert t.index[0] == "existing" and t.index[-1] == "average"
+    np.testing.assert_allclose(t.loc["average"].to_numpy()[:ct.active.shape[1]],
+                               ct.average("retention", balanced=False).to_numpy())
+    assert "existing" not in set(ct.to_frame()["cohort"].astype(str))
+    assert len(ex.to_frame()) == len(exp["active"])
+    assert "existing" in repr(ct)
+    # by channel: one existing row per channel of the first purchase
+    byc = tx.cohorts("M", by="channel", existing_before=cut)
+    assert byc.existing.sizes.sum() == n_ex
+    assert set(byc.existing.sizes.index.get_level_values(1)) == {"existing"}
+
+
+def test_existing_before_errors_and_edges():
+    tx = make_tx(ref.random_log(14))
+    with pytest.raises(ValueError, match="existing_before=2030-01-01 is after the end"):
+        tx.cohorts(existing_before="2030-01-01")
+    with pytest.raises(TypeError, match="existing_before must be a date"):
+        tx.cohorts(existing_before=2020)
+    with pytest.raises(ValueError, match="existing_before"):
+        tx.cohorts(existing_before="not a date")
+    early = tx.cohorts(existing_before="1999-01-01")          # nobody before: empty row set
+    assert early.n_existing == 0 and len(early.sizes) == len(tx.cohorts().sizes)
+    # the boundary: a first purchase on the day itself is an acquisition, the day before
+    # is existing; a refund-only customer is neither
+    df = tiny([(1, "2024-01-31", 5.0), (2, "2024-02-01", 6.0), (3, "2024-01-10", -2.0),
+               (1, "2024-02-03", 1.0), (3, "2024-02-05", 4.0)])
+    ct = make_tx(df).cohorts("M", existing_before="2024-02-01")
+    assert ct.n_existing == 1 and ct.sizes.tolist() == [2]      # customers 2 and 3 (Feb)
+    assert ct.existing.active.to_numpy().tolist() == [[1.0, 1.0]]
+
+
+def test_existing_warning_on_uci_not_on_cdnow():
+    retail = siyu.Transactions(siyu.datasets.load_online_retail(), customer="customer_id",
+                               time="date", amount="amount")
+    with pytest.warns(UserWarning, match=r"existing_before='2011-01-01'"):
+        ct = retail.cohorts("M")
+    assert "2010-12: 885 customers" in ct.suspect_existing
+    for call in (lambda: retail.retention(days=[0, 30]), lambda: retail.repurchase(),
+                 lambda: retail.survival(), lambda: retail.cohorts("W")):
+        with pytest.warns(UserWarning, match="existing_before"):
+            call()
+    cdnow = siyu.Transactions(siyu.datasets.load_cdnow(), customer="customer_id", time="date",
+                              amount="amount")
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for period in ("D", "W", "M", "Q", "Y"):
+            assert cdnow.cohorts(period).suspect_existing is None
+        cdnow.retention(days=[0, 30])
+        cdnow.survival()
+        retail.cohorts("M", existing_before="2011-01-01")     # told: no warning
+        retail.cohorts("Y")                                    # 2010 (Dec only) is small
 
 
 def test_to_frame_style_repr():

@@ -489,7 +489,7 @@ def test_clv_with_bgbb(shared_data):
     summ = d.assign(monetary_value=np.where(d["frequency"] > 0, 50.0 + d["recency"], 0.0))
     gg = siyu.GammaGamma().fit(pd.DataFrame({"frequency": np.repeat(summ.frequency, 3),
                                              "monetary_value": np.repeat(summ.monetary_value, 3)
-                                             * np.tile([0.9, 1.0, 1.1], len(summ))}))
+                                             * np.tile([0.4, 1.0, 1.9], len(summ))}))
     out = siyu.clv(m, gg, summ, horizon=5, discount_rate=0.1)
     value = gg.conditional_expected_average_value(summ["frequency"], summ["monetary_value"])
     cum = [m.conditional_expected_purchases(k, summ["frequency"], summ["recency"],

@@ -299,3 +299,56 @@ def test_bootstrap_means_errors():
         siyu.bootstrap_means(lambda m: float(m.reshape(-1)[0]), y)
     with pytest.raises(ValueError, match="n_boot"):
         siyu.bootstrap_means(lambda m: m[..., 0], y, n_boot=3)
+
+
+# ---- covariate models (static covariates, issue 15) ----------------------------------------
+
+def test_covariate_model_intervals_map_each_draw_through_the_customers_rows():
+    """Asymptotic intervals of a covariate model: each draw of (base parameters, effects)
+    becomes each customer's own parameters; oracle: the same draws predicted customer by
+    customer with a plain model at those parameters.  Bootstrap, loglik and CLV intervals
+    refuse covariate models with a ValueError saying why."""
+    rng = np.random.default_rng(7)
+    n = 3000
+    cov = pd.DataFrame({"member": rng.integers(0, 2, n)})
+    s = simulate(BG_TRUE, n, T=52, seed=3, unit="W", acquisition=26, output="summary",
+                 covariates=cov, effects={"purchase": {"member": 0.5},
+                                          "dropout": {"member": -0.5}})
+    m = siyu.BetaGeo().fit(s, covariates=["member"])
+    iv = m.conditional_expected_purchases(10.0, s, interval=0.9, n_boot=200, seed=5)
+    point = m.conditional_expected_purchases(10.0, s)
+    assert iv.index.equals(s.index)
+    np.testing.assert_allclose(iv["estimate"], point, rtol=1e-12)
+    assert (iv["lower"] <= iv["estimate"]).all() and (iv["estimate"] <= iv["upper"]).all()
+    sub = iv.attrs["seed"]
+    seed_m = int(np.random.SeedSequence(sub).spawn(1)[0].generate_state(1, dtype=np.uint64)[0])
+    th = _intervals._asymptotic_thetas(m, 200, seed_m)
+    assert th.shape == (200, 6)
+    for i in (0, 11, 2999):
+        row = s.iloc[i]
+        vals = []
+        for t in th:
+            plain = siyu.BetaGeo()
+            plain.params_ = pd.Series(m._row_params(t, [[float(row["member"])]])[0],
+                                      index=list(plain._param_names))
+            vals.append(plain.conditional_expected_purchases(10.0, row.frequency, row.recency,
+                                                             row["T"]))
+        lo, hi = np.quantile(vals, [0.05, 0.95])
+        assert iv["lower"].iloc[i] == pytest.approx(lo, rel=1e-10)
+        assert iv["upper"].iloc[i] == pytest.approx(hi, rel=1e-10)
+    # members and non-members with the same history get different intervals
+    pa = m.probability_alive(s, interval=0.9, seed=5)
+    np.testing.assert_allclose(pa["estimate"], m.probability_alive(s), rtol=1e-12)
+    e = m.expected_purchases(20.0, covariates=pd.DataFrame({"member": [0, 1]}), interval=0.9,
+                             seed=1)
+    assert e["estimate"].iloc[1] > e["estimate"].iloc[0]
+    np.testing.assert_allclose(e["estimate"], m.expected_purchases(
+        20.0, covariates=pd.DataFrame({"member": [0, 1]})), rtol=1e-12)
+    with pytest.raises(ValueError, match="covariates: method='bootstrap' is not available"):
+        m.conditional_expected_purchases(10.0, s, interval=0.9, method="bootstrap")
+    with pytest.raises(ValueError, match="covariates: loglik is not available"):
+        m.loglik(s)
+    rep = s.assign(monetary_value=rng.gamma(4.0, 5.0, n))
+    gg = siyu.GammaGamma().fit(rep[rep.frequency > 0])
+    with pytest.raises(ValueError, match=r"covariates: clv\(interval=...\) is not available"):
+        siyu.clv(m, gg, rep, horizon=3, discount_rate=0.0, interval=0.9)

@@ -105,3 +105,248 @@ def test_transactions_store_grouped_log():
     assert log.cust.tolist() == [0, 0, 1, 1]
     assert log.amount.tolist() == [2.0, 4.0, 3.0, 1.0]     # ties keep input order
     assert log.offsets.tolist() == [0, 2, 4]
+
+
+# ---------------------------------------------------------------------- the stored log
+NS_PER_DAY = 86_400 * 10**9
+
+
+def _paths(rng):
+    """(name, ids, times datetime64, amounts) for every construction path."""
+    n = 60_000
+    out = []
+    ids = rng.integers(0, 5_000, n)
+    t = np.sort(rng.integers(0, 700 * NS_PER_DAY, n))
+    out.append(("time-ordered", ids, t.view("datetime64[ns]"), rng.normal(20, 9, n)))
+    out.append(("shuffled", rng.permutation(ids), rng.permutation(t).view("datetime64[ns]"),
+                rng.normal(20, 9, n)))
+    out.append(("one customer", np.full(n, 42), rng.integers(0, 900, n).view("datetime64[D]"),
+                rng.normal(20, 9, n)))
+    out.append(("all distinct", rng.permutation(n) * 7 - 10**6,
+                rng.integers(0, 900, n).view("datetime64[D]"), rng.normal(20, 9, n)))
+    long_ids = np.concatenate([np.full(120_000, 5), rng.integers(0, 300, 20_000)])
+    out.append(("long customer", rng.permutation(long_ids),
+                rng.integers(0, 3000, long_ids.size).astype("datetime64[h]"),
+                rng.normal(20, 9, long_ids.size)))
+    out.append(("wide ids", rng.integers(-2**63, 2**63 - 1, n, dtype=np.int64)[rng.integers(0, 3000, n)],
+                rng.integers(0, 40, n).astype("datetime64[W]"), rng.normal(20, 9, n)))
+    out.append(("sparse ids", rng.integers(0, 10**12, 4_000)[rng.integers(0, 4_000, n)],
+                rng.integers(-10**9, 10**9, n).astype("datetime64[s]"), rng.normal(20, 9, n)))
+    ties = rng.integers(0, 50, n)
+    out.append(("same-day ties", ties, rng.integers(0, 3, n).view("datetime64[D]"),
+                np.round(rng.normal(20, 9, n))))
+    return out
+
+
+def _oracle(ids, times, amount):
+    uniq, codes = np.unique(ids, return_inverse=True)
+    day = times.astype("datetime64[D]").view(np.int64)
+    order = np.lexsort((np.arange(len(ids)), day, codes))
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(uniq)))])
+    return uniq, codes[order], day[order], amount[order], offsets, order
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_stored_log_matches_lexsort_oracle_on_every_path(threads):
+    rng = np.random.default_rng(threads)
+    before, old_min = siyu.get_num_threads(), _core.set_parallel_min_rows(0)
+    try:
+        siyu.set_num_threads(threads)
+        for name, ids, times, amount in _paths(rng):
+            uniq, cust, day, amt, offsets, order = _oracle(ids, times, amount)
+            log = siyu.Transactions(customer=ids, time=times, amount=amount)._log
+            assert log.ids.tolist() == uniq.tolist(), name
+            np.testing.assert_array_equal(log.cust, cust, err_msg=name)
+            np.testing.assert_array_equal(log.day, day, err_msg=name)
+            np.testing.assert_array_equal(log.amount, amt, err_msg=name)
+            np.testing.assert_array_equal(log.offsets, offsets, err_msg=name)
+            # the row permutation itself, and the duplicate count
+            t = times.astype("datetime64[ns]") if times.dtype != "datetime64[W]" else times
+            res = _core.build_log(ids, times.view(np.int64), *{
+                "ns": (NS_PER_DAY, 1), "D": (1, 1), "h": (24, 1), "W": (1, 7),
+                "s": (86_400, 1)}[np.datetime_data(times.dtype)[0]], amount, True,
+                -719_162, 2_932_896)
+            np.testing.assert_array_equal(res[4], order, err_msg=name)
+            want_dups = int(pd.DataFrame({"c": ids, "t": t.view(np.int64), "a": amount}).duplicated().sum())
+            assert res[5] == want_dups, name
+            assert (res[6], res[7]) == (day.min(), day.max()), name
+            assert (res[8], res[9]) == ((amount < 0).sum(), (amount == 0).sum()), name
+    finally:
+        siyu.set_num_threads(before)
+        _core.set_parallel_min_rows(old_min)
+
+
+def test_stored_log_identical_for_any_thread_count_with_channels():
+    rng = np.random.default_rng(11)
+    n = 300_000
+    df = pd.DataFrame({"c": rng.integers(0, 40_000, n).astype(str),
+                       "t": rng.integers(0, 800, n).view("datetime64[D]"),
+                       "a": rng.normal(20, 9, n), "ch": rng.choice(["公域", "私域", None], n),
+                       "m": rng.random(n) < 0.1})
+    before, old_min = siyu.get_num_threads(), _core.set_parallel_min_rows(0)
+    try:
+        logs = []
+        for threads in (1, 2, 4):
+            siyu.set_num_threads(threads)
+            logs.append(siyu.Transactions(df, customer="c", time="t", amount="a", channel="ch",
+                                          member="m")._log)
+        for other in logs[1:]:
+            for f in ("cust", "day", "amount", "channel", "member", "offsets"):
+                np.testing.assert_array_equal(getattr(logs[0], f), getattr(other, f), err_msg=f)
+        codes = pd.factorize(df["c"], sort=True)[0]
+        order = np.lexsort((np.arange(n), df["t"].to_numpy().view(np.int64), codes))
+        ch_codes = pd.factorize(df["ch"], sort=True, use_na_sentinel=True)[0]
+        ch_codes = np.where(ch_codes < 0, ch_codes.max() + 1, ch_codes)
+        np.testing.assert_array_equal(logs[0].channel, ch_codes[order])
+        np.testing.assert_array_equal(logs[0].member, df["m"].to_numpy()[order].astype(np.int8))
+    finally:
+        siyu.set_num_threads(before)
+        _core.set_parallel_min_rows(old_min)
+
+
+def test_build_log_reports_bad_rows_and_checks_arguments():
+    t = np.array([0, 1, 2], dtype=np.int64)
+    ids = np.array([1, 2, 3])
+    assert _core.build_log(ids, np.array([0, np.iinfo(np.int64).min, 1]), 1, 1, None, False,
+                           -10, 10) == 1
+    assert _core.build_log(ids, np.array([0, 11, 1]), 1, 1, None, False, -10, 10) == 2
+    assert _core.build_log(ids, t, 1, 1, np.array([1.0, np.nan, 2.0]), False, -10, 10) == 3
+    assert _core.build_log(ids, t, 1, 1, np.array([1e308, 1e308, 2.0]), False, -10, 10) == 4
+    for bad in ((0, 1), (1, 3), (2, 7)):
+        with pytest.raises(ValueError, match="time scale"):
+            _core.build_log(ids, t, *bad, None, False, -10, 10)
+    with pytest.raises(ValueError, match="length"):
+        _core.build_log(ids, t[:2], 1, 1, None, False, -10, 10)
+    # weeks: range checked before multiplying by 7
+    assert _core.build_log(ids, np.array([0, 2**62, 1]), 1, 7, None, False, -10, 10) == 2
+    res = _core.build_log(np.zeros(0, np.int64), np.zeros(0, np.int64), 1, 1, None, False, -10, 10)
+    assert res[0].tolist() == [0] and len(res[3]) == 0 and res[2] is None
+
+
+def test_summary_kernel_checks_stored_offsets():
+    cust, day = np.array([0, 0, 1]), np.array([1, 2, 3])
+    with pytest.raises(ValueError, match="offsets must rise"):
+        _core.summary(cust, day, None, 2, 0, -10, 10, np.array([0, 2, 2]))
+    with pytest.raises(ValueError, match="offsets must rise"):
+        _core.summary(cust, day, None, 2, 0, -10, 10, np.array([0, 3, 2]))
+    a = _core.summary(cust, day, None, 2, 0, -10, 10, np.array([0, 2, 3]))
+    b = _core.summary(cust, day, None, 2, 0, -10, 10)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_order_kernels_check_arguments():
+    c = np.array([0, 0, 1])
+    d = np.array([1, 2, 3])
+    with pytest.raises(ValueError, match="order codes"):
+        _core.orders_aggregate(np.array([0, 5, 1]), 2, c, d, None, None, None)
+    with pytest.raises(ValueError, match="status classes"):
+        _core.orders_aggregate(None, 3, c, d, None, None, np.array([0, 3, 1], np.int8))
+    with pytest.raises(ValueError, match="refunds must be"):
+        _core.orders_aggregate(None, 3, c, d, np.ones(3), np.array([0, -1.0, 0]), None)
+    with pytest.raises(ValueError, match="m must be"):
+        _core.orders_aggregate(None, 2, c, d, None, None, None)
+    with pytest.raises(ValueError, match="codes must be < m"):
+        _core.group_first(np.array([0, 3]), 2)
+    assert _core.group_first(np.array([1, -1, 1, 0]), 3).tolist() == [3, 0, -1]
+    assert _core.count_duplicates((np.array([1, 2, 1, 1]), np.array([5, 5, 5, 6]))) == 1
+    with pytest.raises(ValueError, match="length"):
+        _core.count_duplicates((np.array([1, 2]), np.array([1])))
+    got = _core.days_from_times(np.array([-1, 0, 86_399, 86_400]), 86_400, 1, -5, 5)
+    assert got.tolist() == [-1, 0, 0, 1]
+    assert _core.days_from_times(np.array([0, np.iinfo(np.int64).min]), 1, 1, -5, 5) == 1
+
+
+# ---------------------------------------------------------------------- grouped kernels
+def _grouped_log(seed, n=40_000, k=3_000):
+    rng = np.random.default_rng(seed)
+    cust = np.sort(rng.integers(0, k, n))
+    cust[: n // 10] = 7                                  # one long customer
+    cust = np.sort(cust)
+    day = rng.integers(0, 700, n)
+    order = np.lexsort((day, cust))
+    cust, day = cust[order], day[order]
+    amount = np.round(rng.normal(20, 15, n), 2)          # refunds included
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(cust, minlength=k))])
+    return cust, day, amount, offsets, k
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_grouped_kernels_equal_the_row_kernels_for_any_thread_count(seed):
+    cust, day, amount, offsets, k = _grouped_log(seed)
+    rng = np.random.default_rng(100 + seed)
+    group = rng.integers(0, 3, len(cust))
+    split = rng.integers(0, 2, k)
+    end = 650
+    before, old_min = siyu.get_num_threads(), _core.set_parallel_min_rows(0)
+    try:
+        ref_out = None
+        for threads in (1, 2, 3):
+            siyu.set_num_threads(threads)
+            out = []
+            for amt in (amount, None):
+                f_row = _core.cohort_first(cust, day, amt, group, k, end)
+                f_grp = _core.cohort_first(None, day, amt, group, k, end, offsets)
+                for a, b in zip(f_row[:2], f_grp[:2]):
+                    np.testing.assert_array_equal(a, b)
+                assert f_row[2] == f_grp[2]
+                first = f_row[0]
+                s_row = _core.cohort_second(cust, day, amt, k, end, first)
+                np.testing.assert_array_equal(s_row, _core.cohort_second(None, day, amt, k, end,
+                                                                           first, offsets))
+                has = first != np.iinfo(np.int64).max
+                cper = np.where(has, _core.period_index(np.where(has, first, 0), 2), 0)
+                cohorts = np.unique(cper[has])
+                cell_row = np.where(has, np.searchsorted(cohorts, cper), -1)
+                end_per = int(_core.period_index(np.array([end]), 2)[0])
+                n_ages = end_per - int(cohorts[0]) + 1
+                lo_day = int(_core.period_start(cohorts[:1], 2)[0])
+                m_args = (k, end, 2, cell_row, cper, len(cohorts), n_ages, lo_day, 10**9)
+                m_row = _core.cohort_matrix(cust, day, amt, *m_args)
+                m_grp = _core.cohort_matrix(None, day, amt, *m_args, offsets)
+                np.testing.assert_array_equal(m_row[0], m_grp[0])
+                np.testing.assert_array_equal(m_row[1], m_grp[1])
+                if amt is not None:
+                    np.testing.assert_allclose(m_row[2], m_grp[2], rtol=1e-12, atol=1e-9)
+                assert m_row[3] == m_grp[3]
+                g = np.where(has, split, -1)
+                for kind, lo, hi in ((0, [0, 1, 7, 30], [0, 1, 7, 30]), (1, [1, 30, 90], [1, 30, 90]),
+                                     (2, [1, 8, 31], [7, 30, 90])):
+                    args = (k, end, np.where(has, first, 0), g, 2, kind, np.array(lo), np.array(hi))
+                    r_row = _core.retention_count(cust, day, amt, *args, 10**9)
+                    r_grp = _core.retention_count(None, day, amt, *args, 10**9, offsets)
+                    for a, b in zip(r_row, r_grp):
+                        np.testing.assert_array_equal(a, b)
+                    out.append(r_grp)
+                i_row = _core.interpurchase(cust, day, amt, k, end)
+                i_grp = _core.interpurchase(None, day, amt, k, end, offsets)
+                for a, b in zip(i_row, i_grp):
+                    np.testing.assert_array_equal(a, b)
+                s_a = _core.summary(cust, day, amt, k, 1, -10, end)
+                s_b = _core.summary(None, day, amt, k, 1, -10, end, offsets)
+                for a, b in zip(s_a, s_b):
+                    np.testing.assert_array_equal(a, b)
+                out += [f_grp, s_row, m_grp, i_grp]
+            if ref_out is None:
+                ref_out = out
+            else:                                        # identical for any thread count
+                for a, b in zip(ref_out, out):
+                    for x, y in zip(a if isinstance(a, tuple) else (a,), b if isinstance(b, tuple) else (b,)):
+                        if isinstance(x, np.ndarray):
+                            np.testing.assert_array_equal(x, y)
+                        else:
+                            assert x == y
+    finally:
+        siyu.set_num_threads(before)
+        _core.set_parallel_min_rows(old_min)
+
+
+def test_grouped_kernels_check_offsets():
+    day = np.arange(4)
+    for bad in (np.array([0, 3, 2]), np.array([1, 2, 4]), np.array([0, 2, 5])):
+        with pytest.raises(ValueError, match="offsets must rise"):
+            _core.cohort_first(None, day, None, None, 2, 10, bad)
+    with pytest.raises(ValueError, match="length"):
+        _core.cohort_first(None, day, None, None, 2, 10, np.array([0, 4]))
+    with pytest.raises(TypeError, match="customer codes are needed"):
+        _core.cohort_first(None, day, None, None, 2, 10)

@@ -213,3 +213,64 @@ def test_standard_errors_match_oracle_hessian(cdnow, data):
                      gg.params_.to_numpy())
     assert np.allclose(gg.standard_errors_.to_numpy(), np.sqrt(np.diag(np.linalg.inv(H))),
                        rtol=2e-3)
+
+
+# ---- penalizer strength against an independent penalised optimum (issue 17 mutant) -------
+
+def _np_bg_mean_ll(p, x, tx, T):
+    from scipy.special import betaln, gammaln
+    r, al, a, b = p
+    c = gammaln(r + x) - gammaln(r) + r * np.log(al)
+    t1 = betaln(a, b + x) - betaln(a, b) - (r + x) * np.log(al + T)
+    with np.errstate(all="ignore"):
+        t2 = np.where(x > 0, betaln(a + 1, b + np.maximum(x, 1) - 1) - betaln(a, b)
+                      - (r + x) * np.log(al + tx), -np.inf)
+    return np.mean(c + np.logaddexp(t1, t2))
+
+
+@pytest.mark.parametrize("kind,pen", [("log", 0.1), ("log", 0.01), ("params", 0.05),
+                                      ("params", 0.002)])
+def test_penalizer_strength_matches_scipy_penalised_optimum(cdnow, kind, pen):
+    from scipy.optimize import minimize
+    x, tx, T = (cdnow[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+
+    def obj(lp):
+        p = np.exp(lp)
+        penalty = np.sum(lp ** 2) if kind == "log" else np.sum(p ** 2)
+        return -_np_bg_mean_ll(p, x, tx, T) + pen * penalty
+
+    ref = minimize(obj, np.log([0.3, 4.0, 0.8, 2.0]), method="Nelder-Mead",
+                   options={"xatol": 1e-10, "fatol": 1e-14, "maxiter": 20000, "maxfev": 40000})
+    ref = minimize(obj, ref.x, method="BFGS", options={"gtol": 1e-11})
+    m = BetaGeo(penalizer=pen, penalizer_kind=kind).fit(cdnow)
+    np.testing.assert_allclose(np.log(m.params_.to_numpy()), ref.x, atol=2e-5)
+    assert m.summary.attrs["penalizer_kind"] == kind
+    # the unpenalised log-likelihood is reported
+    assert m.log_likelihood_ == pytest.approx(_np_bg_mean_ll(m.params_.to_numpy(), x, tx, T)
+                                              * len(x), rel=1e-10)
+
+
+def test_penalizer_kind_validated():
+    with pytest.raises(ValueError, match="penalizer_kind"):
+        BetaGeo(penalizer_kind="l1")
+
+
+def test_gamma_gamma_q_constraint(data):
+    g = pd.read_csv(data / "cdnow_customers_summary_with_transactions.csv")
+    g = g[g.x > 0]
+    free = GammaGamma().fit(g.x, g.zbar)
+    tied = GammaGamma(q_constraint=True).fit(g.x, g.zbar)
+    # the unconstrained optimum has q > 1: the constraint changes nothing
+    np.testing.assert_allclose(tied.params_.to_numpy(), free.params_.to_numpy(), rtol=1e-5)
+    assert tied.log_likelihood_ == pytest.approx(free.log_likelihood_, abs=1e-6)
+    # data whose unconstrained optimum has q < 1 (heavy-tailed spend): q stays above 1
+    rng = np.random.default_rng(4)
+    x = rng.integers(1, 6, 3000).astype(float)
+    nu = rng.gamma(0.6, 1 / 5.0, 3000)
+    m = rng.gamma(4.0 * x, 1.0 / (nu * x))
+    f2 = GammaGamma().fit(x, m)
+    with pytest.warns(RuntimeWarning, match="q → 1"):  # the constraint binds: q -> 1
+        t2 = GammaGamma(q_constraint=True).fit(x, m)
+    assert f2.params_["q"] < 1 < t2.params_["q"]
+    assert np.isfinite(t2.expected_average_value())
+    assert t2.log_likelihood_ <= f2.log_likelihood_ + 1e-9

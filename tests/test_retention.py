@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import siyu
-from siyu import cohorts as cohorts_mod
+from siyu import _periods
 
 import reference_cohorts as ref
 
@@ -55,7 +55,7 @@ def test_bucketing_path(monkeypatch):
     br = [(1, 7), (8, 70)]
     a = tx.retention(days=range(0, 100), by="channel").table
     ab = tx.retention(kind="bracket", brackets=br).table
-    monkeypatch.setattr(cohorts_mod, "_MAX_BITSET_WORDS", 0)
+    monkeypatch.setattr(_periods, "MAX_BITSET_WORDS", 0)
     b = tx.retention(days=range(0, 100), by="channel").table
     bb = tx.retention(kind="bracket", brackets=br).table
     pd.testing.assert_frame_equal(a, b)
@@ -140,6 +140,29 @@ def test_repurchase_matches_oracle(seed, by):
                 assert rp.overall.loc[(g, k), "repurchased"] == v["repurchased"]
 
 
+@pytest.mark.parametrize("by", [None, "channel"])
+def test_existing_before_leaves_them_out_of_retention_and_repurchase(by):
+    """Existing customers' first purchase is unknown: retention and repurchase equal the
+    oracle on the log of the other customers (same end), and they are counted."""
+    df = ref.random_log(6, n_customers=90, n_rows=800)
+    tx = make_tx(df)
+    cut = "2020-02-15"
+    end = df["date"].max().normalize()
+    fp = ref.first_purchase(df)
+    late = df[df["customer"].isin(fp.index[fp["first"] >= cut])]
+    n_ex = int((fp["first"] < cut).sum())
+    days = [0, 1, 7, 30, 90]
+    rt = tx.retention(days=days, by=by, existing_before=cut)
+    assert rt.n_existing == n_ex > 0 and rt.table.attrs["n_existing"] == n_ex
+    _check(rt, late.assign(date=late["date"]), "n-day", [(d, d) for d in days], end, by)
+    rp = tx.repurchase(within=(30, 90), by=by, existing_before=cut)
+    assert rp.n_existing == n_ex
+    exp = ref.repurchase(late, (30, 90), "M", end, by)
+    tot = exp.groupby(["group", "within"])[["eligible", "repurchased"]].sum()
+    assert rp.overall[["eligible", "repurchased"]].to_numpy().sum() == tot.to_numpy().sum()
+    assert rp.by_cohort.index.get_level_values(-1).min() >= pd.Period(cut, "M")
+
+
 def test_repurchase_bad_input():
     tx = make_tx(ref.random_log(0))
     with pytest.raises(ValueError, match="within"):
@@ -196,9 +219,11 @@ def small_logs(draw):
 def test_property_retention_matches_oracle(log, by):
     df, end_off = log
     end = pd.Timestamp("2020-02-20") + pd.Timedelta(days=end_off)
-    if end < df["date"].min():
-        return
     tx = make_tx(df)
+    if end < df["date"].min():
+        with pytest.raises(ValueError, match="before the first purchase"):
+            tx.retention(days=[0, 1], end=end, by=by)
+        return
     days = [0, 1, 2, 5, 30, 64, 65, 100]
     br = [(0, 3), (4, 4), (5, 70)]
     if ref.first_purchase(df, end, by).empty:

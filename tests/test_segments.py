@@ -83,10 +83,10 @@ def test_lifecycle_boundaries_exact():
     lc = tx.lifecycle(as_of="2024-06-30")
     assert lc["days_since_last"].to_dict() == {"a": 0, "b": 30, "c": 31, "d": 180, "e": 181,
                                                "f": 1000}
-    assert lc["stage"].astype(str).to_dict() == {"a": "new", "b": "new", "c": "stable",
+    assert lc["stage"].astype(str).to_dict() == {"a": "recent", "b": "recent", "c": "stable",
                                                  "d": "stable", "e": "lapsing", "f": "lapsing"}
     lc2 = tx.lifecycle(as_of="2024-06-30", bounds=(31, 181))
-    assert lc2["stage"].astype(str).tolist() == ["new", "new", "new", "stable", "stable",
+    assert lc2["stage"].astype(str).tolist() == ["recent", "recent", "recent", "stable", "stable",
                                                  "lapsing"]
 
 
@@ -97,7 +97,7 @@ def test_lifecycle_times_within_day_and_refunds():
                        "amount": [5.0, -5.0, 10.0, -3.0]})
     lc = make_tx(df).lifecycle(as_of="2024-06-30")
     # refunds never count as a purchase: customer 1 last bought on 05-31 (30 days)
-    assert lc.loc[1, "days_since_last"] == 30 and lc.loc[1, "stage"] == "new"
+    assert lc.loc[1, "days_since_last"] == 30 and lc.loc[1, "stage"] == "recent"
     assert lc.loc[2, "days_since_last"] == 181 and lc.loc[2, "stage"] == "lapsing"
     assert lc.loc[1, "revenue"] == 0.0 and lc.loc[2, "revenue"] == 7.0
 
@@ -362,7 +362,7 @@ def test_rfm_default_segment_map():
     assert names[table[0, 4]] == "cannot lose them"
     assert names[table[1, 3]] == "at risk"
     _, zh = sg._segment_table(None, 5, "zh")
-    assert zh[0] == "重要价值客户" and len(zh) == len(names) == 10
+    assert zh[0] == "冠军客户" and len(zh) == len(names) == 10
     for b in (2, 3, 4, 7, 10):
         t, n = sg._segment_table(None, b, "en")
         assert (t >= 0).all() and n[t[-1, -1]] == "champions" and n[t[0, 0]] == "hibernating"
@@ -379,7 +379,7 @@ def test_rfm_custom_segment_map_lang_and_errors():
     assert (r.loc[~best & (r["R"] == 5), "segment"] == "recent").all()
     assert (r.loc[(r["R"] == 3), "segment"] == "other").all()
     rz = tx.rfm(lang="zh")
-    assert rz["segment"].cat.categories[0] == "重要价值客户"
+    assert rz["segment"].cat.categories[0] == "冠军客户"
     assert (rz["segment"].cat.codes == tx.rfm()["segment"].cat.codes).all()
     with pytest.raises(ValueError, match="bins"):
         tx.rfm(bins=1)
@@ -529,13 +529,13 @@ def test_markov_clv_hand_computed():
 
 
 def test_markov_clv_labels_and_migration_input():
-    labels = ["new", "stable", "lapsing"]
+    labels = ["recent", "stable", "lapsing"]
     P = pd.DataFrame(P3, index=labels, columns=labels)
-    v = pd.Series({"lapsing": 0.0, "new": 100.0, "stable": 50.0})
+    v = pd.Series({"lapsing": 0.0, "recent": 100.0, "stable": 50.0})
     out = sg.markov_clv(P, v, 0.1, 2)
     assert out.index.tolist() == labels
-    assert out["new"] == pytest.approx(100 + 65 / 1.1)
-    assert sg.markov_clv(P, {"new": 100, "stable": 50, "lapsing": 0}, 0.1, 2).equals(out)
+    assert out["recent"] == pytest.approx(100 + 65 / 1.1)
+    assert sg.markov_clv(P, {"recent": 100, "stable": 50, "lapsing": 0}, 0.1, 2).equals(out)
     df = random_log(0, n_cust=80, n_rows=800)
     mg = make_tx(df).migration(end="2023-12-31")
     clv = sg.markov_clv(mg.probabilities, [30.0, 10.0, 0.0], 0.01, 12)
@@ -662,9 +662,12 @@ def test_sweep_sort_paths_agree():
             a = _sweep(cust, day, amt, mem, k, ends, mode, b)
             o = np.argsort(day, kind="stable")
             s = _sweep(cust[o], day[o], amt[o], mem[o], k, ends, mode, b)
-            np.testing.assert_array_equal(a[0], s[0])
-            for x, y in zip(a[1:], s[1:]):
-                np.testing.assert_allclose(x, y, rtol=1e-12)
+            g = np.lexsort((day, cust))              # grouped by customer: the stored order
+            gr = _sweep(cust[g], day[g], amt[g], mem[g], k, ends, mode, b)
+            for other in (s, gr):
+                np.testing.assert_array_equal(a[0], other[0])
+                for x, y in zip(a[1:], other[1:]):
+                    np.testing.assert_allclose(x, y, rtol=1e-12)
             # oracle for the stages at every end
             for j, e in enumerate(ends):
                 sel = day <= e
@@ -695,7 +698,7 @@ def test_docstring_examples_run():
     assert siyu.Transactions.lifecycle is sg.lifecycle      # delegated method
 
 
-@pytest.mark.parametrize("layout", ["unsorted", "sorted", "sparse"])
+@pytest.mark.parametrize("layout", ["unsorted", "sorted", "sparse", "grouped"])
 def test_sweep_identical_for_any_thread_count(layout):
     rng = np.random.default_rng(11)
     n, k = 250_000, 70_000                       # above the kernel's threading threshold
@@ -703,6 +706,9 @@ def test_sweep_identical_for_any_thread_count(layout):
     day = rng.integers(0, 10**7 if layout == "sparse" else 900, n)
     if layout == "sorted":
         day = np.sort(day)
+    if layout == "grouped":
+        g = np.lexsort((day, cust))
+        cust, day = cust[g], day[g]
     amt = np.round(rng.normal(20, 15, n), 2)
     mem = (rng.random(n) < 0.01).astype(np.int8)
     ends = np.unique(np.quantile(day, np.linspace(0.05, 1, 15)).astype(np.int64))
@@ -730,7 +736,7 @@ def test_tz_aware_times_use_local_calendar_days():
                            tz="Asia/Shanghai")
     lc = tx.lifecycle(as_of="2024-07-01")
     assert lc["days_since_last"].to_dict() == {"a": 0, "b": 31}
-    assert lc["stage"].astype(str).to_dict() == {"a": "new", "b": "stable"}
+    assert lc["stage"].astype(str).to_dict() == {"a": "recent", "b": "stable"}
 
 
 def test_migration_plot():
@@ -740,8 +746,36 @@ def test_migration_plot():
 
     mg = make_tx(random_log(2)).migration(period="Q", end="2023-12-31")
     ax = mg.plot()
-    assert ax.get_xlabel() == "to" and len(ax.texts) > 0
+    assert ax.get_xlabel() == "to" and ax.get_ylabel() == "from"
+    assert len(ax.texts) == 9                                   # one probability per cell
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["recent", "stable", "lapsing"]
+    zh = make_tx(random_log(2)).migration(period="Q", end="2023-12-31", lang="zh").plot()
+    assert (zh.get_xlabel(), zh.get_ylabel()) == ("本期阶段", "上期阶段")
+    assert [t.get_text() for t in zh.get_yticklabels()] == ["新交易后", "稳定关系", "关系衰退"]
     plt.close("all")
+
+
+def test_labels_come_from_the_catalogue():
+    from siyu._i18n import CATALOGUE
+
+    assert sg.LIFECYCLE_LABELS == {lang: tuple(CATALOGUE[f"stage.{k}"][lang]
+                                               for k in ("recent", "stable", "lapsing"))
+                                   for lang in ("en", "zh")}
+    assert sg.LIFECYCLE_LABELS["en"] == ("recent", "stable", "lapsing")    # DESIGN section 2
+    assert sg.VALUE_TIER_LABELS["zh"] == ("潜在用户", "已购一次", "复购用户", "复购多次", "会员用户")
+    assert [e[:2] for e in sg.DEFAULT_RFM_SEGMENTS][0] == ("champions", "冠军客户")
+    tx = make_tx(random_log(4))
+    # a map that leaves cells uncovered gets the catalogue's "other"; a map that already
+    # uses that name gets "other (unmatched)"
+    r = tx.rfm(segment_map={"best": ((5, 5), (5, 5))}, lang="zh")
+    assert list(r["segment"].cat.categories) == ["best", "其他"]
+    r = tx.rfm(segment_map={"other": ((5, 5), (5, 5))})
+    assert list(r["segment"].cat.categories) == ["other", "other (unmatched)"]
+    r = tx.rfm(segment_map={"其他": ((5, 5), (5, 5))}, lang="zh")
+    assert list(r["segment"].cat.categories) == ["其他", "其他（未匹配）"]
+    zh = tx.migration(lang="zh", end="2023-06-30")
+    assert "转移概率" in zh._repr_html_()
+    assert "Transition probabilities" in tx.migration(end="2023-06-30")._repr_html_()
 
 
 def test_segments_hypothesis_small_logs():
@@ -779,3 +813,24 @@ def test_segments_hypothesis_small_logs():
         np.testing.assert_array_equal(mg.matrix.to_numpy(), mat.to_numpy())
 
     check()
+
+
+def test_markov_clv_every_horizon_equals_the_explicit_sum():
+    """V = sum_{t<H} (P / (1+d))^t v by a plain loop, on both sides of the closed form used
+    for long horizons (H > 64), and the infinite horizon as the limit."""
+    P = np.array([[0.6, 0.3, 0.1], [0.2, 0.5, 0.3], [0.0, 0.1, 0.9]])
+    v = np.array([100.0, 40.0, 5.0])
+    d = 0.02
+    for H in (1, 2, 3, 64, 65, 66, 200):
+        want, term = np.zeros(3), v.copy()
+        for _ in range(H):
+            want += term
+            term = P @ term / (1 + d)
+        got = siyu.segments.markov_clv(P, v, discount_rate=d, horizon=H)
+        np.testing.assert_allclose(got.to_numpy(), want, rtol=1e-12, err_msg=str(H))
+    inf = siyu.segments.markov_clv(P, v, discount_rate=d, horizon=None).to_numpy()
+    want, term = np.zeros(3), v.copy()
+    for _ in range(5000):
+        want += term
+        term = P @ term / (1 + d)
+    np.testing.assert_allclose(inf, want, rtol=1e-12)

@@ -426,3 +426,166 @@ def test_kernel_refcounts_and_inputs_untouched():
     strided = [np.repeat(a, 2)[::2] for a in args]
     again = _core.shop_simulate(*strided, 200, 9)
     assert all(np.array_equal(x, y) for x, y in zip(out, again))
+
+
+# --------------------------------------------------------------------------- products
+PRODUCTS = {
+    "washer": dict(category="appliance", share=0.3),
+    "pods": dict(category="laundry", share=0.45, cycle_days=30, cycle_cv=0.3),
+    "softener": dict(category="laundry", share=0.25, cycle_days=55, cycle_cv=0.4),
+    "rack": dict(category="laundry", share=0.0),
+    "dryer": dict(category="appliance", share=0.0, repeat_share=0.0),
+}
+EXTENSION = {"appliance": {"laundry": 0.6, "appliance": 0.4},
+             "laundry": {"laundry": 0.7, "appliance": 0.3}}
+ONE = {"shop": dict(share=1.0, orders_per_year=4.0, mean_order_value=100.0, aov_cv=0.5,
+                    lifetime_days=365.0)}
+
+
+@pytest.fixture(scope="module")
+def with_products():
+    kw = dict(n_customers=40_000, start="2023-01-01", end="2024-12-31", channels=ONE, seed=21)
+    return (simulate_shop(**kw, products=PRODUCTS, extension=EXTENSION), simulate_shop(**kw))
+
+
+def test_products_leave_the_other_orders_unchanged(with_products):
+    sim, plain = with_products
+    t = sim.transactions
+    regular = t[~t["replenishment"]].reset_index(drop=True)
+    cols = ["customer_id", "date", "amount", "channel", "member", "service"]
+    pd.testing.assert_frame_equal(regular[cols], plain.transactions[cols])
+    pd.testing.assert_frame_equal(sim.customers.drop(columns=["n_orders", "entry_product"]),
+                                  plain.customers.drop(columns=["n_orders"]))
+    assert (sim.customers["n_orders"] >= plain.customers["n_orders"]).all()
+    # grouped by customer, time-ordered, order_no consecutive
+    assert (np.diff(t["customer_id"].to_numpy()) >= 0).all()
+    same = t["customer_id"].diff() == 0
+    assert (t["date"].diff()[same] >= pd.Timedelta(0)).all()
+    assert (t.groupby("customer_id")["order_no"].diff().dropna() == 1).all()
+
+
+def test_products_structure(with_products):
+    sim, _ = with_products
+    t, cu = sim.transactions, sim.customers
+    first = t[t["order_no"] == 1].set_index("customer_id")
+    assert (first["product"] == cu["entry_product"]).all()
+    entry = cu["entry_product"].value_counts(normalize=True)
+    for name, par in PRODUCTS.items():
+        p, n = par["share"], len(cu)
+        assert abs(entry.get(name, 0.0) - p) <= Z * max(np.sqrt(p * (1 - p) / n), 1e-9)
+    rep = t[t["replenishment"]]
+    # replenishment orders: the entry product, a cycled one, after the acquisition day
+    assert (rep["product"].to_numpy() == cu["entry_product"].reindex(rep["customer_id"]).to_numpy()).all()
+    assert rep["product"].isin(["pods", "softener"]).all()
+    acq = cu["acquired"].reindex(t["customer_id"]).to_numpy()
+    assert (rep["date"].to_numpy() > acq[t["replenishment"].to_numpy()]).all()
+    # regular orders on the acquisition day hold the entry product; later ones durables
+    reg = t[~t["replenishment"]]
+    day0 = reg["date"].to_numpy() == acq[~t["replenishment"].to_numpy()]
+    ent = cu["entry_product"].reindex(reg["customer_id"]).to_numpy()
+    assert (reg["product"].to_numpy()[day0] == ent[day0]).all()
+    assert reg["product"][~day0].isin(["washer", "rack", "dryer"]).all()
+    # the category follows the extension row of the entry category
+    later = reg[~day0]
+    ecat = cu["entry_product"].map({k: v["category"] for k, v in PRODUCTS.items()})
+    later_first = ecat.reindex(later["customer_id"]).to_numpy()
+    for a, row in EXTENSION.items():
+        sel = later_first == a
+        p = row["laundry"]
+        got = (later["category"].to_numpy()[sel] == "laundry").mean()
+        assert abs(got - p) <= Z * np.sqrt(p * (1 - p) / sel.sum()), (a, got, p)
+    # within a category, durables by repeat_share (dryer 0 -> never)
+    assert not (later["product"] == "dryer").any()
+    # no order after dropout, none outside the window
+    assert (t["date"].to_numpy() <= cu["dropout"].reindex(t["customer_id"]).to_numpy()).all()
+    assert t["date"].max() <= pd.Timestamp("2024-12-31")
+
+
+def test_products_cycles_against_truth(with_products):
+    sim, _ = with_products
+    t = sim.transactions
+    tx = siyu.Transactions(t, customer="customer_id", time="date", amount="amount",
+                           product="product", category="category")
+    r = tx.replenishment(min_customers=100).table
+    for name in ("pods", "softener"):
+        truth = sim.truth["products"][name]["by_channel"]["shop"]
+        for col, key in (("km_q25", "rebuy_q25"), ("km_median", "rebuy_median"),
+                         ("km_q75", "rebuy_q75")):
+            assert abs(r.loc[name, col] - truth[key]) <= 1, (name, col, r.loc[name, col], truth)
+        assert sim.truth["products"][name]["cycle_median"] == pytest.approx(
+            PRODUCTS[name]["cycle_days"], rel=0.06)
+    assert sim.truth["products"]["washer"]["cycle_days"] is None
+    # the order-based expectations do not count replenishment orders: NaN, not a lie
+    assert np.isnan(sim.truth["overall"]["orders_12m"])
+    assert np.isnan(sim.expected()["repurchase"][90])
+
+
+def test_products_extension_against_truth(with_products):
+    sim, _ = with_products
+    tx = siyu.Transactions(sim.transactions, customer="customer_id", time="date",
+                           amount="amount", product="product", category="category")
+    end = sim.params["end"]
+    for within in (30, 120):
+        cs = tx.cross_sell(within=within)
+        truth = sim.expected_extension(within, acquired=(sim.params["start"],
+                                                         end - pd.Timedelta(days=within)))
+        for a, b in (("appliance", "laundry"), ("laundry", "appliance")):
+            p, n = cs.share.loc[a, b], cs.n_first[a]
+            se = np.sqrt(truth.loc[a, b] * (1 - truth.loc[a, b]) / n)
+            assert abs(p - truth.loc[a, b]) <= Z * se, (within, a, b, p, truth.loc[a, b])
+        assert np.isnan(truth.loc["laundry", "laundry"])
+    # a simple closed form: no holidays, no membership, exponential dropout
+    lam, mu = 4.0 / 365, 1 / 365.0
+    x = lam * 0.3
+    w = 120
+    closed = np.exp(-mu) * x / (x + mu) * (1 - np.exp(-(x + mu) * w))
+    one_day = sim.expected_extension(w, acquired=("2023-06-01", "2023-06-01"))
+    assert one_day.loc["laundry", "appliance"] == pytest.approx(closed, rel=1e-9)
+    assert sim.truth["extension"].loc["laundry", "appliance"] == 0.3
+
+
+def test_products_reproducible_across_threads():
+    kw = dict(n_customers=45_000, start="2024-01-01", end="2024-12-31", seed=4,
+              products=PRODUCTS, extension=EXTENSION, member_threshold=0.0,
+              member_share=0.5, member_rate_multiplier=1.5)
+    a = simulate_shop(**kw)
+    old = _core.get_num_threads()
+    try:
+        _core.set_num_threads(1)
+        b = simulate_shop(**kw)
+        _core.set_num_threads(3)
+        c = simulate_shop(**kw)
+    finally:
+        _core.set_num_threads(old)
+    for other in (b, c):
+        pd.testing.assert_frame_equal(a.transactions, other.transactions)
+        pd.testing.assert_frame_equal(a.customers, other.customers)
+    # members: replenishment orders after joining are flagged and discounted like others
+    t = a.transactions
+    assert t.loc[t["replenishment"], "member"].any()
+
+
+@pytest.mark.parametrize("products, extension, match", [
+    ({"a": dict(category="x", share=0.5)}, None, "sum to 1"),
+    ({"a": dict(category="x", share=1.0, colour="red")}, None, "unknown key"),
+    ({"a": dict(share=1.0)}, None, "missing 'category'"),
+    ({"a": dict(category="x", share=1.0, cycle_days=30)}, None, "durable product"),
+    ({"a": dict(category="x", share=1.0, cycle_days=30, cycle_cv=0)}, None, "cycle_cv"),
+    ({"a": dict(category="x", share=1.0)}, {"y": {"x": 1.0}}, "not a product category"),
+    ({"a": dict(category="x", share=1.0)}, {"x": {"x": 0.5}}, "sum to 1"),
+    ({"a": dict(category="x", share=0.5), "b": dict(category="y", share=0.5)},
+     {"x": {"x": 1.0}}, "no row"),
+])
+def test_products_validation(products, extension, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        simulate_shop(10, seed=1, products=products, extension=extension)
+
+
+def test_products_bad_types_and_expected_extension_errors():
+    with pytest.raises(TypeError, match="products must be"):
+        simulate_shop(10, seed=1, products=["pods"])
+    with pytest.raises(ValueError, match="needs a simulation with products"):
+        simulate_shop(10, seed=1).expected_extension(30)
+    sim = simulate_shop(10, seed=1, products={"a": dict(category="x", share=1.0)})
+    with pytest.raises(ValueError, match="within"):
+        sim.expected_extension(400)

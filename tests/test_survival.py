@@ -151,9 +151,33 @@ def test_survival_by_channel():
     for g in sc.groups:
         sub = exp[exp["group"] == g]
         assert_km_matches_lifelines(sc.table.loc[g], sub["duration"], sub["event"])
-    assert isinstance(sc.median_, pd.Series)
-    assert isinstance(sc.rmst(100), pd.Series)
     assert sc.table.index.names[0] == "channel"
+    # per group: median, RMST and S(t) of each group's own Kaplan-Meier curve
+    med, rmst, s30 = sc.median_, sc.rmst(100), sc.survival_at(30)
+    assert set(med.index) == set(rmst.index) == set(sc.groups)
+    for g in sc.groups:
+        sub = exp[exp["group"] == g]
+        kmf = KaplanMeierFitter().fit(sub["duration"], sub["event"])
+        assert med[g] == kmf.median_survival_time_
+        assert rmst[g] == pytest.approx(restricted_mean_survival_time(kmf, t=100),
+                                        rel=1e-10, abs=1e-10)
+        sf = kmf.survival_function_.iloc[:, 0]
+        assert s30[g] == pytest.approx(float(sf[sf.index <= 30].iloc[-1]), abs=1e-12)
+        pd.testing.assert_frame_equal(sc.group_table(g), sc.table.loc[g])
+    # the groups differ, so a pooled curve would not pass the checks above
+    assert rmst.nunique() > 1
+
+
+def test_survival_existing_before_leaves_them_out():
+    df = ref.random_log(4, n_customers=150, n_rows=700)
+    tx = make_tx(df)
+    cut = "2020-03-01"
+    sc = tx.survival(churn_after=60, existing_before=cut)
+    exp = ref.durations(df, 60)
+    keep = exp[exp["first"] >= cut]
+    assert sc.n_existing == int((exp["first"] < cut).sum()) > 0
+    assert list(sc.durations.index) == list(keep.index)
+    assert_km_matches_lifelines(sc.table, keep["duration"], keep["event"])
 
 
 def test_survival_online_retail():
@@ -197,3 +221,24 @@ def test_survival_bad_input():
         tx.survival().rmst(-1)
     with pytest.raises(ValueError, match="durations"):
         kaplan_meier(np.array([-1, 2]), np.array([1, 1]))
+
+
+def test_median_when_survival_reaches_exactly_one_half():
+    """The median is the first time with S(t) <= 0.5, as lifelines reports it: with two
+    customers, one churning at day 10 and one censored later, S(10) = 1/2 exactly, so
+    the median is 10 days (not inf), also per group; RMST(20) = 10 * 1 + 10 * 1/2."""
+    # a: last purchase 390 days before end -> churned at 10 days; b: 100 days -> censored
+    df = pd.DataFrame({"customer": ["a", "a", "b", "b"], "amount": 1.0,
+                       "channel": "wechat",
+                       "date": pd.to_datetime(["2023-01-01", "2023-01-11", "2023-01-01",
+                                               "2023-10-28"])})
+    tx = siyu.Transactions(df, customer="customer", time="date", amount="amount",
+                           channel="channel")
+    sc = tx.survival(churn_after=180, end="2024-02-05")
+    assert sc.durations["duration"].tolist() == [10, 400]
+    assert sc.durations["event"].tolist() == [1, 0]
+    assert sc.survival_at(10) == 0.5
+    assert sc.median_ == 10.0
+    assert sc.rmst(20) == pytest.approx(15.0, rel=1e-12)
+    by = tx.survival(churn_after=180, end="2024-02-05", by="channel")
+    assert by.median_.to_dict() == {"wechat": 10.0}

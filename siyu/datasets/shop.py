@@ -10,6 +10,7 @@ notebook can check that siyu measures back what was put in.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -144,7 +145,61 @@ class ShopSimulation:
         >>> round(e["repurchase"][365], 3)   # P(second purchase day within a year)
         0.485
         """
-        return _expected(self.params, channel, member, service, acquired)
+        return _public_expected(self.params, channel, member, service, acquired)
+
+    def expected_extension(self, within: int, acquired: tuple[Any, Any] | None = None
+                           ) -> pd.DataFrame:
+        """Exact category-extension shares (needs ``products``).
+
+        Row A, column B ≠ A: the probability that a customer whose entry product is of
+        category A buys a product of category B on a later day within ``within`` days
+        of the first order -- what ``tx.cross_sell(by="category", within=within)``
+        measures (its first category is exactly the entry category: orders on the
+        acquisition day stay in it).  The diagonal is NaN (replenishment orders make
+        it no closed form).  Averaged over acquisition days in ``acquired`` (default:
+        the whole window; use the customers a measurement counts, e.g. ``(start, end
+        − within)``) and over channels, membership and service groups.
+
+        Parameters
+        ----------
+        within : int
+            Days after the first order, 1 .. 399.
+        acquired : (date, date), optional
+            As in :meth:`expected`.
+
+        Examples
+        --------
+        >>> from siyu.datasets.shop import simulate_shop
+        >>> sim = simulate_shop(100, seed=1, products={
+        ...     "washer": dict(category="appliance", share=0.5),
+        ...     "pods": dict(category="laundry", share=0.5, cycle_days=30),
+        ...     "rack": dict(category="laundry", share=0.0)},
+        ...     extension={"appliance": {"laundry": 1.0}, "laundry": {"laundry": 1.0}})
+        >>> e = sim.expected_extension(90)
+        >>> round(float(e.loc["appliance", "laundry"]), 3)
+        0.413
+        """
+        cp = self.params.get("products")
+        if cp is None:
+            raise ValueError("expected_extension needs a simulation with products=")
+        if isinstance(within, bool) or not isinstance(within, (int, np.integer)) or \
+                not 1 <= int(within) < _HORIZON_DAYS:
+            raise ValueError(f"within must be a whole number of days in 1 .. "
+                             f"{_HORIZON_DAYS - 1}, got {within!r}")
+        cats = cp["categories"]
+        out = pd.DataFrame(np.nan, index=pd.Index(cats, name="first"),
+                           columns=pd.Index(cats, name="later"))
+        for a in cp["entry_categories"]:
+            for b, pb in cp["extension"][a].items():
+                if b == a:
+                    continue
+                e = _expected(self.params, None, None, None, acquired, rate_mult=pb,
+                              windows=(int(within),))
+                out.loc[a, b] = e["repurchase"][int(within)]
+            for b in cats:
+                if b != a and np.isnan(out.loc[a, b]):
+                    out.loc[a, b] = 0.0
+        return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -246,6 +301,213 @@ def _day_multipliers(holidays: list, start: pd.Timestamp, n_days: int, mult: flo
     return h
 
 
+_PRODUCT_KEYS = ("category", "share", "cycle_days", "cycle_cv", "repeat_share")
+
+
+def _check_products(products: Any, extension: Any) -> dict[str, Any]:
+    """Validate the catalogue and extension rows; build the kernel's arrays."""
+    if not isinstance(products, Mapping) or not products:
+        raise TypeError("products must be a non-empty dict name -> {category, share[, "
+                        "cycle_days, cycle_cv]}, e.g. {'pods': dict(category='laundry', "
+                        "share=1.0, cycle_days=30)}")
+    names, cats, cat_of, share, cyc, cv, rep_w = [], [], [], [], [], [], []
+    for name, par in products.items():
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"product names must be non-empty strings, got {name!r}")
+        if not isinstance(par, Mapping):
+            raise TypeError(f"products[{name!r}] must be a dict, got {type(par).__name__}")
+        unknown = sorted(set(par) - set(_PRODUCT_KEYS))
+        if unknown:
+            raise ValueError(f"products[{name!r}] has unknown key(s) {unknown}; allowed: "
+                             f"{list(_PRODUCT_KEYS)}")
+        for key in ("category", "share"):
+            if key not in par:
+                raise ValueError(f"products[{name!r}] is missing {key!r}")
+        c = par["category"]
+        if not isinstance(c, str) or not c:
+            raise TypeError(f"products[{name!r}]['category'] must be a non-empty string")
+        if c not in cats:
+            cats.append(c)
+        names.append(name)
+        cat_of.append(cats.index(c))
+        share.append(_number(par["share"], f"products[{name!r}]['share']", 0.0, 1.0))
+        cd = par.get("cycle_days")
+        cyc.append(0.0 if cd is None else
+                   _number(cd, f"products[{name!r}]['cycle_days']", 0.0, lo_open=True))
+        cv.append(_number(par.get("cycle_cv", 0.25), f"products[{name!r}]['cycle_cv']", 0.0,
+                          3.0, lo_open=True))
+        rep_w.append(_number(par.get("repeat_share", 1.0), f"products[{name!r}]['repeat_share']",
+                             0.0))
+    share_a = np.array(share)
+    if abs(share_a.sum() - 1.0) > 1e-6:
+        raise ValueError(f"product shares must sum to 1, got {share_a.sum():g}; rescale them")
+    cat_a = np.array(cat_of, dtype=np.int64)
+    cyc_a, cv_a = np.array(cyc), np.array(cv)
+    n_cat = len(cats)
+    entry_cats = [cats[j] for j in sorted({cat_of[i] for i in range(len(names)) if share[i] > 0})]
+    has_durable = {c: any(cat_of[i] == cats.index(c) and cyc[i] == 0 and rep_w[i] > 0
+                          for i in range(len(names))) for c in cats}
+    if extension is None:
+        ext = {a: {a: 1.0} for a in entry_cats}
+    else:
+        if not isinstance(extension, Mapping):
+            raise TypeError("extension must be a dict {first category: {later category: "
+                            "probability}}")
+        ext = {}
+        for a, row in extension.items():
+            if a not in cats:
+                raise ValueError(f"extension row {a!r} is not a product category; categories: "
+                                 f"{cats}")
+            if not isinstance(row, Mapping):
+                raise TypeError(f"extension[{a!r}] must be a dict {{category: probability}}")
+            ext[a] = {}
+            for b, pb in row.items():
+                if b not in cats:
+                    raise ValueError(f"extension[{a!r}] names {b!r}, not a product category")
+                ext[a][b] = _number(pb, f"extension[{a!r}][{b!r}]", 0.0, 1.0)
+        missing = [a for a in entry_cats if a not in ext]
+        if missing:
+            raise ValueError(f"extension has no row for entry categor(ies) {missing}")
+    for a in entry_cats:
+        tot = sum(ext[a].values())
+        if abs(tot - 1.0) > 1e-6:
+            raise ValueError(f"extension[{a!r}] must sum to 1, got {tot:g}")
+        for b, pb in ext[a].items():
+            if pb > 0 and not has_durable[b]:
+                what = "the default (stay in the first category)" if extension is None else \
+                    f"extension[{a!r}][{b!r}] > 0"
+                raise ValueError(f"{what} needs a durable product (no cycle_days, repeat_share "
+                                 f"> 0) in category {b!r}: regular orders hold durables; add one "
+                                 "(its share may be 0) or pass extension=")
+    ext_m = np.zeros((n_cat, n_cat))
+    for a, row in ext.items():
+        for b, pb in row.items():
+            ext_m[cats.index(a), cats.index(b)] = pb
+    ext_cum = np.cumsum(ext_m, axis=1)
+    for a in entry_cats:
+        ext_cum[cats.index(a), -1] = 1.0
+    dur_prod, dur_cum, dur_off = [], [], [0]
+    for b in range(n_cat):
+        members = [i for i in range(len(names)) if cat_of[i] == b and cyc[i] == 0 and rep_w[i] > 0]
+        w = np.array([rep_w[i] for i in members])
+        if members:
+            cum = np.cumsum(w / w.sum())
+            cum[-1] = 1.0
+            dur_prod += members
+            dur_cum += cum.tolist()
+        dur_off.append(len(dur_prod))
+    entry_cum = np.cumsum(share_a)
+    entry_cum[-1] = 1.0
+    kernel = (cat_a, entry_cum, cyc_a, np.where(cyc_a > 0, 1.0 / cv_a ** 2, 0.0),
+              np.ascontiguousarray(ext_cum.ravel()), np.array(dur_off, dtype=np.int64),
+              np.array(dur_prod, dtype=np.int64), np.array(dur_cum, dtype=float), n_cat)
+    return dict(names=names, categories=cats, share=share, cycle_days=cyc, cycle_cv=cv,
+                entry_categories=entry_cats, extension=ext, kernel=kernel)
+
+
+def _gamma_cdf(x: float, shape: float, scale: float) -> float:
+    """Regularised lower incomplete gamma P(shape, x / scale): series below shape + 1,
+    Lentz's continued fraction above (both converge to 1e-15)."""
+    z = x / scale
+    if z <= 0:
+        return 0.0
+    log_pre = shape * math.log(z) - z - math.lgamma(shape)
+    if z < shape + 1.0:
+        term = total = 1.0 / shape
+        a = shape
+        for _ in range(10_000):
+            a += 1.0
+            term *= z / a
+            total += term
+            if abs(term) < abs(total) * 1e-16:
+                break
+        return min(1.0, math.exp(log_pre) * total)
+    tiny = 1e-300
+    b = z + 1.0 - shape
+    c, d = 1.0 / tiny, 1.0 / b
+    h = d
+    for i in range(1, 10_000):
+        an = -i * (i - shape)
+        b += 2.0
+        d = an * d + b
+        d = tiny if abs(d) < tiny else d
+        c = b + an / c
+        c = tiny if abs(c) < tiny else c
+        d = 1.0 / d
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) < 1e-16:
+            break
+    return max(0.0, 1.0 - math.exp(log_pre) * h)
+
+
+def _gap_pmf(mean: float, cv: float) -> np.ndarray:
+    """P(gap = j days), j = 0.., of max(1, round(G)), G ~ Gamma(1/cv^2, mean cv^2)."""
+    shape, scale = 1.0 / cv ** 2, mean * cv ** 2
+    jmax = 2
+    while _gamma_cdf(jmax - 0.5, shape, scale) < 1.0 - 1e-12 and jmax < 10_000_000:
+        jmax *= 2
+    cdf = np.array([_gamma_cdf(j + 0.5, shape, scale) for j in range(jmax + 1)])
+    pmf = np.diff(np.concatenate([[0.0], cdf]))
+    pmf[1] += pmf[0]                     # round(G) = 0 becomes 1
+    pmf[0] = 0.0
+    return pmf
+
+
+def _km_quantiles(event_pmf: np.ndarray) -> dict[str, float]:
+    """First day t with S(t) = 1 - sum_{j<=t} p_j <= 1 - q (NaN when never)."""
+    surv = 1.0 - np.cumsum(event_pmf)
+    out = {}
+    for q, name in ((0.25, "rebuy_q25"), (0.5, "rebuy_median"), (0.75, "rebuy_q75")):
+        hit = np.flatnonzero(surv <= 1 - q + 1e-12)
+        out[name] = float(hit[0]) if hit.size else float("nan")
+    out["rebuy_share"] = float(event_pmf.sum())
+    return out
+
+
+def _products_truth(params: dict[str, Any]) -> dict[str, Any]:
+    cp = params["products"]
+    use_member = params["member_threshold"] is not None
+    member_mixes = use_member and params["member_share"] > 0 and \
+        params["member_lifetime_multiplier"] != 1.0
+    out: dict[str, Any] = {}
+    for j, name in enumerate(cp["names"]):
+        e: dict[str, Any] = dict(category=cp["categories"][cp["kernel"][0][j]],
+                                 share=cp["share"][j],
+                                 cycle_days=cp["cycle_days"][j] or None,
+                                 cycle_cv=cp["cycle_cv"][j] if cp["cycle_days"][j] else None)
+        if cp["cycle_days"][j] > 0:
+            pmf = _gap_pmf(cp["cycle_days"][j], cp["cycle_cv"][j])
+            cdf = np.cumsum(pmf)
+            e["cycle_median"] = float(np.flatnonzero(cdf >= 0.5 - 1e-12)[0])
+            e["by_channel"] = {}
+            for ch, c in params["channels"].items():
+                if member_mixes:
+                    q = dict(rebuy_q25=float("nan"), rebuy_median=float("nan"),
+                             rebuy_q75=float("nan"), rebuy_share=float("nan"))
+                else:
+                    alive = np.exp(-np.arange(pmf.size) / c["lifetime_days"])
+                    q = _km_quantiles(pmf * alive)
+                e["by_channel"][ch] = q
+        out[name] = e
+    return out
+
+
+def _public_expected(params: dict[str, Any], channel: str | None, member: bool | None,
+                     service: bool | None, acquired: tuple[Any, Any] | None) -> dict[str, Any]:
+    """_expected, with the order-based expectations NaN when replenishment orders (which
+    they do not count) are part of the log."""
+    out = _expected(params, channel, member, service, acquired)
+    cp = params.get("products")
+    if cp is not None and any(c > 0 and s > 0 for c, s in zip(cp["cycle_days"], cp["share"])):
+        for k in ("orders_12m", "revenue_12m", "aov"):
+            out[k] = float("nan")
+        out["repurchase"] = {wd: float("nan") for wd in out["repurchase"]}
+        for k in ("ltv_by_month_age", "orders_by_month_age", "active_by_month_age"):
+            out[k] = np.full(_MONTHS, np.nan)
+    return out
+
+
 # ---------------------------------------------------------------------------------------
 # the simulator
 # ---------------------------------------------------------------------------------------
@@ -258,6 +520,8 @@ def simulate_shop(n_customers: int, start: Any = "2023-01-01", end: Any = "2024-
                   holiday_multiplier: float = 1.0,
                   service_share: float = 0.0, service_aov_multiplier: float = 1.0,
                   acquisition_growth: float = 0.0, spend_noise: float = 0.0,
+                  products: Mapping[str, Mapping[str, Any]] | None = None,
+                  extension: Mapping[str, Mapping[str, float]] | None = None,
                   seed: int | None = None) -> ShopSimulation:
     """Simulate a private-domain shop: channels, membership, holidays, service, spend.
 
@@ -286,6 +550,20 @@ def simulate_shop(n_customers: int, start: Any = "2023-01-01", end: Any = "2024-
       again with the longer mean) and later orders cost ``1 − member_discount`` of list.
     - **Repurchase spend.**  Each repeat order costs the shop ``repurchase_cost``
       (coupons, SCRM, staff), summed per month and channel in ``repurchase_spend``.
+    - **Products** (optional, ``products=``).  The first order holds an *entry*
+      product drawn with probability ``share``.  A *replenished* product (with
+      ``cycle_days``) bought first is bought again -- in extra orders of its own, one
+      line item each -- every ``max(1, round(G))`` days, ``G`` gamma distributed with
+      mean ``cycle_days`` and coefficient of variation ``cycle_cv``, as long as the
+      customer is still active at the start of that day (so dropout ends the cycle too).
+      The regular repeat orders above hold a durable product (no ``cycle_days``): on a
+      later day, of category B with probability ``extension[A][B]`` where A is the entry
+      product's category, then a durable of B with probability ∝ its ``repeat_share``
+      (default 1: equal); on the acquisition day itself, the entry product again.
+      Order values do not depend on the product.  ``truth["products"]`` holds each
+      product's cycle and the exact Kaplan--Meier quantiles a replenishment analysis
+      should find; :meth:`ShopSimulation.expected_extension` the exact category
+      extension shares.
 
     Parameters
     ----------
@@ -321,6 +599,17 @@ def simulate_shop(n_customers: int, start: Any = "2023-01-01", end: Any = "2024-
     spend_noise : float, default 0
         Coefficient of variation of a mean-one lognormal noise on each monthly spend
         figure (0: spend is exactly customers × cac and repeat orders × repurchase_cost).
+    products : dict, optional
+        ``{name: {category, share[, cycle_days=None, cycle_cv=0.25, repeat_share=1]}}``:
+        the product catalogue (entry shares sum to 1; ``repeat_share`` weighs a durable
+        within its category for the regular orders).  Adds ``product``, ``category`` and
+        ``replenishment`` columns to ``transactions`` and ``entry_product`` to
+        ``customers``.  The other draws are unchanged: without the replenishment
+        orders the log is the one drawn without ``products``.
+    extension : dict, optional
+        ``{A: {B: probability}}`` for every category A of an entry product (each row
+        sums to 1; every B with a positive probability needs a durable product).
+        Default: regular orders stay in the entry product's category.
     seed : int, optional
         The same seed gives the same result for any number of threads.
 
@@ -334,7 +623,8 @@ def simulate_shop(n_customers: int, start: Any = "2023-01-01", end: Any = "2024-
     ------
     ValueError
         Negative rates or lifetimes, shares not summing to 1, unknown channel keys,
-        ``end`` before ``start``, fractions outside [0, 1].
+        ``end`` before ``start``, fractions outside [0, 1], inconsistent products or
+        extension rows.
     TypeError
         Non-numeric parameters, ``channels`` not a dict.
 
@@ -396,9 +686,12 @@ def simulate_shop(n_customers: int, start: Any = "2023-01-01", end: Any = "2024-
                         service_share, service_aov_multiplier])
     ss = np.random.SeedSequence(seed)
     seed_int = int(ss.generate_state(1, dtype=np.uint64)[0])
-    (count, oday, amount, omember, chan, acq, drop, since, elig,
-     svc) = _core.shop_simulate(share_cum, rate, life, aov, shape, day_mult, scalars, n, seed_int,
-                                _acq_cdf(params))
+    cat_prod = None if products is None else _check_products(products, extension)
+    params["products"] = cat_prod
+    out = _core.shop_simulate(share_cum, rate, life, aov, shape, day_mult, scalars, n, seed_int,
+                              _acq_cdf(params),
+                              None if cat_prod is None else cat_prod["kernel"])
+    (count, oday, amount, omember, chan, acq, drop, since, elig, svc) = out[:10]
 
     base = np.datetime64(t0.date(), "D")
     ids = np.arange(1, n + 1, dtype=np.int64)
@@ -416,6 +709,13 @@ def simulate_shop(n_customers: int, start: Any = "2023-01-01", end: Any = "2024-
         "service": np.repeat(svc, count),
         "order_no": order_no,
     }, copy=False)                      # fresh arrays: skip pandas' consolidation copy
+    if cat_prod is not None:
+        oprod, orep, entry = out[10:]
+        pdt = pd.CategoricalDtype(cat_prod["names"])
+        cdt = pd.CategoricalDtype(cat_prod["categories"])
+        tx["product"] = pd.Categorical.from_codes(oprod, dtype=pdt)
+        tx["category"] = pd.Categorical.from_codes(cat_prod["kernel"][0][oprod], dtype=cdt)
+        tx["replenishment"] = orep
     customers = pd.DataFrame({
         "channel": pd.Categorical.from_codes(chan, dtype=cat),
         "acquired": (base + acq.astype("timedelta64[D]")).astype("datetime64[s]"),
@@ -429,6 +729,8 @@ def simulate_shop(n_customers: int, start: Any = "2023-01-01", end: Any = "2024-
         "service": svc,
         "n_orders": count,
     }, index=pd.Index(ids, name="customer_id"), copy=False)
+    if cat_prod is not None:
+        customers["entry_product"] = pd.Categorical.from_codes(out[12], dtype=pdt)
 
     noise_rng = np.random.default_rng(ss.spawn(1)[0])
     months = pd.period_range(t0, t1, freq="M")
@@ -505,7 +807,8 @@ def _segments(params: dict[str, Any]):
 
 
 def _expected(params: dict[str, Any], channel: str | None, member: bool | None,
-              service: bool | None, acquired: tuple[Any, Any] | None) -> dict[str, Any]:
+              service: bool | None, acquired: tuple[Any, Any] | None,
+              rate_mult: float = 1.0, windows: Sequence[int] = _WITHIN) -> dict[str, Any]:
     ch = params["channels"]
     if channel is not None and channel not in ch:
         raise ValueError(f"unknown channel {channel!r}; the simulation has {list(ch)}")
@@ -544,7 +847,7 @@ def _expected(params: dict[str, Any], channel: str | None, member: bool | None,
         and params["member_discount"] == 0)
 
     acc = {"w": 0.0, "orders_12m": 0.0, "revenue_12m": 0.0,
-           "repurchase": np.zeros(len(_WITHIN)), "ltv": np.zeros(_MONTHS),
+           "repurchase": np.zeros(len(windows)), "ltv": np.zeros(_MONTHS),
            "orders_m": np.zeros(_MONTHS), "active_m": np.zeros(_MONTHS)}
     total_w = 0.0
     for name, offered, svc, w, c in _segments(params):
@@ -560,7 +863,7 @@ def _expected(params: dict[str, Any], channel: str | None, member: bool | None,
         mu = 1.0 / (c["lifetime_days"] * (params["member_lifetime_multiplier"] if is_mem else 1.0))
         value = c["mean_order_value"] * (params["service_aov_multiplier"] if svc else 1.0)
         rep_value = value * ((1.0 - params["member_discount"]) if is_mem else 1.0)
-        r = lam * hmat                                            # (A, H)
+        r = lam * rate_mult * hmat                                # (A, H)
         j = np.arange(H)[None, :]
         surv = np.exp(-mu * j)
         e_rep = r * surv * (-np.expm1(-mu) / mu)                  # repeat orders per age-day
@@ -573,7 +876,7 @@ def _expected(params: dict[str, Any], channel: str | None, member: bool | None,
         pfirst = np.exp(-mu - C1) * r * frac
         pfirst[:, 0] = 0.0
         cum_first = np.cumsum(pfirst, axis=1)
-        rp = np.array([wa @ cum_first[:, wd] for wd in _WITHIN])
+        rp = np.array([wa @ cum_first[:, wd] for wd in windows])
         # P(at least one order in each calendar-month age): from its first day s,
         # S(s) * sum_{j>=s} exp(-(C_j - C_s)) r_j frac_j
         C = np.cumsum(rho, axis=1) - rho                          # sum_{i<j} rho_i
@@ -606,7 +909,7 @@ def _expected(params: dict[str, Any], channel: str | None, member: bool | None,
         "share": W / total_w,
         "orders_12m": acc["orders_12m"] / W,
         "revenue_12m": acc["revenue_12m"] / W,
-        "repurchase": {wd: float(v / W) for wd, v in zip(_WITHIN, acc["repurchase"])},
+        "repurchase": {wd: float(v / W) for wd, v in zip(windows, acc["repurchase"])},
         "ltv_by_month_age": acc["ltv"] / W,
         "orders_by_month_age": acc["orders_m"] / W,
         "active_by_month_age": acc["active_m"] / W,
@@ -615,7 +918,7 @@ def _expected(params: dict[str, Any], channel: str | None, member: bool | None,
     if not member_closed:
         for k in ("orders_12m", "revenue_12m", "aov"):
             out[k] = float("nan")
-        out["repurchase"] = {wd: float("nan") for wd in _WITHIN}
+        out["repurchase"] = {wd: float("nan") for wd in windows}
         for k in ("ltv_by_month_age", "orders_by_month_age", "active_by_month_age"):
             out[k] = np.full(_MONTHS, np.nan)
     return out
@@ -635,7 +938,7 @@ def _truth(params: dict[str, Any]) -> dict[str, Any]:
     for name, c in params["channels"].items():
         if c["share"] <= 0:
             continue
-        e = _expected(params, name, None, None, None)
+        e = _public_expected(params, name, None, None, None)
         e.update(c)
         e["orders_per_day"] = c["orders_per_year"] / 365.0
         e["ltv_cac"] = e["revenue_12m"] / c["cac"] if c["cac"] > 0 else float("inf")
@@ -643,5 +946,14 @@ def _truth(params: dict[str, Any]) -> dict[str, Any]:
         reached = np.flatnonzero(e["ltv_by_month_age"] >= c["cac"])
         e["payback_months"] = int(reached[0]) if reached.size else None
         truth["channels"][name] = e
-    truth["overall"] = _expected(params, None, None, None, None)
+    truth["overall"] = _public_expected(params, None, None, None, None)
+    if params.get("products") is not None:
+        truth["products"] = _products_truth(params)
+        cp = params["products"]
+        truth["extension"] = pd.DataFrame(
+            [[cp["extension"].get(a, {}).get(b, np.nan if a not in cp["entry_categories"]
+                                             else 0.0) for b in cp["categories"]]
+             for a in cp["categories"]],
+            index=pd.Index(cp["categories"], name="first"),
+            columns=pd.Index(cp["categories"], name="later"))
     return truth

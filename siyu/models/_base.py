@@ -2,15 +2,18 @@
 summaries, JSON round-trips."""
 from __future__ import annotations
 
+import functools
 import json
 import math
 import warnings
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from siyu import _core
+from siyu._i18n import text
+from siyu.models import _covariates as covmod
 
 ConvergenceError = _core.ConvergenceError
 
@@ -37,12 +40,35 @@ def check_unit(unit: str | None, name: str = "unit") -> str | None:
     return unit.upper()
 
 
-def _pick(df: pd.DataFrame, names: Sequence[str], what: str) -> np.ndarray:
+def _is_dask(obj: Any) -> bool:
+    return type(obj).__module__.split(".")[0] == "dask"
+
+
+def dask_aware(func: Any) -> Any:
+    """Hand a call with a Dask DataFrame / Series argument to :mod:`siyu.dask`: ``fit``
+    reduces the partitions to distinct rows with counts and fits once; predictions map
+    over the partitions with the fitted parameters.  Dask is never imported otherwise."""
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if any(_is_dask(a) for a in args) or any(_is_dask(v) for v in kwargs.values()):
+            from siyu.dask import _models   # optional extra: pip install "siyu[dask]"
+
+            return _models.dispatch(func, args, kwargs)
+        return func(*args, **kwargs)
+    return wrapper
+
+
+def pick_column(df: pd.DataFrame, names: Sequence[str], what: str) -> str:
+    """The first of ``names`` that is a column of ``df`` (the error names them all)."""
     for n in names:
         if n in df.columns:
-            return df[n].to_numpy()
+            return n
     raise ValueError(f"the DataFrame has no {what} column (looked for {', '.join(names)}); "
                      f"pass the arrays explicitly or rename the column")
+
+
+def _pick(df: pd.DataFrame, names: Sequence[str], what: str) -> np.ndarray:
+    return df[pick_column(df, names, what)].to_numpy()
 
 
 def as_float(a: Any, name: str) -> np.ndarray:
@@ -147,15 +173,25 @@ class BaseFitter:
     _param_names: tuple[str, ...] = ()
     _default_starts: tuple[tuple[float, ...], ...] = ()
 
-    def __init__(self, penalizer: float = 0.0, *, maxiter: int = 1000, tol: float = 1e-9) -> None:
+    #: covariate blocks of the model: block name -> ((base parameter index, sign), ...):
+    #: the parameter of customer i is p_j * exp(sign * effects'z_i) (see sy_cov.c)
+    _cov_blocks: dict[str, tuple[tuple[int, int], ...]] = {}
+
+    def __init__(self, penalizer: float = 0.0, *, penalizer_kind: str = "log",
+                 maxiter: int = 1000, tol: float = 1e-9) -> None:
         penalizer = float(penalizer)
         if not (penalizer >= 0.0) or not math.isfinite(penalizer):
             raise ValueError(f"penalizer must be a finite number >= 0, got {penalizer}")
+        if penalizer_kind not in ("log", "params"):
+            raise ValueError(f"penalizer_kind must be 'log' (L2 on the log-parameters) or "
+                             f"'params' (L2 on the parameters, as lifetimes), got "
+                             f"{penalizer_kind!r}")
         if int(maxiter) < 1:
             raise ValueError("maxiter must be >= 1")
         if not (tol > 0):
             raise ValueError("tol must be > 0")
         self.penalizer = penalizer
+        self.penalizer_kind = penalizer_kind
         self.maxiter = int(maxiter)
         self.tol = float(tol)
         self.unit: str | None = None
@@ -165,59 +201,170 @@ class BaseFitter:
     def _code(self) -> int:
         return MODEL_CODES[type(self).__name__]
 
+    def _shift(self) -> np.ndarray | None:
+        """Lower bound of each base parameter (p = shift + e^theta); None = all 0."""
+        return None
+
     def _starts(self, data_start: Sequence[float] | None = None) -> np.ndarray:
         st = []
+        sh = self._shift()
         if data_start is not None:
-            st.append(np.log(np.asarray(data_start, dtype=float)))
+            ds = np.asarray(data_start, dtype=float)
+            if sh is not None:
+                ds = np.maximum(ds - sh, 1e-3)
+            st.append(np.log(ds))
         st += [np.asarray(s, dtype=float) for s in self._default_starts]
         return np.ascontiguousarray(np.concatenate(st))
 
+    def _progress(self, verbose: bool) -> Any:
+        if not verbose:
+            return None
+        import time
+        t0 = time.perf_counter()
+
+        def show(it: int, ll: float, gnorm: float) -> None:
+            print(text("models.fit.iteration", "en", model=type(self).__name__, it=it,
+                       ll=f"{ll:.6f}", g=f"{gnorm:.3g}",
+                       s=f"{time.perf_counter() - t0:.2f}"), flush=True)
+        return show
+
+    def _fit_core(self, c0: np.ndarray, c1: np.ndarray, c2: np.ndarray | None,
+                  w: np.ndarray | None, starts: np.ndarray, cov: "CovSetup | None",
+                  progress: Any, boundary: int = 1) -> dict[str, Any]:
+        pk = 0 if self.penalizer_kind == "log" else 1
+        sh = self._shift()
+        if cov is None:
+            return _core.model_fit_ex(self._code, c0, c1, c2, w, None, None, None, None, 0,
+                                      starts, self.penalizer, pk, sh, self.maxiter, self.tol,
+                                      boundary, progress)
+        return _core.model_fit_ex(self._code, c0, c1, c2, w, cov.zp, cov.zd, cov.ip, cov.id,
+                                  cov.ng, starts, self.penalizer, pk, sh, self.maxiter, self.tol,
+                                  boundary, progress)
+
     def _run_fit(self, c0: np.ndarray, c1: np.ndarray, c2: np.ndarray | None,
-                 w: np.ndarray | None, data_start: Sequence[float] | None = None) -> None:
+                 w: np.ndarray | None, data_start: Sequence[float] | None = None,
+                 cov: "CovSetup | None" = None, verbose: bool = False) -> None:
         starts = self._starts(data_start)
         # the data, for bootstrap refits (a copy: later edits of the user's frame do not leak)
         self._fit_data = tuple(None if a is None else np.array(a, dtype=np.float64, copy=True)
                                for a in (c0, c1, c2, w))
         self._boot_cache: dict = {}
-        lp, ll, obj, hess, nit, conv, used, nuniq = _core.model_fit(
-            self._code, c0, c1, c2, w, starts, self.penalizer, self.maxiter, self.tol)
-        if not conv:
+        nb = len(self._param_names)
+        progress = self._progress(verbose)
+        if cov is not None:
+            # warm start: the fit without covariates, every effect 0
+            try:
+                r0 = self._fit_core(c0, c1, c2, w, starts, None, None)
+                first = [np.asarray(r0["theta"], dtype=float)]
+            except ConvergenceError:
+                first = []
+            base = first + [starts[i:i + nb] for i in range(0, len(starts), nb)]
+            starts = np.ascontiguousarray(np.concatenate(
+                [np.concatenate([b, np.zeros(cov.ng)]) for b in base]))
+        res = self._fit_core(c0, c1, c2, w, starts, cov, progress)
+        k = nb + (cov.ng if cov is not None else 0)
+        flags = _flat_flags(res, k)
+        if res["at_boundary"] and not flags.any():
+            # the early stop was not at a flat direction after all: finish the fit
+            res = self._fit_core(c0, c1, c2, w, np.ascontiguousarray(res["theta"]), cov,
+                                 progress, boundary=0)
+            flags = _flat_flags(res, k)
+        res["at_boundary"] = bool(flags.any())
+        ll = res["loglik"]
+        names_int = list(self._param_names) + (list(cov.effect_names) if cov else [])
+        if not res["converged"] and not res["at_boundary"]:
             raise ConvergenceError(
-                f"{type(self).__name__}.fit did not converge from any of "
-                f"{len(starts) // len(self._param_names)} starting points "
-                f"(best log-likelihood {ll:.4f}). Try: a small penalizer (e.g. 0.001), "
-                f"a larger maxiter, checking that frequency/recency/T share one time unit, "
-                f"or removing extreme customers.")
+                f"{type(self).__name__}.fit did not converge within maxiter={self.maxiter} "
+                f"iterations over {len(starts) // k} starting points (best log-likelihood "
+                f"{ll:.4f}, gradient norm {res['gnorm']:.3g}). Try: a small penalizer (e.g. "
+                f"0.001), a larger maxiter, checking that frequency/recency/T share one time "
+                f"unit, or removing extreme customers.")
         if not np.isfinite(ll):
             raise FloatingPointError(f"{type(self).__name__}.fit: non-finite log-likelihood")
-        k = len(self._param_names)
-        p = np.exp(lp)
+        theta_int = np.asarray(res["theta"], dtype=float)
+        H = np.asarray(res["hessian"]).reshape(k, k)
+        try:
+            cov_int = np.linalg.inv(H)
+        except np.linalg.LinAlgError:
+            cov_int = np.full((k, k), np.nan)
+        if cov is not None:
+            J = cov.jacobian(nb, self._cov_blocks)
+            theta = J @ theta_int
+            cov_t = J @ cov_int @ J.T
+        else:
+            theta, cov_t = theta_int, cov_int
+        var = np.diag(cov_t)
+        se_t = np.sqrt(np.where(var > 0, var, np.nan))
+        shift = self._shift()
+        e = np.exp(theta[:nb])
+        p = e + (shift if shift is not None else 0.0)
         self.params_ = pd.Series(p, index=list(self._param_names), name="coef")
         self.log_likelihood_ = float(ll)
-        self.n_iter_ = int(nit)
-        self.converged_ = bool(conv)
+        self.n_iter_ = int(res["n_total_iter"])
+        self.converged_ = bool(res["converged"])
         self.n_obs_ = float(w.sum()) if w is not None else float(c0.shape[0])
-        self.n_unique_ = int(nuniq)
-        H = np.asarray(hess).reshape(k, k)
-        try:
-            cov_log = np.linalg.inv(H)
-            se_log = np.sqrt(np.where(np.diag(cov_log) > 0, np.diag(cov_log), np.nan))
-        except np.linalg.LinAlgError:
-            cov_log = np.full((k, k), np.nan)
-            se_log = np.full(k, np.nan)
-        self._se_log = se_log
-        self._cov_theta = cov_log
-        self.variance_matrix_ = pd.DataFrame(cov_log * np.outer(p, p), index=self.params_.index,
+        self.n_unique_ = int(res["n_unique"])
+        self._theta_fit = theta
+        self._se_log = se_t[:nb]
+        self._cov_theta = cov_t
+        self._covs = cov
+        if cov is not None:
+            self.effects_ = pd.Series(theta[nb:], index=list(cov.effect_names), name="coef")
+            self.effects_se_ = pd.Series(se_t[nb:], index=list(cov.effect_names), name="se")
+        else:
+            for a in ("effects_", "effects_se_"):
+                if hasattr(self, a):
+                    delattr(self, a)
+        self.variance_matrix_ = pd.DataFrame(cov_t[:nb, :nb] * np.outer(e, e),
+                                             index=self.params_.index,
                                              columns=self.params_.index)
-        self.standard_errors_ = pd.Series(p * se_log, index=self.params_.index, name="se")
-        extreme = [n for n, v in zip(self._param_names, lp) if abs(v) > 12]
-        if extreme:
-            warnings.warn(
-                f"{type(self).__name__}: parameter(s) {extreme} ran to the boundary "
-                f"({', '.join(f'{n}={self.params_[n]:.3g}' for n in extreme)}); the data do not "
-                "identify the model (e.g. no or too few repeat purchases). Predictions stay "
-                "finite but the parameters are not meaningful; try penalizer > 0 or more data.",
-                UserWarning, stacklevel=3)
+        self.standard_errors_ = pd.Series(e * se_t[:nb], index=self.params_.index, name="se")
+        self.at_boundary_ = [names_int[j] for j in range(k) if flags[j] != 0]
+        if res["at_boundary"]:
+            warnings.warn(self._boundary_message(names_int, flags, theta), RuntimeWarning,
+                          stacklevel=3)
+
+    def _boundary_message(self, names: Sequence[str], flags: np.ndarray,
+                          theta: np.ndarray) -> str:
+        """What the parameters that ran off mean (model-specific meanings first)."""
+        model = type(self).__name__
+        nb = len(self._param_names)
+        up = {names[j] for j in range(nb) if flags[j] > 0}
+        down = {names[j] for j in range(nb) if flags[j] < 0}
+        parts: list[str] = []
+        meanings = self._boundary_meanings()
+        used: set[str] = set()
+        keys: set[str] = set()
+        for need_up, need_down, key in meanings:
+            if set(need_up) <= up and set(need_down) <= down:
+                new = key not in keys
+                keys.add(key)
+                if not new or (set(need_up) | set(need_down)) <= used:
+                    used |= set(need_up) | set(need_down)
+                    continue
+                rate = ""
+                if "r" in self._param_names and "alpha" in self._param_names:
+                    rate = f"{self.params_['r'] / self.params_['alpha']:.4g}"
+                parts.append(text(key, "en", rate=rate))
+                used |= set(need_up) | set(need_down)
+        sh = self._shift()
+        low = [("0" if sh is None or sh[j] == 0 else f"{sh[j]:g}") for j in range(nb)]
+        for j in range(nb):
+            if flags[j] != 0 and names[j] not in used:
+                parts.append(text("models.boundary.generic", "en", param=names[j],
+                                  to="∞" if flags[j] > 0 else low[j]))
+        for j in range(nb, len(names)):
+            if flags[j] != 0:
+                parts.append(text("models.boundary.effect", "en", param=names[j],
+                                  to="+∞" if flags[j] > 0 else "-∞"))
+        arrows = ", ".join(
+            f"{names[j]} → {('∞' if flags[j] > 0 else low[j]) if j < nb else ('+∞' if flags[j] > 0 else '-∞')}"
+            for j in range(len(names)) if flags[j] != 0)
+        return text("models.boundary.head", "en", model=model, arrows=arrows,
+                    what=" ".join(parts))
+
+    def _boundary_meanings(self) -> list[tuple[tuple[str, ...], tuple[str, ...], str]]:
+        return []
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "params_"):
@@ -230,14 +377,18 @@ class BaseFitter:
 
     # ---- derived attributes ------------------------------------------------------
     @property
+    def _n_free(self) -> int:
+        return len(self._param_names) + len(getattr(self, "effects_", ()))
+
+    @property
     def AIC_(self) -> float:
         self._check_fitted()
-        return 2 * len(self._param_names) - 2 * self.log_likelihood_
+        return 2 * self._n_free - 2 * self.log_likelihood_
 
     @property
     def BIC_(self) -> float:
         self._check_fitted()
-        return len(self._param_names) * math.log(self.n_obs_) - 2 * self.log_likelihood_
+        return self._n_free * math.log(self.n_obs_) - 2 * self.log_likelihood_
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -245,10 +396,24 @@ class BaseFitter:
         self._check_fitted()
         p = self.params_.to_numpy()
         se_log = getattr(self, "_se_log", self.standard_errors_.to_numpy() / p)
+        sh = self._shift()
+        e = p - (sh if sh is not None else 0.0)
         df = pd.DataFrame({"coef": p, "se": self.standard_errors_.to_numpy(),
-                           "lower": p * np.exp(-_Z95 * se_log),
-                           "upper": p * np.exp(_Z95 * se_log)}, index=self.params_.index)
+                           "lower": p - e + e * np.exp(-_Z95 * se_log),
+                           "upper": p - e + e * np.exp(_Z95 * se_log)}, index=self.params_.index)
+        eff = getattr(self, "effects_", None)
+        if eff is not None:
+            from math import erf, sqrt
+            g = eff.to_numpy()
+            se = self.effects_se_.to_numpy()
+            z = g / se
+            pv = np.array([2.0 * (1.0 - 0.5 * (1.0 + erf(abs(v) / sqrt(2.0)))) if np.isfinite(v)
+                           else np.nan for v in z])
+            de = pd.DataFrame({"coef": g, "se": se, "lower": g - _Z95 * se,
+                               "upper": g + _Z95 * se, "z": z, "p": pv}, index=eff.index)
+            df = pd.concat([df.assign(z=np.nan, p=np.nan), de])
         df.attrs.update({"model": type(self).__name__, "penalizer": self.penalizer,
+                         "penalizer_kind": self.penalizer_kind,
                          "log_likelihood": self.log_likelihood_, "unit": self.unit,
                          "n_obs": self.n_obs_})
         return df
@@ -338,6 +503,15 @@ class BaseFitter:
                "n_obs": getattr(self, "n_obs_", None),
                "converged": getattr(self, "converged_", None),
                "n_iter": getattr(self, "n_iter_", None)}
+        doc["penalizer_kind"] = self.penalizer_kind
+        if getattr(self, "q_constraint", False):
+            doc["q_constraint"] = True
+        cov = getattr(self, "_covs", None)
+        if cov is not None:
+            doc["covariates"] = {"encoder": cov.encoder.to_dict(), "blocks": cov.blocks,
+                                 "effects": cov.effects, "effect_names": cov.effect_names,
+                                 "theta": [float(v) for v in self._theta()],
+                                 "theta_cov": [[float(v) for v in r] for r in self._theta_cov()]}
         return json.dumps(doc)
 
     @classmethod
@@ -347,7 +521,10 @@ class BaseFitter:
         if doc.get("model") != cls.__name__:
             raise ValueError(f"this JSON holds a {doc.get('model')!r} model, not {cls.__name__}; "
                              f"use siyu.{doc.get('model')}.from_json")
-        m = cls(penalizer=doc.get("penalizer", 0.0))
+        kw: dict[str, Any] = {"penalizer_kind": doc.get("penalizer_kind", "log")}
+        if doc.get("q_constraint"):
+            kw["q_constraint"] = True
+        m = cls(penalizer=doc.get("penalizer", 0.0), **kw)
         names = list(cls._param_names)
         missing = [n for n in names if n not in doc["params"]]
         if missing:
@@ -366,6 +543,20 @@ class BaseFitter:
         m.n_obs_ = doc.get("n_obs")
         m.converged_ = doc.get("converged")
         m.n_iter_ = doc.get("n_iter")
+        cd = doc.get("covariates")
+        if cd is not None:
+            enc = covmod.Encoder.from_dict(cd["encoder"])
+            m._covs = covmod.CovSetup(enc, {k: list(v) for k, v in cd["blocks"].items()},
+                                      {k: list(v) for k, v in cd["effects"].items()},
+                                      list(cd["effect_names"]),
+                                      np.zeros((0, len(enc.features))), None)
+            m._theta_fit = np.asarray(cd["theta"], dtype=float)
+            m._cov_theta = np.asarray(cd["theta_cov"], dtype=float)
+            nb = len(names)
+            se = np.sqrt(np.maximum(np.diag(m._cov_theta), 0))
+            m.effects_ = pd.Series(m._theta_fit[nb:], index=m._covs.effect_names, name="coef")
+            m.effects_se_ = pd.Series(se[nb:], index=m._covs.effect_names, name="se")
+        m.at_boundary_ = []
         return m
 
     # ---- parameter vector (the optimiser's scale) -----------------------------------
@@ -374,8 +565,14 @@ class BaseFitter:
     # _row_params turns any theta into the natural parameters each prediction uses: one
     # vector for all customers, or one row per customer when covariates are fitted.
     def _theta(self) -> np.ndarray:
-        """The fitted parameter vector on the optimiser's (log) scale."""
-        return np.log(self._p())
+        """The fitted parameter vector on the optimiser's scale: log(p - shift) of the base
+        parameters, then (covariate models) the effects on the user's scale."""
+        t = getattr(self, "_theta_fit", None)
+        if t is not None:
+            return np.asarray(t, dtype=float).copy()
+        sh = self._shift()
+        p = self._p()
+        return np.log(p - sh) if sh is not None else np.log(p)
 
     def _theta_cov(self) -> np.ndarray:
         """Covariance of :meth:`_theta` (inverse Hessian of -LL on that scale)."""
@@ -387,8 +584,69 @@ class BaseFitter:
         return np.asarray(cov, dtype=float)
 
     def _row_params(self, theta: np.ndarray, rows: Any = None) -> np.ndarray:
-        """Natural parameters for ``theta``: shape (npar,), or (n, npar) per customer."""
-        return np.ascontiguousarray(np.exp(np.asarray(theta, dtype=np.float64)))
+        """Natural parameters for ``theta``: shape (npar,), or (n, npar) per customer.
+
+        For covariate models ``rows`` is the (n, n_features) covariate matrix on the
+        user's scale (as :meth:`_cov_rows` returns it; None = the fitted customers)."""
+        theta = np.asarray(theta, dtype=np.float64)
+        nb = len(self._param_names)
+        sh = self._shift()
+        base = np.exp(theta[:nb]) + (sh if sh is not None else 0.0)
+        cov = getattr(self, "_covs", None)
+        if cov is None:
+            return np.ascontiguousarray(base)
+        F = cov.F if rows is None else np.asarray(rows, dtype=np.float64)
+        return np.ascontiguousarray(cov.row_params(base, theta[nb:], F, self._cov_blocks))
+
+    def _cov_rows(self, frame: Any, covariates: Any, n: int) -> np.ndarray | None:
+        """The (m, n_features) user-scale covariates for a prediction over n rows (m = n,
+        or 1 for one profile), or None for a model without covariates."""
+        cov = getattr(self, "_covs", None)
+        if cov is None:
+            if covariates is not None:
+                raise ValueError(f"this {type(self).__name__} was fitted without covariates; "
+                                 "drop covariates=")
+            return None
+        enc = cov.encoder
+        if covariates is not None:
+            if isinstance(covariates, Mapping):
+                cf = pd.DataFrame({k: [v] for k, v in covariates.items()})
+            elif isinstance(covariates, pd.Series):
+                cf = covariates.to_frame().T
+            elif isinstance(covariates, pd.DataFrame):
+                cf = covariates
+            else:
+                raise TypeError("covariates must be a DataFrame (one row per customer) or a "
+                                "dict (one customer profile)")
+            idx = frame.index if isinstance(frame, pd.DataFrame) else None
+            if len(cf) != 1:
+                cf = covmod.align(cf, idx, n, "covariates")
+            return enc.transform(cf, "covariates")
+        if isinstance(frame, pd.DataFrame) and all(c in frame.columns for c in enc.columns):
+            return enc.transform(frame[enc.columns], "the summary")
+        if isinstance(frame, pd.DataFrame) and cov.index is not None:
+            pos = cov.index.get_indexer(frame.index)
+            if np.all(pos >= 0):
+                return cov.F[pos]
+            missing = frame.index[pos < 0][:5].tolist()
+            raise ValueError(f"customers {missing} were not in the fit; pass their "
+                             f"covariates=... (columns {enc.columns})")
+        if n == cov.F.shape[0]:
+            return cov.F
+        raise ValueError(f"this model has covariates {enc.columns}: pass covariates= (a "
+                         "DataFrame with one row per customer, or a dict for one profile)")
+
+    def _cov_params(self, frame: Any, covariates: Any, n: int) -> np.ndarray | None:
+        F = self._cov_rows(frame, covariates, n)
+        if F is None:
+            return None
+        P = self._row_params(self._theta(), F)
+        if P.shape[0] == 1 and n != 1:
+            P = np.repeat(P, n, axis=0)
+        if P.shape[0] != n:
+            raise ValueError(f"covariates give {P.shape[0]} customers but the prediction has "
+                             f"{n} rows")
+        return np.ascontiguousarray(P)
 
     # ---- bootstrap refits and per-row likelihoods (siyu.models._intervals) ------------
     def _bootstrap_thetas(self, n_boot: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -401,10 +659,11 @@ class BaseFitter:
                              "its data, which a model loaded from JSON does not have; refit it "
                              "with .fit(...) or use method='asymptotic'")
         k = len(self._param_names)
-        if np.asarray(self._theta()).shape[0] != k:
-            raise NotImplementedError(f"{type(self).__name__}: bootstrap intervals are not "
-                                      "available for models with covariates yet; use "
-                                      "method='asymptotic'")
+        self._check_no_covariates("method='bootstrap'", "use method='asymptotic'")
+        if self._shift() is not None:
+            raise ValueError(f"{type(self).__name__}: bootstrap refits do not support the "
+                             "q_constraint=True parametrisation (q > 1); use "
+                             "method='asymptotic' or fit with q_constraint=False")
         kind = getattr(self, "penalizer_kind", None)
         if kind in (None, "log", "log_params", "log-params", "logparams"):
             pen_kind = 0
@@ -438,6 +697,13 @@ class BaseFitter:
             cache[key] = out
         return out
 
+    def _check_no_covariates(self, what: str, fix: str = "") -> None:
+        """ValueError for the features that do not (yet) handle covariate models."""
+        if getattr(self, "_covs", None) is not None:
+            raise ValueError(f"{type(self).__name__} with covariates: {what} is not available "
+                             "(it needs per-customer covariates in the C refits / likelihood "
+                             f"rows, which are not implemented){'; ' + fix if fix else ''}")
+
     def _loglik_rows(self, c0: np.ndarray, c1: np.ndarray, c2: np.ndarray | None) -> np.ndarray:
         """Log-likelihood of each row alone at the fitted parameters."""
         return _core.trust_loglik_rows(self._code, self._p(), c0, c1, c2)
@@ -459,6 +725,16 @@ class BaseFitter:
         shape = b[0].shape
         flat = tuple(np.ascontiguousarray(x.reshape(-1)) for x in b)
         p = self._p() if params is None else np.ascontiguousarray(params, dtype=np.float64)
+        if p.ndim == 2:
+            m = p.shape[0]
+            if flat[0].shape[0] != m:
+                if int(np.prod(shape)) == 1:
+                    flat = tuple(np.ascontiguousarray(np.repeat(x, m)) for x in flat)
+                    shape = (m,)
+                    scalar = False
+                else:
+                    raise ValueError(f"per-customer parameters for {m} customers but the "
+                                     f"inputs have {flat[0].shape[0]} rows")
         kernel = _core.model_predict if len(flat) <= 4 else _core.trust_predict  # 5-column codes
         out = kernel(self._code, what, p, flat).reshape(shape)
         if scalar:
@@ -466,6 +742,28 @@ class BaseFitter:
         if index is not None and out.ndim == 1 and len(index) == out.shape[0]:
             return pd.Series(out, index=index)
         return out
+
+
+def _flat_flags(res: dict[str, Any], k: int) -> np.ndarray:
+    """Parameters that sit at a boundary: far out (|theta| > 4.6, a factor 100) and loading
+    on a flat direction of the log-likelihood (Hessian eigenvalue < 0.1: moving a factor e
+    along it changes the log-likelihood by less than 0.05), or flagged by the optimiser
+    when no Hessian is available.  +1 ran to +inf, -1 to -inf."""
+    theta = np.asarray(res["theta"], dtype=float)
+    H = np.asarray(res["hessian"], dtype=float).reshape(k, k)
+    out = np.zeros(k, dtype=np.int64)
+    far = np.abs(theta) > 4.6
+    if not far.any():
+        return out
+    if not np.all(np.isfinite(H)):
+        return np.where(far & (np.asarray(res["boundary_flags"]) != 0), np.sign(theta), 0
+                        ).astype(np.int64)
+    lam, V = np.linalg.eigh(0.5 * (H + H.T))
+    flat = lam < 0.1
+    if not flat.any():
+        return out
+    load = np.max(np.abs(V[:, flat]), axis=1) > 0.2
+    return np.where(far & load, np.sign(theta), 0).astype(np.int64)
 
 
 def time_input(model: BaseFitter, frequency: Any, recency: Any, T: Any,

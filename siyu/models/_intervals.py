@@ -129,7 +129,9 @@ def batchable(model: Any) -> bool:
 def draws_interval(models: Sequence[Any], fn: Callable[..., np.ndarray], n: int, level: float,
                    method: str, n_boot: int, seed: Any, index: pd.Index | None,
                    fn_batch: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None,
-                   inverse: np.ndarray | None = None) -> pd.DataFrame:
+                   inverse: np.ndarray | None = None,
+                   row_maps: Sequence[Callable[..., np.ndarray] | None] | None = None
+                   ) -> pd.DataFrame:
     """Point estimate and percentile interval of ``fn`` over parameter draws.
 
     ``fn(params_list, rows)`` returns the prediction for the rows ``rows`` (a slice of
@@ -138,7 +140,9 @@ def draws_interval(models: Sequence[Any], fn: Callable[..., np.ndarray], n: int,
     takes one (n_draws, npar) matrix per model and returns (values (n_draws, rows), ok
     (n_draws,)).  Each model gets its own draws (independent seeds derived from ``seed``).
     With ``inverse``, the n rows are the distinct input rows and the result is expanded to
-    ``inverse`` (one entry per input row).
+    ``inverse`` (one entry per input row).  ``row_maps`` (one per model, None = the
+    model's ``_row_params``) maps a draw to natural parameters, e.g. per-customer ones
+    from a covariate model's rows.
     """
     s = seed_value(seed)
     ss = np.random.SeedSequence(s).spawn(len(models))
@@ -147,6 +151,8 @@ def draws_interval(models: Sequence[Any], fn: Callable[..., np.ndarray], n: int,
         th, info = theta_draws(m, method, n_boot, int(sq.generate_state(1, dtype=np.uint64)[0]))
         draws.append(th)
         infos.append(info)
+    maps = [m._row_params if (row_maps is None or f is None) else f
+            for m, f in zip(models, row_maps if row_maps is not None else [None] * len(models))]
     B = min(d.shape[0] for d in draws)
     point = np.asarray(fn([None] * len(models), slice(0, n)), dtype=float).reshape(-1)
     if point.shape[0] != n:
@@ -156,7 +162,8 @@ def draws_interval(models: Sequence[Any], fn: Callable[..., np.ndarray], n: int,
     q = [(1.0 - level) / 2.0, (1.0 + level) / 2.0]
     block = max(1, min(n, _BLOCK_VALUES // max(B, 1)))
     bad = np.zeros(B, dtype=bool)
-    use_batch = fn_batch is not None and all(batchable(m) for m in models)
+    use_batch = (fn_batch is not None and row_maps is None
+                 and all(batchable(m) for m in models))
     mats = ([np.ascontiguousarray(np.stack([np.asarray(m._row_params(th), dtype=np.float64)
                                             for th in d[:B]])) for m, d in zip(models, draws)]
             if use_batch else None)
@@ -173,8 +180,8 @@ def draws_interval(models: Sequence[Any], fn: Callable[..., np.ndarray], n: int,
             vals = np.full((B, width), np.nan)
             for b in range(B):
                 pb = []
-                for m, d in zip(models, draws):
-                    p = np.asarray(m._row_params(d[b]), dtype=np.float64)
+                for f, d in zip(maps, draws):
+                    p = np.asarray(f(d[b]), dtype=np.float64)
                     pb.append(np.ascontiguousarray(p[rows]) if p.ndim == 2 else p)
                 v = _safe(fn, pb, rows)
                 if v is None or v.shape[0] != width:
@@ -214,9 +221,10 @@ def distinct_rows(cols: Sequence[np.ndarray]) -> tuple[list[np.ndarray], np.ndar
 
 def predict_interval(model: Any, what: int, cols: Sequence[Any], names: Sequence[str],
                      index: pd.Index | None, interval: Any, method: Any, n_boot: Any,
-                     seed: Any) -> pd.DataFrame:
+                     seed: Any, F: np.ndarray | None = None) -> pd.DataFrame:
     """Interval of one of the model's ``_predict`` codes over broadcast input columns
-    (predicted once per distinct input row)."""
+    (predicted once per distinct input row).  ``F``: a covariate model's (n or 1,
+    n_features) covariate rows of the inputs (None without covariates)."""
     level, method, n_boot = check_interval(interval, method, n_boot)
     arrs = np.broadcast_arrays(*[np.asarray(c, dtype=np.float64) for c in cols])
     flat = [np.ascontiguousarray(a.reshape(-1)) for a in arrs]
@@ -226,18 +234,38 @@ def predict_interval(model: Any, what: int, cols: Sequence[Any], names: Sequence
             if isinstance(c, pd.Series) and len(c) == n:
                 index = c.index
                 break
+    nc = len(flat)
+    if F is not None:
+        F = np.asarray(F, dtype=np.float64)
+        F = F.reshape(1, -1) if F.ndim == 1 else F
+        if F.shape[0] == 1 and n != 1:
+            F = np.repeat(F, n, axis=0)
+        elif n == 1 and F.shape[0] != 1:   # one horizon for several profiles
+            n = F.shape[0]
+            flat = [np.ascontiguousarray(np.repeat(f, n)) for f in flat]
+        if F.shape[0] != n:
+            raise ValueError(f"covariates give {F.shape[0]} customers but the prediction has "
+                             f"{n} rows")
+        flat = flat + [np.ascontiguousarray(F[:, j]) for j in range(F.shape[1])]
     ucols, inv = distinct_rows(flat)
+    UF = None if F is None else np.ascontiguousarray(np.column_stack(ucols[nc:]))
+    ucols = ucols[:nc]
     m = ucols[0].shape[0]
 
     def fn(params: list, rows: slice) -> np.ndarray:
+        p = params[0]
+        if p is None and UF is not None:
+            p = model._row_params(model._theta(), UF)[rows]
         return np.asarray(model._predict(what, [f[rows] for f in ucols], names,
-                                         params=params[0]), dtype=float).reshape(-1)
+                                         params=p), dtype=float).reshape(-1)
 
     def fn_batch(mats: list, rows: slice) -> tuple[np.ndarray, np.ndarray]:
         return _core.trust_predict_draws(model._code, what, mats[0],
                                          tuple(np.ascontiguousarray(f[rows]) for f in ucols))
 
-    return draws_interval([model], fn, m, level, method, n_boot, seed, index, fn_batch, inv)
+    maps = None if UF is None else [lambda th: model._row_params(th, UF)]
+    return draws_interval([model], fn, m, level, method, n_boot, seed, index, fn_batch, inv,
+                          maps)
 
 
 def bootstrap_means(stat: Callable[..., Any], *groups: Any, n_boot: int = 1000,

@@ -42,15 +42,30 @@ class BetaGeo(RFTModel):
 
     _param_names = ("r", "alpha", "a", "b")
     _default_starts = _STARTS
+    # CLVTools' BG/NBD: alpha_i = alpha exp(-purchase'z) (a positive effect raises the
+    # purchase rate); a_i = a exp(dropout'z), b_i = b exp(dropout'z): the same factor on
+    # a and b keeps the mean dropout probability a/(a+b) and changes its concentration
+    _cov_blocks = {"purchase": ((1, -1),), "dropout": ((2, 1), (3, 1))}
 
-    def purchase_pmf(self, n: Any, t: Any) -> Any:
+    def _boundary_meanings(self) -> list[tuple[tuple[str, ...], tuple[str, ...], str]]:
+        a, b = float(self.params_["a"]), float(self.params_["b"])
+        # b -> inf with a/(a+b) not small: a and b grow together (the Beta concentrates)
+        b_up = "models.boundary.bg_no_dropout" if a / (a + b) < 0.01 else \
+            "models.boundary.dropout_homogeneous"
+        return [(("r", "alpha"), (), "models.boundary.rate_homogeneous"),
+                (("a", "b"), (), "models.boundary.dropout_homogeneous"),
+                ((), ("a",), "models.boundary.bg_no_dropout"),
+                (("b",), (), b_up)]
+
+    def purchase_pmf(self, n: Any, t: Any, covariates: Any = None) -> Any:
         """P(a new customer makes exactly ``n`` repeat purchases in ``t`` time units)."""
         na = np.asarray(n, dtype=float)
         if np.any(na < 0) or np.any(na != np.round(na)):
             raise ValueError("n must hold whole numbers >= 0")
         if np.any(np.asarray(t, dtype=float) < 0):
             raise ValueError("t must be >= 0")
-        return self._predict(PRED_PMF, [n, t], ["n", "t"])
+        params = self._cov_params(None, covariates, int(np.broadcast(n, t).size))
+        return self._predict(PRED_PMF, [n, t], ["n", "t"], params=params)
 
 
 class ModifiedBetaGeo(BetaGeo):
@@ -66,3 +81,5 @@ class ModifiedBetaGeo(BetaGeo):
     >>> 0 < float(m.probability_alive(0, 0, 38.9)) < 1
     True
     """
+
+    _cov_blocks: dict = {}  # no covariate version (fit(covariates=...) raises)

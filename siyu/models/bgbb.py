@@ -9,7 +9,8 @@ import pandas as pd
 from siyu import _core
 from siyu.models import _intervals
 from siyu.models._base import (PRED_COND, PRED_DERT, PRED_EXPECTED, PRED_PALIVE, PRED_PMF,
-                               BaseFitter, _pick, check_integer, rft_input)
+                               BaseFitter, _pick, check_integer, dask_aware, rft_input)
+
 
 #: most purchase opportunities accepted (loops over opportunities are bounded by it)
 MAX_OPPORTUNITIES = 10_000_000
@@ -72,6 +73,7 @@ class BetaGeoBetaBinom(BaseFitter):
     _param_names = ("alpha", "beta", "gamma", "delta")
     _default_starts = ((0.0, 0.0, 0.0, 0.0), (-1.0, 0.0, -1.0, 1.0), (1.0, 1.0, 1.0, 1.0))
 
+    @dask_aware
     def fit(self, frequency: Any, recency: Any = None, n_periods: Any = None,
             weights: Any = None) -> "BetaGeoBetaBinom":
         """Fit by maximum likelihood (``frequency`` may be a DataFrame with columns
@@ -150,6 +152,7 @@ class BetaGeoBetaBinom(BaseFitter):
         check_bgbb(*[v.reshape(-1) for v in b])
         return x, tx, n, idx
 
+    @dask_aware
     def conditional_expected_purchases(self, n_star: Any, frequency: Any, recency: Any = None,
                                        n_periods: Any = None, *,
                                        interval: float | None = None,
@@ -166,6 +169,7 @@ class BetaGeoBetaBinom(BaseFitter):
                                                method, n_boot, seed)
         return self._predict(PRED_COND, cols, names, idx)
 
+    @dask_aware
     def probability_alive(self, frequency: Any, recency: Any = None,
                           n_periods: Any = None, *, interval: float | None = None,
                           method: str = "asymptotic", n_boot: int = 200,
@@ -179,6 +183,7 @@ class BetaGeoBetaBinom(BaseFitter):
                                                method, n_boot, seed)
         return self._predict(PRED_PALIVE, cols, names, idx)
 
+    @dask_aware
     def dert(self, discount_rate: float, frequency: Any, recency: Any = None,
              n_periods: Any = None) -> Any:
         """Discounted expected residual transactions, ``sum_i E[Y_{n+i}] / (1+d)^i``,

@@ -9,7 +9,7 @@ import pandas as pd
 
 from siyu.models import _intervals
 from siyu.models._base import (PRED_COND, PRED_GG_VALUE, UNIT_DAYS, _pick, check_unit,
-                               validate_pred)
+                               dask_aware, validate_pred)
 from siyu.models._rft import RFTModel
 from siyu.models.bgbb import BetaGeoBetaBinom, bgbb_input, check_bgbb, check_opportunities
 from siyu.models.gammagamma import GammaGamma
@@ -43,6 +43,11 @@ def _clv_values(tm: Any, sm: Any, cols: tuple, m: np.ndarray, steps: np.ndarray,
     at the parameters ptx / pgg (None: the fitted ones)."""
     x, tx, T = (c[rows] for c in cols)
     mv = m[rows]
+    n_all = cols[0].shape[0]
+    if ptx is None and getattr(tm, "_covs", None) is not None:
+        ptx = tm._cov_params(None, None, n_all)[rows]   # the fitted customers' covariates
+    if pgg is None and getattr(sm, "_covs", None) is not None:
+        pgg = sm._cov_params(None, None, n_all)[rows]
     value = np.asarray(sm._predict(PRED_GG_VALUE, [x, mv], ["frequency", "monetary_value"],
                                    params=pgg), dtype=float).reshape(-1)
     prev = np.zeros(x.shape[0])
@@ -57,6 +62,7 @@ def _clv_values(tm: Any, sm: Any, cols: tuple, m: np.ndarray, steps: np.ndarray,
     return prev, value, margin * value * disc_sum
 
 
+@dask_aware
 def clv(transaction_model: RFTModel | BetaGeoBetaBinom, spend_model: GammaGamma,
         summary: pd.DataFrame, horizon: float, discount_rate: float, margin: float = 1.0,
         unit: str | None = None, *, interval: float | None = None,
@@ -176,6 +182,9 @@ def clv(transaction_model: RFTModel | BetaGeoBetaBinom, spend_model: GammaGamma,
              "margin": margin, "model_unit": model_unit}
     if interval is not None:
         level, method, n_boot = _intervals.check_interval(interval, method, n_boot)
+        for mod in (transaction_model, spend_model):
+            mod._check_no_covariates("clv(interval=...)",
+                                     "use the model's own interval= methods with covariates=")
 
         ucols, inv = _intervals.distinct_rows([*cols, m])
         ucols, um = tuple(ucols[:3]), ucols[3]

@@ -1,0 +1,554 @@
+/*
+ * sy_cov.c -- time-invariant covariates in Pareto/NBD, BG/NBD and Gamma-Gamma (Fader &
+ * Hardie's note 019 as CLVTools parametrises it): log-likelihood, analytic gradient with
+ * respect to theta = (log base parameters, covariate effects), and the fit.
+ *
+ * Each customer i has a purchase linear predictor ep_i = gp'zp_i and a dropout one
+ * ed_i = gd'zd_i; the scale parameters become
+ *   Pareto/NBD : alpha_i = alpha e^{-ep_i}, beta_i = beta e^{-ed_i}
+ *   BG/NBD     : alpha_i = alpha e^{-ep_i}, a_i = a e^{ed_i}, b_i = b e^{ed_i}
+ *   Gamma-Gamma: gamma_i = gamma e^{ep_i}            (higher ep: higher mean spend)
+ * so a positive purchase effect raises the purchase rate and a positive Pareto/NBD
+ * dropout effect raises the dropout rate.  The per-customer likelihood is the model's
+ * own, evaluated at the customer's parameters; its gradient with respect to the natural
+ * parameters is chained to theta.
+ *
+ * Rows identical in (data, covariates) are collapsed first.  For BG/NBD with few distinct
+ * covariate patterns (dummies), the rows of each pattern are fitted with the tabulated
+ * no-covariate kernel (sy_bgnbd_loglik), which makes the covariate fit as fast as the
+ * plain one; otherwise each row is evaluated on its own, in parallel blocks.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "siyu.h"
+#include "sy_models.h"
+
+#define COV_MAXGROUPS 256
+
+typedef struct {
+    int model, nb, ng, kp, kd;
+    const sy_mdata *d;       /* rows (c0, c1, c2, w)                               */
+    const double *zp, *zd;   /* column-major, d->n rows                            */
+    const int *ip, *id;
+    const double *shift;     /* lower bounds of the base parameters (may be NULL)  */
+    const double *theta;     /* current point                                      */
+    /* group path (BG/NBD) */
+    int64_t ngroups;
+    sy_mdata *gd;            /* per-group prepared rows                            */
+    double *gz;              /* ngroups x (kp + kd) covariate rows of the groups   */
+} cov_ctx;
+
+/* ---- per-row kernels (gradients wrt the natural parameters) ----------------------- */
+
+/* BG/NBD row: ll and g = d ll / d(r, alpha, a, b) */
+static int bg_row(double r, double al, double a, double b, double x, double tx, double T,
+                  double lgr, double psir, double *ll, double *g)
+{
+    const double rx = r + x;
+    /* B(a, b+x)/B(a, b) and B(a+1, b+x-1)/B(a, b) from five log-gammas:
+       lgamma(a+1) = lgamma(a) + log a, lgamma(b+x-1) = lgamma(b+x) - log(b+x-1) */
+    const double lga = sy_lgamma(a), lgbx = sy_lgamma(b + x), lgabx = sy_lgamma(a + b + x);
+    const double lab = lga + sy_lgamma(b) - sy_lgamma(a + b);
+    const double la_T = log(al + T), la_t = log(al + tx);
+    const double L1 = lga + lgbx - lgabx - lab - rx * la_T;
+    double L2 = -INFINITY;
+    if (x > 0) L2 = lga + log(a) + lgbx - log(b + x - 1) - lgabx - lab - rx * la_t;
+    double m, p1, p2;
+    if (L2 == -INFINITY) {
+        m = L1;
+        p1 = 1.0;
+        p2 = 0.0;
+    } else if (L1 >= L2) {
+        double e = exp(L2 - L1);
+        m = L1 + log1p(e);
+        p1 = 1.0 / (1.0 + e);
+        p2 = e * p1;
+    } else {
+        double e = exp(L1 - L2);
+        m = L2 + log1p(e);
+        p2 = 1.0 / (1.0 + e);
+        p1 = e * p2;
+    }
+    const double lal = log(al);
+    *ll = sy_lgamma(rx) - lgr + r * lal + m;
+    if (g) {
+        const double ps_ab = sy_digamma(a + b), ps_abx = sy_digamma(a + b + x);
+        const double ps_b = sy_digamma(b), ps_bx = sy_digamma(b + x);
+        g[0] = sy_digamma(rx) - psir + lal - p1 * la_T - p2 * la_t;
+        g[1] = r / al - rx * (p1 / (al + T) + p2 / (al + tx));
+        double da1 = ps_ab - ps_abx, db1 = ps_bx - ps_abx - ps_b + ps_ab;
+        double da2 = 0.0, db2 = 0.0;
+        if (p2 > 0) {
+            da2 = 1.0 / a + ps_ab - ps_abx;
+            db2 = (ps_bx - 1.0 / (b + x - 1)) - ps_abx - ps_b + ps_ab;
+        }
+        g[2] = p1 * da1 + p2 * da2;
+        g[3] = p1 * db1 + p2 * db2;
+    }
+    return SY_OK;
+}
+
+/* Gamma-Gamma row: ll and g = d ll / d(p, q, gamma) */
+static int gg_row(double p, double q, double gm, double x, double mv, double *ll, double *g)
+{
+    if (!(x > 0 && mv > 0)) return SY_EINVAL;
+    const double px = p * x, lx = log(x), lm = log(mv), lgxm = log(gm + x * mv), lg = log(gm);
+    *ll = sy_lgamma(px + q) - sy_lgamma(px) - sy_lgamma(q) + q * lg + px * lx + (px - 1) * lm -
+          (px + q) * lgxm;
+    if (g) {
+        const double ps = sy_digamma(px + q);
+        g[0] = x * (ps - sy_digamma(px) + lx + lm - lgxm);
+        g[1] = ps - sy_digamma(q) + lg - lgxm;
+        g[2] = q / gm - (px + q) / (gm + x * mv);
+    }
+    return SY_OK;
+}
+
+static inline double base_p(const cov_ctx *c, int j)
+{
+    return (c->shift ? c->shift[j] : 0.0) + exp(c->theta[j]);
+}
+
+/* linear predictors of row i (column-major blocks with m rows) */
+static inline void lin_pred(const cov_ctx *c, int64_t i, int64_t m, double *ep, double *ed)
+{
+    const double *gam = c->theta + c->nb;
+    double a = 0.0, b = 0.0;
+    for (int j = 0; j < c->kp; j++) a += gam[c->ip[j]] * c->zp[(size_t)j * (size_t)m + (size_t)i];
+    for (int j = 0; j < c->kd; j++) b += gam[c->id[j]] * c->zd[(size_t)j * (size_t)m + (size_t)i];
+    *ep = a;
+    *ed = b;
+}
+
+/* Add w * (chain of the natural gradient g at row scale factors) to acc[1..]. */
+static void chain(const cov_ctx *c, double w, const double *g, const double *e, double sp,
+                  double sd, const double *zrowp, const double *zrowd, int64_t stride, double *acc)
+{
+    double *ga = acc + 1;
+    double *gg = ga + c->nb;
+    switch (c->model) {
+    case SY_MODEL_PARETO: {
+        /* natural (r, alpha_i, s, beta_i); alpha_i = alpha sp, beta_i = beta sd */
+        double dal = g[1] * e[1] * sp, dbe = g[3] * e[3] * sd;
+        ga[0] += w * g[0] * e[0];
+        ga[1] += w * dal;
+        ga[2] += w * g[2] * e[2];
+        ga[3] += w * dbe;
+        for (int j = 0; j < c->kp; j++) gg[c->ip[j]] -= w * dal * zrowp[(size_t)j * (size_t)stride];
+        for (int j = 0; j < c->kd; j++) gg[c->id[j]] -= w * dbe * zrowd[(size_t)j * (size_t)stride];
+        break;
+    }
+    case SY_MODEL_BGNBD: {
+        double dal = g[1] * e[1] * sp, da = g[2] * e[2] * sd, db = g[3] * e[3] * sd;
+        ga[0] += w * g[0] * e[0];
+        ga[1] += w * dal;
+        ga[2] += w * da;
+        ga[3] += w * db;
+        for (int j = 0; j < c->kp; j++) gg[c->ip[j]] -= w * dal * zrowp[(size_t)j * (size_t)stride];
+        for (int j = 0; j < c->kd; j++)
+            gg[c->id[j]] += w * (da + db) * zrowd[(size_t)j * (size_t)stride];
+        break;
+    }
+    default: { /* Gamma-Gamma: natural (p, q, gamma_i), gamma_i = gamma sp */
+        double dg = g[2] * e[2] * sp;
+        ga[0] += w * g[0] * e[0];
+        ga[1] += w * g[1] * e[1];
+        ga[2] += w * dg;
+        for (int j = 0; j < c->kp; j++) gg[c->ip[j]] += w * dg * zrowp[(size_t)j * (size_t)stride];
+        break;
+    }
+    }
+}
+
+static int cov_rows(void *vctx, int64_t lo, int64_t hi, int want_grad, double *acc)
+{
+    const cov_ctx *c = (const cov_ctx *)vctx;
+    const sy_mdata *d = c->d;
+    const int64_t m = d->n;
+    double P[4], e[4];
+    for (int j = 0; j < c->nb; j++) {
+        P[j] = base_p(c, j);
+        e[j] = exp(c->theta[j]);
+    }
+    const double lgr = sy_lgamma(P[0]), psir = sy_digamma(P[0]);
+    for (int64_t i = lo; i < hi; i++) {
+        const double w = d->w ? d->w[i] : 1.0;
+        double ep, ed, l, g[4];
+        lin_pred(c, i, m, &ep, &ed);
+        int st;
+        double sp, sd = 1.0;
+        switch (c->model) {
+        case SY_MODEL_PARETO:
+            sp = exp(-ep);
+            sd = exp(-ed);
+            if (!(isfinite(sp) && isfinite(sd) && sp > 0 && sd > 0)) return SY_ENAN;
+            st = sy_paretonbd_row(P[0], P[1] * sp, P[2], P[3] * sd, d->c0[i], d->c1[i], d->c2[i],
+                                  lgr, psir, &l, want_grad ? g : NULL);
+            break;
+        case SY_MODEL_BGNBD:
+            sp = exp(-ep);
+            sd = exp(ed);
+            if (!(isfinite(sp) && isfinite(sd) && sp > 0 && sd > 0)) return SY_ENAN;
+            st = bg_row(P[0], P[1] * sp, P[2] * sd, P[3] * sd, d->c0[i], d->c1[i], d->c2[i], lgr,
+                        psir, &l, want_grad ? g : NULL);
+            break;
+        default:
+            sp = exp(ep);
+            if (!(isfinite(sp) && sp > 0)) return SY_ENAN;
+            st = gg_row(P[0], P[1], P[2] * sp, d->c0[i], d->c1[i], &l, want_grad ? g : NULL);
+            break;
+        }
+        if (st != SY_OK) return st;
+        acc[0] += w * l;
+        if (want_grad)
+            chain(c, w, g, e, sp, sd, c->zp ? c->zp + i : NULL, c->zd ? c->zd + i : NULL, m, acc);
+    }
+    return SY_OK;
+}
+
+/* BG/NBD, few covariate patterns: the tabulated kernel per pattern, patterns spread over
+   threads; each pattern's sums are kept apart and added in pattern order, so the result
+   does not depend on the number of threads */
+typedef struct {
+    const cov_ctx *c;
+    double *acc;      /* ngroups x (k + 1) */
+    int want_grad, tid, nth, status;
+} grp_job;
+
+static void *grp_worker(void *arg)
+{
+    grp_job *j = (grp_job *)arg;
+    const cov_ctx *c = j->c;
+    const int k = c->nb + c->ng, kz = c->kp + c->kd;
+    const double *gam = c->theta + c->nb;
+    double P[4], e[4];
+    for (int q = 0; q < 4; q++) {
+        P[q] = base_p(c, q);
+        e[q] = exp(c->theta[q]);
+    }
+    j->status = SY_OK;
+    for (int64_t gi = j->tid; gi < c->ngroups; gi += j->nth) {
+        if (sy_interrupted()) {
+            j->status = SY_EINTR;
+            return NULL;
+        }
+        double *acc = j->acc + (size_t)gi * (size_t)(k + 1);
+        const double *z = c->gz + (size_t)gi * (size_t)kz;
+        double ep = 0.0, ed = 0.0;
+        for (int q = 0; q < c->kp; q++) ep += gam[c->ip[q]] * z[q];
+        for (int q = 0; q < c->kd; q++) ed += gam[c->id[q]] * z[c->kp + q];
+        double sp = exp(-ep), sd = exp(ed);
+        if (!(isfinite(sp) && isfinite(sd) && sp > 0 && sd > 0)) {
+            j->status = SY_ENAN;
+            return NULL;
+        }
+        double p[4] = {P[0], P[1] * sp, P[2] * sd, P[3] * sd}, l, g[4];
+        int st = sy_bgnbd_loglik(p, &c->gd[gi], 0, &l, j->want_grad ? g : NULL);
+        if (st != SY_OK) {
+            j->status = st;
+            return NULL;
+        }
+        acc[0] = l;
+        if (j->want_grad) chain(c, 1.0, g, e, sp, sd, z, z + c->kp, 1, acc);
+    }
+    return NULL;
+}
+
+static int cov_groups(const cov_ctx *c, double *ll, double *grad)
+{
+    const int k = c->nb + c->ng;
+    double *acc = (double *)calloc((size_t)c->ngroups * (size_t)(k + 1), sizeof(double));
+    if (!acc) return SY_ENOMEM;
+    int nth = sy_get_num_threads();
+    if (nth > 64) nth = 64;
+    if ((int64_t)nth > c->ngroups) nth = (int)c->ngroups;
+    if (c->d->n < 16384) nth = 1;
+    if (nth < 1) nth = 1;
+    grp_job jobs[64];
+    for (int t = 0; t < nth; t++) jobs[t] = (grp_job){c, acc, grad != NULL, t, nth, SY_OK};
+    sy_run_jobs(grp_worker, jobs, sizeof(grp_job), nth);
+    int st = SY_OK;
+    for (int t = 0; t < nth; t++)
+        if (jobs[t].status != SY_OK && st != SY_EINTR) st = jobs[t].status;
+    double tot[SY_FIT_MAXPAR + 1] = {0.0};
+    if (st == SY_OK) {
+        for (int64_t gi = 0; gi < c->ngroups; gi++)
+            for (int j = 0; j <= k; j++) tot[j] += acc[(size_t)gi * (size_t)(k + 1) + (size_t)j];
+        for (int j = 0; j <= k; j++)
+            if (!isfinite(tot[j])) st = SY_ENAN;
+    }
+    free(acc);
+    if (st != SY_OK) return st;
+    *ll = tot[0];
+    if (grad)
+        for (int j = 0; j < k; j++) grad[j] = tot[1 + j];
+    return SY_OK;
+}
+
+static int cov_eval(cov_ctx *c, const double *theta, double *ll, double *grad)
+{
+    c->theta = theta;
+    if (c->gd) return cov_groups(c, ll, grad);
+    return sy_blocked_sum(cov_rows, c, c->d->n, c->nb + c->ng, ll, grad);
+}
+
+static int nbase(int model)
+{
+    switch (model) {
+    case SY_MODEL_PARETO:
+    case SY_MODEL_BGNBD:
+        return 4;
+    case SY_MODEL_GG:
+        return 3;
+    default:
+        return 0;
+    }
+}
+
+static int check_spec(int model, const sy_mdata *d, const sy_covspec *cs)
+{
+    const int nb = nbase(model);
+    if (nb == 0 || !cs || cs->kp < 0 || cs->kd < 0 || cs->ng < 0) return SY_EINVAL;
+    if (nb + cs->ng > SY_FIT_MAXPAR || cs->kp + cs->kd > SY_FIT_MAXPAR) return SY_EINVAL;
+    if (model == SY_MODEL_GG && cs->kd != 0) return SY_EINVAL;
+    if ((cs->kp && (!cs->zp || !cs->ip)) || (cs->kd && (!cs->zd || !cs->id))) return SY_EINVAL;
+    for (int j = 0; j < cs->kp; j++)
+        if (cs->ip[j] < 0 || cs->ip[j] >= cs->ng) return SY_EINVAL;
+    for (int j = 0; j < cs->kd; j++)
+        if (cs->id[j] < 0 || cs->id[j] >= cs->ng) return SY_EINVAL;
+    if (!d->c0 || !d->c1 || (model != SY_MODEL_GG && !d->c2)) return SY_EINVAL;
+    return SY_OK;
+}
+
+/* ---- group path: sort rows by covariate pattern and prepare each pattern --------- */
+
+typedef struct {
+    char *buf;
+    sy_mdata *gd;
+    double *gz;
+    int64_t ngroups;
+} groups_t;
+
+static void groups_free(groups_t *G)
+{
+    if (G->gd)
+        for (int64_t g = 0; g < G->ngroups; g++) sy_models_release(&G->gd[g]);
+    free(G->gd);
+    free(G->gz);
+    free(G->buf);
+    memset(G, 0, sizeof *G);
+}
+
+/* 1 = built, 0 = too many patterns (use rows), < 0 = -status */
+static int groups_build(const sy_mdata *d, const sy_covspec *cs, groups_t *G)
+{
+    memset(G, 0, sizeof *G);
+    const int64_t m = d->n;
+    const int kz = cs->kp + cs->kd;
+    if (kz == 0 || m == 0) return 0;
+    const double *zc[SY_FIT_MAXPAR];
+    for (int j = 0; j < cs->kp; j++) zc[j] = cs->zp + (size_t)j * (size_t)m;
+    for (int j = 0; j < cs->kd; j++) zc[cs->kp + j] = cs->zd + (size_t)j * (size_t)m;
+    int64_t bytes, nz;
+    if (!sy_mul_ok(m, (int64_t)kz, &nz) || !sy_mul_ok(nz + 5 * m + 1, (int64_t)sizeof(double), &bytes))
+        return -SY_ENOMEM;
+    char *buf = (char *)malloc((size_t)bytes);
+    if (!buf) return -SY_ENOMEM;
+    double *uz = (double *)buf;            /* unique patterns, column-major, capacity m */
+    int64_t *inv = (int64_t *)(uz + nz);   /* pattern of each row */
+    double *sorted = (double *)(inv + m);  /* 4 x m: c0, c1, c2, w sorted by pattern */
+    double *ucols[SY_FIT_MAXPAR];
+    for (int j = 0; j < kz; j++) ucols[j] = uz + (size_t)j * (size_t)m;
+    int64_t ng = 0;
+    int st = sy_dedup(zc, kz, NULL, m, ucols, NULL, inv, &ng);
+    if (st != SY_OK || ng > COV_MAXGROUPS) {
+        free(buf);
+        return st != SY_OK ? -st : 0;
+    }
+    int64_t cnt[COV_MAXGROUPS + 1];
+    for (int64_t g = 0; g <= ng; g++) cnt[g] = 0;
+    for (int64_t i = 0; i < m; i++) cnt[inv[i] + 1]++;
+    for (int64_t g = 0; g < ng; g++) cnt[g + 1] += cnt[g];
+    int64_t pos[COV_MAXGROUPS];
+    for (int64_t g = 0; g < ng; g++) pos[g] = cnt[g];
+    double *s0 = sorted, *s1 = sorted + m, *s2 = sorted + 2 * m, *sw = sorted + 3 * m;
+    for (int64_t i = 0; i < m; i++) {
+        int64_t p = pos[inv[i]]++;
+        s0[p] = d->c0[i];
+        s1[p] = d->c1[i];
+        s2[p] = d->c2[i];
+        sw[p] = d->w ? d->w[i] : 1.0;
+    }
+    G->buf = buf;
+    G->ngroups = ng;
+    G->gd = (sy_mdata *)calloc((size_t)ng, sizeof(sy_mdata));
+    G->gz = (double *)malloc((size_t)ng * (size_t)kz * sizeof(double) + 1);
+    if (!G->gd || !G->gz) {
+        groups_free(G);
+        return -SY_ENOMEM;
+    }
+    for (int64_t g = 0; g < ng; g++) {
+        for (int j = 0; j < kz; j++) G->gz[(size_t)g * (size_t)kz + (size_t)j] = ucols[j][g];
+        sy_mdata *q = &G->gd[g];
+        q->n = cnt[g + 1] - cnt[g];
+        q->c0 = s0 + cnt[g];
+        q->c1 = s1 + cnt[g];
+        q->c2 = s2 + cnt[g];
+        q->w = sw + cnt[g];
+        st = sy_models_prepare(SY_MODEL_BGNBD, q);
+        if (st != SY_OK) {
+            groups_free(G);
+            return -st;
+        }
+    }
+    return 1;
+}
+
+/* ---- public: log-likelihood ------------------------------------------------------ */
+
+int sy_cov_loglik(int model, const double *theta, const sy_mdata *d, const sy_covspec *cs,
+                  double *ll, double *grad)
+{
+    int st = check_spec(model, d, cs);
+    if (st != SY_OK) return st;
+    const int nb = nbase(model);
+    for (int j = 0; j < nb + cs->ng; j++)
+        if (!isfinite(theta[j])) return SY_EINVAL;
+    cov_ctx c = {model, nb, cs->ng, cs->kp, cs->kd, d, cs->zp, cs->zd, cs->ip, cs->id, NULL,
+                 theta, 0, NULL, NULL};
+    groups_t G;
+    int gb = 0;
+    if (model == SY_MODEL_BGNBD) {
+        gb = groups_build(d, cs, &G);
+        if (gb < 0) return -gb;
+        if (gb == 1) {
+            c.ngroups = G.ngroups;
+            c.gd = G.gd;
+            c.gz = G.gz;
+        }
+    }
+    st = cov_eval(&c, theta, ll, grad);
+    if (gb == 1) groups_free(&G);
+    return st;
+}
+
+/* ---- public: fit ----------------------------------------------------------------- */
+
+typedef struct {
+    cov_ctx *c;
+    double W;
+    const sy_fit_opts *o;
+} covfit_ctx;
+
+static int cov_obj(const double *theta, void *vctx, double *f, double *g)
+{
+    covfit_ctx *F = (covfit_ctx *)vctx;
+    const int k = F->c->nb + F->c->ng;
+    for (int i = 0; i < k; i++)
+        if (!(fabs(theta[i]) < 50.0)) return SY_ENAN;
+    double ll, gr[SY_FIT_MAXPAR];
+    int st = cov_eval(F->c, theta, &ll, gr);
+    if (st != SY_OK) return st;
+    for (int i = 0; i < k; i++) g[i] = -gr[i] / F->W;
+    *f = -ll / F->W + sy_fit_penalty(F->o, F->c->nb, k, theta, g);
+    return SY_OK;
+}
+
+int sy_cov_fit(int model, const sy_mdata *raw, const sy_covspec *cs, const double *starts,
+               int n_starts, const sy_fit_opts *opts, sy_fit_result *res, double *hess)
+{
+    int st = check_spec(model, raw, cs);
+    if (st != SY_OK) return st;
+    if (n_starts < 1) return SY_EINVAL;
+    memset(res, 0, sizeof *res);
+    const int nb = nbase(model), k = nb + cs->ng;
+    const int64_t n = raw->n;
+    if (n < 1) return SY_EINVAL;
+    const int nd = model == SY_MODEL_GG ? 2 : 3;
+    /* the same covariates on both processes (the default): one copy of the columns */
+    const int shared = cs->kd > 0 && cs->zd == cs->zp && cs->kd == cs->kp;
+    const int kz = shared ? cs->kp : cs->kp + cs->kd, ncol = nd + kz;
+    /* collapse identical (data, covariate) rows */
+    int64_t bytes, cells;
+    if (!sy_mul_ok(n, (int64_t)(ncol + 1), &cells) || !sy_mul_ok(cells, (int64_t)sizeof(double), &bytes))
+        return SY_ENOMEM;
+    double *buf = (double *)malloc((size_t)bytes);
+    if (!buf) return SY_ENOMEM;
+    const double *cols[SY_FIT_MAXPAR + 3];
+    double *ucols[SY_FIT_MAXPAR + 3];
+    cols[0] = raw->c0;
+    cols[1] = raw->c1;
+    if (nd == 3) cols[2] = raw->c2;
+    for (int j = 0; j < cs->kp; j++) cols[nd + j] = cs->zp + (size_t)j * (size_t)n;
+    if (!shared)
+        for (int j = 0; j < cs->kd; j++) cols[nd + cs->kp + j] = cs->zd + (size_t)j * (size_t)n;
+    for (int j = 0; j < ncol; j++) ucols[j] = buf + (size_t)j * (size_t)n;
+    double *uw = buf + (size_t)ncol * (size_t)n;
+    int64_t m = 0;
+    st = sy_dedup(cols, ncol, raw->w, n, ucols, uw, NULL, &m);
+    if (st != SY_OK) {
+        free(buf);
+        return st;
+    }
+    /* the collapsed covariate blocks must be contiguous with m rows per column */
+    double *zbuf = NULL;
+    if (kz > 0) {
+        int64_t zc;
+        if (!sy_mul_ok(m, (int64_t)kz, &zc)) {
+            free(buf);
+            return SY_ENOMEM;
+        }
+        zbuf = (double *)malloc((size_t)zc * sizeof(double));
+        if (!zbuf) {
+            free(buf);
+            return SY_ENOMEM;
+        }
+        for (int j = 0; j < kz; j++)
+            memcpy(zbuf + (size_t)j * (size_t)m, ucols[nd + j], (size_t)m * sizeof(double));
+    }
+    sy_mdata d;
+    memset(&d, 0, sizeof d);
+    d.n = m;
+    d.c0 = ucols[0];
+    d.c1 = ucols[1];
+    d.c2 = nd == 3 ? ucols[2] : NULL;
+    d.w = uw;
+    double W = 0.0;
+    for (int64_t i = 0; i < m; i++) W += uw[i];
+    const double *zd_c = cs->kd == 0 ? NULL : shared ? zbuf : zbuf + (size_t)cs->kp * (size_t)m;
+    cov_ctx c = {model, nb, cs->ng, cs->kp, cs->kd, &d, zbuf, zd_c,
+                 cs->ip, cs->id, opts->shift, starts, 0, NULL, NULL};
+    groups_t G;
+    int gb = 0;
+    if (!(W > 0)) st = SY_EINVAL;
+    if (st == SY_OK && model == SY_MODEL_BGNBD) {
+        /* the patterns of the collapsed rows (not of the raw ones) */
+        sy_covspec ccs = *cs;
+        ccs.zp = c.zp;
+        ccs.zd = c.zd;
+        gb = groups_build(&d, &ccs, &G);
+        if (gb < 0) st = -gb;
+        if (gb == 1) {
+            c.ngroups = G.ngroups;
+            c.gd = G.gd;
+            c.gz = G.gz;
+        }
+    }
+    if (st == SY_OK) {
+        covfit_ctx F = {&c, W, opts};
+        st = sy_fit_run_starts(cov_obj, &F, k, starts, n_starts, opts, W, res);
+        if (st == SY_OK) {
+            res->n_unique = m;
+            double ll;
+            int st2 = cov_eval(&c, res->logp, &ll, NULL);
+            res->loglik = st2 == SY_OK ? ll : NAN;
+            st = sy_fit_hessian(cov_obj, &F, k, res->logp, W, hess);
+        }
+    }
+    if (gb == 1) groups_free(&G);
+    free(zbuf);
+    free(buf);
+    return st;
+}
