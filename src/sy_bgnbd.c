@@ -209,6 +209,51 @@ static double bg_log_odds(double r, double al, double a, double b, int mb, doubl
     return log(a / den) + (r + x) * (log(al + T) - log(al + tx));
 }
 
+/*
+ * Conditional PMF of BG/NBD (mb = 0) and MBG/NBD (mb = 1): P(X(T, T+t] = n | x, t_x, T).
+ * Alive at T (probability pa), the posterior rate is Gamma(R = r+x, A = alpha+T) and the
+ * dropout probability Beta(a, B = b+x+mb).  In (T, T+t] the count N of purchase chances is
+ * NBD(R, A, t); the customer makes n of them when N >= n and the first n-1 were not followed
+ * by a dropout and either the n-th was (p) or N == n and it was not (1-p):
+ *   P(n | alive) = E[p (1-p)^(n-1)] P(N >= n) + E[(1-p)^n] P(N = n)   (n >= 1),
+ *   P(0 | alive) = P(N = 0) = (A/(A+t))^R,
+ * with E[p (1-p)^(n-1)] = B(a+1, B+n-1)/B(a, B), E[(1-p)^n] = B(a, B+n)/B(a, B) and the
+ * NBD tail P(N >= n) = I_z(n, R), z = t/(A+t) (regularised incomplete beta, no series to
+ * truncate).  A customer who has dropped out makes 0 purchases.
+ */
+static int bg_cond_pmf(double r, double al, double a, double b, int mb, double n, double t,
+                       double x, double tx, double T, double *out)
+{
+    if (!(n >= 0) || n != floor(n) || !(t >= 0)) return SY_EINVAL;
+    if (n > SY_MAX_PMF_N) return SY_ERANGE;
+    const double lo = bg_log_odds(r, al, a, b, mb, x, tx, T);
+    /* pa = 1/(1+e^lo), dead = e^lo/(1+e^lo), both without overflow */
+    const double pa = lo > 0 ? exp(-lo) / (1.0 + exp(-lo)) : 1.0 / (1.0 + exp(lo));
+    const double dead = lo > 0 ? 1.0 / (1.0 + exp(-lo)) : exp(lo) / (1.0 + exp(lo));
+    if (t == 0.0) {
+        *out = n == 0 ? 1.0 : 0.0;
+        return SY_OK;
+    }
+    const double R = r + x, A = al + T, B = b + x + mb;
+    const double lq = -R * log1p(t / A);          /* log (A/(A+t))^R */
+    double alive;
+    if (n == 0) {
+        alive = exp(lq);
+    } else {
+        const double z = t / (A + t);
+        const double lnb = sy_lgamma(R + n) - sy_lgamma(R) - sy_lgamma(n + 1.0) + lq + n * log(z);
+        double tail;
+        int st = sy_betainc_reg(n, R, z, &tail);
+        if (st != SY_OK) return st;
+        const double lb = sy_lbeta(a, B);
+        alive = exp(sy_lbeta(a + 1.0, B + n - 1.0) - lb) * tail + exp(sy_lbeta(a, B + n) - lb + lnb);
+    }
+    double v = pa * alive + (n == 0 ? dead : 0.0);
+    if (!isfinite(v)) return SY_ENAN;
+    *out = v;
+    return SY_OK;
+}
+
 int sy_bgnbd_predict(const double *p, int modified, int what, int64_t n,
                      const double *const *cols, double *out)
 {
@@ -266,6 +311,14 @@ int sy_bgnbd_predict(const double *p, int modified, int what, int64_t n,
             }
             break;
         }
+        case SY_PRED_COND_PMF:
+            st = bg_cond_pmf(r, al, a, b, mb, cols[0][i], cols[1][i], cols[2][i], cols[3][i],
+                             cols[4][i], &v);
+            break;
+        case SY_PRED_COND_NONE:
+            st = bg_cond_pmf(r, al, a, b, mb, 0.0, cols[0][i], cols[1][i], cols[2][i],
+                             cols[3][i], &v);
+            break;
         default:
             return SY_EINVAL;
         }

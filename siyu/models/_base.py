@@ -29,6 +29,7 @@ MODEL_CODES = {"BetaGeo": 0, "ModifiedBetaGeo": 1, "ParetoNBD": 2, "BetaGeoBetaB
 # prediction codes (sy_models.h)
 PRED_EXPECTED, PRED_COND, PRED_PALIVE, PRED_PMF, PRED_DERT = 0, 1, 2, 3, 4
 PRED_GG_VALUE, PRED_SURVIVAL, PRED_RETENTION, PRED_DERL = 5, 6, 7, 8
+PRED_COND_PMF, PRED_COND_NONE = 9, 10    # conditional PMF, P(no purchase | history)
 
 
 def check_unit(unit: str | None, name: str = "unit") -> str | None:
@@ -244,6 +245,10 @@ class BaseFitter:
                  w: np.ndarray | None, data_start: Sequence[float] | None = None,
                  cov: "CovSetup | None" = None, verbose: bool = False) -> None:
         starts = self._starts(data_start)
+        # the data, for bootstrap refits (a copy: later edits of the user's frame do not leak)
+        self._fit_data = tuple(None if a is None else np.array(a, dtype=np.float64, copy=True)
+                               for a in (c0, c1, c2, w))
+        self._boot_cache: dict = {}
         nb = len(self._param_names)
         progress = self._progress(verbose)
         if cov is not None:
@@ -413,14 +418,59 @@ class BaseFitter:
                          "n_obs": self.n_obs_})
         return df
 
-    def print_summary(self, decimals: int = 4) -> None:
-        """Print the parameter table with the log-likelihood, AIC, penalizer and time unit."""
+    def print_summary(self, decimals: int = 4, lang: str = "en") -> None:
+        """Print the model, data size, log-likelihood, AIC/BIC and the parameter table with
+        95% confidence intervals (lifelines style).
+
+        Parameters
+        ----------
+        decimals : int, default 4
+            Decimals of the parameter table.
+        lang : {"en", "zh"}, default "en"
+            Language of the labels.
+
+        Examples
+        --------
+        >>> import siyu
+        >>> m = siyu.ShiftedBetaGeometric().fit_survival([1000, 631, 468, 382, 326, 289, 262, 241])
+        >>> m.print_summary(decimals=3)  # doctest: +ELLIPSIS
+        <siyu.ShiftedBetaGeometric> sBG (shifted beta-geometric retention)
+        number of customers = 1,000 (8 distinct rows)
+        ...
+        log-likelihood = -1680.265
+        ...
+        alpha  0.704 ...
+        """
+        from siyu._i18n import text
         self._check_fitted()
-        print(f"<siyu.{type(self).__name__}> fitted on {self.n_obs_:g} customers; "
-              f"unit={self.unit!r}; penalizer={self.penalizer:g}")
-        print(f"log-likelihood = {self.log_likelihood_:.{decimals}f}, AIC = {self.AIC_:.2f}, "
-              f"converged = {self.converged_} after {self.n_iter_} iterations")
-        print(self.summary.round(decimals).to_string())
+        name = type(self).__name__
+        rows = [(text("models.summary.model", lang), text(f"models.name.{name}", lang))]
+        n_obs = self.n_obs_ if self.n_obs_ is not None else float("nan")
+        size = f"{n_obs:,.0f}"
+        if getattr(self, "n_unique_", None):
+            size += " " + text("models.summary.distinct", lang, n=f"{self.n_unique_:,}")
+        rows.append((text("models.summary.n_obs", lang), size))
+        rows.append((text("models.summary.unit", lang), repr(self.unit)))
+        if self.log_likelihood_ is not None:
+            rows.append((text("models.summary.loglik", lang), f"{self.log_likelihood_:.{decimals}f}"))
+            rows.append(("AIC", f"{self.AIC_:.2f}"))
+            if self.n_obs_:
+                rows.append(("BIC", f"{self.BIC_:.2f}"))
+        rows.append((text("models.summary.penalizer", lang), f"{self.penalizer:g}"))
+        if getattr(self, "converged_", None) is not None:
+            rows.append((text("models.summary.converged", lang),
+                         text("models.summary.iterations", lang,
+                              ok=text("models.summary.yes" if self.converged_ else
+                                      "models.summary.no", lang), n=self.n_iter_)))
+        width = max(len(k) for k, _ in rows)
+        print(f"<siyu.{name}> {text(f'models.name.{name}', lang)}")
+        for k, v in rows[1:]:
+            print(f"{k:>{width}} = {v}")
+        print("---")
+        tab = self.summary[["coef", "se", "lower", "upper"]].copy()
+        tab.columns = [text("models.summary.coef", lang), text("models.summary.se", lang),
+                       text("models.summary.lower95", lang), text("models.summary.upper95", lang)]
+        print(tab.round(decimals).to_string())
 
     def __repr__(self) -> str:
         if not hasattr(self, "params_"):
@@ -446,6 +496,9 @@ class BaseFitter:
                "standard_errors": {k: (None if not np.isfinite(v) else float(v))
                                    for k, v in self.standard_errors_.items()},
                "unit": self.unit, "penalizer": self.penalizer,
+               "theta_cov": (None if getattr(self, "_cov_theta", None) is None
+                             or not np.all(np.isfinite(self._cov_theta))
+                             else np.asarray(self._cov_theta, dtype=float).tolist()),
                "log_likelihood": getattr(self, "log_likelihood_", None),
                "n_obs": getattr(self, "n_obs_", None),
                "converged": getattr(self, "converged_", None),
@@ -481,6 +534,10 @@ class BaseFitter:
         m.standard_errors_ = pd.Series([np.nan if se.get(n) is None else float(se[n])
                                         for n in names], index=names, name="se")
         m._se_log = m.standard_errors_.to_numpy() / m.params_.to_numpy()
+        if doc.get("theta_cov") is not None:
+            cov = np.asarray(doc["theta_cov"], dtype=float)
+            if cov.shape == (len(names), len(names)):
+                m._cov_theta = cov
         m.unit = check_unit(doc.get("unit"))
         m.log_likelihood_ = doc.get("log_likelihood")
         m.n_obs_ = doc.get("n_obs")
@@ -591,6 +648,66 @@ class BaseFitter:
                              f"{n} rows")
         return np.ascontiguousarray(P)
 
+    # ---- bootstrap refits and per-row likelihoods (siyu.models._intervals) ------------
+    def _bootstrap_thetas(self, n_boot: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """Parameter vectors (n_boot, k) refitted in C on customers resampled with
+        replacement, and a status per refit (1 converged, 0 not, -1 failed)."""
+        self._check_fitted()
+        data = getattr(self, "_fit_data", None)
+        if data is None:
+            raise ValueError(f"{type(self).__name__}: bootstrap intervals refit the model on "
+                             "its data, which a model loaded from JSON does not have; refit it "
+                             "with .fit(...) or use method='asymptotic'")
+        k = len(self._param_names)
+        self._check_no_covariates("method='bootstrap'", "use method='asymptotic'")
+        if self._shift() is not None:
+            raise ValueError(f"{type(self).__name__}: bootstrap refits do not support the "
+                             "q_constraint=True parametrisation (q > 1); use "
+                             "method='asymptotic' or fit with q_constraint=False")
+        kind = getattr(self, "penalizer_kind", None)
+        if kind in (None, "log", "log_params", "log-params", "logparams"):
+            pen_kind = 0
+        elif kind == "params":
+            pen_kind = 1
+        else:
+            raise NotImplementedError(f"bootstrap: penalizer_kind={kind!r} is not supported")
+        c0, c1, c2, w = data
+        if w is not None and np.any(w != np.round(w)):
+            raise ValueError("bootstrap intervals resample customers, so the fit weights must be "
+                             "whole numbers (counts of identical customers); use "
+                             "method='asymptotic' for fractional weights")
+        key = (int(n_boot), int(seed))
+        cache = getattr(self, "_boot_cache", None)
+        if cache is not None and key in cache:
+            return cache[key]
+        starts = np.ascontiguousarray(np.concatenate(
+            [np.log(self._p())] + [np.asarray(st, dtype=float) for st in self._default_starts]))
+        # inverse Hessian of the mean objective at the fit: W * covariance of theta
+        cov = getattr(self, "_cov_theta", None)
+        W = float(w.sum()) if w is not None else float(c0.shape[0])
+        hinv = None
+        if cov is not None and np.all(np.isfinite(cov)) and np.all(np.linalg.eigvalsh(
+                0.5 * (cov + cov.T)) > 0):
+            hinv = np.ascontiguousarray((W * np.asarray(cov, dtype=float)).reshape(-1))
+        lp, _, status, _, _, _, _ = _core.trust_bootstrap(
+            self._code, c0, c1, c2, w, starts, hinv, self.penalizer, pen_kind, self.maxiter,
+            self.tol, int(n_boot), int(seed), False)
+        out = (np.asarray(lp).reshape(int(n_boot), k), np.asarray(status))
+        if cache is not None:
+            cache[key] = out
+        return out
+
+    def _check_no_covariates(self, what: str, fix: str = "") -> None:
+        """ValueError for the features that do not (yet) handle covariate models."""
+        if getattr(self, "_covs", None) is not None:
+            raise ValueError(f"{type(self).__name__} with covariates: {what} is not available "
+                             "(it needs per-customer covariates in the C refits / likelihood "
+                             f"rows, which are not implemented){'; ' + fix if fix else ''}")
+
+    def _loglik_rows(self, c0: np.ndarray, c1: np.ndarray, c2: np.ndarray | None) -> np.ndarray:
+        """Log-likelihood of each row alone at the fitted parameters."""
+        return _core.trust_loglik_rows(self._code, self._p(), c0, c1, c2)
+
     # ---- predictions helpers -----------------------------------------------------
     def _predict(self, what: int, cols: Sequence[Any], names: Sequence[str],
                  index: pd.Index | None = None, params: np.ndarray | None = None) -> Any:
@@ -618,7 +735,8 @@ class BaseFitter:
                 else:
                     raise ValueError(f"per-customer parameters for {m} customers but the "
                                      f"inputs have {flat[0].shape[0]} rows")
-        out = _core.model_predict(self._code, what, p, flat).reshape(shape)
+        kernel = _core.model_predict if len(flat) <= 4 else _core.trust_predict  # 5-column codes
+        out = kernel(self._code, what, p, flat).reshape(shape)
         if scalar:
             return float(out.reshape(-1)[0])
         if index is not None and out.ndim == 1 and len(index) == out.shape[0]:
