@@ -109,6 +109,11 @@ static PyObject *py_model_fit(PyObject *self, PyObject *args)
         return NULL;
     }
     if (sy_model_data(o0, o1, o2, ow, &a0, &a1, &a2, &aw, &d)) goto fail;
+    if ((model == SY_MODEL_BGNBD || model == SY_MODEL_MBGNBD || model == SY_MODEL_PARETO ||
+         model == SY_MODEL_BGBB) && !a2) {
+        PyErr_SetString(PyExc_ValueError, "model_fit: this model needs three data columns");
+        goto fail;
+    }
     if (d.n < 1) {
         PyErr_SetString(PyExc_ValueError, "model_fit: no rows to fit");
         goto fail;
@@ -174,7 +179,28 @@ static PyObject *py_model_predict(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "model_predict: 1 to 4 input columns expected");
         return NULL;
     }
+    const int need = sy_models_pred_ncols(model, what);
+    if (need == 0) {
+        PyErr_Format(PyExc_ValueError, "model_predict: model code %d has no prediction code %d",
+                     model, what);
+        return NULL;
+    }
+    if (nc != need) {
+        PyErr_Format(PyExc_ValueError,
+                     "model_predict: prediction code %d of model code %d takes %d input "
+                     "column(s), got %d", what, model, need, (int)nc);
+        return NULL;
+    }
     if (!(par = sy_as_1d(po, NPY_FLOAT64, "params", sy_models_npar(model)))) goto fail;
+    {
+        const double *pv = (const double *)PyArray_DATA(par);
+        for (int j = 0; j < sy_models_npar(model); j++)
+            if (!(pv[j] > 0.0) || !isfinite(pv[j])) {
+                PyErr_SetString(PyExc_ValueError,
+                                "model_predict: params must be finite and > 0 (refit the model)");
+                goto fail;
+            }
+    }
     npy_intp n = -1;
     for (Py_ssize_t j = 0; j < nc; j++) {
         if (!(cols[j] = sy_as_1d(PyTuple_GET_ITEM(tup, j), NPY_FLOAT64, "prediction input", n)))

@@ -106,6 +106,8 @@ int sy_optim_bfgs(sy_objfn fn, void *ctx, int k, double *theta, int maxiter, dou
 #define SY_PRED_DERL          8  /* sBG DERL                       cols: d, n_renewals        */
 
 /* out[i] = prediction for row i; cols[j][i] are the inputs listed above. */
+/* Columns prediction `what` of `model` reads (0: not answered by that model). */
+int sy_models_pred_ncols(int model, int what);
 int sy_models_predict(int model, int what, const double *params, int64_t n,
                       const double *const *cols, double *out);
 

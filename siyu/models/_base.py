@@ -73,6 +73,23 @@ def check_nonneg(arr: np.ndarray, name: str) -> None:
         raise ValueError(f"{name} must be >= 0; negative values at positions {bad}")
 
 
+def check_weights(weights: Any, n: int) -> np.ndarray | None:
+    """Fit weights (counts of identical customers): None, or n finite values >= 0, not all 0."""
+    if weights is None:
+        return None
+    w = as_float(weights, "weights")
+    if w.shape[0] != n:
+        raise ValueError(f"weights has length {w.shape[0]}, expected {n} (one per row)")
+    if np.any(w < 0):
+        bad = np.flatnonzero(w < 0)[:5].tolist()
+        raise ValueError(f"weights must be >= 0 (counts of identical customers); negative "
+                         f"values at positions {bad}")
+    if n > 0 and not np.any(w > 0):
+        raise ValueError("weights are all 0: nothing to fit; pass weights=None to weigh every "
+                         "row once")
+    return w
+
+
 def rft_input(frequency: Any, recency: Any = None, T: Any = None, weights: Any = None,
               *, t_names: Sequence[str] = ("T_cal", "T"), t_label: str = "T",
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, pd.Index | None,
@@ -110,13 +127,7 @@ def rft_input(frequency: Any, recency: Any = None, T: Any = None, weights: Any =
     for arr, name in ((tx, "recency"), (tt, t_label)):
         if arr.shape[0] != n:
             raise ValueError(f"{name} has length {arr.shape[0]}, expected {n} (same as frequency)")
-    w = None
-    if weights is not None:
-        w = as_float(weights, "weights")
-        if w.shape[0] != n:
-            raise ValueError(f"weights has length {w.shape[0]}, expected {n}")
-        if np.any(w < 0):
-            raise ValueError("weights must be >= 0 (counts of identical customers)")
+    w = check_weights(weights, n)
     if n == 0:
         raise ValueError("no customers to fit: the input is empty")
     check_nonneg(x, "frequency")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from siyu.models._base import (PRED_DERL, PRED_RETENTION, PRED_SURVIVAL, BaseFitter, _pick,
-                               as_float, check_integer)
+                               as_float, check_integer, check_weights)
 
 
 class ShiftedBetaGeometric(BaseFitter):
@@ -59,7 +59,7 @@ class ShiftedBetaGeometric(BaseFitter):
             raise ValueError("T must be >= 2 (at least one renewal opportunity observed)")
         if np.any(t > T):
             raise ValueError("recency must be <= T (recency == T marks an active subscriber)")
-        w = None if weights is None else as_float(weights, "weights")
+        w = check_weights(weights, t.shape[0])
         self._run_fit(t, T, None, w)
         return self
 
