@@ -216,9 +216,15 @@ static PyObject *py_model_predict(PyObject *self, PyObject *args)
     if (st != SY_OK) {
         if (st == SY_ENOCONV)
             PyErr_SetString(sy_ConvergenceError,
-                            "model_predict: a hypergeometric series did not converge (extreme "
-                            "parameters, or a horizon t far beyond alpha + T); refit with a "
-                            "penalizer or use a shorter horizon");
+                            "model_predict: a series or integral did not converge for these "
+                            "inputs (extreme parameters, a very large count, or a horizon far "
+                            "beyond the observation period); refit with a penalizer or use a "
+                            "smaller count or shorter horizon");
+        else if (st == SY_ERANGE)
+            PyErr_Format(PyExc_ValueError,
+                         "model_predict: a count or number of opportunities is beyond the "
+                         "supported range (at most %.0f opportunities, %.0f purchases)",
+                         SY_MAX_OPPORTUNITIES, SY_MAX_PMF_N);
         else if (st == SY_ENAN)
             PyErr_SetString(PyExc_FloatingPointError,
                             "model_predict: the prediction overflowed for these parameters "

@@ -73,6 +73,20 @@ def check_nonneg(arr: np.ndarray, name: str) -> None:
         raise ValueError(f"{name} must be >= 0; negative values at positions {bad}")
 
 
+#: largest purchase count a PMF accepts (the C kernels return an error above it)
+MAX_PMF_N = 1_000_000_000
+
+
+def check_pmf_counts(n: Any, name: str = "n") -> None:
+    """PMF counts: whole numbers in [0, MAX_PMF_N] (NaN and inf are errors)."""
+    a = np.asarray(n, dtype=float)
+    if not np.all(np.isfinite(a)) or np.any(a < 0) or np.any(a != np.round(a)):
+        raise ValueError(f"{name} must hold whole numbers >= 0 (purchase counts)")
+    if np.any(a > MAX_PMF_N):
+        raise ValueError(f"{name} is larger than {MAX_PMF_N:,} purchases (the supported "
+                         f"maximum); use a smaller {name}")
+
+
 def check_weights(weights: Any, n: int) -> np.ndarray | None:
     """Fit weights (counts of identical customers): None, or n finite values >= 0, not all 0."""
     if weights is None:

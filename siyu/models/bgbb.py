@@ -9,7 +9,8 @@ import pandas as pd
 from siyu import _core
 from siyu.models import _intervals
 from siyu.models._base import (PRED_COND, PRED_DERT, PRED_EXPECTED, PRED_PALIVE, PRED_PMF,
-                               BaseFitter, _pick, check_integer, rft_input)
+                               BaseFitter, _pick, check_integer, check_pmf_counts,
+                               rft_input)
 
 #: most purchase opportunities accepted (loops over opportunities are bounded by it)
 MAX_OPPORTUNITIES = 10_000_000
@@ -35,6 +36,10 @@ def check_opportunities(n: Any, name: str, minimum: int = 0) -> None:
 
 
 def check_bgbb(x: np.ndarray, tx: np.ndarray, n: np.ndarray) -> None:
+    for arr, name in ((x, "frequency"), (tx, "recency")):
+        if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+            raise ValueError(f"{name} must hold whole numbers >= 0 (opportunities)")
+    check_integer(x, "frequency")
     check_integer(tx, "recency")
     check_integer(n, "n_periods")
     if np.any(n < 1):
@@ -121,9 +126,7 @@ class BetaGeoBetaBinom(BaseFitter):
         >>> round(float(p[0] * 11104), 1)          # donors with no donation in 6 years
         3454.9
         """
-        xa = np.asarray(x, dtype=float)
-        if np.any(xa < 0) or np.any(xa != np.round(xa)):
-            raise ValueError("x must hold whole numbers >= 0")
+        check_pmf_counts(x, "x")
         check_opportunities(n, "n")
         return self._predict(PRED_PMF, [x, n], ["x", "n"])
 

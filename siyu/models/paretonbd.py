@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from siyu.models._base import PRED_DERT, PRED_PMF, time_input, validate_pred
+from siyu.models._base import PRED_DERT, PRED_PMF, check_pmf_counts, time_input, validate_pred
 from siyu.models._rft import RFTModel
 
 
@@ -56,9 +56,7 @@ class ParetoNBD(RFTModel):
     def purchase_pmf(self, n: Any, t: Any) -> Any:
         """P(a new customer makes exactly ``n`` repeat purchases in ``t`` time units)
         (NBD count over the Pareto-distributed lifetime, integrated numerically in C)."""
-        na = np.asarray(n, dtype=float)
-        if np.any(na < 0) or np.any(na != np.round(na)):
-            raise ValueError("n must hold whole numbers >= 0")
+        check_pmf_counts(n, "n")
         if np.any(np.asarray(t, dtype=float) < 0):
             raise ValueError("t must be >= 0")
         return self._predict(PRED_PMF, [n, t], ["n", "t"])

@@ -171,6 +171,8 @@ class ShiftedBetaGeometric(BaseFitter):
 
     def survival(self, t: Any) -> Any:
         """S(t): share of a cohort still subscribed after t periods (t = 0 gives 1)."""
+        if np.any(np.asarray(t, dtype=float) < 0):
+            raise ValueError("t must be >= 0 (periods since the start)")
         return self._predict(PRED_SURVIVAL, [t], ["t"])
 
     def retention(self, t: Any) -> Any:
