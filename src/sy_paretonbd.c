@@ -221,9 +221,12 @@ static double pnbd_dert_integral(double d, double c, double s)
     sy_gl_get(&gx, &gw);
     /* in y = d t: int_0^inf e^{-y} (1 + y/(d c))^{-s} dy / d */
     const double dc = d * c;
+    /* d*c below 1e-300 (or underflowed to 0) would make the geometric panels start at 0
+       and never grow: the caller reports that range as an error */
+    if (!(dc >= 1e-300)) return NAN;
     double lo = 0.0, hi = dc < 1.0 ? dc : 1.0;
     double S = 0.0;
-    while (lo < 60.0) {
+    while (lo < 60.0) { /* at most ~1000 doublings from 1e-300, then 15 panels of 4 */
         if (hi > 60.0) hi = 60.0;
         double h = hi - lo;
         for (int q = 0; q < SY_GL_N; q++) {

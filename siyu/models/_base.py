@@ -87,6 +87,18 @@ def check_pmf_counts(n: Any, name: str = "n") -> None:
                          f"maximum); use a smaller {name}")
 
 
+def check_discount(value: Any, minimum: float, name: str = "discount_rate") -> float:
+    """A discount rate per period: a finite number >= minimum (smaller rates make the
+    discounted sums so long that they cannot be summed in bounded time)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"{name} must be a number, e.g. {name}=0.01, got {type(value).__name__}")
+    d = float(value)
+    if not math.isfinite(d) or not (d >= minimum):
+        raise ValueError(f"{name} must be a finite rate >= {minimum:g} per period, e.g. "
+                         f"{name}=0.01; got {d!r}")
+    return d
+
+
 def check_weights(weights: Any, n: int) -> np.ndarray | None:
     """Fit weights (counts of identical customers): None, or n finite values >= 0, not all 0."""
     if weights is None:

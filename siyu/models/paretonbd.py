@@ -5,7 +5,8 @@ from typing import Any
 
 import numpy as np
 
-from siyu.models._base import PRED_DERT, PRED_PMF, check_pmf_counts, time_input, validate_pred
+from siyu.models._base import (PRED_DERT, PRED_PMF, check_discount, check_pmf_counts, time_input,
+                               validate_pred)
 from siyu.models._rft import RFTModel
 
 
@@ -46,8 +47,7 @@ class ParetoNBD(RFTModel):
             Continuously compounded discount rate per model time unit (for an annual rate
             d and weekly data use ``log(1 + d) / 52``).
         """
-        if not (float(discount_rate) > 0):
-            raise ValueError("discount_rate must be > 0")
+        discount_rate = check_discount(discount_rate, 1e-12)
         x, tx, T_, idx = time_input(self, frequency, recency, T)
         validate_pred(x, tx, T_)
         return self._predict(PRED_DERT, [float(discount_rate), x, tx, T_],
