@@ -5,6 +5,7 @@ modified.  Errors name the column and say how to fix the problem.
 """
 from __future__ import annotations
 
+import datetime as _dt
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -112,12 +113,27 @@ def customers(values: Any, name: str) -> tuple[np.ndarray, pd.Index]:
     return np.ascontiguousarray(codes, dtype=np.int64), index
 
 
+def check_tz(tz: Any, name: str = "tz") -> None:
+    """None, a tzinfo, or an IANA zone name pandas knows; else an error naming the argument."""
+    if tz is None or isinstance(tz, _dt.tzinfo):
+        return
+    if not isinstance(tz, str):
+        raise TypeError(f"{name} must be a time zone name such as {name}='Asia/Shanghai', got "
+                        f"{type(tz).__name__}")
+    try:
+        pd.Timestamp(0, tz="UTC").tz_convert(tz)
+    except Exception:
+        raise ValueError(f"{name}={tz!r} is not a known time zone; use an IANA name such as "
+                         f"{name}='Asia/Shanghai'") from None
+
+
 def times_to_days(values: Any, name: str, tz: str | None = None) -> np.ndarray:
     """Convert a time column to int64 days since 1970-01-01 (local calendar days).
 
     tz-aware times are converted to ``tz`` (when given) and then taken as local wall
     time; naive times are taken as given.
     """
+    check_tz(tz)
     if isinstance(values, np.ndarray) and values.dtype.kind == "M":
         arr = values
         if np.isnat(arr).any():
@@ -219,6 +235,11 @@ def to_day(value: Any, name: str) -> int:
     """Convert a scalar date-like (str, Timestamp, datetime, date, datetime64) to a day number."""
     if value is None:
         raise ValueError(f"{name} must be a date")
+    if isinstance(value, (bool, int, float, np.bool_, np.integer, np.floating)):
+        # pandas would read a number as nanoseconds since 1970 (20240101 -> 1970-01-01)
+        shown = value.item() if isinstance(value, np.generic) else value
+        raise TypeError(f"{name}={shown!r} is a number, not a date; pass a date string such "
+                        f"as {name}='2024-01-01' (or a Timestamp / datetime)")
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError, OverflowError) as exc:
