@@ -83,8 +83,8 @@ def check_pmf_counts(n: Any, name: str = "n") -> None:
     if not np.all(np.isfinite(a)) or np.any(a < 0) or np.any(a != np.round(a)):
         raise ValueError(f"{name} must hold whole numbers >= 0 (purchase counts)")
     if np.any(a > MAX_PMF_N):
-        raise ValueError(f"{name} is larger than {MAX_PMF_N:,} purchases (the supported "
-                         f"maximum); use a smaller {name}")
+        raise ValueError(f"{name} is larger than {MAX_PMF_N:,} purchases, beyond the "
+                         f"supported range; use a smaller {name}")
 
 
 def check_discount(value: Any, minimum: float, name: str = "discount_rate") -> float:
