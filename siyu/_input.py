@@ -6,6 +6,7 @@ modified.  Errors name the column and say how to fix the problem.
 from __future__ import annotations
 
 import copy
+import datetime as _dt
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -410,6 +411,20 @@ def customers(values: Any, name: str) -> tuple[np.ndarray, pd.Index]:
     return codes, pd.Index(uniques.astype(got.dtype, copy=False), name=name)
 
 
+def check_tz(tz: Any, name: str = "tz") -> None:
+    """None, a tzinfo, or an IANA zone name pandas knows; else an error naming the argument."""
+    if tz is None or isinstance(tz, _dt.tzinfo):
+        return
+    if not isinstance(tz, str):
+        raise TypeError(f"{name} must be a time zone name such as {name}='Asia/Shanghai', got "
+                        f"{type(tz).__name__}")
+    try:
+        pd.Timestamp(0, tz="UTC").tz_convert(tz)
+    except Exception:
+        raise ValueError(f"{name}={tz!r} is not a known time zone; use an IANA name such as "
+                         f"{name}='Asia/Shanghai'") from None
+
+
 # ---------------------------------------------------------------------------- times
 @dataclass
 class Times:
@@ -456,6 +471,7 @@ def times(values: Any, name: str, tz: str | None = None) -> Times:
     time; naive times are taken as given.  The supported range (years 1 to 9999) is
     checked by the grouping kernel (or :func:`days_of`).
     """
+    check_tz(tz)
     if isinstance(values, np.ndarray) and values.dtype.kind == "M":
         return _datetime64_raw(values, name)
     s = as_series(values, name)
@@ -695,6 +711,11 @@ def to_day(value: Any, name: str) -> int:
     """Convert a scalar date-like (str, Timestamp, datetime, date, datetime64) to a day number."""
     if value is None:
         raise ValueError(f"{name} must be a date")
+    if isinstance(value, (bool, int, float, np.bool_, np.integer, np.floating)):
+        # pandas would read a number as nanoseconds since 1970 (20240101 -> 1970-01-01)
+        shown = value.item() if isinstance(value, np.generic) else value
+        raise TypeError(f"{name}={shown!r} is a number, not a date; pass a date string such "
+                        f"as {name}='2024-01-01' (or a Timestamp / datetime)")
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError, OverflowError) as exc:

@@ -1108,6 +1108,9 @@ def read_orders(path_or_buffer: Any, customer: str, time: str, amount: str | Non
     """
     if on_bad not in ("raise", "drop"):
         raise ValueError(f"on_bad must be \"raise\" or \"drop\", got {on_bad!r}")
+    from siyu._input import check_tz
+
+    check_tz(tz)              # before any file is read
     if time_format is not None and not isinstance(time_format, str):
         raise TypeError(f"time_format must be a string such as \"%Y-%m-%d\", \"dmy\", "
                         f"\"excel\" or \"s\", got {time_format!r}")

@@ -75,6 +75,12 @@ static PyObject *py_trust_predict(PyObject *self, PyObject *args)
                      SY_PRED_MAXCOLS);
         return NULL;
     }
+    if (nc != sy_models_pred_ncols(model, what)) {
+        PyErr_Format(PyExc_ValueError, "trust_predict: prediction code %d of model code %d "
+                     "takes %d input column(s), got %d", what, model,
+                     sy_models_pred_ncols(model, what), (int)nc);
+        return NULL;
+    }
     npy_intp n = -1;
     for (Py_ssize_t j = 0; j < nc; j++) {
         if (!(cols[j] = sy_as_1d(PyTuple_GET_ITEM(tup, j), NPY_FLOAT64, "prediction input", n)))
@@ -143,6 +149,12 @@ static PyObject *py_trust_predict_draws(PyObject *self, PyObject *args)
     if (nc < 1 || nc > SY_PRED_MAXCOLS) {
         PyErr_Format(PyExc_ValueError, "trust_predict_draws: 1 to %d input columns expected",
                      SY_PRED_MAXCOLS);
+        return NULL;
+    }
+    if (nc != sy_models_pred_ncols(model, what)) {
+        PyErr_Format(PyExc_ValueError, "trust_predict_draws: prediction code %d of model code "
+                     "%d takes %d input column(s), got %d", what, model,
+                     sy_models_pred_ncols(model, what), (int)nc);
         return NULL;
     }
     npy_intp n = -1;

@@ -289,9 +289,14 @@ int sy_bgnbd_predict(const double *p, int modified, int what, int64_t n,
             break;
         }
         case SY_PRED_PMF: {
-            /* P(X(t) = k) for a new customer */
+            /* P(X(t) = k) for a new customer, all terms in log space:
+               P = B(a, b+k+mb)/B(a, b) NB(k; r, t)  +  B(a+1, b+k-1+mb)/B(a, b) P(N >= k),
+               N ~ NBD(r, alpha, t), with the tail P(N >= k) = I_z(k, r), z = t/(alpha+t)
+               (k = 0: the second term is the MBG drop at time 0, tail 1). */
             double k = cols[0][i], t = cols[1][i];
-            double lq = log(al / (al + t)), lz = (t > 0) ? log(t / (al + t)) : -INFINITY;
+            if (!(k >= 0) || k != floor(k) || !(t >= 0) || !isfinite(t)) return SY_EINVAL;
+            if (k > SY_MAX_PMF_N) return SY_ERANGE;
+            double lq = -log1p(t / al), lz = (t > 0) ? log(t / (al + t)) : -INFINITY;
             double lbab = sy_lbeta(a, b);
             double l1 = sy_lbeta(a, b + k + mb) - lbab + sy_lgamma(r + k) - sy_lgamma(r) - sy_lgamma(k + 1)
                         + r * lq + (k > 0 ? k * lz : 0.0);
@@ -299,14 +304,11 @@ int sy_bgnbd_predict(const double *p, int modified, int what, int64_t n,
             if (k > 0 || mb) {
                 /* dropped after the k-th purchase (or at time 0 for MBG, k = 0) */
                 double l2 = sy_lbeta(a + 1, b + k - 1 + mb) - lbab;
-                double cdf = 0.0, term = exp(r * lq); /* P(Poisson-mix count <= k-1) */
-                for (int64_t j = 0; j < (int64_t)k; j++) {
-                    cdf += term;
-                    term *= (r + j) / (j + 1.0) * (t / (al + t));
+                double tail = 1.0;
+                if (k > 0) {
+                    st = sy_betainc_reg(k, r, t / (al + t), &tail);
+                    if (st != SY_OK) return st;
                 }
-                double tail = 1.0 - cdf;
-                if (tail < 0) tail = 0.0;
-                if (k == 0) tail = 1.0;
                 v += exp(l2) * tail;
             }
             break;

@@ -182,6 +182,8 @@ int sy_fit_hessian(sy_objfn obj, void *ctx, int k, const double *theta, double W
 #define SY_PRED_DERL          8  /* sBG DERL                       cols: d, n_renewals        */
 
 /* out[i] = prediction for row i; cols[j][i] are the inputs listed above. */
+/* Columns prediction `what` of `model` reads (0: not answered by that model). */
+int sy_models_pred_ncols(int model, int what);
 int sy_models_predict(int model, int what, const double *params, int64_t n,
                       const double *const *cols, double *out);
 

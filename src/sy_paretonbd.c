@@ -241,9 +241,12 @@ static double pnbd_dert_integral(double d, double c, double s)
     sy_gl_get(&gx, &gw);
     /* in y = d t: int_0^inf e^{-y} (1 + y/(d c))^{-s} dy / d */
     const double dc = d * c;
+    /* d*c below 1e-300 (or underflowed to 0) would make the geometric panels start at 0
+       and never grow: the caller reports that range as an error */
+    if (!(dc >= 1e-300)) return NAN;
     double lo = 0.0, hi = dc < 1.0 ? dc : 1.0;
     double S = 0.0;
-    while (lo < 60.0) {
+    while (lo < 60.0) { /* at most ~1000 doublings from 1e-300, then 15 panels of 4 */
         if (hi > 60.0) hi = 60.0;
         double h = hi - lo;
         for (int q = 0; q < SY_GL_N; q++) {
@@ -261,32 +264,6 @@ static double pnbd_lnb(double r, double al, double k, double u, double lgk)
 {
     if (u <= 0) return k == 0 ? 0.0 : -INFINITY;
     return lgk + r * log(al / (al + u)) + (k > 0 ? k * log(u / (al + u)) : 0.0);
-}
-
-/*
- * P(X(t) = k) for a new customer: alive through t with probability (be/(be+t))^s, else the
- * lifetime tau < t has density s be^s / (be+u)^(s+1) and the count is NBD over tau:
- *   P = (be/(be+t))^s NB(k | t) + int_0^t s be^s (be+u)^-(s+1) NB(k | u) du,
- * the integral by Gauss-Legendre on 32 equal panels (the integrand is smooth on [0, t]).
- */
-static double pnbd_pmf(double r, double al, double s, double be, double k, double t)
-{
-    const double *gx, *gw;
-    sy_gl_get(&gx, &gw);
-    const double lgk = sy_lgamma(r + k) - sy_lgamma(r) - sy_lgamma(k + 1);
-    double v = exp(s * log(be / (be + t)) + pnbd_lnb(r, al, k, t, lgk));
-    if (t <= 0) return v;
-    const int panels = 32;
-    const double h = t / panels;
-    double acc = 0.0;
-    for (int j = 0; j < panels; j++) {
-        for (int q = 0; q < SY_GL_N; q++) {
-            double u = h * (j + 0.5 * (gx[q] + 1.0));
-            acc += 0.5 * h * gw[q] * exp(log(s) + s * log(be) - (s + 1) * log(be + u)
-                                         + pnbd_lnb(r, al, k, u, lgk));
-        }
-    }
-    return v + acc;
 }
 
 /*
@@ -393,7 +370,9 @@ int sy_paretonbd_predict(const double *p, int what, int64_t n, const double *con
             break;
         }
         case SY_PRED_PMF:
-            v = pnbd_pmf(r, al, s, be, cols[0][i], cols[1][i]);
+            /* a new customer is the conditional case with no history (x = t_x = T = 0,
+               alive with probability 1): the same checked, adaptive integral */
+            st = pnbd_cond_pmf(r, al, s, be, cols[0][i], cols[1][i], 0.0, 0.0, 0.0, lgr, psir, &v);
             break;
         case SY_PRED_PALIVE:
             st = pnbd_row(r, al, s, be, cols[0][i], cols[1][i], cols[2][i], lgr, psir, &ll, NULL,

@@ -99,6 +99,49 @@ def check_nonneg(arr: np.ndarray, name: str) -> None:
         raise ValueError(f"{name} must be >= 0; negative values at positions {bad}")
 
 
+#: largest purchase count a PMF accepts (the C kernels return an error above it)
+MAX_PMF_N = 1_000_000_000
+
+
+def check_pmf_counts(n: Any, name: str = "n") -> None:
+    """PMF counts: whole numbers in [0, MAX_PMF_N] (NaN and inf are errors)."""
+    a = np.asarray(n, dtype=float)
+    if not np.all(np.isfinite(a)) or np.any(a < 0) or np.any(a != np.round(a)):
+        raise ValueError(f"{name} must hold whole numbers >= 0 (purchase counts)")
+    if np.any(a > MAX_PMF_N):
+        raise ValueError(f"{name} is larger than {MAX_PMF_N:,} purchases, beyond the "
+                         f"supported range; use a smaller {name}")
+
+
+def check_discount(value: Any, minimum: float, name: str = "discount_rate") -> float:
+    """A discount rate per period: a finite number >= minimum (smaller rates make the
+    discounted sums so long that they cannot be summed in bounded time)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"{name} must be a number, e.g. {name}=0.01, got {type(value).__name__}")
+    d = float(value)
+    if not math.isfinite(d) or not (d >= minimum):
+        raise ValueError(f"{name} must be a finite rate >= {minimum:g} per period, e.g. "
+                         f"{name}=0.01; got {d!r}")
+    return d
+
+
+def check_weights(weights: Any, n: int) -> np.ndarray | None:
+    """Fit weights (counts of identical customers): None, or n finite values >= 0, not all 0."""
+    if weights is None:
+        return None
+    w = as_float(weights, "weights")
+    if w.shape[0] != n:
+        raise ValueError(f"weights has length {w.shape[0]}, expected {n} (one per row)")
+    if np.any(w < 0):
+        bad = np.flatnonzero(w < 0)[:5].tolist()
+        raise ValueError(f"weights must be >= 0 (counts of identical customers); negative "
+                         f"values at positions {bad}")
+    if n > 0 and not np.any(w > 0):
+        raise ValueError("weights are all 0: nothing to fit; pass weights=None to weigh every "
+                         "row once")
+    return w
+
+
 def rft_input(frequency: Any, recency: Any = None, T: Any = None, weights: Any = None,
               *, t_names: Sequence[str] = ("T_cal", "T"), t_label: str = "T",
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, pd.Index | None,
@@ -136,13 +179,7 @@ def rft_input(frequency: Any, recency: Any = None, T: Any = None, weights: Any =
     for arr, name in ((tx, "recency"), (tt, t_label)):
         if arr.shape[0] != n:
             raise ValueError(f"{name} has length {arr.shape[0]}, expected {n} (same as frequency)")
-    w = None
-    if weights is not None:
-        w = as_float(weights, "weights")
-        if w.shape[0] != n:
-            raise ValueError(f"weights has length {w.shape[0]}, expected {n}")
-        if np.any(w < 0):
-            raise ValueError("weights must be >= 0 (counts of identical customers)")
+    w = check_weights(weights, n)
     if n == 0:
         raise ValueError("no customers to fit: the input is empty")
     check_nonneg(x, "frequency")

@@ -10,8 +10,8 @@ import pandas as pd
 from siyu.models import _covariates as covmod
 from siyu.models import _intervals
 from siyu.models._base import (PRED_COND, PRED_COND_NONE, PRED_COND_PMF, PRED_EXPECTED,
-                               PRED_PALIVE, BaseFitter, check_rft, dask_aware, rft_input,
-                               time_input, validate_pred)
+                               PRED_PALIVE, BaseFitter, check_pmf_counts, check_rft, dask_aware,
+                               rft_input, time_input, validate_pred)
 
 
 class RFTModel(BaseFitter):
@@ -241,9 +241,7 @@ class RFTModel(BaseFitter):
         """
         x, tx, T_, idx = time_input(self, frequency, recency, T)
         validate_pred(x, tx, T_)
-        na = np.asarray(n, dtype=float)
-        if np.any(na < 0) or np.any(na != np.round(na)):
-            raise ValueError("n must hold whole numbers >= 0")
+        check_pmf_counts(n, "n")
         if np.any(np.asarray(t, dtype=float) < 0):
             raise ValueError("t must be >= 0")
         params = self._cov_params(frequency, covariates, _rows(n, t, x, tx, T_))

@@ -9,7 +9,8 @@ import pandas as pd
 from siyu import _core
 from siyu.models import _intervals
 from siyu.models._base import (PRED_COND, PRED_DERT, PRED_EXPECTED, PRED_PALIVE, PRED_PMF,
-                               BaseFitter, _pick, check_integer, dask_aware, rft_input)
+                               BaseFitter, _pick, check_discount, check_integer, check_pmf_counts,
+                               dask_aware, rft_input)
 
 
 #: most purchase opportunities accepted (loops over opportunities are bounded by it)
@@ -36,6 +37,10 @@ def check_opportunities(n: Any, name: str, minimum: int = 0) -> None:
 
 
 def check_bgbb(x: np.ndarray, tx: np.ndarray, n: np.ndarray) -> None:
+    for arr, name in ((x, "frequency"), (tx, "recency")):
+        if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+            raise ValueError(f"{name} must hold whole numbers >= 0 (opportunities)")
+    check_integer(x, "frequency")
     check_integer(tx, "recency")
     check_integer(n, "n_periods")
     if np.any(n < 1):
@@ -123,9 +128,7 @@ class BetaGeoBetaBinom(BaseFitter):
         >>> round(float(p[0] * 11104), 1)          # donors with no donation in 6 years
         3454.9
         """
-        xa = np.asarray(x, dtype=float)
-        if np.any(xa < 0) or np.any(xa != np.round(xa)):
-            raise ValueError("x must hold whole numbers >= 0")
+        check_pmf_counts(x, "x")
         check_opportunities(n, "n")
         return self._predict(PRED_PMF, [x, n], ["x", "n"])
 
@@ -188,8 +191,7 @@ class BetaGeoBetaBinom(BaseFitter):
              n_periods: Any = None) -> Any:
         """Discounted expected residual transactions, ``sum_i E[Y_{n+i}] / (1+d)^i``,
         with ``discount_rate`` d per opportunity."""
-        if not (float(discount_rate) > 0):
-            raise ValueError("discount_rate must be > 0")
+        discount_rate = check_discount(discount_rate, 1e-6)
         x, tx, n, idx = self._hist(frequency, recency, n_periods)
         return self._predict(PRED_DERT, [float(discount_rate), x, tx, n],
                              ["discount_rate", "frequency", "recency", "n_periods"], idx)
@@ -244,10 +246,13 @@ def simulate_bgbb(params: Any, n_customers: int, n_periods: Any, n_holdout: int 
     if not np.all(np.isfinite(par)) or np.any(par <= 0):
         raise ValueError(f"BG/BB parameters must be finite and > 0, got {dict(zip(names, par))}")
     if isinstance(n_customers, bool) or not isinstance(n_customers, (int, np.integer)):
-        raise TypeError("n_customers must be a whole number")
+        raise TypeError("n_customers must be a whole number, e.g. n_customers=1000")
     n = int(n_customers)
     if n < 0:
         raise ValueError("n_customers must be >= 0")
+    if n > 50_000_000:
+        raise ValueError("n_customers is larger than 50,000,000; simulate in batches with "
+                         "different seeds")
     nper = np.asarray(n_periods, dtype=float)
     check_opportunities(nper, "n_periods", 1)
     nper = np.ascontiguousarray(np.broadcast_to(nper, (n,)).astype(np.int64))

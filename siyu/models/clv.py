@@ -15,6 +15,30 @@ from siyu.models.bgbb import BetaGeoBetaBinom, bgbb_input, check_bgbb, check_opp
 from siyu.models.gammagamma import GammaGamma
 
 
+#: most discounting steps (horizon / unit) a CLV accepts
+MAX_CLV_STEPS = 100_000
+#: values evaluated per C call when the steps are batched
+_STEP_BATCH = 1 << 20
+
+
+def _step_blocks(steps: np.ndarray, per_step: int):
+    """Slices of ``steps`` holding about _STEP_BATCH predictions each (per_step per step),
+    so one C call serves many steps without a Python loop per step."""
+    size = max(1, _STEP_BATCH // max(1, per_step))
+    return [slice(i, i + size) for i in range(0, steps.shape[0], size)]
+
+
+def _real(value: Any, name: str, example: str) -> float:
+    """A finite real number, or an error naming the argument."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"{name} must be a number, e.g. {name}={example}, got "
+                        f"{type(value).__name__}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, e.g. {name}={example}")
+    return v
+
+
 def _clv_draws(tm: Any, sm: Any, cols: tuple, m: np.ndarray, steps: np.ndarray, factor: float,
                discount_rate: float, margin: float, ptx: np.ndarray, pgg: np.ndarray,
                rows: slice) -> tuple[np.ndarray, np.ndarray]:
@@ -27,12 +51,18 @@ def _clv_draws(tm: Any, sm: Any, cols: tuple, m: np.ndarray, steps: np.ndarray, 
     ok = ok.astype(bool)
     prev = np.zeros_like(value)
     disc = np.zeros_like(value)
-    for s in steps:
-        t = np.full(x.shape[0], s * factor)
-        cum, ok_s = _core.trust_predict_draws(tm._code, PRED_COND, ptx, (t, x, tx, T))
+    n = x.shape[0]
+    for blk in _step_blocks(steps, n * max(1, ptx.shape[0])):
+        st = steps[blk]
+        t = np.repeat(st * factor, n)
+        cum, ok_s = _core.trust_predict_draws(tm._code, PRED_COND, ptx,
+                                              (t, np.tile(x, st.size), np.tile(tx, st.size),
+                                               np.tile(T, st.size)))
+        cum = cum.reshape(cum.shape[0], st.size, n)
         ok &= ok_s.astype(bool)
-        disc += (cum - prev) / (1.0 + discount_rate) ** s
-        prev = cum
+        inc = np.diff(cum, axis=1, prepend=prev[:, None, :])
+        disc += (inc / ((1.0 + discount_rate) ** st)[None, :, None]).sum(axis=1)
+        prev = cum[:, -1, :]
     return margin * value * disc, ok
 
 
@@ -50,15 +80,19 @@ def _clv_values(tm: Any, sm: Any, cols: tuple, m: np.ndarray, steps: np.ndarray,
         pgg = sm._cov_params(None, None, n_all)[rows]
     value = np.asarray(sm._predict(PRED_GG_VALUE, [x, mv], ["frequency", "monetary_value"],
                                    params=pgg), dtype=float).reshape(-1)
-    prev = np.zeros(x.shape[0])
-    disc_sum = np.zeros(x.shape[0])
+    n = x.shape[0]
+    prev = np.zeros(n)
+    disc_sum = np.zeros(n)
     names = ["t", "frequency", "recency", "T"]
-    for s in steps:
-        t = np.full(x.shape[0], s * factor)
-        cum = np.asarray(tm._predict(PRED_COND, [t, x, tx, T], names, params=ptx),
-                         dtype=float).reshape(-1)
-        disc_sum += (cum - prev) / (1.0 + discount_rate) ** s
-        prev = cum
+    for blk in _step_blocks(steps, n):
+        st = steps[blk]
+        t = np.repeat(st * factor, n)
+        cum = np.asarray(tm._predict(PRED_COND, [t, np.tile(x, st.size), np.tile(tx, st.size),
+                                                 np.tile(T, st.size)], names, params=ptx),
+                         dtype=float).reshape(st.size, n)
+        inc = np.diff(cum, axis=0, prepend=prev[None, :])
+        disc_sum += (inc / ((1.0 + discount_rate) ** st)[:, None]).sum(axis=0)
+        prev = cum[-1]
     return prev, value, margin * value * disc_sum
 
 
@@ -135,12 +169,19 @@ def clv(transaction_model: RFTModel | BetaGeoBetaBinom, spend_model: GammaGamma,
         raise TypeError("summary must be a DataFrame from tx.summary() or calibration_holdout()")
     transaction_model._check_fitted()
     spend_model._check_fitted()
-    horizon = float(horizon)
-    if not (horizon >= 0) or not math.isfinite(horizon):
-        raise ValueError("horizon must be a finite number >= 0")
-    discount_rate = float(discount_rate)
-    if not (discount_rate > -1) or not math.isfinite(discount_rate):
+    horizon = _real(horizon, "horizon", "12")
+    if not (horizon >= 0):
+        raise ValueError("horizon must be >= 0 (a length in unit, e.g. horizon=12 with unit='M')")
+    if math.ceil(horizon) > MAX_CLV_STEPS:
+        raise ValueError(f"horizon is {horizon:g} steps of one unit, more than {MAX_CLV_STEPS:,}; "
+                         "use a coarser unit (e.g. unit='M' or 'Y') or a shorter horizon")
+    discount_rate = _real(discount_rate, "discount_rate", "0.01")
+    if not (discount_rate > -1):
         raise ValueError("discount_rate must be > -1 (a rate per unit, e.g. 0.01 per month)")
+    margin = _real(margin, "margin", "0.3")
+    if not (0 <= margin <= 1):
+        raise ValueError(f"margin must be a fraction between 0 and 1 (e.g. margin=0.3 for a "
+                         f"30% margin), got {margin:g}")
     m = np.asarray(_pick(summary, ("monetary_value_cal", "monetary_value"), "monetary_value"),
                    dtype=float)
     if discrete:

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from siyu.models import _covariates as covmod
-from siyu.models._base import PRED_GG_VALUE, BaseFitter, _pick, as_float, check_integer, dask_aware
+from siyu.models._base import (PRED_GG_VALUE, BaseFitter, _pick, as_float, check_integer,
+                               check_weights, dask_aware)
 
 
 class GammaGamma(BaseFitter):
@@ -91,7 +92,7 @@ class GammaGamma(BaseFitter):
         if np.any(x < 0):
             raise ValueError("frequency must be >= 0")
         check_integer(x, "frequency")
-        w = None if weights is None else as_float(weights, "weights")
+        w = check_weights(weights, x.shape[0])
         keep = x > 0
         if np.any(m[keep] <= 0):
             raise ValueError("monetary_value must be > 0 for customers with frequency > 0 "
@@ -145,8 +146,11 @@ class GammaGamma(BaseFitter):
                                    "monetary_value")
         if monetary_value is None:
             raise TypeError("pass frequency and monetary_value (or a summary DataFrame)")
-        if np.any(np.asarray(frequency, dtype=float) < 0):
-            raise ValueError("frequency must be >= 0")
+        fa = np.asarray(frequency, dtype=float)
+        if np.any(fa < 0) or np.any(fa != np.round(fa)):
+            raise ValueError("frequency must hold whole numbers >= 0 (repeat purchases)")
+        if np.any(np.asarray(monetary_value, dtype=float) < 0):
+            raise ValueError("monetary_value must be >= 0 (the mean spend per transaction)")
         n = int(np.broadcast(np.asarray(frequency), np.asarray(monetary_value)).size)
         if interval is not None:
             from siyu.models import _intervals

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from siyu.models._base import (PRED_DERL, PRED_RETENTION, PRED_SURVIVAL, BaseFitter, _pick,
-                               as_float, check_integer)
+                               as_float, check_discount, check_integer, check_weights)
 
 
 class ShiftedBetaGeometric(BaseFitter):
@@ -59,7 +59,7 @@ class ShiftedBetaGeometric(BaseFitter):
             raise ValueError("T must be >= 2 (at least one renewal opportunity observed)")
         if np.any(t > T):
             raise ValueError("recency must be <= T (recency == T marks an active subscriber)")
-        w = None if weights is None else as_float(weights, "weights")
+        w = check_weights(weights, t.shape[0])
         self._run_fit(t, T, None, w)
         return self
 
@@ -171,6 +171,8 @@ class ShiftedBetaGeometric(BaseFitter):
 
     def survival(self, t: Any) -> Any:
         """S(t): share of a cohort still subscribed after t periods (t = 0 gives 1)."""
+        if np.any(np.asarray(t, dtype=float) < 0):
+            raise ValueError("t must be >= 0 (periods since the start)")
         return self._predict(PRED_SURVIVAL, [t], ["t"])
 
     def retention(self, t: Any) -> Any:
@@ -190,8 +192,7 @@ class ShiftedBetaGeometric(BaseFitter):
         """DERL (Fader & Hardie 2010): expected discounted number of future payments of a
         subscriber who has made ``n_renewals`` renewals, the next one counted undiscounted:
         ``sum_{k>=0} S(n+k)/S(n-1) / (1+d)^k`` with n = n_renewals + 1."""
-        if not (float(discount_rate) > 0):
-            raise ValueError("discount_rate must be > 0")
+        discount_rate = check_discount(discount_rate, 1e-6)
         n = np.asarray(n_renewals, dtype=float)
         if np.any(n < 0) or np.any(n != np.round(n)):
             raise ValueError("n_renewals must hold whole numbers >= 0")
