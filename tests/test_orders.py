@@ -365,7 +365,7 @@ def test_bad_refund_and_option_combinations():
                           refund="退款金额")
     with pytest.raises(TypeError, match="pass status= too"):
         siyu.Transactions(df, customer="买家ID", time="付款时间", amount="金额", paid=["x"])
-    with pytest.raises(TypeError, match=r"refund column '退款金额' has dtype object"):
+    with pytest.raises(TypeError, match=r"refund column '退款金额' holds text; it must be numeric"):
         siyu.Transactions(df.assign(退款金额=["x"]), **COLS)
 
 
