@@ -180,6 +180,15 @@ def _is_text(s: pd.Series) -> bool:
     return False
 
 
+def _dtype_words(s: pd.Series) -> str:
+    """A non-numeric column's type in words, the same for text under pandas 2 (dtype
+    object) and pandas 3 (dtype str)."""
+    if _is_text(s) or (s.dtype == object
+                       and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty")):
+        return "holds text"
+    return f"has dtype {s.dtype}"
+
+
 # ---------------------------------------------------------------------------- ids
 @dataclass
 class Ids:
@@ -605,10 +614,10 @@ def numeric(values: Any, name: str, what: str) -> np.ndarray:
     if arrow_type(s) is not None:
         s = from_arrow(s)
     if s.dtype == bool or str(s.dtype) == "boolean" or (
-            s.dtype.kind not in "iuf" and not (len(s) == 0 and s.dtype == object)):
+            s.dtype.kind not in "iuf" and not (len(s) == 0 and (s.dtype == object or _is_text(s)))):
         fix = (f"pd.to_numeric(df[{name!r}].astype(str).str.replace(r'[￥¥$€£,\\s]|元|RMB|CNY', "
                "'', regex=True))")
-        raise TypeError(f"{what} column {name!r} has dtype {s.dtype}; it must be numeric. "
+        raise TypeError(f"{what} column {name!r} {_dtype_words(s)}; it must be numeric. "
                         f"Convert it first, e.g. {fix}, or read the file with siyu.read_orders, "
                         "which parses shop amounts such as '￥1,299.00'")
     return _native(np.ascontiguousarray(s.to_numpy(dtype=np.float64, na_value=np.nan)))
@@ -695,6 +704,8 @@ def flags(values: Any, name: str) -> np.ndarray:
         s = from_arrow(s)
     if s.dtype == bool:
         return np.ascontiguousarray(s.to_numpy(), dtype=np.int8)
+    if _is_text(s):                       # pandas 3's str dtype: as pandas 2's object
+        s = s.astype(object)
     if s.dtype.kind in "iuf" or s.dtype == object or str(s.dtype) == "boolean":
         filled = s.fillna(0) if s.dtype.kind != "b" else s
         try:
@@ -704,7 +715,7 @@ def flags(values: Any, name: str) -> np.ndarray:
         if not np.isin(arr, (0.0, 1.0)).all():
             raise ValueError(f"member column {name!r} must hold only True/False or 0/1")
         return np.ascontiguousarray(arr, dtype=np.int8)
-    raise TypeError(f"member column {name!r} has dtype {s.dtype}; it must be boolean or 0/1")
+    raise TypeError(f"member column {name!r} {_dtype_words(s)}; it must be boolean or 0/1")
 
 
 def to_day(value: Any, name: str) -> int:

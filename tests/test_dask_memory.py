@@ -16,7 +16,7 @@ import dask  # noqa: E402
 import siyu.dask  # noqa: E402
 
 LIMIT = 56 * 2**20          # memory_limit per worker
-N_ROWS = 2_000_000           # ~164 MiB as pandas holds it: ~3x LIMIT
+N_ROWS = 2_000_000           # ~164 MiB with object ids: ~3x LIMIT
 N_FILES = 32
 
 
@@ -51,7 +51,9 @@ def _write(folder, n_rows: int, n_files: int, seed: int) -> tuple[int, pd.Series
         np.minimum.at(first, code, day.view(np.int64))
         revenue += float(amount.sum())
         df = pd.DataFrame({"c": ids[code], "t": day.astype("datetime64[ms]"), "a": amount})
-        size += int(df.memory_usage(deep=True).sum())
+        # the size with object ids, as pandas 2 holds them (pandas 3's str ids take less
+        # than half; dask reads them as Arrow strings under both)
+        size += int(df.astype({"c": object}).memory_usage(deep=True).sum())
         df.to_parquet(folder / f"part-{i:03d}.parquet")
     seen = first != np.iinfo(np.int64).max
     months = pd.PeriodIndex(first[seen].view("datetime64[D]"), freq="M").value_counts()

@@ -120,8 +120,12 @@ def _prepare(df: pd.DataFrame, spec: _Spec, partition_info: dict | None = None) 
         raise _InputError(type(exc).__name__, str(exc), number) from None
 
 
+_TEXT = pd.Series(["x"]).dtype        # how pandas holds text: object (2.x) or str (3.x)
+
+
 def _as_object(s: pd.Series) -> pd.Series:
-    return s.astype(object) if isinstance(s.dtype, pd.StringDtype) else s
+    """Dask's Arrow strings as pandas holds text, so results match siyu.Transactions'."""
+    return s.astype(_TEXT) if isinstance(s.dtype, pd.StringDtype) and s.dtype != _TEXT else s
 
 
 def _pin_threads() -> None:
@@ -334,8 +338,8 @@ class Transactions:
     cross the network) and keeps the C logs in the workers' memory (spilled to disk
     when it runs short).  It blocks until that is done, so input errors surface here,
     with the single-machine message and row positions counted in the input order.
-    Strings (ids, channels) come back as Python ``str`` objects (``object`` dtype), as
-    pandas reads them.
+    Strings (ids, channels) come back as pandas holds text (``object`` dtype under
+    pandas 2, ``str`` under pandas 3), as :class:`siyu.Transactions` returns them.
 
     Examples
     --------
