@@ -1,4 +1,4 @@
-"""Measuring helpers shared by bench_summary.py and bench_cohorts.py."""
+"""Measuring helpers shared by the benchmarks (see benchmarks/README.md)."""
 from __future__ import annotations
 
 import os
@@ -36,3 +36,21 @@ def peak_rss() -> int:
 
 def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+CRASHES: list[str] = []
+
+
+def child_ran(proc, label: str) -> bool:
+    """Whether a contender's child process succeeded.  A missing optional library
+    (ModuleNotFoundError) is a skip; any other failure is recorded in CRASHES, which the
+    scripts count as a mismatch (exit 1): a contender that crashes must not vanish."""
+    if proc.returncode == 0:
+        return True
+    last = (proc.stderr.strip().splitlines() or ["?"])[-1]
+    if last.startswith("ModuleNotFoundError"):
+        print(f"  {label}: skipped ({last})")
+    else:
+        print(f"  {label}: FAILED ({last})")
+        CRASHES.append(f"{label} failed: {last}")
+    return False

@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from _bench_util import cpu_seconds, load_average, peak_rss, rss
+from _bench_util import CRASHES, child_ran, cpu_seconds, load_average, peak_rss, rss
 
 REPEAT = 3
 RTOL = 1e-9
@@ -271,9 +271,7 @@ def child(path: str, task: str, who: str, threads: int) -> None:
 def run(path: str, task: str, who: str, threads: int = 0):
     proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", path, task, who,
                            str(threads)], capture_output=True, text=True)
-    if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["?"])[-1]
-        print(f"  {task}/{who}: skipped ({last})")
+    if not child_ran(proc, f"{task}/{who}"):
         return None
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -351,6 +349,7 @@ def main() -> None:
                   f"{b['wall_s'] - b['construct_s']:.3f}s; every ratio includes both")
         print("(cpu s: user + system seconds of the same run, all threads)")
         print(f"\nload average at end: {load_average()}")
+    failures += CRASHES
     if failures:
         print("\nMISMATCH:\n  " + "\n  ".join(failures))
         sys.exit(1)

@@ -9,7 +9,9 @@ and the static-covariate fits (Pareto/NBD and BG/NBD with 4 covariates) against 
 same fits without covariates and against a NumPy + SciPy implementation.
 
 Fairness (issue 17): every contender gets the same input and the same repeat policy
-(best of --repeat runs, default 1, for everyone); siyu's time is its whole ``fit`` call.
+(best of --repeat runs, default 1, for everyone, all in this one process); siyu's time is
+its whole ``fit`` call from the same summary arrays.  Peak memory above the baseline of
+each side's last timed fit is printed per row ("peak MiB siyu / ref").
 siyu collapses identical rows before fitting (the number of distinct rows is printed);
 the NumPy + SciPy baselines are given the rows as they are, except where marked
 "collapsed" (then they get the same collapsed rows with weights, which favours them).
@@ -32,6 +34,7 @@ from scipy.special import betaln, gammaln, hyp2f1
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _bench_util import peak_rss, rss  # noqa: E402
 from siyu.datasets.simulate import simulate  # noqa: E402
 from siyu.models import (BetaGeo, BetaGeoBetaBinom, GammaGamma, ModifiedBetaGeo,  # noqa: E402
                          ParetoNBD, ShiftedBetaGeometric)
@@ -49,14 +52,18 @@ def data_dir() -> Path | None:
 
 # ---- the "analyst" baselines: vectorised NumPy likelihoods + scipy.optimize -----------
 
-def np_bgnbd_nll(lp, x, tx, T):
+def _wmean(v, w):
+    return np.mean(v) if w is None else np.sum(w * v) / np.sum(w)
+
+
+def np_bgnbd_nll(lp, x, tx, T, w=None):
     r, al, a, b = np.exp(lp)
     c = gammaln(r + x) - gammaln(r) + r * np.log(al)
     t1 = betaln(a, b + x) - betaln(a, b) - (r + x) * np.log(al + T)
     with np.errstate(all="ignore"):
         t2 = np.where(x > 0, betaln(a + 1, b + x - 1) - betaln(a, b)
                       - (r + x) * np.log(al + tx), -np.inf)
-    return -np.mean(c + np.logaddexp(t1, t2))
+    return -_wmean(c + np.logaddexp(t1, t2), w)
 
 
 def np_mbgnbd_nll(lp, x, tx, T):
@@ -67,7 +74,7 @@ def np_mbgnbd_nll(lp, x, tx, T):
     return -np.mean(c + np.logaddexp(t1, t2))
 
 
-def np_pnbd_nll(lp, x, tx, T):
+def np_pnbd_nll(lp, x, tx, T, w=None):
     r, al, s, be = np.exp(lp)
     a1 = r + s + x
     if al >= be:
@@ -79,7 +86,7 @@ def np_pnbd_nll(lp, x, tx, T):
               - hyp2f1(a1, b1, a1 + 1, d / (big + T)) / (big + T) ** a1)
         L = (np.exp(gammaln(r + x) - gammaln(r) + r * np.log(al) + s * np.log(be))
              * (1 / ((al + T) ** (r + x) * (be + T) ** s) + s / a1 * A0))
-        v = -np.mean(np.log(L))
+        v = -_wmean(np.log(L), w)
     return v if np.isfinite(v) else 1e10
 
 
@@ -110,16 +117,20 @@ def np_sbg_nll(lp, t, T):
 
 REPEAT = 1
 MISMATCHES: list[str] = []
+PEAK = {"siyu": 0.0, "ref": 0.0}     # MiB above the baseline, of the last timeit per side
 
 
-def timeit(fn, repeat=None):
+def timeit(fn, repeat=None, who="siyu"):
+    """Best of ``repeat`` runs; the peak memory of the runs goes to PEAK[who]."""
     repeat = REPEAT if repeat is None else repeat
     best = np.inf
     out = None
+    base = rss()
     for _ in range(repeat):
         t0 = time.perf_counter()
         out = fn()
         best = min(best, time.perf_counter() - t0)
+    PEAK[who] = max(peak_rss() - base, 0) / 2**20
     return best, out
 
 
@@ -137,7 +148,7 @@ def row(name, t_siyu, t_ref, ref_label, ll_siyu=None, ll_ref=None):
         if not ok:
             MISMATCHES.append(f"{name} vs {ref_label}: {ll_siyu} < {ll_ref}")
     print(f"{name:<38s} siyu {t_siyu * 1e3:10.2f} ms   {ref_label:<22s} {t_ref * 1e3:11.1f} ms"
-          f"   x{ratio:8.1f}{extra}")
+          f"   x{ratio:8.1f}{extra}  peak MiB {PEAK['siyu']:.0f} / {PEAK['ref']:.0f}")
 
 
 def main() -> None:
@@ -165,27 +176,28 @@ def main() -> None:
                          (ParetoNBD, np_pnbd_nll)):
             ts, m = timeit(lambda: cls().fit(x, tx, T))
             for method in ("Nelder-Mead", "L-BFGS-B"):
-                tr, res = timeit(lambda: scipy_fit(nll, 4, (x, tx, T), method))
+                tr, res = timeit(lambda: scipy_fit(nll, 4, (x, tx, T), method), who="ref")
                 row(f"{cls.__name__} CDNOW", ts, tr, f"numpy+scipy {method}",
                     m.log_likelihood_, -res.fun * len(x))
         g = pd.read_csv(d / "cdnow_customers_summary_with_transactions.csv")
         g = g[g.x > 0]
         gx, gm = g.x.to_numpy(float), g.zbar.to_numpy(float)
         ts, m = timeit(lambda: GammaGamma().fit(gx, gm))
-        tr, res = timeit(lambda: scipy_fit(np_gg_nll, 3, (gx, gm), "Nelder-Mead"))
+        tr, res = timeit(lambda: scipy_fit(np_gg_nll, 3, (gx, gm), "Nelder-Mead"), who="ref")
         row("GammaGamma CDNOW", ts, tr, "numpy+scipy Nelder-Mead", m.log_likelihood_,
             -res.fun * len(gx))
         dn = pd.read_csv(d / "donations.csv")
         cols = [dn[k].to_numpy(float) for k in ("frequency", "recency", "periods", "weights")]
         ts, m = timeit(lambda: BetaGeoBetaBinom().fit(*cols[:3], weights=cols[3]))
-        tr, res = timeit(lambda: scipy_fit(np_bgbb_nll, 4, tuple(cols), "Nelder-Mead"))
+        tr, res = timeit(lambda: scipy_fit(np_bgbb_nll, 4, tuple(cols), "Nelder-Mead"),
+                         who="ref")
         row("BetaGeoBetaBinom donations", ts, tr, "numpy+scipy Nelder-Mead", m.log_likelihood_,
             -res.fun * cols[3].sum())
         sb = pd.read_csv(d / "sbg_paper.csv")
         sb = sb[sb.cohorts == "regular"]
         st, sT = sb.recency.to_numpy(float), sb["T"].to_numpy(float)
         ts, m = timeit(lambda: ShiftedBetaGeometric().fit(st, sT))
-        tr, res = timeit(lambda: scipy_fit(np_sbg_nll, 2, (st, sT), "Nelder-Mead"))
+        tr, res = timeit(lambda: scipy_fit(np_sbg_nll, 2, (st, sT), "Nelder-Mead"), who="ref")
         row("ShiftedBetaGeometric regular", ts, tr, "numpy+scipy Nelder-Mead",
             m.log_likelihood_, -res.fun * len(st))
 
@@ -209,7 +221,7 @@ def main() -> None:
     print(f"BetaGeo fit                          {ts:8.3f} s   params {np.round(m.params_.values, 4)}"
           f"  ({m.n_unique_:,} distinct rows of {n:,})")
     if not args.quick:
-        tr, res = timeit(lambda: scipy_fit(np_bgnbd_nll, 4, (x, tx, T), "L-BFGS-B"))
+        tr, res = timeit(lambda: scipy_fit(np_bgnbd_nll, 4, (x, tx, T), "L-BFGS-B"), who="ref")
         row(f"BetaGeo {n:,}", ts, tr, "numpy+scipy L-BFGS-B", m.log_likelihood_, -res.fun * n)
     t0 = time.perf_counter()
     m.conditional_expected_purchases(10.0, x, tx, T)
@@ -217,9 +229,10 @@ def main() -> None:
     print(f"BetaGeo cond. expected + P(alive)    {time.perf_counter() - t0:8.3f} s")
     if have_lifetimes and not args.quick:  # pragma: no cover - lifetimes is not installed here
         from lifetimes import BetaGeoFitter
-        t0 = time.perf_counter()
-        BetaGeoFitter().fit(x, tx, T)
-        row(f"BetaGeo {n:,}", ts, time.perf_counter() - t0, "lifetimes")
+        tl, lf = timeit(lambda: BetaGeoFitter().fit(x, tx, T), who="ref")
+        # time only: lifetimes rescales time internally, so its likelihood is on
+        # another scale (not compared)
+        row(f"BetaGeo {n:,}", ts, tl, "lifetimes")
 
     s = simulate({"r": 0.55, "alpha": 10.6, "s": 0.6, "beta": 11.7}, n, T=52, seed=1, unit="W",
                  acquisition=26, output="summary")
@@ -236,10 +249,13 @@ def main() -> None:
     if not args.quick:
         sub = slice(0, min(n, 100_000))
         ts2, m2 = timeit(lambda: ParetoNBD().fit(x[sub], tx[sub], T[sub]))
-        tr, res = timeit(lambda: scipy_fit(np_pnbd_nll, 4, (x[sub], tx[sub], T[sub]), "L-BFGS-B"))
+        tr, res = timeit(lambda: scipy_fit(np_pnbd_nll, 4, (x[sub], tx[sub], T[sub]),
+                                           "L-BFGS-B"), who="ref")
         row(f"ParetoNBD {len(x[sub]):,}", ts2, tr, "numpy+scipy L-BFGS-B", m2.log_likelihood_,
             -res.fun * len(x[sub]))
     covariate_section(n, args.quick)
+    print(f"\nload average at the end {os.getloadavg()}; process peak RSS "
+          f"{peak_rss() / 2**20:,.0f} MiB")
     if MISMATCHES:
         print("\nLOG-LIKELIHOOD MISMATCHES:\n  " + "\n  ".join(MISMATCHES))
         sys.exit(1)
@@ -329,7 +345,7 @@ def covariate_section(n: int, quick: bool) -> None:
             def go():
                 return optimize.minimize(nll, th0, args=(cx, ctx, cT, cZ, cZ, cw),
                                          method="L-BFGS-B")
-            tr, res = timeit(go)
+            tr, res = timeit(go, who="ref")
             nsub = len(x)
             row(f"{cls.__name__} cov {nsub:,} ({'2b+2n' if 'age' in cols else '4b'})", ts, tr,
                 "numpy+scipy collapsed", ms.log_likelihood_, -res.fun * nsub)

@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -43,6 +42,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from _bench_util import load_average, peak_rss
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -216,7 +217,7 @@ def worker(name: str, opt: argparse.Namespace, out_dir: str) -> None:
                         else run_siyu(df, int(name.split("-")[1])))
     table.to_pickle(os.path.join(out_dir, f"{name}_table.pkl"))
     recall.to_pickle(os.path.join(out_dir, f"{name}_recall.pkl"))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = peak_rss() / 1024   # VmHWM, KiB: ru_maxrss would include the parent's peak
     print(json.dumps({"total": best[0], "parts": best[1], "rows": len(df),
                       "peak_mib": peak / 1024, "input_mib": rss0 / 1024}))
 
@@ -241,7 +242,8 @@ def compare(a_table, a_recall, b_table, b_recall) -> list[str]:
     b_same = b_recall.loc[a_recall.index]                      # per customer
     for col in a_recall.columns:
         x, y = a_recall[col], b_same[col]
-        if x.dtype == object or y.dtype == object:
+        if not (pd.api.types.is_numeric_dtype(x) and pd.api.types.is_numeric_dtype(y)):
+            # text (object on pandas 2, "str" on pandas 3): compared exactly
             ok = (x.fillna("").astype(str) == y.fillna("").astype(str)).to_numpy()
         else:
             ok = np.isclose(x.to_numpy(float), y.to_numpy(float), rtol=1e-9, atol=1e-9,
@@ -276,6 +278,7 @@ def main() -> int:
         return 0
     names = ["pandas"] + [f"siyu-{t}" for t in opt.threads]
     res = {}
+    load0 = load_average()
     with tempfile.TemporaryDirectory() as out:
         df = make_log(opt.items, opt.customers, opt.products)
         for c in df.columns:
@@ -293,11 +296,10 @@ def main() -> int:
             res[name] = json.loads(p.stdout.strip().splitlines()[-1])
         tables = {n: (pd.read_pickle(os.path.join(out, f"{n}_table.pkl")),
                       pd.read_pickle(os.path.join(out, f"{n}_recall.pkl"))) for n in names}
-    load = os.getloadavg()
     rows = res["pandas"]["rows"]
     print(f"{rows:,} line items, {opt.customers:,} customers, {opt.products:,} SKUs; best of "
-          f"{opt.repeat} per contender, each in its own process; load average "
-          f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+          f"{opt.repeat} per contender, each in its own process; load average before "
+          f"{load0}, after {load_average()}")
     print(f"recall list: {len(tables['pandas'][1]):,} customers listed")
     base = res["pandas"]["total"]
     for name in names:

@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import pickle
-import resource
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,8 @@ import time
 
 import numpy as np
 import pandas as pd
+
+from _bench_util import load_average, peak_rss, rss
 
 STAGES = np.array([30, 180])           # lifecycle bounds (days)
 R_EDGES, F_EDGES = [30, 60, 90, 180, 365], [1, 2, 3, 4]
@@ -195,7 +196,7 @@ def child(task: str, who: str, path: str, out_path: str, repeat: int) -> None:
     df = load(path)
     if who == "siyu":     # a session imports once: not part of any call
         import siyu.metrics, siyu.segments  # noqa: F401
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    base = rss()          # also resets the peak: VmHWM from here on
     best, best_build = float("inf"), 0.0
     result = None
     for _ in range(repeat):
@@ -207,11 +208,11 @@ def child(task: str, who: str, path: str, out_path: str, repeat: int) -> None:
         t = time.perf_counter() - t0
         if t < best:
             best, best_build = t, t_build
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = peak_rss()     # not ru_maxrss: a spawned child inherits the parent's peak
     with open(out_path, "wb") as fh:
         pickle.dump(result, fh)
     print(json.dumps({"seconds": best, "build": best_build,
-                      "peak_mib": (peak - base) / 1024}))
+                      "peak_mib": max(peak - base, 0) / 2**20}))
 
 
 def same(a, b) -> bool:
@@ -257,7 +258,7 @@ def main() -> int:
         print(f"log: {args.rows:,} rows, {args.customers:,} customer codes, 2021-01-01.."
               f"2023-12-30 with times of day, ~3% refunds; siyu threads "
               f"{siyu.get_num_threads()}, cores {os.cpu_count()}, load avg "
-              f"{os.getloadavg()[0]:.2f}; best of {args.repeat}, each contender in its own "
+              f"{load_average()}; best of {args.repeat}, each contender in its own "
               "process; siyu = Transactions() + the call")
         print(f"{'task':<26}{'siyu s':>9}{'(build)':>9}{'pandas s':>10}{'ratio':>8}"
               f"{'siyu MiB':>10}{'pandas MiB':>11}  result")
@@ -280,7 +281,7 @@ def main() -> int:
             print(f"{task:<26}{s['seconds']:>9.2f}{s['build']:>9.2f}{p['seconds']:>10.2f}"
                   f"{p['seconds'] / s['seconds']:>7.1f}x{s['peak_mib']:>10,.0f}"
                   f"{p['peak_mib']:>11,.0f}  {'same' if ok else 'MISMATCH'}")
-    print(f"load avg at the end {os.getloadavg()[0]:.2f}")
+    print(f"load avg at the end {load_average()}")
     if failures:
         print(f"{failures} task(s) gave different results", file=sys.stderr)
         return 1

@@ -33,7 +33,7 @@ import time
 
 import numpy as np
 
-from _bench_util import cpu_seconds, load_average, peak_rss, rss
+from _bench_util import CRASHES, child_ran, cpu_seconds, load_average, peak_rss, rss
 
 END = "2024-12-31"
 REPEAT = 3
@@ -208,9 +208,7 @@ def run(path: str, who: str, rows: int, threads: int | None = None, task: str = 
     cmd = [sys.executable, os.path.abspath(__file__), "--child", who, path, str(rows),
            str(threads or 0), task]
     proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["?"])[-1]
-        print(f"  {who}: skipped ({last})")
+    if not child_ran(proc, who):
         return None
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -295,6 +293,7 @@ def main() -> None:
             print(f"lifetimes on {args.lifetimes_rows:,} rows: {lt['wall_s']:.2f}s vs siyu "
                   f"{sy['wall_s']:.3f}s -> {lt['wall_s'] / sy['wall_s']:.0f}x")
         print(f"\nload average at end: {load_average()}")
+    failures += CRASHES
     if failures:
         print("\nMISMATCH:\n  " + "\n  ".join(failures))
         sys.exit(1)

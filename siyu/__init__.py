@@ -14,6 +14,10 @@ from siyu.survival import SurvivalCurve
 from siyu.economics import compare_channels, unit_economics
 from siyu.models import (BetaGeo, BetaGeoBetaBinom, GammaGamma, ModifiedBetaGeo, ParetoNBD,
                          ShiftedBetaGeometric, clv)
+from siyu.models import (bootstrap_means, calibration_vs_holdout, compare_models,
+                         expected_cumulative_transactions, fit_by, frequency_recency_matrix,
+                         holdout_errors, period_transactions, probability_alive_history,
+                         probability_alive_matrix, sbg_from_cohorts, simulate_bgbb)
 from siyu.segments import Migration, markov_clv, stage_summary
 from siyu.transactions import Transactions
 from siyu.io import read_csv, read_orders
@@ -28,4 +32,9 @@ __all__ = [
     "compare_channels", "datasets", "get_num_threads", "markov_clv", "metrics", "read_csv",
     "read_orders", "segments",
     "plotting", "set_num_threads", "stage_summary", "unit_economics", "__version__",
+    # model diagnostics, intervals and extras
+    "bootstrap_means", "calibration_vs_holdout", "compare_models",
+    "expected_cumulative_transactions", "fit_by", "frequency_recency_matrix", "holdout_errors",
+    "period_transactions", "probability_alive_history", "probability_alive_matrix",
+    "sbg_from_cohorts", "simulate_bgbb",
 ]

@@ -6,6 +6,7 @@ modified.  Errors name the column and say how to fix the problem.
 from __future__ import annotations
 
 import copy
+import datetime as _dt
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -177,6 +178,15 @@ def _is_text(s: pd.Series) -> bool:
 
         return pa.types.is_string(t) or pa.types.is_large_string(t)
     return False
+
+
+def _dtype_words(s: pd.Series) -> str:
+    """A non-numeric column's type in words, the same for text under pandas 2 (dtype
+    object) and pandas 3 (dtype str)."""
+    if _is_text(s) or (s.dtype == object
+                       and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty")):
+        return "holds text"
+    return f"has dtype {s.dtype}"
 
 
 # ---------------------------------------------------------------------------- ids
@@ -410,6 +420,20 @@ def customers(values: Any, name: str) -> tuple[np.ndarray, pd.Index]:
     return codes, pd.Index(uniques.astype(got.dtype, copy=False), name=name)
 
 
+def check_tz(tz: Any, name: str = "tz") -> None:
+    """None, a tzinfo, or an IANA zone name pandas knows; else an error naming the argument."""
+    if tz is None or isinstance(tz, _dt.tzinfo):
+        return
+    if not isinstance(tz, str):
+        raise TypeError(f"{name} must be a time zone name such as {name}='Asia/Shanghai', got "
+                        f"{type(tz).__name__}")
+    try:
+        pd.Timestamp(0, tz="UTC").tz_convert(tz)
+    except Exception:
+        raise ValueError(f"{name}={tz!r} is not a known time zone; use an IANA name such as "
+                         f"{name}='Asia/Shanghai'") from None
+
+
 # ---------------------------------------------------------------------------- times
 @dataclass
 class Times:
@@ -456,6 +480,7 @@ def times(values: Any, name: str, tz: str | None = None) -> Times:
     time; naive times are taken as given.  The supported range (years 1 to 9999) is
     checked by the grouping kernel (or :func:`days_of`).
     """
+    check_tz(tz)
     if isinstance(values, np.ndarray) and values.dtype.kind == "M":
         return _datetime64_raw(values, name)
     s = as_series(values, name)
@@ -589,10 +614,10 @@ def numeric(values: Any, name: str, what: str) -> np.ndarray:
     if arrow_type(s) is not None:
         s = from_arrow(s)
     if s.dtype == bool or str(s.dtype) == "boolean" or (
-            s.dtype.kind not in "iuf" and not (len(s) == 0 and s.dtype == object)):
+            s.dtype.kind not in "iuf" and not (len(s) == 0 and (s.dtype == object or _is_text(s)))):
         fix = (f"pd.to_numeric(df[{name!r}].astype(str).str.replace(r'[￥¥$€£,\\s]|元|RMB|CNY', "
                "'', regex=True))")
-        raise TypeError(f"{what} column {name!r} has dtype {s.dtype}; it must be numeric. "
+        raise TypeError(f"{what} column {name!r} {_dtype_words(s)}; it must be numeric. "
                         f"Convert it first, e.g. {fix}, or read the file with siyu.read_orders, "
                         "which parses shop amounts such as '￥1,299.00'")
     return _native(np.ascontiguousarray(s.to_numpy(dtype=np.float64, na_value=np.nan)))
@@ -679,6 +704,8 @@ def flags(values: Any, name: str) -> np.ndarray:
         s = from_arrow(s)
     if s.dtype == bool:
         return np.ascontiguousarray(s.to_numpy(), dtype=np.int8)
+    if _is_text(s):                       # pandas 3's str dtype: as pandas 2's object
+        s = s.astype(object)
     if s.dtype.kind in "iuf" or s.dtype == object or str(s.dtype) == "boolean":
         filled = s.fillna(0) if s.dtype.kind != "b" else s
         try:
@@ -688,13 +715,18 @@ def flags(values: Any, name: str) -> np.ndarray:
         if not np.isin(arr, (0.0, 1.0)).all():
             raise ValueError(f"member column {name!r} must hold only True/False or 0/1")
         return np.ascontiguousarray(arr, dtype=np.int8)
-    raise TypeError(f"member column {name!r} has dtype {s.dtype}; it must be boolean or 0/1")
+    raise TypeError(f"member column {name!r} {_dtype_words(s)}; it must be boolean or 0/1")
 
 
 def to_day(value: Any, name: str) -> int:
     """Convert a scalar date-like (str, Timestamp, datetime, date, datetime64) to a day number."""
     if value is None:
         raise ValueError(f"{name} must be a date")
+    if isinstance(value, (bool, int, float, np.bool_, np.integer, np.floating)):
+        # pandas would read a number as nanoseconds since 1970 (20240101 -> 1970-01-01)
+        shown = value.item() if isinstance(value, np.generic) else value
+        raise TypeError(f"{name}={shown!r} is a number, not a date; pass a date string such "
+                        f"as {name}='2024-01-01' (or a Timestamp / datetime)")
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError, OverflowError) as exc:

@@ -278,8 +278,10 @@ def replenishment(tx: "Transactions", by: str = "product", min_customers: int = 
     ...                    "sku": ["pods", "pods", "pods", "pods", "pods"]})
     >>> tx = siyu.Transactions(df, customer="id", time="t", amount="amount", product="sku")
     >>> r = tx.replenishment(min_customers=1, end="2024-02-10")
-    >>> r.table.loc["pods", ["n_buyers", "n_intervals", "gap_median", "km_median"]].to_dict()
-    {'n_buyers': 2, 'n_intervals': 3, 'gap_median': 15.0, 'km_median': 20.0}
+    >>> r.table.loc[["pods"], ["n_buyers", "n_intervals", "gap_median", "km_median"]]
+          n_buyers  n_intervals  gap_median  km_median
+    sku
+    pods         2            3        15.0       20.0
     """
     min_customers = _whole(min_customers, "min_customers")
     items, key, labels, n_missing = _items(tx, by, "replenishment")

@@ -74,10 +74,10 @@ def _spend_table(spend: pd.DataFrame, period: str, by: str | None,
     amount = pd.to_numeric(spend["amount"], errors="coerce")
     if amount.isna().any() or not np.isfinite(amount.to_numpy(dtype=float)).all():
         raise ValueError("spend 'amount' must be finite numbers; fix the rows "
-                         f"{list(np.flatnonzero(~np.isfinite(amount.to_numpy(dtype=float)))[:5])}")
+                         f"{np.flatnonzero(~np.isfinite(amount.to_numpy(dtype=float)))[:5].tolist()}")
     if (amount < 0).any():
         raise ValueError("spend 'amount' has negative values in rows "
-                         f"{list(np.flatnonzero(amount.to_numpy() < 0)[:5])}; acquisition "
+                         f"{np.flatnonzero(amount.to_numpy() < 0)[:5].tolist()}; acquisition "
                          "spend must be >= 0")
     try:
         when = pd.PeriodIndex(pd.to_datetime(spend["period"].astype(str)

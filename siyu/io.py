@@ -956,9 +956,9 @@ def _read_excel(src: _Source, wanted: dict[str, str], sheet: Any, kw: dict[str, 
     else:
         raise ValueError(f"sheet={sheet!r}: no such sheet in {src.label}; its sheets are "
                          f"{', '.join(repr(s) for s in sheets)}")
-    df = xl.parse(sheet_name, dtype=object, skiprows=skip,
-                  header=None if header_given is None else 0,
-                  names=names if names else None)
+    df = pd.read_excel(xl, sheet_name=sheet_name, dtype=object, skiprows=skip,
+                       header=None if header_given is None else 0,
+                       names=names if names else None)
     if df.shape[1] == 0 and df.shape[0] == 0:
         raise ValueError(f"sheet {sheet_name!r} of {src.label} is empty: there is nothing to "
                          "read")
@@ -1108,6 +1108,9 @@ def read_orders(path_or_buffer: Any, customer: str, time: str, amount: str | Non
     """
     if on_bad not in ("raise", "drop"):
         raise ValueError(f"on_bad must be \"raise\" or \"drop\", got {on_bad!r}")
+    from siyu._input import check_tz
+
+    check_tz(tz)              # before any file is read
     if time_format is not None and not isinstance(time_format, str):
         raise TypeError(f"time_format must be a string such as \"%Y-%m-%d\", \"dmy\", "
                         f"\"excel\" or \"s\", got {time_format!r}")
@@ -1449,7 +1452,7 @@ def read_header(path_or_buffer: Any, *, encoding: str | None = "auto", sep: str 
             raise ValueError(f"sheet={sheet!r}: no such sheet in {src.label}; its sheets are "
                              f"{', '.join(repr(str(s)) for s in xl.sheet_names)}")
         skip = int(reader_kwargs.get("skiprows", 0) or 0)
-        df = xl.parse(name, nrows=1, skiprows=skip, dtype=object)
+        df = pd.read_excel(xl, sheet_name=name, nrows=1, skiprows=skip, dtype=object)
         return [str(c) for c in df.columns], len(df) > 0
     sample, complete = src.sample()
     if not sample.strip(b"\r\n\t \x00\xef\xbb\xbf\xff\xfe"):

@@ -616,3 +616,14 @@ def cac_ltv(rows: pd.DataFrame, horizon: int, period: str = "M", ax: Any = None,
     ax.grid(alpha=0.3)
     _legend_outside(ax)
     return ax
+
+
+# ---- model diagnostics (siyu.model_plots) ---------------------------------------------
+from siyu.model_plots import (plot_calibration_vs_holdout, plot_frequency_recency_matrix,  # noqa: E402
+                              plot_period_transactions, plot_prediction_interval,
+                              plot_probability_alive_history, plot_probability_alive_matrix,
+                              plot_tracking)
+
+__all__ += ["plot_tracking", "plot_period_transactions", "plot_calibration_vs_holdout",
+            "plot_frequency_recency_matrix", "plot_probability_alive_matrix",
+            "plot_probability_alive_history", "plot_prediction_interval"]

@@ -246,6 +246,8 @@ def _roster_index(roster: Any) -> pd.Index:
         raise TypeError("roster must be a flat iterable of customer ids")
     try:
         uniq = idx.unique()
+        if uniq.dtype == object:           # pandas 3's unique() accepts unhashable values
+            pd.unique(uniq.to_numpy())
     except TypeError:
         bad = next((v for v in idx if not isinstance(v, Hashable)), None)
         raise TypeError(f"roster must hold customer ids (numbers or strings), one per entry; "

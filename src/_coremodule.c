@@ -14,6 +14,7 @@ static PyMethodDef *const sy_tables[] = {
     sy_metric_methods,
     sy_parse_methods,
     sy_items_methods,
+    sy_trust_methods,
 };
 #define SY_N_TABLES ((int)(sizeof(sy_tables) / sizeof(sy_tables[0])))
 

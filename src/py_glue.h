@@ -85,5 +85,6 @@ extern PyMethodDef sy_shop_methods[];
 extern PyMethodDef sy_metric_methods[];
 extern PyMethodDef sy_parse_methods[];
 extern PyMethodDef sy_items_methods[];
+extern PyMethodDef sy_trust_methods[];
 
 #endif /* SY_PY_GLUE_H */

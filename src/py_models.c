@@ -109,6 +109,11 @@ static PyObject *py_model_fit(PyObject *self, PyObject *args)
         return NULL;
     }
     if (sy_model_data(o0, o1, o2, ow, &a0, &a1, &a2, &aw, &d)) goto fail;
+    if ((model == SY_MODEL_BGNBD || model == SY_MODEL_MBGNBD || model == SY_MODEL_PARETO ||
+         model == SY_MODEL_BGBB) && !a2) {
+        PyErr_SetString(PyExc_ValueError, "model_fit: this model needs three data columns");
+        goto fail;
+    }
     if (d.n < 1) {
         PyErr_SetString(PyExc_ValueError, "model_fit: no rows to fit");
         goto fail;
@@ -174,6 +179,18 @@ static PyObject *py_model_predict(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "model_predict: 1 to 4 input columns expected");
         return NULL;
     }
+    const int need = sy_models_pred_ncols(model, what);
+    if (need == 0) {
+        PyErr_Format(PyExc_ValueError, "model_predict: model code %d has no prediction code %d",
+                     model, what);
+        return NULL;
+    }
+    if (nc != need) {
+        PyErr_Format(PyExc_ValueError,
+                     "model_predict: prediction code %d of model code %d takes %d input "
+                     "column(s), got %d", what, model, need, (int)nc);
+        return NULL;
+    }
     const int k = sy_models_npar(model);
     int per_row = 0;
     if (PyArray_Check(po) && PyArray_NDIM((PyArrayObject *)po) == 2) {
@@ -189,6 +206,17 @@ static PyObject *py_model_predict(PyObject *self, PyObject *args)
         goto fail;
     }
     npy_intp n = per_row ? PyArray_DIM(par, 0) : -1;
+    {
+        /* every parameter finite and > 0 (one vector, or one per row) */
+        const double *pv = (const double *)PyArray_DATA(par);
+        const npy_intp total = PyArray_SIZE(par);
+        for (npy_intp j = 0; j < total; j++)
+            if (!(pv[j] > 0.0) || !isfinite(pv[j])) {
+                PyErr_SetString(PyExc_ValueError,
+                                "model_predict: params must be finite and > 0 (refit the model)");
+                goto fail;
+            }
+    }
     for (Py_ssize_t j = 0; j < nc; j++) {
         if (!(cols[j] = sy_as_1d(PyTuple_GET_ITEM(tup, j), NPY_FLOAT64, "prediction input", n)))
             goto fail;
@@ -218,9 +246,15 @@ static PyObject *py_model_predict(PyObject *self, PyObject *args)
     if (st != SY_OK) {
         if (st == SY_ENOCONV)
             PyErr_SetString(sy_ConvergenceError,
-                            "model_predict: a hypergeometric series did not converge (extreme "
-                            "parameters, or a horizon t far beyond alpha + T); refit with a "
-                            "penalizer or use a shorter horizon");
+                            "model_predict: a series or integral did not converge for these "
+                            "inputs (extreme parameters, a very large count, or a horizon far "
+                            "beyond the observation period); refit with a penalizer or use a "
+                            "smaller count or shorter horizon");
+        else if (st == SY_ERANGE)
+            PyErr_Format(PyExc_ValueError,
+                         "model_predict: a count or number of opportunities is beyond the "
+                         "supported range (at most %.0f opportunities, %.0f purchases)",
+                         SY_MAX_OPPORTUNITIES, SY_MAX_PMF_N);
         else if (st == SY_ENAN)
             PyErr_SetString(PyExc_FloatingPointError,
                             "model_predict: the prediction overflowed for these parameters "

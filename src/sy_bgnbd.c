@@ -209,6 +209,51 @@ static double bg_log_odds(double r, double al, double a, double b, int mb, doubl
     return log(a / den) + (r + x) * (log(al + T) - log(al + tx));
 }
 
+/*
+ * Conditional PMF of BG/NBD (mb = 0) and MBG/NBD (mb = 1): P(X(T, T+t] = n | x, t_x, T).
+ * Alive at T (probability pa), the posterior rate is Gamma(R = r+x, A = alpha+T) and the
+ * dropout probability Beta(a, B = b+x+mb).  In (T, T+t] the count N of purchase chances is
+ * NBD(R, A, t); the customer makes n of them when N >= n and the first n-1 were not followed
+ * by a dropout and either the n-th was (p) or N == n and it was not (1-p):
+ *   P(n | alive) = E[p (1-p)^(n-1)] P(N >= n) + E[(1-p)^n] P(N = n)   (n >= 1),
+ *   P(0 | alive) = P(N = 0) = (A/(A+t))^R,
+ * with E[p (1-p)^(n-1)] = B(a+1, B+n-1)/B(a, B), E[(1-p)^n] = B(a, B+n)/B(a, B) and the
+ * NBD tail P(N >= n) = I_z(n, R), z = t/(A+t) (regularised incomplete beta, no series to
+ * truncate).  A customer who has dropped out makes 0 purchases.
+ */
+static int bg_cond_pmf(double r, double al, double a, double b, int mb, double n, double t,
+                       double x, double tx, double T, double *out)
+{
+    if (!(n >= 0) || n != floor(n) || !(t >= 0)) return SY_EINVAL;
+    if (n > SY_MAX_PMF_N) return SY_ERANGE;
+    const double lo = bg_log_odds(r, al, a, b, mb, x, tx, T);
+    /* pa = 1/(1+e^lo), dead = e^lo/(1+e^lo), both without overflow */
+    const double pa = lo > 0 ? exp(-lo) / (1.0 + exp(-lo)) : 1.0 / (1.0 + exp(lo));
+    const double dead = lo > 0 ? 1.0 / (1.0 + exp(-lo)) : exp(lo) / (1.0 + exp(lo));
+    if (t == 0.0) {
+        *out = n == 0 ? 1.0 : 0.0;
+        return SY_OK;
+    }
+    const double R = r + x, A = al + T, B = b + x + mb;
+    const double lq = -R * log1p(t / A);          /* log (A/(A+t))^R */
+    double alive;
+    if (n == 0) {
+        alive = exp(lq);
+    } else {
+        const double z = t / (A + t);
+        const double lnb = sy_lgamma(R + n) - sy_lgamma(R) - sy_lgamma(n + 1.0) + lq + n * log(z);
+        double tail;
+        int st = sy_betainc_reg(n, R, z, &tail);
+        if (st != SY_OK) return st;
+        const double lb = sy_lbeta(a, B);
+        alive = exp(sy_lbeta(a + 1.0, B + n - 1.0) - lb) * tail + exp(sy_lbeta(a, B + n) - lb + lnb);
+    }
+    double v = pa * alive + (n == 0 ? dead : 0.0);
+    if (!isfinite(v)) return SY_ENAN;
+    *out = v;
+    return SY_OK;
+}
+
 int sy_bgnbd_predict(const double *p, int modified, int what, int64_t n,
                      const double *const *cols, double *out)
 {
@@ -244,9 +289,14 @@ int sy_bgnbd_predict(const double *p, int modified, int what, int64_t n,
             break;
         }
         case SY_PRED_PMF: {
-            /* P(X(t) = k) for a new customer */
+            /* P(X(t) = k) for a new customer, all terms in log space:
+               P = B(a, b+k+mb)/B(a, b) NB(k; r, t)  +  B(a+1, b+k-1+mb)/B(a, b) P(N >= k),
+               N ~ NBD(r, alpha, t), with the tail P(N >= k) = I_z(k, r), z = t/(alpha+t)
+               (k = 0: the second term is the MBG drop at time 0, tail 1). */
             double k = cols[0][i], t = cols[1][i];
-            double lq = log(al / (al + t)), lz = (t > 0) ? log(t / (al + t)) : -INFINITY;
+            if (!(k >= 0) || k != floor(k) || !(t >= 0) || !isfinite(t)) return SY_EINVAL;
+            if (k > SY_MAX_PMF_N) return SY_ERANGE;
+            double lq = -log1p(t / al), lz = (t > 0) ? log(t / (al + t)) : -INFINITY;
             double lbab = sy_lbeta(a, b);
             double l1 = sy_lbeta(a, b + k + mb) - lbab + sy_lgamma(r + k) - sy_lgamma(r) - sy_lgamma(k + 1)
                         + r * lq + (k > 0 ? k * lz : 0.0);
@@ -254,18 +304,23 @@ int sy_bgnbd_predict(const double *p, int modified, int what, int64_t n,
             if (k > 0 || mb) {
                 /* dropped after the k-th purchase (or at time 0 for MBG, k = 0) */
                 double l2 = sy_lbeta(a + 1, b + k - 1 + mb) - lbab;
-                double cdf = 0.0, term = exp(r * lq); /* P(Poisson-mix count <= k-1) */
-                for (int64_t j = 0; j < (int64_t)k; j++) {
-                    cdf += term;
-                    term *= (r + j) / (j + 1.0) * (t / (al + t));
+                double tail = 1.0;
+                if (k > 0) {
+                    st = sy_betainc_reg(k, r, t / (al + t), &tail);
+                    if (st != SY_OK) return st;
                 }
-                double tail = 1.0 - cdf;
-                if (tail < 0) tail = 0.0;
-                if (k == 0) tail = 1.0;
                 v += exp(l2) * tail;
             }
             break;
         }
+        case SY_PRED_COND_PMF:
+            st = bg_cond_pmf(r, al, a, b, mb, cols[0][i], cols[1][i], cols[2][i], cols[3][i],
+                             cols[4][i], &v);
+            break;
+        case SY_PRED_COND_NONE:
+            st = bg_cond_pmf(r, al, a, b, mb, 0.0, cols[0][i], cols[1][i], cols[2][i],
+                             cols[3][i], &v);
+            break;
         default:
             return SY_EINVAL;
         }

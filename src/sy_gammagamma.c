@@ -46,8 +46,11 @@ int sy_gammagamma_predict(const double *p, int what, int64_t n, const double *co
 {
     const double pp = p[0], q = p[1], g = p[2];
     if (what != SY_PRED_GG_VALUE) return SY_EINVAL;
+    if (!(pp > 0 && q > 0 && g > 0) || !isfinite(pp) || !isfinite(q) || !isfinite(g))
+        return SY_EINVAL;
     for (int64_t i = 0; i < n; i++) {
         const double x = cols[0][i], m = x > 0 ? cols[1][i] : 0.0;
+        if (!(x >= 0) || !(m >= 0)) return SY_EINVAL; /* counts and spends are >= 0 */
         const double den = pp * x + q - 1.0;
         out[i] = den > 0 ? pp * (g + x * m) / den : INFINITY;
     }

@@ -182,6 +182,8 @@ int sy_fit_hessian(sy_objfn obj, void *ctx, int k, const double *theta, double W
 #define SY_PRED_DERL          8  /* sBG DERL                       cols: d, n_renewals        */
 
 /* out[i] = prediction for row i; cols[j][i] are the inputs listed above. */
+/* Columns prediction `what` of `model` reads (0: not answered by that model). */
+int sy_models_pred_ncols(int model, int what);
 int sy_models_predict(int model, int what, const double *params, int64_t n,
                       const double *const *cols, double *out);
 
@@ -233,5 +235,74 @@ int sy_simulate_amounts_ex(const double *pqg, int per_row, int64_t n, const int6
    amounts[offset2[i] .. offset2[i]+k[i]) with Gamma(p, nu_i), nu_i ~ Gamma(q, gamma). */
 int sy_simulate_amounts(const double *pqg, int64_t n, const int64_t *k, const int64_t *offset,
                         uint64_t seed, double *amounts);
+
+
+/* ---- diagnostics, intervals and extras (sy_trust.c, sy_bootstrap.c) ----------- */
+/* More prediction codes (appended; the codes above are unchanged). */
+#define SY_PRED_COND_PMF      9  /* P(X(T, T+t] = n | x,tx,T)      cols: n, t, x, tx, T      */
+#define SY_PRED_COND_NONE    10  /* P(no purchase in (T, T+t] | x,tx,T)  cols: t, x, tx, T    */
+/* BG/BB answers SY_PRED_PMF with P(X(n) = x) of a new customer, cols: x, n.                */
+#define SY_PRED_MAXCOLS       5
+/* Largest number of purchase opportunities (BG/BB) and of purchases n (PMFs) accepted:
+   loops over them are bounded by these (larger values are SY_ERANGE). */
+#define SY_MAX_OPPORTUNITIES 10000000.0
+#define SY_MAX_PMF_N       1000000000.0
+/* Most customers (sum of the weights) a bootstrap replicate resamples. */
+#define SY_BOOT_MAX_CUSTOMERS 1000000000.0
+
+/* Regularised incomplete beta function I_x(a, b) (continued fraction, convergence
+   checked: SY_ENOCONV when it fails). */
+int sy_betainc_reg(double a, double b, double x, double *out);
+
+/* out[i] = log-likelihood of row i alone (NaN where the row has zero likelihood). */
+int sy_models_loglik_rows(int model, const double *params, const sy_mdata *d, double *out);
+
+/* Predictions for B parameter vectors (params: B x npar, row major) on the same n rows:
+   out is B x n.  A draw whose prediction fails numerically (SY_ENOCONV, SY_ENAN, SY_ERANGE)
+   gets NaN and ok[b] = 0; other failures are returned.  Draws run on all threads. */
+int sy_predict_draws(int model, int what, const double *params, int64_t B, int64_t n,
+                     const double *const *cols, double *out, int8_t *ok);
+
+/* Repeat occasions per period for the tracking plot.  Rows grouped by customer
+   (offsets, k + 1 entries), sorted by day within a customer; rows with amount < 0 (amount
+   may be NULL) are refunds.  An occasion is a day with a purchase row; a customer's first
+   occasion is their acquisition and counts nowhere.  Customers whose first occasion is after
+   cal_day are left out (first_day = INT64_MIN), others get their first occasion day.
+   counts[i] = repeat occasions of the kept customers on days bounds[i] <= d < bounds[i+1]
+   (nper periods, bounds strictly increasing). */
+int sy_tracking_counts(const int64_t *day, const double *amount, const int64_t *offsets,
+                       int64_t k, int64_t cal_day, const int64_t *bounds, int64_t nper,
+                       int64_t *first_day, int64_t *counts);
+
+/* Bootstrap refits: the rows of raw are collapsed to m unique rows with integer counts
+   (raw->w, NULL = 1 each; non-integer counts are SY_EINVAL); each replicate b draws
+   N = sum(counts) customers with replacement (a multinomial reweighting of the m rows, from
+   its own random stream (seed, b), so results do not depend on the thread count) and refits
+   by BFGS from the starts (n_starts x npar log-parameters; the first that converges wins).
+   hinv0 (npar x npar, may be NULL): the inverse Hessian of the objective -LL/N + penalty at
+   starts[0] (the full-data fit); each refit first runs a quasi-Newton from starts[0] with it,
+   which usually converges in a few steps, and falls back to the starts otherwise.
+   pen_kind 0 penalises sum(log(p)^2), 1 sum(p^2).  Outputs per replicate: logp (n_boot x
+   npar; NaN when every start failed), loglik, status (1 converged, 0 not converged, -1
+   failed) and iterations.  When counts_out is not NULL it receives the n_boot x m counts and
+   ucols[0..2] (capacity n) the unique rows (ucols[2] ignored for two-column models); *m_out
+   is the number of unique rows.  Replicates run on all threads; Ctrl-C stops them. */
+int sy_bootstrap_fit(int model, const sy_mdata *raw, const double *starts, int n_starts,
+                     const double *hinv0, double penalizer, int pen_kind, int maxiter,
+                     double gtol, int64_t n_boot,
+                     uint64_t seed, double *logp, double *loglik, int8_t *status, int32_t *n_iter,
+                     double *counts_out, double *const *ucols, int64_t *m_out);
+
+/* Column means of n_boot resamples (with replacement) of the n rows of X (n x k, row
+   major): out is n_boot x k.  Replicate b uses the random stream (seed, b). */
+int sy_bootstrap_means(const double *X, int64_t n, int k, int64_t n_boot, uint64_t seed,
+                       double *out);
+
+/* Simulate BG/BB customers: customer i has n_opp[i] calibration opportunities followed by
+   n_star holdout opportunities; x[i] = transactions in calibration, tx[i] = last
+   calibration opportunity with a transaction (0 if none), x_star[i] = holdout
+   transactions, alive[i] = 1 when still alive after the last opportunity. */
+int sy_bgbb_simulate(const double *p, int64_t n, const int64_t *n_opp, int64_t n_star,
+                     uint64_t seed, int64_t *x, int64_t *tx, int64_t *x_star, int8_t *alive);
 
 #endif /* SY_MODELS_H */

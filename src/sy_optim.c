@@ -97,6 +97,38 @@ int sy_models_loglik(int model, const double *params, const sy_mdata *d, double 
     }
 }
 
+/* Number of input columns prediction `what` of `model` reads, 0 if the model does not
+   answer it (the glue checks a caller's column tuple against this before any read). */
+int sy_models_pred_ncols(int model, int what)
+{
+    const int rft = model == SY_MODEL_BGNBD || model == SY_MODEL_MBGNBD || model == SY_MODEL_PARETO;
+    switch (what) {
+    case SY_PRED_EXPECTED:
+        return (rft || model == SY_MODEL_BGBB) ? 1 : 0;
+    case SY_PRED_COND_EXPECTED:
+        return (rft || model == SY_MODEL_BGBB) ? 4 : 0;
+    case SY_PRED_PALIVE:
+        return (rft || model == SY_MODEL_BGBB) ? 3 : 0;
+    case SY_PRED_PMF:
+        return (rft || model == SY_MODEL_BGBB) ? 2 : 0;
+    case SY_PRED_DERT:
+        return (model == SY_MODEL_PARETO || model == SY_MODEL_BGBB) ? 4 : 0;
+    case SY_PRED_GG_VALUE:
+        return model == SY_MODEL_GG ? 2 : 0;
+    case SY_PRED_SURVIVAL:
+    case SY_PRED_RETENTION:
+        return model == SY_MODEL_SBG ? 1 : 0;
+    case SY_PRED_DERL:
+        return model == SY_MODEL_SBG ? 2 : 0;
+    case SY_PRED_COND_PMF:
+        return rft ? 5 : 0;
+    case SY_PRED_COND_NONE:
+        return rft ? 4 : 0;
+    default:
+        return 0;
+    }
+}
+
 int sy_models_predict(int model, int what, const double *params, int64_t n,
                       const double *const *cols, double *out)
 {

@@ -241,9 +241,12 @@ static double pnbd_dert_integral(double d, double c, double s)
     sy_gl_get(&gx, &gw);
     /* in y = d t: int_0^inf e^{-y} (1 + y/(d c))^{-s} dy / d */
     const double dc = d * c;
+    /* d*c below 1e-300 (or underflowed to 0) would make the geometric panels start at 0
+       and never grow: the caller reports that range as an error */
+    if (!(dc >= 1e-300)) return NAN;
     double lo = 0.0, hi = dc < 1.0 ? dc : 1.0;
     double S = 0.0;
-    while (lo < 60.0) {
+    while (lo < 60.0) { /* at most ~1000 doublings from 1e-300, then 15 panels of 4 */
         if (hi > 60.0) hi = 60.0;
         double h = hi - lo;
         for (int q = 0; q < SY_GL_N; q++) {
@@ -264,29 +267,85 @@ static double pnbd_lnb(double r, double al, double k, double u, double lgk)
 }
 
 /*
- * P(X(t) = k) for a new customer: alive through t with probability (be/(be+t))^s, else the
- * lifetime tau < t has density s be^s / (be+u)^(s+1) and the count is NBD over tau:
- *   P = (be/(be+t))^s NB(k | t) + int_0^t s be^s (be+u)^-(s+1) NB(k | u) du,
- * the integral by Gauss-Legendre on 32 equal panels (the integrand is smooth on [0, t]).
+ * Conditional PMF of Pareto/NBD: P(X(T, T+t] = n | x, t_x, T).  Alive at T (probability
+ * pa), the posterior rates are lambda ~ Gamma(R = r+x, A = alpha+T) and mu ~ Gamma(s,
+ * Bt = beta+T); the remaining lifetime is exponential, so
+ *   P(n | alive) = (Bt/(Bt+t))^s NB(n | t) + int_0^t s Bt^s (Bt+u)^-(s+1) NB(n | u) du
+ * (NB: the NBD(R, A) probability of n purchases in a window of length u).  The integral is
+ * taken in y = log(1 + u/c), c = min(A, Bt), on equal Gauss-Legendre panels no wider than
+ * 1/sqrt(R+n+s+2) (the log-integrand's curvature near its peak is about R+n+s+2), and
+ * accepted when doubling the panels changes it by less than 1e-14 + 1e-11 of its value (at
+ * most three doublings; SY_ENOCONV otherwise).  A customer who has dropped out makes 0 purchases.
  */
-static double pnbd_pmf(double r, double al, double s, double be, double k, double t)
+static int pnbd_cond_integral(double R, double A, double s, double Bt, double n, double t,
+                              int64_t panels, double *out)
 {
     const double *gx, *gw;
     sy_gl_get(&gx, &gw);
-    const double lgk = sy_lgamma(r + k) - sy_lgamma(r) - sy_lgamma(k + 1);
-    double v = exp(s * log(be / (be + t)) + pnbd_lnb(r, al, k, t, lgk));
-    if (t <= 0) return v;
-    const int panels = 32;
-    const double h = t / panels;
+    const double c = A < Bt ? A : Bt;
+    const double Y = log1p(t / c);
+    const double h = Y / (double)panels;
+    const double lgk = sy_lgamma(R + n) - sy_lgamma(R) - sy_lgamma(n + 1.0);
+    const double ls = log(s) + s * log(Bt);
     double acc = 0.0;
-    for (int j = 0; j < panels; j++) {
+    for (int64_t j = 0; j < panels; j++) {
         for (int q = 0; q < SY_GL_N; q++) {
-            double u = h * (j + 0.5 * (gx[q] + 1.0));
-            acc += 0.5 * h * gw[q] * exp(log(s) + s * log(be) - (s + 1) * log(be + u)
-                                         + pnbd_lnb(r, al, k, u, lgk));
+            const double y = h * ((double)j + 0.5 * (gx[q] + 1.0));
+            const double u = c * expm1(y);
+            if (!(u > 0)) continue;
+            const double lf = ls - (s + 1.0) * log(Bt + u) + pnbd_lnb(R, A, n, u, lgk) + log(c + u);
+            acc += 0.5 * h * gw[q] * exp(lf);
         }
     }
-    return v + acc;
+    *out = acc;
+    return isfinite(acc) ? SY_OK : SY_ENAN;
+}
+
+static int pnbd_cond_pmf(double r, double al, double s, double be, double n, double t, double x,
+                         double tx, double T, double lgr, double psir, double *out)
+{
+    if (!(n >= 0) || n != floor(n) || !(t >= 0)) return SY_EINVAL;
+    if (n > SY_MAX_PMF_N) return SY_ERANGE;
+    double ll, lpa;
+    int st = pnbd_row(r, al, s, be, x, tx, T, lgr, psir, &ll, NULL, &lpa);
+    if (st != SY_OK) return st;
+    const double pa = exp(lpa), dead = -expm1(lpa);
+    if (t == 0.0) {
+        *out = n == 0 ? 1.0 : 0.0;
+        return SY_OK;
+    }
+    const double R = r + x, A = al + T, Bt = be + T;
+    const double lgk = sy_lgamma(R + n) - sy_lgamma(R) - sy_lgamma(n + 1.0);
+    const double v0 = exp(-s * log1p(t / Bt) + pnbd_lnb(R, A, n, t, lgk));
+    const double c = A < Bt ? A : Bt;
+    const double Y = log1p(t / c);
+    /* near its peak the log-integrand has curvature ~ (R+n+s+2): panels of width
+       1/sqrt(R+n+s+2) keep it smooth there (the doubling check below guards the rest) */
+    double hmax = 1.0 / sqrt(R + n + s + 2.0);
+    if (hmax > 0.25) hmax = 0.25;
+    double pd = ceil(Y / hmax);
+    if (pd < 1) pd = 1;
+    if (!(pd <= 100000)) return SY_ENOCONV;
+    int64_t panels = (int64_t)pd;
+    double i1, i2;
+    st = pnbd_cond_integral(R, A, s, Bt, n, t, panels, &i1);
+    int ok = 0;
+    for (int k = 0; k < 3 && st == SY_OK; k++) {
+        panels *= 2;
+        st = pnbd_cond_integral(R, A, s, Bt, n, t, panels, &i2);
+        if (st != SY_OK) break;
+        if (fabs(i2 - i1) <= 1e-14 + 1e-11 * i2) {
+            ok = 1;
+            break;
+        }
+        i1 = i2;
+    }
+    if (st != SY_OK) return st;
+    if (!ok) return SY_ENOCONV;
+    double v = pa * (v0 + i2) + (n == 0 ? dead : 0.0);
+    if (!isfinite(v)) return SY_ENAN;
+    *out = v;
+    return SY_OK;
 }
 
 int sy_paretonbd_predict(const double *p, int what, int64_t n, const double *const *cols,
@@ -311,7 +370,9 @@ int sy_paretonbd_predict(const double *p, int what, int64_t n, const double *con
             break;
         }
         case SY_PRED_PMF:
-            v = pnbd_pmf(r, al, s, be, cols[0][i], cols[1][i]);
+            /* a new customer is the conditional case with no history (x = t_x = T = 0,
+               alive with probability 1): the same checked, adaptive integral */
+            st = pnbd_cond_pmf(r, al, s, be, cols[0][i], cols[1][i], 0.0, 0.0, 0.0, lgr, psir, &v);
             break;
         case SY_PRED_PALIVE:
             st = pnbd_row(r, al, s, be, cols[0][i], cols[1][i], cols[2][i], lgr, psir, &ll, NULL,
@@ -326,6 +387,14 @@ int sy_paretonbd_predict(const double *p, int what, int64_t n, const double *con
                 v = exp(lpa) * (r + x) / (al + T) * pnbd_dert_integral(dd, be + T, s);
             break;
         }
+        case SY_PRED_COND_PMF:
+            st = pnbd_cond_pmf(r, al, s, be, cols[0][i], cols[1][i], cols[2][i], cols[3][i],
+                               cols[4][i], lgr, psir, &v);
+            break;
+        case SY_PRED_COND_NONE:
+            st = pnbd_cond_pmf(r, al, s, be, 0.0, cols[0][i], cols[1][i], cols[2][i], cols[3][i],
+                               lgr, psir, &v);
+            break;
         default:
             return SY_EINVAL;
         }

@@ -38,6 +38,17 @@ int sy_sbg_loglik(const double *p, const sy_mdata *d, double *ll, double *grad)
     return SY_OK;
 }
 
+/* log Gamma(x + a) - log Gamma(x) for x, a > 0 without the cancellation of two huge
+   lgamma values when x is large (S(1e16) would otherwise be off by a factor e^35): Stirling's
+   series for both terms, differenced term by term (truncation error < 1e-20 for x >= 1e4). */
+static double lgamma_shift(double x, double a)
+{
+    if (x < 1e4) return sy_lgamma(x + a) - sy_lgamma(x);
+    const double y = x + a;
+    return (x - 0.5) * log1p(a / x) + a * log(y) - a + (1.0 / y - 1.0 / x) / 12.0 -
+           (1.0 / (y * y * y) - 1.0 / (x * x * x)) / 360.0;
+}
+
 int sy_sbg_predict(const double *p, int what, int64_t n, const double *const *cols, double *out)
 {
     const double a = p[0], b = p[1];
@@ -47,11 +58,14 @@ int sy_sbg_predict(const double *p, int what, int64_t n, const double *const *co
         switch (what) {
         case SY_PRED_SURVIVAL: {
             double t = cols[0][i];
-            v = t <= 0 ? 1.0 : exp(sy_lbeta(a, b + t) - sy_lbeta(a, b));
+            /* log S(t) = lbeta(a, b+t) - lbeta(a, b) = [lgG(a+b) - lgG(b)] - [lgG(a+b+t) - lgG(b+t)] */
+            if (!(t >= 0)) return SY_EINVAL;
+            v = t == 0 ? 1.0 : exp(lgamma_shift(b, a) - lgamma_shift(b + t, a));
             break;
         }
         case SY_PRED_RETENTION: {
             double t = cols[0][i];
+            if (!(t >= 1)) return SY_EINVAL;
             v = (b + t - 1) / (a + b + t - 1);
             break;
         }

@@ -16,7 +16,8 @@ import dask  # noqa: E402
 import siyu.dask  # noqa: E402
 
 LIMIT = 56 * 2**20          # memory_limit per worker
-ROWS_PER_FILE = 62_500       # one input partition (the shuffle keeps their number)
+N_ROWS = 2_000_000           # ~164 MiB with object ids: ~3x LIMIT
+N_FILES = 32
 
 
 def _peak_rss(reset: bool = True) -> tuple[float, float]:
@@ -34,23 +35,6 @@ def _peak_rss(reset: bool = True) -> tuple[float, float]:
     return hwm, rss
 
 
-def _frame(rng: np.random.Generator, ids: np.ndarray, n: int) -> tuple[pd.DataFrame, np.ndarray]:
-    """n rows of string ids (as shops export them); also the id codes."""
-    code = rng.integers(0, len(ids), n)
-    day = np.datetime64("2021-01-01") + rng.integers(0, 730, n).astype("timedelta64[D]")
-    amount = np.round(rng.gamma(2.0, 30.0, n), 2)
-    return pd.DataFrame({"c": ids[code], "t": day.astype("datetime64[ms]"), "a": amount}), code
-
-
-def _files_for_three_limits() -> int:
-    """Input files (of ROWS_PER_FILE rows) for a log of ~3x LIMIT as pandas holds it
-    (object strings with pandas 2, Arrow strings with pandas 3: fewer bytes a row)."""
-    ids = np.array([f"wx_{i:010d}" for i in range(20_000)], dtype=object)
-    df, _ = _frame(np.random.default_rng(9), ids, 20_000)
-    per_row = df.memory_usage(deep=True).sum() / len(df)
-    return int(np.ceil(3.05 * LIMIT / (per_row * ROWS_PER_FILE)))
-
-
 def _write(folder, n_rows: int, n_files: int, seed: int) -> tuple[int, pd.Series, float]:
     """String ids (as shops export them) in n_files Parquet files.  Returns the log's size
     as pandas holds it, customers per first-purchase month and the revenue (oracle)."""
@@ -61,10 +45,15 @@ def _write(folder, n_rows: int, n_files: int, seed: int) -> tuple[int, pd.Series
     size, revenue = 0, 0.0
     first = np.full(n_ids, np.iinfo(np.int64).max)
     for i in range(n_files):
-        df, code = _frame(rng, ids, per)
-        np.minimum.at(first, code, df["t"].to_numpy().astype("datetime64[D]").view(np.int64))
-        revenue += float(df["a"].sum())
-        size += int(df.memory_usage(deep=True).sum())
+        code = rng.integers(0, n_ids, per)
+        day = np.datetime64("2021-01-01") + rng.integers(0, 730, per).astype("timedelta64[D]")
+        amount = np.round(rng.gamma(2.0, 30.0, per), 2)
+        np.minimum.at(first, code, day.view(np.int64))
+        revenue += float(amount.sum())
+        df = pd.DataFrame({"c": ids[code], "t": day.astype("datetime64[ms]"), "a": amount})
+        # the size with object ids, as pandas 2 holds them (pandas 3's str ids take less
+        # than half; dask reads them as Arrow strings under both)
+        size += int(df.astype({"c": object}).memory_usage(deep=True).sum())
         df.to_parquet(folder / f"part-{i:03d}.parquet")
     seen = first != np.iinfo(np.int64).max
     months = pd.PeriodIndex(first[seen].view("datetime64[D]"), freq="M").value_counts()
@@ -96,8 +85,7 @@ def test_log_three_times_the_memory_limit(small_cluster, tmp_path):
     (tmp_path / "warm").mkdir()
     (tmp_path / "log").mkdir()
     _write(tmp_path / "warm", 20_000, 2, 1)
-    n_files = _files_for_three_limits()
-    size, months, revenue = _write(tmp_path / "log", n_files * ROWS_PER_FILE, n_files, 0)
+    size, months, revenue = _write(tmp_path / "log", N_ROWS, N_FILES, 0)
     assert size > 2.8 * LIMIT
     # warm-up: load every code path once, so the peak below is the log's, not imports'
     warm = siyu.dask.Transactions(str(tmp_path / "warm"), customer="c", time="t", amount="a")
@@ -115,7 +103,7 @@ def test_log_three_times_the_memory_limit(small_cluster, tmp_path):
     spilled = client.run(lambda dask_worker: len(dask_worker.data.slow))
 
     # exact results
-    assert dtx.n_rows == n_files * ROWS_PER_FILE and n == dtx.n_customers == months.sum()
+    assert dtx.n_rows == N_ROWS // N_FILES * N_FILES and n == dtx.n_customers == months.sum()
     assert ct.sizes.tolist() == months.tolist()
     assert total == pytest.approx(revenue, rel=1e-9)
     # it spilled, and no worker ever held its share of the log in memory

@@ -11,6 +11,8 @@ MODULES = [
     "siyu.survival", "siyu.models.betageo", "siyu.models.bgbb", "siyu.models.clv",
     "siyu.models.gammagamma", "siyu.models.paretonbd", "siyu.models.sbg",
     "siyu.datasets.simulate", "siyu.datasets.shop", "siyu.actions",
+    "siyu.models.diagnostics", "siyu.models._intervals", "siyu.models._rft",
+    "siyu.models._base",
 ]
 
 

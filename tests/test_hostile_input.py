@@ -297,7 +297,7 @@ case("numeric_time_hints_work_when_pasted")('''
 case("text_amount_hint_works_when_pasted")('''
     df = pd.DataFrame({"customer_id": [1, 1], "date": ["2024-01-01", "2024-01-02"],
                        "amount": ["￥1,299.00", "12元"]})
-    msg = raises(TypeError, r"amount column 'amount' has dtype object; it must be numeric",
+    msg = raises(TypeError, r"amount column 'amount' holds text; it must be numeric",
                  lambda: siyu.Transactions(df))
     fix = re.search(r"e\\.g\\. (pd\\.to_numeric\\(.*\\)), or read", msg).group(1)
     s = siyu.Transactions(df.assign(amount=eval(fix))).summary()

@@ -782,3 +782,12 @@ def test_damaged_gbk_file_is_an_error_with_its_line():
     big = good + b"".join(f"{i},2024-01-01,5,张三\n".encode("gbk") for i in range(200_000))
     with pytest.raises(ValueError, match="line 200,?004|line 200004"):
         siyu.read_orders(io.BytesIO(big + b"9,2024-01-01,5,\xff\xfe\n"), "id", "t", "amt")
+
+
+def test_bad_tz_is_refused_before_the_file_is_read(tmp_path):
+    # a zone pandas does not know: one clear error naming tz, even for a file that does
+    # not exist (the check comes before reading)
+    with pytest.raises(ValueError, match=r"tz='Not/AZone' is not a known time zone.*Asia/Shanghai"):
+        siyu.read_orders(tmp_path / "missing.csv", customer="c", time="t", tz="Not/AZone")
+    with pytest.raises(TypeError, match="tz must be a time zone name"):
+        siyu.read_orders(tmp_path / "missing.csv", customer="c", time="t", tz=8)

@@ -229,7 +229,7 @@ def test_return_rate_matches_oracle(seed, period):
     exp = exp.reindex(got.index).fillna(0)
     np.testing.assert_array_equal(got["buyers"].to_numpy(), exp["buyers"].to_numpy(np.int64))
     # the last period's t + 1 is not observed: no returns counted, rate NaN
-    returned = exp["returned"].to_numpy(np.int64)
+    returned = exp["returned"].to_numpy(np.int64, copy=True)
     last = got.index.get_level_values("period") == got.index.get_level_values("period").max()
     returned[last] = 0
     np.testing.assert_array_equal(got["returned"].to_numpy(), returned)

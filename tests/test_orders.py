@@ -365,8 +365,20 @@ def test_bad_refund_and_option_combinations():
                           refund="退款金额")
     with pytest.raises(TypeError, match="pass status= too"):
         siyu.Transactions(df, customer="买家ID", time="付款时间", amount="金额", paid=["x"])
-    with pytest.raises(TypeError, match=r"refund column '退款金额' has dtype object"):
+    with pytest.raises(TypeError, match=r"refund column '退款金额' holds text; it must be numeric"):
         siyu.Transactions(df.assign(退款金额=["x"]), **COLS)
+
+
+def test_text_member_flags_and_text_amount_message_in_any_string_dtype():
+    # object (pandas 2's text), str (pandas 3's) and "string": the same flags, the same words
+    for dtype in (object, "string", pd.Series(["x"]).dtype):
+        df = pd.DataFrame({"c": [1, 2, 3], "t": ["2024-01-01"] * 3, "a": [1.0, 2.0, 3.0],
+                           "vip": pd.Series(["1", "0", None], dtype=dtype)})
+        vt = siyu.Transactions(df, customer="c", time="t", amount="a", member="vip").value_tiers()
+        assert vt["member"].tolist() == [True, False, False], dtype
+        with pytest.raises(TypeError, match=r"^amount column 'a' holds text; it must be numeric"):
+            siyu.Transactions(df.assign(a=pd.Series(["1", "2", "x"], dtype=dtype)),
+                              customer="c", time="t", amount="a")
 
 
 def test_quality_from_a_reader_first_and_in_both_languages():

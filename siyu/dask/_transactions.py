@@ -143,17 +143,12 @@ def _stripped(s: pd.Series, name: str) -> pd.Series:
                      dtype=s.dtype)
 
 
-def _default_strings(s: pd.Series) -> pd.Series:
-    """Dask turns text columns (object with pandas 2, "str" with pandas 3) into
-    "string[pyarrow]" when it reads or wraps them; labels go back to pandas' default
-    text dtype, as one machine has them."""
-    if isinstance(s.dtype, pd.StringDtype) and s.dtype.na_value is pd.NA:
-        return s.astype(pd.Series(["a"]).dtype)
-    return s
+_TEXT = pd.Series(["x"]).dtype        # how pandas holds text: object (2.x) or str (3.x)
 
 
 def _as_object(s: pd.Series) -> pd.Series:
-    return s.astype(object) if isinstance(s.dtype, pd.StringDtype) else s
+    """Dask's Arrow strings as pandas holds text, so results match siyu.Transactions'."""
+    return s.astype(_TEXT) if isinstance(s.dtype, pd.StringDtype) and s.dtype != _TEXT else s
 
 
 def _pin_threads() -> None:
@@ -173,9 +168,6 @@ def _build(df: pd.DataFrame, spec: _Spec) -> _Part:
     """The C log of one shuffled partition, with the facts the caller needs."""
     _pin_threads()
     c = spec.columns
-    ch = c.get("channel")
-    # the channel labels keep the input's dtype (pandas 3's str, as one machine has them)
-    channels = df[ch].drop_duplicates() if ch else None
     if any(isinstance(v.dtype, pd.StringDtype) for _, v in df.items()):
         df = pd.DataFrame({k: _as_object(v) for k, v in df.items()})
     day = df[c["time"]].to_numpy(dtype=np.int64).view("datetime64[D]")
@@ -184,16 +176,14 @@ def _build(df: pd.DataFrame, spec: _Spec) -> _Part:
     part = _Part(df, customer=c["customer"], time=day, **kwargs, **spec.options)
     part._log.names["time"] = c["time"]
     log = part._log
-    if ch and log.channel_labels is not None and channels.dtype != _default_strings(channels).dtype:
-        channels = _default_strings(channels)
-        log.channel_labels = log.channel_labels.astype(channels.dtype)
+    ch = c.get("channel")
     part._dask_facts = {
         "n_rows": part.n_rows, "n_customers": part.n_customers,
         "min_day": int(log.day.min()) if part.n_rows else None,
         "max_day": int(log.day.max()) if part.n_rows else None,
         "revenue": float(log.amount.sum()) if log.amount is not None else None,
         "purchases": int((log.amount >= 0).sum()) if log.amount is not None else part.n_rows,
-        "channels": channels,
+        "channels": df[ch].drop_duplicates() if ch else None,
         "names": dict(log.names),
     }
     return part
@@ -374,8 +364,8 @@ class Transactions:
     cross the network) and keeps the C logs in the workers' memory (spilled to disk
     when it runs short).  It blocks until that is done, so input errors surface here,
     with the single-machine message and row positions counted in the input order.
-    Strings (ids, channels) come back as Python ``str`` objects (``object`` dtype), as
-    pandas reads them.
+    Strings (ids, channels) come back as pandas holds text (``object`` dtype under
+    pandas 2, ``str`` under pandas 3), as :class:`siyu.Transactions` returns them.
 
     Examples
     --------
@@ -449,8 +439,7 @@ class Transactions:
         ch = spec.columns.get("channel")
         labels = None
         if ch:
-            values = _default_strings(pd.concat([f["channels"] for f in facts],
-                                                ignore_index=True))
+            values = pd.concat([f["channels"] for f in facts], ignore_index=True)
             labels = inp.labels(values.drop_duplicates(), ch)[1]
         self._labels = labels
         has_amount = "amount" in spec.columns

@@ -511,6 +511,13 @@ def _public_expected(params: dict[str, Any], channel: str | None, member: bool |
 # ---------------------------------------------------------------------------------------
 # the simulator
 # ---------------------------------------------------------------------------------------
+#: longest window (days) and most customers one simulate_shop call accepts: the ground
+#: truth is computed over every (acquisition day, age day) pair, so its cost grows with the
+#: window's length
+MAX_SPAN_DAYS = 7305
+MAX_CUSTOMERS = 50_000_000
+
+
 def simulate_shop(n_customers: int, start: Any = "2023-01-01", end: Any = "2024-12-31",
                   channels: Mapping[str, Mapping[str, float]] | None = None, *,
                   member_threshold: float | None = None, member_share: float = 1.0,
@@ -644,10 +651,17 @@ def simulate_shop(n_customers: int, start: Any = "2023-01-01", end: Any = "2024-
     n = int(n_customers)
     if n < 0:
         raise ValueError(f"n_customers must be >= 0, got {n}")
+    if n > MAX_CUSTOMERS:
+        raise ValueError(f"n_customers is larger than {MAX_CUSTOMERS:,}; simulate in batches "
+                         "with different seeds")
     t0, t1 = _timestamp(start, "start"), _timestamp(end, "end")
     if t1 < t0:
         raise ValueError(f"end ({t1.date()}) is before start ({t0.date()}); swap them")
     n_days = (t1 - t0).days + 1
+    if n_days > MAX_SPAN_DAYS:
+        raise ValueError(f"start..end spans {n_days:,} days; simulate_shop supports at most "
+                         f"{MAX_SPAN_DAYS:,} days (20 years): pass a later start or an earlier "
+                         "end, e.g. start='2015-01-01', end='2024-12-31'")
     ch = _check_channels(DEFAULT_CHANNELS if channels is None else channels)
     if member_threshold is not None:
         member_threshold = _number(member_threshold, "member_threshold", 0.0)

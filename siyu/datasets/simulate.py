@@ -8,6 +8,9 @@ import pandas as pd
 
 from siyu import _core
 
+#: most customers one call simulates (checked before anything is allocated)
+MAX_CUSTOMERS = 50_000_000
+
 _UNIT_DAYS = {"D": 1.0, "W": 7.0, "M": 365.25 / 12.0}
 _BG = ("r", "alpha", "a", "b")
 _PNBD = ("r", "alpha", "s", "beta")
@@ -88,9 +91,15 @@ def simulate(model_params: Any, n_customers: int, T: float, seed: int | None = N
     par = np.array([p[k] for k in names], dtype=np.float64)
     if not np.all(np.isfinite(par)) or np.any(par <= 0):
         raise ValueError(f"model parameters must be finite and > 0, got {dict(zip(names, par))}")
+    if isinstance(n_customers, bool) or not isinstance(n_customers, (int, np.integer)):
+        raise TypeError(f"n_customers must be a whole number, e.g. n_customers=1000, got "
+                        f"{n_customers!r}")
     n = int(n_customers)
     if n < 0:
         raise ValueError("n_customers must be >= 0")
+    if n > MAX_CUSTOMERS:
+        raise ValueError(f"n_customers is larger than {MAX_CUSTOMERS:,}; simulate in batches "
+                         "with different seeds")
     T = float(T)
     if not (T > 0) or not np.isfinite(T):
         raise ValueError("T must be a finite number > 0 (observation length in unit)")
@@ -144,6 +153,10 @@ def simulate(model_params: Any, n_customers: int, T: float, seed: int | None = N
         Q[:, 2] *= np.exp(lin["spend"])
         pqg = np.ascontiguousarray(Q)
     amounts = _core.simulate_amounts(pqg, k, seed_int)
+    if not np.all(np.isfinite(amounts)):
+        raise ValueError(f"spend_params {dict(zip(('p', 'q', 'gamma'), pqg.tolist()))} are so "
+                         "extreme that simulated amounts overflow; use parameters of a fitted "
+                         "GammaGamma model")
     # each customer: the first purchase at time 0, then the repeat purchases
     cust = np.repeat(ids, k)
     offs = np.concatenate(([0], np.cumsum(k)[:-1])) if n else np.zeros(0, np.int64)

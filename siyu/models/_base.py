@@ -29,6 +29,7 @@ MODEL_CODES = {"BetaGeo": 0, "ModifiedBetaGeo": 1, "ParetoNBD": 2, "BetaGeoBetaB
 # prediction codes (sy_models.h)
 PRED_EXPECTED, PRED_COND, PRED_PALIVE, PRED_PMF, PRED_DERT = 0, 1, 2, 3, 4
 PRED_GG_VALUE, PRED_SURVIVAL, PRED_RETENTION, PRED_DERL = 5, 6, 7, 8
+PRED_COND_PMF, PRED_COND_NONE = 9, 10    # conditional PMF, P(no purchase | history)
 
 
 def check_unit(unit: str | None, name: str = "unit") -> str | None:
@@ -98,6 +99,49 @@ def check_nonneg(arr: np.ndarray, name: str) -> None:
         raise ValueError(f"{name} must be >= 0; negative values at positions {bad}")
 
 
+#: largest purchase count a PMF accepts (the C kernels return an error above it)
+MAX_PMF_N = 1_000_000_000
+
+
+def check_pmf_counts(n: Any, name: str = "n") -> None:
+    """PMF counts: whole numbers in [0, MAX_PMF_N] (NaN and inf are errors)."""
+    a = np.asarray(n, dtype=float)
+    if not np.all(np.isfinite(a)) or np.any(a < 0) or np.any(a != np.round(a)):
+        raise ValueError(f"{name} must hold whole numbers >= 0 (purchase counts)")
+    if np.any(a > MAX_PMF_N):
+        raise ValueError(f"{name} is larger than {MAX_PMF_N:,} purchases, beyond the "
+                         f"supported range; use a smaller {name}")
+
+
+def check_discount(value: Any, minimum: float, name: str = "discount_rate") -> float:
+    """A discount rate per period: a finite number >= minimum (smaller rates make the
+    discounted sums so long that they cannot be summed in bounded time)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"{name} must be a number, e.g. {name}=0.01, got {type(value).__name__}")
+    d = float(value)
+    if not math.isfinite(d) or not (d >= minimum):
+        raise ValueError(f"{name} must be a finite rate >= {minimum:g} per period, e.g. "
+                         f"{name}=0.01; got {d!r}")
+    return d
+
+
+def check_weights(weights: Any, n: int) -> np.ndarray | None:
+    """Fit weights (counts of identical customers): None, or n finite values >= 0, not all 0."""
+    if weights is None:
+        return None
+    w = as_float(weights, "weights")
+    if w.shape[0] != n:
+        raise ValueError(f"weights has length {w.shape[0]}, expected {n} (one per row)")
+    if np.any(w < 0):
+        bad = np.flatnonzero(w < 0)[:5].tolist()
+        raise ValueError(f"weights must be >= 0 (counts of identical customers); negative "
+                         f"values at positions {bad}")
+    if n > 0 and not np.any(w > 0):
+        raise ValueError("weights are all 0: nothing to fit; pass weights=None to weigh every "
+                         "row once")
+    return w
+
+
 def rft_input(frequency: Any, recency: Any = None, T: Any = None, weights: Any = None,
               *, t_names: Sequence[str] = ("T_cal", "T"), t_label: str = "T",
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, pd.Index | None,
@@ -135,13 +179,7 @@ def rft_input(frequency: Any, recency: Any = None, T: Any = None, weights: Any =
     for arr, name in ((tx, "recency"), (tt, t_label)):
         if arr.shape[0] != n:
             raise ValueError(f"{name} has length {arr.shape[0]}, expected {n} (same as frequency)")
-    w = None
-    if weights is not None:
-        w = as_float(weights, "weights")
-        if w.shape[0] != n:
-            raise ValueError(f"weights has length {w.shape[0]}, expected {n}")
-        if np.any(w < 0):
-            raise ValueError("weights must be >= 0 (counts of identical customers)")
+    w = check_weights(weights, n)
     if n == 0:
         raise ValueError("no customers to fit: the input is empty")
     check_nonneg(x, "frequency")
@@ -244,6 +282,10 @@ class BaseFitter:
                  w: np.ndarray | None, data_start: Sequence[float] | None = None,
                  cov: "CovSetup | None" = None, verbose: bool = False) -> None:
         starts = self._starts(data_start)
+        # the data, for bootstrap refits (a copy: later edits of the user's frame do not leak)
+        self._fit_data = tuple(None if a is None else np.array(a, dtype=np.float64, copy=True)
+                               for a in (c0, c1, c2, w))
+        self._boot_cache: dict = {}
         nb = len(self._param_names)
         progress = self._progress(verbose)
         if cov is not None:
@@ -413,14 +455,59 @@ class BaseFitter:
                          "n_obs": self.n_obs_})
         return df
 
-    def print_summary(self, decimals: int = 4) -> None:
-        """Print the parameter table with the log-likelihood, AIC, penalizer and time unit."""
+    def print_summary(self, decimals: int = 4, lang: str = "en") -> None:
+        """Print the model, data size, log-likelihood, AIC/BIC and the parameter table with
+        95% confidence intervals (lifelines style).
+
+        Parameters
+        ----------
+        decimals : int, default 4
+            Decimals of the parameter table.
+        lang : {"en", "zh"}, default "en"
+            Language of the labels.
+
+        Examples
+        --------
+        >>> import siyu
+        >>> m = siyu.ShiftedBetaGeometric().fit_survival([1000, 631, 468, 382, 326, 289, 262, 241])
+        >>> m.print_summary(decimals=3)  # doctest: +ELLIPSIS
+        <siyu.ShiftedBetaGeometric> sBG (shifted beta-geometric retention)
+        number of customers = 1,000 (8 distinct rows)
+        ...
+        log-likelihood = -1680.265
+        ...
+        alpha  0.704 ...
+        """
+        from siyu._i18n import text
         self._check_fitted()
-        print(f"<siyu.{type(self).__name__}> fitted on {self.n_obs_:g} customers; "
-              f"unit={self.unit!r}; penalizer={self.penalizer:g}")
-        print(f"log-likelihood = {self.log_likelihood_:.{decimals}f}, AIC = {self.AIC_:.2f}, "
-              f"converged = {self.converged_} after {self.n_iter_} iterations")
-        print(self.summary.round(decimals).to_string())
+        name = type(self).__name__
+        rows = [(text("models.summary.model", lang), text(f"models.name.{name}", lang))]
+        n_obs = self.n_obs_ if self.n_obs_ is not None else float("nan")
+        size = f"{n_obs:,.0f}"
+        if getattr(self, "n_unique_", None):
+            size += " " + text("models.summary.distinct", lang, n=f"{self.n_unique_:,}")
+        rows.append((text("models.summary.n_obs", lang), size))
+        rows.append((text("models.summary.unit", lang), repr(self.unit)))
+        if self.log_likelihood_ is not None:
+            rows.append((text("models.summary.loglik", lang), f"{self.log_likelihood_:.{decimals}f}"))
+            rows.append(("AIC", f"{self.AIC_:.2f}"))
+            if self.n_obs_:
+                rows.append(("BIC", f"{self.BIC_:.2f}"))
+        rows.append((text("models.summary.penalizer", lang), f"{self.penalizer:g}"))
+        if getattr(self, "converged_", None) is not None:
+            rows.append((text("models.summary.converged", lang),
+                         text("models.summary.iterations", lang,
+                              ok=text("models.summary.yes" if self.converged_ else
+                                      "models.summary.no", lang), n=self.n_iter_)))
+        width = max(len(k) for k, _ in rows)
+        print(f"<siyu.{name}> {text(f'models.name.{name}', lang)}")
+        for k, v in rows[1:]:
+            print(f"{k:>{width}} = {v}")
+        print("---")
+        tab = self.summary[["coef", "se", "lower", "upper"]].copy()
+        tab.columns = [text("models.summary.coef", lang), text("models.summary.se", lang),
+                       text("models.summary.lower95", lang), text("models.summary.upper95", lang)]
+        print(tab.round(decimals).to_string())
 
     def __repr__(self) -> str:
         if not hasattr(self, "params_"):
@@ -446,6 +533,9 @@ class BaseFitter:
                "standard_errors": {k: (None if not np.isfinite(v) else float(v))
                                    for k, v in self.standard_errors_.items()},
                "unit": self.unit, "penalizer": self.penalizer,
+               "theta_cov": (None if getattr(self, "_cov_theta", None) is None
+                             or not np.all(np.isfinite(self._cov_theta))
+                             else np.asarray(self._cov_theta, dtype=float).tolist()),
                "log_likelihood": getattr(self, "log_likelihood_", None),
                "n_obs": getattr(self, "n_obs_", None),
                "converged": getattr(self, "converged_", None),
@@ -481,6 +571,10 @@ class BaseFitter:
         m.standard_errors_ = pd.Series([np.nan if se.get(n) is None else float(se[n])
                                         for n in names], index=names, name="se")
         m._se_log = m.standard_errors_.to_numpy() / m.params_.to_numpy()
+        if doc.get("theta_cov") is not None:
+            cov = np.asarray(doc["theta_cov"], dtype=float)
+            if cov.shape == (len(names), len(names)):
+                m._cov_theta = cov
         m.unit = check_unit(doc.get("unit"))
         m.log_likelihood_ = doc.get("log_likelihood")
         m.n_obs_ = doc.get("n_obs")
@@ -591,6 +685,66 @@ class BaseFitter:
                              f"{n} rows")
         return np.ascontiguousarray(P)
 
+    # ---- bootstrap refits and per-row likelihoods (siyu.models._intervals) ------------
+    def _bootstrap_thetas(self, n_boot: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """Parameter vectors (n_boot, k) refitted in C on customers resampled with
+        replacement, and a status per refit (1 converged, 0 not, -1 failed)."""
+        self._check_fitted()
+        data = getattr(self, "_fit_data", None)
+        if data is None:
+            raise ValueError(f"{type(self).__name__}: bootstrap intervals refit the model on "
+                             "its data, which a model loaded from JSON does not have; refit it "
+                             "with .fit(...) or use method='asymptotic'")
+        k = len(self._param_names)
+        self._check_no_covariates("method='bootstrap'", "use method='asymptotic'")
+        if self._shift() is not None:
+            raise ValueError(f"{type(self).__name__}: bootstrap refits do not support the "
+                             "q_constraint=True parametrisation (q > 1); use "
+                             "method='asymptotic' or fit with q_constraint=False")
+        kind = getattr(self, "penalizer_kind", None)
+        if kind in (None, "log", "log_params", "log-params", "logparams"):
+            pen_kind = 0
+        elif kind == "params":
+            pen_kind = 1
+        else:
+            raise NotImplementedError(f"bootstrap: penalizer_kind={kind!r} is not supported")
+        c0, c1, c2, w = data
+        if w is not None and np.any(w != np.round(w)):
+            raise ValueError("bootstrap intervals resample customers, so the fit weights must be "
+                             "whole numbers (counts of identical customers); use "
+                             "method='asymptotic' for fractional weights")
+        key = (int(n_boot), int(seed))
+        cache = getattr(self, "_boot_cache", None)
+        if cache is not None and key in cache:
+            return cache[key]
+        starts = np.ascontiguousarray(np.concatenate(
+            [np.log(self._p())] + [np.asarray(st, dtype=float) for st in self._default_starts]))
+        # inverse Hessian of the mean objective at the fit: W * covariance of theta
+        cov = getattr(self, "_cov_theta", None)
+        W = float(w.sum()) if w is not None else float(c0.shape[0])
+        hinv = None
+        if cov is not None and np.all(np.isfinite(cov)) and np.all(np.linalg.eigvalsh(
+                0.5 * (cov + cov.T)) > 0):
+            hinv = np.ascontiguousarray((W * np.asarray(cov, dtype=float)).reshape(-1))
+        lp, _, status, _, _, _, _ = _core.trust_bootstrap(
+            self._code, c0, c1, c2, w, starts, hinv, self.penalizer, pen_kind, self.maxiter,
+            self.tol, int(n_boot), int(seed), False)
+        out = (np.asarray(lp).reshape(int(n_boot), k), np.asarray(status))
+        if cache is not None:
+            cache[key] = out
+        return out
+
+    def _check_no_covariates(self, what: str, fix: str = "") -> None:
+        """ValueError for the features that do not (yet) handle covariate models."""
+        if getattr(self, "_covs", None) is not None:
+            raise ValueError(f"{type(self).__name__} with covariates: {what} is not available "
+                             "(it needs per-customer covariates in the C refits / likelihood "
+                             f"rows, which are not implemented){'; ' + fix if fix else ''}")
+
+    def _loglik_rows(self, c0: np.ndarray, c1: np.ndarray, c2: np.ndarray | None) -> np.ndarray:
+        """Log-likelihood of each row alone at the fitted parameters."""
+        return _core.trust_loglik_rows(self._code, self._p(), c0, c1, c2)
+
     # ---- predictions helpers -----------------------------------------------------
     def _predict(self, what: int, cols: Sequence[Any], names: Sequence[str],
                  index: pd.Index | None = None, params: np.ndarray | None = None) -> Any:
@@ -618,7 +772,8 @@ class BaseFitter:
                 else:
                     raise ValueError(f"per-customer parameters for {m} customers but the "
                                      f"inputs have {flat[0].shape[0]} rows")
-        out = _core.model_predict(self._code, what, p, flat).reshape(shape)
+        kernel = _core.model_predict if len(flat) <= 4 else _core.trust_predict  # 5-column codes
+        out = kernel(self._code, what, p, flat).reshape(shape)
         if scalar:
             return float(out.reshape(-1)[0])
         if index is not None and out.ndim == 1 and len(index) == out.shape[0]:

@@ -8,8 +8,10 @@ import numpy as np
 import pandas as pd
 
 from siyu.models import _covariates as covmod
-from siyu.models._base import (PRED_COND, PRED_EXPECTED, PRED_PALIVE, BaseFitter, check_rft,
-                               dask_aware, rft_input, time_input, validate_pred)
+from siyu.models import _intervals
+from siyu.models._base import (PRED_COND, PRED_COND_NONE, PRED_COND_PMF, PRED_EXPECTED,
+                               PRED_PALIVE, BaseFitter, check_pmf_counts, check_rft, dask_aware,
+                               rft_input, time_input, validate_pred)
 
 
 class RFTModel(BaseFitter):
@@ -92,7 +94,9 @@ class RFTModel(BaseFitter):
     def _data_start(self, mean_x: float, mean_T: float) -> list[float]:
         return [1.0, max(mean_T / (mean_x + 0.1), 1e-3), 1.0, 1.0]
 
-    def expected_purchases(self, t: Any, covariates: Any = None) -> Any:
+    def expected_purchases(self, t: Any, covariates: Any = None, *,
+                           interval: float | None = None, method: str = "asymptotic",
+                           n_boot: int = 200, seed: int | None = None) -> Any:
         """Expected number of repeat purchases of a new customer within ``t`` time units.
 
         Parameters
@@ -102,11 +106,14 @@ class RFTModel(BaseFitter):
         covariates : dict or DataFrame, optional
             For a covariate model: the new customer's profile (a dict such as
             ``{"channel": "私域", "member": True}``) or one row per customer.
+        interval, method, n_boot, seed : optional
+            Prediction interval, see :meth:`conditional_expected_purchases`.
         """
         if np.any(np.asarray(t, dtype=float) < 0):
             raise ValueError("t must be >= 0")
         params = None
         index = None
+        F = None
         if getattr(self, "_covs", None) is not None:
             if covariates is None:
                 raise ValueError("this model has covariates: give the new customer's profile, "
@@ -117,40 +124,152 @@ class RFTModel(BaseFitter):
             nt = int(np.asarray(t).size)
             if params.shape[0] == 1 and nt > 1:
                 params = np.repeat(params, nt, axis=0)
+                F = np.repeat(F, nt, axis=0)
             elif nt not in (1, params.shape[0]):
                 raise ValueError(f"{params.shape[0]} covariate rows for {nt} horizons")
             if many and np.ndim(t) == 0:
                 index = covariates.index
         elif covariates is not None:
             self._cov_rows(None, covariates, 1)
+        if interval is not None:
+            if index is None and not isinstance(t, pd.Series):
+                index = pd.Index(np.atleast_1d(np.asarray(t, dtype=float)).reshape(-1), name="t")
+            return _intervals.predict_interval(self, PRED_EXPECTED, [t], ["t"], index, interval,
+                                               method, n_boot, seed, F=F)
         return self._predict(PRED_EXPECTED, [t], ["t"], index, params=params)
 
     @dask_aware
     def conditional_expected_purchases(self, t: Any, frequency: Any, recency: Any = None,
-                                       T: Any = None, covariates: Any = None) -> Any:
+                                       T: Any = None, covariates: Any = None, *,
+                                       interval: float | None = None,
+                                       method: str = "asymptotic", n_boot: int = 200,
+                                       seed: int | None = None) -> Any:
         """Expected repeat purchases in the next ``t`` time units given each customer's history.
 
         ``frequency`` may be a summary DataFrame; the result is then a Series on its index.
         Covariate models use each customer's own covariates: ``covariates=``, else the
         covariate columns of the summary, else the fitted customers' (by id).
+
+        Parameters
+        ----------
+        t : float or array-like
+            Length of the future window in the model's time unit.
+        frequency, recency, T : DataFrame or array-like
+            A summary (``tx.summary()`` / ``calibration_holdout()``) or the three arrays.
+        covariates : DataFrame or dict, optional
+            Covariate model only: each customer's covariates (one row per customer) or one
+            profile for all.
+        interval : float, optional
+            With e.g. ``interval=0.9``, return a DataFrame with ``estimate`` (the prediction
+            at the fitted parameters), ``lower`` and ``upper`` (the 5% and 95% points of the
+            predictions over parameter draws) aligned to the input.
+        method : {"asymptotic", "bootstrap"}, default "asymptotic"
+            ``"asymptotic"``: draws from the normal distribution of the log-parameters with
+            the fitted covariance; ``"bootstrap"``: refits on customers resampled with
+            replacement (a multinomial reweighting of the collapsed data, all refits in C
+            on all cores; not available for covariate models).
+        n_boot : int, default 200
+            Number of draws or refits.
+        seed : int, optional
+            Seed of the draws (same seed, same interval on any number of threads).
         """
         x, tx, T_, idx = time_input(self, frequency, recency, T)
         validate_pred(x, tx, T_)
         if np.any(np.asarray(t, dtype=float) < 0):
             raise ValueError("t must be >= 0")
-        params = self._cov_params(frequency, covariates, _rows(t, x, tx, T_))
+        n = _rows(t, x, tx, T_)
+        if interval is not None:
+            return _intervals.predict_interval(self, PRED_COND, [t, x, tx, T_],
+                                               ["t", "frequency", "recency", "T"], idx, interval,
+                                               method, n_boot, seed,
+                                               F=self._cov_rows(frequency, covariates, n))
+        params = self._cov_params(frequency, covariates, n)
         return self._predict(PRED_COND, [t, x, tx, T_], ["t", "frequency", "recency", "T"], idx,
                              params=params)
 
     @dask_aware
     def probability_alive(self, frequency: Any, recency: Any = None, T: Any = None,
-                          covariates: Any = None) -> Any:
-        """Probability that each customer is still active at the end of the observation."""
+                          covariates: Any = None, *, interval: float | None = None,
+                          method: str = "asymptotic", n_boot: int = 200,
+                          seed: int | None = None) -> Any:
+        """Probability that each customer is still active at the end of the observation.
+
+        ``covariates``: as in :meth:`conditional_expected_purchases`. ``interval``,
+        ``method``, ``n_boot``, ``seed``: a prediction interval, as there."""
         x, tx, T_, idx = time_input(self, frequency, recency, T)
         validate_pred(x, tx, T_)
-        params = self._cov_params(frequency, covariates, _rows(x, tx, T_))
+        n = _rows(x, tx, T_)
+        if interval is not None:
+            return _intervals.predict_interval(self, PRED_PALIVE, [x, tx, T_],
+                                               ["frequency", "recency", "T"], idx, interval,
+                                               method, n_boot, seed,
+                                               F=self._cov_rows(frequency, covariates, n))
+        params = self._cov_params(frequency, covariates, n)
         return self._predict(PRED_PALIVE, [x, tx, T_], ["frequency", "recency", "T"], idx,
                              params=params)
+
+    # ---- conditional PMFs and per-customer likelihoods ----------------------------------
+    def conditional_purchase_pmf(self, n: Any, t: Any, frequency: Any, recency: Any = None,
+                                 T: Any = None, covariates: Any = None) -> Any:
+        """P(exactly ``n`` repeat purchases in the next ``t`` time units | history).
+
+        Computed in C from the posterior of the customer's purchase and dropout rates: the
+        NBD tail probabilities through the regularised incomplete beta function (BG/NBD,
+        MBG/NBD) and, for Pareto/NBD, the remaining-lifetime integral by Gauss-Legendre
+        quadrature checked against a doubled grid.  Over n = 0, 1, 2, ... the values sum to
+        1 and their mean is :meth:`conditional_expected_purchases`.
+
+        Parameters
+        ----------
+        n : int or array-like
+            Number(s) of purchases (whole numbers >= 0).
+        t : float or array-like
+            Length of the future window in the model's time unit.
+        frequency, recency, T : as in :meth:`conditional_expected_purchases` (a summary
+            DataFrame is accepted for ``frequency``).
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd, siyu
+        >>> m = siyu.BetaGeo()
+        >>> m.params_ = pd.Series({"r": 0.24, "alpha": 4.4, "a": 0.79, "b": 2.4})
+        >>> p = m.conditional_purchase_pmf(np.arange(200), 39.0, 2, 30.4, 38.9)
+        >>> round(float(p.sum()), 10)
+        1.0
+        >>> bool(abs((np.arange(200) * p).sum() - m.conditional_expected_purchases(39.0, 2, 30.4, 38.9)) < 1e-10)
+        True
+        """
+        x, tx, T_, idx = time_input(self, frequency, recency, T)
+        validate_pred(x, tx, T_)
+        check_pmf_counts(n, "n")
+        if np.any(np.asarray(t, dtype=float) < 0):
+            raise ValueError("t must be >= 0")
+        params = self._cov_params(frequency, covariates, _rows(n, t, x, tx, T_))
+        return self._predict(PRED_COND_PMF, [n, t, x, tx, T_],
+                             ["n", "t", "frequency", "recency", "T"], idx, params=params)
+
+    def probability_no_purchase(self, t: Any, frequency: Any, recency: Any = None,
+                                T: Any = None, covariates: Any = None) -> Any:
+        """P(no purchase in the next ``t`` time units | history): the customer has dropped
+        out, or is alive and makes no purchase (``conditional_purchase_pmf`` at n = 0)."""
+        x, tx, T_, idx = time_input(self, frequency, recency, T)
+        validate_pred(x, tx, T_)
+        if np.any(np.asarray(t, dtype=float) < 0):
+            raise ValueError("t must be >= 0")
+        params = self._cov_params(frequency, covariates, _rows(t, x, tx, T_))
+        return self._predict(PRED_COND_NONE, [t, x, tx, T_],
+                             ["t", "frequency", "recency", "T"], idx, params=params)
+
+    def loglik(self, frequency: Any, recency: Any = None, T: Any = None) -> Any:
+        """Log-likelihood of each customer's (frequency, recency, T) at the fitted parameters
+        (a Series on the summary's index); their sum is :attr:`log_likelihood_` on the fit data.
+        """
+        self._check_fitted()
+        x, tx, T_, _, index, _ = rft_input(frequency, recency, T)
+        check_rft(x, tx, T_)
+        self._check_no_covariates("loglik")
+        out = self._loglik_rows(x, tx, T_)
+        return pd.Series(out, index=index) if index is not None else out
 
 
 def _rows(*cols: Any) -> int:

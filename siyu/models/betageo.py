@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from siyu.models._base import PRED_PMF
+from siyu.models._base import PRED_PMF, check_pmf_counts
 from siyu.models._rft import RFTModel
 
 _STARTS = ((0.0, 0.0, 0.0, 0.0), (-1.0, 1.0, -1.0, 1.0), (1.0, 2.0, 0.5, 1.0),
@@ -59,9 +59,7 @@ class BetaGeo(RFTModel):
 
     def purchase_pmf(self, n: Any, t: Any, covariates: Any = None) -> Any:
         """P(a new customer makes exactly ``n`` repeat purchases in ``t`` time units)."""
-        na = np.asarray(n, dtype=float)
-        if np.any(na < 0) or np.any(na != np.round(na)):
-            raise ValueError("n must hold whole numbers >= 0")
+        check_pmf_counts(n, "n")
         if np.any(np.asarray(t, dtype=float) < 0):
             raise ValueError("t must be >= 0")
         params = self._cov_params(None, covariates, int(np.broadcast(n, t).size))

@@ -5,9 +5,11 @@ import warnings
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from siyu.models import _covariates as covmod
-from siyu.models._base import PRED_GG_VALUE, BaseFitter, _pick, as_float, check_integer, dask_aware
+from siyu.models._base import (PRED_GG_VALUE, BaseFitter, _pick, as_float, check_integer,
+                               check_weights, dask_aware)
 
 
 class GammaGamma(BaseFitter):
@@ -90,7 +92,7 @@ class GammaGamma(BaseFitter):
         if np.any(x < 0):
             raise ValueError("frequency must be >= 0")
         check_integer(x, "frequency")
-        w = None if weights is None else as_float(weights, "weights")
+        w = check_weights(weights, x.shape[0])
         keep = x > 0
         if np.any(m[keep] <= 0):
             raise ValueError("monetary_value must be > 0 for customers with frequency > 0 "
@@ -124,9 +126,16 @@ class GammaGamma(BaseFitter):
     @dask_aware
     def conditional_expected_average_value(self, frequency: Any,
                                            monetary_value: Any = None,
-                                           covariates: Any = None) -> Any:
+                                           covariates: Any = None, *,
+                                           interval: float | None = None,
+                                           method: str = "asymptotic", n_boot: int = 200,
+                                           seed: int | None = None) -> Any:
         """E[mean transaction value | frequency, monetary_value]; for frequency 0 the
-        population mean p*gamma/(q-1) (inf when q <= 1)."""
+        population mean p*gamma/(q-1) (inf when q <= 1).
+
+        With ``interval`` (e.g. 0.9) a DataFrame of ``estimate``, ``lower``, ``upper``
+        (``method`` "asymptotic" or "bootstrap", ``n_boot`` draws, ``seed``; see
+        ``BetaGeo.conditional_expected_purchases``)."""
         idx = None
         frame = frequency if hasattr(frequency, "columns") else None
         if hasattr(frequency, "columns"):
@@ -137,12 +146,52 @@ class GammaGamma(BaseFitter):
                                    "monetary_value")
         if monetary_value is None:
             raise TypeError("pass frequency and monetary_value (or a summary DataFrame)")
-        if np.any(np.asarray(frequency, dtype=float) < 0):
-            raise ValueError("frequency must be >= 0")
+        fa = np.asarray(frequency, dtype=float)
+        if np.any(fa < 0) or np.any(fa != np.round(fa)):
+            raise ValueError("frequency must hold whole numbers >= 0 (repeat purchases)")
+        if np.any(np.asarray(monetary_value, dtype=float) < 0):
+            raise ValueError("monetary_value must be >= 0 (the mean spend per transaction)")
         n = int(np.broadcast(np.asarray(frequency), np.asarray(monetary_value)).size)
+        if interval is not None:
+            from siyu.models import _intervals
+            return _intervals.predict_interval(self, PRED_GG_VALUE, [frequency, monetary_value],
+                                               ["frequency", "monetary_value"], idx, interval,
+                                               method, n_boot, seed,
+                                               F=self._cov_rows(frame, covariates, n))
         params = self._cov_params(frame, covariates, n)
         return self._predict(PRED_GG_VALUE, [frequency, monetary_value],
                              ["frequency", "monetary_value"], idx, params=params)
+
+    def loglik(self, frequency: Any, monetary_value: Any = None) -> Any:
+        """Log-likelihood of each customer's mean spend at the fitted parameters (NaN for
+        customers with frequency 0, who carry no spend information); on the fit data the
+        sum is :attr:`log_likelihood_`."""
+        self._check_fitted()
+        self._check_no_covariates("loglik")
+        idx = None
+        if hasattr(frequency, "columns"):
+            df = frequency
+            idx = df.index
+            frequency = _pick(df, ("frequency_cal", "frequency", "x"), "frequency")
+            monetary_value = _pick(df, ("monetary_value_cal", "monetary_value", "zbar", "m_x"),
+                                   "monetary_value")
+        elif isinstance(frequency, pd.Series):
+            idx = frequency.index
+        if monetary_value is None:
+            raise TypeError("pass frequency and monetary_value (or a summary DataFrame)")
+        x = as_float(frequency, "frequency")
+        m = as_float(monetary_value, "monetary_value")
+        if m.shape != x.shape:
+            raise ValueError("monetary_value must have the same length as frequency")
+        check_integer(x, "frequency")
+        keep = x > 0
+        if np.any(m[keep] <= 0):
+            raise ValueError("monetary_value must be > 0 for customers with frequency > 0")
+        out = np.full(x.shape[0], np.nan)
+        if keep.any():
+            out[keep] = self._loglik_rows(np.ascontiguousarray(x[keep]),
+                                          np.ascontiguousarray(m[keep]), None)
+        return pd.Series(out, index=idx) if idx is not None else out
 
     def expected_average_value(self, covariates: Any = None) -> Any:
         """Population mean transaction value p*gamma/(q-1) (inf when q <= 1); for a

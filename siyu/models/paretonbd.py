@@ -5,7 +5,8 @@ from typing import Any
 
 import numpy as np
 
-from siyu.models._base import PRED_DERT, PRED_PMF, dask_aware, time_input, validate_pred
+from siyu.models._base import (PRED_DERT, PRED_PMF, check_discount, check_pmf_counts, dask_aware,
+                               time_input, validate_pred)
 from siyu.models._rft import RFTModel
 
 
@@ -70,8 +71,7 @@ class ParetoNBD(RFTModel):
             Continuously compounded discount rate per model time unit (for an annual rate
             d and weekly data use ``log(1 + d) / 52``).
         """
-        if not (float(discount_rate) > 0):
-            raise ValueError("discount_rate must be > 0")
+        discount_rate = check_discount(discount_rate, 1e-12)
         x, tx, T_, idx = time_input(self, frequency, recency, T)
         validate_pred(x, tx, T_)
         params = self._cov_params(frequency, covariates, int(np.broadcast(x, tx, T_).size))
@@ -81,9 +81,7 @@ class ParetoNBD(RFTModel):
     def purchase_pmf(self, n: Any, t: Any, covariates: Any = None) -> Any:
         """P(a new customer makes exactly ``n`` repeat purchases in ``t`` time units)
         (NBD count over the Pareto-distributed lifetime, integrated numerically in C)."""
-        na = np.asarray(n, dtype=float)
-        if np.any(na < 0) or np.any(na != np.round(na)):
-            raise ValueError("n must hold whole numbers >= 0")
+        check_pmf_counts(n, "n")
         if np.any(np.asarray(t, dtype=float) < 0):
             raise ValueError("t must be >= 0")
         params = self._cov_params(None, covariates, int(np.broadcast(n, t).size))
