@@ -94,7 +94,7 @@ static int day_idx_cmp(const void *a, const void *b)
 typedef struct {
     const int64_t *cust, *day;
     int64_t n, k, nchunks;
-    int64_t *counts;        /* nchunks x k: row counts, then scatter positions */
+    int64_t *counts;        /* nchunks x k row counts; then k scatter positions */
     const int64_t *offsets;
     int64_t *perm, *day_out, *cust_out;
     int bad;                /* set when a customer code is out of range */
@@ -118,15 +118,19 @@ static void group_count(void *vctx, int64_t t0, int64_t t1)
     }
 }
 
+/* Thread t places the rows of customers [k t / T, k (t + 1) / T), scanning all rows in
+   order (stable): the threads write disjoint output blocks, so no cache line is shared
+   (chunks by rows would interleave inside each customer's block: false sharing). */
 static void group_scatter(void *vctx, int64_t t0, int64_t t1)
 {
     group_ctx *g = (group_ctx *)vctx;
-    int64_t *perm = g->perm, *dout = g->day_out;
+    int64_t *perm = g->perm, *dout = g->day_out, *pos = g->counts;
     for (int64_t t = t0; t < t1; t++) {
-        int64_t *pos = g->counts + t * g->k;
-        int64_t i0 = g->n * t / g->nchunks, i1 = g->n * (t + 1) / g->nchunks;
-        for (int64_t i = i0; i < i1; i++) {
-            int64_t p = pos[g->cust[i]]++;
+        int64_t c0 = g->k * t / g->nchunks, c1 = g->k * (t + 1) / g->nchunks;
+        for (int64_t i = 0; i < g->n; i++) {
+            int64_t c = g->cust[i];
+            if (c < c0 || c >= c1) continue;
+            int64_t p = pos[c]++;
             perm[p] = i;
             dout[p] = g->day[i];
         }
@@ -193,15 +197,12 @@ int sy_group_rows(const int64_t *cust, const int64_t *day, int64_t n, int64_t k,
         free(g.counts);
         return SY_EINVAL;
     }
-    /* offsets, and each chunk's first position within each customer's block */
+    /* offsets; the first k counts become each customer's next output position */
     int64_t run = 0;
     for (int64_t c = 0; c < k; c++) {
         offsets[c] = run;
-        for (int64_t t = 0; t < nchunks; t++) {
-            int64_t cnt = g.counts[t * k + c];
-            g.counts[t * k + c] = run;
-            run += cnt;
-        }
+        for (int64_t t = 0; t < nchunks; t++) run += g.counts[t * k + c];
+        g.counts[c] = offsets[c];
     }
     offsets[k] = run;
     sy_parallel_for(nchunks, 1, group_scatter, &g);

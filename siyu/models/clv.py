@@ -87,8 +87,10 @@ def _clv_values(tm: Any, sm: Any, cols: tuple, m: np.ndarray, steps: np.ndarray,
     for blk in _step_blocks(steps, n):
         st = steps[blk]
         t = np.repeat(st * factor, n)
+        # per-customer parameters (covariates) repeat with the customers in each step
+        pst = None if ptx is None else np.tile(ptx, (st.size, 1))
         cum = np.asarray(tm._predict(PRED_COND, [t, np.tile(x, st.size), np.tile(tx, st.size),
-                                                 np.tile(T, st.size)], names, params=ptx),
+                                                 np.tile(T, st.size)], names, params=pst),
                          dtype=float).reshape(st.size, n)
         inc = np.diff(cum, axis=0, prepend=prev[None, :])
         disc_sum += (inc / ((1.0 + discount_rate) ** st)[:, None]).sum(axis=0)
