@@ -139,23 +139,20 @@ MUTANTS: list[Mutant] = [
       (COH,), "cells of the period holding end are NaN (unobserved)"),
     # ---- retention and repurchase -----------------------------------------------------
     M("retention-eligible", "src/sy_retention.c",
-      "    if (!hist || !hits_t || !ret_t) { st = SY_ENOMEM; goto done; }\n"
-      "    /* eligibility: histogram of observable days (end - first), capped at max_gap */\n"
-      "    for (int64_t c = 0; c < k; c++) {\n        int64_t g = group[c];\n"
-      "        if (g < 0) continue;\n        int64_t avail = end - first_day[c];",
-      "    if (!hist || !hits_t || !ret_t) { st = SY_ENOMEM; goto done; }\n"
-      "    /* eligibility: histogram of observable days (end - first), capped at max_gap */\n"
-      "    for (int64_t c = 0; c < k; c++) {\n        int64_t g = group[c];\n"
-      "        if (g < 0) continue;\n        int64_t avail = end - first_day[c] - 1;",
+      "        int64_t avail = end - first_day[c];\n        if (avail < 0) continue;\n"
+      "        hist[g * width",
+      "        int64_t avail = end - first_day[c] - 1;\n        if (avail < 0) continue;\n"
+      "        hist[g * width",
       (RET,), "eligible only when first day + k < end"),
     M("retention-bracket-avail", "src/sy_retention.c",
       "                if (x->hi[j] > avail) continue;", "                if (x->hi[j] >= avail) continue;",
       (RET,), "bracket retention skips customers whose bracket ends on `end`"),
     M("repurchase-within", "siyu/retention.py",
-      "e & (gap <= kk)", "e & (gap < kk)",
+      'hit = below(row[again] * width + gap[again], "right")',
+      'hit = below(row[again] * width + gap[again], "left")',
       (RET,), "second purchase exactly k days later not counted"),
     M("repurchase-eligible", "siyu/retention.py",
-      "        e = avail >= kk", "        e = avail > kk",
+      "    avail = end_day - first\n", "    avail = end_day - first - 1\n",
       (RET,), "repurchase eligibility needs k + 1 days"),
     # ---- survival (sy_survival.c, survival.py) -----------------------------------------
     M("km-censored-at-risk", "src/sy_survival.c",
@@ -199,19 +196,21 @@ MUTANTS: list[Mutant] = [
       "w = np.bincount(row_ch, weights=sizes, minlength=n_ch)",
       (ECO,), "compare_channels retention counts unobserved cohorts (issue 17)"),
     M("clv-discount-step", "siyu/models/clv.py",
-      "disc_sum += (cum - prev) / (1.0 + discount_rate) ** s",
-      "disc_sum += (cum - prev) / (1.0 + discount_rate) ** (s - 1)",
+      "disc_sum += (inc / ((1.0 + discount_rate) ** st)[:, None]).sum(axis=0)",
+      "disc_sum += (inc / ((1.0 + discount_rate) ** (st - 1))[:, None]).sum(axis=0)",
       (PRED, ECO), "the first step is not discounted"),
     M("clv-unit-factor", "siyu/models/clv.py",
       "    factor = UNIT_DAYS[unit] / UNIT_DAYS[model_unit]",
       "    factor = UNIT_DAYS[model_unit] / UNIT_DAYS[unit]",
       (PRED, ECO), "clv converts its steps to model units the wrong way round"),
     M("migration-clv-closed-form", "siyu/segments.py",
-      "v - np.linalg.matrix_power(Q, horizon) @ v)", "v - np.linalg.matrix_power(Q, horizon + 1) @ v)",
-      (SEG,), "long-horizon stage CLV sums one period too many"),
+      "                total = total + power\n                power = power @ Q",
+      "                total = total + power @ Q\n                power = power @ Q",
+      (SEG,), "binary powering adds Q^(n+1) instead of Q^n for a set bit"),
     M("migration-clv-loop", "siyu/segments.py",
-      "        for _ in range(1, horizon):", "        for _ in range(horizon):",
-      (SEG,), "short-horizon stage CLV sums one period too many"),
+      "            total = total + power @ total           # S(2n)",
+      "            total = total + total                   # S(2n)",
+      (SEG,), "the doubling step S(2n) forgets the Q^n shift"),
     # ---- operators' metrics (sy_metrics.c, metrics.py) --------------------------------
     M("metrics-repeat-threshold", "src/sy_metrics.c",
       "    if (units >= 2) out[cells + cell]++;", "    if (units > 2) out[cells + cell]++;",
