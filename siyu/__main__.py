@@ -376,7 +376,7 @@ def _read_progress(args: argparse.Namespace) -> Any:
         sys.stderr.write(text + "\n")
         sys.stderr.flush()
         if text.rstrip().endswith("s)") and " 100% " in text:
-            _start(_MSG[args.lang]["reading"].format(name=args.input))
+            _start(_msg("cli.reading", args.lang, name=args.input))
 
     try:
         import tqdm  # noqa: F401

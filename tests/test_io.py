@@ -791,3 +791,31 @@ def test_bad_tz_is_refused_before_the_file_is_read(tmp_path):
         siyu.read_orders(tmp_path / "missing.csv", customer="c", time="t", tz="Not/AZone")
     with pytest.raises(TypeError, match="tz must be a time zone name"):
         siyu.read_orders(tmp_path / "missing.csv", customer="c", time="t", tz=8)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_cli_reading_progress_lines(lang, capsys, monkeypatch):
+    # the progress callback the report passes to read_orders for files over 1M rows:
+    # each line on stderr, and after the 100% line the "reading FILE" line starts again
+    import argparse
+    import builtins
+
+    from siyu import __main__ as cli
+
+    real_import = builtins.__import__
+
+    def no_tqdm(name, *a, **k):
+        if name == "tqdm":
+            raise ImportError(name)
+        return real_import(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", no_tqdm)
+    args = argparse.Namespace(quiet=False, lang=lang, input="orders.csv")
+    line = cli._read_progress(args)
+    assert callable(line)
+    line("siyu: reading orders.csv: 50% (1 of 2 MB, 0.1 s)")
+    line("siyu: reading orders.csv: 100% (2 of 2 MB, 0.2 s)")
+    err = capsys.readouterr().err
+    assert "50% (1 of 2 MB" in err and "100% (2 of 2 MB" in err
+    assert err.rstrip().endswith(("reading orders.csv ...", "读取 orders.csv ...",
+                                  "reading orders.csv", "读取 orders.csv"))
