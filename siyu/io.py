@@ -1257,12 +1257,9 @@ def _clean(read: _Read, wanted: dict[str, str], *, time_format: str | None, tz: 
         utc = s - sel(offs).astype(np.int64) * 60
         when = pd.DatetimeIndex(utc.view("datetime64[s]"), tz="UTC").tz_convert(tz)
         s = when.tz_localize(None).to_numpy().astype("datetime64[s]").view(np.int64)
-    # only the calendar day is used: hand over days (no second conversion, less memory)
-    if s is secs:
-        np.floor_divide(s, 86400, out=s)
-    else:
-        s = np.floor_divide(s, 86400)
-    out[tname] = s.view("datetime64[D]")
+    # seconds, not days: construction takes the day itself, and its exact-duplicate
+    # count compares the full time (two orders on one day are not duplicates)
+    out[tname] = s.view("datetime64[s]")
     for role in ("amount", "refund", "quantity"):
         if role in parsed:
             out[wanted[role]] = sel(parsed[role])

@@ -819,3 +819,24 @@ def test_cli_reading_progress_lines(lang, capsys, monkeypatch):
     assert "50% (1 of 2 MB" in err and "100% (2 of 2 MB" in err
     assert err.rstrip().endswith(("reading orders.csv ...", "读取 orders.csv ...",
                                   "reading orders.csv", "读取 orders.csv"))
+
+
+def test_duplicates_compare_the_full_time_as_construction_does(tmp_path):
+    # two orders of one customer on one day with the same amount are not duplicates;
+    # an exact repeat of a row is.  read_orders and Transactions on the same rows agree.
+    p = tmp_path / "orders.csv"
+    p.write_text("买家ID,下单时间,实付金额\n"
+                 "0001,2024/3/5 10:00:00,￥10.00\n"
+                 "0001,2024/3/5 18:30:00,￥10.00\n"
+                 "0002,2024/3/6 09:00:00,￥5.00\n"
+                 "0002,2024/3/6 09:00:00,￥5.00\n", encoding="utf-8")
+    tx = siyu.read_orders(p, customer="买家ID", time="下单时间", amount="实付金额")
+    df = pd.DataFrame({"c": ["0001", "0001", "0002", "0002"],
+                       "t": pd.to_datetime(["2024-03-05 10:00", "2024-03-05 18:30",
+                                            "2024-03-06 09:00", "2024-03-06 09:00"]),
+                       "a": [10.0, 10.0, 5.0, 5.0]})
+    ref = siyu.Transactions(df, customer="c", time="t", amount="a")
+    assert tx.quality.loc["duplicate_rows", "count"] == 1
+    assert ref.quality.loc["duplicate_rows", "count"] == 1
+    pd.testing.assert_frame_equal(tx.summary(), ref.summary(), check_index_type=False,
+                                  check_names=False)
