@@ -347,7 +347,12 @@ def test_models_on_cdnow(client):
                            a.conditional_expected_purchases(10, s)),
                           (b.probability_alive(ds), a.probability_alive(s))):
             assert isinstance(got, dd.Series)
-            pd.testing.assert_series_equal(got.compute().loc[s.index], want, rtol=1e-9)
+            # two fits, on rows collapsed in different orders: optima agree to ~1e-8
+            pd.testing.assert_series_equal(got.compute().loc[s.index], want, rtol=1e-6)
+        # the same fitted model predicting per partition agrees to rounding
+        pd.testing.assert_series_equal(
+            a.conditional_expected_purchases(10, ds).compute().loc[s.index],
+            a.conditional_expected_purchases(10, s), rtol=1e-12)
     rep = s[s["frequency"] > 0]
     gg_a, gg_b = siyu.GammaGamma().fit(rep), siyu.GammaGamma().fit(ds)
     assert_params(gg_a, gg_b)
