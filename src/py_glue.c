@@ -148,8 +148,16 @@ PyObject *sy_raise_codes(int st, const char *what)
 
 /* The call state of this thread: the wrapper's own (sy_owner = 1: this thread released
    the GIL and may re-take it) or, in a worker of sy_parallel_for, the caller's. */
-static _Thread_local sy_call_state *sy_cur = NULL;
-static _Thread_local int sy_owner = 0;
+/* initial-exec: in the module's static TLS block (a few bytes of glibc's surplus), so no
+   thread allocates a dynamic TLS vector on first use (glibc's lazy dtv allocation and its
+   free at thread exit are what ThreadSanitizer reports as a race in run_job) */
+#if defined(__GNUC__)
+#define SY_TLS _Thread_local __attribute__((tls_model("initial-exec")))
+#else
+#define SY_TLS _Thread_local
+#endif
+static SY_TLS sy_call_state *sy_cur = NULL;
+static SY_TLS int sy_owner = 0;
 
 #define SY_POLL_NS 4000000  /* re-take the GIL at most every 4 ms */
 
