@@ -810,6 +810,8 @@ def test_cli_reading_progress_lines(lang, capsys, monkeypatch):
         return real_import(name, *a, **k)
 
     monkeypatch.setattr(builtins, "__import__", no_tqdm)
+    # the CLI's "a line is open on stderr" state: this test's own, not the next test's
+    monkeypatch.setattr(cli, "_mid_line", [False])
     args = argparse.Namespace(quiet=False, lang=lang, input="orders.csv")
     line = cli._read_progress(args)
     assert callable(line)
