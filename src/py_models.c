@@ -89,6 +89,17 @@ fail:
 /* model_fit(model, c0, c1, c2, w, starts, penalizer, maxiter, gtol)
    -> (logparams, loglik, objective, hessian (k*k, log-params), n_iter, converged,
        start_used, n_unique) */
+/* The exception of a failed fit: no finite start is a ConvergenceError with the fix. */
+static void fit_failed(int st)
+{
+    if (st == SY_ENAN || st == SY_ENOCONV || st == SY_EINVAL)
+        PyErr_SetString(sy_ConvergenceError,
+                        "model_fit: every start produced non-finite likelihoods; check the "
+                        "data (units, recency <= T) or try penalizer > 0");
+    else
+        sy_raise(st, "model_fit");
+}
+
 static PyObject *py_model_fit(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -135,12 +146,7 @@ static PyObject *py_model_fit(PyObject *self, PyObject *args)
         SY_NOGIL_END
     }
     if (st != SY_OK) {
-        if (st == SY_ENAN || st == SY_ENOCONV || st == SY_EINVAL)
-            PyErr_SetString(sy_ConvergenceError,
-                            "model_fit: every start produced non-finite likelihoods; check the "
-                            "data (units, recency <= T) or try penalizer > 0");
-        else
-            sy_raise(st, "model_fit");
+        fit_failed(st);
         goto fail;
     }
     memcpy(PyArray_DATA(lp), res.logp, (size_t)k * sizeof(double));
@@ -617,12 +623,7 @@ static PyObject *py_model_fit_ex(PyObject *self, PyObject *args)
         SY_NOGIL_END
     }
     if (st != SY_OK) {
-        if (st == SY_ENAN || st == SY_ENOCONV || st == SY_EINVAL)
-            PyErr_SetString(sy_ConvergenceError,
-                            "model_fit: every start produced non-finite likelihoods; check the "
-                            "data (units, recency <= T) or try penalizer > 0");
-        else
-            sy_raise(st, "model_fit");
+        fit_failed(st);
         goto fail;
     }
     memcpy(PyArray_DATA(lp), res.logp, (size_t)k * sizeof(double));

@@ -57,6 +57,35 @@ static PyArrayObject *trust_params(PyObject *po, int npar, npy_intp n, int *per_
     return NULL;
 }
 
+/* The prediction columns of `tup` for (model, what): their count checked against what
+   the prediction reads, each a float64 array of one length.  Returns the length, or -1
+   with the exception set (arrays already taken stay in cols[] for the caller to free). */
+static npy_intp trust_columns(const char *fn, int model, int what, PyObject *tup,
+                              PyArrayObject **cols, const double **cp, Py_ssize_t *nc_out)
+{
+    Py_ssize_t nc = PyTuple_GET_SIZE(tup);
+    if (nc < 1 || nc > SY_PRED_MAXCOLS) {
+        PyErr_Format(PyExc_ValueError, "%s: 1 to %d input columns expected", fn,
+                     SY_PRED_MAXCOLS);
+        return -1;
+    }
+    if (nc != sy_models_pred_ncols(model, what)) {
+        PyErr_Format(PyExc_ValueError, "%s: prediction code %d of model code %d takes %d "
+                     "input column(s), got %d", fn, what, model,
+                     sy_models_pred_ncols(model, what), (int)nc);
+        return -1;
+    }
+    npy_intp n = -1;
+    for (Py_ssize_t j = 0; j < nc; j++) {
+        if (!(cols[j] = sy_as_1d(PyTuple_GET_ITEM(tup, j), NPY_FLOAT64, "prediction input", n)))
+            return -1;
+        n = PyArray_DIM(cols[j], 0);
+        cp[j] = SY_F64(cols[j]);
+    }
+    *nc_out = nc;
+    return n;
+}
+
 /* trust_predict(model, what, params, (col0, ...)) -> float64 array.  params is (npar,) or
    (n, npar): one parameter vector per row. */
 static PyObject *py_trust_predict(PyObject *self, PyObject *args)
@@ -69,25 +98,9 @@ static PyObject *py_trust_predict(PyObject *self, PyObject *args)
     const double *cp[SY_PRED_MAXCOLS] = {NULL};
     if (!PyArg_ParseTuple(args, "iiOO!", &model, &what, &po, &PyTuple_Type, &tup)) return NULL;
     if (trust_check_model(model)) return NULL;
-    Py_ssize_t nc = PyTuple_GET_SIZE(tup);
-    if (nc < 1 || nc > SY_PRED_MAXCOLS) {
-        PyErr_Format(PyExc_ValueError, "trust_predict: 1 to %d input columns expected",
-                     SY_PRED_MAXCOLS);
-        return NULL;
-    }
-    if (nc != sy_models_pred_ncols(model, what)) {
-        PyErr_Format(PyExc_ValueError, "trust_predict: prediction code %d of model code %d "
-                     "takes %d input column(s), got %d", what, model,
-                     sy_models_pred_ncols(model, what), (int)nc);
-        return NULL;
-    }
-    npy_intp n = -1;
-    for (Py_ssize_t j = 0; j < nc; j++) {
-        if (!(cols[j] = sy_as_1d(PyTuple_GET_ITEM(tup, j), NPY_FLOAT64, "prediction input", n)))
-            goto fail;
-        n = PyArray_DIM(cols[j], 0);
-        cp[j] = SY_F64(cols[j]);
-    }
+    Py_ssize_t nc = 0;
+    npy_intp n = trust_columns("trust_predict", model, what, tup, cols, cp, &nc);
+    if (n < 0) goto fail;
     const int k = sy_models_npar(model);
     if (!(par = trust_params(po, k, n, &per_row))) goto fail;
     if (!(out = sy_new_1d(n, NPY_FLOAT64))) goto fail;
@@ -145,25 +158,9 @@ static PyObject *py_trust_predict_draws(PyObject *self, PyObject *args)
     const double *cp[SY_PRED_MAXCOLS] = {NULL};
     if (!PyArg_ParseTuple(args, "iiOO!", &model, &what, &po, &PyTuple_Type, &tup)) return NULL;
     if (trust_check_model(model)) return NULL;
-    Py_ssize_t nc = PyTuple_GET_SIZE(tup);
-    if (nc < 1 || nc > SY_PRED_MAXCOLS) {
-        PyErr_Format(PyExc_ValueError, "trust_predict_draws: 1 to %d input columns expected",
-                     SY_PRED_MAXCOLS);
-        return NULL;
-    }
-    if (nc != sy_models_pred_ncols(model, what)) {
-        PyErr_Format(PyExc_ValueError, "trust_predict_draws: prediction code %d of model code "
-                     "%d takes %d input column(s), got %d", what, model,
-                     sy_models_pred_ncols(model, what), (int)nc);
-        return NULL;
-    }
-    npy_intp n = -1;
-    for (Py_ssize_t j = 0; j < nc; j++) {
-        if (!(cols[j] = sy_as_1d(PyTuple_GET_ITEM(tup, j), NPY_FLOAT64, "prediction input", n)))
-            goto fail;
-        n = PyArray_DIM(cols[j], 0);
-        cp[j] = SY_F64(cols[j]);
-    }
+    Py_ssize_t nc = 0;
+    npy_intp n = trust_columns("trust_predict_draws", model, what, tup, cols, cp, &nc);
+    if (n < 0) goto fail;
     const int k = sy_models_npar(model);
     par = (PyArrayObject *)PyArray_FROM_OTF(po, NPY_FLOAT64, NPY_ARRAY_IN_ARRAY);
     if (!par) goto fail;
