@@ -42,25 +42,98 @@ typedef struct {
 
 /* ---- per-row kernels (gradients wrt the natural parameters) ----------------------- */
 
-/* BG/NBD row: ll and g = d ll / d(r, alpha, a, b) */
-static int bg_row(double r, double al, double a, double b, double x, double tx, double T,
-                  double lgr, double psir, double *ll, double *g)
+/* log Gamma(v + x) - log Gamma(v) and psi(v + x) - psi(v) for x = frequency (x >= 0).
+   - v >= 1000: Stirling's series, written so nothing cancels:
+       (v - 1/2) log1p(x/v) + x log(v + x) - x + D1/12 - D3/360
+     and log1p(x/v) - D1/2 - D2/12 + D4/120, with Dk = 1/(v+x)^k - 1/v^k (the next terms
+     are below 1e-18); the difference of two log-gammas of size v log v loses digits;
+   - integer x <= 16: the product (v)(v+1)...(v+x-1) and its derivative, exact and several
+     times faster than log-gamma and digamma calls;
+   - otherwise log-gamma/digamma differences (lgv / psiv: log Gamma(v), psi(v) when known,
+     else NAN). */
+static inline void gamma_ratio(double v, double x, double lgv, double psiv, double *lg,
+                               double *dpsi)
 {
+    if (x == 0.0) {
+        *lg = *dpsi = 0.0;
+        return;
+    }
+    if (v >= 1e3) {
+        const double vx = v + x, l1 = log1p(x / v), u = 1.0 / vx, w = 1.0 / v;
+        const double u2 = u * u, w2 = w * w;
+        const double d1 = u - w, d2 = u2 - w2, d3 = u2 * u - w2 * w, d4 = u2 * u2 - w2 * w2;
+        *lg = (v - 0.5) * l1 + x * log(vx) - x + d1 / 12.0 - d3 / 360.0;
+        *dpsi = l1 - 0.5 * d1 - d2 / 12.0 + d4 / 120.0;
+        return;
+    }
+    if (x <= 16.0 && x == floor(x) && v > 1e-6) {
+        /* P <= (1e3 + 16)^16 and D = dP/dv <= x P / v stay finite */
+        double P = 1.0, D = 0.0;
+        const int n = (int)x;
+        for (int j = 0; j < n; j++) {
+            const double vj = v + (double)j;
+            D = D * vj + P;
+            P *= vj;
+        }
+        *lg = log(P);
+        *dpsi = D / P;
+        return;
+    }
+    *lg = sy_lgamma(v + x) - (isnan(lgv) ? sy_lgamma(v) : lgv);
+    *dpsi = sy_digamma(v + x) - (isnan(psiv) ? sy_digamma(v) : psiv);
+}
+
+/* [log Gamma(b+x) - log Gamma(b)] - [log Gamma(c+x) - log Gamma(c)] (c = a + b) and the
+   digamma differences psi(b+x) - psi(b), psi(c+x) - psi(c): as gamma_ratio, with one log
+   of the quotient of the two products. */
+static inline void beta_ratio(double b, double c, double x, double *G, double *Db, double *Dc)
+{
+    if (x <= 16.0 && x == floor(x) && b > 1e-6 && c < 1e3) {
+        double Pb = 1.0, Qb = 0.0, Pc = 1.0, Qc = 0.0;
+        const int n = (int)x;
+        for (int j = 0; j < n; j++) {
+            const double bj = b + (double)j, cj = c + (double)j;
+            Qb = Qb * bj + Pb;
+            Pb *= bj;
+            Qc = Qc * cj + Pc;
+            Pc *= cj;
+        }
+        *G = log(Pb / Pc);
+        *Db = Qb / Pb;
+        *Dc = Qc / Pc;
+        return;
+    }
+    double Gb, Gc;
+    gamma_ratio(b, x, NAN, NAN, &Gb, Db);
+    gamma_ratio(c, x, NAN, NAN, &Gc, Dc);
+    *G = Gb - Gc;
+}
+
+/* BG/NBD row: ll and g = d ll / d(r, alpha, a, b); lal = log(alpha), la = log(a).
+   B(a, b+x)/B(a, b) = [Gamma(b+x)/Gamma(b)] / [Gamma(a+b+x)/Gamma(a+b)] and
+   B(a+1, b+x-1)/B(a, b) = a/(b+x-1) times the same: Gamma(a) cancels. */
+static int bg_row(double r, double al, double lal, double a, double la, double b, double x,
+                  double tx, double T, double lgr, double psir, double *ll, double *g)
+{
+    const double la_T = log(al + T);
+    if (x == 0.0) { /* B(a, b)/B(a, b) = 1: only the purchase process */
+        *ll = r * (lal - la_T);
+        if (g) {
+            g[0] = lal - la_T;
+            g[1] = r / al - r / (al + T);
+            g[2] = g[3] = 0.0;
+        }
+        return SY_OK;
+    }
     const double rx = r + x;
-    /* B(a, b+x)/B(a, b) and B(a+1, b+x-1)/B(a, b) from five log-gammas:
-       lgamma(a+1) = lgamma(a) + log a, lgamma(b+x-1) = lgamma(b+x) - log(b+x-1) */
-    const double lga = sy_lgamma(a), lgbx = sy_lgamma(b + x), lgabx = sy_lgamma(a + b + x);
-    const double lab = lga + sy_lgamma(b) - sy_lgamma(a + b);
-    const double la_T = log(al + T), la_t = log(al + tx);
-    const double L1 = lga + lgbx - lgabx - lab - rx * la_T;
-    double L2 = -INFINITY;
-    if (x > 0) L2 = lga + log(a) + lgbx - log(b + x - 1) - lgabx - lab - rx * la_t;
+    double Gr, Dr, G, Db, Dab;
+    gamma_ratio(r, x, lgr, psir, &Gr, &Dr);
+    beta_ratio(b, a + b, x, &G, &Db, &Dab);
+    const double la_t = log(al + tx), lbx = log(b + x - 1);
+    const double L1 = G - rx * la_T;
+    const double L2 = la + G - lbx - rx * la_t;
     double m, p1, p2;
-    if (L2 == -INFINITY) {
-        m = L1;
-        p1 = 1.0;
-        p2 = 0.0;
-    } else if (L1 >= L2) {
+    if (L1 >= L2) {
         double e = exp(L2 - L1);
         m = L1 + log1p(e);
         p1 = 1.0 / (1.0 + e);
@@ -71,21 +144,12 @@ static int bg_row(double r, double al, double a, double b, double x, double tx, 
         p2 = 1.0 / (1.0 + e);
         p1 = e * p2;
     }
-    const double lal = log(al);
-    *ll = sy_lgamma(rx) - lgr + r * lal + m;
+    *ll = Gr + r * lal + m;
     if (g) {
-        const double ps_ab = sy_digamma(a + b), ps_abx = sy_digamma(a + b + x);
-        const double ps_b = sy_digamma(b), ps_bx = sy_digamma(b + x);
-        g[0] = sy_digamma(rx) - psir + lal - p1 * la_T - p2 * la_t;
+        g[0] = Dr + lal - p1 * la_T - p2 * la_t;
         g[1] = r / al - rx * (p1 / (al + T) + p2 / (al + tx));
-        double da1 = ps_ab - ps_abx, db1 = ps_bx - ps_abx - ps_b + ps_ab;
-        double da2 = 0.0, db2 = 0.0;
-        if (p2 > 0) {
-            da2 = 1.0 / a + ps_ab - ps_abx;
-            db2 = (ps_bx - 1.0 / (b + x - 1)) - ps_abx - ps_b + ps_ab;
-        }
-        g[2] = p1 * da1 + p2 * da2;
-        g[3] = p1 * db1 + p2 * db2;
+        g[2] = p2 / a - Dab;
+        g[3] = Db - Dab - p2 / (b + x - 1);
     }
     return SY_OK;
 }
@@ -173,6 +237,7 @@ static int cov_rows(void *vctx, int64_t lo, int64_t hi, int want_grad, double *a
         e[j] = exp(c->theta[j]);
     }
     const double lgr = sy_lgamma(P[0]), psir = sy_digamma(P[0]);
+    const double lP1 = log(P[1]), lP2 = c->nb > 2 ? log(P[2]) : 0.0;
     for (int64_t i = lo; i < hi; i++) {
         const double w = d->w ? d->w[i] : 1.0;
         double ep, ed, l, g[4];
@@ -191,8 +256,8 @@ static int cov_rows(void *vctx, int64_t lo, int64_t hi, int want_grad, double *a
             sp = exp(-ep);
             sd = exp(ed);
             if (!(isfinite(sp) && isfinite(sd) && sp > 0 && sd > 0)) return SY_ENAN;
-            st = bg_row(P[0], P[1] * sp, P[2] * sd, P[3] * sd, d->c0[i], d->c1[i], d->c2[i], lgr,
-                        psir, &l, want_grad ? g : NULL);
+            st = bg_row(P[0], P[1] * sp, lP1 - ep, P[2] * sd, lP2 + ed, P[3] * sd, d->c0[i],
+                        d->c1[i], d->c2[i], lgr, psir, &l, want_grad ? g : NULL);
             break;
         default:
             sp = exp(ep);
@@ -538,7 +603,15 @@ int sy_cov_fit(int model, const sy_mdata *raw, const sy_covspec *cs, const doubl
     }
     if (st == SY_OK) {
         covfit_ctx F = {&c, W, opts};
-        st = sy_fit_run_starts(cov_obj, &F, k, starts, n_starts, opts, W, res);
+        /* the first start is the warm start (the fit without covariates, effects 0): its
+           Hessian makes the BFGS steps Newton-like from the first iteration, instead of
+           learning the curvature of k directions from scratch */
+        double *h0 = (double *)malloc((size_t)k * (size_t)k * sizeof(double));
+        int h0st = h0 ? sy_fit_inverse_hessian(cov_obj, &F, k, starts, h0) : SY_ENOCONV;
+        if (h0st == SY_EINTR || h0st == SY_ENOMEM) st = h0st;
+        else st = sy_fit_run_starts(cov_obj, &F, k, starts, n_starts, opts, W,
+                                    h0st == SY_OK ? h0 : NULL, res);
+        free(h0);
         if (st == SY_OK) {
             res->n_unique = m;
             double ll;

@@ -159,6 +159,8 @@ typedef struct {
     int *bflag;          /* out (k), may be NULL                                   */
     int at_boundary;     /* out                                                    */
     double gnorm;        /* out                                                    */
+    const double *h0;    /* in, may be NULL: initial inverse Hessian (k x k, SPD) instead of
+                            the scaled identity; used until a restart                 */
 } sy_bfgs_ext;
 int sy_optim_bfgs_ex(sy_objfn fn, void *ctx, int k, double *theta, int maxiter, double gtol,
                      sy_bfgs_ext *ext, double *fmin, int *n_iter, int *converged);
@@ -166,7 +168,11 @@ int sy_optim_bfgs_ex(sy_objfn fn, void *ctx, int k, double *theta, int maxiter, 
 /* Pieces of sy_models_fit shared with sy_cov.c. */
 double sy_fit_penalty(const sy_fit_opts *o, int nb, int k, const double *theta, double *g);
 int sy_fit_run_starts(sy_objfn obj, void *ctx, int k, const double *starts, int n_starts,
-                      const sy_fit_opts *opts, double W, sy_fit_result *res);
+                      const sy_fit_opts *opts, double W, const double *h0, sy_fit_result *res);
+/* Inverse of the objective's Hessian at theta from forward differences of the gradient
+   (k + 1 evaluations), for a BFGS start: SY_OK with hinv (k x k) filled, or SY_ENOCONV
+   when the Hessian is not positive definite there (hinv then holds no inverse). */
+int sy_fit_inverse_hessian(sy_objfn obj, void *ctx, int k, const double *theta, double *hinv);
 int sy_fit_hessian(sy_objfn obj, void *ctx, int k, const double *theta, double W, double *hess);
 
 /* ---- predictions ---------------------------------------------------------- */

@@ -269,9 +269,14 @@ int sy_optim_bfgs_ex(sy_objfn fn, void *ctx, int k, double *theta, int maxiter, 
         st = SY_ENAN;
         goto done;
     }
-    for (size_t i = 0; i < kk * kk; i++) H[i] = 0.0;
-    for (int i = 0; i < k; i++) H[i * k + i] = 1.0;
     int fresh = 1, small_steps = 0, nacc = 0;
+    if (ext && ext->h0) {
+        memcpy(H, ext->h0, kk * kk * sizeof(double));
+        fresh = 0;
+    } else {
+        for (size_t i = 0; i < kk * kk; i++) H[i] = 0.0;
+        for (int i = 0; i < k; i++) H[i * k + i] = 1.0;
+    }
     int it;
     double gmax = 0.0;
     for (it = 0; it < maxiter; it++) {
@@ -490,7 +495,7 @@ static int fit_obj(const double *theta, void *vctx, double *f, double *g)
 
 /* Run the starts; shared by the plain and the covariate fits. */
 static int run_starts(sy_objfn obj, void *ctx, int k, const double *starts, int n_starts,
-                      const sy_fit_opts *opts, double W, sy_fit_result *res)
+                      const sy_fit_opts *opts, double W, const double *h0, sy_fit_result *res)
 {
     double best_f = INFINITY;
     int have = 0, last_st = SY_ENOCONV, spent = 0;
@@ -499,8 +504,10 @@ static int run_starts(sy_objfn obj, void *ctx, int k, const double *starts, int 
         double th[SY_FIT_MAXPAR], fmin;
         int nit, conv;
         memcpy(th, starts + (size_t)s * (size_t)k, (size_t)k * sizeof(double));
-        sy_bfgs_ext ext = {opts->progress, opts->progress_ctx, opts->boundary, W, spent, bflag, 0,
-                           NAN};
+        sy_bfgs_ext ext = {.progress = opts->progress, .progress_ctx = opts->progress_ctx,
+                           .boundary = opts->boundary, .fscale = W, .iter0 = spent,
+                           .bflag = bflag, .at_boundary = 0, .gnorm = NAN,
+                           .h0 = s == 0 ? h0 : NULL};
         int st = sy_optim_bfgs_ex(obj, ctx, k, th, opts->maxiter - spent, opts->gtol, &ext, &fmin,
                                   &nit, &conv);
         if (st == SY_ENOMEM || st == SY_EINTR) return st;
@@ -605,7 +612,7 @@ int sy_models_fit(int model, const sy_mdata *raw, const double *starts, int n_st
         return SY_EINVAL;
     }
     fit_ctx ctx = {model, k, &d, W, opts};
-    st = run_starts(fit_obj, &ctx, k, starts, n_starts, opts, W, res);
+    st = run_starts(fit_obj, &ctx, k, starts, n_starts, opts, W, NULL, res);
     if (st == SY_OK) {
         res->n_unique = m;
         /* unpenalised log-likelihood */
@@ -626,9 +633,75 @@ double sy_fit_penalty(const sy_fit_opts *o, int nb, int k, const double *theta, 
     return penalty(o, nb, k, theta, g);
 }
 int sy_fit_run_starts(sy_objfn obj, void *ctx, int k, const double *starts, int n_starts,
-                      const sy_fit_opts *opts, double W, sy_fit_result *res)
+                      const sy_fit_opts *opts, double W, const double *h0, sy_fit_result *res)
 {
-    return run_starts(obj, ctx, k, starts, n_starts, opts, W, res);
+    return run_starts(obj, ctx, k, starts, n_starts, opts, W, h0, res);
+}
+
+/* In place: a (k x k, symmetric) -> its inverse through a Cholesky factor; nonzero when
+   a is not numerically positive definite. */
+static int spd_invert(int k, double *a)
+{
+    const size_t kk = (size_t)k * (size_t)k;
+    double *L = (double *)malloc(2 * kk * sizeof(double));
+    if (!L) return 1;
+    double *inv = L + kk;
+    int bad = 0;
+    double dmax = 0.0;
+    for (int i = 0; i < k; i++) dmax = fmax(dmax, fabs(a[i * k + i]));
+    if (!(dmax > 0.0) || !isfinite(dmax)) bad = 1;
+    for (int j = 0; j < k && !bad; j++) {
+        double d = a[j * k + j];
+        for (int m = 0; m < j; m++) d -= L[j * k + m] * L[j * k + m];
+        if (!(d > 1e-10 * dmax)) {
+            bad = 1;
+            break;
+        }
+        L[j * k + j] = sqrt(d);
+        for (int i = j + 1; i < k; i++) {
+            double v = a[i * k + j];
+            for (int m = 0; m < j; m++) v -= L[i * k + m] * L[j * k + m];
+            L[i * k + j] = v / L[j * k + j];
+        }
+    }
+    /* inverse = L^-T L^-1, column by column: solve L y = e_c, then L^T x = y */
+    for (int c = 0; c < k && !bad; c++) {
+        double y[SY_FIT_MAXPAR];
+        for (int i = 0; i < k; i++) {
+            double v = i == c ? 1.0 : 0.0;
+            for (int m = 0; m < i; m++) v -= L[i * k + m] * y[m];
+            y[i] = v / L[i * k + i];
+        }
+        for (int i = k - 1; i >= 0; i--) {
+            double v = y[i];
+            for (int m = i + 1; m < k; m++) v -= L[m * k + i] * inv[m * k + c];
+            inv[i * k + c] = v / L[i * k + i];
+        }
+    }
+    for (size_t i = 0; i < kk && !bad; i++)
+        if (!isfinite(inv[i])) bad = 1;
+    if (!bad) memcpy(a, inv, kk * sizeof(double));
+    free(L);
+    return bad;
+}
+
+int sy_fit_inverse_hessian(sy_objfn obj, void *ctx, int k, const double *theta, double *hinv)
+{
+    double th[SY_FIT_MAXPAR], g0[SY_FIT_MAXPAR], g1[SY_FIT_MAXPAR], f;
+    const double h = 1e-5;
+    if (k < 1 || k > SY_FIT_MAXPAR) return SY_EINVAL;
+    int st = obj(theta, ctx, &f, g0);
+    for (int j = 0; j < k && st == SY_OK; j++) {
+        memcpy(th, theta, (size_t)k * sizeof(double));
+        th[j] += h;
+        st = obj(th, ctx, &f, g1);
+        for (int i = 0; i < k && st == SY_OK; i++) hinv[i * k + j] = (g1[i] - g0[i]) / h;
+    }
+    if (st != SY_OK) return st == SY_EINTR || st == SY_ENOMEM ? st : SY_ENOCONV;
+    for (int i = 0; i < k; i++)
+        for (int j = 0; j < i; j++)
+            hinv[i * k + j] = hinv[j * k + i] = 0.5 * (hinv[i * k + j] + hinv[j * k + i]);
+    return spd_invert(k, hinv) ? SY_ENOCONV : SY_OK;
 }
 int sy_fit_hessian(sy_objfn obj, void *ctx, int k, const double *theta, double W, double *hess)
 {
