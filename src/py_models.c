@@ -231,23 +231,8 @@ static PyObject *py_model_predict(PyObject *self, PyObject *args)
     }
     if (!(out = sy_new_1d(n, NPY_FLOAT64))) goto fail;
     SY_NOGIL_BEGIN
-    if (!per_row) {
-        st = sy_models_predict(model, what, (const double *)PyArray_DATA(par), (int64_t)n, cp,
-                               (double *)PyArray_DATA(out));
-    } else {
-        const double *pp = (const double *)PyArray_DATA(par);
-        double *o = (double *)PyArray_DATA(out);
-        st = SY_OK;
-        for (npy_intp i = 0; i < n && st == SY_OK; i++) {
-            if ((i & 4095) == 4095 && sy_interrupted()) {
-                st = SY_EINTR;
-                break;
-            }
-            const double *ci[4] = {NULL, NULL, NULL, NULL};
-            for (Py_ssize_t j = 0; j < nc; j++) ci[j] = cp[j] + i;
-            st = sy_models_predict(model, what, pp + (size_t)i * (size_t)k, 1, ci, o + i);
-        }
-    }
+    st = sy_models_predict_many(model, what, (const double *)PyArray_DATA(par), per_row,
+                                (int64_t)n, cp, (int)nc, (double *)PyArray_DATA(out));
     SY_NOGIL_END
     if (st != SY_OK) {
         if (st == SY_ENOCONV)

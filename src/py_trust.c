@@ -108,29 +108,7 @@ static PyObject *py_trust_predict(PyObject *self, PyObject *args)
         const double *pp = SY_F64(par);
         double *o = SY_F64(out);
         SY_NOGIL_BEGIN
-        if (!per_row) {
-            /* blocks of rows, so a long call notices Ctrl-C between them */
-            const double *bc[SY_PRED_MAXCOLS];
-            for (npy_intp lo = 0; lo < n && st == SY_OK; lo += 65536) {
-                npy_intp len = n - lo < 65536 ? n - lo : 65536;
-                if (lo > 0 && sy_interrupted()) {
-                    st = SY_EINTR;
-                    break;
-                }
-                for (Py_ssize_t j = 0; j < nc; j++) bc[j] = cp[j] + lo;
-                st = sy_models_predict(model, what, pp, (int64_t)len, bc, o + lo);
-            }
-        } else {
-            const double *rc[SY_PRED_MAXCOLS];
-            for (npy_intp i = 0; i < n && st == SY_OK; i++) {
-                if ((i & 4095) == 4095 && sy_interrupted()) {
-                    st = SY_EINTR;
-                    break;
-                }
-                for (Py_ssize_t j = 0; j < nc; j++) rc[j] = cp[j] + i;
-                st = sy_models_predict(model, what, pp + (size_t)i * (size_t)k, 1, rc, o + i);
-            }
-        }
+        st = sy_models_predict_many(model, what, pp, per_row, (int64_t)n, cp, (int)nc, o);
         SY_NOGIL_END
     }
     if (st != SY_OK) {

@@ -192,6 +192,11 @@ int sy_fit_hessian(sy_objfn obj, void *ctx, int k, const double *theta, double W
 int sy_models_pred_ncols(int model, int what);
 int sy_models_predict(int model, int what, const double *params, int64_t n,
                       const double *const *cols, double *out);
+/* As sy_models_predict over n rows, in blocks on all threads, returning SY_EINTR soon
+   after Ctrl-C.  per_row: params holds k parameters for each row, else one set.  The
+   outputs are written row by row, so they never depend on the thread count. */
+int sy_models_predict_many(int model, int what, const double *params, int per_row, int64_t n,
+                           const double *const *cols, int ncols, double *out);
 
 int sy_bgnbd_predict(const double *p, int modified, int what, int64_t n,
                      const double *const *cols, double *out);

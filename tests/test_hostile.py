@@ -1015,10 +1015,20 @@ INTERRUPT = textwrap.dedent('''
             off = (one[None, :-1] + (np.arange(reps) * len(text))[:, None]).ravel()
             off = np.append(off, data.size).astype(np.int64)
             return lambda: _core.parse_amounts(data, off, np.nan)[0]
+        if family == "predict":
+            # Pareto/NBD conditional expectations (a hypergeometric series per row)
+            n = 1 << scale
+            x = rng.integers(0, 30, n).astype(float)
+            T = rng.uniform(10, 60, n)
+            tx = np.where(x > 0, T * rng.random(n), 0.0)
+            t = np.full(n, 30.0)
+            p = np.array([0.55, 10.5, 0.6, 11.7])
+            code = siyu.ParetoNBD()._code
+            return lambda: _core.model_predict(code, 1, p, (t, x, tx, T))
         raise SystemExit(family)
 
     scale = {"cohorts": 18, "retention": 8, "segments": 8, "scores": 18, "metrics": 18,
-             "calendar": 20, "parse": 16}[family]
+             "calendar": 20, "parse": 16, "predict": 14}[family]
     def timed(scale):
         call = make(scale)
         t0 = time.monotonic()
@@ -1056,7 +1066,7 @@ INTERRUPT = textwrap.dedent('''
 
 # (family, largest scale: caps memory at a few hundred MB)
 FAMILIES = [("cohorts", 26), ("retention", 17), ("segments", 17), ("scores", 23),
-            ("metrics", 25), ("calendar", 25), ("parse", 24)]
+            ("metrics", 25), ("calendar", 25), ("parse", 24), ("predict", 23)]
 
 
 def _interrupt(family: str, cap: int) -> dict:

@@ -31,8 +31,16 @@ def _results(tx):
     s = tx.summary(unit="W")
     ct = tx.cohorts(period="M")
     rt = tx.retention(kind="n-day", days=range(0, 60, 7))
+    # model predictions in row blocks on all threads (shared and per-row parameters)
+    cols = tuple(np.tile(s[c].to_numpy(float), 4) for c in ("frequency", "recency", "T"))
+    t = np.full(cols[0].size, 12.0)
+    p = np.array([0.55, 10.5, 0.6, 11.7])
+    code = siyu.ParetoNBD()._code
+    pred = _core.model_predict(code, 1, p, (t,) + cols)
+    pred_rows = _core.model_predict(code, 1, np.tile(p, (t.size, 1)) * 1.01, (t,) + cols)
     return (s[["frequency", "recency", "T", "monetary_value"]].to_numpy(),
-            ct.active.to_numpy(), ct.revenue.to_numpy(), rt.table["retained"].to_numpy())
+            ct.active.to_numpy(), ct.revenue.to_numpy(), rt.table["retained"].to_numpy(),
+            pred, pred_rows)
 
 
 def test_concurrent_calls_with_changing_settings(tx):
