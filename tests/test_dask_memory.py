@@ -4,6 +4,7 @@ the log (measured as the workers' peak RSS, VmHWM, reset after a warm-up run).""
 from __future__ import annotations
 
 import logging
+import os
 
 import numpy as np
 import pandas as pd
@@ -106,9 +107,13 @@ def test_log_three_times_the_memory_limit(small_cluster, tmp_path):
     assert dtx.n_rows == N_ROWS // N_FILES * N_FILES and n == dtx.n_customers == months.sum()
     assert ct.sizes.tolist() == months.tolist()
     assert total == pytest.approx(revenue, rel=1e-9)
-    # it spilled, and no worker ever held its share of the log in memory
+    # it spilled, and no worker ever held its share of the log in memory (not measurable
+    # under CI's sanitizer stage: ASan's shadow memory and freed-memory quarantine add
+    # hundreds of MB of RSS to each worker, whatever the code does)
+    sanitized = "asan" in os.environ.get("LD_PRELOAD", "")
     share = size / len(peak)
     for w in peak:
         grew = peak[w][0] - base[w][1]
         assert spilled[w] > 0
-        assert grew < 0.75 * share, (w, grew / 2**20, share / 2**20)
+        if not sanitized:
+            assert grew < 0.75 * share, (w, grew / 2**20, share / 2**20)
