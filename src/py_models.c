@@ -646,6 +646,49 @@ fail:
     return NULL;
 }
 
+/* sym_eigen(a) -> (w, V) for a symmetric (k, k) float64 matrix, k <= 64: as
+   numpy.linalg.eigh, without LAPACK (see sy_sym_eigen). */
+static PyObject *py_sym_eigen(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *obj;
+    PyArrayObject *a = NULL, *w = NULL, *V = NULL;
+    if (!PyArg_ParseTuple(args, "O", &obj)) return NULL;
+    a = (PyArrayObject *)PyArray_FROM_OTF(obj, NPY_FLOAT64, NPY_ARRAY_IN_ARRAY);
+    if (!a) return NULL;
+    if (PyArray_NDIM(a) != 2 || PyArray_DIM(a, 0) != PyArray_DIM(a, 1) || PyArray_DIM(a, 0) < 1 ||
+        PyArray_DIM(a, 0) > SY_FIT_MAXPAR) {
+        PyErr_Format(PyExc_ValueError, "sym_eigen: a square matrix of size 1 to %d expected",
+                     SY_FIT_MAXPAR);
+        Py_DECREF(a);
+        return NULL;
+    }
+    const int k = (int)PyArray_DIM(a, 0);
+    npy_intp dims[2] = {k, k};
+    w = sy_new_1d(k, NPY_FLOAT64);
+    V = (PyArrayObject *)PyArray_SimpleNew(2, dims, NPY_FLOAT64);
+    int st = SY_EINVAL;
+    if (w && V) {
+        SY_NOGIL_BEGIN
+        st = sy_sym_eigen(k, (const double *)PyArray_DATA(a), (double *)PyArray_DATA(w),
+                          (double *)PyArray_DATA(V));
+        SY_NOGIL_END
+    }
+    Py_DECREF(a);
+    if (!w || !V || st != SY_OK) {
+        if (w && V) {
+            if (st == SY_ENAN)
+                PyErr_SetString(PyExc_ValueError, "sym_eigen: the matrix holds NaN or inf");
+            else
+                sy_raise(st, "sym_eigen");
+        }
+        Py_XDECREF(w);
+        Py_XDECREF(V);
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", (PyObject *)w, (PyObject *)V);
+}
+
 PyMethodDef sy_model_methods[] = {
     {"model_loglik", py_model_loglik, METH_VARARGS,
      "model_loglik(model, params, c0, c1, c2, w) -> (loglik, gradient)"},
@@ -662,5 +705,7 @@ PyMethodDef sy_model_methods[] = {
      "simulate_purchases(model, params, T, seed) -> (count, times, tx)"},
     {"simulate_amounts", py_simulate_amounts, METH_VARARGS,
      "simulate_amounts(pqg, k, seed) -> amounts"},
+    {"sym_eigen", py_sym_eigen, METH_VARARGS,
+     "sym_eigen(a) -> (w ascending, V with eigenvectors as columns), symmetric a, k <= 64"},
     {NULL, NULL, 0, NULL},
 };

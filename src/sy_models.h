@@ -173,6 +173,9 @@ int sy_fit_run_starts(sy_objfn obj, void *ctx, int k, const double *starts, int 
    (k + 1 evaluations), for a BFGS start: SY_OK with hinv (k x k) filled, or SY_ENOCONV
    when the Hessian is not positive definite there (hinv then holds no inverse). */
 int sy_fit_inverse_hessian(sy_objfn obj, void *ctx, int k, const double *theta, double *hinv);
+/* Symmetric eigen-decomposition (Jacobi) of a k x k matrix, k <= SY_FIT_MAXPAR: w (k)
+   ascending, V (k x k, row-major) with the unit eigenvectors as columns. */
+int sy_sym_eigen(int k, const double *a, double *w, double *V);
 int sy_fit_hessian(sy_objfn obj, void *ctx, int k, const double *theta, double W, double *hess);
 
 /* ---- predictions ---------------------------------------------------------- */

@@ -350,3 +350,63 @@ def test_grouped_kernels_check_offsets():
         _core.cohort_first(None, day, None, None, 2, 10, np.array([0, 4]))
     with pytest.raises(TypeError, match="customer codes are needed"):
         _core.cohort_first(None, day, None, None, 2, 10)
+
+
+# ---- small symmetric eigen-decomposition (fit Hessians and covariances) ---------------
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 12, 40, 64])
+def test_sym_eigen_against_numpy(k):
+    rng = np.random.default_rng(k)
+    B = rng.normal(size=(k, k))
+    cases = [B + B.T,                                   # indefinite
+             B @ B.T + 1e-9 * np.eye(k),                 # ill-conditioned positive definite
+             np.diag(rng.normal(size=k)),                # already diagonal
+             np.ones((k, k)),                            # rank one: k-1 equal eigenvalues 0
+             1e200 * (B + B.T), 1e-200 * (B + B.T)]      # extreme scales
+    for A in cases:
+        w, V = _core.sym_eigen(A)
+        w0 = np.linalg.eigvalsh(A)
+        scale = np.abs(w0).max() or 1.0
+        np.testing.assert_allclose(w, w0, rtol=0, atol=1e-13 * k * scale)
+        assert np.all(np.diff(w) >= 0)
+        np.testing.assert_allclose(V.T @ V, np.eye(k), atol=1e-13 * k)
+        np.testing.assert_allclose(V @ np.diag(w) @ V.T, A, atol=1e-13 * k * scale)
+    assert not np.shares_memory(w, A)
+
+
+def test_sym_eigen_bad_input():
+    w, V = _core.sym_eigen(np.zeros((3, 3)))
+    assert np.all(w == 0) and np.array_equal(V, np.eye(3))
+    for bad in (np.ones((2, 3)), np.ones(4), np.ones((65, 65)), np.zeros((0, 0))):
+        with pytest.raises(ValueError, match="square matrix"):
+            _core.sym_eigen(bad)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        _core.sym_eigen(np.array([[1.0, np.nan], [np.nan, 1.0]]))
+    # the upper triangle is what is read: a symmetric input is left as it was
+    A = np.array([[2.0, 1.0], [1.0, 3.0]])
+    before = A.copy()
+    _core.sym_eigen(A)
+    assert np.array_equal(A, before)
+
+
+def test_fit_covariance_is_the_inverse_hessian():
+    """What the fits report as the parameters' covariance is the inverse of their
+    Hessian (computed without LAPACK) as numpy.linalg.inv gives it."""
+    import siyu
+    from siyu.models import _linalg
+    rng = np.random.default_rng(3)
+    B = rng.normal(size=(6, 6))
+    H = B @ B.T + 0.5 * np.eye(6)
+    np.testing.assert_allclose(_linalg.inv_sym(H), np.linalg.inv(H), rtol=1e-12, atol=1e-14)
+    with pytest.raises(np.linalg.LinAlgError):
+        _linalg.inv_sym(np.zeros((3, 3)))
+    s = siyu.Transactions(siyu.datasets.load_cdnow(), customer="customer_id", time="date",
+                          amount="amount").summary(end="1997-09-30", unit="W")
+    m = siyu.BetaGeo().fit(s)
+    e = m.params_.to_numpy()
+    # SEs from the Hessian of the log parameters: delta method back to the parameters
+    assert np.all(np.isfinite(m.standard_errors_)) and np.all(m.standard_errors_ > 0)
+    np.testing.assert_allclose(np.sqrt(np.diag(m.variance_matrix_)), m.standard_errors_,
+                               rtol=1e-12)
+    np.testing.assert_allclose(m.variance_matrix_.to_numpy() / np.outer(e, e),
+                               m._cov_theta, rtol=1e-12)

@@ -14,6 +14,7 @@ import pandas as pd
 from siyu import _core
 from siyu._i18n import text
 from siyu.models import _covariates as covmod
+from siyu.models import _linalg
 
 ConvergenceError = _core.ConvergenceError
 
@@ -321,7 +322,7 @@ class BaseFitter:
         theta_int = np.asarray(res["theta"], dtype=float)
         H = np.asarray(res["hessian"]).reshape(k, k)
         try:
-            cov_int = np.linalg.inv(H)
+            cov_int = _linalg.inv_sym(H)
         except np.linalg.LinAlgError:
             cov_int = np.full((k, k), np.nan)
         if cov is not None:
@@ -723,8 +724,7 @@ class BaseFitter:
         cov = getattr(self, "_cov_theta", None)
         W = float(w.sum()) if w is not None else float(c0.shape[0])
         hinv = None
-        if cov is not None and np.all(np.isfinite(cov)) and np.all(np.linalg.eigvalsh(
-                0.5 * (cov + cov.T)) > 0):
+        if cov is not None and np.all(np.isfinite(cov)) and np.all(_linalg.eigvalsh(cov) > 0):
             hinv = np.ascontiguousarray((W * np.asarray(cov, dtype=float)).reshape(-1))
         lp, _, status, _, _, _, _ = _core.trust_bootstrap(
             self._code, c0, c1, c2, w, starts, hinv, self.penalizer, pen_kind, self.maxiter,
@@ -795,7 +795,7 @@ def _flat_flags(res: dict[str, Any], k: int) -> np.ndarray:
     if not np.all(np.isfinite(H)):
         return np.where(far & (np.asarray(res["boundary_flags"]) != 0), np.sign(theta), 0
                         ).astype(np.int64)
-    lam, V = np.linalg.eigh(0.5 * (H + H.T))
+    lam, V = _linalg.eigh(H)
     flat = lam < 0.1
     if not flat.any():
         return out
