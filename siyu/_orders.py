@@ -205,19 +205,25 @@ def _grouped(ids: np.ndarray, t: np.ndarray, div: int, mult: int, amount: np.nda
 
 
 def _items(cust_log: np.ndarray, day: np.ndarray, amount: np.ndarray | None, rows: np.ndarray,
-           p: Parsed, k: int, quantity: np.ndarray | None) -> inp.Items:
-    """Group item rows (one per line item, in input order of `rows`) like the log."""
-    res = _grouped(cust_log, day, 1, 1, amount, True, "amount", "time")
-    offs, iday, iamt, uniq, perm = res[:5]
-    # customers with no item keep empty ranges: offsets over all k log customers
-    counts = np.zeros(k, np.int64)
-    counts[uniq] = np.diff(offs)
+           p: Parsed, k: int, quantity: np.ndarray | None, grouped: bool = False) -> inp.Items:
+    """Group item rows (one per line item, in input order of `rows`) like the log.
+    grouped: the rows are already in the log's order (by customer code, day, input row),
+    so grouping them again would keep that order: it is taken as it is."""
+    if grouped:
+        counts = np.bincount(cust_log, minlength=k).astype(np.int64)
+        icust, iday, iamt, src, qty = cust_log, day, amount, rows, quantity
+    else:
+        res = _grouped(cust_log, day, 1, 1, amount, True, "amount", "time")
+        offs, iday, iamt, uniq, perm = res[:5]
+        # customers with no item keep empty ranges: offsets over all k log customers
+        counts = np.zeros(k, np.int64)
+        counts[uniq] = np.diff(offs)
+        icust = np.repeat(np.arange(k, dtype=np.int64), counts)
+        src = rows[perm]
+        qty = None if quantity is None else quantity[perm]
     ioff = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    icust = np.repeat(np.arange(k, dtype=np.int64), counts)
-    src = rows[perm]
     prod = None if p.product is None else p.product[0][src]
     cat = None if p.category is None else p.category[0][src]
-    qty = None if quantity is None else quantity[perm]
     return inp.Items(cust=icust, day=iday, offsets=ioff, product=prod,
                      product_labels=None if p.product is None else p.product[1],
                      category=cat, category_labels=None if p.category is None else p.category[1],
@@ -248,12 +254,11 @@ def plain_log(p: Parsed, names: dict[str, str | None]) -> tuple[inp.Log, list[Ru
     if _has_items(p):
         keep = None if amount is None else amount >= 0
         rows = perm if keep is None else perm[keep]
-        # items in input row order, grouped again (the log order is by customer already,
-        # so regrouping by the same codes keeps it)
+        # the item rows are the log's paid rows, already in the log's order
         cust = np.repeat(np.arange(k, dtype=np.int64), np.diff(offsets))
         items = _items(cust if keep is None else cust[keep], day if keep is None else day[keep],
                        None if amount is None else amount[keep], rows, p, k,
-                       None if p.quantity is None else p.quantity[rows])
+                       None if p.quantity is None else p.quantity[rows], grouped=True)
     log = inp.Log(cust=None, ids=ids, day=day, amount=amount, channel=ch,
                   channel_labels=None if p.channel is None else p.channel[1], member=mem,
                   names=names, offsets=offsets, items=items, day_min=dmin, day_max=dmax)
