@@ -166,6 +166,16 @@ def test_bg_kernel_over_every_frequency_and_extreme_dropout_scales(b):
     got = np.array([_core.model_loglik_cov(BG, th, x, tx, T, np.eye(1, n, i)[0], zp, zd, ip,
                                            id_, 2)[0] for i in range(n)])
     np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
+    # a fractional frequency (reachable from the kernel) takes the log-gamma path: rows
+    # with moderate parameters (where SciPy's betaln is accurate), x made fractional
+    pick = np.flatnonzero((x >= 1) & (bb > 1e-2) & (a + bb < 1e2))[:4]
+    xf = x.copy()
+    xf[pick] = np.array([1.5, 2.5, 7.3, 15.5])[:pick.size]
+    ref_f = np_bg_ll(r[0], al, a, bb, xf, tx, T)
+    for i in pick:
+        got_i = _core.model_loglik_cov(BG, th, xf, tx, T, np.eye(1, n, i)[0], zp, zd, ip, id_,
+                                       2)[0]
+        assert got_i == pytest.approx(ref_f[i], rel=1e-10)
 
     def f(t):
         return _core.model_loglik_cov(BG, t, x, tx, T, None, zp, zd, ip, id_, 2)[0]

@@ -160,3 +160,28 @@ def test_clv_units():
     assert np.allclose(wk["expected_purchases"], out["expected_purchases"])
     with pytest.raises(ValueError, match="unit"):
         clv(bg, gg, s, horizon=12, discount_rate=0.01, unit="fortnight")
+
+
+def test_predictions_over_many_blocks_match_small_calls():
+    """Long inputs are predicted in 4096-row blocks on all threads: every row equals the
+    prediction of a short call (one block) on the same rows, for shared and per-row
+    parameters."""
+    from siyu import _core
+    rng = np.random.default_rng(5)
+    n = 3 * 4096 + 77
+    x = rng.integers(0, 20, n).astype(float)
+    T = rng.uniform(5, 60, n)
+    tx = np.where(x > 0, T * rng.random(n), 0.0)
+    t = rng.uniform(1, 50, n)
+    for cls, p in ((ParetoNBD, [0.55, 10.5, 0.6, 11.7]), (BetaGeo, [0.24, 4.4, 0.8, 2.4])):
+        code = cls()._code
+        p = np.array(p)
+        pr = np.tile(p, (n, 1)) * rng.uniform(0.8, 1.2, (n, 1))
+        for params in (p, pr):
+            full = _core.model_predict(code, 1, params, (t, x, tx, T))
+            parts = []
+            for lo in range(0, n, 1000):
+                sl = slice(lo, lo + 1000)
+                parts.append(_core.model_predict(code, 1, params if params.ndim == 1
+                                                 else params[sl], (t[sl], x[sl], tx[sl], T[sl])))
+            np.testing.assert_array_equal(full, np.concatenate(parts))
