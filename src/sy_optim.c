@@ -691,53 +691,6 @@ int sy_fit_run_starts(sy_objfn obj, void *ctx, int k, const double *starts, int 
     return run_starts(obj, ctx, k, starts, n_starts, opts, W, h0, res);
 }
 
-/* In place: a (k x k, symmetric) -> its inverse through a Cholesky factor; nonzero when
-   a is not numerically positive definite. */
-static int spd_invert(int k, double *a)
-{
-    const size_t kk = (size_t)k * (size_t)k;
-    double *L = (double *)malloc(2 * kk * sizeof(double));
-    if (!L) return 1;
-    double *inv = L + kk;
-    int bad = 0;
-    double dmax = 0.0;
-    for (int i = 0; i < k; i++) dmax = fmax(dmax, fabs(a[i * k + i]));
-    if (!(dmax > 0.0) || !isfinite(dmax)) bad = 1;
-    for (int j = 0; j < k && !bad; j++) {
-        double d = a[j * k + j];
-        for (int m = 0; m < j; m++) d -= L[j * k + m] * L[j * k + m];
-        if (!(d > 1e-10 * dmax)) {
-            bad = 1;
-            break;
-        }
-        L[j * k + j] = sqrt(d);
-        for (int i = j + 1; i < k; i++) {
-            double v = a[i * k + j];
-            for (int m = 0; m < j; m++) v -= L[i * k + m] * L[j * k + m];
-            L[i * k + j] = v / L[j * k + j];
-        }
-    }
-    /* inverse = L^-T L^-1, column by column: solve L y = e_c, then L^T x = y */
-    for (int c = 0; c < k && !bad; c++) {
-        double y[SY_FIT_MAXPAR];
-        for (int i = 0; i < k; i++) {
-            double v = i == c ? 1.0 : 0.0;
-            for (int m = 0; m < i; m++) v -= L[i * k + m] * y[m];
-            y[i] = v / L[i * k + i];
-        }
-        for (int i = k - 1; i >= 0; i--) {
-            double v = y[i];
-            for (int m = i + 1; m < k; m++) v -= L[m * k + i] * inv[m * k + c];
-            inv[i * k + c] = v / L[i * k + i];
-        }
-    }
-    for (size_t i = 0; i < kk && !bad; i++)
-        if (!isfinite(inv[i])) bad = 1;
-    if (!bad) memcpy(a, inv, kk * sizeof(double));
-    free(L);
-    return bad;
-}
-
 /* Eigen-decomposition of a symmetric k x k matrix (row-major, only its upper triangle is
    read) by cyclic Jacobi rotations: w ascending, V[i * k + j] = component i of the j-th
    unit eigenvector.  Accurate to rounding for the small matrices of fits (k <= 64), and it
@@ -840,7 +793,21 @@ int sy_fit_inverse_hessian(sy_objfn obj, void *ctx, int k, const double *theta, 
     for (int i = 0; i < k; i++)
         for (int j = 0; j < i; j++)
             hinv[i * k + j] = hinv[j * k + i] = 0.5 * (hinv[i * k + j] + hinv[j * k + i]);
-    return spd_invert(k, hinv) ? SY_ENOCONV : SY_OK;
+    /* inverse = V diag(1/w) V' when every eigenvalue is clearly positive */
+    double w[SY_FIT_MAXPAR];
+    double *V = (double *)malloc((size_t)k * (size_t)k * sizeof(double));
+    if (!V) return SY_ENOMEM;
+    st = sy_sym_eigen(k, hinv, w, V);
+    if (st == SY_OK && !(w[0] > 1e-10 * w[k - 1])) st = SY_ENOCONV;
+    if (st == SY_OK)
+        for (int i = 0; i < k; i++)
+            for (int j = 0; j < k; j++) {
+                double v = 0.0;
+                for (int m = 0; m < k; m++) v += V[i * k + m] * V[j * k + m] / w[m];
+                hinv[i * k + j] = v;
+            }
+    free(V);
+    return st == SY_OK || st == SY_ENOMEM ? st : SY_ENOCONV;
 }
 int sy_fit_hessian(sy_objfn obj, void *ctx, int k, const double *theta, double W, double *hess)
 {

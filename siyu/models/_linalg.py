@@ -36,6 +36,6 @@ def inv_sym(a: np.ndarray) -> np.ndarray:
         raise np.linalg.LinAlgError("the matrix holds NaN or inf")
     w, V = eigh(a)
     scale = np.abs(w).max() if w.size else 0.0
-    if not (scale > 0) or np.any(np.abs(w) <= scale * 1e-300) or np.any(w == 0):
+    if not (scale > 0) or np.any(np.abs(w) <= scale * 1e-300):
         raise np.linalg.LinAlgError("singular matrix")
     return (V / w[None, :]) @ V.T
