@@ -638,12 +638,15 @@ def amounts(values: Any, name: str, what: str = "amount") -> np.ndarray:
 
 def amount_problem(arr: np.ndarray) -> int:
     """0 when fine; 3 NaN/inf values; 4 values whose sum overflows."""
+    # the sum of |values| is finite exactly when every value is finite and the sum does
+    # not overflow; taken in cache-sized blocks (no full-size temporaries)
+    total = 0.0
     with np.errstate(over="ignore", invalid="ignore"):
-        if not np.isfinite(arr).all():
-            return 3
-        if not np.isfinite(np.abs(arr).sum()):
-            return 4
-    return 0
+        for lo in range(0, len(arr), 1 << 20):
+            total += float(np.abs(arr[lo:lo + (1 << 20)]).sum())
+        if np.isfinite(total):
+            return 0
+        return 3 if not np.isfinite(arr).all() else 4
 
 
 def amount_error(arr: np.ndarray, name: str, code: int, what: str = "amount") -> ValueError:

@@ -347,18 +347,21 @@ def order_log(p: Parsed, names: dict[str, str | None], order: Any, status: Any, 
         raise ValueError(_mixed_message(str(names["order"]), oid, ocodes, ccodes, cust_labels,
                                         (oflags & F_MIXED) > 0))
     kept = (outcome == ORD_PURCHASE) | (outcome == ORD_REFUND)
+    # the gathers over all rows go through _core.take: all threads, and Ctrl-C is seen
+    # inside each (a NumPy fancy index holds it for the whole gather)
+    take = _core.take
     mark = np.zeros(n, bool)
-    mark[orow[kept]] = True
+    mark[take(orow, np.flatnonzero(kept))] = True
     rows = np.flatnonzero(mark)                       # one row per kept order, input order
-    korder = rows if ocodes is None else ocodes[rows]
-    o_amt = None if amt is None else net[korder]
+    korder = rows if ocodes is None else take(ocodes, rows)
+    o_amt = None if amt is None else take(net, korder)
     offsets, day, amount, uniques, perm, _, dmin, dmax = _grouped(
-        ccodes[rows], days[rows], 1, 1, o_amt, True, names.get("amount"), tname)[:8]
+        take(ccodes, rows), take(days, rows), 1, 1, o_amt, True, names.get("amount"), tname)[:8]
     k = len(uniques)
     ids = cust_labels[uniques] if k != len(cust_labels) else cust_labels
     ids = ids.rename(names["customer"])
-    src = rows[perm]                                   # representative input row per log row
-    lorder = korder[perm]                              # order of each log row
+    src = take(rows, perm)                             # representative input row per log row
+    lorder = take(korder, perm)                        # order of each log row
     ch = None if p.channel is None else p.channel[0][src]
     mem = None
     if p.member is not None:
@@ -420,6 +423,7 @@ def order_log(p: Parsed, names: dict[str, str | None], order: Any, status: Any, 
                   names=names, offsets=offsets, items=items, day_min=dmin, day_max=dmax)
     # ---- quality
     is_purchase_order = outcome == ORD_PURCHASE
+    row_out = None if ocodes is None else take(outcome, ocodes)   # each row's order outcome
     real = np.ones(m, bool)
     if n_no_order:
         real[m - n_no_order:] = False
@@ -435,7 +439,6 @@ def order_log(p: Parsed, names: dict[str, str | None], order: Any, status: Any, 
         rules.append(Rule("refunded_orders", int(np.count_nonzero(outcome == ORD_REFUNDED)),
                           "quality.refunded_orders"))
         if order is not None:
-            row_out = outcome[ocodes]
             refd_rows = (cls == REFUNDED) & (np.ones(n, bool) if amt is None else amt >= 0)
             rules.append(Rule("refunded_items",
                               int(np.count_nonzero(refd_rows & (row_out != ORD_REFUNDED))),
@@ -455,8 +458,8 @@ def order_log(p: Parsed, names: dict[str, str | None], order: Any, status: Any, 
             neg = amt < 0
             if cls is not None:
                 neg &= cls != VOID
-            ro = outcome[ocodes]
-            netted = neg & ((ro == ORD_PURCHASE) | (ro == ORD_FULL_COLUMN) | (ro == ORD_FULL_NEGATIVE))
+            netted = neg & ((row_out == ORD_PURCHASE) | (row_out == ORD_FULL_COLUMN)
+                            | (row_out == ORD_FULL_NEGATIVE))
             rules.append(Rule("negative_rows_netted", int(np.count_nonzero(netted)),
                               "quality.negative_rows_netted"))
         refund_kept = outcome == ORD_REFUND
@@ -472,7 +475,7 @@ def order_log(p: Parsed, names: dict[str, str | None], order: Any, status: Any, 
         paid_rows = np.ones(n, bool) if amt is None else amt >= 0
         if cls is not None:
             paid_rows &= cls == PAID
-        in_kept = is_purchase_order[ocodes]
+        in_kept = row_out == ORD_PURCHASE
         rules.append(Rule("line_items_merged",
                           int(np.count_nonzero(paid_rows & in_kept)) - int(is_purchase_order.sum()),
                           "quality.line_items_merged"))

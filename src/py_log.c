@@ -275,6 +275,54 @@ fail:
 /* ids and row order                                                         */
 /* ------------------------------------------------------------------------ */
 
+/* take(values, idx) -> values[idx] for a 1-d array of plain items (bool, integers,
+   floats, datetimes); idx int64 in [0, len(values)).  All threads, Ctrl-C polled. */
+static PyObject *py_take(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *values_obj, *idx_obj;
+    PyArrayObject *values = NULL, *idx = NULL, *out = NULL;
+    int st;
+    if (!PyArg_ParseTuple(args, "O!O", &PyArray_Type, &values_obj, &idx_obj)) return NULL;
+    PyArray_Descr *d = PyArray_DESCR((PyArrayObject *)values_obj);
+    if (PyArray_NDIM((PyArrayObject *)values_obj) != 1 || PyDataType_REFCHK(d) ||
+        !strchr("biufcmM", d->kind)) {
+        PyErr_SetString(PyExc_TypeError, "take: values must be a 1-d array of numbers, "
+                        "booleans or datetimes");
+        return NULL;
+    }
+    Py_INCREF(d);
+    values = (PyArrayObject *)PyArray_FromAny(values_obj, d, 1, 1,
+                                              NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED, NULL);
+    if (!values) return NULL;
+    if (!(idx = sy_as_1d(idx_obj, NPY_INT64, "idx", -1))) goto fail;
+    npy_intp n = PyArray_DIM(idx, 0);
+    d = PyArray_DESCR(values);
+    Py_INCREF(d);
+    out = (PyArrayObject *)PyArray_Empty(1, &n, d, 0);
+    if (!out) goto fail;
+    SY_NOGIL_BEGIN
+    st = sy_take(PyArray_DATA(values), (int64_t)PyArray_DIM(values, 0),
+                 (size_t)PyArray_ITEMSIZE(values), SY_I64(idx), (int64_t)n, PyArray_DATA(out));
+    SY_NOGIL_END
+    if (st == SY_EINVAL) {
+        PyErr_SetString(PyExc_IndexError, "take: an index lies outside [0, len(values))");
+        goto fail;
+    }
+    if (st != SY_OK) {
+        sy_raise(st, "take");
+        goto fail;
+    }
+    Py_DECREF(values);
+    Py_DECREF(idx);
+    return (PyObject *)out;
+fail:
+    Py_XDECREF(values);
+    Py_XDECREF(idx);
+    Py_XDECREF(out);
+    return NULL;
+}
+
 /* factorize_int64(ids) -> (codes, uniques): codes 0..k-1 in sorted-id order. */
 static PyObject *py_factorize_int64(PyObject *self, PyObject *args)
 {
@@ -696,6 +744,7 @@ PyMethodDef sy_log_methods[] = {
      "summary(cust, day, amount, k, period, lo, hi) -> 9 per-customer arrays"},
     {"summary_table", py_summary_table, METH_VARARGS,
      "summary_table(day, amount, offsets, period, lo, hi, end_per, end_day, scale, include_first, date_scale)"},
+    {"take", py_take, METH_VARARGS, "take(values, idx) -> values[idx] (all threads, Ctrl-C polled)"},
     {"factorize_int64", py_factorize_int64, METH_VARARGS,
      "factorize_int64(ids) -> (codes, sorted uniques)"},
     {"group_rows", py_group_rows, METH_VARARGS,

@@ -131,6 +131,12 @@ void sy_parallel_for(int64_t n, int64_t min_per_thread, void (*fn)(void *, int64
    cannot be started).  Workers adopt the caller's interrupt context. */
 void sy_run_jobs(void *(*fn)(void *), void *jobs, size_t job_size, int nthreads);
 
+/* ---- gathers (sy_take.c) ------------------------------------------------ */
+/* out[i] = values[idx[i]] for i < n, items of itemsize bytes; SY_EINVAL when an index
+   lies outside [0, n_values) (out is then partly written), SY_EINTR on Ctrl-C. */
+int sy_take(const void *values, int64_t n_values, size_t itemsize, const int64_t *idx, int64_t n,
+            void *out);
+
 /* ---- ids (sy_factorize.c) ---------------------------------------------- */
 /* Codes 0..k-1 following sorted ids; uniques needs room for n values. */
 int sy_factorize_int64(const int64_t *ids, int64_t n, int64_t *codes, int64_t *uniques,

@@ -1,21 +1,15 @@
 /*
  * sy_factorize.c -- int64 customer ids -> dense codes 0..k-1 that follow sorted ids.
  *
- * Dense ids (max - min small compared with n) use direct addressing: one pass marks
- * the ids present, a prefix sum ranks them, a second pass writes codes.  Other ids
- * use an open-addressing hash table (linear probing, grown at 50% load); the distinct
+ * Ids already sorted (either way) are coded run by run.  Dense ids (max - min small
+ * compared with n) use direct addressing: one pass marks the ids present, a prefix sum
+ * ranks them, a second pass writes codes.  Other ids use an open-addressing hash table (linear probing, grown at 50% load); the distinct
  * ids are then sorted and the codes remapped so code order = id order.
  */
 #include "siyu.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
 
 static uint64_t mix64(uint64_t x)
 {
@@ -33,7 +27,7 @@ static int factorize_dense(const int64_t *ids, int64_t n, int64_t lo, int64_t ra
     int32_t *rank = (int32_t *)calloc((size_t)range, sizeof(int32_t));
     if (!rank) return SY_ENOMEM;
     for (int64_t i = 0; i < n; i++) {
-        if ((i & 65535) == 0 && sy_interrupted()) {
+        if ((i & 4095) == 0 && sy_interrupted()) {
             free(rank);
             return SY_EINTR;
         }
@@ -46,7 +40,13 @@ static int factorize_dense(const int64_t *ids, int64_t n, int64_t lo, int64_t ra
             rank[v] = (int32_t)k++;
         }
     }
-    for (int64_t i = 0; i < n; i++) codes[i] = rank[ids[i] - lo];
+    for (int64_t i = 0; i < n; i++) {
+        if ((i & 4095) == 0 && sy_interrupted()) {
+            free(rank);
+            return SY_EINTR;
+        }
+        codes[i] = rank[ids[i] - lo];
+    }
     free(rank);
     *k_out = k;
     return SY_OK;
@@ -62,9 +62,19 @@ static int grow(slot **tab, int64_t *cap)
     int64_t ncap = *cap * 2;
     slot *nt = (slot *)malloc(sizeof(slot) * (size_t)ncap);
     if (!nt) return SY_ENOMEM;
-    for (int64_t j = 0; j < ncap; j++) nt[j].code = -1;
+    for (int64_t j = 0; j < ncap; j++) {
+        if ((j & 65535) == 0 && sy_interrupted()) {
+            free(nt);
+            return SY_EINTR;
+        }
+        nt[j].code = -1;
+    }
     uint64_t mask = (uint64_t)ncap - 1;
     for (int64_t j = 0; j < *cap; j++) {
+        if ((j & 4095) == 0 && sy_interrupted()) {
+            free(nt);
+            return SY_EINTR;
+        }
         if ((*tab)[j].code < 0) continue;
         uint64_t h = mix64((uint64_t)(*tab)[j].key) & mask;
         while (nt[h].code >= 0) h = (h + 1) & mask;
@@ -81,18 +91,20 @@ static int factorize_hash(const int64_t *ids, int64_t n, int64_t *codes, int64_t
 {
     int64_t cap = 1024;
     slot *tab = (slot *)malloc(sizeof(slot) * (size_t)cap);
-    int64_t *order = NULL;
     if (!tab) return SY_ENOMEM;
     for (int64_t j = 0; j < cap; j++) tab[j].code = -1;
     int64_t k = 0;
     for (int64_t i = 0; i < n; i++) {
-        if ((i & 65535) == 0 && sy_interrupted()) {
+        if ((i & 4095) == 0 && sy_interrupted()) {
             free(tab);
             return SY_EINTR;
         }
-        if (2 * (k + 1) > cap && grow(&tab, &cap) != SY_OK) {
-            free(tab);
-            return SY_ENOMEM;
+        if (2 * (k + 1) > cap) {
+            int g = grow(&tab, &cap);
+            if (g != SY_OK) {
+                free(tab);
+                return g;
+            }
         }
         uint64_t mask = (uint64_t)cap - 1;
         uint64_t h = mix64((uint64_t)ids[i]) & mask;
@@ -105,30 +117,75 @@ static int factorize_hash(const int64_t *ids, int64_t n, int64_t *codes, int64_t
         codes[i] = tab[h].code;
     }
     free(tab);
-    /* sort the distinct ids and remap first-seen codes to sorted ranks */
-    order = (int64_t *)malloc(sizeof(int64_t) * (size_t)(k > 0 ? k : 1));
-    int64_t *sorted = (int64_t *)malloc(sizeof(int64_t) * (size_t)(k > 0 ? k : 1));
-    if (!order || !sorted) {
-        free(order);
-        free(sorted);
-        return SY_ENOMEM;
+    /* sort the distinct ids (LSD radix over the sign-flipped bits, a byte per pass,
+       constant bytes skipped, a poll per pass) and remap first-seen codes to ranks */
+    size_t kk = (size_t)(k > 0 ? k : 1);
+    uint64_t *key = (uint64_t *)malloc(sizeof(uint64_t) * kk);
+    uint64_t *key2 = (uint64_t *)malloc(sizeof(uint64_t) * kk);
+    int64_t *code = (int64_t *)malloc(sizeof(int64_t) * kk);
+    int64_t *code2 = (int64_t *)malloc(sizeof(int64_t) * kk);
+    int st = SY_OK;
+    if (!key || !key2 || !code || !code2) {
+        st = SY_ENOMEM;
+        goto out;
     }
-    memcpy(sorted, uniques, sizeof(int64_t) * (size_t)k);
-    qsort(sorted, (size_t)k, sizeof(int64_t), cmp_i64);
-    /* rank of each first-seen code: binary search of its id in the sorted list */
     for (int64_t c = 0; c < k; c++) {
-        int64_t a = 0, b = k - 1, key = uniques[c];
-        while (a < b) {
-            int64_t mid = a + (b - a) / 2;
-            if (sorted[mid] < key) a = mid + 1;
-            else b = mid;
-        }
-        order[c] = a;
+        key[c] = (uint64_t)uniques[c] ^ ((uint64_t)1 << 63);
+        code[c] = c;
     }
-    for (int64_t i = 0; i < n; i++) codes[i] = order[codes[i]];
-    memcpy(uniques, sorted, sizeof(int64_t) * (size_t)k);
-    free(order);
-    free(sorted);
+    for (int sh = 0; sh < 64; sh += 8) {
+        if (sy_interrupted()) {
+            st = SY_EINTR;
+            goto out;
+        }
+        int64_t cnt[257] = {0};
+        for (int64_t c = 0; c < k; c++) cnt[((key[c] >> sh) & 255) + 1]++;
+        if (cnt[((key[0] >> sh) & 255) + 1] == k) continue;   /* one byte value: skip */
+        for (int b = 0; b < 256; b++) cnt[b + 1] += cnt[b];
+        for (int64_t c = 0; c < k; c++) {
+            int64_t d = cnt[(key[c] >> sh) & 255]++;
+            key2[d] = key[c];
+            code2[d] = code[c];
+        }
+        uint64_t *tk = key; key = key2; key2 = tk;
+        int64_t *tc = code; code = code2; code2 = tc;
+    }
+    /* code2 becomes the rank of each first-seen code */
+    for (int64_t r = 0; r < k; r++) {
+        code2[code[r]] = r;
+        uniques[r] = (int64_t)(key[r] ^ ((uint64_t)1 << 63));
+    }
+    for (int64_t i = 0; i < n; i++) {
+        if ((i & 4095) == 0 && sy_interrupted()) {
+            st = SY_EINTR;
+            goto out;
+        }
+        codes[i] = code2[codes[i]];
+    }
+    *k_out = k;
+out:
+    free(key);
+    free(key2);
+    free(code);
+    free(code2);
+    return st;
+}
+
+/* ids already in order (non-decreasing, or non-increasing when descending): each run of
+   equal ids is one code, k runs in all. */
+static int factorize_sorted(const int64_t *ids, int64_t n, int descending, int64_t k,
+                            int64_t *codes, int64_t *uniques, int64_t *k_out)
+{
+    int64_t r = 0;              /* run index in input order */
+    uniques[descending ? k - 1 : 0] = ids[0];
+    for (int64_t i = 0; i < n; i++) {
+        if ((i & 65535) == 0 && sy_interrupted()) return SY_EINTR;
+        if (i > 0 && ids[i] != ids[i - 1]) {
+            r++;
+            uniques[descending ? k - 1 - r : r] = ids[i];
+        }
+        codes[i] = descending ? k - 1 - r : r;
+    }
     *k_out = k;
     return SY_OK;
 }
@@ -140,10 +197,15 @@ int sy_factorize_int64(const int64_t *ids, int64_t n, int64_t *codes, int64_t *u
     if (n < 0) return SY_EINVAL;
     if (n == 0) return SY_OK;
     int64_t lo = ids[0], hi = ids[0];
+    int64_t ups = 0, downs = 0;     /* steps up and down between neighbours */
     for (int64_t i = 1; i < n; i++) {
         if (ids[i] < lo) lo = ids[i];
         if (ids[i] > hi) hi = ids[i];
+        ups += ids[i] > ids[i - 1];
+        downs += ids[i] < ids[i - 1];
     }
+    if (ups == 0 || downs == 0)        /* sorted (exports often are, by order id): runs */
+        return factorize_sorted(ids, n, downs > 0, ups + downs + 1, codes, uniques, k_out);
     /* range = hi - lo + 1 without overflow */
     uint64_t range = (uint64_t)hi - (uint64_t)lo + 1u;
     if (range != 0 && range <= (uint64_t)4 * (uint64_t)n + 4096u && range < (uint64_t)INT32_MAX)

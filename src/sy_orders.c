@@ -17,7 +17,7 @@
 #define HAS_VOID 8
 #define HAS_REFCOL 16   /* a counted row with refund > 0 */
 
-#define POLL_ROWS 65536
+#define POLL_ROWS 4096   /* rows between polls: random access, each may fault a fresh page */
 
 static void classify(uint8_t bits, double gross, double neg, double ref, uint8_t *outcome,
                      uint8_t *flags, double *net)
@@ -90,23 +90,30 @@ int sy_orders_aggregate(const int64_t *order, int64_t m, const int64_t *cust, co
         }
         return SY_OK;
     }
+    /* Per-order accumulators of the rows' pass, in one record so that a row touches one
+       or two cache lines (orders arrive in any order).  calloc'd: row numbers are kept
+       plus one (0 = none), so nothing is initialised and untouched pages cost nothing;
+       the negative-row fields live apart, touched only by negative rows. */
+    typedef struct {
+        int64_t cust;      /* customer of the order's first row */
+        int64_t first;     /* first row + 1 */
+        int64_t prow;      /* first paid purchase row by (day, row) + 1 */
+        int64_t pday;      /* its day */
+        double gross, ref;
+        uint8_t bits, mixed;
+    } acc_t;
+    typedef struct {
+        int64_t row;       /* first negative row by (day, row) + 1 */
+        int64_t day;
+        double neg;
+    } neg_t;
     int st = SY_OK;
     size_t mm = (size_t)(m > 0 ? m : 1);
-    memset(flags, 0, (size_t)m);
-    int64_t *first_any = (int64_t *)malloc(sizeof(int64_t) * mm);
-    int64_t *first_neg = (int64_t *)malloc(sizeof(int64_t) * mm);
-    double *gross = (double *)calloc(mm, sizeof(double));
-    double *neg = (double *)calloc(mm, sizeof(double));
-    double *ref = (double *)calloc(mm, sizeof(double));
-    uint8_t *bits = (uint8_t *)calloc(mm, 1);
-    if (!first_any || !first_neg || !gross || !neg || !ref || !bits) {
+    acc_t *acc = (acc_t *)calloc(mm, sizeof(acc_t));
+    neg_t *ng = (neg_t *)calloc(mm, sizeof(neg_t));
+    if (!acc || !ng) {
         st = SY_ENOMEM;
         goto done;
-    }
-    for (int64_t o = 0; o < m; o++) {
-        first_any[o] = -1;
-        first_neg[o] = -1;
-        row[o] = -1;                 /* first paid purchase row, by (day, row) */
     }
     int64_t mixed = 0;
     for (int64_t i = 0; i < n; i++) {
@@ -119,37 +126,49 @@ int sy_orders_aggregate(const int64_t *order, int64_t m, const int64_t *cust, co
             st = SY_EINVAL;
             goto done;
         }
-        if (first_any[o] < 0) {
-            first_any[o] = i;
-        } else if (cust[i] != cust[first_any[o]]) {
-            if (!(flags[o] & SY_ORDF_MIXED_CUSTOMERS)) mixed++;
-            flags[o] |= SY_ORDF_MIXED_CUSTOMERS;   /* flags doubles as scratch here */
+        acc_t *a = &acc[o];
+        if (a->first == 0) {
+            a->first = i + 1;
+            a->cust = cust[i];
+        } else if (cust[i] != a->cust && !a->mixed) {
+            a->mixed = 1;
+            mixed++;
         }
         int purchase;
+        double neg = 0.0;
         uint8_t b = row_bits(status ? status[i] : SY_STATUS_PAID, amount ? amount[i] : 0.0,
-                             refund ? refund[i] : 0.0, &gross[o], &neg[o], &ref[o], &purchase);
-        bits[o] |= b;
+                             refund ? refund[i] : 0.0, &a->gross, &neg, &a->ref, &purchase);
+        a->bits |= b;
         if (purchase) {
-            if (row[o] < 0 || day[i] < day[row[o]]) row[o] = i;
+            if (a->prow == 0 || day[i] < a->pday) {
+                a->prow = i + 1;
+                a->pday = day[i];
+            }
         } else if (b & HAS_NEG) {
-            if (first_neg[o] < 0 || day[i] < day[first_neg[o]]) first_neg[o] = i;
+            neg_t *g = &ng[o];
+            g->neg += neg;
+            if (g->row == 0 || day[i] < g->day) {
+                g->row = i + 1;
+                g->day = day[i];
+            }
         }
     }
     *n_mixed = mixed;
     for (int64_t o = 0; o < m; o++) {
-        uint8_t mix = flags[o] & SY_ORDF_MIXED_CUSTOMERS;
-        classify(bits[o], gross[o], neg[o], ref[o], &outcome[o], &flags[o], &net[o]);
-        flags[o] |= mix;
-        if (outcome[o] == SY_ORD_REFUND) row[o] = first_neg[o];
-        else if (outcome[o] != SY_ORD_PURCHASE) row[o] = first_any[o];
+        if ((o & (POLL_ROWS - 1)) == 0 && sy_interrupted()) {
+            st = SY_EINTR;
+            goto done;
+        }
+        const acc_t *a = &acc[o];
+        classify(a->bits, a->gross, ng[o].neg, a->ref, &outcome[o], &flags[o], &net[o]);
+        if (a->mixed) flags[o] |= SY_ORDF_MIXED_CUSTOMERS;
+        if (outcome[o] == SY_ORD_PURCHASE) row[o] = a->prow - 1;
+        else if (outcome[o] == SY_ORD_REFUND) row[o] = ng[o].row - 1;
+        else row[o] = a->first - 1;
     }
 done:
-    free(first_any);
-    free(first_neg);
-    free(gross);
-    free(neg);
-    free(ref);
-    free(bits);
+    free(acc);
+    free(ng);
     return st;
 }
 

@@ -14,6 +14,12 @@ from siyu import _core
     np.array([-7, 2**62, -2**63, 2**63 - 1, 0, -7]),             # extremes: hash path
     np.random.default_rng(0).integers(-10**12, 10**12, 5000),    # sparse: hash path
     np.random.default_rng(1).integers(0, 300, 5000),             # dense, many repeats
+    np.random.default_rng(3).integers(-60, 60, 5000) * 2**56 + 12345,   # radix: equal low bytes
+    np.repeat(np.array([-2**63, -1, 2**63 - 1]), 3),            # sign bit across the radix
+    np.repeat(np.arange(10**17, 10**17 + 7919 * 3000, 7919), 2),    # sorted: runs
+    np.repeat(np.arange(10**17, 10**17 + 7919 * 3000, 7919), 3)[::-1],  # sorted descending
+    np.full(7, -5),                                              # one value
+    np.array([2**63 - 1, -2**63]),                               # descending extremes
     np.array([], dtype=np.int64),
 ])
 def test_factorize_matches_numpy_unique(ids):
@@ -410,3 +416,31 @@ def test_fit_covariance_is_the_inverse_hessian():
                                rtol=1e-12)
     np.testing.assert_allclose(m.variance_matrix_.to_numpy() / np.outer(e, e),
                                m._cov_theta, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [bool, np.int8, np.uint16, np.int32, np.int64, np.float64,
+                                   ">f8", "<i4", "datetime64[ns]", np.complex128])
+def test_take_matches_numpy_fancy_index(dtype):
+    rng = np.random.default_rng(4)
+    values = rng.integers(0, 100, 300_001).astype(dtype)
+    idx = rng.integers(0, len(values), 1_000_003)
+    got = _core.take(values, idx)
+    want = values[idx]
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+    # strided input, empty index
+    np.testing.assert_array_equal(_core.take(values[::3], idx[:5] // 3), values[::3][idx[:5] // 3])
+    assert len(_core.take(values, np.array([], np.int64))) == 0
+
+
+def test_take_refuses_what_it_cannot_gather():
+    values = np.arange(10.0)
+    for bad in ([10], [-1], [0, 2**62]):
+        with pytest.raises(IndexError, match="outside"):
+            _core.take(values, np.array(bad, np.int64))
+    with pytest.raises(TypeError, match="1-d"):
+        _core.take(np.zeros((2, 2)), np.array([0]))
+    with pytest.raises(TypeError, match="1-d"):
+        _core.take(np.array(["a", "b"], object), np.array([0]))
+    with pytest.raises(TypeError):
+        _core.take([1.0, 2.0], np.array([0]))
