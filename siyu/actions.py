@@ -609,15 +609,16 @@ def recall_list(tx: "Transactions", as_of: Any = None, model: Any = None,
                                              max_products)
         n_due = nd[codes]
         min_cycle = mc[codes]
-        due_key = dk.reshape(k, max_products)[codes]
-        due_over = dov.reshape(k, max_products)[codes]
+        # per customer code; only the listed rows are gathered, once they are ranked
+        due_key = dk.reshape(k, max_products)
+        due_over = dov.reshape(k, max_products)
     else:
         if cycles is not None:
             raise ValueError(f"cycles= needs line items with a {by} column")
         n_due = np.zeros(n, dtype=np.int64)
         min_cycle = np.full(n, np.nan)
-        due_key = np.full((n, max_products), -1, dtype=np.int64)
-        due_over = np.full((n, max_products), np.nan)
+        due_key = np.full((k, max_products), -1, dtype=np.int64)
+        due_over = np.full((k, max_products), np.nan)
 
     use_own = n_own >= min_own_gaps
     typical = np.where(use_own, own, min_cycle)
@@ -679,12 +680,13 @@ def recall_list(tx: "Transactions", as_of: Any = None, model: Any = None,
         order = order[:top]
 
     lab_text = [] if labels is None else [str(x) for x in labels]
-    dk = due_key[order]
+    listed_codes = codes[order]
+    dk = due_key[listed_codes]
     if labels is not None and order.size:
         prod_text = _product_texts(lang, dk, lab_text)
     else:
         prod_text = np.full(order.size, "", dtype=object)
-    days_past = due_over[order, 0] if order.size else np.zeros(0)
+    days_past = due_over[listed_codes, 0] if order.size else np.zeros(0)
     from siyu.segments import LIFECYCLE_LABELS
 
     stage = pd.Categorical.from_codes(stage_codes[order], categories=LIFECYCLE_LABELS[lang],
@@ -712,7 +714,7 @@ def recall_list(tx: "Transactions", as_of: Any = None, model: Any = None,
                                    typical, dsl, p_before, p_alive, alive_window,
                                    lab_text or [""], use_own)
     cols["tag"] = _tags(lang, primary[order], stage_codes[order])
-    out = pd.DataFrame(cols, index=pd.Index(log.ids[codes[order]], name=log.ids.name),
+    out = pd.DataFrame(cols, index=pd.Index(log.ids[listed_codes], name=log.ids.name),
                        copy=False)
     out.attrs.update(
         as_of=inp.day_to_timestamp(day), lang=lang, by=by, value_basis=value_basis,
@@ -771,8 +773,15 @@ def _reason_texts(lang: str, reasons: Sequence[str], fired: dict[str, np.ndarray
     c = order
     # fields: 0 product code, 1 |days past due|, 2 more due, 3 gap, 4 days since last,
     # 5 P(alive) before, 6 P(alive) now; tables: 0 labels, 1 probabilities
-    ints = np.vstack([np.maximum(due_label, 0), np.abs(d), n_due[c] - 1, _round_int(typical[c]),
-                      dsl[c].astype(np.int64), _p_index(p_before[c]), _p_index(p_alive[c])])
+    ints = np.zeros((7, n), dtype=np.int64)
+    np.maximum(due_label, 0, out=ints[0])
+    np.abs(d, out=ints[1])
+    np.subtract(n_due[c], 1, out=ints[2])
+    ints[3] = _round_int(typical[c])
+    ints[4] = dsl[c]
+    if "alive_drop" in reasons and fired["alive_drop"][c].any():   # the one template with P
+        ints[5] = _p_index(p_before[c])
+        ints[6] = _p_index(p_alive[c])
     f = {"product": (0, 0), "days": 1, "n": 2, "gap": 3, "before": (5, 1), "now": (6, 1),
          "window": str(window)}
     more = _pieces(text("actions.reason.more", lang), f)

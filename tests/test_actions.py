@@ -422,6 +422,11 @@ def test_recall_list_with_model_equals_model_predictions(fitted):
     assert len(drop) > 0
     assert ((drop["p_alive_before"] - drop["p_alive"]) >= 0.2).all()
     assert "since last month" in drop["reason"].iloc[0]
+    # the probabilities in the words are the row's own (hundredths below 0.1, else tenths)
+    fmt = lambda p: f"{p:.2f}" if 0 < round(p * 100) < 10 else f"{round(p * 10) / 10:.1f}"  # noqa: E731
+    for _, row in drop.head(20).iterrows():
+        assert (f"from {fmt(row['p_alive_before'])} to {fmt(row['p_alive'])}"
+                in row["reason"]), row["reason"]
     # ranked by value at stake (to 6 decimals), descending
     v = np.round(rl["value_at_stake"].to_numpy(), 6)
     assert (np.diff(v[~np.isnan(v)]) <= 0).all()
