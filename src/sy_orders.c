@@ -1,7 +1,8 @@
 /*
  * sy_orders.c -- shop exports to orders (DESIGN.md section 2a): rows sharing an order id
  * become one order, statuses and refunds are applied, and the exact duplicate rows of
- * an export are counted.  One pass over the rows with per-order accumulators; no sort.
+ * an export are counted.  One pass over the rows with per-order accumulators (in place,
+ * run by run, when the order codes are already in order); no sort.
  */
 #include "sy_orders.h"
 #include "sy_cohort.h"   /* sy_pass_threads, SY_MAX_THREADS */
@@ -67,6 +68,70 @@ static inline uint8_t row_bits(int8_t c, double a, double r, double *gross, doub
     return (uint8_t)(HAS_NEG | (r > 0.0 ? HAS_REFCOL : 0));
 }
 
+/* Per-order accumulators of the rows' pass, in one record so that a row touches one or
+   two cache lines (orders arrive in any order).  Zero is the empty state: row numbers
+   are kept plus one (0 = none), so a calloc'd array needs no initialising and its
+   untouched pages cost nothing; the negative-row fields live apart, touched only by
+   negative rows. */
+typedef struct {
+    int64_t cust;      /* customer of the order's first row */
+    int64_t first;     /* first row + 1 */
+    int64_t prow;      /* first paid purchase row by (day, row) + 1 */
+    int64_t pday;      /* its day */
+    double gross, ref;
+    uint8_t bits, mixed;
+} order_acc;
+
+typedef struct {
+    int64_t row;       /* first negative row by (day, row) + 1 */
+    int64_t day;
+    double neg;
+} order_neg;
+
+/* adds row i to its order's accumulators; returns 1 when the row is the first to show
+   that the order has rows of several customers */
+static inline int acc_row(order_acc *a, order_neg *g, int64_t i, const int64_t *cust,
+                          const int64_t *day, const double *amount, const double *refund,
+                          const int8_t *status)
+{
+    int new_mixed = 0;
+    if (a->first == 0) {
+        a->first = i + 1;
+        a->cust = cust[i];
+    } else if (cust[i] != a->cust && !a->mixed) {
+        a->mixed = 1;
+        new_mixed = 1;
+    }
+    int purchase;
+    double neg = 0.0;
+    uint8_t b = row_bits(status ? status[i] : SY_STATUS_PAID, amount ? amount[i] : 0.0,
+                         refund ? refund[i] : 0.0, &a->gross, &neg, &a->ref, &purchase);
+    a->bits |= b;
+    if (purchase) {
+        if (a->prow == 0 || day[i] < a->pday) {
+            a->prow = i + 1;
+            a->pday = day[i];
+        }
+    } else if (b & HAS_NEG) {
+        g->neg += neg;
+        if (g->row == 0 || day[i] < g->day) {
+            g->row = i + 1;
+            g->day = day[i];
+        }
+    }
+    return new_mixed;
+}
+
+static inline void acc_finish(const order_acc *a, const order_neg *g, uint8_t *outcome,
+                              uint8_t *flags, double *net, int64_t *row)
+{
+    classify(a->bits, a->gross, g->neg, a->ref, outcome, flags, net);
+    if (a->mixed) *flags |= SY_ORDF_MIXED_CUSTOMERS;
+    if (*outcome == SY_ORD_PURCHASE) *row = a->prow - 1;
+    else if (*outcome == SY_ORD_REFUND) *row = g->row - 1;
+    else *row = a->first - 1;
+}
+
 int sy_orders_aggregate(const int64_t *order, int64_t m, const int64_t *cust, const int64_t *day,
                         const double *amount, const double *refund, const int8_t *status,
                         int64_t n, uint8_t *outcome, uint8_t *flags, double *net, int64_t *row,
@@ -90,68 +155,51 @@ int sy_orders_aggregate(const int64_t *order, int64_t m, const int64_t *cust, co
         }
         return SY_OK;
     }
-    /* Per-order accumulators of the rows' pass, in one record so that a row touches one
-       or two cache lines (orders arrive in any order).  calloc'd: row numbers are kept
-       plus one (0 = none), so nothing is initialised and untouched pages cost nothing;
-       the negative-row fields live apart, touched only by negative rows. */
-    typedef struct {
-        int64_t cust;      /* customer of the order's first row */
-        int64_t first;     /* first row + 1 */
-        int64_t prow;      /* first paid purchase row by (day, row) + 1 */
-        int64_t pday;      /* its day */
-        double gross, ref;
-        uint8_t bits, mixed;
-    } acc_t;
-    typedef struct {
-        int64_t row;       /* first negative row by (day, row) + 1 */
-        int64_t day;
-        double neg;
-    } neg_t;
+    int64_t ups = 0, downs = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (order[i] < 0 || order[i] >= m) return SY_EINVAL;
+        if (i) {
+            ups += order[i] > order[i - 1];
+            downs += order[i] < order[i - 1];
+        }
+    }
+    int64_t mixed = 0;
+    if (ups == 0 || downs == 0) {
+        /* order codes in order (line items adjacent and orders sorted, either way, as
+           exports usually are): one run per order, accumulated in place */
+        const order_acc empty = {0};
+        const order_neg no_neg = {0};
+        for (int64_t o = 0; o < m; o++) acc_finish(&empty, &no_neg, &outcome[o], &flags[o],
+                                                   &net[o], &row[o]);
+        int64_t i = 0;
+        while (i < n) {
+            order_acc a = {0};
+            order_neg g = {0};
+            const int64_t o = order[i];
+            for (; i < n && order[i] == o; i++) {
+                if ((i & (POLL_ROWS - 1)) == 0 && sy_interrupted()) return SY_EINTR;
+                mixed += acc_row(&a, &g, i, cust, day, amount, refund, status);
+            }
+            acc_finish(&a, &g, &outcome[o], &flags[o], &net[o], &row[o]);
+        }
+        *n_mixed = mixed;
+        return SY_OK;
+    }
     int st = SY_OK;
     size_t mm = (size_t)(m > 0 ? m : 1);
-    acc_t *acc = (acc_t *)calloc(mm, sizeof(acc_t));
-    neg_t *ng = (neg_t *)calloc(mm, sizeof(neg_t));
+    order_acc *acc = (order_acc *)calloc(mm, sizeof(order_acc));
+    order_neg *ng = (order_neg *)calloc(mm, sizeof(order_neg));
     if (!acc || !ng) {
         st = SY_ENOMEM;
         goto done;
     }
-    int64_t mixed = 0;
     for (int64_t i = 0; i < n; i++) {
         if ((i & (POLL_ROWS - 1)) == 0 && sy_interrupted()) {
             st = SY_EINTR;
             goto done;
         }
-        int64_t o = order[i];
-        if (o < 0 || o >= m) {
-            st = SY_EINVAL;
-            goto done;
-        }
-        acc_t *a = &acc[o];
-        if (a->first == 0) {
-            a->first = i + 1;
-            a->cust = cust[i];
-        } else if (cust[i] != a->cust && !a->mixed) {
-            a->mixed = 1;
-            mixed++;
-        }
-        int purchase;
-        double neg = 0.0;
-        uint8_t b = row_bits(status ? status[i] : SY_STATUS_PAID, amount ? amount[i] : 0.0,
-                             refund ? refund[i] : 0.0, &a->gross, &neg, &a->ref, &purchase);
-        a->bits |= b;
-        if (purchase) {
-            if (a->prow == 0 || day[i] < a->pday) {
-                a->prow = i + 1;
-                a->pday = day[i];
-            }
-        } else if (b & HAS_NEG) {
-            neg_t *g = &ng[o];
-            g->neg += neg;
-            if (g->row == 0 || day[i] < g->day) {
-                g->row = i + 1;
-                g->day = day[i];
-            }
-        }
+        const int64_t o = order[i];
+        mixed += acc_row(&acc[o], &ng[o], i, cust, day, amount, refund, status);
     }
     *n_mixed = mixed;
     for (int64_t o = 0; o < m; o++) {
@@ -159,12 +207,7 @@ int sy_orders_aggregate(const int64_t *order, int64_t m, const int64_t *cust, co
             st = SY_EINTR;
             goto done;
         }
-        const acc_t *a = &acc[o];
-        classify(a->bits, a->gross, ng[o].neg, a->ref, &outcome[o], &flags[o], &net[o]);
-        if (a->mixed) flags[o] |= SY_ORDF_MIXED_CUSTOMERS;
-        if (outcome[o] == SY_ORD_PURCHASE) row[o] = a->prow - 1;
-        else if (outcome[o] == SY_ORD_REFUND) row[o] = ng[o].row - 1;
-        else row[o] = a->first - 1;
+        acc_finish(&acc[o], &ng[o], &outcome[o], &flags[o], &net[o], &row[o]);
     }
 done:
     free(acc);

@@ -189,6 +189,71 @@ def test_random_exports_partial_options_match_oracle(seed):
     check_against_oracle(df, **COLS, category="类目", end="2023-09-30")
 
 
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("ascending", [True, False])
+def test_exports_sorted_by_order_id_match_oracle(seed, ascending):
+    """Exports sorted by (integer) order id, either way: the aggregation then takes its
+    run-by-run path (codes in order) instead of the per-order table."""
+    df = random_export(200 + seed)
+    df = df[df["订单号"].notna()].copy()
+    key = df["订单号"].str.strip()
+    old = key.str.startswith("OLD")
+    num = np.empty(len(df), np.int64)
+    num[old.to_numpy()] = 10**6 + key[old].str[3:].astype(int).to_numpy() * 7
+    num[~old.to_numpy()] = key[~old].str[1:].astype(int).to_numpy() * 13 + 5
+    df["订单号"] = num
+    df = df.sort_values("订单号", ascending=ascending, kind="stable").reset_index(drop=True)
+    check_against_oracle(df, **COLS, product="商品", category="类目", quantity="数量")
+
+
+def test_order_aggregation_paths_agree():
+    """The in-place run path (order codes non-decreasing or non-increasing) and the
+    per-order table (any order) give the same outcome, flags, net amount and row for
+    every order, on rows with every status, refunds, negative rows and mixed customers."""
+    from siyu import _core
+
+    rng = np.random.default_rng(7)
+    m = 3000
+    sizes = rng.integers(0, 5, m)                    # orders with 0 rows stay empty
+    code = np.repeat(np.arange(m), sizes)
+    n = code.size
+    cust = code // 3 + (rng.random(n) < 0.01)        # a few orders span two customers
+    day = rng.integers(0, 400, n)
+    amount = np.round(rng.gamma(2.0, 30.0, n), 2)
+    amount[rng.random(n) < 0.1] *= -1                # refund rows
+    amount[rng.random(n) < 0.03] = 0.0
+    refund = np.where(rng.random(n) < 0.1, np.round(amount.clip(0) * 0.5, 2), 0.0)
+    status = rng.choice(np.array([0, 0, 0, 1, 2], np.int8), n)
+
+    def run(codes, rows):
+        return _core.orders_aggregate(codes, m, cust[rows], day[rows], amount[rows],
+                                      refund[rows], status[rows])
+
+    rows = np.arange(n)
+    up = run(code, rows)
+    assert up[4] > 0                                 # mixed orders are counted
+    down = run(m - 1 - code[::-1], rows[::-1])       # non-increasing codes
+    relabel = rng.permutation(m)                      # any order: the per-order table
+    shuffle = rng.permutation(n)
+    table = run(relabel[code[shuffle]], shuffle)
+    for name, got, order_of, row_of in (("descending", down, m - 1 - np.arange(m), rows[::-1]),
+                                        ("table", table, relabel, shuffle)):
+        assert got[4] == up[4], name
+        for j in range(2):
+            np.testing.assert_array_equal(got[j][order_of], up[j], err_msg=f"{name} {j}")
+        # net: the same rows summed in another order
+        np.testing.assert_allclose(got[2][order_of], up[2], rtol=1e-12, atol=1e-9)
+        r = got[3][order_of]
+        mapped = np.where(r >= 0, row_of[np.maximum(r, 0)], -1)
+        # a row of the same order; for purchases and refunds the earliest day (ties on a
+        # day, and "the first row" of dropped orders, follow the input order)
+        assert ((mapped >= 0) == (up[3] >= 0)).all(), name
+        has = up[3] >= 0
+        assert (code[mapped[has]] == np.flatnonzero(has)).all(), name
+        dated = has & np.isin(up[0], [1, 2])         # SY_ORD_PURCHASE, SY_ORD_REFUND
+        assert (day[mapped[dated]] == day[up[3][dated]]).all(), name
+
+
 def test_unknown_status_lists_values_and_the_pasted_hint_works():
     df = random_export(3, unknown=True)
     with pytest.raises(ValueError) as info:
