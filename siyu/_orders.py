@@ -176,6 +176,26 @@ def count_duplicates(columns: list[np.ndarray | None]) -> int:
     return int(_core.count_duplicates(cols))
 
 
+def _log_duplicates(offsets: np.ndarray, day: np.ndarray, perm: np.ndarray,
+                    columns: list[np.ndarray | None]) -> int:
+    """count_duplicates of the input rows (columns in input order; the first two are the
+    customer and the time), found through the log built from them: rows equal in customer
+    and time have one customer and one day, so they are neighbours in the log (grouped by
+    customer, sorted by day).  Only rows with a neighbour of the same customer and day are
+    compared, which in a typical log is a small share of them."""
+    n = day.size
+    if n < 2:
+        return 0
+    same = day[1:] == day[:-1]
+    last = offsets[1:-1] - 1                       # last row of every customer but the last
+    same[last[(last >= 0) & (last < n - 1)]] = False
+    cand = np.zeros(n, dtype=bool)
+    cand[:-1] = same
+    cand[1:] |= same
+    rows = perm[cand]
+    return count_duplicates([None if c is None else c[rows] for c in columns])
+
+
 # ---- the log ------------------------------------------------------------------------
 @dataclass
 class Parsed:
@@ -246,10 +266,11 @@ def plain_log(p: Parsed, names: dict[str, str | None]) -> tuple[inp.Log, list[Ru
     ch = None if p.channel is None else p.channel[0][perm]
     mem = None if p.member is None else p.member[perm]
     if want_perm:
-        dups = count_duplicates([p.cust.values, p.time.values, p.amount,
-                                 None if p.channel is None else p.channel[0], p.member,
-                                 None if p.product is None else p.product[0],
-                                 None if p.category is None else p.category[0], p.quantity])
+        dups = _log_duplicates(offsets, day, perm, [
+            p.cust.values, p.time.values, p.amount,
+            None if p.channel is None else p.channel[0], p.member,
+            None if p.product is None else p.product[0],
+            None if p.category is None else p.category[0], p.quantity])
     items = None
     if _has_items(p):
         keep = None if amount is None else amount >= 0

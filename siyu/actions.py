@@ -685,7 +685,7 @@ def recall_list(tx: "Transactions", as_of: Any = None, model: Any = None,
     if labels is not None and order.size:
         prod_text = _product_texts(lang, dk, lab_text)
     else:
-        prod_text = np.full(order.size, "", dtype=object)
+        prod_text = _text_array((np.zeros(order.size + 1, np.int64), np.zeros(0, np.uint8)))
     days_past = due_over[listed_codes, 0] if order.size else np.zeros(0)
     from siyu.segments import LIFECYCLE_LABELS
 
@@ -765,7 +765,7 @@ def _reason_texts(lang: str, reasons: Sequence[str], fired: dict[str, np.ndarray
                   order: np.ndarray, due_label: np.ndarray, n_due: np.ndarray,
                   days_past: np.ndarray, typical: np.ndarray, dsl: np.ndarray,
                   p_before: np.ndarray, p_alive: np.ndarray, window: int,
-                  labels: list[str], own_basis: np.ndarray) -> np.ndarray:
+                  labels: list[str], own_basis: np.ndarray) -> pd.api.extensions.ExtensionArray:
     """The plain-words reasons of the listed rows (only those: cheap with ``top``), built
     in C (``_core.text_rows``) from the catalogue's templates."""
     n = order.size
@@ -803,11 +803,12 @@ def _reason_texts(lang: str, reasons: Sequence[str], fired: dict[str, np.ndarray
         val = {"due": which, "overdue": np.where(own_basis[c], 10, 12),
                "alive_drop": np.full(n, 11)}[r]
         choice[j] = np.where(hit, val, -1)
-    return _core.text_rows(templates, choice, ints, [labels, _PTEXT],
-                           text("actions.sep.reasons", lang))
+    return _text_array(_core.text_rows(templates, choice, ints, [labels, _PTEXT],
+                                       text("actions.sep.reasons", lang)))
 
 
-def _product_texts(lang: str, keys: np.ndarray, labels: list[str]) -> np.ndarray:
+def _product_texts(lang: str, keys: np.ndarray, labels: list[str]
+                   ) -> pd.api.extensions.ExtensionArray:
     """Due product labels joined ("" when none), one row per line of ``keys`` (n, m)."""
     n, m = keys.shape
     sep = text("actions.sep.products", lang)
@@ -821,7 +822,19 @@ def _product_texts(lang: str, keys: np.ndarray, labels: list[str]) -> np.ndarray
         templates.append(t)
     count = (keys >= 0).sum(axis=1)
     choice = (count - 1)[None, :].astype(np.int64)
-    return _core.text_rows(templates, choice, np.maximum(keys, 0).T.copy(), [labels], sep)
+    return _text_array(_core.text_rows(templates, choice, np.maximum(keys, 0).T.copy(),
+                                       [labels], sep))
+
+
+def _text_array(parts: tuple[np.ndarray, np.ndarray]) -> pd.api.extensions.ExtensionArray:
+    """``text_rows``' (offsets, UTF-8 bytes) as a pandas string column backed by one
+    Arrow buffer (pandas' ``string[pyarrow]``): no Python object per row."""
+    import pyarrow as pa
+
+    offsets, data = parts
+    arr = pa.Array.from_buffers(pa.large_string(), len(offsets) - 1,
+                                [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    return pd.arrays.ArrowStringArray(arr)
 
 
 def _tags(lang: str, primary: np.ndarray, stage_codes: np.ndarray) -> np.ndarray:

@@ -350,38 +350,9 @@ fail:
    reasons and product lists), one Python str per row without per-piece objects.   */
 /* ------------------------------------------------------------------------ */
 
-typedef struct {
-    int kind;           /* 0 literal, 1 integer field, 2 table lookup */
-    const char *s;      /* literal bytes (UTF-8) */
-    Py_ssize_t len;
-    Py_ssize_t field;   /* row of `ints` */
-    Py_ssize_t table;   /* index into tables */
-} tr_piece;
-
-typedef struct {
-    Py_ssize_t n_str;
-    const char **s;
-    Py_ssize_t *len;
-} tr_table;
-
-static int tr_put(char **buf, Py_ssize_t *cap, Py_ssize_t *used, const char *s, Py_ssize_t n)
-{
-    if (*used + n > *cap) {
-        Py_ssize_t want = (*used + n) * 2 + 64;
-        char *b = (char *)PyMem_Realloc(*buf, (size_t)want);
-        if (!b) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        *buf = b;
-        *cap = want;
-    }
-    memcpy(*buf + *used, s, (size_t)n);
-    *used += n;
-    return 0;
-}
-
-/* text_rows(templates, choice, ints, tables, sep) -> object array of str.
+/* text_rows(templates, choice, ints, tables, sep) -> (offsets, data): the texts of n
+   rows as UTF-8 in the layout of an Arrow large_string array (offsets int64 (n + 1),
+   data uint8), built without the GIL and without a Python object per row.
    templates: sequence of templates; a template is a sequence of pieces: a str (literal),
    an int f (the decimal value of ints[f, row]) or a pair (f, t) (tables[t][ints[f, row]]).
    choice: int64 (P, n): template of part p for row i, -1 = part absent.  ints: int64
@@ -390,12 +361,13 @@ static PyObject *py_text_rows(PyObject *self, PyObject *args)
 {
     (void)self;
     PyObject *tpl_obj, *choice_obj, *ints_obj, *tables_obj, *sep_obj;
-    PyArrayObject *choice = NULL, *ints = NULL, *out = NULL;
-    tr_piece **tpl = NULL;
-    Py_ssize_t *tpl_len = NULL, n_tpl = 0, n_tab = 0;
-    tr_table *tabs = NULL;
-    char *buf = NULL;
-    Py_ssize_t cap = 0;
+    PyArrayObject *choice = NULL, *ints = NULL, *offs = NULL, *data = NULL;
+    PyObject *res = NULL;
+    sy_text_piece **tpl = NULL;
+    int64_t *tpl_len = NULL;
+    Py_ssize_t n_tpl = 0, n_tab = 0;
+    int64_t *lit_len = NULL;
+    sy_text_table *tabs = NULL;
     const char *sep;
     Py_ssize_t sep_len;
     if (!PyArg_ParseTuple(args, "OOOOU", &tpl_obj, &choice_obj, &ints_obj, &tables_obj, &sep_obj))
@@ -416,7 +388,7 @@ static PyObject *py_text_rows(PyObject *self, PyObject *args)
     PyObject *tseq = PySequence_Fast(tables_obj, "text_rows: tables must be a sequence");
     if (!tseq) goto fail;
     n_tab = PySequence_Fast_GET_SIZE(tseq);
-    tabs = (tr_table *)PyMem_Calloc((size_t)(n_tab > 0 ? n_tab : 1), sizeof(tr_table));
+    tabs = (sy_text_table *)PyMem_Calloc((size_t)(n_tab > 0 ? n_tab : 1), sizeof(sy_text_table));
     if (!tabs) {
         Py_DECREF(tseq);
         PyErr_NoMemory();
@@ -432,7 +404,7 @@ static PyObject *py_text_rows(PyObject *self, PyObject *args)
         Py_ssize_t m = PySequence_Fast_GET_SIZE(seq);
         tabs[t].n_str = m;
         tabs[t].s = (const char **)PyMem_Calloc((size_t)(m > 0 ? m : 1), sizeof(char *));
-        tabs[t].len = (Py_ssize_t *)PyMem_Calloc((size_t)(m > 0 ? m : 1), sizeof(Py_ssize_t));
+        tabs[t].len = (int64_t *)PyMem_Calloc((size_t)(m > 0 ? m : 1), sizeof(int64_t));
         if (!tabs[t].s || !tabs[t].len) {
             Py_DECREF(seq);
             Py_DECREF(tseq);
@@ -441,10 +413,11 @@ static PyObject *py_text_rows(PyObject *self, PyObject *args)
         }
         for (Py_ssize_t j = 0; j < m; j++) {
             /* the UTF-8 form is cached by the str, which the caller's tables keep alive */
+            Py_ssize_t ulen = 0;
             const char *u = PyUnicode_Check(PySequence_Fast_GET_ITEM(seq, j))
-                                ? PyUnicode_AsUTF8AndSize(PySequence_Fast_GET_ITEM(seq, j),
-                                                          &tabs[t].len[j])
+                                ? PyUnicode_AsUTF8AndSize(PySequence_Fast_GET_ITEM(seq, j), &ulen)
                                 : NULL;
+            tabs[t].len[j] = (int64_t)ulen;
             if (!u) {
                 if (!PyErr_Occurred())
                     PyErr_SetString(PyExc_TypeError, "text_rows: table entries must be str");
@@ -461,9 +434,10 @@ static PyObject *py_text_rows(PyObject *self, PyObject *args)
     PyObject *pseq = PySequence_Fast(tpl_obj, "text_rows: templates must be a sequence");
     if (!pseq) goto fail;
     n_tpl = PySequence_Fast_GET_SIZE(pseq);
-    tpl = (tr_piece **)PyMem_Calloc((size_t)(n_tpl > 0 ? n_tpl : 1), sizeof(tr_piece *));
-    tpl_len = (Py_ssize_t *)PyMem_Calloc((size_t)(n_tpl > 0 ? n_tpl : 1), sizeof(Py_ssize_t));
-    if (!tpl || !tpl_len) {
+    tpl = (sy_text_piece **)PyMem_Calloc((size_t)(n_tpl > 0 ? n_tpl : 1), sizeof(sy_text_piece *));
+    tpl_len = (int64_t *)PyMem_Calloc((size_t)(n_tpl > 0 ? n_tpl : 1), sizeof(int64_t));
+    lit_len = (int64_t *)PyMem_Calloc((size_t)(n_tpl > 0 ? n_tpl : 1), sizeof(int64_t));
+    if (!tpl || !tpl_len || !lit_len) {
         Py_DECREF(pseq);
         PyErr_NoMemory();
         goto fail;
@@ -477,7 +451,7 @@ static PyObject *py_text_rows(PyObject *self, PyObject *args)
         }
         Py_ssize_t m = PySequence_Fast_GET_SIZE(pieces);
         tpl_len[k] = m;
-        tpl[k] = (tr_piece *)PyMem_Calloc((size_t)(m > 0 ? m : 1), sizeof(tr_piece));
+        tpl[k] = (sy_text_piece *)PyMem_Calloc((size_t)(m > 0 ? m : 1), sizeof(sy_text_piece));
         if (!tpl[k]) {
             Py_DECREF(pieces);
             Py_DECREF(pseq);
@@ -486,11 +460,14 @@ static PyObject *py_text_rows(PyObject *self, PyObject *args)
         }
         for (Py_ssize_t j = 0; j < m; j++) {
             PyObject *pc = PySequence_Fast_GET_ITEM(pieces, j);
-            tr_piece *q = &tpl[k][j];
+            sy_text_piece *q = &tpl[k][j];
             int ok = 1;
             if (PyUnicode_Check(pc)) {
                 q->kind = 0;
-                if (!(q->s = PyUnicode_AsUTF8AndSize(pc, &q->len))) ok = 0;
+                Py_ssize_t ulen = 0;
+                if (!(q->s = PyUnicode_AsUTF8AndSize(pc, &ulen))) ok = 0;
+                q->len = (int64_t)ulen;
+                lit_len[k] += q->len;
             } else if (PyLong_Check(pc)) {
                 q->kind = 1;
                 q->field = PyLong_AsSsize_t(pc);
@@ -515,73 +492,45 @@ static PyObject *py_text_rows(PyObject *self, PyObject *args)
         Py_DECREF(pieces);
     }
     Py_DECREF(pseq);
-    if (!(out = (PyArrayObject *)PyArray_SimpleNew(1, &n, NPY_OBJECT))) goto fail;
     {
-        PyObject **o = (PyObject **)PyArray_DATA(out);
-        for (npy_intp i = 0; i < n; i++) o[i] = NULL;
+        /* pass 1: each row's byte length (offsets[i + 1]); pass 2: the bytes */
+        const npy_intp n1 = n + 1;
+        if (!(offs = sy_empty_1d(n1, NPY_INT64))) goto fail;
+        int64_t *off = SY_I64(offs);
         const int64_t *ch = SY_I64(choice), *iv = SY_I64(ints);
-        char num[32];
-        for (npy_intp i = 0; i < n; i++) {
-            if ((i & 0xFFFF) == 0 && i && PyErr_CheckSignals() < 0) goto fail;
-            Py_ssize_t used = 0;
-            int first = 1;
-            for (npy_intp p = 0; p < P; p++) {
-                const int64_t k = ch[p * n + i];
-                if (k < 0) continue;
-                if (k >= n_tpl) {
-                    PyErr_SetString(PyExc_ValueError, "text_rows: template index out of range");
-                    goto fail;
-                }
-                if (!first && tr_put(&buf, &cap, &used, sep, sep_len) < 0) goto fail;
-                first = 0;
-                for (Py_ssize_t j = 0; j < tpl_len[k]; j++) {
-                    const tr_piece *q = &tpl[k][j];
-                    if (q->kind == 0) {
-                        if (tr_put(&buf, &cap, &used, q->s, q->len) < 0) goto fail;
-                    } else if (q->kind == 1) {
-                        /* decimal digits, written backwards */
-                        int64_t v = iv[q->field * n + i];
-                        uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-                        int w = (int)sizeof(num);
-                        do {
-                            num[--w] = (char)('0' + (int)(u % 10));
-                            u /= 10;
-                        } while (u);
-                        if (v < 0) num[--w] = '-';
-                        if (tr_put(&buf, &cap, &used, num + w, (Py_ssize_t)sizeof(num) - w) < 0)
-                            goto fail;
-                    } else {
-                        const int64_t v = iv[q->field * n + i];
-                        if (v < 0 || v >= tabs[q->table].n_str) {
-                            PyErr_SetString(PyExc_ValueError, "text_rows: table index out of range");
-                            goto fail;
-                        }
-                        if (tr_put(&buf, &cap, &used, tabs[q->table].s[v], tabs[q->table].len[v]) < 0)
-                            goto fail;
-                    }
-                }
-            }
-            if (!(o[i] = PyUnicode_DecodeUTF8(used ? buf : "", used, NULL))) goto fail;
+        sy_text_job job = {tpl, tpl_len, n_tpl, tabs, sep, sep_len, ch, iv, (int64_t)P, (int64_t)n,
+                           lit_len};
+        int st;
+        SY_NOGIL_BEGIN
+        st = sy_text_offsets(&job, off);
+        SY_NOGIL_END
+        if (st == SY_OK) {
+            npy_intp total = (npy_intp)off[n];
+            if (!(data = sy_empty_1d(total, NPY_UINT8))) goto fail;
+            char *dst = (char *)PyArray_DATA(data);
+            SY_NOGIL_BEGIN
+            st = sy_text_write(&job, off, dst);
+            SY_NOGIL_END
+        }
+        if (st != SY_OK) {
+            if (st == SY_EINVAL)
+                PyErr_SetString(PyExc_ValueError, "text_rows: template index out of range");
+            else if (st == SY_TEXT_ETABLE)
+                PyErr_SetString(PyExc_ValueError, "text_rows: table index out of range");
+            else if (st == SY_ERANGE)
+                PyErr_SetString(PyExc_ValueError, "text_rows: the texts exceed 2**62 bytes");
+            else
+                sy_raise(st, "text_rows");
+            goto fail;
         }
     }
-    PyMem_Free(buf);
-    for (Py_ssize_t k = 0; k < n_tpl; k++) PyMem_Free(tpl[k]);
-    PyMem_Free(tpl);
-    PyMem_Free(tpl_len);
-    for (Py_ssize_t t = 0; t < n_tab; t++) {
-        PyMem_Free((void *)tabs[t].s);
-        PyMem_Free(tabs[t].len);
-    }
-    PyMem_Free(tabs);
-    Py_DECREF(choice);
-    Py_DECREF(ints);
-    return (PyObject *)out;
+    res = Py_BuildValue("(OO)", offs, data);
 fail:
-    PyMem_Free(buf);
     if (tpl)
         for (Py_ssize_t k = 0; k < n_tpl; k++) PyMem_Free(tpl[k]);
     PyMem_Free(tpl);
     PyMem_Free(tpl_len);
+    PyMem_Free(lit_len);
     if (tabs)
         for (Py_ssize_t t = 0; t < n_tab; t++) {
             PyMem_Free((void *)tabs[t].s);
@@ -590,8 +539,9 @@ fail:
     PyMem_Free(tabs);
     Py_XDECREF(choice);
     Py_XDECREF(ints);
-    Py_XDECREF(out);  /* NULL slots are fine: object arrays XDECREF their items */
-    return NULL;
+    Py_XDECREF(offs);
+    Py_XDECREF(data);
+    return res;
 }
 
 PyMethodDef sy_items_methods[] = {
@@ -608,7 +558,7 @@ PyMethodDef sy_items_methods[] = {
     {"items_rank", py_items_rank, METH_VARARGS,
      "items_rank(k1, k2, k3) -> positions sorted by (k1, k2, k3, position)"},
     {"text_rows", py_text_rows, METH_VARARGS,
-     "text_rows(templates, choice, ints, tables, sep) -> object array of str, one per row"},
+     "text_rows(templates, choice, ints, tables, sep) -> (offsets, data) of an Arrow large_string array"},
     {"items_cross", py_items_cross, METH_VARARGS,
      "items_cross(day, offsets, key, n_keys, amount, end, period) -> (first_day, rev_total, "
      "rev_beyond, x_cust, x_a, x_b, x_days, f_cust, f_key, b_cust, b_age)"},

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* ---- status codes ------------------------------------------------------ */
 #define SY_OK          0
@@ -130,6 +131,21 @@ void sy_parallel_for(int64_t n, int64_t min_per_thread, void (*fn)(void *, int64
    the calling thread, the others on pthreads when possible (sequentially when a thread
    cannot be started).  Workers adopt the caller's interrupt context. */
 void sy_run_jobs(void *(*fn)(void *), void *jobs, size_t job_size, int nthreads);
+
+/* ---- sorting (sy_radix.c) ----------------------------------------------- */
+/* Sorts the n pairs (key[i], val[i]) by key ascending, stably (equal keys keep their
+   order): LSD radix, a byte per pass, passes skipped whose byte every key shares.  On
+   SY_ENOMEM or SY_EINTR (Ctrl-C) the arrays hold some permutation of the pairs. */
+int sy_radix_sort_u64(uint64_t *key, int64_t *val, int64_t n);
+
+/* Order-preserving unsigned key of a non-NaN double (-0.0 and 0.0 share a key). */
+static inline uint64_t sy_f64_key(double v)
+{
+    uint64_t u;
+    if (v == 0.0) v = 0.0;
+    memcpy(&u, &v, sizeof u);
+    return (u >> 63) ? ~u : (u | ((uint64_t)1 << 63));
+}
 
 /* ---- gathers (sy_take.c) ------------------------------------------------ */
 /* out[i] = values[idx[i]] for i < n, items of itemsize bytes; SY_EINVAL when an index

@@ -117,15 +117,14 @@ static int factorize_hash(const int64_t *ids, int64_t n, int64_t *codes, int64_t
         codes[i] = tab[h].code;
     }
     free(tab);
-    /* sort the distinct ids (LSD radix over the sign-flipped bits, a byte per pass,
-       constant bytes skipped, a poll per pass) and remap first-seen codes to ranks */
+    /* sort the distinct ids (sy_radix_sort_u64 over the sign-flipped bits) and remap
+       first-seen codes to ranks */
     size_t kk = (size_t)(k > 0 ? k : 1);
     uint64_t *key = (uint64_t *)malloc(sizeof(uint64_t) * kk);
-    uint64_t *key2 = (uint64_t *)malloc(sizeof(uint64_t) * kk);
     int64_t *code = (int64_t *)malloc(sizeof(int64_t) * kk);
     int64_t *code2 = (int64_t *)malloc(sizeof(int64_t) * kk);
     int st = SY_OK;
-    if (!key || !key2 || !code || !code2) {
+    if (!key || !code || !code2) {
         st = SY_ENOMEM;
         goto out;
     }
@@ -133,23 +132,7 @@ static int factorize_hash(const int64_t *ids, int64_t n, int64_t *codes, int64_t
         key[c] = (uint64_t)uniques[c] ^ ((uint64_t)1 << 63);
         code[c] = c;
     }
-    for (int sh = 0; sh < 64; sh += 8) {
-        if (sy_interrupted()) {
-            st = SY_EINTR;
-            goto out;
-        }
-        int64_t cnt[257] = {0};
-        for (int64_t c = 0; c < k; c++) cnt[((key[c] >> sh) & 255) + 1]++;
-        if (cnt[((key[0] >> sh) & 255) + 1] == k) continue;   /* one byte value: skip */
-        for (int b = 0; b < 256; b++) cnt[b + 1] += cnt[b];
-        for (int64_t c = 0; c < k; c++) {
-            int64_t d = cnt[(key[c] >> sh) & 255]++;
-            key2[d] = key[c];
-            code2[d] = code[c];
-        }
-        uint64_t *tk = key; key = key2; key2 = tk;
-        int64_t *tc = code; code = code2; code2 = tc;
-    }
+    if ((st = sy_radix_sort_u64(key, code, k)) != SY_OK) goto out;
     /* code2 becomes the rank of each first-seen code */
     for (int64_t r = 0; r < k; r++) {
         code2[code[r]] = r;
@@ -165,7 +148,6 @@ static int factorize_hash(const int64_t *ids, int64_t n, int64_t *codes, int64_t
     *k_out = k;
 out:
     free(key);
-    free(key2);
     free(code);
     free(code2);
     return st;

@@ -955,23 +955,46 @@ int sy_items_rank(const double *k1, const double *k2, const double *k3, int64_t 
                   int64_t *order)
 {
     if (n < 0 || (n > 0 && (!k1 || !k2 || !k3 || !order))) return SY_EINVAL;
-    int64_t bytes;
-    if (!sy_mul_ok(n, (int64_t)sizeof(rank_row), &bytes)) return SY_ENOMEM;
-    rank_row *r = (rank_row *)malloc((size_t)(bytes > 0 ? bytes : 1));
-    if (!r) return SY_ENOMEM;
+    for (int64_t j = 0; j < n; j++)
+        if (isnan(k1[j]) || isnan(k2[j]) || isnan(k3[j])) return SY_EINVAL;
+    if (n == 0) return SY_OK;
+    /* radix sort by the first key (stable: ties stay in position order), then each run of
+       equal first keys merge-sorted by (k2, k3, position) */
+    uint64_t *key = (uint64_t *)malloc(sizeof(uint64_t) * (size_t)n);
+    if (!key) return SY_ENOMEM;
     for (int64_t j = 0; j < n; j++) {
-        if (isnan(k1[j]) || isnan(k2[j]) || isnan(k3[j])) {
-            free(r);
-            return SY_EINVAL;
-        }
-        r[j].a = k1[j];
-        r[j].b = k2[j];
-        r[j].c = k3[j];
-        r[j].i = j;
+        key[j] = sy_f64_key(k1[j]);
+        order[j] = j;
     }
-    int st = rank_sort(r, n);
-    if (st == SY_OK)
-        for (int64_t j = 0; j < n; j++) order[j] = r[j].i;
+    int st = sy_radix_sort_u64(key, order, n);
+    rank_row *r = NULL;
+    int64_t cap = 0;
+    for (int64_t lo = 0; st == SY_OK && lo < n;) {
+        int64_t hi = lo + 1;
+        while (hi < n && key[hi] == key[lo]) hi++;
+        const int64_t m = hi - lo;
+        if (m > 1) {
+            if (m > cap) {
+                free(r);
+                cap = m > 64 ? m : 64;
+                if (!(r = (rank_row *)malloc(sizeof(rank_row) * (size_t)cap))) {
+                    st = SY_ENOMEM;
+                    break;
+                }
+            }
+            for (int64_t j = 0; j < m; j++) {
+                const int64_t i = order[lo + j];
+                r[j].a = 0.0;
+                r[j].b = k2[i];
+                r[j].c = k3[i];
+                r[j].i = i;
+            }
+            st = rank_sort(r, m);
+            for (int64_t j = 0; st == SY_OK && j < m; j++) order[lo + j] = r[j].i;
+        }
+        lo = hi;
+    }
     free(r);
+    free(key);
     return st;
 }

@@ -92,4 +92,41 @@ int sy_items_cross(const int64_t *day, const int64_t *offsets, int64_t k, const 
 int sy_items_rank(const double *k1, const double *k2, const double *k3, int64_t n,
                   int64_t *order);
 
+/* ---- texts of many rows (the recall list's reasons and product lists) ---------------
+   Row i is the join, by sep, of the present parts p (choice[p * n + i] = template k >= 0);
+   a template is a sequence of pieces: literal UTF-8 bytes, the decimal text of
+   ints[field * n + i], or tables[table].s[ints[field * n + i]].  The texts are laid out
+   as an Arrow large_string array: offsets (n + 1) then bytes.  sy_text_offsets checks
+   every index and the total size (threads); sy_text_write fills dst (offsets[n] bytes). */
+typedef struct {
+    int kind;             /* 0 literal, 1 integer field, 2 table lookup */
+    const char *s;        /* literal bytes */
+    int64_t len;
+    int64_t field;        /* row of ints */
+    int64_t table;        /* index into tables */
+} sy_text_piece;
+
+typedef struct {
+    int64_t n_str;
+    const char **s;
+    int64_t *len;
+} sy_text_table;
+
+typedef struct {
+    sy_text_piece **tpl;        /* n_tpl templates of tpl_len[k] pieces */
+    const int64_t *tpl_len;
+    int64_t n_tpl;
+    const sy_text_table *tabs;
+    const char *sep;
+    int64_t sep_len;
+    const int64_t *choice, *ints;   /* (P, n) and (F, n), row-major */
+    int64_t P, n;
+    const int64_t *lit_len;     /* per template: total bytes of its literal pieces */
+} sy_text_job;
+
+#define SY_TEXT_ETABLE 100      /* a table index out of range (SY_EINVAL: a template's) */
+
+int sy_text_offsets(const sy_text_job *job, int64_t *offsets);
+int sy_text_write(const sy_text_job *job, const int64_t *offsets, char *dst);
+
 #endif /* SY_ITEMS_H */

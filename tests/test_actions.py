@@ -633,8 +633,30 @@ def test_rank_order_equals_lexsort():
         c = rng.integers(0, 3, n).astype(float)
         want = np.lexsort((np.arange(n), c, b, a))
         np.testing.assert_array_equal(actions._rank_order(a, b, c), want)
+    # signs, -0.0 against 0.0 (equal), infinities, continuous values, long tie runs
+    n = 150_000
+    a = np.round(rng.normal(0, 50, n), 1)
+    a[rng.random(n) < 0.05] = -0.0
+    a[rng.random(n) < 0.05] = 0.0
+    a[rng.random(n) < 0.02] = -np.inf
+    a[rng.random(n) < 0.02] = np.inf
+    a[rng.random(n) < 0.3] = 7.25
+    b = rng.integers(-3, 3, n) * 0.5
+    c = rng.normal(size=n)
+    c[rng.random(n) < 0.5] = 0.0
+    want = np.lexsort((np.arange(n), c, b, a))
+    np.testing.assert_array_equal(actions._rank_order(a, b, c), want)
     with pytest.raises(ValueError, match="NaN"):
         _core.items_rank(np.array([1.0, np.nan]), np.zeros(2), np.zeros(2))
+
+
+def _decoded(parts):
+    """text_rows' (offsets, UTF-8 bytes) decoded row by row in Python."""
+    off, data = parts
+    assert off.dtype == np.int64 and data.dtype == np.uint8 and off[0] == 0
+    raw = data.tobytes()
+    assert off[-1] == len(raw) and (np.diff(off) >= 0).all()
+    return [raw[a:b].decode("utf-8") for a, b in zip(off[:-1], off[1:])]
 
 
 def test_text_rows_kernel():
@@ -649,10 +671,15 @@ def test_text_rows_kernel():
         out = _core.text_rows(tpl, choice, ints, tables, "; ")
     after = sys.getrefcount(word)
     assert after == before                                 # no reference leaked
-    assert out.tolist() == ["due 洗衣凝珠 in 3 days; P=0.5", "P=0.5", "due pods in -2 days"]
+    assert _decoded(out) == ["due 洗衣凝珠 in 3 days; P=0.5", "P=0.5", "due pods in -2 days"]
     big = _core.text_rows([[0]], np.zeros((1, 3), np.int64),
                           np.array([[np.iinfo(np.int64).min, 0, 1234567890123]]), [], "")
-    assert big.tolist() == [str(np.iinfo(np.int64).min), "0", "1234567890123"]
+    assert _decoded(big) == [str(np.iinfo(np.int64).min), "0", "1234567890123"]
+    none = _core.text_rows(tpl, np.zeros((2, 0), np.int64), np.zeros((3, 0), np.int64),
+                           tables, "; ")
+    assert _decoded(none) == []
+    absent = _core.text_rows(tpl, np.full((2, 2), -1), ints[:, :2], tables, "; ")
+    assert _decoded(absent) == ["", ""]
     with pytest.raises(ValueError, match="table index"):
         _core.text_rows(tpl, choice, np.array([[2, 0, 0], [3, 4, 1], [0, 0, 0]]), tables, "; ")
     with pytest.raises(ValueError, match="template index"):
@@ -663,8 +690,8 @@ def test_text_rows_kernel():
         _core.text_rows(tpl, choice, ints, [["a", 3], ["b"]], "; ")
     with pytest.raises(ValueError, match="same n"):
         _core.text_rows(tpl, choice, ints[:, :2], tables, "; ")
-    assert _core.text_rows([[]], np.zeros((1, 0), np.int64), np.zeros((1, 0), np.int64),
-                           [], "; ").size == 0
+    assert _decoded(_core.text_rows([[]], np.zeros((1, 0), np.int64),
+                                    np.zeros((1, 0), np.int64), [], "; ")) == []
 
 
 def test_recall_overdue_boundaries_by_hand():
@@ -687,3 +714,32 @@ def test_recall_overdue_boundaries_by_hand():
     rl1 = tx.recall_list(as_of=as_of, min_own_gaps=1)
     assert rl1.index.tolist() == ["c", "a"]
     assert rl1["overdue_ratio"].tolist() == [2.5, 1.5]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_text_rows_many_rows_against_python(threads):
+    """Random rows (absent parts, negative and 19-digit numbers, Chinese labels) over
+    several thread chunks equal the same texts joined in Python."""
+    import siyu
+
+    rng = np.random.default_rng(7)
+    n = 70_000
+    labels = ["洗衣凝珠", "pods", "", "牙膏 120g"]
+    tpl = [["due ", (0, 0), " in ", 1, " 天"], ["gap ", 2], [(0, 0), "/", 1, "/", 2]]
+    choice = rng.integers(-1, 3, (3, n))
+    ints = np.vstack([rng.integers(0, 4, n), rng.integers(-10**6, 10**6, n),
+                      rng.choice([0, -1, 9, 10, 99, 10**18, -(10**18), 2**63 - 1], n)])
+    old = siyu.get_num_threads()
+    siyu.set_num_threads(threads)
+    try:
+        got = _decoded(_core.text_rows(tpl, choice, ints, [labels], "；"))
+    finally:
+        siyu.set_num_threads(old)
+
+    def piece(p, i):
+        return p if isinstance(p, str) else (labels[ints[p[0], i]] if isinstance(p, tuple)
+                                             else str(ints[p, i]))
+
+    want = ["；".join("".join(piece(p, i) for p in tpl[k]) for k in choice[:, i] if k >= 0)
+            for i in range(n)]
+    assert got == want

@@ -523,3 +523,26 @@ def test_duplicates_count_every_column():
     tx = siyu.Transactions(df.assign(ch=["x", "y", "x", "x"]), customer="c", time="t",
                            amount="a", channel="ch")
     assert tx.quality.loc["duplicate_rows", "count"] == 2
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_duplicates_with_item_columns_match_pandas(seed):
+    """With item or channel columns the duplicates are found among log neighbours (one
+    customer, one day): the count equals pandas' duplicated() over the input columns, with
+    times of one day that differ, equal rows far apart in the input and refunds."""
+    rng = np.random.default_rng(seed)
+    n = 4000
+    base = pd.Timestamp("2024-03-01")
+    t = base + pd.to_timedelta(rng.integers(0, 6, n), unit="D") \
+        + pd.to_timedelta(rng.choice([0, 3600, 7200], n), unit="s")
+    df = pd.DataFrame({"c": rng.integers(0, 40, n), "t": t,
+                       "a": rng.choice([-2.0, 0.0, 5.0, 5.0, 9.5], n),
+                       "p": rng.choice(["x", "y", "洗衣凝珠"], n),
+                       "ch": rng.choice(["私域", "公域"], n)})
+    df = pd.concat([df, df.sample(300, random_state=seed)], ignore_index=True)
+    df = df.sample(frac=1.0, random_state=seed + 1).reset_index(drop=True)
+    for kw, cols in (({"product": "p"}, ["c", "t", "a", "p"]),
+                     ({"product": "p", "channel": "ch"}, ["c", "t", "a", "p", "ch"]),
+                     ({"channel": "ch"}, ["c", "t", "a", "ch"])):
+        tx = siyu.Transactions(df, customer="c", time="t", amount="a", **kw)
+        assert tx.quality.loc["duplicate_rows", "count"] == int(df[cols].duplicated().sum())
