@@ -455,18 +455,20 @@ static int sy_cov_nbase(int model)
     return 0;
 }
 
-/* model_loglik_cov(model, theta, c0, c1, c2, w, zp, zd, ip, id, ng) -> (loglik, grad wrt theta) */
+/* model_loglik_cov(model, theta, c0, c1, c2, w, zp, zd, ip, id, ng[, hessian]) -> (loglik,
+   grad wrt theta), or (loglik, grad, Hessian k x k) when hessian is true */
 static PyObject *py_model_loglik_cov(PyObject *self, PyObject *args)
 {
     (void)self;
     int model, ng, st, kp = 0, kd = 0;
     PyObject *to, *o0, *o1, *o2, *ow, *ozp, *ozd, *oip, *oid;
     PyArrayObject *th = NULL, *a0 = NULL, *a1 = NULL, *a2 = NULL, *aw = NULL, *zp = NULL, *zd = NULL;
-    PyArrayObject *ip = NULL, *id = NULL, *grad = NULL;
+    PyArrayObject *ip = NULL, *id = NULL, *grad = NULL, *hess = NULL;
     sy_mdata d;
     double ll = 0.0;
-    if (!PyArg_ParseTuple(args, "iOOOOOOOOOi", &model, &to, &o0, &o1, &o2, &ow, &ozp, &ozd, &oip,
-                          &oid, &ng))
+    int want_hess = 0;
+    if (!PyArg_ParseTuple(args, "iOOOOOOOOOi|p", &model, &to, &o0, &o1, &o2, &ow, &ozp, &ozd, &oip,
+                          &oid, &ng, &want_hess))
         return NULL;
     const int nb = sy_cov_nbase(model);
     if (nb == 0 || ng < 0 || nb + ng > SY_FIT_MAXPAR) {
@@ -488,11 +490,12 @@ static PyObject *py_model_loglik_cov(PyObject *self, PyObject *args)
         goto fail;
     }
     if (!(grad = sy_new_1d(nb + ng, NPY_FLOAT64))) goto fail;
+    if (want_hess && !(hess = sy_new_1d((npy_intp)(nb + ng) * (nb + ng), NPY_FLOAT64))) goto fail;
     {
         sy_covspec cs = {kp, kd, ng, zp ? SY_F64(zp) : NULL, zd ? SY_F64(zd) : NULL,
                          ip ? (const int *)PyArray_DATA(ip) : NULL, id ? (const int *)PyArray_DATA(id) : NULL};
         SY_NOGIL_BEGIN
-        st = sy_cov_loglik(model, SY_F64(th), &d, &cs, &ll, SY_F64(grad));
+        st = sy_cov_loglik(model, SY_F64(th), &d, &cs, &ll, SY_F64(grad), hess ? SY_F64(hess) : NULL);
         SY_NOGIL_END
     }
     if (st != SY_OK) {
@@ -508,6 +511,7 @@ static PyObject *py_model_loglik_cov(PyObject *self, PyObject *args)
     Py_XDECREF(zd);
     Py_XDECREF(ip);
     Py_XDECREF(id);
+    if (hess) return Py_BuildValue("(dNN)", ll, grad, hess);
     return Py_BuildValue("(dN)", ll, grad);
 fail:
     Py_XDECREF(th);
@@ -520,6 +524,7 @@ fail:
     Py_XDECREF(ip);
     Py_XDECREF(id);
     Py_XDECREF(grad);
+    Py_XDECREF(hess);
     return NULL;
 }
 
@@ -695,7 +700,7 @@ PyMethodDef sy_model_methods[] = {
     {"model_fit", py_model_fit, METH_VARARGS,
      "model_fit(model, c0, c1, c2, w, starts, penalizer, maxiter, gtol) -> fit tuple"},
     {"model_loglik_cov", py_model_loglik_cov, METH_VARARGS,
-     "model_loglik_cov(model, theta, c0, c1, c2, w, zp, zd, ip, id, ng) -> (loglik, gradient)"},
+     "model_loglik_cov(model, theta, c0, c1, c2, w, zp, zd, ip, id, ng[, hessian]) -> (loglik, gradient[, hessian])"},
     {"model_fit_ex", py_model_fit_ex, METH_VARARGS,
      "model_fit_ex(model, c0, c1, c2, w, zp, zd, ip, id, ng, starts, penalizer, pen_kind, shift, "
      "maxiter, gtol, boundary, progress) -> dict"},

@@ -127,9 +127,11 @@ typedef struct {
     const int *ip, *id;
 } sy_covspec;
 
-/* Total log-likelihood and gradient wrt theta (grad may be NULL) on raw rows. */
+/* Total log-likelihood, gradient wrt theta (grad may be NULL) and Hessian wrt theta
+   (hess, k x k, may be NULL; the chain-rule Hessian the fit's standard errors use) on raw
+   rows. */
 int sy_cov_loglik(int model, const double *theta, const sy_mdata *d, const sy_covspec *cs,
-                  double *ll, double *grad);
+                  double *ll, double *grad, double *hess);
 /* Collapse identical (data, covariate) rows, then fit as sy_models_fit; hess receives the
    (nb + ng)^2 Hessian of -LL (penalised) wrt theta. */
 int sy_cov_fit(int model, const sy_mdata *raw, const sy_covspec *cs, const double *starts,
@@ -173,6 +175,11 @@ int sy_fit_run_starts(sy_objfn obj, void *ctx, int k, const double *starts, int 
    (k + 1 evaluations), for a BFGS start: SY_OK with hinv (k x k) filled, or SY_ENOCONV
    when the Hessian is not positive definite there (hinv then holds no inverse). */
 int sy_fit_inverse_hessian(sy_objfn obj, void *ctx, int k, const double *theta, double *hinv);
+/* hinv = inverse of the symmetric part of H (k x k; hinv may be H) when it is clearly
+   positive definite (smallest eigenvalue > 1e-10 x largest), else SY_ENOCONV. */
+int sy_fit_invert_pd(int k, const double *H, double *hinv);
+/* diag (k) = second derivatives of sy_fit_penalty's penalty (it has no cross terms). */
+void sy_fit_penalty_hess(const sy_fit_opts *o, int nb, int k, const double *theta, double *diag);
 /* Symmetric eigen-decomposition (Jacobi) of a k x k matrix, k <= SY_FIT_MAXPAR: w (k)
    ascending, V (k x k, row-major) with the unit eigenvectors as columns. */
 int sy_sym_eigen(int k, const double *a, double *w, double *V);

@@ -790,14 +790,21 @@ int sy_fit_inverse_hessian(sy_objfn obj, void *ctx, int k, const double *theta, 
         for (int i = 0; i < k && st == SY_OK; i++) hinv[i * k + j] = (g1[i] - g0[i]) / h;
     }
     if (st != SY_OK) return st == SY_EINTR || st == SY_ENOMEM ? st : SY_ENOCONV;
+    return sy_fit_invert_pd(k, hinv, hinv);
+}
+
+int sy_fit_invert_pd(int k, const double *H, double *hinv)
+{
+    if (k < 1 || k > SY_FIT_MAXPAR) return SY_EINVAL;
+    double S[SY_FIT_MAXPAR * SY_FIT_MAXPAR];
     for (int i = 0; i < k; i++)
-        for (int j = 0; j < i; j++)
-            hinv[i * k + j] = hinv[j * k + i] = 0.5 * (hinv[i * k + j] + hinv[j * k + i]);
+        for (int j = 0; j <= i; j++)
+            S[i * k + j] = S[j * k + i] = 0.5 * (H[i * k + j] + H[j * k + i]);
     /* inverse = V diag(1/w) V' when every eigenvalue is clearly positive */
     double w[SY_FIT_MAXPAR];
     double *V = (double *)malloc((size_t)k * (size_t)k * sizeof(double));
     if (!V) return SY_ENOMEM;
-    st = sy_sym_eigen(k, hinv, w, V);
+    int st = sy_sym_eigen(k, S, w, V);
     if (st == SY_OK && !(w[0] > 1e-10 * w[k - 1])) st = SY_ENOCONV;
     if (st == SY_OK)
         for (int i = 0; i < k; i++)
@@ -809,6 +816,21 @@ int sy_fit_inverse_hessian(sy_objfn obj, void *ctx, int k, const double *theta, 
     free(V);
     return st == SY_OK || st == SY_ENOMEM ? st : SY_ENOCONV;
 }
+
+void sy_fit_penalty_hess(const sy_fit_opts *o, int nb, int k, const double *theta, double *diag)
+{
+    /* second derivatives of penalty(): lambda p^2 with p = shift + e^theta gives
+       2 lambda e (e + p); lambda theta^2 gives 2 lambda */
+    for (int i = 0; i < k; i++) {
+        if (o->pen_kind == SY_PEN_PARAMS && i < nb) {
+            double e = exp(theta[i]), p = (o->shift ? o->shift[i] : 0.0) + e;
+            diag[i] = 2.0 * o->penalizer * e * (e + p);
+        } else {
+            diag[i] = 2.0 * o->penalizer;
+        }
+    }
+}
+
 int sy_fit_hessian(sy_objfn obj, void *ctx, int k, const double *theta, double W, double *hess)
 {
     return num_hessian(obj, ctx, k, theta, W, hess);
