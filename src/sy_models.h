@@ -97,6 +97,7 @@ typedef struct {
     int boundary;       /* 1: stop early when parameters run to a boundary (flat direction) */
     sy_progress_fn progress;
     void *progress_ctx;
+    int no_hessian;     /* 1: skip the Hessian (res->hess all NaN): a warm start needs none */
 } sy_fit_opts;
 
 typedef struct {
@@ -232,7 +233,8 @@ void sy_gl_get(const double **nodes, const double **weights);
 
 /* Collapse identical rows of k (<= SY_FIT_MAXPAR + 3) double columns.  ucols[j] (capacity n) receive the
    unique rows in first-seen order, uw (capacity n, may be NULL) the summed weights
-   (w NULL = 1 each), inv (may be NULL) the unique index of each row, *m the count. */
+   (w NULL = 1 each), inv (may be NULL) the unique index of each row, *m the count.
+   SY_EINTR on Ctrl-C (polled every 65,536 rows). */
 int sy_dedup(const double *const *cols, int k, const double *w, int64_t n,
              double *const *ucols, double *uw, int64_t *inv, int64_t *m);
 

@@ -673,7 +673,10 @@ int sy_models_fit(int model, const sy_mdata *raw, const double *starts, int n_st
         for (int i = 0; i < k; i++) p[i] = (opts->shift ? opts->shift[i] : 0.0) + exp(res->logp[i]);
         int st2 = sy_models_loglik(model, p, &d, &ll, NULL);
         res->loglik = st2 == SY_OK ? ll : NAN;
-        st = num_hessian(fit_obj, &ctx, k, res->logp, W, res->hess);
+        if (opts->no_hessian)
+            for (int i = 0; i < k * k; i++) res->hess[i] = NAN;
+        else
+            st = num_hessian(fit_obj, &ctx, k, res->logp, W, res->hess);
     }
     sy_models_release(&d);
     free(buf);

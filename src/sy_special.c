@@ -118,42 +118,50 @@ int sy_dedup(const double *const *cols, int k, const double *w, int64_t n,
     if (k < 1 || k > 67 || n < 0) return SY_EINVAL;
     *m = 0;
     if (n == 0) return SY_OK;
+    if (n >= ((int64_t)1 << 40)) return SY_ENOMEM;
     int64_t cap = 16;
-    while (cap < 2 * n) {
-        if (cap > INT64_MAX / 4) return SY_ENOMEM;
-        cap *= 2;
-    }
+    while (cap < 2 * n) cap *= 2;
     int64_t bytes;
-    if (!sy_mul_ok(cap, (int64_t)sizeof(int64_t), &bytes)) return SY_ENOMEM;
-    int64_t *slot = (int64_t *)malloc((size_t)bytes);
+    if (!sy_mul_ok(cap, (int64_t)sizeof(uint64_t), &bytes)) return SY_ENOMEM;
+    /* a slot holds the unique row's index + 1 (low 40 bits; 0 = empty) and 24 bits of its
+       hash, compared before any column is read */
+    uint64_t *slot = (uint64_t *)calloc((size_t)cap, sizeof(uint64_t));
     if (!slot) return SY_ENOMEM;
-    for (int64_t i = 0; i < cap; i++) slot[i] = -1;
+    const uint64_t IDX = ((uint64_t)1 << 40) - 1;
     int64_t cnt = 0;
     for (int64_t i = 0; i < n; i++) {
+        if ((i & 0xFFFF) == 0xFFFF && sy_interrupted()) {
+            free(slot);
+            return SY_EINTR;
+        }
         uint64_t h = 0x9e3779b97f4a7c15ULL;
         for (int j = 0; j < k; j++) h = mix64(h ^ dbits(cols[j][i]) ^ (uint64_t)j);
+        const uint64_t tag = h >> 40;
         int64_t pos = (int64_t)(h & (uint64_t)(cap - 1));
         for (;;) {
-            int64_t u = slot[pos];
-            if (u < 0) {
-                slot[pos] = cnt;
+            const uint64_t sv = slot[pos];
+            if (sv == 0) {
+                slot[pos] = (tag << 40) | (uint64_t)(cnt + 1);
                 for (int j = 0; j < k; j++) ucols[j][cnt] = cols[j][i];
                 if (uw) uw[cnt] = w ? w[i] : 1.0;
                 if (inv) inv[i] = cnt;
                 cnt++;
                 break;
             }
-            int same = 1;
-            for (int j = 0; j < k; j++) {
-                if (!(ucols[j][u] == cols[j][i])) {
-                    same = 0;
+            if ((sv >> 40) == tag) {
+                const int64_t u = (int64_t)(sv & IDX) - 1;
+                int same = 1;
+                for (int j = 0; j < k; j++) {
+                    if (!(ucols[j][u] == cols[j][i])) {
+                        same = 0;
+                        break;
+                    }
+                }
+                if (same) {
+                    if (uw) uw[u] += w ? w[i] : 1.0;
+                    if (inv) inv[i] = u;
                     break;
                 }
-            }
-            if (same) {
-                if (uw) uw[u] += w ? w[i] : 1.0;
-                if (inv) inv[i] = u;
-                break;
             }
             pos = (pos + 1) & (cap - 1);
         }

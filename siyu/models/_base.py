@@ -268,13 +268,13 @@ class BaseFitter:
 
     def _fit_core(self, c0: np.ndarray, c1: np.ndarray, c2: np.ndarray | None,
                   w: np.ndarray | None, starts: np.ndarray, cov: "CovSetup | None",
-                  progress: Any, boundary: int = 1) -> dict[str, Any]:
+                  progress: Any, boundary: int = 1, hessian: bool = True) -> dict[str, Any]:
         pk = 0 if self.penalizer_kind == "log" else 1
         sh = self._shift()
         if cov is None:
             return _core.model_fit_ex(self._code, c0, c1, c2, w, None, None, None, None, 0,
                                       starts, self.penalizer, pk, sh, self.maxiter, self.tol,
-                                      boundary, progress)
+                                      boundary, progress, not hessian)
         return _core.model_fit_ex(self._code, c0, c1, c2, w, cov.zp, cov.zd, cov.ip, cov.id,
                                   cov.ng, starts, self.penalizer, pk, sh, self.maxiter, self.tol,
                                   boundary, progress)
@@ -292,7 +292,7 @@ class BaseFitter:
         if cov is not None:
             # warm start: the fit without covariates, every effect 0
             try:
-                r0 = self._fit_core(c0, c1, c2, w, starts, None, None)
+                r0 = self._fit_core(c0, c1, c2, w, starts, None, None, hessian=False)
                 first = [np.asarray(r0["theta"], dtype=float)]
             except ConvergenceError:
                 first = []

@@ -45,7 +45,10 @@ class Encoder:
 
     # ---- construction --------------------------------------------------------------
     @classmethod
-    def fit(cls, frame: pd.DataFrame, reference: Mapping[str, Any] | None = None) -> "Encoder":
+    def fit(cls, frame: pd.DataFrame, reference: Mapping[str, Any] | None = None,
+            _seen: dict[str, Any] | None = None) -> "Encoder":
+        """_seen (internal): filled with each categorical column's factorisation, which a
+        transform of the same frame then reuses."""
         reference = dict(reference or {})
         unknown = [c for c in reference if c not in frame.columns]
         if unknown:
@@ -55,15 +58,22 @@ class Encoder:
         for col in frame.columns:
             s = frame[col]
             name = str(col)
-            nmiss = int(s.isna().sum())
+            kind = _kind(s)
+            if kind == "categorical":
+                codes, uniq = _factorize(s)       # missing values get code -1
+                nmiss = int((codes < 0).sum())
+            else:
+                nmiss = int(s.isna().sum())
             if nmiss:
                 raise ValueError(f"covariate {name!r} has {nmiss} missing (NaN/None) values; "
                                  "fill them (e.g. with a level 'unknown') or drop those "
                                  "customers")
-            kind = _kind(s)
             enc.kinds[name] = kind
             if kind == "categorical":
-                counts = s.astype(object).value_counts(sort=False)
+                if _seen is not None:
+                    _seen[name] = (codes, uniq)
+                counts = pd.Series(np.bincount(codes, minlength=len(uniq)),
+                                   index=pd.Index(uniq, dtype=object))
                 if len(counts) < 2:
                     raise ValueError(f"covariate {name!r} is constant (one level: "
                                      f"{_show(counts.index[0])}); it carries no information, "
@@ -101,8 +111,10 @@ class Encoder:
     def names(self) -> list[str]:
         return [f.name for f in self.features]
 
-    def transform(self, frame: pd.DataFrame, what: str = "covariates") -> np.ndarray:
-        """(n, n_features) matrix on the user's scale; checks levels and missing columns."""
+    def transform(self, frame: pd.DataFrame, what: str = "covariates",
+                  _seen: dict[str, Any] | None = None) -> np.ndarray:
+        """(n, n_features) matrix on the user's scale; checks levels and missing columns.
+        _seen (internal): the factorisations fit() made of this same frame."""
         missing = [c for c in self.columns if c not in frame.columns]
         if missing:
             raise ValueError(f"{what} lacks the covariate columns {missing} the model was "
@@ -111,21 +123,27 @@ class Encoder:
         out = np.empty((n, len(self.features)), dtype=np.float64)
         for col in self.columns:
             s = frame[col]
-            nmiss = int(s.isna().sum())
+            if self.kinds[col] == "categorical":
+                codes, uniq = (_seen or {}).get(col) or _factorize(s)
+                nmiss = int((codes < 0).sum())
+            else:
+                nmiss = int(s.isna().sum())
             if nmiss:
                 raise ValueError(f"{what}: covariate {col!r} has {nmiss} missing values")
             if self.kinds[col] == "categorical":
-                obj = s.astype(object)
                 known = set(self.levels[col])
-                unseen = sorted({_show(v) for v in obj.unique() if v not in known})
+                unseen = sorted({_show(v) for v in uniq if v not in known})
                 if unseen:
                     raise ValueError(f"{what}: covariate {col!r} has levels not seen in the fit: "
                                      f"{unseen}; the model knows {[_show(v) for v in self.levels[col]]}"
                                      " (map new levels to a known one, or refit)")
-                vals = obj.to_numpy()
+                # each dummy from the codes of the distinct values (no per-row comparison of
+                # Python objects); a level absent here is a column of zeros
                 for j, f in enumerate(self.features):
                     if f.column == col:
-                        out[:, j] = (vals == f.level).astype(np.float64)
+                        hit = [i for i, v in enumerate(uniq) if v == f.level]
+                        out[:, j] = (codes == hit[0] if len(hit) == 1 else np.isin(codes, hit)
+                                     if hit else 0.0)
             else:
                 if _kind(s) == "categorical":
                     raise TypeError(f"{what}: covariate {col!r} was numeric in the fit but "
@@ -176,6 +194,13 @@ def _show(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
 
 
+def _factorize(s: pd.Series) -> tuple[np.ndarray, list[Any]]:
+    """Codes and distinct values (as Python objects, first-seen order) of a column
+    without missing values: one hash pass, as value_counts / unique would do."""
+    codes, uniq = pd.factorize(s.to_numpy(dtype=object), sort=False)
+    return codes, list(uniq)
+
+
 def _kind(s: pd.Series) -> str:
     if isinstance(s.dtype, pd.CategoricalDtype) or not (
             pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype)):
@@ -200,14 +225,14 @@ def check_collinear(Z: np.ndarray, names: Sequence[str], block: str) -> None:
     if n <= k:
         raise ValueError(f"{block} covariates: {k} features but only {n} customers; "
                          "use fewer covariates")
-    mean = Z.mean(axis=0)
-    sd = Z.std(axis=0)
+    X = Z - Z.mean(axis=0)                  # centred: orthogonal to the intercept
+    C = (X.T @ X) / n                       # covariances
+    sd = np.sqrt(np.maximum(np.diag(C), 0.0))
     for j in range(k):
         if not sd[j] > 0:
             raise ValueError(f"{block} covariate {names[j]!r} is constant among the fitted "
                              "customers; drop it")
-    X = (Z - mean) / sd                     # centred: orthogonal to the intercept
-    G = (X.T @ X) / n                       # correlations
+    G = C / np.outer(sd, sd)                # correlations
     kept: list[int] = []
     for j in range(k):
         if kept:
@@ -380,8 +405,10 @@ def setup(summary: pd.DataFrame | None, index: pd.Index | None, n: int,
                              f"covariate; use a dict such as reference={{'channel': '公域'}} "
                              f"(categorical covariates: {cats})")
         ref = {cats[0]: reference}
-    enc = Encoder.fit(combined, ref)
-    F = enc.transform(combined)
+    seen: dict[str, Any] = {}
+    enc = Encoder.fit(combined, ref, _seen=seen)
+    F = enc.transform(combined, _seen=seen)
+    del seen
     if isinstance(constrain, str):
         constrain = [constrain]
     constrain = [str(c) for c in (constrain or [])]
@@ -400,10 +427,13 @@ def setup(summary: pd.DataFrame | None, index: pd.Index | None, n: int,
     effects: dict[str, list[int]] = {}
     names: list[str] = []
     shared: dict[int, int] = {}
+    checked: list[list[int]] = []
     for b, f in frames.items():
         bcols = set(map(str, f.columns))
         idx = [j for j, ft in enumerate(enc.features) if ft.column in bcols]
-        check_collinear(F[:, idx], [enc.features[j].name for j in idx], b)
+        if idx not in checked:              # one check when both processes share a design
+            check_collinear(F[:, idx], [enc.features[j].name for j in idx], b)
+            checked.append(idx)
         eff = []
         for j in idx:
             ft = enc.features[j]
