@@ -697,7 +697,67 @@ static PyObject *py_sym_eigen(PyObject *self, PyObject *args)
     return Py_BuildValue("(NN)", (PyObject *)w, (PyObject *)V);
 }
 
+/* collapse_rows((col, ...), w) -> (u, weights): the distinct rows of 1 to 16 float64
+   columns (first-seen order; -0.0 equals 0.0, a NaN row is never equal to another) as u
+   (k x m) and the summed weights (w None: 1 per row). */
+static PyObject *py_collapse_rows(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *seq, *ow, *res = NULL;
+    PyArrayObject *cols[16] = {NULL}, *w = NULL, *buf = NULL, *ubuf = NULL, *u = NULL, *uw = NULL;
+    int k = 0, st;
+    if (!PyArg_ParseTuple(args, "O!O", &PyTuple_Type, &seq, &ow)) return NULL;
+    const Py_ssize_t nc = PyTuple_GET_SIZE(seq);
+    if (nc < 1 || nc > 16) {
+        PyErr_SetString(PyExc_ValueError, "collapse_rows: 1 to 16 columns");
+        return NULL;
+    }
+    npy_intp n = -1;
+    for (k = 0; k < (int)nc; k++) {
+        if (!(cols[k] = sy_as_1d(PyTuple_GET_ITEM(seq, k), NPY_FLOAT64, "column", n))) goto fail;
+        n = PyArray_DIM(cols[k], 0);
+    }
+    if (ow != Py_None && !(w = sy_as_1d(ow, NPY_FLOAT64, "w", n))) goto fail;
+    {
+        npy_intp dims[2] = {(npy_intp)k, n};
+        if (!(buf = (PyArrayObject *)PyArray_SimpleNew(2, dims, NPY_FLOAT64))) goto fail;
+        if (!(ubuf = sy_new_1d(n, NPY_FLOAT64))) goto fail;
+        const double *cp[16];
+        double *up[16];
+        for (int j = 0; j < k; j++) {
+            cp[j] = SY_F64(cols[j]);
+            up[j] = SY_F64(buf) + (size_t)j * (size_t)n;
+        }
+        int64_t m = 0;
+        SY_NOGIL_BEGIN
+        st = sy_dedup(cp, k, w ? SY_F64(w) : NULL, (int64_t)n, up, SY_F64(ubuf), NULL, &m);
+        SY_NOGIL_END
+        if (st != SY_OK) {
+            sy_raise(st, "collapse_rows");
+            goto fail;
+        }
+        npy_intp od[2] = {(npy_intp)k, (npy_intp)m};
+        if (!(u = (PyArrayObject *)PyArray_SimpleNew(2, od, NPY_FLOAT64)) ||
+            !(uw = sy_new_1d((npy_intp)m, NPY_FLOAT64)))
+            goto fail;
+        for (int j = 0; j < k; j++)
+            memcpy(SY_F64(u) + (size_t)j * (size_t)m, up[j], (size_t)m * sizeof(double));
+        memcpy(SY_F64(uw), SY_F64(ubuf), (size_t)m * sizeof(double));
+    }
+    res = Py_BuildValue("(OO)", u, uw);
+fail:
+    for (int j = 0; j < 16; j++) Py_XDECREF(cols[j]);
+    Py_XDECREF(w);
+    Py_XDECREF(buf);
+    Py_XDECREF(ubuf);
+    Py_XDECREF(u);
+    Py_XDECREF(uw);
+    return res;
+}
+
 PyMethodDef sy_model_methods[] = {
+    {"collapse_rows", py_collapse_rows, METH_VARARGS,
+     "collapse_rows((col, ...), w) -> (u (k x m), weights): distinct rows and summed weights"},
     {"model_loglik", py_model_loglik, METH_VARARGS,
      "model_loglik(model, params, c0, c1, c2, w) -> (loglik, gradient)"},
     {"model_fit", py_model_fit, METH_VARARGS,

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from dask import delayed
 
+from siyu import _core
 from siyu.models._base import pick_column
 
 _FREQ = ("frequency_cal", "frequency", "x")
@@ -55,27 +56,33 @@ def _columns(model: Any, meta: pd.DataFrame) -> tuple[list[str], str]:
             pick_column(meta, ("T_cal", "T"), "T")], ""
 
 
+def _distinct(cols: list[str], arrays: list[np.ndarray], w: np.ndarray | None) -> pd.DataFrame:
+    """The distinct rows of the arrays with their summed weights (C: one hash pass)."""
+    u, uw = _core.collapse_rows(tuple(arrays), w)
+    out = pd.DataFrame({c: u[j] for j, c in enumerate(cols)})
+    out["weights"] = uw
+    return out
+
+
 def _collapse(df: pd.DataFrame, cols: list[str], weights: str | None,
               repeat_only: bool) -> tuple[pd.DataFrame, Any]:
     """Distinct rows of ``cols`` with the number (or summed weights) of customers."""
-    sub = df[cols]
-    w = df[weights].to_numpy(dtype=np.float64) if weights else np.ones(len(df))
+    arrays = [df[c].to_numpy(dtype=np.float64) for c in cols]
+    w = df[weights].to_numpy(dtype=np.float64) if weights else None
     if repeat_only:
-        keep = df[cols[0]].to_numpy(dtype=np.float64) > 0
-        sub, w = sub[keep], w[keep]
-    sub = pd.DataFrame({c: sub[c].to_numpy(dtype=np.float64) for c in cols})
-    sub["weights"] = w
-    out = sub.groupby(cols, sort=False, dropna=False, as_index=False)["weights"].sum()
-    return out, df.attrs.get("unit")
+        keep = arrays[0] > 0
+        arrays = [a[keep] for a in arrays]
+        w = None if w is None else w[keep]
+    return _distinct(cols, arrays, w), df.attrs.get("unit")
 
 
 def _add_collapsed(items: list[tuple[pd.DataFrame, Any]]) -> tuple[pd.DataFrame, Any]:
-    """Distinct rows of several collapsed pieces, with their counts added (one group-by)."""
+    """Distinct rows of several collapsed pieces, with their counts added."""
     cols = [c for c in items[0][0].columns if c != "weights"]
-    both = pd.concat([f for f, _ in items], ignore_index=True)
-    out = both.groupby(cols, sort=False, dropna=False, as_index=False)["weights"].sum()
+    arrays = [np.concatenate([f[c].to_numpy() for f, _ in items]) for c in cols]
+    w = np.concatenate([f["weights"].to_numpy() for f, _ in items])
     units = [u for _, u in items if u is not None]
-    return out, units[0] if units else None
+    return _distinct(cols, arrays, w), units[0] if units else None
 
 
 def collapse(frame: dd.DataFrame, cols: list[str], weights: str | None = None,
