@@ -15,6 +15,60 @@
 #include "siyu.h"
 #include "sy_models.h"
 
+/* The rows' sums, block by block on the threads (sy_blocked_sum): acc[0] log-likelihood,
+   acc[1..4] the gradient wrt (r, alpha, a, b), from the per-x and per-time tables. */
+typedef struct {
+    const sy_mdata *d;
+    const double *lc, *l1, *l2, *dc_r, *da1, *db1, *da2, *db2, *lt, *it;
+    double r, al;
+} bg_rows_ctx;
+
+static int bg_rows(void *vctx, int64_t lo, int64_t hi, int want_grad, double *acc)
+{
+    const bg_rows_ctx *c = (const bg_rows_ctx *)vctx;
+    const sy_mdata *d = c->d;
+    const double r = c->r, ral = c->r / c->al;
+    double tot = 0.0, g_r = 0.0, g_al = 0.0, g_a = 0.0, g_b = 0.0;
+    for (int64_t i = lo; i < hi; i++) {
+        const double w = d->w ? d->w[i] : 1.0;
+        const int64_t jx = d->ix[i], j1 = d->i1[i], j2 = d->i2[i];
+        const double rx = r + d->ux[jx];
+        double L1 = c->l1[jx] - rx * c->lt[j2];     /* alive at T   (c2 = T)   */
+        double L2 = c->l2[jx] - rx * c->lt[j1];     /* dropped after t_x (c1)  */
+        double m, pi1, pi2;
+        if (L2 == -INFINITY) {
+            m = L1;
+            pi1 = 1.0;
+            pi2 = 0.0;
+        } else if (L1 >= L2) {
+            double e = exp(L2 - L1);
+            m = L1 + log1p(e);
+            pi1 = 1.0 / (1.0 + e);
+            pi2 = e * pi1;
+        } else {
+            double e = exp(L1 - L2);
+            m = L2 + log1p(e);
+            pi2 = 1.0 / (1.0 + e);
+            pi1 = e * pi2;
+        }
+        tot += w * (c->lc[jx] + m);
+        if (want_grad) {
+            g_r += w * (c->dc_r[jx] - pi1 * c->lt[j2] - pi2 * c->lt[j1]);
+            g_al += w * (ral - rx * (pi1 * c->it[j2] + pi2 * c->it[j1]));
+            g_a += w * (pi1 * c->da1[jx] + pi2 * c->da2[jx]);
+            g_b += w * (pi1 * c->db1[jx] + pi2 * c->db2[jx]);
+        }
+    }
+    acc[0] += tot;
+    if (want_grad) {
+        acc[1] += g_r;
+        acc[2] += g_al;
+        acc[3] += g_a;
+        acc[4] += g_b;
+    }
+    return SY_OK;
+}
+
 int sy_bgnbd_loglik(const double *p, const sy_mdata *d, int modified, double *ll, double *grad)
 {
     const double r = p[0], al = p[1], a = p[2], b = p[3];
@@ -24,7 +78,7 @@ int sy_bgnbd_loglik(const double *p, const sy_mdata *d, int modified, double *ll
     const int mb = modified ? 1 : 0;
     /* per-x tables: constant part, term 1 / term 2 log coefficient, gradient pieces */
     int64_t bytes;
-    if (!sy_mul_ok(nx, 12 * (int64_t)sizeof(double), &bytes)) return SY_ENOMEM;
+    if (!sy_mul_ok(nx, 8 * (int64_t)sizeof(double), &bytes)) return SY_ENOMEM;
     double *xt = (double *)malloc((size_t)bytes + 1);
     if (!sy_mul_ok(nt, 2 * (int64_t)sizeof(double), &bytes)) {
         free(xt);
@@ -37,10 +91,8 @@ int sy_bgnbd_loglik(const double *p, const sy_mdata *d, int modified, double *ll
         return SY_ENOMEM;
     }
     double *lc = xt, *l1 = xt + nx, *l2 = xt + 2 * nx;
-    double *s1 = xt + 3 * nx, *s2 = xt + 4 * nx; /* sums of w*pi1, w*pi2 per x */
-    double *dc_r = xt + 5 * nx;                  /* d lc / dr */
-    double *da1 = xt + 6 * nx, *db1 = xt + 7 * nx, *da2 = xt + 8 * nx, *db2 = xt + 9 * nx;
-    double *sw = xt + 10 * nx;
+    double *dc_r = xt + 3 * nx;                  /* d lc / dr */
+    double *da1 = xt + 4 * nx, *db1 = xt + 5 * nx, *da2 = xt + 6 * nx, *db2 = xt + 7 * nx;
     double *lt = tt, *it = tt + nt;
     const double lbab = sy_lbeta(a, b);
     const double psi_ab = sy_digamma(a + b), psi_a = sy_digamma(a), psi_b = sy_digamma(b);
@@ -64,66 +116,19 @@ int sy_bgnbd_loglik(const double *p, const sy_mdata *d, int modified, double *ll
             l2[j] = -INFINITY;
             da2[j] = db2[j] = 0.0;
         }
-        s1[j] = s2[j] = sw[j] = 0.0;
     }
     for (int64_t j = 0; j < nt; j++) {
         lt[j] = log(al + d->ut[j]);
         it[j] = 1.0 / (al + d->ut[j]);
     }
-    double tot = 0.0, g_r = 0.0, g_al = 0.0;
-    int bad = 0;
-    for (int64_t i = 0; i < n; i++) {
-        if ((i & 65535) == 65535 && sy_interrupted()) {
-            free(xt);
-            free(tt);
-            return SY_EINTR;
-        }
-        const double w = d->w ? d->w[i] : 1.0;
-        const int64_t jx = d->ix[i], j1 = d->i1[i], j2 = d->i2[i];
-        const double rx = r + d->ux[jx];
-        double L1 = l1[jx] - rx * lt[j2];           /* alive at T   (c2 = T)   */
-        double L2 = l2[jx] - rx * lt[j1];           /* dropped after t_x (c1)  */
-        double m, pi1, pi2;
-        if (L2 == -INFINITY) {
-            m = L1;
-            pi1 = 1.0;
-            pi2 = 0.0;
-        } else if (L1 >= L2) {
-            double e = exp(L2 - L1);
-            m = L1 + log1p(e);
-            pi1 = 1.0 / (1.0 + e);
-            pi2 = e * pi1;
-        } else {
-            double e = exp(L1 - L2);
-            m = L2 + log1p(e);
-            pi2 = 1.0 / (1.0 + e);
-            pi1 = e * pi2;
-        }
-        tot += w * (lc[jx] + m);
-        g_r -= w * (pi1 * lt[j2] + pi2 * lt[j1]);
-        g_al -= w * rx * (pi1 * it[j2] + pi2 * it[j1]);
-        s1[jx] += w * pi1;
-        s2[jx] += w * pi2;
-        sw[jx] += w;
-    }
-    double g_a = 0.0, g_b = 0.0;
-    for (int64_t j = 0; j < nx; j++) {
-        g_r += sw[j] * dc_r[j];
-        g_al += sw[j] * r / al;
-        g_a += s1[j] * da1[j] + s2[j] * da2[j];
-        g_b += s1[j] * db1[j] + s2[j] * db2[j];
-    }
+    bg_rows_ctx c = {d, lc, l1, l2, dc_r, da1, db1, da2, db2, lt, it, r, al};
+    double g[4];
+    int st = sy_blocked_sum(bg_rows, &c, n, 4, ll, grad ? g : NULL);
     free(xt);
     free(tt);
-    if (!isfinite(tot) || !isfinite(g_r + g_al + g_a + g_b)) bad = 1;
-    *ll = tot;
-    if (grad) {
-        grad[0] = g_r;
-        grad[1] = g_al;
-        grad[2] = g_a;
-        grad[3] = g_b;
-    }
-    return bad ? SY_ENAN : SY_OK;
+    if (grad && (st == SY_OK || st == SY_ENAN))
+        for (int j = 0; j < 4; j++) grad[j] = g[j];
+    return st;
 }
 
 /* ---- predictions ---------------------------------------------------------- */

@@ -699,7 +699,12 @@ static int groups_build(const sy_mdata *d, const sy_covspec *cs, groups_t *G)
     double *ucols[SY_FIT_MAXPAR];
     for (int j = 0; j < kz; j++) ucols[j] = uz + (size_t)j * (size_t)m;
     int64_t ng = 0;
-    int st = sy_dedup(zc, kz, NULL, m, ucols, NULL, inv, &ng);
+    /* continuous covariates show many patterns within the first rows already: a cheap
+       look at those before the full pass, which would only find too many */
+    const int64_t probe = m < 4096 ? m : 4096;
+    int st = sy_dedup(zc, kz, NULL, probe, ucols, NULL, inv, &ng);
+    if (st == SY_OK && ng <= COV_MAXGROUPS && probe < m)
+        st = sy_dedup(zc, kz, NULL, m, ucols, NULL, inv, &ng);
     if (st != SY_OK || ng > COV_MAXGROUPS) {
         free(buf);
         return st != SY_OK ? -st : 0;

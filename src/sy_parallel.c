@@ -14,8 +14,14 @@
    another Python thread may call siyu.set_num_threads(); each kernel reads it once. */
 static _Atomic int sy_num_threads = 0;
 
+/* Nonzero on a thread that runs a part of a parallel region (a worker, or the caller
+   while it takes its share): a kernel called from there runs on that one thread, so
+   nested kernels never start threads of their own (no oversubscription). */
+static _Thread_local int sy_in_region = 0;
+
 int sy_get_num_threads(void)
 {
+    if (sy_in_region) return 1;
     int n = atomic_load_explicit(&sy_num_threads, memory_order_relaxed);
     if (n <= 0) {
         long c = sysconf(_SC_NPROCESSORS_ONLN);
@@ -79,6 +85,7 @@ static void *run_task(void *arg)
 {
     sy_task *t = (sy_task *)arg;
     sy_intr_adopt(t->intr);
+    sy_in_region = 1;
     pf_chunks(t->sh);
     atomic_fetch_add_explicit(t->done, 1, memory_order_release);
     return NULL;
@@ -113,7 +120,10 @@ void sy_parallel_for(int64_t n, int64_t min_per_thread, void (*fn)(void *, int64
     /* the calling thread works too (it keeps its own interrupt context and polls
        Python's signals); chunks of threads that could not start are taken by the
        others, so the result never depends on how many threads actually ran */
+    const int prev = sy_in_region;
+    sy_in_region = 1;
     pf_chunks(&sh);
+    sy_in_region = prev;
     wait_polling(&done, n_started);
     for (int t = 1; t < nt; t++)
         if (started[t]) pthread_join(threads[t], NULL);
@@ -131,6 +141,7 @@ static void *run_job(void *arg)
 {
     sy_job_start *s = (sy_job_start *)arg;
     sy_intr_adopt(s->intr);
+    sy_in_region = 1;
     void *r = s->fn(s->job);
     atomic_fetch_add_explicit(s->done, 1, memory_order_release);
     return r;
@@ -153,6 +164,8 @@ void sy_run_jobs(void *(*fn)(void *), void *jobs, size_t job_size, int nthreads)
         started[t] = pthread_create(&th[t], NULL, run_job, &starts[t]) == 0;
         n_started += started[t];
     }
+    const int prev = sy_in_region;
+    sy_in_region = 1;
     if (nthreads >= 1) fn(jobs);
     wait_polling(&done, n_started);
     for (int t = 1; t < nthreads; t++) {
@@ -161,4 +174,5 @@ void sy_run_jobs(void *(*fn)(void *), void *jobs, size_t job_size, int nthreads)
         else
             fn((char *)jobs + (size_t)t * job_size);
     }
+    sy_in_region = prev;
 }

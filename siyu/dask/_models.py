@@ -89,6 +89,8 @@ def collapse(frame: dd.DataFrame, cols: list[str], weights: str | None = None,
              repeat_only: bool = False) -> pd.DataFrame:
     """The distinct rows of ``cols`` over all partitions, with a ``weights`` column
     (customers per row); ``attrs["unit"]`` from the partitions."""
+    # only the columns the collapse reads: dask then filters and moves nothing else
+    frame = frame[list(dict.fromkeys(cols + ([weights] if weights else [])))]
     pieces = [delayed(_collapse)(p, cols, weights, repeat_only) for p in frame.to_delayed()]
     while len(pieces) > 1:
         pieces = [delayed(_add_collapsed)(pieces[i:i + _SPLIT_EVERY])
