@@ -533,7 +533,9 @@ def recall_list(tx: "Transactions", as_of: Any = None, model: Any = None,
         ``days_past_due`` (of the most overdue product; negative = due in that many
         days), ``p_alive``, ``p_alive_before``, ``expected_purchases``,
         ``expected_value``, ``value_at_stake``, ``reason_code``, ``reason``, ``tag``
-        (a short CRM / 企业微信 label).  ``to_csv`` ready.  ``attrs``: ``as_of``,
+        (a short CRM / 企业微信 label).  The texts ``due_products`` and ``reason`` are
+        pandas ``string[pyarrow]`` columns (one Arrow buffer each, no Python object per
+        row; ``.astype(object)`` gives plain ``str``).  ``to_csv`` ready.  ``attrs``: ``as_of``,
         ``rules``, ``n_considered``, ``n_listed``, ``value_basis`` ("model" or "pace").
 
     Raises
