@@ -127,6 +127,12 @@ void sy_set_num_threads(int n);
    own chunk's outputs (results then never depend on the thread count or scheduling). */
 void sy_parallel_for(int64_t n, int64_t min_per_thread, void (*fn)(void *, int64_t, int64_t),
                      void *ctx);
+/* Run fn(ctx, lo, hi) over [0, n) in fixed blocks of `block` items ([b*block, (b+1)*block)
+   clipped to n), the blocks spread over the threads (at least min_blocks per thread).
+   Ctrl-C is polled before every block; the first status other than SY_OK (fn's, or
+   SY_EINTR) stops every thread and is returned.  fn must write only its block's outputs. */
+int sy_parallel_blocks(int64_t n, int64_t block, int64_t min_blocks,
+                       int (*fn)(void *, int64_t, int64_t), void *ctx);
 /* Run fn(jobs + t * job_size) for t = 0..nthreads-1 (nthreads <= SY_THREADS_CAP), job 0 on
    the calling thread, the others on pthreads when possible (sequentially when a thread
    cannot be started).  Workers adopt the caller's interrupt context. */

@@ -19,7 +19,6 @@
  * plain one; otherwise each row is evaluated on its own, in parallel blocks.
  */
 #include <math.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -414,7 +413,6 @@ typedef struct {
     double lgr[3], psir[3];     /* at q0, q0 e^h, q0 e^-h */
     int64_t block;
     double *acc;                /* per block (or group): k x k */
-    _Atomic int err;
 } hess_ctx;
 
 /* Add w * (the row's theta-Hessian) to H (k x k).  gu: u-gradient, Huu: u-Hessian, zp/zd:
@@ -494,12 +492,6 @@ static int hess_point(const hess_ctx *x, const double *q, const sy_mdata *grp, d
     return SY_OK;
 }
 
-static void hess_set_err(hess_ctx *x, int st)
-{
-    int expect = SY_OK;
-    atomic_compare_exchange_strong(&x->err, &expect, st);
-}
-
 /* the natural parameters of a row or group with linear predictors ep, ed */
 static int hess_q(const hess_ctx *x, double ep, double ed, double *q)
 {
@@ -511,59 +503,45 @@ static int hess_q(const hess_ctx *x, double ep, double ed, double *q)
     return SY_OK;
 }
 
-static void hess_rows(void *vctx, int64_t blo, int64_t bhi)
+/* rows lo .. hi - 1: one block, into its own matrix */
+static int hess_rows(void *vctx, int64_t lo, int64_t hi)
 {
-    hess_ctx *x = (hess_ctx *)vctx;
+    const hess_ctx *x = (const hess_ctx *)vctx;
     const cov_ctx *c = x->c;
     const sy_mdata *d = c->d;
     const int64_t m = d->n;
     const int k = c->nb + c->ng;
-    for (int64_t b = blo; b < bhi; b++) {
-        if (atomic_load(&x->err) != SY_OK || sy_interrupted()) {
-            hess_set_err(x, SY_EINTR);
-            return;
-        }
-        double *H = x->acc + (size_t)b * (size_t)k * (size_t)k;
-        const int64_t lo = b * x->block, hi = lo + x->block < m ? lo + x->block : m;
-        for (int64_t i = lo; i < hi; i++) {
-            double ep, ed, q[4], gu[4], Huu[16];
-            lin_pred(c, i, m, &ep, &ed);
-            int st = hess_q(x, ep, ed, q);
-            if (st == SY_OK)
-                st = hess_point(x, q, NULL, d->c0[i], d->c1[i], d->c2 ? d->c2[i] : 0.0, gu, Huu);
-            if (st != SY_OK) {
-                hess_set_err(x, st == SY_EINTR ? st : st);
-                return;
-            }
-            hess_add(x, d->w ? d->w[i] : 1.0, gu, Huu, c->zp ? c->zp + i : NULL,
-                     c->zd ? c->zd + i : NULL, m, H);
-        }
+    double *H = x->acc + (size_t)(lo / x->block) * (size_t)k * (size_t)k;
+    for (int64_t i = lo; i < hi; i++) {
+        double ep, ed, q[4], gu[4], Huu[16];
+        lin_pred(c, i, m, &ep, &ed);
+        int st = hess_q(x, ep, ed, q);
+        if (st == SY_OK)
+            st = hess_point(x, q, NULL, d->c0[i], d->c1[i], d->c2 ? d->c2[i] : 0.0, gu, Huu);
+        if (st != SY_OK) return st;
+        hess_add(x, d->w ? d->w[i] : 1.0, gu, Huu, c->zp ? c->zp + i : NULL,
+                 c->zd ? c->zd + i : NULL, m, H);
     }
+    return SY_OK;
 }
 
-static void hess_groups(void *vctx, int64_t glo, int64_t ghi)
+/* pattern gi (a block of one), into its own matrix */
+static int hess_group(void *vctx, int64_t gi, int64_t end)
 {
-    hess_ctx *x = (hess_ctx *)vctx;
+    (void)end;
+    const hess_ctx *x = (const hess_ctx *)vctx;
     const cov_ctx *c = x->c;
     const int k = c->nb + c->ng, kz = c->kp + c->kd;
     const double *gam = c->theta + c->nb;
-    for (int64_t gi = glo; gi < ghi; gi++) {
-        if (atomic_load(&x->err) != SY_OK || sy_interrupted()) {
-            hess_set_err(x, SY_EINTR);
-            return;
-        }
-        const double *z = c->gz + (size_t)gi * (size_t)kz;
-        double ep = 0.0, ed = 0.0, q[4], gu[4], Huu[16];
-        for (int j = 0; j < c->kp; j++) ep += gam[c->ip[j]] * z[j];
-        for (int j = 0; j < c->kd; j++) ed += gam[c->id[j]] * z[c->kp + j];
-        int st = hess_q(x, ep, ed, q);
-        if (st == SY_OK) st = hess_point(x, q, &c->gd[gi], 0, 0, 0, gu, Huu);
-        if (st != SY_OK) {
-            hess_set_err(x, st);
-            return;
-        }
-        hess_add(x, 1.0, gu, Huu, z, z + c->kp, 1, x->acc + (size_t)gi * (size_t)k * (size_t)k);
-    }
+    const double *z = c->gz + (size_t)gi * (size_t)kz;
+    double ep = 0.0, ed = 0.0, q[4], gu[4], Huu[16];
+    for (int j = 0; j < c->kp; j++) ep += gam[c->ip[j]] * z[j];
+    for (int j = 0; j < c->kd; j++) ed += gam[c->id[j]] * z[c->kp + j];
+    int st = hess_q(x, ep, ed, q);
+    if (st == SY_OK) st = hess_point(x, q, &c->gd[gi], 0, 0, 0, gu, Huu);
+    if (st != SY_OK) return st;
+    hess_add(x, 1.0, gu, Huu, z, z + c->kp, 1, x->acc + (size_t)gi * (size_t)k * (size_t)k);
+    return SY_OK;
 }
 
 /* H (k x k) = Hessian of the log-likelihood with respect to theta at theta. */
@@ -588,7 +566,6 @@ static int cov_loglik_hessian(cov_ctx *c, const double *theta, int central, doub
         x.lgr[v] = sy_lgamma(r);
         x.psir[v] = sy_digamma(r);
     }
-    atomic_init(&x.err, SY_OK);
     const int groups = c->gd != NULL;
     const int64_t n = c->d->n;
     int64_t nunits;
@@ -601,8 +578,8 @@ static int cov_loglik_hessian(cov_ctx *c, const double *theta, int central, doub
     }
     x.acc = (double *)calloc((size_t)(nunits > 0 ? nunits : 1) * kk, sizeof(double));
     if (!x.acc) return SY_ENOMEM;
-    sy_parallel_for(nunits, 1, groups ? hess_groups : hess_rows, &x);
-    int st = atomic_load(&x.err);
+    int st = groups ? sy_parallel_blocks(nunits, 1, 1, hess_group, &x)
+                    : sy_parallel_blocks(n, x.block, 1, hess_rows, &x);
     if (st == SY_OK) {
         for (size_t j = 0; j < kk; j++) Hout[j] = 0.0;
         for (int64_t u = 0; u < nunits; u++)

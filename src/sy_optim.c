@@ -158,38 +158,23 @@ typedef struct {
     const double *params;
     const double *const *cols;
     double *out;
-    _Atomic int status;
 } pred_ctx;
 
-static void pred_chunk(void *vctx, int64_t lo, int64_t hi)
+static int pred_block(void *vctx, int64_t b, int64_t e)
 {
-    pred_ctx *c = (pred_ctx *)vctx;
+    const pred_ctx *c = (const pred_ctx *)vctx;
     const double *bc[SY_PRED_MAXCOLS];
-    for (int64_t b = lo; b < hi; b += PRED_BLOCK) {
-        if (atomic_load_explicit(&c->status, memory_order_relaxed) != SY_OK) return;
-        if (sy_interrupted()) {
-            int ok = SY_OK;
-            atomic_compare_exchange_strong(&c->status, &ok, SY_EINTR);
-            return;
-        }
-        const int64_t e = hi - b < PRED_BLOCK ? hi : b + PRED_BLOCK;
-        int st = SY_OK;
-        if (!c->per_row) {
-            for (int j = 0; j < c->ncols; j++) bc[j] = c->cols[j] + b;
-            st = sy_models_predict(c->model, c->what, c->params, e - b, bc, c->out + b);
-        } else {
-            for (int64_t i = b; i < e && st == SY_OK; i++) {
-                for (int j = 0; j < c->ncols; j++) bc[j] = c->cols[j] + i;
-                st = sy_models_predict(c->model, c->what, c->params + (size_t)i * (size_t)c->k, 1,
-                                       bc, c->out + i);
-            }
-        }
-        if (st != SY_OK) {
-            int ok = SY_OK;
-            atomic_compare_exchange_strong(&c->status, &ok, st);
-            return;
-        }
+    if (!c->per_row) {
+        for (int j = 0; j < c->ncols; j++) bc[j] = c->cols[j] + b;
+        return sy_models_predict(c->model, c->what, c->params, e - b, bc, c->out + b);
     }
+    int st = SY_OK;
+    for (int64_t i = b; i < e && st == SY_OK; i++) {
+        for (int j = 0; j < c->ncols; j++) bc[j] = c->cols[j] + i;
+        st = sy_models_predict(c->model, c->what, c->params + (size_t)i * (size_t)c->k, 1, bc,
+                               c->out + i);
+    }
+    return st;
 }
 
 int sy_models_predict_many(int model, int what, const double *params, int per_row, int64_t n,
@@ -197,10 +182,9 @@ int sy_models_predict_many(int model, int what, const double *params, int per_ro
 {
     const int k = sy_models_npar(model);
     if (k == 0 || n < 0 || ncols < 0 || ncols > SY_PRED_MAXCOLS) return SY_EINVAL;
-    pred_ctx c = {model, what, k, per_row, ncols, params, cols, out, SY_OK};
+    pred_ctx c = {model, what, k, per_row, ncols, params, cols, out};
     /* Pareto/NBD rows cost microseconds: blocks are worth a thread from a few thousand */
-    sy_parallel_for(n, 2 * PRED_BLOCK, pred_chunk, &c);
-    return atomic_load(&c.status);
+    return sy_parallel_blocks(n, PRED_BLOCK, 2, pred_block, &c);
 }
 
 /* ---- blocked (parallel) sums over rows ------------------------------------- */

@@ -176,3 +176,45 @@ void sy_run_jobs(void *(*fn)(void *), void *jobs, size_t job_size, int nthreads)
     }
     sy_in_region = prev;
 }
+
+/* ---- fixed blocks with a shared status ------------------------------------ */
+typedef struct {
+    int (*fn)(void *, int64_t, int64_t);
+    void *ctx;
+    int64_t n, block;
+    _Atomic int status;
+} pb_ctx;
+
+static void pb_stop(pb_ctx *c, int st)
+{
+    int ok = SY_OK;
+    atomic_compare_exchange_strong(&c->status, &ok, st);
+}
+
+static void pb_chunk(void *vctx, int64_t blo, int64_t bhi)
+{
+    pb_ctx *c = (pb_ctx *)vctx;
+    for (int64_t b = blo; b < bhi; b++) {
+        if (atomic_load_explicit(&c->status, memory_order_relaxed) != SY_OK) return;
+        if (sy_interrupted()) {
+            pb_stop(c, SY_EINTR);
+            return;
+        }
+        const int64_t lo = b * c->block, hi = c->n - lo < c->block ? c->n : lo + c->block;
+        const int st = c->fn(c->ctx, lo, hi);
+        if (st != SY_OK) {
+            pb_stop(c, st);
+            return;
+        }
+    }
+}
+
+int sy_parallel_blocks(int64_t n, int64_t block, int64_t min_blocks,
+                       int (*fn)(void *, int64_t, int64_t), void *ctx)
+{
+    if (n <= 0) return SY_OK;
+    if (block < 1) block = 1;
+    pb_ctx c = {fn, ctx, n, block, SY_OK};
+    sy_parallel_for((n - 1) / block + 1, min_blocks, pb_chunk, &c);
+    return atomic_load(&c.status);
+}

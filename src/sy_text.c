@@ -5,7 +5,6 @@
  * threads (rows are independent); between them one serial prefix sum turns lengths into
  * offsets, checking the total.
  */
-#include <stdatomic.h>
 #include <string.h>
 
 #include "siyu.h"
@@ -96,50 +95,34 @@ typedef struct {
     const sy_text_job *job;
     int64_t *off;
     char *dst;
-    _Atomic int err;
 } text_ctx;
 
-#define TEXT_POLL 0x3FFF
+#define TEXT_BLOCK 16384
 
-static void text_len_range(void *ctx, int64_t lo, int64_t hi)
+static int text_len_block(void *ctx, int64_t lo, int64_t hi)
 {
-    text_ctx *x = (text_ctx *)ctx;
+    const text_ctx *x = (const text_ctx *)ctx;
     for (int64_t i = lo; i < hi; i++) {
-        if (((i - lo) & TEXT_POLL) == 0 && (atomic_load(&x->err) != SY_OK || sy_interrupted())) {
-            int expect = SY_OK;
-            atomic_compare_exchange_strong(&x->err, &expect, SY_EINTR);
-            return;
-        }
         const int64_t len = text_row_len(x->job, i);
-        if (len < 0) {
-            int expect = SY_OK;
-            atomic_compare_exchange_strong(&x->err, &expect, len == -1 ? SY_EINVAL : SY_TEXT_ETABLE);
-            return;
-        }
+        if (len < 0) return len == -1 ? SY_EINVAL : SY_TEXT_ETABLE;
         x->off[i + 1] = len;
     }
+    return SY_OK;
 }
 
-static void text_write_range(void *ctx, int64_t lo, int64_t hi)
+static int text_write_block(void *ctx, int64_t lo, int64_t hi)
 {
-    text_ctx *x = (text_ctx *)ctx;
-    for (int64_t i = lo; i < hi; i++) {
-        if (((i - lo) & TEXT_POLL) == 0 && (atomic_load(&x->err) != SY_OK || sy_interrupted())) {
-            int expect = SY_OK;
-            atomic_compare_exchange_strong(&x->err, &expect, SY_EINTR);
-            return;
-        }
-        text_row_write(x->job, i, x->dst + x->off[i]);
-    }
+    const text_ctx *x = (const text_ctx *)ctx;
+    for (int64_t i = lo; i < hi; i++) text_row_write(x->job, i, x->dst + x->off[i]);
+    return SY_OK;
 }
 
 int sy_text_offsets(const sy_text_job *job, int64_t *offsets)
 {
     if (job->n < 0 || job->P < 0) return SY_EINVAL;
-    text_ctx x = {job, offsets, NULL, SY_OK};
+    text_ctx x = {job, offsets, NULL};
     offsets[0] = 0;
-    sy_parallel_for(job->n, 16384, text_len_range, &x);
-    int st = atomic_load(&x.err);
+    int st = sy_parallel_blocks(job->n, TEXT_BLOCK, 1, text_len_block, &x);
     if (st != SY_OK) return st;
     for (int64_t i = 0; i < job->n; i++) {
         if (offsets[i] > ((int64_t)1 << 62) - offsets[i + 1]) return SY_ERANGE;
@@ -150,7 +133,6 @@ int sy_text_offsets(const sy_text_job *job, int64_t *offsets)
 
 int sy_text_write(const sy_text_job *job, const int64_t *offsets, char *dst)
 {
-    text_ctx x = {job, (int64_t *)offsets, dst, SY_OK};
-    sy_parallel_for(job->n, 16384, text_write_range, &x);
-    return atomic_load(&x.err);
+    text_ctx x = {job, (int64_t *)offsets, dst};
+    return sy_parallel_blocks(job->n, TEXT_BLOCK, 1, text_write_block, &x);
 }
