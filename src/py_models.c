@@ -138,7 +138,7 @@ static PyObject *py_model_fit(PyObject *self, PyObject *args)
     if (!(lp = sy_new_1d(k, NPY_FLOAT64)) || !(hess = sy_new_1d((npy_intp)k * k, NPY_FLOAT64)))
         goto fail;
     {
-        sy_fit_opts opts = {pen, maxiter, gtol, SY_PEN_LOG, NULL, 0, NULL, NULL, 0};
+        sy_fit_opts opts = {pen, maxiter, gtol, SY_PEN_LOG, NULL, 0, NULL, NULL, 0, 0};
         const double *sp = (const double *)PyArray_DATA(starts);
         int nstart = (int)(ns / k);
         SY_NOGIL_BEGIN
@@ -543,10 +543,10 @@ static PyObject *py_model_fit_ex(PyObject *self, PyObject *args)
     PyArrayObject *bfl = NULL;
     sy_mdata d;
     sy_fit_result res;
-    int no_hess = 0;
-    if (!PyArg_ParseTuple(args, "iOOOOOOOOiOdiOidiO|p", &model, &o0, &o1, &o2, &ow, &ozp, &ozd,
+    int no_hess = 0, warm = 0;
+    if (!PyArg_ParseTuple(args, "iOOOOOOOOiOdiOidiO|pp", &model, &o0, &o1, &o2, &ow, &ozp, &ozd,
                           &oip, &oid, &ng, &so, &pen, &pen_kind, &osh, &maxiter, &gtol, &boundary,
-                          &prog, &no_hess))
+                          &prog, &no_hess, &warm))
         return NULL;
     if (sy_model_check(model)) return NULL;
     if (!(pen >= 0.0) || !isfinite(pen) || maxiter < 1 || !(gtol > 0.0) ||
@@ -603,7 +603,7 @@ static PyObject *py_model_fit_ex(PyObject *self, PyObject *args)
     {
         sy_fit_opts opts = {pen, maxiter, gtol, pen_kind, shift ? SY_F64(shift) : NULL, boundary != 0,
                             prog != Py_None ? py_progress : NULL, prog != Py_None ? (void *)prog : NULL,
-                            no_hess};
+                            no_hess, warm};
         const double *sp = SY_F64(starts);
         int nstart = (int)(ns / k);
         sy_covspec cs = {kp, kd, ng, zp ? SY_F64(zp) : NULL, zd ? SY_F64(zd) : NULL,

@@ -856,6 +856,36 @@ int sy_cov_fit(int model, const sy_mdata *raw, const sy_covspec *cs, const doubl
             c.gz = G.gz;
         }
     }
+    /* the warm start: the fit without covariates on the same collapsed rows, effects 0,
+       tried before the given starts (skipped when it fails) */
+    double *wstarts = NULL;
+    if (st == SY_OK && opts->warm_start) {
+        sy_fit_opts wo = *opts;
+        wo.no_hessian = 1;
+        wo.warm_start = 0;
+        wo.progress = NULL;
+        wo.progress_ctx = NULL;
+        double *bs = (double *)malloc((size_t)n_starts * (size_t)nb * sizeof(double));
+        wstarts = (double *)calloc((size_t)(n_starts + 1) * (size_t)k, sizeof(double));
+        sy_fit_result wr;
+        int ws = bs && wstarts ? SY_OK : SY_ENOMEM;
+        if (ws == SY_OK) {
+            for (int s = 0; s < n_starts; s++)
+                memcpy(bs + (size_t)s * (size_t)nb, starts + (size_t)s * (size_t)k,
+                       (size_t)nb * sizeof(double));
+            ws = sy_models_fit(model, &d, bs, n_starts, &wo, &wr);
+        }
+        free(bs);
+        if (ws == SY_EINTR || ws == SY_ENOMEM) {
+            st = ws;
+        } else if (ws == SY_OK) {
+            memcpy(wstarts, wr.logp, (size_t)nb * sizeof(double));
+            memcpy(wstarts + k, starts, (size_t)n_starts * (size_t)k * sizeof(double));
+            starts = wstarts;
+            n_starts++;
+            c.theta = starts;
+        }
+    }
     if (st == SY_OK) {
         covfit_ctx F = {&c, W, opts};
         /* the first start is the warm start (the fit without covariates, effects 0): its
@@ -886,6 +916,7 @@ int sy_cov_fit(int model, const sy_mdata *raw, const sy_covspec *cs, const doubl
         }
     }
     if (gb == 1) groups_free(&G);
+    free(wstarts);
     free(zbuf);
     free(buf);
     return st;

@@ -98,6 +98,8 @@ typedef struct {
     sy_progress_fn progress;
     void *progress_ctx;
     int no_hessian;     /* 1: skip the Hessian (res->hess all NaN): a warm start needs none */
+    int warm_start;     /* sy_cov_fit: 1 = first fit without covariates (on the collapsed
+                           rows, from the starts' base parts) and start from it, effects 0 */
 } sy_fit_opts;
 
 typedef struct {

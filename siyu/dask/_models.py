@@ -86,17 +86,22 @@ def _add_collapsed(items: list[tuple[pd.DataFrame, Any]]) -> tuple[pd.DataFrame,
 
 
 def collapse(frame: dd.DataFrame, cols: list[str], weights: str | None = None,
-             repeat_only: bool = False) -> pd.DataFrame:
+             repeat_only: bool = False, distinct: bool = True) -> pd.DataFrame:
     """The distinct rows of ``cols`` over all partitions, with a ``weights`` column
-    (customers per row); ``attrs["unit"]`` from the partitions."""
+    (customers per row); ``attrs["unit"]`` from the partitions.  distinct=False: the last
+    (at most 8) collapsed pieces are only concatenated, so a row may appear in several of
+    them -- for a consumer that collapses again anyway (the C fits do)."""
     # only the columns the collapse reads: dask then filters and moves nothing else
     frame = frame[list(dict.fromkeys(cols + ([weights] if weights else [])))]
     pieces = [delayed(_collapse)(p, cols, weights, repeat_only) for p in frame.to_delayed()]
-    while len(pieces) > 1:
+    while len(pieces) > (1 if distinct else _SPLIT_EVERY):
         pieces = [delayed(_add_collapsed)(pieces[i:i + _SPLIT_EVERY])
                   for i in range(0, len(pieces), _SPLIT_EVERY)]
-    out, unit = dask.compute(pieces[0])[0]
-    out.attrs["unit"] = unit
+    items = dask.compute(*pieces)
+    units = [u for _, u in items if u is not None]
+    out = items[0][0] if len(items) == 1 else pd.concat([f for f, _ in items],
+                                                         ignore_index=True)
+    out.attrs["unit"] = units[0] if units else None
     return out
 
 
@@ -118,7 +123,8 @@ def fit(model: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
         weights = "weights"
     if weights is not None and weights not in meta.columns:
         raise ValueError(f"weights={weights!r} is not a column of the summary")
-    rows = collapse(frame, cols, weights, repeat_only=kind == "gg")
+    # the fit collapses identical rows itself: the last pieces need no extra pass
+    rows = collapse(frame, cols, weights, repeat_only=kind == "gg", distinct=False)
     return model.fit(rows, weights="weights")
 
 

@@ -268,16 +268,18 @@ class BaseFitter:
 
     def _fit_core(self, c0: np.ndarray, c1: np.ndarray, c2: np.ndarray | None,
                   w: np.ndarray | None, starts: np.ndarray, cov: "CovSetup | None",
-                  progress: Any, boundary: int = 1, hessian: bool = True) -> dict[str, Any]:
+                  progress: Any, boundary: int = 1) -> dict[str, Any]:
         pk = 0 if self.penalizer_kind == "log" else 1
         sh = self._shift()
         if cov is None:
             return _core.model_fit_ex(self._code, c0, c1, c2, w, None, None, None, None, 0,
                                       starts, self.penalizer, pk, sh, self.maxiter, self.tol,
-                                      boundary, progress, not hessian)
+                                      boundary, progress)
+        # warm start in C: the fit without covariates on the rows it has collapsed, tried
+        # first with every effect 0
         return _core.model_fit_ex(self._code, c0, c1, c2, w, cov.zp, cov.zd, cov.ip, cov.id,
                                   cov.ng, starts, self.penalizer, pk, sh, self.maxiter, self.tol,
-                                  boundary, progress)
+                                  boundary, progress, False, True)
 
     def _run_fit(self, c0: np.ndarray, c1: np.ndarray, c2: np.ndarray | None,
                  w: np.ndarray | None, data_start: Sequence[float] | None = None,
@@ -290,13 +292,8 @@ class BaseFitter:
         nb = len(self._param_names)
         progress = self._progress(verbose)
         if cov is not None:
-            # warm start: the fit without covariates, every effect 0
-            try:
-                r0 = self._fit_core(c0, c1, c2, w, starts, None, None, hessian=False)
-                first = [np.asarray(r0["theta"], dtype=float)]
-            except ConvergenceError:
-                first = []
-            base = first + [starts[i:i + nb] for i in range(0, len(starts), nb)]
+            # every start with its effects 0 (the C fit tries the no-covariate fit first)
+            base = [starts[i:i + nb] for i in range(0, len(starts), nb)]
             starts = np.ascontiguousarray(np.concatenate(
                 [np.concatenate([b, np.zeros(cov.ng)]) for b in base]))
         res = self._fit_core(c0, c1, c2, w, starts, cov, progress)
