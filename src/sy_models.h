@@ -174,10 +174,6 @@ int sy_optim_bfgs_ex(sy_objfn fn, void *ctx, int k, double *theta, int maxiter, 
 double sy_fit_penalty(const sy_fit_opts *o, int nb, int k, const double *theta, double *g);
 int sy_fit_run_starts(sy_objfn obj, void *ctx, int k, const double *starts, int n_starts,
                       const sy_fit_opts *opts, double W, const double *h0, sy_fit_result *res);
-/* Inverse of the objective's Hessian at theta from forward differences of the gradient
-   (k + 1 evaluations), for a BFGS start: SY_OK with hinv (k x k) filled, or SY_ENOCONV
-   when the Hessian is not positive definite there (hinv then holds no inverse). */
-int sy_fit_inverse_hessian(sy_objfn obj, void *ctx, int k, const double *theta, double *hinv);
 /* hinv = inverse of the symmetric part of H (k x k; hinv may be H) when it is clearly
    positive definite (smallest eigenvalue > 1e-10 x largest), else SY_ENOCONV. */
 int sy_fit_invert_pd(int k, const double *H, double *hinv);
@@ -186,7 +182,6 @@ void sy_fit_penalty_hess(const sy_fit_opts *o, int nb, int k, const double *thet
 /* Symmetric eigen-decomposition (Jacobi) of a k x k matrix, k <= SY_FIT_MAXPAR: w (k)
    ascending, V (k x k, row-major) with the unit eigenvectors as columns. */
 int sy_sym_eigen(int k, const double *a, double *w, double *V);
-int sy_fit_hessian(sy_objfn obj, void *ctx, int k, const double *theta, double W, double *hess);
 
 /* ---- predictions ---------------------------------------------------------- */
 /* what codes */

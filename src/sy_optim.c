@@ -764,22 +764,6 @@ int sy_sym_eigen(int k, const double *a, double *w, double *V)
     return st;
 }
 
-int sy_fit_inverse_hessian(sy_objfn obj, void *ctx, int k, const double *theta, double *hinv)
-{
-    double th[SY_FIT_MAXPAR], g0[SY_FIT_MAXPAR], g1[SY_FIT_MAXPAR], f;
-    const double h = 1e-5;
-    if (k < 1 || k > SY_FIT_MAXPAR) return SY_EINVAL;
-    int st = obj(theta, ctx, &f, g0);
-    for (int j = 0; j < k && st == SY_OK; j++) {
-        memcpy(th, theta, (size_t)k * sizeof(double));
-        th[j] += h;
-        st = obj(th, ctx, &f, g1);
-        for (int i = 0; i < k && st == SY_OK; i++) hinv[i * k + j] = (g1[i] - g0[i]) / h;
-    }
-    if (st != SY_OK) return st == SY_EINTR || st == SY_ENOMEM ? st : SY_ENOCONV;
-    return sy_fit_invert_pd(k, hinv, hinv);
-}
-
 int sy_fit_invert_pd(int k, const double *H, double *hinv)
 {
     if (k < 1 || k > SY_FIT_MAXPAR) return SY_EINVAL;
@@ -818,7 +802,3 @@ void sy_fit_penalty_hess(const sy_fit_opts *o, int nb, int k, const double *thet
     }
 }
 
-int sy_fit_hessian(sy_objfn obj, void *ctx, int k, const double *theta, double W, double *hess)
-{
-    return num_hessian(obj, ctx, k, theta, W, hess);
-}
