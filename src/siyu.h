@@ -8,6 +8,7 @@
 #ifndef SIYU_H
 #define SIYU_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -151,6 +152,28 @@ static inline uint64_t sy_f64_key(double v)
     if (v == 0.0) v = 0.0;
     memcpy(&u, &v, sizeof u);
     return (u >> 63) ? ~u : (u | ((uint64_t)1 << 63));
+}
+
+/* ---- two-term log-sum-exp ----------------------------------------------------- */
+/* log(e^a + e^b) without overflow, and the shares *pa = e^a / (e^a + e^b), *pb = 1 - *pa
+   (the two-branch likelihoods of BG/NBD and Pareto/NBD).  b = -inf gives (a, 1, 0). */
+static inline double sy_logadd2(double a, double b, double *pa, double *pb)
+{
+    if (b == -INFINITY) {
+        *pa = 1.0;
+        *pb = 0.0;
+        return a;
+    }
+    if (a >= b) {
+        const double e = exp(b - a);
+        *pa = 1.0 / (1.0 + e);
+        *pb = e * *pa;
+        return a + log1p(e);
+    }
+    const double e = exp(a - b);
+    *pb = 1.0 / (1.0 + e);
+    *pa = e * *pb;
+    return b + log1p(e);
 }
 
 /* ---- gathers (sy_take.c) ------------------------------------------------ */

@@ -35,22 +35,8 @@ static int bg_rows(void *vctx, int64_t lo, int64_t hi, int want_grad, double *ac
         const double rx = r + d->ux[jx];
         double L1 = c->l1[jx] - rx * c->lt[j2];     /* alive at T   (c2 = T)   */
         double L2 = c->l2[jx] - rx * c->lt[j1];     /* dropped after t_x (c1)  */
-        double m, pi1, pi2;
-        if (L2 == -INFINITY) {
-            m = L1;
-            pi1 = 1.0;
-            pi2 = 0.0;
-        } else if (L1 >= L2) {
-            double e = exp(L2 - L1);
-            m = L1 + log1p(e);
-            pi1 = 1.0 / (1.0 + e);
-            pi2 = e * pi1;
-        } else {
-            double e = exp(L1 - L2);
-            m = L2 + log1p(e);
-            pi2 = 1.0 / (1.0 + e);
-            pi1 = e * pi2;
-        }
+        double pi1, pi2;
+        const double m = sy_logadd2(L1, L2, &pi1, &pi2);
         tot += w * (c->lc[jx] + m);
         if (want_grad) {
             g_r += w * (c->dc_r[jx] - pi1 * c->lt[j2] - pi2 * c->lt[j1]);

@@ -132,18 +132,8 @@ static int bg_row(double r, double al, double lal, double a, double la, double b
     const double la_t = log(al + tx), lbx = log(b + x - 1);
     const double L1 = G - rx * la_T;
     const double L2 = la + G - lbx - rx * la_t;
-    double m, p1, p2;
-    if (L1 >= L2) {
-        double e = exp(L2 - L1);
-        m = L1 + log1p(e);
-        p1 = 1.0 / (1.0 + e);
-        p2 = e * p1;
-    } else {
-        double e = exp(L1 - L2);
-        m = L2 + log1p(e);
-        p2 = 1.0 / (1.0 + e);
-        p1 = e * p2;
-    }
+    double p1, p2;
+    const double m = sy_logadd2(L1, L2, &p1, &p2);
     *ll = Gr + r * lal + m;
     if (g) {
         g[0] = Dr + lal - p1 * la_T - p2 * la_t;

@@ -173,22 +173,8 @@ static int pnbd_row(double r, double al, double s, double be, double x, double t
     const double lat = log(al + T), lbt = log(be + T);
     const double lE = -rx * lat - s * lbt;
     const double lS = log(s) + li;
-    double m, pE, pS;
-    if (lS == -INFINITY) {
-        m = lE;
-        pE = 1.0;
-        pS = 0.0;
-    } else if (lE >= lS) {
-        double e = exp(lS - lE);
-        m = lE + log1p(e);
-        pE = 1.0 / (1.0 + e);
-        pS = e * pE;
-    } else {
-        double e = exp(lE - lS);
-        m = lS + log1p(e);
-        pS = 1.0 / (1.0 + e);
-        pE = e * pS;
-    }
+    double pE, pS;
+    const double m = sy_logadd2(lE, lS, &pE, &pS);
     const double lal = log(al), lbe = log(be);
     *ll = sy_lgamma(rx) - lgr + r * lal + s * lbe + m;
     if (lpalive) *lpalive = lE - m;
