@@ -367,6 +367,23 @@ def _int_ids_with_missing(s: pd.Series, na: np.ndarray, name: str) -> Ids:
     return Ids(np.ascontiguousarray(codes), pd.Index(uniques, name=name), np.int64, 0, na)
 
 
+def _strictly_increasing_text(index: pd.Index) -> bool:
+    """An Arrow-backed text Index whose ids are sorted and distinct, checked in one Arrow
+    pass (pandas would first convert 2M Arrow strings to Python objects for its engine)."""
+    if len(index) < 2 or not str(index.dtype).startswith(("string", "large_string")):
+        return False
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = pa.array(index.array)
+    except Exception:                       # not Arrow-backed (e.g. python storage)
+        return False
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)) or arr.null_count:
+        return False
+    return bool(pc.all(pc.less(arr.slice(0, len(arr) - 1), arr.slice(1))).as_py())
+
+
 def coded_ids(codes: Any, ids: Any, name: str) -> Ids:
     """Customer ids given as integer codes (positions) into an Index of distinct ids.
 
@@ -388,13 +405,15 @@ def coded_ids(codes: Any, ids: Any, name: str) -> Ids:
                          f"{_describe_rows(bad)}")
     if index.hasnans:
         raise ValueError("customer_ids has missing ids; every position must hold an id")
-    if not index.is_monotonic_increasing:
+    if _strictly_increasing_text(index):
+        pass                   # sorted and distinct (what siyu's readers give): no checks
+    elif not index.is_monotonic_increasing:
         order = np.asarray(index.argsort(kind="stable"), dtype=np.int64)
         index = index.take(order)
         rank = np.empty(k, dtype=np.int64)
         rank[order] = np.arange(k, dtype=np.int64)
         arr = rank[arr]
-    if k > 1:
+    if k > 1 and not _strictly_increasing_text(index):
         same = np.asarray(index[1:] == index[:-1], dtype=bool)
         if same.any():
             shown = ", ".join(repr(str(v)) for v in index[1:][same][:3])

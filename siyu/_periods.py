@@ -166,16 +166,38 @@ def check_period(period: Any) -> str:
 
 
 def dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted distinct values of a small-range int64 array and each value's position
-    among them (O(n + range), no sort)."""
+    """Sorted distinct values of an int64 array and each value's position among them.
+
+    O(n + range) with no sort when the values span a range not much wider than their
+    number (periods, groups, small keys); ``np.unique`` otherwise.
+    """
+    values = np.asarray(values)
     if values.size == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    lo = int(values.min())
+    lo, hi = int(values.min()), int(values.max())
+    if hi - lo > 4 * values.size + (1 << 16):
+        uniq, inv = np.unique(values, return_inverse=True)
+        return uniq.astype(np.int64), inv.ravel().astype(np.int64)
     shifted = values - lo
     present = np.bincount(shifted) > 0
     uniq = np.flatnonzero(present).astype(np.int64) + lo
     lut = np.cumsum(present, dtype=np.int64) - 1
     return uniq, lut[shifted]
+
+
+def dense_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values of an int64 array and how often each occurs
+    (``np.unique(values, return_counts=True)``; O(n + range) for a small range)."""
+    values = np.asarray(values)
+    if values.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    lo, hi = int(values.min()), int(values.max())
+    if hi - lo > 4 * values.size + (1 << 16):
+        uniq, counts = np.unique(values, return_counts=True)
+        return uniq.astype(np.int64), counts.astype(np.int64)
+    counts = np.bincount(values - lo)
+    present = np.flatnonzero(counts)
+    return present.astype(np.int64) + lo, counts[present].astype(np.int64)
 
 
 def period_labels(index: np.ndarray, period: str) -> pd.PeriodIndex:
@@ -321,8 +343,7 @@ def suspect_counts(first_day: np.ndarray, period: str = "M") -> tuple[np.ndarray
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     per = _core.period_index(np.ascontiguousarray(first_day, dtype=np.int64),
                              inp.PERIOD_CODES[check])
-    index, counts = np.unique(per, return_counts=True)
-    return index.astype(np.int64), counts.astype(np.int64)
+    return dense_counts(per)
 
 
 def existing_suspect_from_counts(index: np.ndarray, counts: np.ndarray,

@@ -618,13 +618,16 @@ def recall_list(tx: "Transactions", as_of: Any = None, model: Any = None,
         if cycles is not None:
             raise ValueError(f"cycles= needs line items with a {by} column")
         n_due = np.zeros(n, dtype=np.int64)
-        min_cycle = np.full(n, np.nan)
-        due_key = np.full((k, max_products), -1, dtype=np.int64)
-        due_over = np.full((k, max_products), np.nan)
+        min_cycle = None                 # no product cycles: nothing due, no fallback
+        due_key = due_over = None
 
     use_own = n_own >= min_own_gaps
-    typical = np.where(use_own, own, min_cycle)
-    basis = np.where(use_own, 0, np.where(np.isnan(min_cycle), -1, 1)).astype(np.int8)
+    if min_cycle is None:
+        typical = np.where(use_own, own, np.nan)
+        basis = np.where(use_own, 0, -1).astype(np.int8)
+    else:
+        typical = np.where(use_own, own, min_cycle)
+        basis = np.where(use_own, 0, np.where(np.isnan(min_cycle), -1, 1)).astype(np.int8)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(typical > 0, dsl / typical, np.nan)
 
@@ -683,12 +686,14 @@ def recall_list(tx: "Transactions", as_of: Any = None, model: Any = None,
 
     lab_text = [] if labels is None else [str(x) for x in labels]
     listed_codes = codes[order]
-    dk = due_key[listed_codes]
+    dk = (due_key[listed_codes] if due_key is not None
+          else np.full((order.size, max_products), -1, dtype=np.int64))
     if labels is not None and order.size:
         prod_text = _product_texts(lang, dk, lab_text)
     else:
         prod_text = _text_array((np.zeros(order.size + 1, np.int64), np.zeros(0, np.uint8)))
-    days_past = due_over[listed_codes, 0] if order.size else np.zeros(0)
+    days_past = (due_over[listed_codes, 0] if due_over is not None
+                 else np.full(order.size, np.nan))
     from siyu.segments import LIFECYCLE_LABELS
 
     stage = pd.Categorical.from_codes(stage_codes[order], categories=LIFECYCLE_LABELS[lang],
@@ -1054,12 +1059,12 @@ def _breadth(first: np.ndarray, eligible: np.ndarray, bc: np.ndarray, bage: np.n
 def _revenue_split(first: np.ndarray, eligible: np.ndarray, rev_total: np.ndarray,
                    rev_beyond: np.ndarray, code: int, period: str,
                    has_amount: bool) -> pd.DataFrame:
-    from siyu._periods import period_labels
+    from siyu._periods import dense_codes, period_labels
 
     if not has_amount or not eligible.any():
         return pd.DataFrame(columns=["revenue", "revenue_beyond_first", "share_beyond_first"])
     fper = _core.period_index(first[eligible], code)
-    uniq, inv = np.unique(fper, return_inverse=True)
+    uniq, inv = dense_codes(fper)
     tot = np.bincount(inv, weights=rev_total[eligible], minlength=uniq.size)
     bey = np.bincount(inv, weights=rev_beyond[eligible], minlength=uniq.size)
     idx = list(period_labels(uniq, period).astype(str)) + ["total"]

@@ -348,14 +348,14 @@ def repurchase(tx: "Transactions", within: Iterable[int] = (30, 90, 180), end: A
     code = inp.PERIOD_CODES[period]
     cper = _core.period_index(first, code) if first.size else np.zeros(0, np.int64)
     grp = acq.group[has]
-    codes = np.unique(grp)
+    codes = dense_codes(grp)[0]
 
     # cohort rows: (group, cohort)
     # one int64 key per (group, cohort): np.unique on a 1-d array is far faster than axis=0
     if first.size:
         lo = int(cper.min())
         span = int(cper.max()) - lo + 1
-        ukeys, inv = np.unique(grp * span + (cper - lo), return_inverse=True)
+        ukeys, inv = dense_codes(grp * span + (cper - lo))
         uniq = np.stack([ukeys // span, ukeys % span + lo], axis=1)
     else:
         uniq, inv = np.zeros((0, 2), np.int64), np.zeros(0, np.int64)
@@ -384,8 +384,13 @@ def _repurchase_counts(row: np.ndarray, n_rows: int, avail: np.ndarray, gap: np.
     base = np.arange(n_rows, dtype=np.int64)[:, None] * width
     q = base + ks[None, :]
 
+    cells = n_rows * width
+
     def below(key: np.ndarray, side: str) -> np.ndarray:
         """Per (row, k): how many of the row's values are < k (side "left") or <= k."""
+        if cells <= 4 * key.size + (1 << 20):      # a histogram per row: O(n), no sort
+            cum = np.cumsum(np.bincount(key, minlength=cells).reshape(n_rows, width), axis=1)
+            return cum[:, ks - 1 if side == "left" else ks]
         key = np.sort(key)
         return np.searchsorted(key, q, side=side) - np.searchsorted(key, base, side="left")
 

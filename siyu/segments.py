@@ -31,7 +31,7 @@ import math
 import numbers
 import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Hashable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -148,6 +148,13 @@ def _categorical(codes: np.ndarray, labels: Sequence[str]) -> pd.Categorical:
                                      ordered=True)
 
 
+def _picker(keep: np.ndarray) -> Callable[[Any], Any]:
+    """``x[keep]``, or ``x`` itself when every entry is kept (no copy of 2M-row arrays)."""
+    if keep.all():
+        return lambda x: x
+    return lambda x: x[keep]
+
+
 def _index_name(tx: "Transactions") -> Any:
     return tx._log.ids.name
 
@@ -215,15 +222,18 @@ def lifecycle(tx: "Transactions", as_of: Any = None, bounds: Sequence[int] = (30
     stages, lday, occ, rev, _ = _sweep(tx, [day], _MODE_LIFECYCLE, b)
     codes = stages[0]
     keep = occ > 0
+    pick = _picker(keep)
+    lday = pick(lday)
     cols: dict[str, Any] = {
-        "days_since_last": day - lday[keep],
-        "last_purchase": inp.days_to_dates(lday[keep]),
-        "occasions": occ[keep],
+        "days_since_last": day - lday,
+        "last_purchase": inp.days_to_dates(lday),
+        "occasions": pick(occ),
     }
     if tx.has_amount:
-        cols["revenue"] = rev[keep]
-    cols["stage"] = _categorical(codes[keep], LIFECYCLE_LABELS[lang])
-    out = pd.DataFrame(cols, index=tx._log.ids[keep])
+        cols["revenue"] = pick(rev)
+    cols["stage"] = _categorical(pick(codes), LIFECYCLE_LABELS[lang])
+    # fresh arrays: no copy (the frame owns them)
+    out = pd.DataFrame(cols, index=pick(tx._log.ids), copy=False)
     out.attrs.update(segmentation="lifecycle", as_of=inp.day_to_timestamp(day), bounds=b,
                      lang=lang, n_excluded=int((~keep).sum()))
     return out
@@ -337,15 +347,18 @@ def value_tiers(tx: "Transactions", as_of: Any = None, roster: Iterable[Any] | N
     if tx._log.member is not None:
         member = codes == 3
     bought = occ > 0
-    dsl = pd.array(day - np.where(bought, lday, day), dtype="Int64")   # no INT64_MIN overflow
-    dsl[~bought] = pd.NA
-    cols: dict[str, Any] = {"occasions": occ[keep]}
+    pick = _picker(keep)
+    dsl = pd.arrays.IntegerArray(pick(day - np.where(bought, lday, day)),   # no INT64_MIN overflow
+                                 pick(~bought))
+    labels_ = VALUE_TIER_LABELS[lang]
+    cols: dict[str, Any] = {"occasions": pick(occ)}
     if tx.has_amount:
-        cols["revenue"] = rev[keep]
-    cols["member"] = member[keep]
-    cols["days_since_last"] = dsl[keep]
-    cols["tier"] = tier[keep]
-    out = pd.DataFrame(cols, index=ids[keep])
+        cols["revenue"] = pick(rev)
+    cols["member"] = pick(member)
+    cols["days_since_last"] = dsl
+    cols["tier"] = _categorical(pick(tier), labels_)
+    # fresh arrays of distinct dtypes: the frame takes them without a copy
+    out = pd.DataFrame(cols, index=pick(ids), copy=False)
     n_roster = 0
     if roster_ids is not None:
         n_roster = int(roster_ids.size)
@@ -356,10 +369,9 @@ def value_tiers(tx: "Transactions", as_of: Any = None, roster: Iterable[Any] | N
                 add["revenue"] = np.zeros(extra.size)
             add["member"] = np.zeros(extra.size, bool)
             add["days_since_last"] = pd.array([pd.NA] * extra.size, dtype="Int64")
-            add["tier"] = np.zeros(extra.size, np.int64)
+            add["tier"] = _categorical(np.zeros(extra.size, np.int64), labels_)
             out = pd.concat([out, pd.DataFrame(add, index=extra)])
     out.index.name = _index_name(tx)
-    out["tier"] = _categorical(out["tier"].to_numpy(), VALUE_TIER_LABELS[lang])
     out.attrs.update(segmentation="value_tiers", as_of=inp.day_to_timestamp(day), lang=lang,
                      n_excluded=int((~keep).sum()), n_roster=n_roster,
                      n_potential=int((out["tier"].cat.codes == 0).sum()))
@@ -669,7 +681,7 @@ def rfm_from_scores(ids: pd.Index, days_since_last: np.ndarray, occasions: np.nd
     flat = np.zeros(n, dtype=np.int64)
     for sc in scores:
         flat = flat * bins + (sc - 1)
-    uniq, inv = np.unique(flat, return_inverse=True)
+    uniq, inv = per.dense_codes(flat)
     digits = []
     rest = uniq.copy()
     for _ in scores:
