@@ -143,8 +143,14 @@ class _Source:
         """A pyarrow input stream over the (decompressed) bytes."""
         pa = _pa()
         comp = self.compression()
+        if counter is not None and self.data is None:
+            # a file: its position is polled from another thread, so the reader's threads
+            # never wait for the GIL (a Python file object would make them)
+            base = pa.OSFile(self.path, "r")
+            return _Polled(pa.CompressedInputStream(base, comp) if comp else base,
+                           base.fileno(), counter)
         if counter is not None:
-            raw = open(self.path, "rb") if self.data is None else _pyio.BytesIO(self.data)
+            raw = _pyio.BytesIO(self.data)
             base = pa.PythonFile(_Counting(raw, counter), mode="r")
         elif self.data is not None:
             base = pa.BufferReader(self.data)
@@ -161,6 +167,42 @@ class _Source:
     def all_bytes(self) -> bytes:
         with self.stream() as f:
             return f.read()
+
+
+class _Polled:
+    """``with _Polled(stream, fd, counter) as stream``: while the block runs, a thread
+    reports every 0.1 s how far the file descriptor has advanced (and once at the end)."""
+
+    def __init__(self, stream: Any, fd: int, counter: Callable[[int], None]) -> None:
+        import threading
+
+        self.stream, self.fd, self.counter, self.seen = stream, fd, counter, 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="siyu-read-progress",
+                                       daemon=True)
+
+    def _report(self) -> None:
+        try:
+            pos = os.lseek(self.fd, 0, os.SEEK_CUR)
+        except OSError:               # closed meanwhile: nothing more to report
+            return
+        if pos > self.seen:
+            self.counter(pos - self.seen)
+            self.seen = pos
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.1):
+            self._report()
+
+    def __enter__(self) -> Any:
+        self.thread.start()
+        return self.stream
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop.set()
+        self.thread.join()
+        self._report()
+        self.stream.close()
 
 
 class _Counting(_pyio.RawIOBase):
