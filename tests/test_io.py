@@ -550,6 +550,14 @@ def test_progress_lines_for_large_files(tmp_path, monkeypatch):
     tx = siyu.read_orders(path, "id", "t", "amt", progress=got.append)
     assert tx.n_rows == 50_000
     assert got and all(line.startswith("siyu: reading big.csv: ") for line in got)
+    assert got[-1].startswith("siyu: reading big.csv: 100% ")     # the whole file counted
+    # compressed: the compressed bytes are counted, up to the file's size
+    import gzip
+    gz = tmp_path / "big.csv.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    got_gz = []
+    assert siyu.read_orders(gz, "id", "t", "amt", progress=got_gz.append).n_rows == 50_000
+    assert got_gz and got_gz[-1].startswith("siyu: reading big.csv.gz: 100% ")
     none = []
     siyu.read_orders(path, "id", "t", "amt", progress=False)
     assert none == []
