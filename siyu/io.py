@@ -1180,6 +1180,37 @@ def _release_arrow_memory() -> None:
         pass
 
 
+_OVERLAP_ROWS = 1_000_000     # below this, a thread costs more than it saves
+
+
+class _Background:
+    """``fn(*args)`` run in a daemon thread; ``result()`` waits and returns it or raises
+    its exception.  A caller interrupted while waiting (Ctrl-C) leaves at once; the
+    thread's result is then dropped."""
+
+    def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
+        import threading
+
+        self._out: list[Any] = []
+        self._err: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                self._out.append(fn(*args))
+            except BaseException as exc:  # handed to the caller by result()
+                self._err.append(exc)
+
+        self._thread = threading.Thread(target=run, name="siyu-background", daemon=True)
+        self._thread.start()
+
+    def result(self) -> Any:
+        while self._thread.is_alive():
+            self._thread.join(0.1)
+        if self._err:
+            raise self._err[0]
+        return self._out[0]
+
+
 def _clean(read: _Read, wanted: dict[str, str], *, time_format: str | None, tz: str | None,
            on_bad: str, excel_ok: bool, true_values: Sequence[str] = (),
            false_values: Sequence[str] = ()) -> tuple[dict[str, Any], dict[str, int]]:
@@ -1198,8 +1229,11 @@ def _clean(read: _Read, wanted: dict[str, str], *, time_format: str | None, tz: 
     cname, tname = wanted["customer"], wanted["time"]
     tcol, ccol = cols[tname], cols[cname]
 
+    # the ids are factorised in another thread while the times are parsed: their C
+    # kernels release the GIL, and factorising is mostly one core's work
+    ids_job = _Background(P.factorize_ids, ccol) if n >= _OVERLAP_ROWS else None
     secs, offs, tbad = P.times_with_offsets(tcol, tname, where, time_format, excel_ok=excel_ok)
-    codes, texts, n_stripped = P.factorize_ids(ccol)
+    codes, texts, n_stripped = ids_job.result() if ids_job else P.factorize_ids(ccol)
     cblank = codes < 0
     # totals and blank rows have no valid time: look only at those rows
     drop = np.zeros(n, dtype=bool)

@@ -852,3 +852,36 @@ def test_duplicates_compare_the_full_time_as_construction_does(tmp_path):
     assert ref.quality.loc["duplicate_rows", "count"] == 1
     pd.testing.assert_frame_equal(tx.summary(), ref.summary(), check_index_type=False,
                                   check_names=False)
+
+
+@pytest.mark.parametrize("overlap", [False, True])
+def test_ids_factorised_alongside_times_give_the_same_log_and_errors(tmp_path, monkeypatch,
+                                                                    overlap):
+    """Large files factorise the ids in a thread while the times are parsed: the same
+    Transactions, and the same first error, as one after the other."""
+    monkeypatch.setattr(sio, "_OVERLAP_ROWS", 0 if overlap else 10**18)
+    rng = np.random.default_rng(3)
+    n = 3000
+    ids = [f"{v:06d}" for v in rng.integers(0, 400, n)]
+    days = [f"2024/{m}/{d} 10:00:00" for m, d in zip(rng.integers(1, 13, n), rng.integers(1, 29, n))]
+    amts = [f"￥{v:,.2f}" for v in rng.random(n) * 3000]
+    path = tmp_path / "e.csv"
+    pd.DataFrame({"id": ids, "t": days, "amt": amts}).to_csv(path, index=False)
+    tx = siyu.read_orders(path, "id", "t", "amt")
+    s = tx.summary()
+    exp = (pd.DataFrame({"id": ids, "d": pd.to_datetime(days, format="%Y/%m/%d %H:%M:%S")})
+           .groupby("id")["d"].agg(["min", "max"]))
+    assert list(s.index) == sorted(set(ids))
+    assert (tx.summary(unit="D")["recency"].to_numpy() ==
+            (exp["max"].dt.normalize() - exp["min"].dt.normalize()).dt.days.to_numpy()).all()
+    # a blank id and a bad time: the id error comes first, as without the thread
+    bad = path.read_text(encoding="utf-8").splitlines()
+    bad[5] = ",2024/1/1 10:00:00,￥1.00"
+    bad[9] = "000007,not a time,￥1.00"
+    (tmp_path / "bad.csv").write_text("\n".join(bad) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"no customer id.*line 6"):
+        siyu.read_orders(tmp_path / "bad.csv", "id", "t", "amt")
+    bad[5] = "000001,2024/1/1 10:00:00,￥1.00"
+    (tmp_path / "bad.csv").write_text("\n".join(bad) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"time column 't'.*line 10"):
+        siyu.read_orders(tmp_path / "bad.csv", "id", "t", "amt")
