@@ -112,6 +112,13 @@ static uint64_t dbits(double v)
     return u;
 }
 
+static inline uint64_t dedup_hash(const double *const *cols, int k, int64_t i)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ULL;
+    for (int j = 0; j < k; j++) h = mix64(h ^ dbits(cols[j][i]) ^ (uint64_t)j);
+    return h;
+}
+
 int sy_dedup(const double *const *cols, int k, const double *w, int64_t n,
              double *const *ucols, double *uw, int64_t *inv, int64_t *m)
 {
@@ -129,13 +136,35 @@ int sy_dedup(const double *const *cols, int k, const double *w, int64_t n,
     if (!slot) return SY_ENOMEM;
     const uint64_t IDX = ((uint64_t)1 << 40) - 1;
     int64_t cnt = 0;
+    /* the hashes of the next DEDUP_AHEAD rows are computed (and their slots prefetched)
+       ahead of the probes: the table is larger than the caches, and a probe waits for
+       memory otherwise */
+#define DEDUP_AHEAD 32
+    uint64_t hq[DEDUP_AHEAD];
+    for (int64_t i = 0; i < n && i < DEDUP_AHEAD; i++) {
+        hq[i] = dedup_hash(cols, k, i);
+        __builtin_prefetch(&slot[hq[i] & (uint64_t)(cap - 1)]);
+    }
     for (int64_t i = 0; i < n; i++) {
         if ((i & 0xFFFF) == 0xFFFF && sy_interrupted()) {
             free(slot);
             return SY_EINTR;
         }
-        uint64_t h = 0x9e3779b97f4a7c15ULL;
-        for (int j = 0; j < k; j++) h = mix64(h ^ dbits(cols[j][i]) ^ (uint64_t)j);
+        const uint64_t h = hq[i % DEDUP_AHEAD];
+        if (i + DEDUP_AHEAD / 2 < n) {
+            /* halfway: the slot is in cache now; fetch the row it points to */
+            const uint64_t sv = slot[hq[(i + DEDUP_AHEAD / 2) % DEDUP_AHEAD] & (uint64_t)(cap - 1)];
+            if (sv != 0) {
+                const int64_t u = (int64_t)(sv & IDX) - 1;
+                for (int j = 0; j < k; j++) __builtin_prefetch(&ucols[j][u]);
+                if (uw) __builtin_prefetch(&uw[u], 1);
+            }
+        }
+        if (i + DEDUP_AHEAD < n) {
+            const uint64_t h2 = dedup_hash(cols, k, i + DEDUP_AHEAD);
+            hq[i % DEDUP_AHEAD] = h2;
+            __builtin_prefetch(&slot[h2 & (uint64_t)(cap - 1)]);
+        }
         const uint64_t tag = h >> 40;
         int64_t pos = (int64_t)(h & (uint64_t)(cap - 1));
         for (;;) {
