@@ -422,27 +422,6 @@ def _have_matplotlib() -> bool:
     return True
 
 
-def _warm_plotting() -> Any:
-    """Import matplotlib's figure and Agg canvas in a background thread: about a second
-    of module loading that would otherwise wait for the file to be read (the reading
-    runs mostly outside the GIL).  An import error shows later, where the plots are
-    drawn."""
-    import threading
-
-    def run() -> None:
-        try:
-            import matplotlib.backends.backend_agg  # noqa: F401
-            import matplotlib.figure  # noqa: F401
-
-            from siyu import plotting  # noqa: F401
-        except Exception:  # pragma: no cover - reported again by the report itself
-            pass
-
-    thread = threading.Thread(target=run, name="siyu-import-matplotlib", daemon=True)
-    thread.start()
-    return thread
-
-
 def _report(args: argparse.Namespace) -> int:
     from siyu import _input as inp
     from siyu.report import write_report
@@ -486,11 +465,9 @@ def _report(args: argparse.Namespace) -> int:
                              "e.g. --existing-before 2024-01-01") from None
     show = not args.quiet
     t0 = time.perf_counter()
-    warm = _warm_plotting()
     if show:
         _start(_msg("cli.reading", args.lang, name=args.input))
     tx, close = _load_cluster(args) if on_cluster else (_load(args, kind), None)
-    warm.join()
     try:
         if show:
             _end(_msg("cli.read_done", args.lang, seconds=f"{time.perf_counter() - t0:.2f}",
