@@ -405,15 +405,15 @@ def coded_ids(codes: Any, ids: Any, name: str) -> Ids:
                          f"{_describe_rows(bad)}")
     if index.hasnans:
         raise ValueError("customer_ids has missing ids; every position must hold an id")
-    if _strictly_increasing_text(index):
-        pass                   # sorted and distinct (what siyu's readers give): no checks
-    elif not index.is_monotonic_increasing:
+    # sorted and distinct text ids (what siyu's readers give) need neither step below
+    strict = _strictly_increasing_text(index)
+    if not strict and not index.is_monotonic_increasing:
         order = np.asarray(index.argsort(kind="stable"), dtype=np.int64)
         index = index.take(order)
         rank = np.empty(k, dtype=np.int64)
         rank[order] = np.arange(k, dtype=np.int64)
         arr = rank[arr]
-    if k > 1 and not _strictly_increasing_text(index):
+    if k > 1 and not strict:
         same = np.asarray(index[1:] == index[:-1], dtype=bool)
         if same.any():
             shown = ", ".join(repr(str(v)) for v in index[1:][same][:3])

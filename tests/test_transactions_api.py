@@ -17,7 +17,8 @@ def _df(seed=0, n=400):
 
 
 @pytest.mark.parametrize("shuffle_ids", [False, True])
-def test_customer_ids_codes_equal_the_text_path(shuffle_ids):
+@pytest.mark.parametrize("arrow", [False, True])   # Arrow-backed ids: sorted-ness checked in Arrow
+def test_customer_ids_codes_equal_the_text_path(shuffle_ids, arrow):
     df = _df()
     plain = siyu.Transactions(df, customer="c", time="t", amount="a")
     uniq = pd.unique(df["c"])
@@ -26,6 +27,8 @@ def test_customer_ids_codes_equal_the_text_path(shuffle_ids):
     extra = np.array(["never-used"])              # an id no row refers to is not a customer
     ids = pd.Index(np.concatenate([uniq, extra]))
     codes = pd.Index(ids).get_indexer(df["c"])
+    if arrow:
+        ids = pd.Index(pd.array(list(ids), dtype="string[pyarrow]"))
     coded = siyu.Transactions({"c": codes, "t": df["t"], "a": df["a"]}, customer="c", time="t",
                               amount="a", customer_ids=ids)
     a, b = plain.summary(), coded.summary()
@@ -40,6 +43,13 @@ def test_customer_ids_errors():
         siyu.Transactions(customer=[0, 1, 2], time=t, amount=[1., 2, 3], customer_ids=["a", "b"])
     with pytest.raises(ValueError, match="must be distinct; repeated: 'a'"):
         siyu.Transactions(customer=[0, 1, 0], time=t, amount=[1., 2, 3], customer_ids=["a", "a"])
+    arrow = lambda v: pd.Index(pd.array(v, dtype="string[pyarrow]"))   # noqa: E731
+    with pytest.raises(ValueError, match="must be distinct; repeated: 'a'"):
+        siyu.Transactions(customer=[0, 1, 2], time=t, amount=[1., 2, 3],
+                          customer_ids=arrow(["a", "a", "b"]))
+    tx = siyu.Transactions(customer=[0, 1, 1], time=t, amount=[1., 2, 3],
+                           customer_ids=arrow(["b", "a"]))       # unsorted: codes follow
+    assert tx.lifecycle()["revenue"].to_dict() == {"a": 5.0, "b": 1.0}   # "a" is code 1
     with pytest.raises(TypeError, match="integer codes"):
         siyu.Transactions(customer=["a", "b", "a"], time=t, amount=[1., 2, 3],
                           customer_ids=["a", "b"])
