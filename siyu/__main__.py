@@ -740,5 +740,17 @@ def main(argv: list[str] | None = None) -> int:
     return 2  # pragma: no cover
 
 
+def _exit_now(code: int) -> None:
+    """Leave without the interpreter's teardown. Everything the command writes is closed
+    by then; what remains is freeing every object of the log one by one (0.3-0.4 s
+    after a 10M-row report). Only for ``python -m siyu``, never for ``main()``."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):       # a closed pipe: nothing more can be shown
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    _exit_now(main())
