@@ -85,7 +85,9 @@ if _box:
     digest = bench_read.summarise(_box[0])
     print(f"DIGEST {{time.perf_counter() - t3:.3f}} {{json.dumps(digest)}}")
 sys.stdout.flush()
-sys.exit(code)
+sys.stderr.flush()
+import os
+os._exit(code)      # as python -m siyu leaves: without the interpreter's teardown
 """.format(here=HERE)
 
 
