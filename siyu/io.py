@@ -147,10 +147,13 @@ class _Source:
             # a file: its position is polled from another thread, so the reader's threads
             # never wait for the GIL (a Python file object would make them)
             base = pa.OSFile(self.path, "r")
-            return _Polled(pa.CompressedInputStream(base, comp) if comp else base,
-                           base.fileno(), counter)
+            fd = _file_descriptor(base)
+            if fd is not None:
+                return _Polled(pa.CompressedInputStream(base, comp) if comp else base, fd,
+                               counter)
+            base.close()
         if counter is not None:
-            raw = _pyio.BytesIO(self.data)
+            raw = open(self.path, "rb") if self.data is None else _pyio.BytesIO(self.data)
             base = pa.PythonFile(_Counting(raw, counter), mode="r")
         elif self.data is not None:
             base = pa.BufferReader(self.data)
@@ -167,6 +170,15 @@ class _Source:
     def all_bytes(self) -> bytes:
         with self.stream() as f:
             return f.read()
+
+
+def _file_descriptor(f: Any) -> int | None:
+    """The OS file descriptor of a pyarrow OSFile, or None where pyarrow cannot give it
+    (pyarrow 17's ``OSFile.fileno()`` raises AttributeError)."""
+    try:
+        return int(f.fileno())
+    except (AttributeError, OSError, NotImplementedError, TypeError, ValueError):
+        return None
 
 
 class _Polled:

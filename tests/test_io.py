@@ -541,7 +541,12 @@ def test_excel_sheets_and_missing_extra(tmp_path, monkeypatch):
         siyu.read_orders(path, "id", "t", "amt")
 
 
-def test_progress_lines_for_large_files(tmp_path, monkeypatch):
+@pytest.mark.parametrize("polled", [True, False])
+def test_progress_lines_for_large_files(tmp_path, monkeypatch, polled):
+    # polled: a thread watches the file position; else (a pyarrow that cannot give the
+    # descriptor) the bytes are counted through a Python file object
+    if not polled:
+        monkeypatch.setattr(sio, "_file_descriptor", lambda f: None)
     monkeypatch.setattr(sio, "PROGRESS_ROWS", 10)
     path = tmp_path / "big.csv"
     path.write_text("id,t,amt\n" + "".join(f"{i},2024-01-01,1\n" for i in range(50_000)))
