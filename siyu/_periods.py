@@ -165,39 +165,38 @@ def check_period(period: Any) -> str:
     return inp.period_code(period, "DWMQY", "period")
 
 
-def dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted distinct values of an int64 array and each value's position among them.
-
-    O(n + range) with no sort when the values span a range not much wider than their
-    number (periods, groups, small keys); ``np.unique`` otherwise.
-    """
+def _dense(values: np.ndarray, counts: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values of an int64 array, with each value's count (``counts``) or
+    each entry's position among them.  O(n + range) with no sort when the values span a
+    range not much wider than their number (periods, groups, small keys); ``np.unique``
+    otherwise."""
     values = np.asarray(values)
     if values.size == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     lo, hi = int(values.min()), int(values.max())
     if hi - lo > 4 * values.size + (1 << 16):
-        uniq, inv = np.unique(values, return_inverse=True)
-        return uniq.astype(np.int64), inv.ravel().astype(np.int64)
+        uniq, other = np.unique(values, return_inverse=not counts, return_counts=counts)
+        return uniq.astype(np.int64), np.asarray(other).ravel().astype(np.int64)
     shifted = values - lo
-    present = np.bincount(shifted) > 0
-    uniq = np.flatnonzero(present).astype(np.int64) + lo
-    lut = np.cumsum(present, dtype=np.int64) - 1
+    per = np.bincount(shifted)
+    present = np.flatnonzero(per)
+    uniq = present.astype(np.int64) + lo
+    if counts:
+        return uniq, per[present].astype(np.int64)
+    lut = np.cumsum(per > 0, dtype=np.int64) - 1
     return uniq, lut[shifted]
+
+
+def dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values of an int64 array and each value's position among them
+    (``np.unique(values, return_inverse=True)``; no sort for a small range)."""
+    return _dense(values, counts=False)
 
 
 def dense_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct values of an int64 array and how often each occurs
-    (``np.unique(values, return_counts=True)``; O(n + range) for a small range)."""
-    values = np.asarray(values)
-    if values.size == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    lo, hi = int(values.min()), int(values.max())
-    if hi - lo > 4 * values.size + (1 << 16):
-        uniq, counts = np.unique(values, return_counts=True)
-        return uniq.astype(np.int64), counts.astype(np.int64)
-    counts = np.bincount(values - lo)
-    present = np.flatnonzero(counts)
-    return present.astype(np.int64) + lo, counts[present].astype(np.int64)
+    (``np.unique(values, return_counts=True)``; no sort for a small range)."""
+    return _dense(values, counts=True)
 
 
 def period_labels(index: np.ndarray, period: str) -> pd.PeriodIndex:

@@ -468,3 +468,20 @@ def test_collapse_rows_matches_pandas(k, levels, n):
     u1, c1 = _core.collapse_rows(tuple(cols), None)
     np.testing.assert_array_equal(c1, df.groupby([f"c{j}" for j in range(k)], sort=False)
                                   .size().to_numpy())
+
+
+@pytest.mark.parametrize("values", [
+    np.random.default_rng(2).integers(-5, 40, 5000),           # small range: bincount
+    np.random.default_rng(3).integers(0, 10**12, 700),         # wide range: np.unique
+    np.array([7]), np.zeros(0, np.int64), np.array([-3, -3, 10**15])])
+def test_dense_codes_and_counts_equal_np_unique(values):
+    from siyu._periods import dense_codes, dense_counts
+
+    u, inv = dense_codes(values)
+    eu, einv = np.unique(values, return_inverse=True)
+    np.testing.assert_array_equal(u, eu)
+    np.testing.assert_array_equal(inv, einv.ravel())
+    u, c = dense_counts(values)
+    eu, ec = np.unique(values, return_counts=True)
+    np.testing.assert_array_equal(u, eu)
+    np.testing.assert_array_equal(c, ec)
