@@ -411,6 +411,48 @@ def test_one_customer_across_files_parquet_and_csv(client, tmp_path):
                                              amount="amount").customer_ids.compute().tolist()
 
 
+def test_split_by_customer_keeps_whole_customers_in_input_order():
+    from siyu.dask import _transactions as dt
+
+    df = random_log(5, n_rows=4000, n_cust=500)
+    ids = df["user"].astype("string[pyarrow]")
+    for col in (df["user"], ids, pd.Series(np.arange(4000) % 37 * 10**12, name="user")):
+        frame = pd.DataFrame({"user": col.to_numpy() if col.dtype == object else col.array,
+                              "row": np.arange(len(col))})
+        for n in (1, 2, 7):
+            pieces = dt._split(frame, "user", n)
+            assert len(pieces) == n and sum(len(p) for p in pieces) == len(frame)
+            seen: dict = {}
+            for i, p in enumerate(pieces):
+                assert p["row"].is_monotonic_increasing          # input order kept
+                assert p["user"].dtype == frame["user"].dtype
+                for u in p["user"].unique():
+                    assert seen.setdefault(u, i) == i            # a customer in one piece
+            back = pd.concat(pieces).sort_values("row", ignore_index=True)
+            pd.testing.assert_frame_equal(back, frame)
+    # equal ids in two different frames (two input partitions) land in the same piece
+    a = dt._split(pd.DataFrame({"user": ["x", "y", "z"]}), "user", 5)
+    b = dt._split(pd.DataFrame({"user": ["z", "x", "q", "y"]}), "user", 5)
+    for pa_, pb in zip(a, b):
+        assert set(pa_["user"]) == set(pb["user"]) - {"q"}
+
+
+def test_dask_shuffle_fallback_gives_the_same_log(client, monkeypatch):
+    """Beyond _MAX_PIECES pieces Dask's own shuffle is used: the same results."""
+    from siyu.dask import _transactions as dt
+
+    df = random_log(6, n_rows=3000, n_cust=300)
+    tx = siyu.Transactions(df, customer="user", time="paid", amount="amount", channel="channel")
+    kw = dict(customer="user", time="paid", amount="amount", channel="channel", npartitions=4)
+    ddf = uneven(df, [0, 700, 700, 2100, len(df)])
+    hand = siyu.dask.Transactions(ddf, **kw)
+    monkeypatch.setattr(dt, "_MAX_PIECES", 0)
+    own = siyu.dask.Transactions(ddf, **kw)
+    for dtx in (hand, own):
+        same_frame(tx.summary(), dtx.summary())
+        same_cohorts(tx.cohorts(by="channel"), dtx.cohorts(by="channel"))
+
+
 def test_bad_input_raises_the_single_machine_error(client):
     df = random_log(4, n_rows=4000)
     df.loc[3100, "amount"] = np.nan                          # in the 4th of 5 partitions
