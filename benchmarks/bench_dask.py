@@ -202,8 +202,8 @@ def main() -> int:
     ap.add_argument("--idiom-max-rows", type=int, default=None,
                     help="skip the idiom above this many rows (default: never skip)")
     ap.add_argument("--shuffle", default=None, choices=("p2p", "tasks"),
-                    help="dask's shuffle method for both contenders (default: dask's own, "
-                         "p2p on a distributed cluster)")
+                    help="dask's shuffle method for the idiom (and for siyu beyond 10,000 "
+                         "pieces; default: dask's own, p2p on a distributed cluster)")
     ap.add_argument("--quick", action="store_true", help="2M rows")
     args = ap.parse_args()
     rows = 2_000_000 if args.quick else args.rows
@@ -212,7 +212,8 @@ def main() -> int:
     rows = generate(folder, rows, files)
     workers = [int(w) for w in args.workers.split(",")]
     nparts = max(files, 2 * max(workers))
-    print(f"shuffle method: {args.shuffle or 'dask default (p2p)'}")
+    print(f"shuffle: siyu splits by customer in memory (Dask's shuffle beyond 10,000 pieces); "
+          f"the idiom's groupby uses {args.shuffle or 'dask default (p2p)'}")
     print(f"log: {rows:,} rows, {files} Parquet files, "
           f"{nparts} partitions; cores {os.cpu_count()}; load avg "
           f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}")
