@@ -14,9 +14,13 @@
  * parameters is chained to theta.
  *
  * Rows identical in (data, covariates) are collapsed first.  For BG/NBD with few distinct
- * covariate patterns (dummies), the rows of each pattern are fitted with the tabulated
- * no-covariate kernel (sy_bgnbd_loglik), which makes the covariate fit as fast as the
- * plain one; otherwise each row is evaluated on its own, in parallel blocks.
+ * covariate patterns (dummies), the rows are grouped by pattern before they are collapsed
+ * and the rows of each pattern are fitted with the tabulated no-covariate kernel
+ * (sy_bgnbd_loglik), which makes the covariate fit nearly as fast as the plain one;
+ * otherwise each row is evaluated on its own, in parallel blocks.  The fit starts from
+ * the fit without covariates and that start's Hessian, both taken on a spread-out subset
+ * of about COV_WARM_ROWS rows when there are many more (they only steer the first steps;
+ * the optimum and the final Hessian use every row).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -26,6 +30,10 @@
 #include "sy_models.h"
 
 #define COV_MAXGROUPS 256
+/* rows the warm start (the fit without covariates) is fitted on, at most about twice */
+#define COV_WARM_ROWS 50000
+/* rows looked at before a full pass over the covariate patterns */
+#define COV_PROBE 4096
 
 typedef struct {
     int model, nb, ng, kp, kd;
@@ -402,6 +410,7 @@ typedef struct {
     int sig[4], proc[4];
     double lgr[3], psir[3];     /* at q0, q0 e^h, q0 e^-h */
     int64_t block;
+    int64_t stride;             /* every stride-th row, weighted stride times (>= 1) */
     double *acc;                /* per block (or group): k x k */
 } hess_ctx;
 
@@ -502,14 +511,15 @@ static int hess_rows(void *vctx, int64_t lo, int64_t hi)
     const int64_t m = d->n;
     const int k = c->nb + c->ng;
     double *H = x->acc + (size_t)(lo / x->block) * (size_t)k * (size_t)k;
-    for (int64_t i = lo; i < hi; i++) {
+    const int64_t st0 = x->stride;
+    for (int64_t i = lo + (st0 - lo % st0) % st0; i < hi; i += st0) {
         double ep, ed, q[4], gu[4], Huu[16];
         lin_pred(c, i, m, &ep, &ed);
         int st = hess_q(x, ep, ed, q);
         if (st == SY_OK)
             st = hess_point(x, q, NULL, d->c0[i], d->c1[i], d->c2 ? d->c2[i] : 0.0, gu, Huu);
         if (st != SY_OK) return st;
-        hess_add(x, d->w ? d->w[i] : 1.0, gu, Huu, c->zp ? c->zp + i : NULL,
+        hess_add(x, (double)st0 * (d->w ? d->w[i] : 1.0), gu, Huu, c->zp ? c->zp + i : NULL,
                  c->zd ? c->zd + i : NULL, m, H);
     }
     return SY_OK;
@@ -534,7 +544,10 @@ static int hess_group(void *vctx, int64_t gi, int64_t end)
     return SY_OK;
 }
 
-/* H (k x k) = Hessian of the log-likelihood with respect to theta at theta. */
+/* H (k x k) = Hessian of the log-likelihood with respect to theta at theta: central
+   differences of the analytic row gradients (central = 1, for standard errors), or
+   forward ones (central = 0: the BFGS start's, on every row of a group or on a subset of
+   the rows, see hess_ctx.stride). */
 static int cov_loglik_hessian(cov_ctx *c, const double *theta, int central, double *Hout)
 {
     c->theta = theta;
@@ -544,6 +557,7 @@ static int cov_loglik_hessian(cov_ctx *c, const double *theta, int central, doub
     memset(&x, 0, sizeof x);
     x.c = c;
     x.central = central;
+    x.stride = 1;
     x.h = central ? COV_HSTEP_CENTRAL : COV_HSTEP_FORWARD;
     cov_roles(c->model, x.sig, x.proc);
     for (int m = 0; m < nb; m++) {
@@ -564,6 +578,9 @@ static int cov_loglik_hessian(cov_ctx *c, const double *theta, int central, doub
     } else {
         /* at most 256 blocks, so the per-block matrices stay small */
         x.block = n / 256 + 1 > COV_HBLOCK ? n / 256 + 1 : COV_HBLOCK;
+        /* the forward-difference Hessian only starts BFGS off: on many rows, a
+           spread-out subset (each row standing for stride rows) shapes it as well */
+        if (!central && n > 2 * COV_WARM_ROWS) x.stride = n / COV_WARM_ROWS;
         nunits = n > 0 ? (n + x.block - 1) / x.block : 0;
     }
     x.acc = (double *)calloc((size_t)(nunits > 0 ? nunits : 1) * kk, sizeof(double));
@@ -715,6 +732,147 @@ static int groups_build(const sy_mdata *d, const sy_covspec *cs, groups_t *G)
     return 1;
 }
 
+/* BG/NBD with few covariate patterns: the rows are grouped by pattern first, then each
+   group's identical (x, t_x, T) rows are collapsed with its own small table.  This gives
+   the same distinct rows as one collapse of (data, covariates) -- a row is distinct iff
+   its pattern or its data differ -- in pattern order, with the groups ready; the wide
+   collapse would probe a table of all distinct rows for every customer.  The distinct
+   rows go to ucols (nd data columns, then the kz pattern columns) and uw, capacity
+   n rows; zc are the kz covariate columns of the raw rows.
+   1 = built (*m rows, G set), 0 = more than COV_MAXGROUPS patterns, < 0 = -status. */
+static int collapse_by_pattern(const sy_mdata *raw, const double *const *zc, int kz,
+                               int shared, const sy_covspec *cs, double *const *ucols,
+                               double *uw, int64_t *m, groups_t *G)
+{
+    memset(G, 0, sizeof *G);
+    const int64_t n = raw->n;
+    if (kz == 0 || n == 0) return 0;
+    int64_t bytes;
+    if (!sy_mul_ok(n, 5 * (int64_t)sizeof(double), &bytes)) return -SY_ENOMEM;
+    char *tmp = (char *)malloc((size_t)bytes);
+    /* pat: the patterns, row by row (at most COV_MAXGROUPS); pz: the probe's patterns */
+    double *pat = (double *)malloc((size_t)COV_MAXGROUPS * (size_t)kz * sizeof(double));
+    double *pz = (double *)malloc((size_t)COV_PROBE * (size_t)kz * sizeof(double));
+    if (!tmp || !pat || !pz) {
+        free(tmp);
+        free(pat);
+        free(pz);
+        return -SY_ENOMEM;
+    }
+    int64_t *inv = (int64_t *)tmp;                   /* pattern of each row */
+    double *sorted = (double *)(inv + n);            /* 4 x n: c0, c1, c2, w by pattern */
+    int64_t ng = 0;
+    int st = SY_OK;
+    /* 0/1 covariates (dummies, flags; the usual case): the pattern is the number whose
+       bits they are, numbered in order of first appearance -- no hashing */
+    int bits = kz <= 12;
+    for (int j = 0; j < kz && bits; j++)
+        for (int64_t i = 0; i < n; i++)
+            if (zc[j][i] != 0.0 && zc[j][i] != 1.0) {
+                bits = 0;
+                break;
+            }
+    if (bits) {
+        int32_t id[1 << 12];
+        for (int v = 0; v < (1 << kz); v++) id[v] = -1;
+        for (int64_t i = 0; i < n && ng <= COV_MAXGROUPS; i++) {
+            int v = 0;
+            for (int j = 0; j < kz; j++) v |= (zc[j][i] != 0.0) << j;
+            if (id[v] < 0) {
+                if (ng < COV_MAXGROUPS)
+                    for (int j = 0; j < kz; j++) pat[ng * kz + j] = (double)((v >> j) & 1);
+                id[v] = (int32_t)ng++;
+            }
+            inv[i] = id[v];
+        }
+    } else {
+        /* hashed patterns: continuous covariates show many within the first rows already,
+           so a cheap look at those comes before the full pass, which would only find too
+           many.  The full pass may find more than COV_MAXGROUPS before it ends and needs
+           room for them all: it writes them to the output columns (n rows each, free
+           until the groups are collapsed below) */
+        double *cols[SY_FIT_MAXPAR];
+        const int64_t probe = n < COV_PROBE ? n : COV_PROBE;
+        for (int j = 0; j < kz; j++) cols[j] = pz + (size_t)j * COV_PROBE;
+        st = sy_dedup(zc, kz, NULL, probe, cols, NULL, inv, &ng);
+        if (st == SY_OK && ng <= COV_MAXGROUPS && probe < n) {
+            for (int j = 0; j < kz; j++) cols[j] = ucols[j];
+            st = sy_dedup(zc, kz, NULL, n, cols, NULL, inv, &ng);
+        }
+        if (st == SY_OK && ng <= COV_MAXGROUPS)
+            for (int j = 0; j < kz; j++)
+                for (int64_t g = 0; g < ng; g++) pat[g * kz + j] = cols[j][g];
+    }
+    free(pz);
+    if (st != SY_OK || ng > COV_MAXGROUPS) {
+        free(tmp);
+        free(pat);
+        return st != SY_OK ? -st : 0;
+    }
+    int64_t cnt[COV_MAXGROUPS + 1], pos[COV_MAXGROUPS];
+    for (int64_t g = 0; g <= ng; g++) cnt[g] = 0;
+    for (int64_t i = 0; i < n; i++) cnt[inv[i] + 1]++;
+    for (int64_t g = 0; g < ng; g++) cnt[g + 1] += cnt[g];
+    for (int64_t g = 0; g < ng; g++) pos[g] = cnt[g];
+    double *s0 = sorted, *s1 = sorted + n, *s2 = sorted + 2 * n, *sw = sorted + 3 * n;
+    for (int64_t i = 0; i < n; i++) {
+        const int64_t q = pos[inv[i]]++;
+        s0[q] = raw->c0[i];
+        s1[q] = raw->c1[i];
+        s2[q] = raw->c2[i];
+        sw[q] = raw->w ? raw->w[i] : 1.0;
+    }
+    /* each group's distinct data rows, one after the other */
+    int64_t off[COV_MAXGROUPS + 1];
+    int64_t tot = 0;
+    for (int64_t g = 0; g < ng && st == SY_OK; g++) {
+        const double *gc[3] = {s0 + cnt[g], s1 + cnt[g], s2 + cnt[g]};
+        double *go[3] = {ucols[0] + tot, ucols[1] + tot, ucols[2] + tot};
+        int64_t mg = 0;
+        off[g] = tot;
+        st = sy_dedup(gc, 3, sw + cnt[g], cnt[g + 1] - cnt[g], go, uw + tot, NULL, &mg);
+        for (int j = 0; j < kz && st == SY_OK; j++)
+            for (int64_t i = 0; i < mg; i++) ucols[3 + j][tot + i] = pat[g * kz + j];
+        tot += mg;
+    }
+    off[ng] = tot;
+    free(tmp);
+    if (st != SY_OK) {
+        free(pat);
+        return -st;
+    }
+    *m = tot;
+    /* the groups, as groups_build makes them (pattern rows: purchase then dropout) */
+    const int kg = cs->kp + cs->kd;
+    G->ngroups = ng;
+    G->gd = (sy_mdata *)calloc((size_t)ng, sizeof(sy_mdata));
+    G->gz = (double *)malloc((size_t)ng * (size_t)kg * sizeof(double) + 1);
+    if (!G->gd || !G->gz) {
+        free(pat);
+        groups_free(G);
+        return -SY_ENOMEM;
+    }
+    for (int64_t g = 0; g < ng; g++) {
+        double *row = G->gz + (size_t)g * (size_t)kg;
+        for (int j = 0; j < cs->kp; j++) row[j] = pat[g * kz + j];
+        for (int j = 0; j < cs->kd; j++) row[cs->kp + j] = pat[g * kz + (shared ? j : cs->kp + j)];
+        sy_mdata *q = &G->gd[g];
+        q->n = off[g + 1] - off[g];
+        q->c0 = ucols[0] + off[g];
+        q->c1 = ucols[1] + off[g];
+        q->c2 = ucols[2] + off[g];
+        q->w = uw + off[g];
+        st = sy_models_prepare(SY_MODEL_BGNBD, q);
+        if (st != SY_OK) break;
+    }
+    free(pat);
+    if (st != SY_OK) {
+        groups_free(G);
+        return -st;
+    }
+    return 1;
+}
+
 /* ---- public: log-likelihood ------------------------------------------------------ */
 
 int sy_cov_loglik(int model, const double *theta, const sy_mdata *d, const sy_covspec *cs,
@@ -797,8 +955,18 @@ int sy_cov_fit(int model, const sy_mdata *raw, const sy_covspec *cs, const doubl
     for (int j = 0; j < ncol; j++) ucols[j] = buf + (size_t)j * (size_t)n;
     double *uw = buf + (size_t)ncol * (size_t)n;
     int64_t m = 0;
-    st = sy_dedup(cols, ncol, raw->w, n, ucols, uw, NULL, &m);
+    groups_t G;
+    int gb = 0;
+    if (model == SY_MODEL_BGNBD) {
+        gb = collapse_by_pattern(raw, cols + nd, kz, shared, cs, ucols, uw, &m, &G);
+        if (gb < 0) {
+            free(buf);
+            return -gb;
+        }
+    }
+    if (gb == 0) st = sy_dedup(cols, ncol, raw->w, n, ucols, uw, NULL, &m);
     if (st != SY_OK) {
+        if (gb == 1) groups_free(&G);
         free(buf);
         return st;
     }
@@ -807,11 +975,13 @@ int sy_cov_fit(int model, const sy_mdata *raw, const sy_covspec *cs, const doubl
     if (kz > 0) {
         int64_t zc;
         if (!sy_mul_ok(m, (int64_t)kz, &zc)) {
+            if (gb == 1) groups_free(&G);
             free(buf);
             return SY_ENOMEM;
         }
         zbuf = (double *)malloc((size_t)zc * sizeof(double));
         if (!zbuf) {
+            if (gb == 1) groups_free(&G);
             free(buf);
             return SY_ENOMEM;
         }
@@ -830,21 +1000,11 @@ int sy_cov_fit(int model, const sy_mdata *raw, const sy_covspec *cs, const doubl
     const double *zd_c = cs->kd == 0 ? NULL : shared ? zbuf : zbuf + (size_t)cs->kp * (size_t)m;
     cov_ctx c = {model, nb, cs->ng, cs->kp, cs->kd, &d, zbuf, zd_c,
                  cs->ip, cs->id, opts->shift, starts, 0, NULL, NULL};
-    groups_t G;
-    int gb = 0;
     if (!(W > 0)) st = SY_EINVAL;
-    if (st == SY_OK && model == SY_MODEL_BGNBD) {
-        /* the patterns of the collapsed rows (not of the raw ones) */
-        sy_covspec ccs = *cs;
-        ccs.zp = c.zp;
-        ccs.zd = c.zd;
-        gb = groups_build(&d, &ccs, &G);
-        if (gb < 0) st = -gb;
-        if (gb == 1) {
-            c.ngroups = G.ngroups;
-            c.gd = G.gd;
-            c.gz = G.gz;
-        }
+    if (gb == 1) {
+        c.ngroups = G.ngroups;
+        c.gd = G.gd;
+        c.gz = G.gz;
     }
     /* the warm start: the fit without covariates on the same collapsed rows, effects 0,
        tried before the given starts (skipped when it fails) */
@@ -863,7 +1023,32 @@ int sy_cov_fit(int model, const sy_mdata *raw, const sy_covspec *cs, const doubl
             for (int s = 0; s < n_starts; s++)
                 memcpy(bs + (size_t)s * (size_t)nb, starts + (size_t)s * (size_t)k,
                        (size_t)nb * sizeof(double));
-            ws = sy_models_fit(model, &d, bs, n_starts, &wo, &wr);
+        {
+            /* on many rows, a spread-out subset is enough for a start: the covariate fit
+               then takes a Newton-like step from it with the full data's Hessian */
+            sy_mdata sub = d;
+            double *sb = NULL;
+            const int64_t step = m > 2 * COV_WARM_ROWS ? m / COV_WARM_ROWS : 1;
+            if (step > 1) {
+                const int64_t mw = (m + step - 1) / step;
+                sb = (double *)malloc((size_t)mw * 4 * sizeof(double));
+                if (sb) {
+                    for (int64_t i = 0; i < mw; i++) {
+                        sb[i] = d.c0[i * step];
+                        sb[mw + i] = d.c1[i * step];
+                        sb[2 * mw + i] = d.c2 ? d.c2[i * step] : 0.0;
+                        sb[3 * mw + i] = d.w[i * step];
+                    }
+                    sub.n = mw;
+                    sub.c0 = sb;
+                    sub.c1 = sb + mw;
+                    sub.c2 = d.c2 ? sb + 2 * mw : NULL;
+                    sub.w = sb + 3 * mw;
+                }
+            }
+            ws = sy_models_fit(model, &sub, bs, n_starts, &wo, &wr);
+            free(sb);
+        }
         }
         free(bs);
         if (ws == SY_EINTR || ws == SY_ENOMEM) {
@@ -889,8 +1074,7 @@ int sy_cov_fit(int model, const sy_mdata *raw, const sy_covspec *cs, const doubl
         } else if (h0st != SY_EINTR && h0st != SY_ENOMEM) {
             h0st = SY_ENOCONV;
         }
-        if (h0st == SY_EINTR || h0st == SY_ENOMEM) st = h0st;
-        else st = sy_fit_run_starts(cov_obj, &F, k, starts, n_starts, opts, W,
+        st = (h0st == SY_EINTR || h0st == SY_ENOMEM) ? h0st : sy_fit_run_starts(cov_obj, &F, k, starts, n_starts, opts, W,
                                     h0st == SY_OK ? h0 : NULL, res);
         free(h0);
         if (st == SY_OK) {

@@ -112,11 +112,16 @@ static uint64_t dbits(double v)
     return u;
 }
 
+/* one multiply per column and a full mix at the end: the columns' bits do not wait on
+   a chain of k mixes (wide covariate rows), and the final mix spreads every bit */
 static inline uint64_t dedup_hash(const double *const *cols, int k, int64_t i)
 {
     uint64_t h = 0x9e3779b97f4a7c15ULL;
-    for (int j = 0; j < k; j++) h = mix64(h ^ dbits(cols[j][i]) ^ (uint64_t)j);
-    return h;
+    for (int j = 0; j < k; j++) {
+        h ^= dbits(cols[j][i]);
+        h = (h << 23 | h >> 41) * 0xff51afd7ed558ccdULL;
+    }
+    return mix64(h ^ (uint64_t)k);
 }
 
 int sy_dedup(const double *const *cols, int k, const double *w, int64_t n,
@@ -134,6 +139,21 @@ int sy_dedup(const double *const *cols, int k, const double *w, int64_t n,
        hash, compared before any column is read */
     uint64_t *slot = (uint64_t *)calloc((size_t)cap, sizeof(uint64_t));
     if (!slot) return SY_ENOMEM;
+    /* several columns: the distinct rows are also kept row by row, so checking a candidate
+       reads one cache line (and one page) instead of one per column */
+    double *rows = NULL;
+    if (k > 1) {
+        int64_t rb;
+        if (!sy_mul_ok(n, (int64_t)k * (int64_t)sizeof(double), &rb)) {
+            free(slot);
+            return SY_ENOMEM;
+        }
+        rows = (double *)malloc((size_t)rb);
+        if (!rows) {
+            free(slot);
+            return SY_ENOMEM;
+        }
+    }
     const uint64_t IDX = ((uint64_t)1 << 40) - 1;
     int64_t cnt = 0;
     /* the hashes of the next DEDUP_AHEAD rows are computed (and their slots prefetched)
@@ -147,6 +167,7 @@ int sy_dedup(const double *const *cols, int k, const double *w, int64_t n,
     }
     for (int64_t i = 0; i < n; i++) {
         if ((i & 0xFFFF) == 0xFFFF && sy_interrupted()) {
+            free(rows);
             free(slot);
             return SY_EINTR;
         }
@@ -156,7 +177,12 @@ int sy_dedup(const double *const *cols, int k, const double *w, int64_t n,
             const uint64_t sv = slot[hq[(i + DEDUP_AHEAD / 2) % DEDUP_AHEAD] & (uint64_t)(cap - 1)];
             if (sv != 0) {
                 const int64_t u = (int64_t)(sv & IDX) - 1;
-                for (int j = 0; j < k; j++) __builtin_prefetch(&ucols[j][u]);
+                if (rows) {
+                    __builtin_prefetch(&rows[u * k]);
+                    __builtin_prefetch(&rows[u * k + k - 1]);
+                } else {
+                    __builtin_prefetch(&ucols[0][u]);
+                }
                 if (uw) __builtin_prefetch(&uw[u], 1);
             }
         }
@@ -172,6 +198,8 @@ int sy_dedup(const double *const *cols, int k, const double *w, int64_t n,
             if (sv == 0) {
                 slot[pos] = (tag << 40) | (uint64_t)(cnt + 1);
                 for (int j = 0; j < k; j++) ucols[j][cnt] = cols[j][i];
+                if (rows)
+                    for (int j = 0; j < k; j++) rows[cnt * k + j] = cols[j][i];
                 if (uw) uw[cnt] = w ? w[i] : 1.0;
                 if (inv) inv[i] = cnt;
                 cnt++;
@@ -179,9 +207,10 @@ int sy_dedup(const double *const *cols, int k, const double *w, int64_t n,
             }
             if ((sv >> 40) == tag) {
                 const int64_t u = (int64_t)(sv & IDX) - 1;
+                const double *row = rows ? rows + u * k : NULL;
                 int same = 1;
                 for (int j = 0; j < k; j++) {
-                    if (!(ucols[j][u] == cols[j][i])) {
+                    if (!((row ? row[j] : ucols[j][u]) == cols[j][i])) {
                         same = 0;
                         break;
                     }
@@ -195,6 +224,7 @@ int sy_dedup(const double *const *cols, int k, const double *w, int64_t n,
             pos = (pos + 1) & (cap - 1);
         }
     }
+    free(rows);
     free(slot);
     *m = cnt;
     return SY_OK;

@@ -631,3 +631,68 @@ def test_json_roundtrip_keeps_covariates(small):
     g2 = GammaGamma.from_json(g.to_json())
     assert g2.q_constraint and g2.penalizer_kind == "params"
     assert g2._theta() == pytest.approx(g._theta(), rel=1e-12)
+
+
+def _raw_loglik(m, s):
+    """log-likelihood and gradient of the raw (uncollapsed) rows at the fitted theta."""
+    cs = m._covs
+    F = cs.F
+    x, tx, T = (s[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    return _core.model_loglik_cov(m._code, m._theta(), x, tx, T, None,
+                                  np.ascontiguousarray(F[:, cs.blocks["purchase"]].T),
+                                  np.ascontiguousarray(F[:, cs.blocks["dropout"]].T),
+                                  np.array(cs.effects["purchase"]),
+                                  np.array(cs.effects["dropout"]), cs.ng)
+
+
+@pytest.mark.parametrize("kind", ["binary", "two-valued", "mixed"])
+def test_large_bgnbd_fit_is_the_optimum_of_the_raw_rows(kind):
+    """Over 100,000 distinct rows the start is fitted on a subset of them and, on the
+    per-row path, the first Hessian too; dummies are grouped by the bits of their
+    pattern, other few-valued covariates by a hashed pattern: wherever the fit starts
+    and however it groups, it must end at the optimum of the raw rows (gradient ~ 0)."""
+    rng = np.random.default_rng(33)
+    n = 260_000
+    cov = pd.DataFrame({"member": rng.integers(0, 2, n),
+                        "channel": rng.choice(["私域", "公域", "抖音"], n, p=[0.5, 0.3, 0.2])})
+    if kind == "mixed":
+        cov["age"] = np.round(rng.normal(35, 8, n), 1)
+    eff = {"purchase": {"member": 0.5}, "dropout": {"member": -0.6}}
+    s = simulate(BG_TRUE, n, T=52, seed=8, unit="W", acquisition=26, output="summary",
+                 covariates=cov[["member"]], effects=eff)
+    s["recency"] = np.floor(s["recency"] * 7) / 7
+    s["T"] = np.floor(s["T"] * 7) / 7
+    s = s.join(cov[[c for c in cov.columns if c != "member"]].set_index(s.index))
+    if kind == "two-valued":
+        s["member"] = s["member"] * 2.0 + 1.0       # numeric: standardised, not 0/1
+    m = BetaGeo().fit(s, covariates=list(cov.columns))
+    assert m.n_unique_ > 100_000 and m.converged_
+    ll, g = _raw_loglik(m, s)
+    assert ll == pytest.approx(m.log_likelihood_, rel=1e-12)
+    assert np.max(np.abs(g)) / n < 1e-6, g
+    if kind == "two-valued":
+        b = BetaGeo().fit(s.assign(member=(s["member"] - 1.0) / 2.0),
+                          covariates=list(cov.columns))
+        assert m.log_likelihood_ == pytest.approx(b.log_likelihood_, rel=1e-10)
+        for proc in ("purchase", "dropout"):
+            assert 2 * m.summary.loc[f"{proc}:member", "coef"] == pytest.approx(
+                b.summary.loc[f"{proc}:member", "coef"], rel=1e-5)
+
+
+def test_weighted_rows_with_dummies_equal_repeated_rows():
+    """weights= counts customers per row: with dummy covariates (grouped by pattern) the
+    fit of weighted rows is the fit of the rows repeated."""
+    rng = np.random.default_rng(5)
+    n = 5000
+    cov = pd.DataFrame({"member": rng.integers(0, 2, n),
+                        "channel": rng.choice(["a", "b", "c"], n)})
+    s = simulate(BG_TRUE, n, T=52, seed=2, unit="W", acquisition=26, output="summary",
+                 covariates=cov[["member"]], effects={"purchase": {"member": 0.4}})
+    s = s.join(cov[["channel"]].set_index(s.index))
+    w = rng.integers(1, 4, n).astype(float)
+    rep = s.loc[s.index.repeat(w.astype(int))].reset_index(drop=True)
+    a = BetaGeo().fit(s.reset_index(drop=True), weights=w, covariates=["member", "channel"])
+    b = BetaGeo().fit(rep, covariates=["member", "channel"])
+    assert a.log_likelihood_ == pytest.approx(b.log_likelihood_, rel=1e-10)
+    np.testing.assert_allclose(a.summary["coef"].to_numpy(), b.summary["coef"].to_numpy(),
+                               rtol=1e-6)
