@@ -120,7 +120,8 @@ class Encoder:
             raise ValueError(f"{what} lacks the covariate columns {missing} the model was "
                              f"fitted with (it needs {self.columns})")
         n = len(frame)
-        out = np.empty((n, len(self.features)), dtype=np.float64)
+        # column by column (Fortran order): each feature is written and later read whole
+        out = np.empty((len(self.features), n), dtype=np.float64).T
         for col in self.columns:
             s = frame[col]
             if self.kinds[col] == "categorical":
@@ -161,6 +162,8 @@ class Encoder:
 
     def standardise(self, Z: np.ndarray) -> np.ndarray:
         """User-scale features -> the optimiser's scale (numeric columns standardised)."""
+        if not any(f.kind == "numeric" for f in self.features):
+            return np.asarray(Z, dtype=np.float64)        # read only by the callers
         out = np.array(Z, dtype=np.float64, copy=True)
         for j, f in enumerate(self.features):
             if f.kind == "numeric":
@@ -342,7 +345,8 @@ class CovSetup:
             if cols:
                 key = tuple(cols)
                 if key not in made:  # one array when both processes use the same columns
-                    made[key] = np.ascontiguousarray(Fint[:, cols].T)
+                    whole = cols == list(range(Fint.shape[1]))
+                    made[key] = np.ascontiguousarray((Fint if whole else Fint[:, cols]).T)
                 arrs.append((made[key], np.asarray(self.effects[b], dtype=np.int32)))
             else:
                 arrs.append((None, None))
@@ -442,7 +446,8 @@ def setup(summary: pd.DataFrame | None, index: pd.Index | None, n: int,
         bcols = set(map(str, f.columns))
         idx = [j for j, ft in enumerate(enc.features) if ft.column in bcols]
         if idx not in checked:              # one check when both processes share a design
-            check_collinear(F[:, idx], [enc.features[j].name for j in idx], b)
+            check_collinear(F if idx == list(range(F.shape[1])) else F[:, idx],
+                            [enc.features[j].name for j in idx], b)
             checked.append(idx)
         eff = []
         for j in idx:
