@@ -26,6 +26,8 @@ import pandas as pd
 
 _DEMO_EXISTING_BEFORE = "2011-01-01"    # UCI starts 2010-12-01, years into the shop's life
 _DEMO_CURRENCY = "£"
+# logs from this size on draw the report's plots in a worker process while it computes
+_BACKGROUND_CHARTS_ROWS = 1_000_000
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -477,7 +479,8 @@ def _report(args: argparse.Namespace) -> int:
                             progress=_progress(args), out=out, churn_after=args.churn_after,
                             margin=args.margin, horizon=args.horizon, currency=args.currency,
                             existing_before=args.existing_before,
-                            top_channels=args.top_channels, recall_csv=recall_csv)
+                            top_channels=args.top_channels, recall_csv=recall_csv,
+                            background_charts=_BACKGROUND_CHARTS_ROWS <= tx.n_rows)
     finally:
         if close is not None:
             close()

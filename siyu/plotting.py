@@ -28,7 +28,7 @@ from siyu._i18n import check_lang, text
 __all__ = ["CJK_FONTS", "cjk_fallback_fonts", "cjk_install_hint", "find_cjk_font", "use_cjk",
            "get_pyplot", "cohort_heatmap", "cohort_curves", "retention_curves", "ltv_curves",
            "survival_curve", "repurchase_rates", "interpurchase_histogram", "share_bars",
-           "cac_ltv"]
+           "cac_ltv", "DeferredAxes", "draw_deferred"]
 
 # Fonts with Chinese glyphs, most common first (Linux, macOS, Windows).
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN",
@@ -165,18 +165,52 @@ def use_cjk(ax: Any) -> Any:
 
 
 
+class DeferredAxes:
+    """A stand-in for an Axes that records the plot call instead of drawing it.
+
+    Passed as ``ax=`` to a plot function of this module, it keeps the function's name
+    and arguments (plain frames and numbers: picklable), so the figure can be drawn
+    later or in another process -- the HTML report draws its charts in a worker process
+    while it computes the next section.  ``figure`` holds the keyword arguments of the
+    figure to draw on; :func:`draw_deferred` draws the recorded call on a real Axes.
+    """
+
+    def __init__(self, **figure: Any) -> None:
+        self.figure = figure
+        self.call: tuple[str, tuple[Any, ...], dict[str, Any]] | None = None
+
+
+def draw_deferred(deferred: DeferredAxes, ax: Any) -> Any:
+    """Draw the plot call recorded on ``deferred`` on the matplotlib Axes ``ax``."""
+    if deferred.call is None:
+        raise ValueError("no plot call was recorded on this DeferredAxes")
+    name, args, kwargs = deferred.call
+    if name not in _DEFERRABLE:
+        raise ValueError(f"{name!r} is not a siyu plot function")
+    return globals()[name](*args, **dict(kwargs, ax=ax))
+
+
+_DEFERRABLE: set[str] = set()        # the plot functions a DeferredAxes can record
+
+
 def _cjk_aware(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Decorator: the plot function's Axes gets the CJK fallback font; with lang="zh"
-    and no CJK font a warning says which font to install (once per session)."""
+    and no CJK font a warning says which font to install (once per session).  With a
+    :class:`DeferredAxes` as ``ax=`` the call is only recorded on it."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ax = kwargs.get("ax")
+        if isinstance(ax, DeferredAxes):
+            ax.call = (fn.__name__, args, {k: v for k, v in kwargs.items() if k != "ax"})
+            return ax
         lang = check_lang(kwargs.get("lang", "en"))
         if lang == "zh" and find_cjk_font() is None and "zh" not in _warned:
             _warned.add("zh")
             warnings.warn(cjk_install_hint("en"), UserWarning, stacklevel=2)
         return use_cjk(fn(*args, **kwargs))
 
+    _DEFERRABLE.add(fn.__name__)
     return wrapper
 
 

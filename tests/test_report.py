@@ -814,3 +814,77 @@ def test_cli_zh_without_cjk_font_prints_one_line(files, capsys, monkeypatch):
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith("siyu: 图表中文需要 CJK 字体：")
     assert "fonts-noto-cjk" in err[0]
+
+
+# --------------------------------------------------------------------------- chart worker
+def _no_footer_time(page: str) -> str:
+    return re.sub(r"Generated: [0-9: -]+UTC", "", page)
+
+
+needs_fork = pytest.mark.skipif(not report._fork_charts(), reason="charts worker needs fork (Linux)")
+
+
+@needs_fork
+def test_background_charts_draw_the_same_page(small_tx, small):
+    """Plots drawn by the forked worker: the page is byte for byte the inline one (every
+    chart kind: heat map, curves, survival, repurchase, bars, CAC/LTV, Chinese labels)."""
+    for kw in ({"spend": spend_for(small), "currency": "¥"},
+               {"lang": "zh", "period": "W"}, {"plot_format": "svg"}):
+        inline = build_report(small_tx, **kw)
+        worker = build_report(small_tx, background_charts=True, **kw)
+        assert _no_footer_time(worker) == _no_footer_time(inline), kw
+        assert worker.count("data:image/") >= 6
+
+
+def _die() -> None:
+    os._exit(3)
+
+
+@needs_fork
+def test_background_charts_worker_dies_plots_drawn_here(small_tx, monkeypatch):
+    """A worker that dies (here: at start) leaves the plots to the report's process."""
+    monkeypatch.setattr(report, "_worker_warm", _die)
+    page = build_report(small_tx, background_charts=True)
+    assert _no_footer_time(page) == _no_footer_time(build_report(small_tx))
+
+
+@needs_fork
+def test_background_charts_errors_and_warnings_reach_the_caller(small_tx, monkeypatch):
+    from siyu import plotting
+
+    real = plotting.draw_deferred
+
+    def warns(deferred, ax):
+        warnings_mod.warn("a chart warning", UserWarning)
+        return real(deferred, ax)
+
+    import warnings as warnings_mod
+    monkeypatch.setattr(plotting, "draw_deferred", warns)
+    with pytest.warns(UserWarning, match="a chart warning"):
+        build_report(small_tx, background_charts=True)
+
+    def fails(deferred, ax):
+        raise ValueError("the chart broke")
+
+    monkeypatch.setattr(plotting, "draw_deferred", fails)
+    with pytest.raises(ValueError, match="the chart broke"):
+        build_report(small_tx, background_charts=True)
+    import multiprocessing
+    assert not [p for p in multiprocessing.active_children() if p.is_alive()]
+
+
+def test_deferred_axes_record_a_plot_call():
+    from siyu import plotting
+
+    d = plotting.DeferredAxes(width=4.0, height=3.0)
+    frame = pd.DataFrame({"customers": [3, 1], "share": [0.75, 0.25]}, index=["a", "b"])
+    assert plotting.share_bars(frame, "t", ax=d, lang="en") is d
+    name, args, kwargs = d.call
+    assert name == "share_bars" and args[1] == "t" and "ax" not in kwargs
+    fig, ax = report._figure(**d.figure)
+    assert plotting.draw_deferred(d, ax) is ax and ax.patches
+    d.call = ("get_pyplot", (), {})
+    with pytest.raises(ValueError, match="not a siyu plot function"):
+        plotting.draw_deferred(d, ax)
+    with pytest.raises(ValueError, match="no plot call"):
+        plotting.draw_deferred(plotting.DeferredAxes(), ax)
