@@ -231,13 +231,16 @@ _QUIET_FONT_WARNINGS = ("Glyph .* missing from font", "no font with Chinese glyp
 
 def _worker_start() -> None:
     """In the chart worker: Ctrl-C is the parent's to handle (it stops the worker), and
-    matplotlib's drawing modules are loaded while the parent reads on."""
+    SIGTERM ends the worker whatever handler the parent had installed (a forked child
+    inherits them)."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _worker_warm() -> None:
+    """matplotlib's drawing modules, loaded while the report computes its first section."""
     import matplotlib  # noqa: F401
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
     from matplotlib.figure import Figure  # noqa: F401
@@ -318,6 +321,9 @@ class _Charts:
                 p.terminate()
         for p in self.procs:
             p.join(1.0)
+            if p.is_alive():          # still there: no more asking
+                p.kill()
+                p.join(1.0)
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 

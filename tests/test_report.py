@@ -867,9 +867,17 @@ def test_background_charts_errors_and_warnings_reach_the_caller(small_tx, monkey
         raise ValueError("the chart broke")
 
     monkeypatch.setattr(plotting, "draw_deferred", fails)
-    with pytest.raises(ValueError, match="the chart broke"):
-        build_report(small_tx, background_charts=True)
+    # a SIGTERM handler of the caller's (dask's, a web server's) is inherited by the fork:
+    # the worker must end anyway
     import multiprocessing
+    import signal
+
+    before = signal.signal(signal.SIGTERM, lambda *a: None)
+    try:
+        with pytest.raises(ValueError, match="the chart broke"):
+            build_report(small_tx, background_charts=True)
+    finally:
+        signal.signal(signal.SIGTERM, before)
     assert not [p for p in multiprocessing.active_children() if p.is_alive()]
 
 
