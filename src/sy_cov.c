@@ -662,6 +662,73 @@ static void groups_free(groups_t *G)
     memset(G, 0, sizeof *G);
 }
 
+/* The covariate pattern of each of n rows (inv) and the distinct patterns, row by row in
+   pat (room for COV_MAXGROUPS x kz), numbered in order of first appearance.  room: kz
+   columns of n doubles of scratch.  *ng > COV_MAXGROUPS: too many patterns (inv and pat
+   are then incomplete). */
+static int find_patterns(const double *const *zc, int kz, int64_t n, int64_t *inv,
+                         double *pat, double *const *room, int64_t *ng)
+{
+    *ng = 0;
+    /* 0/1 covariates (dummies, flags; the usual case): the pattern is the number whose
+       bits they are -- no hashing */
+    int bits = kz <= 12;
+    for (int j = 0; j < kz && bits; j++)
+        for (int64_t i = 0; i < n; i++)
+            if (zc[j][i] != 0.0 && zc[j][i] != 1.0) {
+                bits = 0;
+                break;
+            }
+    if (bits) {
+        int32_t id[1 << 12];
+        int64_t g = 0;
+        for (int v = 0; v < (1 << kz); v++) id[v] = -1;
+        for (int64_t i = 0; i < n && g <= COV_MAXGROUPS; i++) {
+            int v = 0;
+            for (int j = 0; j < kz; j++) v |= (zc[j][i] != 0.0) << j;
+            if (id[v] < 0) {
+                if (g < COV_MAXGROUPS)
+                    for (int j = 0; j < kz; j++) pat[g * kz + j] = (double)((v >> j) & 1);
+                id[v] = (int32_t)g++;
+            }
+            inv[i] = id[v];
+        }
+        *ng = g;
+        return SY_OK;
+    }
+    /* hashed patterns: continuous covariates show many within the first rows already, so
+       a cheap look at those comes before the full pass, which would only find too many */
+    const int64_t probe = n < COV_PROBE ? n : COV_PROBE;
+    int st = sy_dedup(zc, kz, NULL, probe, room, NULL, inv, ng);
+    if (st == SY_OK && *ng <= COV_MAXGROUPS && probe < n)
+        st = sy_dedup(zc, kz, NULL, n, room, NULL, inv, ng);
+    if (st == SY_OK && *ng <= COV_MAXGROUPS)
+        for (int j = 0; j < kz; j++)
+            for (int64_t g = 0; g < *ng; g++) pat[g * kz + j] = room[j][g];
+    return st;
+}
+
+/* The rows of d by pattern (counting sort): group g's c0, c1, c2, w at cnt[g] ..
+   cnt[g + 1] - 1 of sorted (4 x n). */
+static void sort_by_pattern(const sy_mdata *d, const int64_t *inv, int64_t ng, int64_t *cnt,
+                            double *sorted)
+{
+    const int64_t n = d->n;
+    int64_t pos[COV_MAXGROUPS];
+    for (int64_t g = 0; g <= ng; g++) cnt[g] = 0;
+    for (int64_t i = 0; i < n; i++) cnt[inv[i] + 1]++;
+    for (int64_t g = 0; g < ng; g++) cnt[g + 1] += cnt[g];
+    for (int64_t g = 0; g < ng; g++) pos[g] = cnt[g];
+    double *s0 = sorted, *s1 = sorted + n, *s2 = sorted + 2 * n, *sw = sorted + 3 * n;
+    for (int64_t i = 0; i < n; i++) {
+        const int64_t q = pos[inv[i]]++;
+        s0[q] = d->c0[i];
+        s1[q] = d->c1[i];
+        s2[q] = d->c2[i];
+        sw[q] = d->w ? d->w[i] : 1.0;
+    }
+}
+
 /* 1 = built, 0 = too many patterns (use rows), < 0 = -status */
 static int groups_build(const sy_mdata *d, const sy_covspec *cs, groups_t *G)
 {
@@ -676,53 +743,42 @@ static int groups_build(const sy_mdata *d, const sy_covspec *cs, groups_t *G)
     if (!sy_mul_ok(m, (int64_t)kz, &nz) || !sy_mul_ok(nz + 5 * m + 1, (int64_t)sizeof(double), &bytes))
         return -SY_ENOMEM;
     char *buf = (char *)malloc((size_t)bytes);
-    if (!buf) return -SY_ENOMEM;
-    double *uz = (double *)buf;            /* unique patterns, column-major, capacity m */
+    /* the patterns, row by row: the groups' covariate rows */
+    double *gz = (double *)malloc((size_t)COV_MAXGROUPS * (size_t)kz * sizeof(double));
+    if (!buf || !gz) {
+        free(buf);
+        free(gz);
+        return -SY_ENOMEM;
+    }
+    double *uz = (double *)buf;            /* scratch of find_patterns: kz x m */
     int64_t *inv = (int64_t *)(uz + nz);   /* pattern of each row */
     double *sorted = (double *)(inv + m);  /* 4 x m: c0, c1, c2, w sorted by pattern */
-    double *ucols[SY_FIT_MAXPAR];
-    for (int j = 0; j < kz; j++) ucols[j] = uz + (size_t)j * (size_t)m;
+    double *room[SY_FIT_MAXPAR];
+    for (int j = 0; j < kz; j++) room[j] = uz + (size_t)j * (size_t)m;
     int64_t ng = 0;
-    /* continuous covariates show many patterns within the first rows already: a cheap
-       look at those before the full pass, which would only find too many */
-    const int64_t probe = m < 4096 ? m : 4096;
-    int st = sy_dedup(zc, kz, NULL, probe, ucols, NULL, inv, &ng);
-    if (st == SY_OK && ng <= COV_MAXGROUPS && probe < m)
-        st = sy_dedup(zc, kz, NULL, m, ucols, NULL, inv, &ng);
+    int st = find_patterns(zc, kz, m, inv, gz, room, &ng);
     if (st != SY_OK || ng > COV_MAXGROUPS) {
         free(buf);
+        free(gz);
         return st != SY_OK ? -st : 0;
     }
     int64_t cnt[COV_MAXGROUPS + 1];
-    for (int64_t g = 0; g <= ng; g++) cnt[g] = 0;
-    for (int64_t i = 0; i < m; i++) cnt[inv[i] + 1]++;
-    for (int64_t g = 0; g < ng; g++) cnt[g + 1] += cnt[g];
-    int64_t pos[COV_MAXGROUPS];
-    for (int64_t g = 0; g < ng; g++) pos[g] = cnt[g];
-    double *s0 = sorted, *s1 = sorted + m, *s2 = sorted + 2 * m, *sw = sorted + 3 * m;
-    for (int64_t i = 0; i < m; i++) {
-        int64_t p = pos[inv[i]]++;
-        s0[p] = d->c0[i];
-        s1[p] = d->c1[i];
-        s2[p] = d->c2[i];
-        sw[p] = d->w ? d->w[i] : 1.0;
-    }
+    sort_by_pattern(d, inv, ng, cnt, sorted);
     G->buf = buf;
+    G->gz = gz;
     G->ngroups = ng;
     G->gd = (sy_mdata *)calloc((size_t)ng, sizeof(sy_mdata));
-    G->gz = (double *)malloc((size_t)ng * (size_t)kz * sizeof(double) + 1);
-    if (!G->gd || !G->gz) {
+    if (!G->gd) {
         groups_free(G);
         return -SY_ENOMEM;
     }
     for (int64_t g = 0; g < ng; g++) {
-        for (int j = 0; j < kz; j++) G->gz[(size_t)g * (size_t)kz + (size_t)j] = ucols[j][g];
         sy_mdata *q = &G->gd[g];
         q->n = cnt[g + 1] - cnt[g];
-        q->c0 = s0 + cnt[g];
-        q->c1 = s1 + cnt[g];
-        q->c2 = s2 + cnt[g];
-        q->w = sw + cnt[g];
+        q->c0 = sorted + cnt[g];
+        q->c1 = sorted + m + cnt[g];
+        q->c2 = sorted + 2 * m + cnt[g];
+        q->w = sorted + 3 * m + cnt[g];
         st = sy_models_prepare(SY_MODEL_BGNBD, q);
         if (st != SY_OK) {
             groups_free(G);
@@ -750,78 +806,26 @@ static int collapse_by_pattern(const sy_mdata *raw, const double *const *zc, int
     int64_t bytes;
     if (!sy_mul_ok(n, 5 * (int64_t)sizeof(double), &bytes)) return -SY_ENOMEM;
     char *tmp = (char *)malloc((size_t)bytes);
-    /* pat: the patterns, row by row (at most COV_MAXGROUPS); pz: the probe's patterns */
     double *pat = (double *)malloc((size_t)COV_MAXGROUPS * (size_t)kz * sizeof(double));
-    double *pz = (double *)malloc((size_t)COV_PROBE * (size_t)kz * sizeof(double));
-    if (!tmp || !pat || !pz) {
+    if (!tmp || !pat) {
         free(tmp);
         free(pat);
-        free(pz);
         return -SY_ENOMEM;
     }
     int64_t *inv = (int64_t *)tmp;                   /* pattern of each row */
     double *sorted = (double *)(inv + n);            /* 4 x n: c0, c1, c2, w by pattern */
     int64_t ng = 0;
-    int st = SY_OK;
-    /* 0/1 covariates (dummies, flags; the usual case): the pattern is the number whose
-       bits they are, numbered in order of first appearance -- no hashing */
-    int bits = kz <= 12;
-    for (int j = 0; j < kz && bits; j++)
-        for (int64_t i = 0; i < n; i++)
-            if (zc[j][i] != 0.0 && zc[j][i] != 1.0) {
-                bits = 0;
-                break;
-            }
-    if (bits) {
-        int32_t id[1 << 12];
-        for (int v = 0; v < (1 << kz); v++) id[v] = -1;
-        for (int64_t i = 0; i < n && ng <= COV_MAXGROUPS; i++) {
-            int v = 0;
-            for (int j = 0; j < kz; j++) v |= (zc[j][i] != 0.0) << j;
-            if (id[v] < 0) {
-                if (ng < COV_MAXGROUPS)
-                    for (int j = 0; j < kz; j++) pat[ng * kz + j] = (double)((v >> j) & 1);
-                id[v] = (int32_t)ng++;
-            }
-            inv[i] = id[v];
-        }
-    } else {
-        /* hashed patterns: continuous covariates show many within the first rows already,
-           so a cheap look at those comes before the full pass, which would only find too
-           many.  The full pass may find more than COV_MAXGROUPS before it ends and needs
-           room for them all: it writes them to the output columns (n rows each, free
-           until the groups are collapsed below) */
-        double *cols[SY_FIT_MAXPAR];
-        const int64_t probe = n < COV_PROBE ? n : COV_PROBE;
-        for (int j = 0; j < kz; j++) cols[j] = pz + (size_t)j * COV_PROBE;
-        st = sy_dedup(zc, kz, NULL, probe, cols, NULL, inv, &ng);
-        if (st == SY_OK && ng <= COV_MAXGROUPS && probe < n) {
-            for (int j = 0; j < kz; j++) cols[j] = ucols[j];
-            st = sy_dedup(zc, kz, NULL, n, cols, NULL, inv, &ng);
-        }
-        if (st == SY_OK && ng <= COV_MAXGROUPS)
-            for (int j = 0; j < kz; j++)
-                for (int64_t g = 0; g < ng; g++) pat[g * kz + j] = cols[j][g];
-    }
-    free(pz);
+    /* the output columns (n rows each) are free until the groups are collapsed below:
+       find_patterns' scratch */
+    int st = find_patterns(zc, kz, n, inv, pat, ucols, &ng);
     if (st != SY_OK || ng > COV_MAXGROUPS) {
         free(tmp);
         free(pat);
         return st != SY_OK ? -st : 0;
     }
-    int64_t cnt[COV_MAXGROUPS + 1], pos[COV_MAXGROUPS];
-    for (int64_t g = 0; g <= ng; g++) cnt[g] = 0;
-    for (int64_t i = 0; i < n; i++) cnt[inv[i] + 1]++;
-    for (int64_t g = 0; g < ng; g++) cnt[g + 1] += cnt[g];
-    for (int64_t g = 0; g < ng; g++) pos[g] = cnt[g];
-    double *s0 = sorted, *s1 = sorted + n, *s2 = sorted + 2 * n, *sw = sorted + 3 * n;
-    for (int64_t i = 0; i < n; i++) {
-        const int64_t q = pos[inv[i]]++;
-        s0[q] = raw->c0[i];
-        s1[q] = raw->c1[i];
-        s2[q] = raw->c2[i];
-        sw[q] = raw->w ? raw->w[i] : 1.0;
-    }
+    int64_t cnt[COV_MAXGROUPS + 1];
+    sort_by_pattern(raw, inv, ng, cnt, sorted);
+    const double *s0 = sorted, *s1 = sorted + n, *s2 = sorted + 2 * n, *sw = sorted + 3 * n;
     /* each group's distinct data rows, one after the other */
     int64_t off[COV_MAXGROUPS + 1];
     int64_t tot = 0;
@@ -924,6 +928,33 @@ static int cov_obj(const double *theta, void *vctx, double *f, double *g)
     return SY_OK;
 }
 
+/* The rows the warm start is fitted on: every step-th of d's (c0, c1, c2, w) rows when d
+   has many more than COV_WARM_ROWS (a spread-out subset is enough for a start: the
+   covariate fit then takes a Newton-like step from it with the full data's Hessian),
+   else d itself.  Returns the subset's buffer (to free; NULL: *sub is d). */
+static double *warm_subset(const sy_mdata *d, sy_mdata *sub)
+{
+    *sub = *d;
+    const int64_t m = d->n;
+    const int64_t step = m > 2 * COV_WARM_ROWS ? m / COV_WARM_ROWS : 1;
+    if (step == 1) return NULL;
+    const int64_t mw = (m + step - 1) / step;
+    double *sb = (double *)malloc((size_t)mw * 4 * sizeof(double));
+    if (!sb) return NULL;                  /* then the start is fitted on every row */
+    for (int64_t i = 0; i < mw; i++) {
+        sb[i] = d->c0[i * step];
+        sb[mw + i] = d->c1[i * step];
+        sb[2 * mw + i] = d->c2 ? d->c2[i * step] : 0.0;
+        sb[3 * mw + i] = d->w[i * step];
+    }
+    sub->n = mw;
+    sub->c0 = sb;
+    sub->c1 = sb + mw;
+    sub->c2 = d->c2 ? sb + 2 * mw : NULL;
+    sub->w = sb + 3 * mw;
+    return sb;
+}
+
 int sy_cov_fit(int model, const sy_mdata *raw, const sy_covspec *cs, const double *starts,
                int n_starts, const sy_fit_opts *opts, sy_fit_result *res, double *hess)
 {
@@ -1023,32 +1054,10 @@ int sy_cov_fit(int model, const sy_mdata *raw, const sy_covspec *cs, const doubl
             for (int s = 0; s < n_starts; s++)
                 memcpy(bs + (size_t)s * (size_t)nb, starts + (size_t)s * (size_t)k,
                        (size_t)nb * sizeof(double));
-        {
-            /* on many rows, a spread-out subset is enough for a start: the covariate fit
-               then takes a Newton-like step from it with the full data's Hessian */
-            sy_mdata sub = d;
-            double *sb = NULL;
-            const int64_t step = m > 2 * COV_WARM_ROWS ? m / COV_WARM_ROWS : 1;
-            if (step > 1) {
-                const int64_t mw = (m + step - 1) / step;
-                sb = (double *)malloc((size_t)mw * 4 * sizeof(double));
-                if (sb) {
-                    for (int64_t i = 0; i < mw; i++) {
-                        sb[i] = d.c0[i * step];
-                        sb[mw + i] = d.c1[i * step];
-                        sb[2 * mw + i] = d.c2 ? d.c2[i * step] : 0.0;
-                        sb[3 * mw + i] = d.w[i * step];
-                    }
-                    sub.n = mw;
-                    sub.c0 = sb;
-                    sub.c1 = sb + mw;
-                    sub.c2 = d.c2 ? sb + 2 * mw : NULL;
-                    sub.w = sb + 3 * mw;
-                }
-            }
+            sy_mdata sub;
+            double *sb = warm_subset(&d, &sub);
             ws = sy_models_fit(model, &sub, bs, n_starts, &wo, &wr);
             free(sb);
-        }
         }
         free(bs);
         if (ws == SY_EINTR || ws == SY_ENOMEM) {
@@ -1074,7 +1083,8 @@ int sy_cov_fit(int model, const sy_mdata *raw, const sy_covspec *cs, const doubl
         } else if (h0st != SY_EINTR && h0st != SY_ENOMEM) {
             h0st = SY_ENOCONV;
         }
-        st = (h0st == SY_EINTR || h0st == SY_ENOMEM) ? h0st : sy_fit_run_starts(cov_obj, &F, k, starts, n_starts, opts, W,
+        if (h0st == SY_EINTR || h0st == SY_ENOMEM) st = h0st;
+        else st = sy_fit_run_starts(cov_obj, &F, k, starts, n_starts, opts, W,
                                     h0st == SY_OK ? h0 : NULL, res);
         free(h0);
         if (st == SY_OK) {

@@ -474,7 +474,7 @@ MUTANTS: list[Mutant] = [
       (COV,), "dummy patterns numbered by whether any dummy is set: customers of different "
       "patterns fitted as one"),
     M("cov-pattern-group-weights", "src/sy_cov.c",
-      "        sw[q] = raw->w ? raw->w[i] : 1.0;",
+      "        sw[q] = d->w ? d->w[i] : 1.0;",
       "        sw[q] = 1.0;",
       (COV,), "the pattern grouping drops the rows' weights"),
     M("dedup-row-copy-stale", "src/sy_special.c",
