@@ -223,8 +223,7 @@ def top_channels(tx: "Transactions", top: int, lang: str,
     return new_tx, info
 
 
-# --------------------------------------------------------------------------- report
-# ----------------------------------------------------------------- chart worker
+# --------------------------------------------------------------------------- chart worker
 _REPORT_RC = {"font.size": 9}
 _QUIET_FONT_WARNINGS = ("Glyph .* missing from font", "no font with Chinese glyphs")
 
@@ -334,6 +333,7 @@ def _fork_charts() -> bool:
     return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
 
 
+# --------------------------------------------------------------------------- report
 class _Report:
     def __init__(self, tx: "Transactions", spend: pd.DataFrame | None, period: str, lang: str,
                  title: str | None, churn_after: float, margin: float, horizon: int,
