@@ -872,13 +872,16 @@ def test_background_charts_errors_and_warnings_reach_the_caller(small_tx, monkey
     import multiprocessing
     import signal
 
-    before = signal.signal(signal.SIGTERM, lambda *a: None)
+    handler = signal.signal(signal.SIGTERM, lambda *a: None)
+    earlier = {p.pid for p in multiprocessing.active_children()}
     try:
         with pytest.raises(ValueError, match="the chart broke"):
             build_report(small_tx, background_charts=True)
     finally:
-        signal.signal(signal.SIGTERM, before)
-    assert not [p for p in multiprocessing.active_children() if p.is_alive()]
+        signal.signal(signal.SIGTERM, handler)
+    # the failed report's worker is gone (children of earlier tests are not this test's)
+    assert not [p for p in multiprocessing.active_children()
+                if p.pid not in earlier and p.is_alive()]
 
 
 def test_deferred_axes_record_a_plot_call():
